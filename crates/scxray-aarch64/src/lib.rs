@@ -1,0 +1,3 @@
+//! Page-table translator for aarch64 Linux guests (skeleton; see issue 3).
+#![no_std]
+#![forbid(unsafe_code)]

@@ -1,0 +1,129 @@
+//! Read errors that say which kernel field at which address failed, and why.
+
+use crate::addr::VirtAddr;
+use crate::memory::MemError;
+use crate::translate::TranslateError;
+use core::fmt;
+
+/// The kernel field a walker was reading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[allow(missing_docs)] // each variant is documented by its kernel_name()
+pub enum Field {
+    PerCpuOffset,
+    Rq,
+    RqCurr,
+    ScxRqNrRunning,
+    ScxRqFlags,
+    ScxRqCpuReleased,
+    ScxRqOpsQseq,
+    ScxRqKickSync,
+    ScxRqNrImmed,
+    ScxRqClock,
+    TaskPid,
+    TaskComm,
+    ListHeadNext,
+    Dsq,
+    DsqId,
+    DsqNr,
+    DsqSeq,
+    DsqLnodeFlags,
+    SeeFlags,
+    ScxRoot,
+    SchedExitKind,
+    SchedAborting,
+    SchedBypassDepth,
+    SchedPcpu,
+    SchedPnode,
+    SchedPnodeEntry,
+    RhashtableTbl,
+    BucketTableSize,
+    BucketTableBucket,
+    RhashHeadNext,
+}
+
+impl Field {
+    /// The kernel's name for the field (`struct.member` or symbol).
+    #[must_use]
+    pub const fn kernel_name(self) -> &'static str {
+        match self {
+            Self::PerCpuOffset => "__per_cpu_offset[cpu]",
+            Self::Rq => "runqueues (struct rq)",
+            Self::RqCurr => "rq.curr",
+            Self::ScxRqNrRunning => "scx_rq.nr_running",
+            Self::ScxRqFlags => "scx_rq.flags",
+            Self::ScxRqCpuReleased => "scx_rq.cpu_released",
+            Self::ScxRqOpsQseq => "scx_rq.ops_qseq",
+            Self::ScxRqKickSync => "scx_rq.kick_sync",
+            Self::ScxRqNrImmed => "scx_rq.nr_immed",
+            Self::ScxRqClock => "scx_rq.clock",
+            Self::TaskPid => "task_struct.pid",
+            Self::TaskComm => "task_struct.comm",
+            Self::ListHeadNext => "list_head.next",
+            Self::Dsq => "struct scx_dispatch_q",
+            Self::DsqId => "scx_dispatch_q.id",
+            Self::DsqNr => "scx_dispatch_q.nr",
+            Self::DsqSeq => "scx_dispatch_q.seq",
+            Self::DsqLnodeFlags => "scx_dsq_list_node.flags",
+            Self::SeeFlags => "sched_ext_entity.flags",
+            Self::ScxRoot => "scx_root",
+            Self::SchedExitKind => "scx_sched.exit_kind",
+            Self::SchedAborting => "scx_sched.aborting",
+            Self::SchedBypassDepth => "scx_sched.bypass_depth",
+            Self::SchedPcpu => "scx_sched.pcpu",
+            Self::SchedPnode => "scx_sched.pnode",
+            Self::SchedPnodeEntry => "scx_sched.pnode[node]",
+            Self::RhashtableTbl => "rhashtable.tbl",
+            Self::BucketTableSize => "bucket_table.size",
+            Self::BucketTableBucket => "bucket_table.buckets[i]",
+            Self::RhashHeadNext => "rhash_head.next",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kernel_name())
+    }
+}
+
+/// Why a field could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ReadCause {
+    /// The address did not translate.
+    Translate(TranslateError),
+    /// It translated, but the physical read failed.
+    Memory(MemError),
+    /// Computing the address overflowed (a hostile pointer near the top or bottom of the
+    /// address space).
+    AddressOverflow,
+}
+
+/// A field that could not be read: which, where, why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ReadError {
+    /// The field being read.
+    pub field: Field,
+    /// Its kernel virtual address (or the base address when the overflow was computing it).
+    pub kva: VirtAddr,
+    /// What went wrong.
+    pub cause: ReadCause,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot read {} at {}: ", self.field, self.kva)?;
+        match &self.cause {
+            ReadCause::Translate(e) => write!(f, "{e}"),
+            ReadCause::Memory(e) => write!(f, "{e}"),
+            ReadCause::AddressOverflow => f.write_str("address computation overflowed"),
+        }
+    }
+}
+
+impl core::error::Error for ReadError {}

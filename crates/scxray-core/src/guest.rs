@@ -1,0 +1,158 @@
+//! The one context every walker shares: memory, translator, layout, symbols and caps.
+
+use crate::addr::{PhysAddr, VirtAddr};
+use crate::error::{Field, ReadCause, ReadError};
+use crate::layout::Layout;
+use crate::limits::Limits;
+use crate::memory::PhysMem;
+use crate::symbols::{KernelSymbols, PerCpuOffsets};
+use crate::translate::Translate;
+
+/// The smallest page any supported guest uses: a read that crosses this boundary is split,
+/// because virtually contiguous memory (vmalloc, per-CPU chunks) need not be physically so.
+const MIN_PAGE: u64 = 4096;
+
+/// A guest as the walkers see it. Cheap to copy: it only borrows.
+#[derive(Debug)]
+pub struct Guest<'a, M: ?Sized, T: ?Sized> {
+    /// Guest-physical memory.
+    pub mem: &'a M,
+    /// Kernel virtual -> physical translation.
+    pub translator: &'a T,
+    /// Member offsets.
+    pub layout: &'a Layout,
+    /// Symbol addresses and machine shape.
+    pub symbols: KernelSymbols<'a>,
+    /// Caps on every pointer chase.
+    pub limits: Limits,
+}
+
+impl<M: ?Sized, T: ?Sized> Clone for Guest<'_, M, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M: ?Sized, T: ?Sized> Copy for Guest<'_, M, T> {}
+
+/// `base + off` as an address, or an overflow error naming the field.
+pub(crate) fn offset(base: VirtAddr, off: u64, field: Field) -> Result<VirtAddr, ReadError> {
+    base.checked_add(off).ok_or(ReadError { field, kva: base, cause: ReadCause::AddressOverflow })
+}
+
+/// `node - off` (container_of), or an overflow error naming the field.
+pub(crate) fn container_of(node: VirtAddr, off: u64, field: Field) -> Result<VirtAddr, ReadError> {
+    node.checked_sub(off).ok_or(ReadError { field, kva: node, cause: ReadCause::AddressOverflow })
+}
+
+impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
+    /// A guest with the default caps.
+    pub fn new(mem: &'a M, translator: &'a T, layout: &'a Layout, symbols: KernelSymbols<'a>) -> Self {
+        Self { mem, translator, layout, symbols, limits: Limits::DEFAULT }
+    }
+
+    /// The same guest under other caps.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Translates `kva`, naming `field` in the error.
+    pub fn translate(&self, kva: VirtAddr, field: Field) -> Result<PhysAddr, ReadError> {
+        self.translator.translate(self.mem, kva).map_err(|e| ReadError {
+            field,
+            kva,
+            cause: ReadCause::Translate(e),
+        })
+    }
+
+    /// Reads `buf.len()` bytes at `kva`, translating each page separately.
+    pub fn read_bytes(&self, kva: VirtAddr, buf: &mut [u8], field: Field) -> Result<(), ReadError> {
+        let mut done = 0usize;
+        while let Some(rest) = buf.get_mut(done..) {
+            if rest.is_empty() {
+                break;
+            }
+            let at = offset(kva, u64::try_from(done).unwrap_or(u64::MAX), field)?;
+            // Bytes left before the next page boundary: MIN_PAGE minus the offset in page.
+            let to_page_end = MIN_PAGE.saturating_sub(at.0 & (MIN_PAGE - 1));
+            let n = usize::try_from(to_page_end).map_or(rest.len(), |p| p.min(rest.len()));
+            let chunk = rest.get_mut(..n).unwrap_or(&mut []);
+            let pa = self.translate(at, field)?;
+            self.mem.read(pa, chunk).map_err(|e| ReadError {
+                field,
+                kva: at,
+                cause: ReadCause::Memory(e),
+            })?;
+            done = done.saturating_add(n);
+        }
+        Ok(())
+    }
+
+    fn read_array<const N: usize>(&self, kva: VirtAddr, field: Field) -> Result<[u8; N], ReadError> {
+        let mut b = [0u8; N];
+        self.read_bytes(kva, &mut b, field)?;
+        Ok(b)
+    }
+
+    /// Reads a byte.
+    pub fn read_u8(&self, kva: VirtAddr, field: Field) -> Result<u8, ReadError> {
+        let [b] = self.read_array::<1>(kva, field)?;
+        Ok(b)
+    }
+    /// Reads a little-endian `u32`.
+    pub fn read_u32(&self, kva: VirtAddr, field: Field) -> Result<u32, ReadError> {
+        Ok(zerocopy::little_endian::U32::from_bytes(self.read_array(kva, field)?).get())
+    }
+    /// Reads a little-endian `i32`.
+    pub fn read_i32(&self, kva: VirtAddr, field: Field) -> Result<i32, ReadError> {
+        Ok(zerocopy::little_endian::I32::from_bytes(self.read_array(kva, field)?).get())
+    }
+    /// Reads a little-endian `u64`.
+    pub fn read_u64(&self, kva: VirtAddr, field: Field) -> Result<u64, ReadError> {
+        Ok(zerocopy::little_endian::U64::from_bytes(self.read_array(kva, field)?).get())
+    }
+    /// Reads a pointer (guests are 64-bit).
+    pub fn read_ptr(&self, kva: VirtAddr, field: Field) -> Result<VirtAddr, ReadError> {
+        self.read_u64(kva, field).map(VirtAddr)
+    }
+
+    /// How many CPU slots the per-CPU walks visit: `nr_cpus`, bounded by the slots the
+    /// offsets source has (a CPU with no slot has no per-CPU area) and by the kernel's
+    /// largest `NR_CPUS`.
+    pub(crate) fn cpu_count(&self) -> u32 {
+        let slots = match self.symbols.per_cpu_offsets {
+            Some(PerCpuOffsets::Slice(s)) => u32::try_from(s.len()).unwrap_or(u32::MAX),
+            Some(PerCpuOffsets::Guest { slots, .. }) => slots,
+            None => 0,
+        };
+        // CPU 0 exists even with an empty offsets source (a uniprocessor kernel).
+        self.symbols.nr_cpus.min(slots.max(1)).min(crate::limits::MAX_CPUS)
+    }
+
+    /// `__per_cpu_offset[cpu]`, or `None` when the CPU has no per-CPU area and must be
+    /// skipped: a zero slot for cpu > 0 (the unused tail past `nr_cpu_ids`), or no slot.
+    /// Comparing rq addresses instead would be wrong: CPU 0's offset is non-zero on SMP x86.
+    pub fn per_cpu_offset(&self, cpu: u32) -> Result<Option<u64>, ReadError> {
+        let value = match self.symbols.per_cpu_offsets {
+            Some(PerCpuOffsets::Slice(s)) => usize::try_from(cpu).ok().and_then(|i| s.get(i)).copied(),
+            Some(PerCpuOffsets::Guest { kva, slots }) if cpu < slots => {
+                let at = offset(kva, u64::from(cpu).saturating_mul(8), Field::PerCpuOffset)?;
+                Some(self.read_u64(at, Field::PerCpuOffset)?)
+            }
+            Some(PerCpuOffsets::Guest { .. }) | None => None,
+        };
+        Ok(match (cpu, value) {
+            (0, None) => Some(0),
+            (0, Some(v)) => Some(v),
+            (_, Some(0) | None) => None,
+            (_, Some(v)) => Some(v),
+        })
+    }
+
+    /// The address of a per-CPU variable for `cpu`: `base + __per_cpu_offset[cpu]`, in the
+    /// kernel's own modular `unsigned long` arithmetic (on arm64 the offset is "negative").
+    pub fn per_cpu_ptr(&self, base: VirtAddr, cpu: u32) -> Result<Option<VirtAddr>, ReadError> {
+        Ok(self.per_cpu_offset(cpu)?.map(|off| VirtAddr(base.0.wrapping_add(off))))
+    }
+}

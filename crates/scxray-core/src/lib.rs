@@ -1,0 +1,95 @@
+//! # scxray-core
+//!
+//! Walks the state of a Linux `sched_ext` scheduler in a guest's physical memory: per-CPU
+//! `rq->scx` and runnable lists, every dispatch queue (local, reject, rescue, bypass, global,
+//! user DSQs in `dsq_hash`), the `scx_tasks` list and the root `scx_sched`.
+//!
+//! `no_std`, no `alloc`, no `unsafe`. Guest memory is hostile input: every pointer chase is
+//! capped ([`limits`]), every cap that fires sets a visible `truncated`, every unreadable
+//! address is an error value naming the field ([`ReadError`]), and every guest value is
+//! decoded as little-endian whatever the host.
+//!
+//! The pieces:
+//! - [`PhysMem`]: fallible guest-physical reads ([`FlatImage`], [`RegionSet`] provided);
+//! - [`Translate`]: kernel virtual -> physical (page-table walkers in `scxray-x86_64` and
+//!   `scxray-aarch64`; [`LinearTranslator`] here);
+//! - [`Layout`]: member offsets, from BTF (`scxray-btf`) or the embedder;
+//! - [`KernelSymbols`]: where the walks start;
+//! - [`Guest`]: the context all walkers share, with the walks as methods;
+//! - [`Visitor`]: the streaming output; [`collect`]: the `heapless` collected outputs.
+//!
+//! ```
+//! use scxray_core::*;
+//! # let bytes = [0u8; 64];
+//! let mem = FlatImage::new(PhysAddr(0), &bytes);
+//! let ranges = [LinearRange {
+//!     va_start: VirtAddr(0xffff_8880_0000_0000),
+//!     len: 64,
+//!     pa_start: PhysAddr(0),
+//!     kind: AddressKind::DirectMap,
+//! }];
+//! let translator = LinearTranslator::new(&ranges);
+//! let layout = Layout::default(); // from scxray-btf in real use
+//! let symbols = KernelSymbols {
+//!     runqueues: None,
+//!     per_cpu_offsets: None,
+//!     scx_root: None,
+//!     scx_tasks: None,
+//!     nr_cpus: 1,
+//!     nr_nodes: 1,
+//! };
+//! let guest = Guest::new(&mem, &translator, &layout, symbols);
+//! let summary: MachineSummary<4, 16> = guest.collect_machine();
+//! // Nothing to walk without a layout or symbols, and the summary says why.
+//! assert!(summary.cpus.is_empty());
+//! assert!(!summary.problems.is_empty());
+//! ```
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::unreachable,
+        clippy::as_conversions
+    )
+)]
+
+pub mod addr;
+pub mod collect;
+pub mod error;
+pub mod guest;
+pub mod layout;
+pub mod limits;
+pub mod memory;
+pub mod output;
+pub mod symbols;
+pub mod translate;
+pub mod visit;
+mod walk;
+
+pub use addr::{PhysAddr, VirtAddr};
+pub use collect::{CpuRunnable, CpuSummary, DsqSummary, DsqTasks, MachineSummary, TaskList, UserDsqIndex};
+pub use error::{Field, ReadCause, ReadError};
+pub use guest::Guest;
+pub use layout::{
+    DsqLayout, DsqLnodeLayout, Layout, LayoutFlags, LayoutGroup, RhtLayout, RqLayout, SchedLayout,
+    SchedPcpuLayout, SchedPnodeLayout, ScxRqLayout, SeeLayout, TaskLayout,
+};
+pub use limits::{
+    Limits, MAX_BUCKET_CHAIN, MAX_CPUS, MAX_LIST_NODES, MAX_NODES, MAX_RHT_BUCKETS, MAX_RHT_NODES,
+};
+pub use memory::{FlatImage, MemError, PhysMem, RegionSet};
+pub use output::{
+    Comm, CpuScx, CurrTask, DsqHeader, DsqOrigin, HashTruncation, HashWalk, ListWalk, Pass, Problem,
+    Provenance, RootState, TaskEntry,
+};
+pub use symbols::{KernelSymbols, PerCpuOffsets, Symbol};
+pub use translate::{AddressKind, LinearRange, LinearTranslator, Translate, TranslateError};
+pub use visit::Visitor;

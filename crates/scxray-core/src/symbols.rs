@@ -1,0 +1,69 @@
+//! Kernel symbol addresses and machine shape the walkers start from.
+
+use crate::addr::VirtAddr;
+
+/// Where the per-CPU offsets (`__per_cpu_offset[]`) come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PerCpuOffsets<'a> {
+    /// Already read by the caller; CPU N's offset is `slice[N]`, and a CPU with no slot has
+    /// no per-CPU area.
+    Slice(&'a [u64]),
+    /// Read from the guest: the array at `kva` (kernel image) with `slots` entries.
+    Guest {
+        /// Address of `__per_cpu_offset`.
+        kva: VirtAddr,
+        /// Number of slots (NR_CPUS, or at least `nr_cpus`).
+        slots: u32,
+    },
+}
+
+/// Symbol addresses (KASLR already applied) and machine shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelSymbols<'a> {
+    /// `runqueues`: the per-CPU `struct rq` (a per-CPU symbol: add the CPU's offset).
+    pub runqueues: Option<VirtAddr>,
+    /// `__per_cpu_offset`.
+    pub per_cpu_offsets: Option<PerCpuOffsets<'a>>,
+    /// `scx_root`: pointer to the root `struct scx_sched` (6.16+).
+    pub scx_root: Option<VirtAddr>,
+    /// `scx_tasks`: the static `LIST_HEAD` of every sched_ext entity.
+    pub scx_tasks: Option<VirtAddr>,
+    /// Number of possible CPUs (`nr_cpu_ids`).
+    pub nr_cpus: u32,
+    /// Number of NUMA nodes (`nr_node_ids`).
+    pub nr_nodes: u32,
+}
+
+/// Names of the symbols, for reporting which one a blinded pass was missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Symbol {
+    /// `runqueues`.
+    Runqueues,
+    /// `__per_cpu_offset`.
+    PerCpuOffset,
+    /// `scx_root`.
+    ScxRoot,
+    /// `scx_tasks`.
+    ScxTasks,
+}
+
+impl Symbol {
+    /// The kernel's name.
+    #[must_use]
+    pub const fn kernel_name(self) -> &'static str {
+        match self {
+            Self::Runqueues => "runqueues",
+            Self::PerCpuOffset => "__per_cpu_offset",
+            Self::ScxRoot => "scx_root",
+            Self::ScxTasks => "scx_tasks",
+        }
+    }
+}
+
+impl core::fmt::Display for Symbol {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.kernel_name())
+    }
+}

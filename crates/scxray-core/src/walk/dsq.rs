@@ -1,0 +1,85 @@
+//! One dispatch queue: header fields and its task list, iterator cursors skipped.
+
+use crate::addr::VirtAddr;
+use crate::error::Field;
+use crate::guest::{Guest, container_of, offset};
+use crate::layout::LayoutGroup;
+use crate::memory::PhysMem;
+use crate::output::{DsqHeader, DsqOrigin, ListWalk, Pass, Problem, TaskEntry};
+use crate::translate::Translate;
+use crate::visit::Visitor;
+use crate::walk::list::{Node, walk_list};
+
+impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
+    /// Walks the DSQ at `kva`: reports its header, then every queued task, then how the walk
+    /// ended. A DSQ whose physical address is 0 is not reported at all (it would read as an
+    /// all-zero phantom queue). `pass` labels any problem.
+    pub fn walk_dsq<V: Visitor + ?Sized>(&self, origin: DsqOrigin, kva: VirtAddr, pass: Pass, v: &mut V) {
+        let Some(dl) = self.layout.dsq else {
+            v.problem(&Problem::MissingLayout { pass, group: LayoutGroup::Dsq });
+            return;
+        };
+        let pa = match self.translate(kva, Field::Dsq) {
+            Ok(pa) => pa,
+            Err(error) => return v.problem(&Problem::Unreadable { pass, error }),
+        };
+        if pa.0 == 0 {
+            return;
+        }
+        let header = (|| {
+            Ok(DsqHeader {
+                origin,
+                kva,
+                pa,
+                id: self.read_u64(offset(kva, dl.id.into(), Field::DsqId)?, Field::DsqId)?,
+                nr: self.read_u32(offset(kva, dl.nr.into(), Field::DsqNr)?, Field::DsqNr)?,
+                seq: self.read_u32(offset(kva, dl.seq.into(), Field::DsqSeq)?, Field::DsqSeq)?,
+            })
+        })();
+        let header = match header {
+            Ok(h) => h,
+            Err(error) => return v.problem(&Problem::Unreadable { pass, error }),
+        };
+        v.dsq(&header);
+
+        let (Some(ln), Some(tl), Some(see)) = (self.layout.dsq_lnode, self.layout.task, self.layout.see)
+        else {
+            let group = match (self.layout.dsq_lnode, self.layout.task) {
+                (None, _) => LayoutGroup::DsqLnode,
+                (_, None) => LayoutGroup::Task,
+                _ => LayoutGroup::See,
+            };
+            v.problem(&Problem::MissingLayout { pass, group });
+            return v.dsq_end(&header, &ListWalk::default());
+        };
+        let task_from_node =
+            u64::from(tl.scx).saturating_add(u64::from(see.dsq_list)).saturating_add(u64::from(ln.node));
+        let cursor = self.layout.flags.dsq_lnode_iter_cursor;
+        let head = match offset(kva, dl.list.into(), Field::Dsq) {
+            Ok(h) => h,
+            Err(error) => {
+                v.problem(&Problem::Unreadable { pass, error });
+                return v.dsq_end(&header, &ListWalk::default());
+            }
+        };
+        let walk = walk_list(self, head, self.limits.list_nodes, |node| {
+            // The list node's flags tell a task from an iterator cursor; a node whose flags
+            // cannot be read is not reported (never report a task that was not validated).
+            let flags = container_of(node, ln.node.into(), Field::DsqLnodeFlags)
+                .and_then(|lnode| offset(lnode, ln.flags.into(), Field::DsqLnodeFlags))
+                .and_then(|at| self.read_u32(at, Field::DsqLnodeFlags));
+            match flags {
+                Ok(f) if f & cursor == 0 => {}
+                _ => return Node::Skipped,
+            }
+            match container_of(node, task_from_node, Field::ListHeadNext) {
+                Ok(task_kva) => {
+                    v.dsq_task(&header, TaskEntry { task_kva, runnable_in_scx: false });
+                    Node::Reported
+                }
+                Err(_) => Node::Skipped,
+            }
+        });
+        v.dsq_end(&header, &walk);
+    }
+}

@@ -1,0 +1,49 @@
+//! Every pass over a whole machine, in one call.
+
+use crate::guest::Guest;
+use crate::memory::PhysMem;
+use crate::output::{Pass, Problem};
+use crate::symbols::Symbol;
+use crate::translate::Translate;
+use crate::visit::Visitor;
+
+impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
+    /// Runs every pass: the root state, pass 1 per CPU, pass 2 (per-CPU DSQs), pass 3
+    /// (bypass, global and user DSQs, when a scheduler is attached), pass 4 (`scx_tasks`).
+    /// A pass that lacks a layout group or symbol is reported as a problem and skipped; the
+    /// others still run.
+    pub fn walk_machine<V: Visitor + ?Sized>(&self, v: &mut V) {
+        let root = match self.read_root() {
+            Ok(r) => r,
+            Err(p) => {
+                v.problem(&p);
+                None
+            }
+        };
+        if let Some(root) = &root {
+            v.root(root);
+        }
+        let missing = if self.symbols.runqueues.is_none() {
+            Some(Symbol::Runqueues)
+        } else if self.symbols.per_cpu_offsets.is_none() {
+            Some(Symbol::PerCpuOffset)
+        } else {
+            None
+        };
+        if let Some(symbol) = missing {
+            // Reported once here rather than once per CPU.
+            v.problem(&Problem::MissingSymbol { pass: Pass::RqScx, symbol });
+        } else {
+            for cpu in 0..self.cpu_count() {
+                self.walk_rq_scx(cpu, v);
+            }
+        }
+        self.walk_local_dsqs(v);
+        if let Some(root) = root {
+            self.walk_bypass_dsqs(root.sched_kva, v);
+            self.walk_global_dsqs(root.sched_kva, v);
+            self.walk_user_dsqs(root.sched_kva, v);
+        }
+        self.walk_scx_tasks(v);
+    }
+}

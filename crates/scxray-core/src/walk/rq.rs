@@ -1,0 +1,158 @@
+//! Passes 1 and 2: each CPU's `rq->scx` with its runnable_list, and the DSQs embedded in it.
+
+use crate::addr::{PhysAddr, VirtAddr};
+use crate::error::{Field, ReadError};
+use crate::guest::{Guest, container_of, offset};
+use crate::layout::{LayoutGroup, RqLayout, ScxRqLayout};
+use crate::memory::PhysMem;
+use crate::output::{Comm, CpuScx, CurrTask, DsqOrigin, ListWalk, Pass, Problem, TaskEntry};
+use crate::symbols::Symbol;
+use crate::translate::Translate;
+use crate::visit::Visitor;
+use crate::walk::list::{Node, walk_list};
+
+impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
+    /// `cpu`'s `struct rq` address, or `None` when the CPU has no per-CPU area.
+    fn rq_kva(&self, cpu: u32, pass: Pass) -> Result<Option<VirtAddr>, Problem> {
+        let Some(runqueues) = self.symbols.runqueues else {
+            return Err(Problem::MissingSymbol { pass, symbol: Symbol::Runqueues });
+        };
+        if self.symbols.per_cpu_offsets.is_none() {
+            return Err(Problem::MissingSymbol { pass, symbol: Symbol::PerCpuOffset });
+        }
+        self.per_cpu_ptr(runqueues, cpu).map_err(|error| Problem::Unreadable { pass, error })
+    }
+
+    /// Pass 1 for one CPU: reports `rq->scx`'s scalars and `rq->curr`, then walks
+    /// `runnable_list`, marking each task "runnable in scx". Members this kernel lacks are
+    /// reported as absent and never read. Without `sched_ext_entity` offsets the scalars are
+    /// still reported and the list is empty.
+    pub fn walk_rq_scx<V: Visitor + ?Sized>(&self, cpu: u32, v: &mut V) {
+        let pass = Pass::RqScx;
+        let (Some(rl), Some(sl), Some(tl)) = (self.layout.rq, self.layout.scx_rq, self.layout.task) else {
+            let group = match (self.layout.rq, self.layout.scx_rq) {
+                (None, _) => LayoutGroup::Rq,
+                (_, None) => LayoutGroup::ScxRq,
+                _ => LayoutGroup::Task,
+            };
+            return v.problem(&Problem::MissingLayout { pass, group });
+        };
+        let rq_kva = match self.rq_kva(cpu, pass) {
+            Ok(Some(kva)) => kva,
+            Ok(None) => return,
+            Err(p) => return v.problem(&p),
+        };
+        let scalars = self
+            .translate(rq_kva, Field::Rq)
+            .and_then(|rq_pa| self.read_cpu_scalars(cpu, rq_kva, rq_pa, &rl, &sl));
+        let state = match scalars {
+            Ok(s) => s,
+            Err(error) => return v.problem(&Problem::Unreadable { pass, error }),
+        };
+        v.cpu(&state);
+
+        let Some(see) = self.layout.see else {
+            v.problem(&Problem::MissingLayout { pass, group: LayoutGroup::See });
+            return v.runnable_end(cpu, &ListWalk::default());
+        };
+        let task_from_node = u64::from(tl.scx).saturating_add(u64::from(see.runnable_node));
+        let head = offset(rq_kva, u64::from(rl.scx).saturating_add(sl.runnable_list.into()), Field::Rq);
+        let walk = match head {
+            Ok(head) => walk_list(self, head, self.limits.list_nodes, |node| {
+                match container_of(node, task_from_node, Field::ListHeadNext) {
+                    Ok(task_kva) => {
+                        v.runnable_task(cpu, TaskEntry { task_kva, runnable_in_scx: true });
+                        Node::Reported
+                    }
+                    Err(_) => Node::Skipped,
+                }
+            }),
+            Err(error) => ListWalk { broken: Some(error), ..ListWalk::default() },
+        };
+        v.runnable_end(cpu, &walk);
+    }
+
+    fn read_cpu_scalars(
+        &self,
+        cpu: u32,
+        rq_kva: VirtAddr,
+        rq_pa: PhysAddr,
+        rl: &RqLayout,
+        sl: &ScxRqLayout,
+    ) -> Result<CpuScx, ReadError> {
+        let scx = offset(rq_kva, rl.scx.into(), Field::Rq)?;
+        let at = |off: u32, f: Field| offset(scx, off.into(), f);
+        let opt_u64 = |off: Option<u32>, f: Field| -> Result<Option<u64>, ReadError> {
+            off.map(|o| self.read_u64(at(o, f)?, f)).transpose()
+        };
+        let curr_kva = self.read_ptr(offset(rq_kva, rl.curr.into(), Field::RqCurr)?, Field::RqCurr)?;
+        Ok(CpuScx {
+            cpu,
+            rq_kva,
+            rq_pa,
+            nr_running: self.read_u32(at(sl.nr_running, Field::ScxRqNrRunning)?, Field::ScxRqNrRunning)?,
+            flags: self.read_u32(at(sl.flags, Field::ScxRqFlags)?, Field::ScxRqFlags)?,
+            cpu_released: self
+                .read_u8(at(sl.cpu_released, Field::ScxRqCpuReleased)?, Field::ScxRqCpuReleased)?
+                != 0,
+            ops_qseq: opt_u64(sl.ops_qseq, Field::ScxRqOpsQseq)?,
+            kick_sync: opt_u64(sl.kick_sync, Field::ScxRqKickSync)?,
+            nr_immed: sl
+                .nr_immed
+                .map(|o| self.read_u32(at(o, Field::ScxRqNrImmed)?, Field::ScxRqNrImmed))
+                .transpose()?,
+            clock: opt_u64(sl.clock, Field::ScxRqClock)?,
+            curr_kva,
+            curr: self.read_curr(curr_kva),
+        })
+    }
+
+    /// The task `rq->curr` points to, when it translates and its pid and comm read.
+    fn read_curr(&self, kva: VirtAddr) -> Option<CurrTask> {
+        let tl = self.layout.task?;
+        if kva.0 == 0 {
+            return None;
+        }
+        let pid = self.read_i32(offset(kva, tl.pid.into(), Field::TaskPid).ok()?, Field::TaskPid).ok()?;
+        let mut comm = [0u8; 16];
+        self.read_bytes(offset(kva, tl.comm.into(), Field::TaskComm).ok()?, &mut comm, Field::TaskComm)
+            .ok()?;
+        Some(CurrTask { kva, pid, comm: Comm(comm) })
+    }
+
+    /// Pass 2: every per-CPU DSQ embedded in `rq->scx` (the local DSQ, and in 7.3+ the
+    /// reject DSQ and the rescue DSQ), for every CPU with a per-CPU area. Runs whether or not
+    /// a scheduler is attached.
+    pub fn walk_local_dsqs<V: Visitor + ?Sized>(&self, v: &mut V) {
+        let pass = Pass::LocalDsqs;
+        let (Some(rl), Some(sl)) = (self.layout.rq, self.layout.scx_rq) else {
+            let group = if self.layout.rq.is_none() { LayoutGroup::Rq } else { LayoutGroup::ScxRq };
+            return v.problem(&Problem::MissingLayout { pass, group });
+        };
+        for cpu in 0..self.cpu_count() {
+            let rq_kva = match self.rq_kva(cpu, pass) {
+                Ok(Some(kva)) => kva,
+                Ok(None) => continue,
+                Err(p) => {
+                    v.problem(&p);
+                    if matches!(p, Problem::MissingSymbol { .. }) {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let embedded = [
+                (Some(sl.local_dsq), DsqOrigin::Local { cpu }),
+                (sl.reject_dsq, DsqOrigin::Reject { cpu }),
+                (sl.rescue_dsq, DsqOrigin::Rescue { cpu }),
+            ];
+            for (off, origin) in embedded {
+                let Some(off) = off else { continue };
+                match offset(rq_kva, u64::from(rl.scx).saturating_add(off.into()), Field::Dsq) {
+                    Ok(kva) => self.walk_dsq(origin, kva, pass, v),
+                    Err(error) => v.problem(&Problem::Unreadable { pass, error }),
+                }
+            }
+        }
+    }
+}
