@@ -13,9 +13,11 @@ pub mod kernels;
 pub mod record;
 
 use scxray_core::{
-    AddressKind, FlatImage, Guest, KernelSymbols, Layout, Limits, LinearRange, LinearTranslator,
-    PerCpuOffsets, PhysAddr, VirtAddr,
+    AddressKind, FlatImage, Guest, KernelSymbols, Layout, Limits, LinearRange, LinearTranslator, MemError,
+    PerCpuOffsets, PhysAddr, PhysMem, VirtAddr,
 };
+use std::cell::Cell;
+use std::ops::Range;
 
 pub use record::Recorder;
 
@@ -63,6 +65,15 @@ pub mod sizes {
     pub const SEE: u64 = 272;
     /// `struct bucket_table` header.
     pub const BUCKET_TABLE: u64 = 64;
+}
+
+/// The physical address of a kit-made kernel virtual address.
+pub fn pa_of(kva: VirtAddr) -> u64 {
+    if kva.0 >= KERNEL_IMAGE {
+        kva.0 - KERNEL_IMAGE + IMAGE_PA
+    } else {
+        kva.0.checked_sub(DIRECT_MAP).expect("not a kit address")
+    }
 }
 
 /// Builds a synthetic guest image.
@@ -124,11 +135,7 @@ impl GuestBuilder {
 
     /// The physical address of a kit-made kernel virtual address.
     pub fn pa(&self, kva: VirtAddr) -> u64 {
-        if kva.0 >= KERNEL_IMAGE {
-            kva.0 - KERNEL_IMAGE + IMAGE_PA
-        } else {
-            kva.0.checked_sub(DIRECT_MAP).expect("not a kit address")
-        }
+        pa_of(kva)
     }
 
     /// Allocates zeroed direct-map memory.
@@ -482,7 +489,29 @@ impl GuestBuilder {
                 offsets_from_guest: false,
             },
             limits: Limits::DEFAULT,
+            poison: Vec::new(),
         }
+    }
+}
+
+/// The kit's guest memory: a flat image with poisoned (unreadable) physical ranges and a
+/// read counter, so tests can make one field unreadable and bound the reads a walk makes.
+#[derive(Debug)]
+pub struct KitMem<'a> {
+    image: FlatImage<'a>,
+    poison: &'a [Range<u64>],
+    /// Physical reads made so far.
+    pub reads: Cell<u64>,
+}
+
+impl PhysMem for KitMem<'_> {
+    fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
+        self.reads.set(self.reads.get() + 1);
+        let end = pa.0.saturating_add(buf.len() as u64);
+        if self.poison.iter().any(|r| pa.0 < r.end && r.start < end) {
+            return Err(MemError::Unavailable { pa });
+        }
+        self.image.read(pa, buf)
     }
 }
 
@@ -522,12 +551,14 @@ pub struct TestGuest {
     pub symbols: Symbols,
     /// Caps.
     pub limits: Limits,
+    /// Physical ranges whose reads fail.
+    pub poison: Vec<Range<u64>>,
 }
 
 impl TestGuest {
     /// Runs `f` with a [`Guest`] over this image.
-    pub fn with<R>(&self, f: impl FnOnce(&Guest<'_, FlatImage<'_>, LinearTranslator<'_>>) -> R) -> R {
-        let mem = FlatImage::new(PhysAddr(0), &self.mem);
+    pub fn with<R>(&self, f: impl FnOnce(&Guest<'_, KitMem<'_>, LinearTranslator<'_>>) -> R) -> R {
+        let mem = KitMem { image: FlatImage::new(PhysAddr(0), &self.mem), poison: &self.poison, reads: Cell::new(0) };
         let tr = LinearTranslator::new(&self.ranges);
         let s = &self.symbols;
         let per_cpu_offsets = if s.offsets_from_guest {
@@ -545,6 +576,12 @@ impl TestGuest {
         };
         let g = Guest::new(&mem, &tr, &self.layout, symbols).with_limits(self.limits);
         f(&g)
+    }
+
+    /// Makes `len` bytes at kit address `kva` unreadable.
+    pub fn poison(&mut self, kva: VirtAddr, len: u64) {
+        let pa = pa_of(kva);
+        self.poison.push(pa..pa + len);
     }
 
     /// The whole machine walked into a [`Recorder`].
