@@ -3,6 +3,7 @@
 //! - `test-all`: everything CI checks (the README's test command).
 //! - `demo`: the README's main command.
 
+mod lab;
 mod util;
 
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
     let result = match cmd {
         "test-all" => test_all(rest),
         "demo" => demo(rest),
+        "lab" => lab::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -42,7 +44,8 @@ fn print_help() {
         "cargo xtask <command>\n\n\
          commands:\n  \
          test-all   fmt check, clippy -D warnings, every test, no_std builds (what CI runs)\n  \
-         demo       build a synthetic sched_ext guest and print scxray's dump of it\n"
+         demo       build a synthetic sched_ext guest and print scxray's dump of it\n  \
+         lab        the real-kernel lab: Debian kernels under QEMU (`cargo xtask lab help`)\n"
     );
 }
 
