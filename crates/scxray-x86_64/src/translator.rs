@@ -1,0 +1,124 @@
+//! [`X86Translator`]: the three Linux x86_64 kernel address kinds and their rules.
+
+use crate::config::X86Config;
+use crate::descriptor::phys_addr_mask;
+use crate::walk::{Mapping, PageTables};
+use scxray_core::{AddressKind, PhysAddr, PhysMem, Translate, TranslateError, VirtAddr};
+
+/// Translates Linux x86_64 kernel virtual addresses:
+/// - the direct map, `pa = va - page_offset_base`, inside
+///   `[page_offset_base, page_offset_base + direct_map_size)`;
+/// - the kernel image, `pa = va - kernel_map_start + phys_base`, inside
+///   `[kernel_map_start, kernel_map_start + kernel_image_size)`;
+/// - anything else (vmalloc, per-CPU chunks, modules, vmemmap) by walking the page tables
+///   from CR3.
+///
+/// Every result is checked against MAXPHYADDR and, when configured, the end of RAM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct X86Translator {
+    config: X86Config,
+}
+
+impl X86Translator {
+    /// A translator for the guest `config` describes.
+    #[must_use]
+    pub const fn new(config: X86Config) -> Self {
+        Self { config }
+    }
+
+    /// The configuration in use.
+    #[must_use]
+    pub const fn config(&self) -> &X86Config {
+        &self.config
+    }
+
+    /// The guest's page tables as the walk reads them.
+    #[must_use]
+    pub const fn page_tables(&self) -> PageTables {
+        PageTables {
+            cr3: self.config.cr3,
+            mode: self.config.paging_mode,
+            max_phys_bits: self.config.max_phys_bits,
+        }
+    }
+
+    /// Which region `va` lies in, whatever rule `prefer_walk` makes [`Translate::kind`]
+    /// report: [`AddressKind::PageWalk`] outside the two linear regions.
+    #[must_use]
+    pub fn region(&self, va: VirtAddr) -> AddressKind {
+        if self.direct_map_offset(va).is_some() {
+            AddressKind::DirectMap
+        } else if self.kernel_image_offset(va).is_some() {
+            AddressKind::KernelImage
+        } else {
+            AddressKind::PageWalk
+        }
+    }
+
+    /// Walks the page tables for `va` whatever region it is in, reporting the page size.
+    ///
+    /// # Errors
+    /// As [`PageTables::walk`], plus `OutsideMemory` beyond the configured RAM end.
+    pub fn walk<M: PhysMem + ?Sized>(&self, mem: &M, va: VirtAddr) -> Result<Mapping, TranslateError> {
+        let mapping = self.page_tables().walk(mem, va)?;
+        self.check_in_memory(va, mapping.pa)?;
+        Ok(mapping)
+    }
+
+    /// `va - page_offset_base` inside the direct map.
+    fn direct_map_offset(&self, va: VirtAddr) -> Option<u64> {
+        let offset = va.0.checked_sub(self.config.page_offset_base.0)?;
+        (offset < self.config.direct_map_size).then_some(offset)
+    }
+
+    /// The direct-map offset when the linear rule applies (not under `prefer_walk`).
+    fn linear_direct_map_offset(&self, va: VirtAddr) -> Option<u64> {
+        self.direct_map_offset(va).filter(|_| !self.config.prefer_walk)
+    }
+
+    /// `va - kernel_map_start` inside the kernel image.
+    fn kernel_image_offset(&self, va: VirtAddr) -> Option<u64> {
+        let offset = va.0.checked_sub(self.config.kernel_map_start.0)?;
+        (offset < self.config.kernel_image_size).then_some(offset)
+    }
+
+    /// `pa` if the guest can hold it: below MAXPHYADDR and the RAM end.
+    fn check_in_memory(&self, va: VirtAddr, pa: PhysAddr) -> Result<PhysAddr, TranslateError> {
+        let above_max = pa.0 & !phys_addr_mask(self.config.max_phys_bits) != 0;
+        let beyond_ram = self.config.phys_end.is_some_and(|end| pa >= end);
+        if above_max || beyond_ram { Err(TranslateError::OutsideMemory { va, pa }) } else { Ok(pa) }
+    }
+}
+
+impl Translate for X86Translator {
+    /// The rule [`Translate::translate`] applies: the region ([`X86Translator::region`]),
+    /// except that direct-map addresses are [`AddressKind::PageWalk`] under `prefer_walk`.
+    fn kind(&self, va: VirtAddr) -> AddressKind {
+        if self.linear_direct_map_offset(va).is_some() {
+            AddressKind::DirectMap
+        } else if self.kernel_image_offset(va).is_some() {
+            AddressKind::KernelImage
+        } else {
+            AddressKind::PageWalk
+        }
+    }
+
+    fn translate<M: PhysMem + ?Sized>(&self, mem: &M, va: VirtAddr) -> Result<PhysAddr, TranslateError> {
+        if !self.config.paging_mode.is_canonical(va) {
+            let level = self.config.paging_mode.root().number();
+            return Err(TranslateError::NotMapped { va, level });
+        }
+        if let Some(offset) = self.linear_direct_map_offset(va) {
+            // The direct map starts at physical 0.
+            return self.check_in_memory(va, PhysAddr(offset));
+        }
+        if let Some(offset) = self.kernel_image_offset(va) {
+            let pa = self.config.phys_base.checked_add(offset).ok_or(TranslateError::OutsideMemory {
+                va,
+                pa: PhysAddr(self.config.phys_base.0.wrapping_add(offset)),
+            })?;
+            return self.check_in_memory(va, pa);
+        }
+        self.walk(mem, va).map(|m| m.pa)
+    }
+}
