@@ -558,7 +558,11 @@ pub struct TestGuest {
 impl TestGuest {
     /// Runs `f` with a [`Guest`] over this image.
     pub fn with<R>(&self, f: impl FnOnce(&Guest<'_, KitMem<'_>, LinearTranslator<'_>>) -> R) -> R {
-        let mem = KitMem { image: FlatImage::new(PhysAddr(0), &self.mem), poison: &self.poison, reads: Cell::new(0) };
+        let mem = KitMem {
+            image: FlatImage::new(PhysAddr(0), &self.mem),
+            poison: &self.poison,
+            reads: Cell::new(0),
+        };
         let tr = LinearTranslator::new(&self.ranges);
         let s = &self.symbols;
         let per_cpu_offsets = if s.offsets_from_guest {

@@ -212,9 +212,8 @@ fn dsq_node_whose_flags_cannot_be_read_is_skipped() {
     b.enqueue(dsq, a);
     b.enqueue(dsq, c);
     let l = b.layout;
-    let flags_of_c = VirtAddr(
-        b.see(c).0 + u64::from(l.see.unwrap().dsq_list) + u64::from(l.dsq_lnode.unwrap().flags),
-    );
+    let flags_of_c =
+        VirtAddr(b.see(c).0 + u64::from(l.see.unwrap().dsq_list) + u64::from(l.dsq_lnode.unwrap().flags));
     let mut g = b.build();
     g.poison(flags_of_c, 4);
     let r = g.record();
@@ -297,7 +296,11 @@ fn no_scheduler_attached_means_no_root_and_no_pass3() {
     b.set_scx_root(0);
     let r = b.build().record();
     assert!(r.roots.is_empty());
-    assert!(r.labels().iter().all(|l| l.starts_with("local") || l.starts_with("reject") || l.starts_with("rescue")));
+    assert!(
+        r.labels()
+            .iter()
+            .all(|l| l.starts_with("local") || l.starts_with("reject") || l.starts_with("rescue"))
+    );
     assert!(r.user_ends.is_empty());
     assert!(r.problems.is_empty(), "{:?}", r.problems);
 }
@@ -553,7 +556,10 @@ fn missing_symbols_are_reported_once_and_blind_their_passes() {
     let r = g.record();
     assert!(r.cpus.is_empty() && r.dsqs.is_empty() && r.scx_tasks.is_empty());
     let count = |s| {
-        r.problems.iter().filter(|p| matches!(p, Problem::MissingSymbol { symbol, .. } if *symbol == s)).count()
+        r.problems
+            .iter()
+            .filter(|p| matches!(p, Problem::MissingSymbol { symbol, .. } if *symbol == s))
+            .count()
     };
     assert_eq!(count(Symbol::ScxRoot), 1);
     assert_eq!(count(Symbol::ScxTasks), 1);

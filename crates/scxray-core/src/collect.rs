@@ -4,13 +4,13 @@
 //! A container that fills up before the walk ends sets `truncated`, exactly as a walk cap
 //! does. Sizes (64-bit targets; `size_of` is checked by this crate's tests):
 //!
-//! | type | bytes |
-//! |---|---|
-//! | `TaskList<N>` | `8 * N + 64` (`TaskList<4096>`: 32 832) |
-//! | `DsqTasks<N>` | `8 * N + 128` (`DsqTasks<4096>`: 32 896) |
-//! | `CpuRunnable<N>` | `8 * N + 168` (`CpuRunnable<4096>`: 32 936) |
-//! | `UserDsqIndex<N>` | `64 * N + 64` (`UserDsqIndex<8192>`: 524 352) |
-//! | `MachineSummary<C, D>` | `120 * C + 120 * D + 1512` (`MachineSummary<64, 256>`: 39 912) |
+//! | type | bytes | default capacity |
+//! |---|---|---|
+//! | `TaskList<N>` | `8 * N + 80` | `TaskList<4096>`: 32 848 |
+//! | `DsqTasks<N>` | `8 * N + 176` | `DsqTasks<4096>`: 32 944 |
+//! | `CpuRunnable<N>` | `8 * N + 272` | `CpuRunnable<4096>`: 33 040 |
+//! | `UserDsqIndex<N>` | `104 * N + 88` | `UserDsqIndex<8192>`: 852 056 |
+//! | `MachineSummary<C, D>` | `200 * C + 104 * D + 1088` | `MachineSummary<64, 256>`: 40 512 |
 //!
 //! Place big ones in a `static` or on the heap, not on a small stack.
 

@@ -100,6 +100,8 @@ pub enum ReadCause {
     /// Computing the address overflowed (a hostile pointer near the top or bottom of the
     /// address space).
     AddressOverflow,
+    /// The layout has no offsets for the struct this field belongs to.
+    MissingLayout(crate::layout::LayoutGroup),
 }
 
 /// A field that could not be read: which, where, why.
@@ -122,6 +124,7 @@ impl fmt::Display for ReadError {
             ReadCause::Translate(e) => write!(f, "{e}"),
             ReadCause::Memory(e) => write!(f, "{e}"),
             ReadCause::AddressOverflow => f.write_str("address computation overflowed"),
+            ReadCause::MissingLayout(g) => write!(f, "the layout has no offsets for {g}"),
         }
     }
 }

@@ -87,8 +87,8 @@ pub use limits::{
 };
 pub use memory::{FlatImage, MemError, PhysMem, RegionSet};
 pub use output::{
-    Comm, CpuScx, CurrTask, DsqHeader, DsqOrigin, HashTruncation, HashWalk, ListWalk, Pass, Problem,
-    Provenance, RootState, TaskEntry,
+    Comm, CpuScx, DsqHeader, DsqOrigin, HashTruncation, HashWalk, ListWalk, Pass, Problem, Provenance,
+    RootState, TaskEntry, TaskIdentity,
 };
 pub use symbols::{KernelSymbols, PerCpuOffsets, Symbol};
 pub use translate::{AddressKind, LinearRange, LinearTranslator, Translate, TranslateError};

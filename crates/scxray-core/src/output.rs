@@ -55,7 +55,7 @@ impl fmt::Debug for Comm {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct CurrTask {
+pub struct TaskIdentity {
     /// `task_struct` address.
     pub kva: VirtAddr,
     /// `task_struct.pid`.
@@ -92,7 +92,7 @@ pub struct CpuScx {
     /// `rq.curr` pointer value (0 when it could not be read).
     pub curr_kva: VirtAddr,
     /// The current task, when `rq.curr` translated and its pid and comm were read.
-    pub curr: Option<CurrTask>,
+    pub curr: Option<TaskIdentity>,
 }
 
 /// Where a DSQ was found; its label in reports.

@@ -5,7 +5,7 @@ use crate::error::{Field, ReadError};
 use crate::guest::{Guest, container_of, offset};
 use crate::layout::{LayoutGroup, RqLayout, ScxRqLayout};
 use crate::memory::PhysMem;
-use crate::output::{Comm, CpuScx, CurrTask, DsqOrigin, ListWalk, Pass, Problem, TaskEntry};
+use crate::output::{Comm, CpuScx, DsqOrigin, ListWalk, Pass, Problem, TaskEntry, TaskIdentity};
 use crate::symbols::Symbol;
 use crate::translate::Translate;
 use crate::visit::Visitor;
@@ -108,16 +108,25 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
     }
 
     /// The task `rq->curr` points to, when it translates and its pid and comm read.
-    fn read_curr(&self, kva: VirtAddr) -> Option<CurrTask> {
-        let tl = self.layout.task?;
+    fn read_curr(&self, kva: VirtAddr) -> Option<TaskIdentity> {
         if kva.0 == 0 {
             return None;
         }
-        let pid = self.read_i32(offset(kva, tl.pid.into(), Field::TaskPid).ok()?, Field::TaskPid).ok()?;
+        self.read_task_identity(kva).ok()
+    }
+
+    /// A task's pid and comm (`comm` is 16 raw bytes: a hostile one need not end in NUL
+    /// nor be UTF-8).
+    pub fn read_task_identity(&self, kva: VirtAddr) -> Result<TaskIdentity, ReadError> {
+        let tl = self.layout.task.ok_or(ReadError {
+            field: Field::TaskPid,
+            kva,
+            cause: crate::error::ReadCause::MissingLayout(LayoutGroup::Task),
+        })?;
+        let pid = self.read_i32(offset(kva, tl.pid.into(), Field::TaskPid)?, Field::TaskPid)?;
         let mut comm = [0u8; 16];
-        self.read_bytes(offset(kva, tl.comm.into(), Field::TaskComm).ok()?, &mut comm, Field::TaskComm)
-            .ok()?;
-        Some(CurrTask { kva, pid, comm: Comm(comm) })
+        self.read_bytes(offset(kva, tl.comm.into(), Field::TaskComm)?, &mut comm, Field::TaskComm)?;
+        Ok(TaskIdentity { kva, pid, comm: Comm(comm) })
     }
 
     /// Pass 2: every per-CPU DSQ embedded in `rq->scx` (the local DSQ, and in 7.3+ the
