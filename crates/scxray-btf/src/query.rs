@@ -1,0 +1,326 @@
+//! Queries: members (direct and flattened through anonymous members), dotted member paths,
+//! struct sizes, enum constants.
+
+use crate::btf::Btf;
+use crate::error::BtfError;
+use crate::types::{EnumValue, Kind, RawMember, Type};
+
+/// How deep [`Btf::find_member`] and [`FlatMembers`] descend into anonymous members.
+pub const MAX_ANON_DEPTH: usize = 16;
+
+/// A direct member of a STRUCT or UNION.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Member<'a> {
+    /// Its name (`""` for an anonymous member).
+    pub name: &'a str,
+    /// Its type.
+    pub type_id: u32,
+    /// Offset in bits from the start of the containing type.
+    pub bit_offset: u32,
+    /// Bitfield width in bits, 0 when not a bitfield.
+    pub bitfield_size: u8,
+}
+
+/// Where a member (possibly nested) sits, from the start of the outermost type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemberOffset {
+    /// Offset in bits.
+    pub bit_offset: u64,
+    /// Bitfield width in bits, 0 when not a bitfield.
+    pub bitfield_size: u8,
+    /// The member's type.
+    pub type_id: u32,
+}
+
+impl MemberOffset {
+    /// The byte offset, when the member is byte-aligned, not a bitfield, and fits `u32`.
+    #[must_use]
+    pub fn byte_offset(&self) -> Option<u32> {
+        if self.bitfield_size != 0 || !self.bit_offset.is_multiple_of(8) {
+            return None;
+        }
+        u32::try_from(self.bit_offset / 8).ok()
+    }
+}
+
+/// A member reached by flattening anonymous structs and unions (see [`Btf::flat_members`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlatMember<'a> {
+    /// Its name (never empty: anonymous composites are descended into, not yielded).
+    pub name: &'a str,
+    /// Its type.
+    pub type_id: u32,
+    /// Offset in bits from the start of the outermost type.
+    pub bit_offset: u64,
+    /// Bitfield width in bits, 0 when not a bitfield.
+    pub bitfield_size: u8,
+    /// How many anonymous members it is nested in (0: a direct member).
+    pub depth: usize,
+}
+
+fn composite<'a>(ty: &Type<'a>) -> Result<(), BtfError> {
+    if ty.kind.is_composite() {
+        Ok(())
+    } else {
+        Err(BtfError::WrongKind { type_id: ty.id, kind: ty.kind, expected: "STRUCT or UNION" })
+    }
+}
+
+fn raw_member(ty: &Type<'_>, index: u32) -> Result<RawMember, BtfError> {
+    ty.member(index).ok_or(BtfError::BadRecord { type_id: ty.id, index })
+}
+
+impl<'a> Btf<'a> {
+    /// The direct members of a STRUCT or UNION, in order.
+    ///
+    /// # Errors
+    /// `ty` is not a STRUCT or UNION.
+    pub fn members<'b>(&'b self, ty: Type<'a>) -> Result<Members<'b, 'a>, BtfError> {
+        composite(&ty)?;
+        Ok(Members { btf: self, ty, next: 0 })
+    }
+
+    /// Every named member of a STRUCT or UNION, descending into anonymous struct and union
+    /// members, with offsets from the start of `ty`.
+    ///
+    /// # Errors
+    /// `ty` is not a STRUCT or UNION.
+    pub fn flat_members<'b>(&'b self, ty: Type<'a>) -> Result<FlatMembers<'b, 'a>, BtfError> {
+        composite(&ty)?;
+        let mut stack = [None; MAX_ANON_DEPTH];
+        if let Some(first) = stack.first_mut() {
+            *first = Some(Frame { ty, next: 0, base_bits: 0 });
+        }
+        Ok(FlatMembers { btf: self, stack, depth: 1, failed: false })
+    }
+
+    /// The member `name` of a STRUCT or UNION, looking inside anonymous members.
+    ///
+    /// # Errors
+    /// `ty` is not a STRUCT or UNION, or the BTF is malformed.
+    pub fn find_member(&self, ty: Type<'a>, name: &str) -> Result<Option<MemberOffset>, BtfError> {
+        composite(&ty)?;
+        self.find_member_in(&ty, name.as_bytes(), 0)
+    }
+
+    fn find_member_in(
+        &self,
+        ty: &Type<'a>,
+        name: &[u8],
+        depth: usize,
+    ) -> Result<Option<MemberOffset>, BtfError> {
+        if depth >= MAX_ANON_DEPTH {
+            return Err(BtfError::TooDeep { type_id: ty.id });
+        }
+        for index in 0..u32::from(ty.vlen) {
+            let m = raw_member(ty, index)?;
+            if m.name_off != 0 {
+                if self.str_bytes_at(m.name_off)? == name {
+                    return Ok(Some(MemberOffset {
+                        bit_offset: u64::from(m.bit_offset),
+                        bitfield_size: m.bitfield_size,
+                        type_id: m.type_id,
+                    }));
+                }
+                continue;
+            }
+            let inner = self.resolve_alias(m.type_id)?;
+            if !inner.kind.is_composite() {
+                continue;
+            }
+            if let Some(found) = self.find_member_in(&inner, name, depth.saturating_add(1))? {
+                let bit_offset = found
+                    .bit_offset
+                    .checked_add(u64::from(m.bit_offset))
+                    .ok_or(BtfError::OffsetOverflow { type_id: ty.id })?;
+                return Ok(Some(MemberOffset { bit_offset, ..found }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The member at a dotted path whose first component names a STRUCT or UNION (or a
+    /// typedef of one): `"rq.scx"`, `"scx_rq.local_dsq"`, `"rq.scx.local_dsq"`. Each
+    /// component may sit inside anonymous members. `None` when the type or a member is absent.
+    ///
+    /// # Errors
+    /// The path goes through a member that is not a STRUCT or UNION, or the BTF is malformed.
+    pub fn member_offset(&self, path: &str) -> Result<Option<MemberOffset>, BtfError> {
+        let mut parts = path.split('.');
+        let Some(first) = parts.next() else { return Ok(None) };
+        let Some(mut ty) = self.find_type(first, |t| t.kind.is_composite() || t.kind == Kind::Typedef)?
+        else {
+            return Ok(None);
+        };
+        if ty.kind == Kind::Typedef {
+            ty = self.resolve_alias(ty.id)?;
+        }
+        let mut result: Option<MemberOffset> = None;
+        for part in parts {
+            if let Some(prev) = result {
+                ty = self.resolve_alias(prev.type_id)?;
+            }
+            let Some(found) = self.find_member(ty, part)? else { return Ok(None) };
+            let base = result.map_or(0, |r| r.bit_offset);
+            let bit_offset =
+                base.checked_add(found.bit_offset).ok_or(BtfError::OffsetOverflow { type_id: ty.id })?;
+            result = Some(MemberOffset { bit_offset, ..found });
+        }
+        Ok(result)
+    }
+
+    /// The size in bytes of the STRUCT or UNION named `name`.
+    ///
+    /// # Errors
+    /// The BTF is malformed.
+    pub fn struct_size(&self, name: &str) -> Result<Option<u32>, BtfError> {
+        Ok(self.find_composite(name)?.map(|t| t.size_or_type))
+    }
+
+    /// The value of `constant` in the ENUM or ENUM64 named `enum_name` (the first such enum
+    /// that has the constant).
+    ///
+    /// # Errors
+    /// The BTF is malformed.
+    pub fn enum_value(&self, enum_name: &str, constant: &str) -> Result<Option<EnumValue>, BtfError> {
+        let mut result = Ok(None);
+        self.for_each_named(enum_name.as_bytes(), &mut |t| {
+            if !t.kind.is_enum() {
+                return true;
+            }
+            match self.enumerator_named(&t, constant.as_bytes()) {
+                Ok(None) => true,
+                other => {
+                    result = other;
+                    false
+                }
+            }
+        })?;
+        result
+    }
+
+    /// The value of the enumerator `constant` in whichever ENUM or ENUM64 has it (anonymous
+    /// enums too). Scans every type once: linear in the size of the BTF.
+    ///
+    /// # Errors
+    /// The BTF is malformed.
+    pub fn find_enum_constant(&self, constant: &str) -> Result<Option<EnumValue>, BtfError> {
+        for t in self.types() {
+            let t = t?;
+            if t.kind.is_enum()
+                && let Some(v) = self.enumerator_named(&t, constant.as_bytes())?
+            {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
+    }
+
+    fn enumerator_named(&self, ty: &Type<'a>, name: &[u8]) -> Result<Option<EnumValue>, BtfError> {
+        for index in 0..u32::from(ty.vlen) {
+            let e = ty.enumerator(index).ok_or(BtfError::BadRecord { type_id: ty.id, index })?;
+            if self.str_bytes_at(e.name_off)? == name {
+                return Ok(Some(e.value));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The direct members of a STRUCT or UNION (see [`Btf::members`]).
+#[derive(Debug)]
+pub struct Members<'b, 'a> {
+    btf: &'b Btf<'a>,
+    ty: Type<'a>,
+    next: u32,
+}
+
+impl<'a> Iterator for Members<'_, 'a> {
+    type Item = Result<Member<'a>, BtfError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next >= u32::from(self.ty.vlen) {
+            return None;
+        }
+        let index = self.next;
+        self.next = self.next.saturating_add(1);
+        Some(raw_member(&self.ty, index).and_then(|m| {
+            Ok(Member {
+                name: self.btf.str_at(m.name_off)?,
+                type_id: m.type_id,
+                bit_offset: m.bit_offset,
+                bitfield_size: m.bitfield_size,
+            })
+        }))
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Frame<'a> {
+    ty: Type<'a>,
+    next: u32,
+    base_bits: u64,
+}
+
+/// Every named member of a STRUCT or UNION, flattened through anonymous members (see
+/// [`Btf::flat_members`]). After an error it ends.
+#[derive(Debug)]
+pub struct FlatMembers<'b, 'a> {
+    btf: &'b Btf<'a>,
+    stack: [Option<Frame<'a>>; MAX_ANON_DEPTH],
+    depth: usize,
+    failed: bool,
+}
+
+impl<'a> FlatMembers<'_, 'a> {
+    fn step(&mut self) -> Result<Option<FlatMember<'a>>, BtfError> {
+        loop {
+            let Some(top) = self.depth.checked_sub(1) else { return Ok(None) };
+            let Some(Some(frame)) = self.stack.get_mut(top) else { return Ok(None) };
+            if frame.next >= u32::from(frame.ty.vlen) {
+                self.depth = top;
+                continue;
+            }
+            let index = frame.next;
+            frame.next = frame.next.saturating_add(1);
+            let (ty, base_bits) = (frame.ty, frame.base_bits);
+            let m = raw_member(&ty, index)?;
+            let bit_offset = base_bits
+                .checked_add(u64::from(m.bit_offset))
+                .ok_or(BtfError::OffsetOverflow { type_id: ty.id })?;
+            if m.name_off != 0 {
+                return Ok(Some(FlatMember {
+                    name: self.btf.str_at(m.name_off)?,
+                    type_id: m.type_id,
+                    bit_offset,
+                    bitfield_size: m.bitfield_size,
+                    depth: top,
+                }));
+            }
+            let inner = self.btf.resolve_alias(m.type_id)?;
+            if !inner.kind.is_composite() {
+                continue;
+            }
+            let slot = self.stack.get_mut(self.depth).ok_or(BtfError::TooDeep { type_id: inner.id })?;
+            *slot = Some(Frame { ty: inner, next: 0, base_bits: bit_offset });
+            self.depth = self.depth.saturating_add(1);
+        }
+    }
+}
+
+impl<'a> Iterator for FlatMembers<'_, 'a> {
+    type Item = Result<FlatMember<'a>, BtfError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.step() {
+            Ok(m) => m.map(Ok),
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
