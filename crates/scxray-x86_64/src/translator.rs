@@ -113,10 +113,10 @@ impl Translate for X86Translator {
             return self.check_in_memory(va, PhysAddr(offset));
         }
         if let Some(offset) = self.kernel_image_offset(va) {
-            let pa = self.config.phys_base.checked_add(offset).ok_or(TranslateError::OutsideMemory {
-                va,
-                pa: PhysAddr(self.config.phys_base.0.wrapping_add(offset)),
-            })?;
+            // The kernel's own `__pa_symbol` arithmetic is modular: `phys_base` is "negative"
+            // when KASLR loads the image below LOAD_PHYSICAL_ADDR (seen on real 7.3 guests:
+            // phys_base = -0x2a00000). The result is still checked against memory.
+            let pa = PhysAddr(self.config.phys_base.0.wrapping_add(offset));
             return self.check_in_memory(va, pa);
         }
         self.walk(mem, va).map(|m| m.pa)

@@ -1,0 +1,446 @@
+//! Auto-configuration: from a memory dump (and whatever kernel files the user has) to a
+//! ready walker. Every decision is recorded in `Target::how`, for `scxray info`.
+
+use crate::error::Error;
+use crate::kernel::symbols::SymbolSource;
+use crate::kernel::vmlinux::Arch;
+use crate::kernel::{SymbolTable, VmcoreInfo, Vmlinux};
+use crate::source::Memory;
+use crate::translator::AnyTranslator;
+use object::elf;
+use scxray_aarch64::{Aarch64Translator, KernelImage};
+use scxray_core::{
+    Guest, KernelSymbols, Layout, Limits, PerCpuOffsets, PhysAddr, PhysMem, Translate, VirtAddr,
+};
+use scxray_x86_64::{Cr3, PagingMode, X86Config, X86Translator};
+use std::path::PathBuf;
+
+/// What the user handed in.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// The memory: ELF core or raw image.
+    pub memory: PathBuf,
+    /// A vmlinux ELF (symbols, `.BTF`, release).
+    pub vmlinux: Option<PathBuf>,
+    /// A raw BTF file (e.g. a copy of /sys/kernel/btf/vmlinux).
+    pub btf: Option<PathBuf>,
+    /// A System.map.
+    pub system_map: Option<PathBuf>,
+    /// Physical address of a raw image's first byte.
+    pub raw_base: u64,
+}
+
+/// Symbols the walk needs, at runtime (KASLR-applied) addresses.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct RuntimeSymbols {
+    /// `runqueues` (a per-CPU symbol).
+    pub runqueues: Option<u64>,
+    /// `__per_cpu_offset`.
+    pub per_cpu_offset: Option<u64>,
+    /// `scx_root`.
+    pub scx_root: Option<u64>,
+    /// `scx_tasks`.
+    pub scx_tasks: Option<u64>,
+    /// `nr_cpu_ids`.
+    pub nr_cpu_ids: Option<u64>,
+    /// `nr_node_ids`.
+    pub nr_node_ids: Option<u64>,
+    /// `scx_enable_state_var`.
+    pub scx_enable_state_var: Option<u64>,
+    /// `jiffies`.
+    pub jiffies: Option<u64>,
+}
+
+/// A configured guest: memory, translator, layout, symbols, and how each was found.
+#[derive(Debug)]
+pub struct Target {
+    /// Guest memory.
+    pub memory: Memory,
+    /// Guest architecture.
+    pub arch: Arch,
+    /// Kernel release (VMCOREINFO's OSRELEASE, else the vmlinux banner).
+    pub release: Option<String>,
+    /// VMCOREINFO, when found.
+    pub vmcoreinfo: Option<VmcoreInfo>,
+    /// KASLR displacement of the kernel image.
+    pub kaslr_offset: u64,
+    /// The translator.
+    pub translator: AnyTranslator,
+    /// Paging mode, in words ("x86_64 5-level", "aarch64 4K granule, 52-bit VA").
+    pub paging: String,
+    /// The kernel layout from BTF.
+    pub layout: Layout,
+    /// The raw BTF (for queries beyond the layout).
+    pub btf: Vec<u8>,
+    /// Runtime symbol addresses.
+    pub symbols: RuntimeSymbols,
+    /// `__per_cpu_offset[0..nr_cpu_ids]`.
+    pub per_cpu_offsets: Vec<u64>,
+    /// `nr_cpu_ids`.
+    pub nr_cpus: u32,
+    /// `nr_node_ids`.
+    pub nr_nodes: u32,
+    /// How each fact was found, in order.
+    pub how: Vec<String>,
+}
+
+/// The vmcoreinfo text found in memory: the page that starts with `OSRELEASE=`.
+fn scan_vmcoreinfo(mem: &Memory) -> Option<(u64, VmcoreInfo)> {
+    for pa in mem.scan(b"OSRELEASE=", 64) {
+        let mut buf = vec![0u8; 4096];
+        let n = (0..buf.len())
+            .find(|&i| mem.read(PhysAddr(pa + i as u64), &mut buf[i..=i]).is_err() || buf[i] == 0)
+            .unwrap_or(buf.len());
+        let text = String::from_utf8_lossy(&buf[..n]);
+        let info = VmcoreInfo::parse(&text);
+        if info.page_size().is_some() && info.get("KERNELOFFSET").is_some() {
+            return Some((pa, info));
+        }
+    }
+    None
+}
+
+/// x86_64's `__START_KERNEL_map`: symbols below it are zero-based per-CPU offsets, which KASLR
+/// does not move.
+const X86_START_KERNEL_MAP: u64 = 0xffff_ffff_8000_0000;
+
+impl Target {
+    /// Configures a guest from `inputs`.
+    pub fn configure(inputs: &Inputs) -> Result<Self, Error> {
+        let mut how = Vec::new();
+        let memory = Memory::open(&inputs.memory, inputs.raw_base)?;
+        how.push(format!("memory: {}", memory.describe()));
+
+        // VMCOREINFO: the core's note, else its text found in memory.
+        let vmcoreinfo = match memory.elf().and_then(|e| e.vmcoreinfo.as_deref()) {
+            Some(text) => {
+                how.push("VMCOREINFO: from the core's note".into());
+                Some(VmcoreInfo::parse(text))
+            }
+            None => match scan_vmcoreinfo(&memory) {
+                Some((pa, info)) => {
+                    how.push(format!("VMCOREINFO: found in memory at physical {pa:#x}"));
+                    Some(info)
+                }
+                None => {
+                    how.push("VMCOREINFO: none (no note, not found in memory)".into());
+                    None
+                }
+            },
+        };
+        let vmlinux = inputs.vmlinux.as_deref().map(Vmlinux::read).transpose()?;
+
+        let arch = if let Some(v) = &vmlinux {
+            v.machine
+        } else if let Some(m) = memory.elf().map(|e| e.machine).filter(|&m| m != 0) {
+            match m {
+                elf::EM_X86_64 => Arch::X86_64,
+                elf::EM_AARCH64 => Arch::Aarch64,
+                other => {
+                    return Err(Error::Unsupported(format!("ELF machine {other}: not x86_64 or aarch64")));
+                }
+            }
+        } else if vmcoreinfo.as_ref().is_some_and(|v| v.number("kimage_voffset").is_some()) {
+            Arch::Aarch64
+        } else {
+            Arch::X86_64
+        };
+        how.push(format!("architecture: {arch}"));
+
+        let release = vmcoreinfo.as_ref().and_then(|v| v.osrelease().map(str::to_owned));
+        if let (Some(dump), Some(v)) = (&release, &vmlinux)
+            && let Some(vr) = &v.release
+            && vr != dump
+        {
+            return Err(Error::BadInput(format!(
+                "{} is the kernel {vr}, but the dump is of {dump}: pass the vmlinux (or BTF) of the dumped kernel",
+                v.path.display()
+            )));
+        }
+        let release = release.or_else(|| vmlinux.as_ref().and_then(|v| v.release.clone()));
+
+        let kaslr_offset = vmcoreinfo.as_ref().and_then(VmcoreInfo::kernel_offset).unwrap_or(0);
+        how.push(format!("KASLR offset: {kaslr_offset:#x}"));
+
+        // Symbols: vmlinux, then System.map, else the kernel's own kallsyms in memory (read
+        // through a first translator that needs no symbols: the image rule and the walk).
+        let mut table = match (&vmlinux, &inputs.system_map) {
+            (Some(v), _) if !v.symbols.is_empty() => {
+                how.push(format!("symbols: {} from {}", v.symbols.len(), v.path.display()));
+                Some(v.symbols.clone())
+            }
+            (_, Some(p)) => {
+                let t = SymbolTable::read_system_map(p)?;
+                how.push(format!("symbols: {} from {}", t.len(), p.display()));
+                Some(t)
+            }
+            _ => None,
+        };
+        let no_symbols = |_: &str| None;
+        let (mut translator, _) = match arch {
+            Arch::X86_64 => x86_translator(&memory, vmcoreinfo.as_ref(), &no_symbols, &mut Vec::new())?,
+            Arch::Aarch64 => aarch64_translator(vmcoreinfo.as_ref(), &no_symbols, &mut Vec::new())?,
+        };
+        if table.is_none() {
+            let Some(info) = vmcoreinfo.as_ref() else {
+                return Err(Error::BadInput(
+                    "no kernel symbols: the dump has no VMCOREINFO to find the kernel's kallsyms through; pass \
+                     --vmlinux (with symbols, e.g. Debian's linux-image-*-dbg) or --system-map"
+                        .into(),
+                ));
+            };
+            let read = |va: u64, buf: &mut [u8]| read_virt(&memory, &translator, va, buf);
+            let t = crate::kernel::kallsyms::read_kallsyms(info, &read)?;
+            how.push(format!("symbols: {} decoded from the kernel's kallsyms tables in memory", t.len()));
+            table = Some(t);
+        }
+        let table = table.unwrap_or_else(|| SymbolTable::from_pairs([], SymbolSource::Kallsyms));
+        let runtime = |name: &str| -> Option<u64> {
+            let a = table.get(name)?;
+            Some(match table.source {
+                SymbolSource::Kallsyms => a,
+                _ if arch == Arch::X86_64 && a < X86_START_KERNEL_MAP => a, // zero-based per-CPU
+                _ => a.wrapping_add(kaslr_offset),
+            })
+        };
+        let symbols = RuntimeSymbols {
+            runqueues: runtime("runqueues"),
+            per_cpu_offset: runtime("__per_cpu_offset"),
+            scx_root: runtime("scx_root"),
+            scx_tasks: runtime("scx_tasks"),
+            nr_cpu_ids: runtime("nr_cpu_ids"),
+            nr_node_ids: runtime("nr_node_ids"),
+            scx_enable_state_var: runtime("scx_enable_state_var"),
+            jiffies: runtime("jiffies").or_else(|| runtime("jiffies_64")),
+        };
+        // Now with symbols: x86's direct map base, arm64's image range.
+        let paging;
+        (translator, paging) = match arch {
+            Arch::X86_64 => x86_translator(&memory, vmcoreinfo.as_ref(), &runtime, &mut how)?,
+            Arch::Aarch64 => aarch64_translator(vmcoreinfo.as_ref(), &runtime, &mut how)?,
+        };
+        how.push(format!("paging: {paging}"));
+
+        // BTF: --btf, the vmlinux's .BTF, else the kernel image in memory.
+        let btf = if let Some(p) = &inputs.btf {
+            how.push(format!("BTF: {}", p.display()));
+            std::fs::read(p).map_err(|e| Error::io(p, e))?
+        } else if let Some(b) = vmlinux.as_ref().and_then(|v| v.btf.clone()) {
+            how.push("BTF: the vmlinux's .BTF section".into());
+            b
+        } else {
+            let (Some(start), Some(stop)) = (runtime("__start_BTF"), runtime("__stop_BTF")) else {
+                return Err(Error::BadInput("no BTF: pass --btf or a --vmlinux with a .BTF section".into()));
+            };
+            let len = stop.checked_sub(start).filter(|&l| l > 0 && l < 256 << 20).ok_or_else(|| {
+                Error::BadInput(format!(
+                    "__start_BTF {start:#x} / __stop_BTF {stop:#x}: not a plausible range"
+                ))
+            })?;
+            let mut b = vec![0u8; len as usize];
+            read_virt(&memory, &translator, start, &mut b)
+                .map_err(|e| Error::BadInput(format!("reading the kernel's BTF from memory: {e}")))?;
+            how.push(format!("BTF: {len} bytes read from the kernel image in memory (__start_BTF)"));
+            b
+        };
+        let layout = resolve_layout(&btf)?;
+
+        // Machine shape from the guest's own variables.
+        let read_u32 = |addr: Option<u64>, what: &str| -> Result<Option<u32>, Error> {
+            let Some(a) = addr else { return Ok(None) };
+            let mut b = [0u8; 4];
+            read_virt(&memory, &translator, a, &mut b)
+                .map_err(|e| Error::BadInput(format!("reading {what} at {a:#x}: {e}")))?;
+            Ok(Some(u32::from_le_bytes(b)))
+        };
+        let nr_cpus = read_u32(symbols.nr_cpu_ids, "nr_cpu_ids")?
+            .ok_or_else(|| Error::BadInput("the symbol nr_cpu_ids is missing".into()))?;
+        if nr_cpus == 0 || nr_cpus > scxray_core::MAX_CPUS {
+            return Err(Error::BadInput(format!(
+                "nr_cpu_ids reads {nr_cpus}: wrong symbols or KASLR offset (the vmlinux may not match the dump)"
+            )));
+        }
+        let nr_nodes =
+            read_u32(symbols.nr_node_ids, "nr_node_ids")?.unwrap_or(1).clamp(1, scxray_core::MAX_NODES);
+        let mut per_cpu_offsets = vec![0u64; nr_cpus as usize];
+        if let Some(a) = symbols.per_cpu_offset {
+            let mut b = vec![0u8; nr_cpus as usize * 8];
+            read_virt(&memory, &translator, a, &mut b)
+                .map_err(|e| Error::BadInput(format!("reading __per_cpu_offset at {a:#x}: {e}")))?;
+            for (o, c) in per_cpu_offsets.iter_mut().zip(b.chunks_exact(8)) {
+                *o = u64::from_le_bytes(c.try_into().unwrap_or_default());
+            }
+        }
+        how.push(format!("machine: {nr_cpus} possible CPUs, {nr_nodes} NUMA nodes"));
+
+        Ok(Self {
+            memory,
+            arch,
+            release,
+            vmcoreinfo,
+            kaslr_offset,
+            translator,
+            paging,
+            layout,
+            btf,
+            symbols,
+            per_cpu_offsets,
+            nr_cpus,
+            nr_nodes,
+            how,
+        })
+    }
+
+    /// The walker over this guest.
+    pub fn guest(&self, limits: Limits) -> Guest<'_, Memory, AnyTranslator> {
+        let s = &self.symbols;
+        let symbols = KernelSymbols {
+            runqueues: s.runqueues.map(VirtAddr),
+            per_cpu_offsets: s.per_cpu_offset.map(|_| PerCpuOffsets::Slice(&self.per_cpu_offsets)),
+            scx_root: s.scx_root.map(VirtAddr),
+            scx_tasks: s.scx_tasks.map(VirtAddr),
+            nr_cpus: self.nr_cpus,
+            nr_nodes: self.nr_nodes,
+        };
+        Guest::new(&self.memory, &self.translator, &self.layout, symbols).with_limits(limits)
+    }
+
+    /// Reads `buf.len()` bytes at kernel virtual `va`.
+    pub fn read_virt(&self, va: u64, buf: &mut [u8]) -> Result<(), String> {
+        read_virt(&self.memory, &self.translator, va, buf)
+    }
+}
+
+fn resolve_layout(btf: &[u8]) -> Result<Layout, Error> {
+    let parsed = scxray_btf::Btf::parse(btf).map_err(|e| Error::BadInput(format!("BTF: {e}")))?;
+    scxray_btf::resolve_layout(&parsed).map_err(|e| match e {
+        scxray_btf::ResolveError::NoSchedExt => Error::Unsupported(
+            "this kernel was built without sched_ext (CONFIG_SCHED_CLASS_EXT is not set): there is no \
+             sched_ext state to read"
+                .into(),
+        ),
+        other => Error::BadInput(format!("BTF layout: {other}")),
+    })
+}
+
+/// Reads guest virtual memory page by page through `t`.
+pub fn read_virt(mem: &Memory, t: &AnyTranslator, va: u64, buf: &mut [u8]) -> Result<(), String> {
+    let mut done = 0usize;
+    while done < buf.len() {
+        let at = va.wrapping_add(done as u64);
+        let n = ((4096 - (at & 4095)) as usize).min(buf.len() - done);
+        let pa = t.translate(mem, VirtAddr(at)).map_err(|e| e.to_string())?;
+        mem.read(pa, &mut buf[done..done + n]).map_err(|e| e.to_string())?;
+        done += n;
+    }
+    Ok(())
+}
+
+fn x86_translator(
+    memory: &Memory,
+    info: Option<&VmcoreInfo>,
+    runtime: &dyn Fn(&str) -> Option<u64>,
+    how: &mut Vec<String>,
+) -> Result<(AnyTranslator, String), Error> {
+    let phys_base = info.and_then(|v| v.number("phys_base")).map_or(0, |v| v as u64);
+    let cpu0 = memory.elf().and_then(|e| e.cpus.iter().find(|c| c.cr3.is_some()).copied());
+    let mode = match (cpu0.and_then(|c| c.cr4), info.and_then(|v| v.number("pgtable_l5_enabled"))) {
+        (Some(cr4), _) => {
+            how.push(format!("paging mode: CR4 {cr4:#x} from the core's QEMU note"));
+            PagingMode::from_cr4(cr4)
+        }
+        (None, Some(l5)) => {
+            how.push("paging mode: NUMBER(pgtable_l5_enabled) from VMCOREINFO".into());
+            PagingMode::from_pgtable_l5_enabled(u32::from(l5 != 0))
+        }
+        (None, None) => {
+            how.push("paging mode: assumed 4-level (no CR4, no VMCOREINFO)".into());
+            PagingMode::FourLevel
+        }
+    };
+    let cr3 = match (cpu0.and_then(|c| c.cr3), info.and_then(|v| v.symbol("init_top_pgt"))) {
+        (Some(cr3), _) => {
+            how.push(format!("CR3: {cr3:#x} from the core's QEMU note"));
+            cr3
+        }
+        (None, Some(pgt)) => {
+            let pa = pgt.wrapping_sub(X86_START_KERNEL_MAP).wrapping_add(phys_base);
+            how.push(format!("CR3: init_top_pgt at physical {pa:#x} (VMCOREINFO)"));
+            pa
+        }
+        (None, None) => {
+            return Err(Error::BadInput(
+                "no page-table root: the core has no CPU notes with CR3 and no VMCOREINFO (SYMBOL(init_top_pgt))"
+                    .into(),
+            ));
+        }
+    };
+    let mut config = X86Config {
+        phys_base: PhysAddr(phys_base),
+        phys_end: Some(PhysAddr(memory.phys_end())),
+        ..X86Config::new(Cr3(cr3), mode)
+    };
+    // page_offset_base is a variable in the kernel image: read it through the image rule.
+    if let Some(sym) = runtime("page_offset_base") {
+        let t = AnyTranslator::X86(X86Translator::new(config));
+        let mut b = [0u8; 8];
+        read_virt(memory, &t, sym, &mut b)
+            .map_err(|e| Error::BadInput(format!("reading page_offset_base at {sym:#x}: {e}")))?;
+        config.page_offset_base = VirtAddr(u64::from_le_bytes(b));
+        how.push(format!("direct map: page_offset_base = {:#x}", config.page_offset_base.0));
+    } else {
+        how.push("direct map: page_offset_base symbol unknown; default assumed".into());
+    }
+    let levels = match mode {
+        PagingMode::FiveLevel => 5,
+        PagingMode::FourLevel => 4,
+    };
+    Ok((AnyTranslator::X86(X86Translator::new(config)), format!("x86_64 {levels}-level")))
+}
+
+fn aarch64_translator(
+    info: Option<&VmcoreInfo>,
+    runtime: &dyn Fn(&str) -> Option<u64>,
+    how: &mut Vec<String>,
+) -> Result<(AnyTranslator, String), Error> {
+    let info = info.ok_or_else(|| {
+        Error::BadInput("aarch64 dumps need VMCOREINFO (QEMU records no TTBR1_EL1): none was found".into())
+    })?;
+    let need =
+        |k: &str| info.number(k).ok_or_else(|| Error::BadInput(format!("VMCOREINFO lacks NUMBER({k})")));
+    let voffset = need("kimage_voffset")? as u64;
+    let va_bits = need("VA_BITS")? as u32;
+    let phys_offset = need("PHYS_OFFSET")? as u64;
+    let page_size = info.page_size().unwrap_or(4096);
+    let t1sz = info.number("TCR_EL1_T1SZ").and_then(|v| u8::try_from(v).ok());
+    let swapper = info
+        .symbol("swapper_pg_dir")
+        .ok_or_else(|| Error::BadInput("VMCOREINFO lacks SYMBOL(swapper_pg_dir)".into()))?;
+    let in_use_va_bits = t1sz.map_or(va_bits, |t| 64 - u32::from(t));
+    let lpa2 = page_size != 65536 && in_use_va_bits == 52;
+    let cfg = scxray_aarch64::VmcoreInfo {
+        swapper_pg_dir: PhysAddr(swapper.wrapping_sub(voffset)),
+        va_bits,
+        tcr_el1_t1sz: t1sz,
+        page_size,
+        lpa2,
+    };
+    let mut t = Aarch64Translator::from_vmcoreinfo(&cfg)
+        .map_err(|e| Error::BadInput(format!("aarch64 page tables from VMCOREINFO: {e:?}")))?
+        .with_linux_linear_map(phys_offset);
+    if let (Some(start), Some(end)) = (runtime("_text"), runtime("_end")) {
+        t = t.with_kernel_image(KernelImage { start: VirtAddr(start), end: VirtAddr(end), voffset });
+    }
+    how.push(format!(
+        "aarch64: swapper_pg_dir at physical {:#x}, kimage_voffset {voffset:#x}, PHYS_OFFSET {phys_offset:#x}",
+        cfg.swapper_pg_dir.0
+    ));
+    Ok((
+        AnyTranslator::Aarch64(t),
+        format!(
+            "aarch64 {}K granule, {in_use_va_bits}-bit VA{}",
+            page_size / 1024,
+            if lpa2 { ", LPA2" } else { "" }
+        ),
+    ))
+}

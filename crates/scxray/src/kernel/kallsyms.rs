@@ -1,0 +1,152 @@
+//! The kernel's own symbol table, read from guest memory: VMCOREINFO (Linux 6.0+) exports
+//! the addresses of the compressed kallsyms tables, so no vmlinux is needed.
+//!
+//! Format (scripts/kallsyms.c): `kallsyms_names` holds one entry per symbol, a length byte
+//! (two bytes when the high bit is set: low 7 bits + next byte << 7) followed by that many
+//! token indexes; token `i` is the NUL-terminated string at
+//! `kallsyms_token_table + kallsyms_token_index[i]`; the first character of the expanded
+//! name is the symbol type. `kallsyms_offsets[i]` is a 32-bit offset from a base address.
+//! The base changed across versions (`kallsyms_relative_base`, then `_text`), and x86_64's
+//! old absolute-per-CPU encoding stored negative offsets; rather than guess by version, the
+//! base is calibrated against `SYMBOL(_stext)`, which VMCOREINFO always carries.
+
+use super::symbols::{SymbolSource, SymbolTable};
+use super::vmcoreinfo::VmcoreInfo;
+use crate::error::Error;
+
+/// Reads guest kernel virtual memory.
+pub type ReadVirt<'a> = dyn Fn(u64, &mut [u8]) -> Result<(), String> + 'a;
+
+/// Most symbols a kernel has ever had is a few hundred thousand; more means garbage.
+const MAX_SYMS: u32 = 4_000_000;
+/// Largest `kallsyms_names` region read.
+const MAX_NAMES_BYTES: u64 = 64 << 20;
+
+fn sym(info: &VmcoreInfo, name: &str) -> Result<u64, Error> {
+    info.symbol(name).ok_or_else(|| {
+        Error::BadInput(format!(
+            "VMCOREINFO lacks SYMBOL({name}): this kernel does not export its kallsyms tables (Linux 6.0+ \
+             does); pass --vmlinux or --system-map"
+        ))
+    })
+}
+
+/// Decodes the kernel's kallsyms tables from memory.
+pub fn read_kallsyms(info: &VmcoreInfo, read: &ReadVirt<'_>) -> Result<SymbolTable, Error> {
+    let bad = |what: String| Error::BadInput(format!("kallsyms in guest memory: {what}"));
+    let names_va = sym(info, "kallsyms_names")?;
+    let num_va = sym(info, "kallsyms_num_syms")?;
+    let token_table_va = sym(info, "kallsyms_token_table")?;
+    let token_index_va = sym(info, "kallsyms_token_index")?;
+    let offsets_va = sym(info, "kallsyms_offsets")?;
+    let stext = sym(info, "_stext")?;
+
+    let mut b4 = [0u8; 4];
+    read(num_va, &mut b4).map_err(|e| bad(format!("kallsyms_num_syms at {num_va:#x}: {e}")))?;
+    let num = u32::from_le_bytes(b4);
+    if num == 0 || num > MAX_SYMS {
+        return Err(bad(format!("kallsyms_num_syms reads {num}")));
+    }
+    let mut index = vec![0u8; 512];
+    read(token_index_va, &mut index).map_err(|e| bad(format!("kallsyms_token_index: {e}")))?;
+    let index: Vec<usize> =
+        index.chunks_exact(2).map(|c| usize::from(u16::from_le_bytes([c[0], c[1]]))).collect();
+    let table_len = index.iter().max().copied().unwrap_or(0) + 256;
+    let mut table = vec![0u8; table_len];
+    read(token_table_va, &mut table).map_err(|e| bad(format!("kallsyms_token_table: {e}")))?;
+    let tokens: Vec<&[u8]> = index
+        .iter()
+        .map(|&o| {
+            let t = table.get(o..).unwrap_or(&[]);
+            &t[..t.iter().position(|&b| b == 0).unwrap_or(t.len())]
+        })
+        .collect();
+
+    // kallsyms_names lies between kallsyms_num_syms and the token table.
+    let names_len =
+        token_table_va.checked_sub(names_va).filter(|&l| l > 0 && l <= MAX_NAMES_BYTES).ok_or_else(|| {
+            bad(format!("kallsyms_names {names_va:#x} / token table {token_table_va:#x} out of order"))
+        })?;
+    let mut names = vec![0u8; names_len as usize];
+    read(names_va, &mut names).map_err(|e| bad(format!("kallsyms_names: {e}")))?;
+    let mut offsets = vec![0u8; num as usize * 4];
+    read(offsets_va, &mut offsets).map_err(|e| bad(format!("kallsyms_offsets: {e}")))?;
+
+    let mut decoded = Vec::with_capacity(num as usize);
+    let mut p = 0usize;
+    for i in 0..num as usize {
+        let short =
+            *names.get(p).ok_or_else(|| bad(format!("kallsyms_names ends at symbol {i} of {num}")))?;
+        p += 1;
+        let len = if short & 0x80 != 0 {
+            let hi = *names.get(p).ok_or_else(|| bad("kallsyms_names truncated".into()))?;
+            p += 1;
+            usize::from(short & 0x7f) | (usize::from(hi) << 7)
+        } else {
+            usize::from(short)
+        };
+        let toks = names.get(p..p + len).ok_or_else(|| bad("kallsyms_names truncated".into()))?;
+        p += len;
+        let mut name = Vec::with_capacity(len * 3);
+        for &t in toks {
+            name.extend_from_slice(tokens.get(usize::from(t)).copied().unwrap_or(b"?"));
+        }
+        let off = i32::from_le_bytes(offsets[i * 4..i * 4 + 4].try_into().unwrap_or_default());
+        // Skip the type character.
+        decoded.push((String::from_utf8_lossy(name.get(1..).unwrap_or(&[])).into_owned(), off));
+    }
+
+    let stext_idx = decoded
+        .iter()
+        .position(|(n, _)| n == "_stext")
+        .ok_or_else(|| bad("no _stext among the decoded symbols: the tables did not decode".into()))?;
+    let stext_off = decoded[stext_idx].1;
+    let encoding = Encoding::calibrate(stext, stext_off, offsets_va, stext_idx)
+        .ok_or_else(|| bad(format!("no known kallsyms_offsets encoding puts _stext at {stext:#x}")))?;
+    let pairs: Vec<(String, u64)> =
+        decoded.into_iter().enumerate().map(|(i, (n, o))| (n, encoding.address(offsets_va, i, o))).collect();
+    Ok(SymbolTable::from_pairs(pairs, SymbolSource::Kallsyms))
+}
+
+/// How `kallsyms_offsets[i]` becomes an address; it changed across kernel versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    /// 7.x: relative to the entry's own address, `&kallsyms_offsets[i] + offset`.
+    PcRelative,
+    /// `base + (u32)offset`, base being `kallsyms_relative_base` or `_text`.
+    Relative { base: u64 },
+    /// x86_64's old `KALLSYMS_ABSOLUTE_PERCPU`: non-negative offsets are absolute (zero-based
+    /// per-CPU symbols), negative ones are `base - 1 - offset`.
+    AbsolutePercpu { base: u64 },
+}
+
+impl Encoding {
+    /// The encoding that puts `_stext` (entry `idx`, raw offset `off`) at `stext`.
+    fn calibrate(stext: u64, off: i32, offsets_va: u64, idx: usize) -> Option<Self> {
+        let pc = Self::PcRelative;
+        if pc.address(offsets_va, idx, off) == stext {
+            return Some(pc);
+        }
+        if off < 0 {
+            // -1 - off is the distance below base: base = stext + 1 + off.
+            return Some(Self::AbsolutePercpu {
+                base: stext.wrapping_add(1).wrapping_add(i64::from(off) as u64),
+            });
+        }
+        Some(Self::Relative { base: stext.wrapping_sub(u64::from(off as u32)) })
+    }
+
+    fn address(self, offsets_va: u64, i: usize, off: i32) -> u64 {
+        match self {
+            Self::PcRelative => offsets_va.wrapping_add(4 * i as u64).wrapping_add(i64::from(off) as u64),
+            Self::Relative { base } => base.wrapping_add(u64::from(off as u32)),
+            Self::AbsolutePercpu { base } => {
+                if off >= 0 {
+                    off as u64
+                } else {
+                    base.wrapping_sub(1).wrapping_sub(i64::from(off) as u64)
+                }
+            }
+        }
+    }
+}

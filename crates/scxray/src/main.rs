@@ -1,0 +1,222 @@
+//! The `scxray` command.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use scxray::error::exit;
+use scxray::{Error, Inputs, Report, Target};
+use scxray_core::Limits;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Read a Linux sched_ext scheduler's state out of a VM's memory or a memory dump.
+///
+/// scxray walks the kernel's own data structures (per-CPU rq->scx, every dispatch queue, the
+/// scx_tasks list, the scx_sched root) in guest physical memory. Nothing runs inside the guest.
+#[derive(Parser, Debug)]
+#[command(
+    name = "scxray",
+    version,
+    after_long_help = "EXAMPLES:\n  \
+        scxray dump guest.core --vmlinux vmlinux-7.3.4+deb13-cloud-amd64\n  \
+        scxray dump guest.core --vmlinux vmlinux --format json > state.json\n  \
+        scxray dump guest.core --system-map System.map --btf vmlinux.btf\n  \
+        scxray info guest.core --vmlinux vmlinux\n\n\
+        Memory dumps: QEMU's `dump-guest-memory` (paging=false) or a kdump /proc/vmcore copy (ELF),\n\
+        or a raw image of guest RAM (--raw-base gives its first physical address). A guest started\n\
+        with -device vmcoreinfo (and qemu_fw_cfg loaded) writes the VMCOREINFO note scxray uses for\n\
+        KASLR and page tables; without it scxray searches memory for the kernel's VMCOREINFO text.\n\n\
+        EXIT STATUS:\n  \
+        0  the walk ran (see `problems` and `truncated` in the output)\n  \
+        1  internal error (a bug in scxray)\n  \
+        2  bad input: unreadable, truncated or mismatched files, bad arguments\n  \
+        3  unsupported kernel: no sched_ext in it, or not x86_64/aarch64"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Walk the scheduler's state and print it.
+    Dump(DumpArgs),
+    /// Say what was detected in a dump and how (architecture, release, KASLR, paging, BTF).
+    Info(KernelArgs),
+}
+
+#[derive(Args, Debug)]
+struct KernelArgs {
+    /// The guest memory: an ELF core (QEMU dump-guest-memory, kdump vmcore) or a raw RAM image.
+    memory: PathBuf,
+    /// The guest kernel's vmlinux ELF: symbols, .BTF and release (e.g. Debian's
+    /// linux-image-*-dbg). Any vmlinux of the same build works, KASLR or not.
+    #[arg(long, value_name = "FILE")]
+    vmlinux: Option<PathBuf>,
+    /// Raw BTF of the guest kernel (a copy of its /sys/kernel/btf/vmlinux), overriding the
+    /// vmlinux's .BTF section.
+    #[arg(long, value_name = "FILE")]
+    btf: Option<PathBuf>,
+    /// The guest kernel's System.map (symbols), when there is no vmlinux with symbols.
+    #[arg(long, value_name = "FILE")]
+    system_map: Option<PathBuf>,
+    /// Physical address of a raw image's first byte.
+    #[arg(long, value_name = "ADDR", default_value = "0", value_parser = parse_u64)]
+    raw_base: u64,
+}
+
+#[derive(Args, Debug)]
+struct DumpArgs {
+    #[command(flatten)]
+    kernel: KernelArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Nodes walked on one list (scx_tasks, a DSQ, a runnable_list) before it is reported
+    /// truncated. Raise it to walk a big machine in full (a server has more than 4096 tasks).
+    #[arg(long, value_name = "N", default_value_t = scxray_core::MAX_LIST_NODES)]
+    max_list_nodes: u32,
+    /// User DSQs walked in the dsq_hash rhashtable in all.
+    #[arg(long, value_name = "N", default_value_t = scxray_core::MAX_RHT_NODES)]
+    max_rht_nodes: u32,
+    /// rhashtable buckets enumerated.
+    #[arg(long, value_name = "N", default_value_t = scxray_core::MAX_RHT_BUCKETS)]
+    max_buckets: u32,
+    /// Nodes walked on one rhashtable bucket chain.
+    #[arg(long, value_name = "N", default_value_t = scxray_core::MAX_BUCKET_CHAIN)]
+    max_chain: u32,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum Format {
+    /// A report laid out like the kernel's scx_dump_state, plus every DSQ.
+    Text,
+    /// The full report as JSON (schema scxray.dump/1).
+    Json,
+}
+
+fn parse_u64(s: &str) -> Result<u64, String> {
+    match s.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => s.parse(),
+    }
+    .map_err(|e| format!("{s}: {e}"))
+}
+
+/// Prints the current step on stderr when it has run for more than a second.
+struct Progress {
+    step: Arc<Mutex<(String, Instant, bool)>>,
+}
+
+impl Progress {
+    fn start() -> Self {
+        let step = Arc::new(Mutex::new((String::new(), Instant::now(), false)));
+        let s = Arc::clone(&step);
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_millis(250));
+                let Ok(mut g) = s.lock() else { return };
+                if !g.0.is_empty() && !g.2 && g.1.elapsed() > Duration::from_secs(1) {
+                    eprintln!("scxray: {}...", g.0);
+                    g.2 = true;
+                }
+            }
+        });
+        Self { step }
+    }
+    fn set(&self, what: &str) {
+        if let Ok(mut g) = self.step.lock() {
+            *g = (what.to_owned(), Instant::now(), false);
+        }
+    }
+}
+
+fn inputs(k: &KernelArgs) -> Inputs {
+    Inputs {
+        memory: k.memory.clone(),
+        vmlinux: k.vmlinux.clone(),
+        btf: k.btf.clone(),
+        system_map: k.system_map.clone(),
+        raw_base: k.raw_base,
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let progress = Progress::start();
+    match cli.command {
+        Command::Info(k) => {
+            progress.set("configuring");
+            let t = Target::configure(&inputs(&k))?;
+            progress.set("");
+            println!("release: {}", t.release.as_deref().unwrap_or("unknown"));
+            for line in &t.how {
+                println!("{line}");
+            }
+            let l = &t.layout;
+            let groups = [
+                ("rq", l.rq.is_some()),
+                ("scx_rq", l.scx_rq.is_some()),
+                ("task_struct", l.task.is_some()),
+                ("sched_ext_entity", l.see.is_some()),
+                ("scx_dispatch_q", l.dsq.is_some()),
+                ("scx_dsq_list_node", l.dsq_lnode.is_some()),
+                ("scx_sched", l.sched.is_some()),
+                ("scx_sched_pcpu", l.sched_pcpu.is_some()),
+                ("scx_sched_pnode", l.sched_pnode.is_some()),
+                ("rhashtable", l.rht.is_some()),
+            ];
+            let missing: Vec<&str> = groups.iter().filter(|g| !g.1).map(|g| g.0).collect();
+            println!(
+                "layout: {} of {} struct groups resolved from BTF{}",
+                groups.len() - missing.len(),
+                groups.len(),
+                if missing.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (missing: {})", missing.join(", "))
+                }
+            );
+            Ok(())
+        }
+        Command::Dump(d) => {
+            progress.set("configuring");
+            let t = Target::configure(&inputs(&d.kernel))?;
+            progress.set("walking");
+            let limits = Limits {
+                list_nodes: d.max_list_nodes,
+                rht_nodes: d.max_rht_nodes,
+                rht_buckets: d.max_buckets,
+                bucket_chain: d.max_chain,
+            };
+            let report = Report::build(&t, limits);
+            progress.set("");
+            match d.format {
+                Format::Json => {
+                    let s = serde_json::to_string_pretty(&report)
+                        .map_err(|e| Error::Internal(format!("JSON encoding: {e}")))?;
+                    println!("{s}");
+                }
+                Format::Text => print!("{}", scxray::text::render(&report)),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::BAD_INPUT } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(e) => {
+            eprintln!("scxray: error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! The owned report of one walk: machine facts, scheduler, per-CPU state, every DSQ, task
+//! lists, and what was absent or truncated and why. Serialised as JSON (schema below) or
+//! rendered as text.
+//!
+//! JSON schema `scxray.dump/1` — stable field names; new fields may be added:
+//! `{schema, machine{arch,release,cpus,nodes,paging,kaslr_offset,memory}, scheduler{state,
+//! ops_name, sched_kva, exit_kind, exit_kind_name, aborting, bypass_depth, provenance} | null,
+//! cpus[{cpu, rq_kva, nr_running, flags, cpu_released, ops_qseq, kick_sync, nr_immed, clock,
+//! curr{kva,pid,comm}|null, runnable[task], runnable_walk}], dsqs[{label, kind, cpu, node, kva,
+//! id, nr, seq, tasks[task], walk}], user_dsqs{...}|null, scx_tasks{tasks[task], walk},
+//! problems[string], truncated}` where `task = {kva, pid, comm, error}` and
+//! `walk = {reported, skipped, truncated, broken}`.
+
+use crate::config::Target;
+use scxray_core::{
+    CpuScx, DsqHeader, DsqOrigin, Guest, HashWalk, ListWalk, PhysMem, Problem, RootState, TaskEntry,
+    Translate, VirtAddr, Visitor,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// The schema tag of the JSON output.
+pub const SCHEMA: &str = "scxray.dump/1";
+
+/// A task, with what could be read of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRef {
+    /// `task_struct` address (hex string).
+    pub kva: String,
+    /// `task_struct.pid`, when readable.
+    pub pid: Option<i32>,
+    /// `task_struct.comm`, when readable (lossy UTF-8).
+    pub comm: Option<String>,
+    /// Why pid/comm could not be read.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+}
+
+/// How a list walk ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct WalkEnd {
+    /// Nodes reported.
+    pub reported: u32,
+    /// Cursors and unvalidated nodes skipped.
+    pub skipped: u32,
+    /// A cap fired.
+    pub truncated: bool,
+    /// The walk stopped at an unreadable node (partial, not truncated).
+    pub broken: Option<String>,
+}
+
+impl From<&ListWalk> for WalkEnd {
+    fn from(w: &ListWalk) -> Self {
+        Self {
+            reported: w.reported,
+            skipped: w.skipped,
+            truncated: w.truncated,
+            broken: w.broken.map(|e| e.to_string()),
+        }
+    }
+}
+
+/// Machine facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineFacts {
+    /// `x86_64` or `aarch64`.
+    pub arch: String,
+    /// Kernel release.
+    pub release: Option<String>,
+    /// `nr_cpu_ids`.
+    pub cpus: u32,
+    /// `nr_node_ids`.
+    pub nodes: u32,
+    /// Paging mode.
+    pub paging: String,
+    /// KASLR displacement (hex string).
+    pub kaslr_offset: String,
+    /// What the memory source was.
+    pub memory: String,
+}
+
+/// The scheduler root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchedulerFacts {
+    /// `scx_enable_state_var` as a name ("enabled", "disabled", ...).
+    pub state: Option<String>,
+    /// `scx_root->ops.name`.
+    pub ops_name: Option<String>,
+    /// `struct scx_sched` address (hex string).
+    pub sched_kva: String,
+    /// `scx_sched.exit_kind`.
+    pub exit_kind: u32,
+    /// Its `enum scx_exit_kind` name, from BTF.
+    pub exit_kind_name: Option<String>,
+    /// `scx_sched.aborting`.
+    pub aborting: bool,
+    /// `scx_sched.bypass_depth`.
+    pub bypass_depth: i32,
+    /// `live` or `bss_snapshot`.
+    pub provenance: String,
+}
+
+/// One CPU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CpuReport {
+    /// CPU index.
+    pub cpu: u32,
+    /// `struct rq` address.
+    pub rq_kva: String,
+    /// `scx_rq.nr_running`.
+    pub nr_running: u32,
+    /// `scx_rq.flags`.
+    pub flags: u32,
+    /// `scx_rq.cpu_released`.
+    pub cpu_released: bool,
+    /// `scx_rq.ops_qseq` (absent in 7.2+).
+    pub ops_qseq: Option<u64>,
+    /// `scx_rq.kick_sync`.
+    pub kick_sync: Option<u64>,
+    /// `scx_rq.nr_immed`.
+    pub nr_immed: Option<u32>,
+    /// `scx_rq.clock`.
+    pub clock: Option<u64>,
+    /// The running task.
+    pub curr: Option<TaskRef>,
+    /// runnable_list tasks.
+    pub runnable: Vec<TaskRef>,
+    /// How the runnable_list walk ended.
+    pub runnable_walk: WalkEnd,
+}
+
+/// One DSQ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DsqReport {
+    /// `local cpu 3`, `user`, ...
+    pub label: String,
+    /// `local`, `reject`, `rescue`, `bypass`, `global`, `user`.
+    pub kind: String,
+    /// CPU, for per-CPU DSQs.
+    pub cpu: Option<u32>,
+    /// Node, for global DSQs.
+    pub node: Option<u32>,
+    /// `struct scx_dispatch_q` address.
+    pub kva: String,
+    /// `scx_dispatch_q.id` (hex string).
+    pub id: String,
+    /// `scx_dispatch_q.nr`.
+    pub nr: u32,
+    /// `scx_dispatch_q.seq`.
+    pub seq: u32,
+    /// Queued tasks.
+    pub tasks: Vec<TaskRef>,
+    /// How the walk ended.
+    pub walk: WalkEnd,
+}
+
+/// How the `dsq_hash` walk ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDsqsReport {
+    /// `bucket_table.size`.
+    pub table_size: u32,
+    /// Buckets visited.
+    pub buckets_visited: u32,
+    /// DSQs found.
+    pub nodes: u32,
+    /// Which caps fired: `buckets`, `nodes`, `chain`.
+    pub truncated: Vec<String>,
+    /// Chains that ended at an unreadable node.
+    pub broken_chains: u32,
+    /// The first failure.
+    pub first_error: Option<String>,
+}
+
+/// `scx_tasks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TasksReport {
+    /// Tasks, in list order.
+    pub tasks: Vec<TaskRef>,
+    /// How the walk ended.
+    pub walk: WalkEnd,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`SCHEMA`].
+    pub schema: String,
+    /// Machine facts.
+    pub machine: MachineFacts,
+    /// The scheduler, when one is attached.
+    pub scheduler: Option<SchedulerFacts>,
+    /// Per-CPU state.
+    pub cpus: Vec<CpuReport>,
+    /// Every DSQ.
+    pub dsqs: Vec<DsqReport>,
+    /// The `dsq_hash` walk, when it ran.
+    pub user_dsqs: Option<UserDsqsReport>,
+    /// `scx_tasks`.
+    pub scx_tasks: TasksReport,
+    /// What could not be done, in words.
+    pub problems: Vec<String>,
+    /// Whether any cap fired anywhere.
+    pub truncated: bool,
+}
+
+/// Collects the stream of one walk.
+#[derive(Default)]
+struct Collector {
+    root: Option<RootState>,
+    cpus: Vec<(CpuScx, Vec<VirtAddr>, ListWalk)>,
+    dsqs: Vec<(DsqHeader, Vec<VirtAddr>, ListWalk)>,
+    user: Option<HashWalk>,
+    tasks: Vec<VirtAddr>,
+    tasks_walk: ListWalk,
+    problems: Vec<Problem>,
+}
+
+impl Visitor for Collector {
+    fn root(&mut self, r: &RootState) {
+        self.root = Some(*r);
+    }
+    fn cpu(&mut self, c: &CpuScx) {
+        self.cpus.push((*c, Vec::new(), ListWalk::default()));
+    }
+    fn runnable_task(&mut self, cpu: u32, t: TaskEntry) {
+        if let Some(last) = self.cpus.last_mut().filter(|c| c.0.cpu == cpu) {
+            last.1.push(t.task_kva);
+        }
+    }
+    fn runnable_end(&mut self, cpu: u32, w: &ListWalk) {
+        if let Some(last) = self.cpus.last_mut().filter(|c| c.0.cpu == cpu) {
+            last.2 = *w;
+        }
+    }
+    fn dsq(&mut self, d: &DsqHeader) {
+        self.dsqs.push((*d, Vec::new(), ListWalk::default()));
+    }
+    fn dsq_task(&mut self, _d: &DsqHeader, t: TaskEntry) {
+        if let Some(last) = self.dsqs.last_mut() {
+            last.1.push(t.task_kva);
+        }
+    }
+    fn dsq_end(&mut self, _d: &DsqHeader, w: &ListWalk) {
+        if let Some(last) = self.dsqs.last_mut() {
+            last.2 = *w;
+        }
+    }
+    fn user_dsqs_end(&mut self, w: &HashWalk) {
+        self.user = Some(*w);
+    }
+    fn scx_task(&mut self, t: TaskEntry) {
+        self.tasks.push(t.task_kva);
+    }
+    fn scx_tasks_end(&mut self, w: &ListWalk) {
+        self.tasks_walk = *w;
+    }
+    fn problem(&mut self, p: &Problem) {
+        self.problems.push(*p);
+    }
+}
+
+fn hex(v: u64) -> String {
+    format!("{v:#x}")
+}
+
+/// Words for a problem.
+pub fn describe_problem(p: &Problem) -> String {
+    match p {
+        Problem::MissingLayout { pass, group } => {
+            format!("{pass:?}: not run, the kernel's BTF has no {group}")
+        }
+        Problem::MissingSymbol { pass, symbol } => {
+            format!("{pass:?}: not run, the symbol {symbol} is unknown")
+        }
+        Problem::Unreadable { pass, error } => format!("{pass:?}: {error}"),
+    }
+}
+
+/// Reads task identities once per task.
+struct Tasks<'g, 'a, M: ?Sized, T: ?Sized> {
+    guest: &'g Guest<'a, M, T>,
+    cache: HashMap<VirtAddr, TaskRef>,
+}
+
+impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Tasks<'_, '_, M, T> {
+    fn get(&mut self, kva: VirtAddr) -> TaskRef {
+        let g = self.guest;
+        self.cache
+            .entry(kva)
+            .or_insert_with(|| match g.read_task_identity(kva) {
+                Ok(t) => {
+                    TaskRef { kva: hex(kva.0), pid: Some(t.pid), comm: Some(t.comm.to_string()), error: None }
+                }
+                Err(e) => TaskRef { kva: hex(kva.0), pid: None, comm: None, error: Some(e.to_string()) },
+            })
+            .clone()
+    }
+}
+
+impl Report {
+    /// Walks `target` under `limits` and builds the report.
+    pub fn build(target: &Target, limits: scxray_core::Limits) -> Self {
+        let guest = target.guest(limits);
+        let mut c = Collector::default();
+        guest.walk_machine(&mut c);
+        let mut tasks = Tasks { guest: &guest, cache: HashMap::new() };
+        let btf = scxray_btf::Btf::parse(&target.btf).ok();
+
+        let scheduler = c.root.map(|r| {
+            let ops_name = btf
+                .as_ref()
+                .and_then(|b| b.member_offset("scx_sched.ops.name").ok().flatten())
+                .and_then(|m| m.byte_offset())
+                .and_then(|off| {
+                    let mut buf = [0u8; 128];
+                    target.read_virt(r.sched_kva.0.wrapping_add(u64::from(off)), &mut buf).ok()?;
+                    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+                    Some(String::from_utf8_lossy(&buf[..end]).into_owned())
+                });
+            let exit_kind_name =
+                btf.as_ref().and_then(|b| enum_name(b, "scx_exit_kind", u64::from(r.exit_kind)));
+            SchedulerFacts {
+                state: enable_state(target, btf.as_ref()),
+                ops_name,
+                sched_kva: hex(r.sched_kva.0),
+                exit_kind: r.exit_kind,
+                exit_kind_name,
+                aborting: r.aborting,
+                bypass_depth: r.bypass_depth,
+                provenance: match r.provenance {
+                    scxray_core::Provenance::Live => "live".into(),
+                    scxray_core::Provenance::BssSnapshot => "bss_snapshot".into(),
+                },
+            }
+        });
+        let mut truncated = false;
+        let cpus = c
+            .cpus
+            .iter()
+            .map(|(s, run, w)| {
+                truncated |= w.truncated;
+                CpuReport {
+                    cpu: s.cpu,
+                    rq_kva: hex(s.rq_kva.0),
+                    nr_running: s.nr_running,
+                    flags: s.flags,
+                    cpu_released: s.cpu_released,
+                    ops_qseq: s.ops_qseq,
+                    kick_sync: s.kick_sync,
+                    nr_immed: s.nr_immed,
+                    clock: s.clock,
+                    curr: s.curr.map(|t| TaskRef {
+                        kva: hex(t.kva.0),
+                        pid: Some(t.pid),
+                        comm: Some(t.comm.to_string()),
+                        error: None,
+                    }),
+                    runnable: run.iter().map(|&k| tasks.get(k)).collect(),
+                    runnable_walk: w.into(),
+                }
+            })
+            .collect();
+        let dsqs = c
+            .dsqs
+            .iter()
+            .map(|(h, ts, w)| {
+                truncated |= w.truncated;
+                let (kind, cpu, node) = match h.origin {
+                    DsqOrigin::Local { cpu } => ("local", Some(cpu), None),
+                    DsqOrigin::Reject { cpu } => ("reject", Some(cpu), None),
+                    DsqOrigin::Rescue { cpu } => ("rescue", Some(cpu), None),
+                    DsqOrigin::Bypass { cpu } => ("bypass", Some(cpu), None),
+                    DsqOrigin::Global { node } => ("global", None, Some(node)),
+                    DsqOrigin::User => ("user", None, None),
+                };
+                DsqReport {
+                    label: h.origin.to_string(),
+                    kind: kind.into(),
+                    cpu,
+                    node,
+                    kva: hex(h.kva.0),
+                    id: hex(h.id),
+                    nr: h.nr,
+                    seq: h.seq,
+                    tasks: ts.iter().map(|&k| tasks.get(k)).collect(),
+                    walk: w.into(),
+                }
+            })
+            .collect();
+        let user_dsqs = c.user.map(|u| {
+            truncated |= u.is_truncated();
+            let mut t = Vec::new();
+            for (flag, name) in [
+                (scxray_core::HashTruncation::BUCKETS, "buckets"),
+                (scxray_core::HashTruncation::NODES, "nodes"),
+                (scxray_core::HashTruncation::CHAIN, "chain"),
+            ] {
+                if u.truncated.contains(flag) {
+                    t.push(name.to_owned());
+                }
+            }
+            UserDsqsReport {
+                table_size: u.table_size,
+                buckets_visited: u.buckets_visited,
+                nodes: u.nodes,
+                truncated: t,
+                broken_chains: u.broken_chains,
+                first_error: u.first_error.map(|e| e.to_string()),
+            }
+        });
+        truncated |= c.tasks_walk.truncated;
+        let scx_tasks = TasksReport {
+            tasks: c.tasks.iter().map(|&k| tasks.get(k)).collect(),
+            walk: (&c.tasks_walk).into(),
+        };
+        Self {
+            schema: SCHEMA.into(),
+            machine: MachineFacts {
+                arch: target.arch.to_string(),
+                release: target.release.clone(),
+                cpus: target.nr_cpus,
+                nodes: target.nr_nodes,
+                paging: target.paging.clone(),
+                kaslr_offset: hex(target.kaslr_offset),
+                memory: target.memory.describe(),
+            },
+            scheduler,
+            cpus,
+            dsqs,
+            user_dsqs,
+            scx_tasks,
+            problems: c.problems.iter().map(describe_problem).collect(),
+            truncated,
+        }
+    }
+}
+
+/// The name of the constant of `enum_name` whose value is `value`.
+fn enum_name(btf: &scxray_btf::Btf<'_>, enum_name: &str, value: u64) -> Option<String> {
+    let ty = btf.find_enum(enum_name).ok()??;
+    (0..u32::from(ty.vlen)).filter_map(|i| ty.enumerator(i)).find_map(|e| {
+        // Compare as the enum's own width: SCX_TASK_CURSOR is stored as a negative i32.
+        let v = e.value.value as u64
+            & if e.value.size >= 8 { u64::MAX } else { (1u64 << (8 * e.value.size)) - 1 };
+        (v == value).then(|| btf.str_at(e.name_off).ok().map(str::to_owned)).flatten()
+    })
+}
+
+/// `scx_enable_state_var` decoded with `enum scx_enable_state`: "SCX_ENABLED" -> "enabled".
+fn enable_state(target: &Target, btf: Option<&scxray_btf::Btf<'_>>) -> Option<String> {
+    let addr = target.symbols.scx_enable_state_var?;
+    let mut b = [0u8; 4];
+    target.read_virt(addr, &mut b).ok()?;
+    let v = u32::from_le_bytes(b);
+    let name = btf.and_then(|b| enum_name(b, "scx_enable_state", u64::from(v)));
+    Some(match name {
+        Some(n) => n.trim_start_matches("SCX_").to_ascii_lowercase(),
+        None => format!("state {v}"),
+    })
+}

@@ -1,0 +1,57 @@
+//! A raw, flat image of guest RAM: a file dumped with `pmemsave`, or the live backing file of
+//! a QEMU `memory-backend-file,share=on` guest (read while the guest runs).
+
+use super::find_all;
+use crate::error::Error;
+use memmap2::Mmap;
+use scxray_core::{FlatImage, MemError, PhysAddr, PhysMem};
+use std::path::Path;
+
+/// A memory-mapped raw image whose first byte is guest-physical `base`.
+#[derive(Debug)]
+pub struct RawImage {
+    map: Mmap,
+    base: u64,
+}
+
+impl RawImage {
+    /// Maps `path` read-only. The file may change under us (a live guest): reads then see
+    /// torn values, which the walkers treat as the hostile input they are.
+    pub fn open(path: &Path, base: u64) -> Result<Self, Error> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: the mapping is read-only and only ever copied from; a file that shrinks
+        // under a live mapping is the one hazard, and QEMU's RAM files never do.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        Ok(Self { map, base })
+    }
+
+    /// Guest-physical address of the first byte.
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
+    /// Bytes mapped.
+    pub fn len(&self) -> u64 {
+        self.map.len() as u64
+    }
+
+    /// Whether the image is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The end of backed memory.
+    pub fn phys_end(&self) -> u64 {
+        self.base.saturating_add(self.len())
+    }
+
+    pub(crate) fn scan(&self, needle: &[u8], max: usize) -> Vec<u64> {
+        find_all(&self.map, needle, max).into_iter().map(|o| self.base + o as u64).collect()
+    }
+}
+
+impl PhysMem for RawImage {
+    fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
+        FlatImage::new(PhysAddr(self.base), &self.map).read(pa, buf)
+    }
+}
