@@ -333,7 +333,7 @@ mod tests {
         assert_eq!(&a[..6], b"070701");
         assert_eq!(a.len() % 512, 0);
         // Second header starts 4-aligned right after "bin\0" padded.
-        let first = 110 + 4; // header + "bin\0"
+        let first = (110 + 4usize).next_multiple_of(4); // header + "bin\0", padded
         assert_eq!(&a[first..first + 6], b"070701");
         assert!(a.windows(10).any(|w| w == b"TRAILER!!!"));
     }
