@@ -83,15 +83,13 @@ pub fn busybox_for(arch: &str) -> Result<PathBuf, String> {
         }
     }
     let dir = apt::cache_dir().join("busybox").join(arch);
-    let bb = dir.join("bin/busybox");
-    if !bb.is_file() {
-        let deb = apt::fetch_from("busybox-static", arch, "sid")?;
-        apt::extract(&deb, &dir)?;
-        if !bb.is_file() {
-            return Err(format!("busybox-static for {arch} has no bin/busybox"));
-        }
+    let find = || ["usr/bin/busybox", "bin/busybox"].iter().map(|p| dir.join(p)).find(|p| p.is_file());
+    if let Some(bb) = find() {
+        return Ok(bb);
     }
-    Ok(bb)
+    let deb = apt::fetch_from("busybox-static", arch, "sid")?;
+    apt::extract(&deb, &dir)?;
+    find().ok_or_else(|| format!("busybox-static for {arch} has no busybox binary"))
 }
 
 /// An ELF without a PT_INTERP program header.
