@@ -1,6 +1,6 @@
 //! VMSAv8-64 stage 1 descriptors (64-bit format): table, block and page.
 //!
-//! | bits[1:0] | level < 3                         | level 3   |
+//! | `bits[1:0]` | level < 3                         | level 3   |
 //! |-----------|-----------------------------------|-----------|
 //! | `x0`      | invalid                           | invalid   |
 //! | `01`      | block, where the level allows one | reserved  |

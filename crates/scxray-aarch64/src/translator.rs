@@ -95,9 +95,9 @@ pub struct VmcoreInfo {
     /// `PAGESIZE`.
     pub page_size: u64,
     /// Whether 52-bit physical addresses are on: LPA2 (`TCR_EL1.DS = 1`) with 4K and 16K
-    /// pages, FEAT_LPA (`IPS = 52`) with 64K. For 4K/16K kernels this is true exactly when the
-    /// kernel enabled LPA2, which it does when it runs with 52-bit VAs (`T1SZ = 12`) or was
-    /// built for 52-bit PAs on LPA2 hardware.
+    /// pages, FEAT_LPA (`IPS = 52`) with 64K. With 4K/16K pages and `T1SZ = 12` it must be
+    /// on; otherwise a 52-bit-capable kernel (VMCOREINFO's `NUMBER(MAX_PHYSMEM_BITS)` = 52)
+    /// turns it on only when the CPU has LPA2, which VMCOREINFO does not record.
     pub lpa2: bool,
 }
 
