@@ -261,8 +261,13 @@ fn describe(spec: &KernelSpec, release: &str, version: &str, dir: &Path, manifes
     let opt = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
     let config = opt("config");
     let btf = opt("vmlinux.btf");
-    let mut notes: Vec<String> =
-        manifest.lines().filter_map(|l| l.strip_prefix("note ")).map(str::to_owned).collect();
+    let system_map = opt("System.map");
+    let mut notes: Vec<String> = manifest
+        .lines()
+        .filter_map(|l| l.strip_prefix("note "))
+        .filter(|n| system_map.is_none() || !n.contains("placeholder"))
+        .map(str::to_owned)
+        .collect();
     let sched_ext = match &config {
         Some(c) => Some(
             fs::read_to_string(c).is_ok_and(|t| t.lines().any(|l| l.trim() == "CONFIG_SCHED_CLASS_EXT=y")),
@@ -288,7 +293,7 @@ fn describe(spec: &KernelSpec, release: &str, version: &str, dir: &Path, manifes
         vmlinux: opt("vmlinux"),
         btf,
         config,
-        system_map: opt("System.map"),
+        system_map,
         modules,
         sched_ext,
         packages: manifest.lines().filter_map(|l| l.strip_prefix("package ")).map(str::to_owned).collect(),
@@ -561,18 +566,102 @@ pub fn find_btf_blob(data: &[u8]) -> Option<(usize, usize)> {
     best
 }
 
-/// `cargo xtask lab kernels [name...]`: prepares the matrix (or the named kernels) and prints
+/// Fetches the kernel's `-dbg` package (~350 MB; not kept unless `SCXRAY_KEEP_DBG=1`) and
+/// takes its real `System.map` into the kernel's directory, and with `keep_vmlinux` its
+/// vmlinux with symbols and DWARF as `vmlinux-dbg` (~400 MB). Does nothing when they are
+/// already there.
+pub fn fetch_debug(k: &Kernel, keep_vmlinux: bool) -> Result<Kernel, String> {
+    let want_map = k.system_map.is_none();
+    let want_vmlinux = keep_vmlinux && !k.dir.join("vmlinux-dbg").is_file();
+    if !want_map && !want_vmlinux {
+        return Ok(k.clone());
+    }
+    let name = format!("linux-image-{}-dbg", k.release);
+    let p = apt::packages(&name, k.spec.arch, Some(k.spec.suite))?
+        .into_iter()
+        .find(|p| p.version == k.version)
+        .ok_or_else(|| format!("no {name} {} in {}", k.version, k.spec.suite))?;
+    let deb = apt::fetch_info(&p)?;
+    let start = Instant::now();
+    eprintln!("xtask: ==> unpack {name} (System.map{})", if want_vmlinux { ", vmlinux" } else { "" });
+    let tmp = k.dir.join("dbg-unpacked");
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir_all(&tmp).map_err(|e| format!("mkdir {}: {e}", tmp.display()))?;
+    let mut patterns = vec!["*/System.map*".to_owned()];
+    if want_vmlinux {
+        patterns.push(format!("*/modules/{}/vmlinux", k.release));
+    }
+    let mut dpkg = Command::new("dpkg")
+        .arg("--fsys-tarfile")
+        .arg(&deb)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run dpkg: {e}"))?;
+    let tar_in = dpkg.stdout.take().ok_or("no dpkg stdout")?;
+    let tar = Command::new("tar")
+        .args(["-x", "-C"])
+        .arg(&tmp)
+        .arg("--wildcards")
+        .args(&patterns)
+        .stdin(tar_in)
+        .status()
+        .map_err(|e| format!("cannot run tar: {e}"))?;
+    let _ = dpkg.wait();
+    if !tar.success() {
+        return Err(format!("extracting {patterns:?} from {} failed", deb.display()));
+    }
+    let found = walk_files(&tmp);
+    if want_map {
+        let map = found
+            .iter()
+            .find(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("System.map")))
+            .ok_or_else(|| format!("{name} has no System.map"))?;
+        fs::rename(map, k.dir.join("System.map")).map_err(|e| format!("move System.map: {e}"))?;
+    }
+    if want_vmlinux {
+        let v = found
+            .iter()
+            .find(|f| f.file_name().is_some_and(|n| n == "vmlinux"))
+            .ok_or_else(|| format!("{name} has no vmlinux"))?;
+        fs::rename(v, k.dir.join("vmlinux-dbg")).map_err(|e| format!("move vmlinux: {e}"))?;
+    }
+    let _ = fs::remove_dir_all(&tmp);
+    if std::env::var("SCXRAY_KEEP_DBG").map_or(true, |v| v != "1") {
+        let _ = fs::remove_file(&deb);
+    }
+    eprintln!("xtask: <== unpack {name} ok ({:.1} s)", start.elapsed().as_secs_f64());
+    let manifest = fs::read_to_string(k.dir.join("kernel.txt")).unwrap_or_default();
+    Ok(describe(&k.spec, &k.release, &k.version, &k.dir, &manifest))
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() && !p.is_symlink() {
+            out.extend(walk_files(&p));
+        } else if p.is_file() && !p.is_symlink() {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// `cargo xtask lab kernels [--dbg] [--dbg-vmlinux] [name...]`: prepares the matrix (or the named kernels) and prints
 /// a table.
 pub fn cmd(args: &[String]) -> Result<(), String> {
-    let specs: Vec<&KernelSpec> = if args.is_empty() {
+    let dbg_vmlinux = args.iter().any(|a| a == "--dbg-vmlinux");
+    let dbg = dbg_vmlinux || args.iter().any(|a| a == "--dbg");
+    let names: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let specs: Vec<&KernelSpec> = if names.is_empty() {
         MATRIX.iter().collect()
     } else {
-        args.iter().map(|a| spec(a)).collect::<Result<_, _>>()?
+        names.iter().map(|a| spec(a)).collect::<Result<_, _>>()?
     };
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     for s in specs {
-        match prepare(s) {
+        match prepare(s).and_then(|k| if dbg { fetch_debug(&k, dbg_vmlinux) } else { Ok(k) }) {
             Ok(k) => rows.push(k),
             Err(e) => errors.push(format!("{}: {e}", s.name)),
         }
@@ -581,12 +670,12 @@ pub fn cmd(args: &[String]) -> Result<(), String> {
         p.as_ref().and_then(|p| fs::metadata(p).ok()).map_or("-".to_owned(), |m| m.len().to_string())
     };
     println!(
-        "{:<11} {:<28} {:<6} {:<17} {:<9} {:>10} {:>9} {:<7}",
-        "kernel", "release", "arch", "version", "sched_ext", "vmlinuz", "BTF", "modules"
+        "{:<11} {:<28} {:<6} {:<17} {:<9} {:>10} {:>9} {:>10} {:<7}",
+        "kernel", "release", "arch", "version", "sched_ext", "vmlinuz", "BTF", "System.map", "modules"
     );
     for k in &rows {
         println!(
-            "{:<11} {:<28} {:<6} {:<17} {:<9} {:>10} {:>9} {:<7}",
+            "{:<11} {:<28} {:<6} {:<17} {:<9} {:>10} {:>9} {:>10} {:<7}",
             k.spec.name,
             k.release,
             k.spec.arch,
@@ -598,6 +687,7 @@ pub fn cmd(args: &[String]) -> Result<(), String> {
             },
             size(&Some(k.vmlinuz.clone())),
             size(&k.btf),
+            size(&k.system_map),
             if k.modules.is_empty() { "none".to_owned() } else { k.modules.len().to_string() },
         );
     }

@@ -13,6 +13,7 @@ pub mod apt;
 pub mod initramfs;
 pub mod kernels;
 pub mod qemu;
+pub mod schedulers;
 
 /// Entry point of `cargo xtask lab <command> ...`.
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -24,6 +25,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "apt" => apt_cmd(rest),
         "kernels" => kernels::cmd(rest),
         "boot" => boot_cmd(rest),
+        "schedulers" => schedulers::cmd(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -36,10 +38,12 @@ fn print_help() {
     println!(
         "cargo xtask lab <command>\n\n\
          commands:\n  \
-         kernels [name...]                  fetch and unpack the kernel matrix, print a table\n  \
+         kernels [--dbg] [name...]          fetch and unpack the kernel matrix, print a table\n  \
+         \x20   --dbg: real System.map from the -dbg package; --dbg-vmlinux: also its vmlinux\n  \
          boot --kernel K [options]          boot K under QEMU, dump its memory at SCXRAY-READY\n  \
          \x20   --nokaslr  --la57=off  --name N  --timeout SECS  --spinners N  --sleepers N\n  \
          \x20   --scheduler PATH  --scheduler-args 'ARGS'  --enable-timeout SECS  --settle SECS\n  \
+         schedulers [--kernel 7.3] [--arch amd64|arm64]  build scx_qmap/simple/central, static\n  \
          apt newest <glob> <arch> [suite]   newest package of the private apt environment\n  \
          apt fetch <name> <arch> [suite]    download a .deb (cached, SHA256-checked), print its path\n"
     );
@@ -122,11 +126,29 @@ fn boot_cmd(args: &[String]) -> Result<(), String> {
         guest.scheduler = Some(s);
     }
     let name = name.unwrap_or_else(|| default_name(&kernel, &opts, &guest));
-    let initrd = apt::cache_dir().join("initramfs").join(format!("{name}.cpio"));
-    initramfs::build(&kernel, &guest, &initrd)?;
-    let r = qemu::boot_and_dump(&kernel, &initrd, &opts, &name)?;
+    let r = boot(&kernel, &guest, &opts, &name)?;
     print_boot_result(&kernel, &r);
+    if guest.scheduler.is_some() && r.truth.state != "enabled" {
+        return Err(format!(
+            "the scheduler did not enable sched_ext (state {}); see {}",
+            r.truth.state,
+            r.serial_log.display()
+        ));
+    }
     Ok(())
+}
+
+/// Builds the initramfs for `guest` (`<cache>/initramfs/<name>.cpio`), boots `kernel` with it
+/// and dumps the guest at `SCXRAY-READY` (see [`qemu::boot_and_dump`]).
+pub fn boot(
+    kernel: &kernels::Kernel,
+    guest: &initramfs::GuestSpec,
+    opts: &qemu::BootOptions,
+    name: &str,
+) -> Result<qemu::BootResult, String> {
+    let initrd = apt::cache_dir().join("initramfs").join(format!("{name}.cpio"));
+    initramfs::build(kernel, guest, &initrd)?;
+    qemu::boot_and_dump(kernel, &initrd, opts, name)
 }
 
 /// `<kernel>-<kaslr|nokaslr>[-la57off][-<scheduler file name>]`.
