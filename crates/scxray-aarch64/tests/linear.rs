@@ -152,9 +152,38 @@ fn vmcoreinfo_constructor_matches_the_registers_the_kernel_runs_with() {
     vmcore_case(Cfg::new(Granule::K4, 52, Fmt::Lpa2), 0x000b_0000_4123_0000, Some(12), 52);
     vmcore_case(Cfg::new(Granule::K16, 52, Fmt::Lpa2), 0x000b_0000_4124_0000, Some(12), 52);
     vmcore_case(Cfg::new(Granule::K64, 52, Fmt::Lpa), 0x000b_0000_4125_0000, Some(12), 52);
-    // A 52-bit kernel on 48-bit hardware: T1SZ 16, VA_BITS 52 (the linear map still starts
-    // at -(1 << 52)).
-    vmcore_case(Cfg::new(Granule::K64, 48, Fmt::Plain), 0x4125_0000, Some(16), 52);
+}
+
+/// A 64K kernel built for 52-bit VAs on 48-bit hardware: swapper_pg_dir has 1024 entries, and
+/// the kernel points TTBR1 at the last 64 of them (`TTBR1_BADDR_4852_OFFSET`).
+#[test]
+fn vmcoreinfo_64k_52bit_kernel_on_48bit_hardware() {
+    // Tables laid out as the 52-bit kernel builds them (48-bit PAs: FEAT_LVA without LPA).
+    let cfg = Cfg::new(Granule::K64, 52, Fmt::Plain);
+    let mut b = Builder::new(cfg, 0x4125_0000);
+    let va = 0xffff_8000_1234_0000u64;
+    b.map(va, 0x8_7654_0000, 3);
+    let info = VmcoreInfo {
+        swapper_pg_dir: PhysAddr(b.root),
+        va_bits: 52,
+        tcr_el1_t1sz: Some(16),
+        page_size: 0x1_0000,
+        lpa2: false,
+    };
+    let t = Aarch64Translator::from_vmcoreinfo(&info).unwrap();
+    assert_eq!(t.walker().root(), PhysAddr(b.root + 0x1e00));
+    assert_eq!(t.walker().geometry().va_bits(), 48);
+    assert_eq!(t.translate(&b.phys(), VirtAddr(va + 0x18)), Ok(PhysAddr(0x8_7654_0018)));
+    // The linear map still starts at -(1 << 52), with PHYS_OFFSET making up the difference.
+    let t = t.with_linux_linear_map(0);
+    assert_eq!(t.linear_map().map(|l| l.start), Some(VirtAddr(0xfff0_0000_0000_0000)));
+    // Without the offset, the 48-bit walk would read the root's first 64 entries.
+    let plain = Aarch64Walker::from_registers(b.root, Cfg::new(Granule::K64, 48, Fmt::Plain).tcr()).unwrap();
+    assert!(plain.walk(&b.phys(), VirtAddr(va)).is_err());
+    // With registers, the offset is in TTBR1 already (512-byte aligned, so kept).
+    let tcr48 = Cfg::new(Granule::K64, 48, Fmt::Plain).tcr();
+    let regs = Aarch64Walker::from_registers(b.root + 0x1e00, tcr48).unwrap();
+    assert_eq!(regs.walk(&b.phys(), VirtAddr(va)).map(|m| m.pa), Ok(PhysAddr(0x8_7654_0000)));
 }
 
 #[test]
