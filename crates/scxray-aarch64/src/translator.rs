@@ -24,6 +24,10 @@ impl LinearMap {
     /// `PAGE_END = -(1 << (VA_BITS_MIN - 1))`, where `VA_BITS_MIN` is `VA_BITS` up to 48 and,
     /// for 52-bit kernels, 48 (47 with 16K pages). Up to 48 bits that is the lower half of the
     /// TTBR1 space. `None` for `va_bits` outside `25..=52`.
+    ///
+    /// Kernels with generic or software-tag KASAN end the linear map earlier, at
+    /// `KASAN_SHADOW_START` (the shadow, mapped by page tables, takes the top of the range):
+    /// for those set [`LinearMap::end`] to it, or the shadow would be translated linearly.
     #[must_use]
     pub const fn linux(va_bits: u32, granule: Granule, phys_offset: u64) -> Option<Self> {
         if va_bits < 25 || va_bits > 52 {

@@ -118,8 +118,21 @@ proptest! {
         tcr in any::<u64>(),
         bytes in proptest::collection::vec(any::<u8>(), 0..0x4000),
         vas in proptest::collection::vec(any::<u64>(), 16),
+        tame in any::<bool>(),
     ) {
-        let Ok(t) = Aarch64Translator::from_registers(ttbr, tcr) else { return Ok(()); };
+        // Half the cases keep the random bits but make the configuration usable, so that
+        // walks happen and not only rejections.
+        let (ttbr, tcr) = if tame {
+            let t1sz = 12 + (tcr >> 16) % 36;
+            let tcr = (tcr & !(0x3f << 16) & !(0b111 << 32) & !(0b11 << 30)) | (t1sz << 16) | (0b101 << 32) | (0b10 << 30);
+            (ttbr & 0x0000_00ff_ffff_ffc3, tcr & !(1 << 23))
+        } else {
+            (ttbr, tcr)
+        };
+        let Ok(t) = Aarch64Translator::from_registers(ttbr, tcr) else {
+            prop_assert!(!tame || (tcr >> 16) & 0x3f < 16 && tcr & (1 << 59) == 0);
+            return Ok(());
+        };
         let t = t.with_linux_linear_map(ttbr);
         let levels = t.walker().geometry().levels();
         prop_assert!((1..=5).contains(&levels));
