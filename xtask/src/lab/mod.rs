@@ -4,8 +4,15 @@
 //! Everything downloaded or produced lives in the cache directory ([`apt::cache_dir`],
 //! `$SCXRAY_CACHE` or `$HOME/.cache/scxray`), never in the repository.
 //!
+//! - `lab kernels [--dbg|--dbg-vmlinux] [name...]`: fetch and unpack the kernel matrix
+//!   ([`kernels::MATRIX`]) into `<cache>/kernels/<release>/`, print a table.
+//! - `lab boot --kernel NAME [--nokaslr] [--la57=off] [--scheduler PATH ...]`: build an
+//!   initramfs, boot under QEMU, dump at `SCXRAY-READY`: `<cache>/dumps/<name>.core`,
+//!   `<name>.truth.txt`, `<name>.serial.log`.
 //! - `lab apt newest <glob> <arch> [suite]`: the newest matching package of the private apt.
 //! - `lab apt fetch <name> <arch> [suite]`: download (cached, verified) and print the .deb path.
+//!
+//! From Rust: [`kernels::prepare`], [`initramfs::GuestSpec`], [`boot`].
 
 // Parts of the apt API exist for the scheduler builder (schedulers.rs) and are unused here.
 #[allow(dead_code)]
@@ -43,7 +50,7 @@ fn print_help() {
          boot --kernel K [options]          boot K under QEMU, dump its memory at SCXRAY-READY\n  \
          \x20   --nokaslr  --la57=off  --name N  --timeout SECS  --spinners N  --sleepers N\n  \
          \x20   --scheduler PATH  --scheduler-args 'ARGS'  --enable-timeout SECS  --settle SECS\n  \
-         schedulers [--kernel 7.3] [--arch amd64|arm64]  build scx_qmap/simple/central, static\n  \
+         schedulers [--kernel S] [--arch A]  build scx_qmap, scx_simple, scx_central (static)\n  \
          apt newest <glob> <arch> [suite]   newest package of the private apt environment\n  \
          apt fetch <name> <arch> [suite]    download a .deb (cached, SHA256-checked), print its path\n"
     );
@@ -173,10 +180,11 @@ fn print_boot_result(kernel: &kernels::Kernel, r: &qemu::BootResult) {
     println!("kernel      {} ({} {})", kernel.release, kernel.spec.arch, kernel.version);
     println!("boot        {:.1} s to SCXRAY-READY", r.boot_secs);
     println!(
-        "dump        {:.1} s, {} ({:.1} MiB)",
+        "dump        {:.1} s, {} ({:.1} MiB, {:.1} MiB on disk)",
         r.dump_secs,
         r.dump.display(),
-        r.core.size as f64 / 1048576.0
+        r.core.size as f64 / 1048576.0,
+        r.core.disk_bytes as f64 / 1048576.0
     );
     println!(
         "core        {} PT_LOAD ({:.1} MiB of memory), notes: {}",
