@@ -1,6 +1,6 @@
 //! VMSAv8-64 stage 1 descriptors (64-bit format): table, block and page.
 //!
-//! | bits[1:0] | level < 3                         | level 3   |
+//! | `bits[1:0]` | level < 3                         | level 3   |
 //! |-----------|-----------------------------------|-----------|
 //! | `x0`      | invalid                           | invalid   |
 //! | `01`      | block, where the level allows one | reserved  |
@@ -113,18 +113,57 @@ impl Descriptor {
     /// 51:50, never leak into the result.
     #[must_use]
     pub const fn address(self, format: AddressFormat, align_shift: u32) -> u64 {
-        let align = if align_shift > 48 { 48 } else { align_shift };
-        let below = !(1u64 << align).wrapping_sub(1);
-        match format {
-            AddressFormat::Pa48 => self.0 & 0x0000_ffff_ffff_ffff & below,
-            AddressFormat::Lpa2 => {
-                let low = self.0 & 0x0003_ffff_ffff_ffff & below;
-                low | ((self.0 & DescriptorBits::OA_51_50_LPA2.bits()) << 42)
-            }
-            AddressFormat::Lpa => {
-                let low = self.0 & 0x0000_ffff_ffff_ffff & below & !DescriptorBits::OA_51_48_LPA.bits();
-                low | ((self.0 & DescriptorBits::OA_51_48_LPA.bits()) << 36)
-            }
-        }
+        let high = match format {
+            AddressFormat::Pa48 => 0,
+            AddressFormat::Lpa2 => (self.0 & DescriptorBits::OA_51_50_LPA2.bits()) << 42,
+            AddressFormat::Lpa => (self.0 & DescriptorBits::OA_51_48_LPA.bits()) << 36,
+        };
+        let in_place = match format {
+            AddressFormat::Pa48 | AddressFormat::Lpa => 0x0000_ffff_ffff_ffff,
+            AddressFormat::Lpa2 => 0x0003_ffff_ffff_ffff,
+        };
+        let align = if align_shift > 52 { 52 } else { align_shift };
+        let below = (1u64 << align).wrapping_sub(1);
+        // The in-place field starts at bit 12 at the lowest (16 with 64K, where bits 15:12
+        // are the LPA field), so masking the alignment clears every attribute bit.
+        let low_attrs = if matches!(format, AddressFormat::Lpa) { 0xffff } else { 0xfff };
+        ((self.0 & in_place & !low_attrs) | high) & !below
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::Granule;
+
+    fn geometry(granule: Granule, format: AddressFormat) -> Geometry {
+        Geometry { granule, va_bits: 48, pa_bits: 52, start: Level::ZERO, format }
+    }
+
+    #[test]
+    fn kinds_by_level() {
+        let g = geometry(Granule::K4, AddressFormat::Pa48);
+        assert_eq!(Descriptor(0).kind(&g, Level::ONE), DescriptorKind::Invalid);
+        assert_eq!(Descriptor(0b10).kind(&g, Level::ONE), DescriptorKind::Invalid);
+        assert_eq!(Descriptor(0b11).kind(&g, Level::ONE), DescriptorKind::Table);
+        assert_eq!(Descriptor(0b01).kind(&g, Level::ONE), DescriptorKind::Block);
+        assert_eq!(Descriptor(0b01).kind(&g, Level::ZERO), DescriptorKind::Reserved);
+        assert_eq!(Descriptor(0b11).kind(&g, Level::LEAF), DescriptorKind::Page);
+        assert_eq!(Descriptor(0b01).kind(&g, Level::LEAF), DescriptorKind::Reserved);
+        let g = geometry(Granule::K4, AddressFormat::Lpa2);
+        assert_eq!(Descriptor(0b01).kind(&g, Level::ZERO), DescriptorKind::Block);
+    }
+
+    #[test]
+    fn addresses_by_format() {
+        let raw = 0xfff3_ffff_ffff_ffff;
+        assert_eq!(Descriptor(raw).address(AddressFormat::Pa48, 12), 0x0000_ffff_ffff_f000);
+        assert_eq!(Descriptor(raw).address(AddressFormat::Lpa2, 12), 0x000f_ffff_ffff_f000);
+        assert_eq!(Descriptor(raw).address(AddressFormat::Lpa2, 30), 0x000f_ffff_c000_0000);
+        assert_eq!(Descriptor(raw).address(AddressFormat::Lpa, 16), 0x000f_ffff_ffff_0000);
+        assert_eq!(Descriptor(0x5000 | (0b11 << 8)).address(AddressFormat::Pa48, 12), 0x5000);
+        assert_eq!(Descriptor(0x5000 | (0b11 << 8)).address(AddressFormat::Lpa2, 12), 0x000c_0000_0000_5000);
+        assert_eq!(Descriptor(0x5_0000 | (0x3 << 12)).address(AddressFormat::Lpa, 16), 0x0003_0000_0005_0000);
+        assert_eq!(Descriptor(u64::MAX).address(AddressFormat::Lpa, 60), 0);
     }
 }

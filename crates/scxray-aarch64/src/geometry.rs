@@ -221,11 +221,11 @@ pub struct Geometry {
 
 impl Geometry {
     /// The level a walk of a `va_bits`-bit space starts at with `granule`, or `None` when
-    /// `va_bits` does not reach past the page offset or needs more than five levels.
+    /// `va_bits` does not reach past the page offset or exceeds 52.
     #[must_use]
     pub const fn start_level(granule: Granule, va_bits: u32) -> Option<Level> {
         let shift = granule.shift();
-        if va_bits <= shift || va_bits > 64 {
+        if va_bits <= shift || va_bits > 52 {
             return None;
         }
         let bpl = granule.bits_per_level();
@@ -298,5 +298,70 @@ impl Geometry {
             (Granule::K4, 0) | (Granule::K16 | Granule::K64, 1) => big,
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_levels_match_the_module_table() {
+        let rows: [(Granule, [(u32, i8); 6]); 3] = [
+            (Granule::K4, [(36, 1), (39, 1), (42, 0), (47, 0), (48, 0), (52, -1)]),
+            (Granule::K16, [(36, 2), (39, 1), (42, 1), (47, 1), (48, 0), (52, 0)]),
+            (Granule::K64, [(36, 2), (39, 2), (42, 2), (47, 1), (48, 1), (52, 1)]),
+        ];
+        for (g, cells) in rows {
+            for (va, level) in cells {
+                assert_eq!(Geometry::start_level(g, va), Level::new(level), "{g:?} {va}");
+            }
+        }
+        assert_eq!(Geometry::start_level(Granule::K4, 12), None);
+        assert_eq!(Geometry::start_level(Granule::K4, 13), Some(Level::LEAF));
+        assert_eq!(Geometry::start_level(Granule::K4, 57), None);
+    }
+
+    #[test]
+    fn levels_convert_to_and_from_core_levels() {
+        for l in -1i8..=3 {
+            let level = Level::new(l).unwrap();
+            assert_eq!(Level::from_core_level(level.core_level()), Some(level));
+            assert_eq!(level.core_level(), u8::try_from(3 - l).unwrap());
+        }
+        assert_eq!(Level::new(4), None);
+        assert_eq!(Level::new(-2), None);
+        assert_eq!(Level::from_core_level(5), None);
+        assert_eq!(Level::LEAF.next(), None);
+        assert_eq!(Level::MINUS_ONE.next(), Some(Level::ZERO));
+    }
+
+    #[test]
+    fn granule_encodings() {
+        for g in Granule::ALL {
+            assert_eq!(Granule::from_tg1(g.tg1()), Some(g));
+            assert_eq!(Granule::from_page_size(g.size()), Some(g));
+            assert_eq!(g.bits_per_level(), g.shift() - 3);
+        }
+        assert_eq!(Granule::from_tg1(0), None);
+        assert_eq!(Granule::from_page_size(8192), None);
+    }
+
+    #[test]
+    fn shifts_and_index_bits() {
+        let g = Geometry {
+            granule: Granule::K4,
+            va_bits: 52,
+            pa_bits: 52,
+            start: Level::MINUS_ONE,
+            format: AddressFormat::Lpa2,
+        };
+        assert_eq!(g.levels(), 5);
+        assert_eq!(g.shift_at(Level::MINUS_ONE), 48);
+        assert_eq!(g.shift_at(Level::ONE), 30);
+        assert_eq!(g.index_bits_at(Level::MINUS_ONE), 4);
+        assert_eq!(g.index_bits_at(Level::ZERO), 9);
+        assert!(g.block_allowed(Level::ZERO) && !g.block_allowed(Level::MINUS_ONE));
+        assert!(!g.block_allowed(Level::LEAF));
     }
 }

@@ -13,6 +13,35 @@
 //!
 //! `no_std`, no `alloc`, no `unsafe`, no `cfg(target_arch)`.
 //!
+//! ## Configurations
+//!
+//! Each cell names the levels walked and the block sizes allowed; every cell has a test
+//! (`tests/cells.rs`) that maps pages and every allowed block size, translates them, and
+//! checks that unmapped and out-of-range addresses fail. Beyond these cells, every VA size
+//! from 16 (or 18/20) to 52 bits is exercised with each granule.
+//!
+//! | granule | VA 36 | VA 39 | VA 42 | VA 47 | VA 48 | VA 52 |
+//! |---------|-------|-------|-------|-------|-------|-------|
+//! | 4 KiB   |  | L1-L3; 1G, 2M |  |  | L0-L3; 1G, 2M | LPA2: L-1-L3; 512G, 1G, 2M |
+//! | 16 KiB  | L2-L3; 32M |  |  | L1-L3; 32M | L0-L3; 32M | LPA2: L0-L3; 64G, 32M |
+//! | 64 KiB  |  |  | L2-L3; 512M |  | L1-L3; 512M | LPA: L1-L3; 4T, 512M |
+//!
+//! ## Entry points
+//!
+//! - [`Aarch64Translator::from_registers`]`(ttbr1_el1, tcr_el1)` when the dump has registers;
+//! - [`Aarch64Translator::from_vmcoreinfo`] when it does not (QEMU's arm64 dumps): the
+//!   registers are rebuilt from `swapper_pg_dir`, `VA_BITS`, `TCR_EL1_T1SZ`, the page size
+//!   and whether LPA2 is on;
+//! - then [`Aarch64Translator::with_linux_linear_map`] (`PHYS_OFFSET`) and
+//!   [`Aarch64Translator::with_kernel_image`] (`kimage_voffset`) add the cheap linear rules,
+//!   applied only inside their ranges; everything else walks.
+//!
+//! Errors name levels as [`scxray_core::TranslateError`] does, 0 being the leaf: see
+//! [`Level::core_level`].
+//!
+//! Not modelled: 128-bit descriptors (FEAT_D128), TTBR0, stage 2, and the CPU's own PA
+//! limit: 64K level-1 blocks are accepted only when `TCR_EL1.IPS` selects 52 bits.
+//!
 //! ```
 //! use scxray_aarch64::{Aarch64Translator, Granule, TcrEl1};
 //! use scxray_core::{FlatImage, PhysAddr, Translate, VirtAddr};

@@ -156,3 +156,35 @@ impl Ttbr1El1 {
         if format.is_52bit() { low | ((self.bits() & Self::BADDR_51_48.bits()) << 46) } else { low }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tcr_fields_round_trip() {
+        let t = TcrEl1::new(12, Granule::K16, 0b110, true);
+        assert_eq!((t.t1sz(), t.granule(), t.ips(), t.pa_bits()), (12, Some(Granule::K16), 6, Some(52)));
+        assert!(t.contains(TcrEl1::DS));
+        assert_eq!(t.address_format(Granule::K16), AddressFormat::Lpa2);
+        assert_eq!(t.address_format(Granule::K64), AddressFormat::Lpa);
+        let t = TcrEl1::new(16, Granule::K64, 0b101, true);
+        assert_eq!(t.address_format(Granule::K64), AddressFormat::Pa48);
+        for ips in 0..8u8 {
+            assert_eq!(ips_to_bits(ips).and_then(bits_to_ips), (ips < 7).then_some(ips));
+        }
+    }
+
+    #[test]
+    fn ttbr_encodes_and_decodes_52bit_bases() {
+        let pa = 0x000a_1234_5678_9000;
+        let r = Ttbr1El1::from_table(pa, AddressFormat::Lpa2);
+        assert_eq!(r.bits() & 0x3c, 0xa << 2);
+        let with_asid = Ttbr1El1::from_bits_retain(r.bits() | (0xffff << 48) | 1);
+        assert_eq!(with_asid.table_address(AddressFormat::Lpa2, 12), pa);
+        assert_eq!(with_asid.table_address(AddressFormat::Lpa, 3), pa);
+        // In the 48-bit format the high bits cannot be expressed.
+        let r = Ttbr1El1::from_table(pa, AddressFormat::Pa48);
+        assert_eq!(r.table_address(AddressFormat::Pa48, 12), pa & 0x0000_ffff_ffff_ffff);
+    }
+}

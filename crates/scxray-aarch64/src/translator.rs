@@ -24,6 +24,10 @@ impl LinearMap {
     /// `PAGE_END = -(1 << (VA_BITS_MIN - 1))`, where `VA_BITS_MIN` is `VA_BITS` up to 48 and,
     /// for 52-bit kernels, 48 (47 with 16K pages). Up to 48 bits that is the lower half of the
     /// TTBR1 space. `None` for `va_bits` outside `25..=52`.
+    ///
+    /// Kernels with generic or software-tag KASAN end the linear map earlier, at
+    /// `KASAN_SHADOW_START` (the shadow, mapped by page tables, takes the top of the range):
+    /// for those set [`LinearMap::end`] to it, or the shadow would be translated linearly.
     #[must_use]
     pub const fn linux(va_bits: u32, granule: Granule, phys_offset: u64) -> Option<Self> {
         if va_bits < 25 || va_bits > 52 {
@@ -84,7 +88,10 @@ impl KernelImage {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VmcoreInfo {
     /// Physical address of `swapper_pg_dir` (its `SYMBOL()` minus `kimage_voffset`). The kernel
-    /// runs with `TTBR1_EL1 = phys_to_ttbr(pa(swapper_pg_dir))`, so this is its own value.
+    /// runs with `TTBR1_EL1 = phys_to_ttbr(pa(swapper_pg_dir))`, so this is its own value;
+    /// with one exception the constructor applies too: a 64K kernel built for 52-bit VAs
+    /// running with 48 (`T1SZ = 16`) adds `TTBR1_BADDR_4852_OFFSET` (`offset_ttbr1`), so the
+    /// 48-bit walk starts at the last 64 of the 1024 root entries.
     pub swapper_pg_dir: PhysAddr,
     /// `NUMBER(VA_BITS)`: the configured VA size (the linear map's `PAGE_OFFSET`).
     pub va_bits: u32,
@@ -95,10 +102,17 @@ pub struct VmcoreInfo {
     /// `PAGESIZE`.
     pub page_size: u64,
     /// Whether 52-bit physical addresses are on: LPA2 (`TCR_EL1.DS = 1`) with 4K and 16K
-    /// pages, FEAT_LPA (`IPS = 52`) with 64K. For 4K/16K kernels this is true exactly when the
-    /// kernel enabled LPA2, which it does when it runs with 52-bit VAs (`T1SZ = 12`) or was
-    /// built for 52-bit PAs on LPA2 hardware.
+    /// pages, FEAT_LPA (`IPS = 52`) with 64K. With 4K/16K pages and `T1SZ = 12` it must be
+    /// on; otherwise a 52-bit-capable kernel (VMCOREINFO's `NUMBER(MAX_PHYSMEM_BITS)` = 52)
+    /// turns it on only when the CPU has LPA2, which VMCOREINFO does not record.
     pub lpa2: bool,
+}
+
+/// Linux's `TTBR1_BADDR_4852_OFFSET` where it applies: 64K pages, `VA_BITS = 52` without
+/// LPA2, running with a 48-bit VA space. The root table then has 1024 entries of which a
+/// 48-bit walk may index only the last 64: `(1024 - 64) * 8` bytes in.
+const fn ttbr1_4852_offset(granule: Granule, va_bits: u32, t1sz: u8) -> u64 {
+    if matches!(granule, Granule::K64) && va_bits == 52 && t1sz == 16 { (1024 - 64) * 8 } else { 0 }
 }
 
 /// The aarch64 translator: the linear map and kernel image rules inside their ranges (when
@@ -149,7 +163,8 @@ impl Aarch64Translator {
         let ips = bits_to_ips(pa_bits).unwrap_or(0b101);
         let tcr = TcrEl1::new(t1sz, granule, ips, info.lpa2 && granule != Granule::K64);
         let format = tcr.address_format(granule);
-        let ttbr = Ttbr1El1::from_table(info.swapper_pg_dir.0, format);
+        let root = info.swapper_pg_dir.0.saturating_add(ttbr1_4852_offset(granule, info.va_bits, t1sz));
+        let ttbr = Ttbr1El1::from_table(root, format);
         let mut t = Self::from_registers(ttbr.bits(), tcr.bits())?;
         t.va_bits_config = Some(info.va_bits);
         Ok(t)

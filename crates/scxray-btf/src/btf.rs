@@ -198,8 +198,8 @@ fn hash(name: &[u8]) -> u32 {
     name.iter().fold(0x811c_9dc5u32, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
 }
 
-/// The NUL-terminated bytes at `off` of the combined string numbering.
-fn str_bytes<'a>(
+/// The local bytes from `off` (combined numbering) to the end of its string section.
+fn str_rest<'a>(
     base: Option<&'a Btf<'a>>,
     strings: &'a [u8],
     str_start: u32,
@@ -207,19 +207,37 @@ fn str_bytes<'a>(
 ) -> Result<&'a [u8], BtfError> {
     if off < str_start {
         return match base {
-            Some(b) => b.str_bytes_at(off),
+            Some(b) => str_rest(b.base, b.strings, b.str_start, off),
             None => Err(BtfError::StringOutOfBounds { offset: off }),
         };
     }
     let local = off.checked_sub(str_start).ok_or(BtfError::StringOutOfBounds { offset: off })?;
-    let rest = usize::try_from(local)
+    usize::try_from(local)
         .ok()
         .and_then(|l| strings.get(l..))
         .filter(|r| !r.is_empty())
-        .ok_or(BtfError::StringOutOfBounds { offset: off })?;
-    let len = rest.iter().position(|&b| b == 0).ok_or(BtfError::UnterminatedString { offset: off })?;
-    rest.get(..len).ok_or(BtfError::UnterminatedString { offset: off })
+        .ok_or(BtfError::StringOutOfBounds { offset: off })
 }
+
+/// The NUL-terminated bytes at `off` of the combined string numbering (at most
+/// [`MAX_STRING_LEN`] bytes are scanned).
+fn str_bytes<'a>(
+    base: Option<&'a Btf<'a>>,
+    strings: &'a [u8],
+    str_start: u32,
+    off: u32,
+) -> Result<&'a [u8], BtfError> {
+    let rest = str_rest(base, strings, str_start, off)?;
+    let window = rest.get(..=MAX_STRING_LEN).unwrap_or(rest);
+    match window.iter().position(|&b| b == 0) {
+        Some(len) => rest.get(..len).ok_or(BtfError::UnterminatedString { offset: off }),
+        None if window.len() > MAX_STRING_LEN => Err(BtfError::StringTooLong { offset: off }),
+        None => Err(BtfError::UnterminatedString { offset: off }),
+    }
+}
+
+/// Longest string this reader accepts, in bytes (without the NUL).
+pub const MAX_STRING_LEN: usize = 4096;
 
 impl<'a> Btf<'a> {
     /// How many `u32` words of scratch [`Btf::parse_in`] (or [`Btf::parse_split_in`]) needs
@@ -467,6 +485,15 @@ impl<'a> Btf<'a> {
         str_bytes(self.base, self.strings, self.str_start, offset)
     }
 
+    /// Whether the string at `offset` is `name`, in O(`name.len()`).
+    ///
+    /// # Errors
+    /// The offset is past the string section.
+    pub fn str_eq(&self, offset: u32, name: &[u8]) -> Result<bool, BtfError> {
+        let rest = str_rest(self.base, self.strings, self.str_start, offset)?;
+        Ok(rest.get(..name.len()) == Some(name) && rest.get(name.len()) == Some(&0))
+    }
+
     /// The string at `offset` (combined numbering).
     ///
     /// # Errors
@@ -532,7 +559,7 @@ impl<'a> Btf<'a> {
                 break;
             }
             let t = self.type_by_id(type_id)?;
-            if self.str_bytes_at(t.name_off)? == name && !f(t) {
+            if self.str_eq(t.name_off, name)? && !f(t) {
                 return Ok(false);
             }
             slot = slot.wrapping_add(1) & self.table_mask;

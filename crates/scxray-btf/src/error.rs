@@ -94,6 +94,12 @@ pub enum BtfError {
         /// Its offset.
         offset: u32,
     },
+    /// A string longer than [`crate::MAX_STRING_LEN`] bytes (the kernel's own limit for
+    /// names is 512).
+    StringTooLong {
+        /// Its offset.
+        offset: u32,
+    },
     /// A string that is not UTF-8.
     InvalidUtf8 {
         /// Its offset.
@@ -126,6 +132,12 @@ pub enum BtfError {
     /// (a cycle, in hostile BTF).
     TooDeep {
         /// The type where it gave up.
+        type_id: u32,
+    },
+    /// A member search or flattening visited more than [`crate::MAX_MEMBER_VISITS`] members
+    /// (only hostile BTF nests anonymous members that wide and deep).
+    WorkLimit {
+        /// The type where the search started.
         type_id: u32,
     },
     /// An offset that does not fit the numbers it must be returned in.
@@ -175,6 +187,14 @@ impl fmt::Display for BtfError {
             Self::UnterminatedString { offset } => {
                 write!(f, "BTF string at offset {offset:#x} is not NUL-terminated")
             }
+            Self::StringTooLong { offset } => {
+                write!(f, "BTF string at offset {offset:#x} is longer than {} bytes", crate::MAX_STRING_LEN)
+            }
+            Self::WorkLimit { type_id } => write!(
+                f,
+                "BTF type {type_id}: more than {} members visited through anonymous members",
+                crate::MAX_MEMBER_VISITS
+            ),
             Self::InvalidUtf8 { offset } => write!(f, "BTF string at offset {offset:#x} is not UTF-8"),
             Self::TypeIdOutOfRange { type_id, last } => {
                 write!(f, "BTF type id {type_id} out of range (last is {last})")

@@ -55,9 +55,9 @@ mod raw;
 mod resolve;
 mod types;
 
-pub use btf::{Btf, TypeIter};
+pub use btf::{Btf, MAX_STRING_LEN, TypeIter};
 pub use error::{BtfError, ResolveError, Section};
-pub use query::{FlatMember, FlatMembers, MAX_ANON_DEPTH, Member, MemberOffset, Members};
+pub use query::{FlatMember, FlatMembers, MAX_ANON_DEPTH, MAX_MEMBER_VISITS, Member, MemberOffset, Members};
 pub use raw::Endian;
 pub use resolve::resolve_layout;
 pub use types::{ArrayInfo, EnumValue, IntInfo, Kind, RawEnumerator, RawMember, Type};

@@ -8,6 +8,10 @@ use crate::types::{EnumValue, Kind, RawMember, Type};
 /// How deep [`Btf::find_member`] and [`FlatMembers`] descend into anonymous members.
 pub const MAX_ANON_DEPTH: usize = 16;
 
+/// How many members one [`Btf::find_member`] or [`FlatMembers`] visits at most, so that
+/// hostile BTF (wide anonymous members nested deep) cannot make a query run for hours.
+pub const MAX_MEMBER_VISITS: u32 = 1 << 20;
+
 /// A direct member of a STRUCT or UNION.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Member<'a> {
@@ -91,7 +95,7 @@ impl<'a> Btf<'a> {
         if let Some(first) = stack.first_mut() {
             *first = Some(Frame { ty, next: 0, base_bits: 0 });
         }
-        Ok(FlatMembers { btf: self, stack, depth: 1, failed: false })
+        Ok(FlatMembers { btf: self, root: ty.id, stack, depth: 1, budget: MAX_MEMBER_VISITS, failed: false })
     }
 
     /// The member `name` of a STRUCT or UNION, looking inside anonymous members.
@@ -100,7 +104,8 @@ impl<'a> Btf<'a> {
     /// `ty` is not a STRUCT or UNION, or the BTF is malformed.
     pub fn find_member(&self, ty: Type<'a>, name: &str) -> Result<Option<MemberOffset>, BtfError> {
         composite(&ty)?;
-        self.find_member_in(&ty, name.as_bytes(), 0)
+        let mut budget = MAX_MEMBER_VISITS;
+        self.find_member_in(&ty, name.as_bytes(), 0, &mut budget, ty.id)
     }
 
     fn find_member_in(
@@ -108,14 +113,17 @@ impl<'a> Btf<'a> {
         ty: &Type<'a>,
         name: &[u8],
         depth: usize,
+        budget: &mut u32,
+        root: u32,
     ) -> Result<Option<MemberOffset>, BtfError> {
         if depth >= MAX_ANON_DEPTH {
             return Err(BtfError::TooDeep { type_id: ty.id });
         }
         for index in 0..u32::from(ty.vlen) {
+            *budget = budget.checked_sub(1).ok_or(BtfError::WorkLimit { type_id: root })?;
             let m = raw_member(ty, index)?;
             if m.name_off != 0 {
-                if self.str_bytes_at(m.name_off)? == name {
+                if self.str_eq(m.name_off, name)? {
                     return Ok(Some(MemberOffset {
                         bit_offset: u64::from(m.bit_offset),
                         bitfield_size: m.bitfield_size,
@@ -128,7 +136,7 @@ impl<'a> Btf<'a> {
             if !inner.kind.is_composite() {
                 continue;
             }
-            if let Some(found) = self.find_member_in(&inner, name, depth.saturating_add(1))? {
+            if let Some(found) = self.find_member_in(&inner, name, depth.saturating_add(1), budget, root)? {
                 let bit_offset = found
                     .bit_offset
                     .checked_add(u64::from(m.bit_offset))
@@ -219,7 +227,7 @@ impl<'a> Btf<'a> {
     fn enumerator_named(&self, ty: &Type<'a>, name: &[u8]) -> Result<Option<EnumValue>, BtfError> {
         for index in 0..u32::from(ty.vlen) {
             let e = ty.enumerator(index).ok_or(BtfError::BadRecord { type_id: ty.id, index })?;
-            if self.str_bytes_at(e.name_off)? == name {
+            if self.str_eq(e.name_off, name)? {
                 return Ok(Some(e.value));
             }
         }
@@ -267,8 +275,10 @@ struct Frame<'a> {
 #[derive(Debug)]
 pub struct FlatMembers<'b, 'a> {
     btf: &'b Btf<'a>,
+    root: u32,
     stack: [Option<Frame<'a>>; MAX_ANON_DEPTH],
     depth: usize,
+    budget: u32,
     failed: bool,
 }
 
@@ -283,6 +293,7 @@ impl<'a> FlatMembers<'_, 'a> {
             }
             let index = frame.next;
             frame.next = frame.next.saturating_add(1);
+            self.budget = self.budget.checked_sub(1).ok_or(BtfError::WorkLimit { type_id: self.root })?;
             let (ty, base_bits) = (frame.ty, frame.base_bits);
             let m = raw_member(&ty, index)?;
             let bit_offset = base_bits

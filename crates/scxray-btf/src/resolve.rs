@@ -215,7 +215,7 @@ fn rescue_dsq(g: &Group<'_, '_>) -> Result<Option<u32>, ResolveError> {
 }
 
 fn is_dsq(btf: &Btf<'_>, ty: &Type<'_>) -> Result<bool, BtfError> {
-    Ok(ty.kind == Kind::Struct && btf.str_bytes_at(ty.name_off)? == b"scx_dispatch_q")
+    Ok(ty.kind == Kind::Struct && btf.str_eq(ty.name_off, b"scx_dispatch_q")?)
 }
 
 /// A cursor flag from its enum (or, if the enum is renamed or anonymous, any enum holding

@@ -58,8 +58,9 @@ impl Cr3 {
 ///     phys_base: PhysAddr(0x1_2a00_0000),                 // read from `phys_base`
 ///     phys_end: Some(PhysAddr(0x2_8000_0000)),            // 10 GiB of RAM
 ///     ..X86Config::new(Cr3(0x1_0c0a_e001), PagingMode::from_cr4(0x0035_06f0))
-/// };
-/// assert_eq!(config.direct_map_size, 64 << 40);
+/// }
+/// .with_direct_map_end(VirtAddr(0xffff_b3c0_0000_0000)); // read from `vmalloc_base`
+/// assert_eq!(config.direct_map_size, 0x1980_0000_0000);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct X86Config {
@@ -73,7 +74,10 @@ pub struct X86Config {
     pub page_offset_base: VirtAddr,
     /// Bytes of virtual space covered by the direct-map rule from `page_offset_base` on:
     /// 64 TiB for 4-level, 32 PiB for 5-level by default (the whole region of mm.rst).
-    /// Narrow it to the RAM size plus padding to send fewer addresses to the linear rule.
+    ///
+    /// Under KASLR (`CONFIG_RANDOMIZE_MEMORY`) the kernel packs the direct map, vmalloc and
+    /// vmemmap regions into that space in this order, so the default size overlaps vmalloc:
+    /// bound it with [`X86Config::with_direct_map_end`] and the kernel's `vmalloc_base`.
     pub direct_map_size: u64,
     /// The kernel variable `phys_base`: the physical address `kernel_map_start` maps to.
     pub phys_base: PhysAddr,
@@ -120,6 +124,16 @@ impl X86Config {
     }
 }
 
+impl X86Config {
+    /// Ends the direct map at `end` (exclusive): pass the kernel's `vmalloc_base`, which
+    /// KASLR places after the direct map. An `end` below `page_offset_base` leaves no direct
+    /// map.
+    #[must_use]
+    pub const fn with_direct_map_end(self, end: VirtAddr) -> Self {
+        Self { direct_map_size: end.0.saturating_sub(self.page_offset_base.0), ..self }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +158,12 @@ mod tests {
         assert_eq!(four.kernel_map_start.0 + (four.kernel_image_size - 1), 0xffff_ffff_bfff_ffff);
         assert_eq!(four.max_phys_bits, 52);
         assert!(!four.prefer_walk);
+    }
+
+    #[test]
+    fn direct_map_end() {
+        let c = X86Config::new(Cr3(0), PagingMode::FourLevel);
+        assert_eq!(c.with_direct_map_end(VirtAddr(0xffff_8890_0000_0000)).direct_map_size, 0x10_0000_0000);
+        assert_eq!(c.with_direct_map_end(VirtAddr(0)).direct_map_size, 0);
     }
 }

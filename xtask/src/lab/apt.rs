@@ -252,9 +252,20 @@ fn update_now() -> Result<(), String> {
     }
     eprintln!("xtask: ==> apt-get update (private lists in {})", apt_dir().display());
     let start = Instant::now();
-    let out =
-        apt_command("apt-get").arg("update").output().map_err(|e| format!("cannot run apt-get: {e}"))?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    // Another lab process may hold the lists lock: wait for it (up to ~5 minutes).
+    let mut attempt = 0;
+    let (out, text) = loop {
+        let out =
+            apt_command("apt-get").arg("update").output().map_err(|e| format!("cannot run apt-get: {e}"))?;
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        attempt += 1;
+        if text.contains("Could not get lock") && attempt < 60 {
+            std::thread::sleep(Duration::from_secs(5));
+            continue;
+        }
+        break (out, text);
+    };
     let bad_sig = ["GPG error", "NO_PUBKEY", "is not signed", "EXPKEYSIG", "BADSIG"];
     if let Some(b) = bad_sig.iter().find(|b| text.contains(*b)) {
         return Err(format!(
@@ -319,7 +330,9 @@ fn load_index() -> Result<Index, String> {
             p.name, p.version, p.arch, p.suite, p.filename, p.size, p.sha256
         ));
     }
-    fs::write(&cache, text).map_err(|e| format!("write {}: {e}", cache.display()))?;
+    let tmp = cache.with_extension(format!("tsv.{}", std::process::id()));
+    fs::write(&tmp, text).map_err(|e| format!("write {}: {e}", tmp.display()))?;
+    fs::rename(&tmp, &cache).map_err(|e| format!("rename to {}: {e}", cache.display()))?;
     Ok(idx)
 }
 
@@ -465,7 +478,8 @@ pub fn fetch_info(p: &PackageInfo) -> Result<PathBuf, String> {
     }
     let dir = dest.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
-    let tmp = dest.with_extension("deb.part");
+    // Per-process temporary name: another lab process may fetch the same package.
+    let tmp = dest.with_extension(format!("deb.part{}", std::process::id()));
     let _ = fs::remove_file(&tmp);
     let uri = format!("{}/{}", archive_uri()?, p.filename);
     eprintln!("xtask: ==> download {} {} ({}, {:.1} MB)", p.name, p.version, p.suite, p.size as f64 / 1e6);

@@ -4,12 +4,23 @@
 //! Everything downloaded or produced lives in the cache directory ([`apt::cache_dir`],
 //! `$SCXRAY_CACHE` or `$HOME/.cache/scxray`), never in the repository.
 //!
+//! - `lab kernels [--dbg|--dbg-vmlinux] [name...]`: fetch and unpack the kernel matrix
+//!   ([`kernels::MATRIX`]) into `<cache>/kernels/<release>/`, print a table.
+//! - `lab boot --kernel NAME [--nokaslr] [--la57=off] [--scheduler PATH ...]`: build an
+//!   initramfs, boot under QEMU, dump at `SCXRAY-READY`: `<cache>/dumps/<name>.core`,
+//!   `<name>.truth.txt`, `<name>.serial.log`.
 //! - `lab apt newest <glob> <arch> [suite]`: the newest matching package of the private apt.
 //! - `lab apt fetch <name> <arch> [suite]`: download (cached, verified) and print the .deb path.
+//!
+//! From Rust: [`kernels::prepare`], [`initramfs::GuestSpec`], [`boot`].
 
 // Parts of the apt API exist for the scheduler builder (schedulers.rs) and are unused here.
 #[allow(dead_code)]
 pub mod apt;
+pub mod initramfs;
+pub mod kernels;
+pub mod qemu;
+pub mod schedulers;
 
 /// Entry point of `cargo xtask lab <command> ...`.
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -19,6 +30,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     };
     match cmd {
         "apt" => apt_cmd(rest),
+        "kernels" => kernels::cmd(rest),
+        "boot" => boot_cmd(rest),
+        "schedulers" => schedulers::cmd(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -31,6 +45,12 @@ fn print_help() {
     println!(
         "cargo xtask lab <command>\n\n\
          commands:\n  \
+         kernels [--dbg] [name...]          fetch and unpack the kernel matrix, print a table\n  \
+         \x20   --dbg: real System.map from the -dbg package; --dbg-vmlinux: also its vmlinux\n  \
+         boot --kernel K [options]          boot K under QEMU, dump its memory at SCXRAY-READY\n  \
+         \x20   --nokaslr  --la57=off  --name N  --timeout SECS  --spinners N  --sleepers N\n  \
+         \x20   --scheduler PATH  --scheduler-args 'ARGS'  --enable-timeout SECS  --settle SECS\n  \
+         schedulers [--kernel S] [--arch A]  build scx_qmap, scx_simple, scx_central (static)\n  \
          apt newest <glob> <arch> [suite]   newest package of the private apt environment\n  \
          apt fetch <name> <arch> [suite]    download a .deb (cached, SHA256-checked), print its path\n"
     );
@@ -56,4 +76,145 @@ fn apt_cmd(args: &[String]) -> Result<(), String> {
         }
         _ => Err("usage: lab apt newest <glob> <arch> [suite] | lab apt fetch <name> <arch> [suite]".into()),
     }
+}
+
+/// `cargo xtask lab boot ...`.
+fn boot_cmd(args: &[String]) -> Result<(), String> {
+    let mut kernel_name: Option<String> = None;
+    let mut opts = qemu::BootOptions::default();
+    let mut guest = initramfs::GuestSpec::default();
+    let mut name: Option<String> = None;
+    let mut sched_path: Option<std::path::PathBuf> = None;
+    let mut sched_args: Vec<String> = Vec::new();
+    let (mut enable_timeout, mut settle) = (None, None);
+    let mut it = args.iter();
+    let num = |v: Option<&String>, flag: &str| -> Result<u32, String> {
+        v.and_then(|v| v.parse().ok()).ok_or_else(|| format!("{flag} needs a number"))
+    };
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--kernel" => kernel_name = it.next().cloned(),
+            "--nokaslr" => opts.kaslr = false,
+            "--kaslr" => opts.kaslr = true,
+            "--la57=off" => opts.la57 = false,
+            "--la57=on" => opts.la57 = true,
+            "--name" => name = it.next().cloned(),
+            "--timeout" => opts.ready_timeout = std::time::Duration::from_secs(num(it.next(), a)?.into()),
+            "--spinners" => guest.workload.spinners = num(it.next(), a)?,
+            "--sleepers" => guest.workload.sleepers = num(it.next(), a)?,
+            "--scheduler" => sched_path = it.next().map(std::path::PathBuf::from),
+            "--scheduler-args" => {
+                sched_args =
+                    it.next().map(|s| s.split_whitespace().map(str::to_owned).collect()).unwrap_or_default()
+            }
+            "--enable-timeout" => enable_timeout = Some(num(it.next(), a)?),
+            "--settle" => settle = Some(num(it.next(), a)?),
+            other => return Err(format!("lab boot: unknown argument `{other}`")),
+        }
+    }
+    let kname = kernel_name.ok_or("lab boot: --kernel NAME is required (see `cargo xtask lab kernels`)")?;
+    let spec = kernels::spec(&kname)?;
+    let kernel = kernels::prepare(spec)?;
+    if spec.arch == "arm64" && !opts.la57 {
+        return Err("--la57=off is an x86 option".into());
+    }
+    if let Some(p) = sched_path {
+        if !p.is_file() {
+            return Err(format!("scheduler binary {} does not exist", p.display()));
+        }
+        let mut s = initramfs::Scheduler::new(p);
+        s.args = sched_args;
+        if let Some(t) = enable_timeout {
+            s.enable_timeout_secs = t;
+        }
+        if let Some(t) = settle {
+            s.settle_secs = t;
+        }
+        guest.scheduler = Some(s);
+    }
+    let name = name.unwrap_or_else(|| default_name(&kernel, &opts, &guest));
+    let r = boot(&kernel, &guest, &opts, &name)?;
+    print_boot_result(&kernel, &r);
+    if guest.scheduler.is_some() && r.truth.state != "enabled" {
+        return Err(format!(
+            "the scheduler did not enable sched_ext (state {}); see {}",
+            r.truth.state,
+            r.serial_log.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Builds the initramfs for `guest` (`<cache>/initramfs/<name>.cpio`), boots `kernel` with it
+/// and dumps the guest at `SCXRAY-READY` (see [`qemu::boot_and_dump`]).
+pub fn boot(
+    kernel: &kernels::Kernel,
+    guest: &initramfs::GuestSpec,
+    opts: &qemu::BootOptions,
+    name: &str,
+) -> Result<qemu::BootResult, String> {
+    let initrd = apt::cache_dir().join("initramfs").join(format!("{name}.cpio"));
+    initramfs::build(kernel, guest, &initrd)?;
+    qemu::boot_and_dump(kernel, &initrd, opts, name)
+}
+
+/// `<kernel>-<kaslr|nokaslr>[-la57off][-<scheduler file name>]`.
+pub fn default_name(
+    kernel: &kernels::Kernel,
+    opts: &qemu::BootOptions,
+    guest: &initramfs::GuestSpec,
+) -> String {
+    let mut n = format!("{}-{}", kernel.spec.name, if opts.kaslr { "kaslr" } else { "nokaslr" });
+    if !opts.la57 {
+        n.push_str("-la57off");
+    }
+    if let Some(s) = &guest.scheduler {
+        n.push('-');
+        n.push_str(&s.binary.file_name().map_or("sched".into(), |f| f.to_string_lossy().into_owned()));
+    }
+    n
+}
+
+fn print_boot_result(kernel: &kernels::Kernel, r: &qemu::BootResult) {
+    let t = &r.truth;
+    println!("kernel      {} ({} {})", kernel.release, kernel.spec.arch, kernel.version);
+    println!("boot        {:.1} s to SCXRAY-READY", r.boot_secs);
+    println!(
+        "dump        {:.1} s, {} ({:.1} MiB, {:.1} MiB on disk)",
+        r.dump_secs,
+        r.dump.display(),
+        r.core.size as f64 / 1048576.0,
+        r.core.disk_bytes as f64 / 1048576.0
+    );
+    println!(
+        "core        {} PT_LOAD ({:.1} MiB of memory), notes: {}",
+        r.core.pt_load,
+        r.core.load_bytes as f64 / 1048576.0,
+        r.core.notes.iter().map(|(n, c)| format!("{n} x{c}")).collect::<Vec<_>>().join(", ")
+    );
+    match &r.core.vmcoreinfo {
+        Some(v) => {
+            let pick: Vec<&str> = v
+                .lines()
+                .filter(|l| {
+                    l.starts_with("OSRELEASE=")
+                        || l.starts_with("KERNELOFFSET=")
+                        || l.starts_with("NUMBER(VA_BITS)")
+                })
+                .collect();
+            println!("vmcoreinfo  yes ({} lines): {}", v.lines().count(), pick.join(" "));
+        }
+        None => println!("vmcoreinfo  MISSING (qemu_fw_cfg not loaded?)"),
+    }
+    println!(
+        "guest       release {}, sched_ext {}, ops {}, cpus {} ({}), {} tasks",
+        t.release,
+        t.state,
+        t.ops,
+        t.nr_cpus,
+        t.cpus_online,
+        t.tasks.len()
+    );
+    println!("truth       {}", r.truth_file.display());
+    println!("serial      {}", r.serial_log.display());
 }

@@ -1,0 +1,413 @@
+//! Boots a kernel and initramfs under QEMU (TCG; x86_64 q35 or aarch64 virt, 4 CPUs in two
+//! NUMA nodes, `-device vmcoreinfo`), waits for the guest init's `SCXRAY-READY`, then over QMP
+//! stops the guest, writes `dump-guest-memory` (an ELF core, `paging: false`) and quits.
+
+use super::apt;
+use super::kernels::Kernel;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How to boot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootOptions {
+    /// `false` adds `nokaslr` to the command line.
+    pub kaslr: bool,
+    /// x86 only: `false` boots `-cpu max,la57=off` (4-level paging); `true` lets `-cpu max`
+    /// offer LA57 (the 7.x kernels then run 5-level paging).
+    pub la57: bool,
+    pub cpus: u32,
+    pub mem_mib: u32,
+    /// NUMA nodes (CPUs and memory split evenly); 0 or 1: none.
+    pub numa_nodes: u32,
+    /// How long to wait for `SCXRAY-READY` on the serial console.
+    pub ready_timeout: Duration,
+    /// More kernel command line words.
+    pub extra_append: Vec<String>,
+}
+
+impl Default for BootOptions {
+    fn default() -> Self {
+        Self {
+            kaslr: true,
+            la57: true,
+            cpus: 4,
+            mem_mib: 512,
+            numa_nodes: 2,
+            ready_timeout: Duration::from_secs(900),
+            extra_append: Vec::new(),
+        }
+    }
+}
+
+/// What the guest printed about itself (see [`super::initramfs`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuestTruth {
+    pub release: String,
+    /// `/sys/kernel/sched_ext/state`, or `absent`.
+    pub state: String,
+    /// `/sys/kernel/sched_ext/root/ops`, or `none`.
+    pub ops: String,
+    pub cpus_online: String,
+    pub nr_cpus: u32,
+    pub cmdline: String,
+    /// (tid, tgid, comm) of every task /proc listed.
+    pub tasks: Vec<(u32, u32, String)>,
+}
+
+impl GuestTruth {
+    /// Parses the lines between `SCXRAY-TRUTH-BEGIN` and `SCXRAY-TRUTH-END` of a serial log.
+    pub fn parse(log: &str) -> Option<GuestTruth> {
+        let start = log.find("SCXRAY-TRUTH-BEGIN")?;
+        let body = &log[start..];
+        let end = body.find("SCXRAY-TRUTH-END")?;
+        let mut t = GuestTruth::default();
+        for line in body[..end].lines().skip(1) {
+            let line = line.trim_end_matches('\r');
+            let (key, val) = line.split_once(' ').unwrap_or((line, ""));
+            match key {
+                "release" => t.release = val.to_owned(),
+                "state" => t.state = val.to_owned(),
+                "ops" => t.ops = val.to_owned(),
+                "cpus_online" => t.cpus_online = val.to_owned(),
+                "nr_cpus" => t.nr_cpus = val.parse().unwrap_or(0),
+                "cmdline" => t.cmdline = val.to_owned(),
+                "task" => {
+                    let mut f = val.splitn(3, ' ');
+                    if let (Some(Ok(tid)), Some(Ok(tgid))) =
+                        (f.next().map(str::parse), f.next().map(str::parse))
+                    {
+                        t.tasks.push((tid, tgid, f.next().unwrap_or("").to_owned()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(t)
+    }
+
+    /// The `<name>.truth.txt` form: the same `key value` lines the guest printed.
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "release {}\nstate {}\nops {}\ncpus_online {}\nnr_cpus {}\ncmdline {}\n",
+            self.release, self.state, self.ops, self.cpus_online, self.nr_cpus, self.cmdline
+        );
+        for (tid, tgid, comm) in &self.tasks {
+            s.push_str(&format!("task {tid} {tgid} {comm}\n"));
+        }
+        s
+    }
+}
+
+/// The result of one boot.
+#[derive(Debug, Clone)]
+pub struct BootResult {
+    /// `<cache>/dumps/<name>.core`: QEMU's ELF core of the guest.
+    pub dump: PathBuf,
+    /// `<cache>/dumps/<name>.truth.txt`.
+    pub truth_file: PathBuf,
+    /// `<cache>/dumps/<name>.serial.log`.
+    pub serial_log: PathBuf,
+    pub truth: GuestTruth,
+    /// QEMU start to `SCXRAY-READY`.
+    pub boot_secs: f64,
+    /// `dump-guest-memory` duration.
+    pub dump_secs: f64,
+    /// What [`check_core`] found in the dump.
+    pub core: CoreSummary,
+}
+
+/// `<cache>/dumps`.
+pub fn dumps_dir() -> PathBuf {
+    apt::cache_dir().join("dumps")
+}
+
+/// The QEMU command line (without the QMP and serial arguments) for `kernel`.
+pub fn qemu_command(kernel: &Kernel, initrd: &Path, opts: &BootOptions) -> Result<Command, String> {
+    let arm = kernel.spec.arch == "arm64";
+    let (bin, pkg) = if arm {
+        ("qemu-system-aarch64", "qemu-system-arm")
+    } else {
+        ("qemu-system-x86_64", "qemu-system-x86")
+    };
+    apt::ensure_host_tool(bin, pkg)?;
+    let mut c = Command::new(bin);
+    if arm {
+        c.args(["-machine", "virt", "-accel", "tcg,thread=single", "-cpu", "max,pauth-impdef=on"]);
+    } else {
+        let cpu = if opts.la57 { "max" } else { "max,la57=off" };
+        c.args(["-machine", "q35", "-accel", "tcg,thread=single", "-cpu", cpu]);
+    }
+    c.args(["-smp", &opts.cpus.to_string(), "-m", &format!("{}M", opts.mem_mib)]);
+    if opts.numa_nodes > 1 {
+        let n = opts.numa_nodes;
+        if !opts.mem_mib.is_multiple_of(n) || !opts.cpus.is_multiple_of(n) {
+            return Err(format!("{n} NUMA nodes need CPUs and memory divisible by {n}"));
+        }
+        let (per_cpu, per_mem) = (opts.cpus / n, opts.mem_mib / n);
+        for i in 0..n {
+            c.args(["-object", &format!("memory-backend-ram,id=m{i},size={per_mem}M")]);
+            let cpus = format!("{}-{}", i * per_cpu, (i + 1) * per_cpu - 1);
+            c.args(["-numa", &format!("node,nodeid={i},cpus={cpus},memdev=m{i}")]);
+        }
+    }
+    let console = if arm { "ttyAMA0" } else { "ttyS0" };
+    let mut append = vec![format!("console={console}"), "panic=-1".into(), "loglevel=4".into()];
+    if !opts.kaslr {
+        append.push("nokaslr".into());
+    }
+    append.extend(opts.extra_append.iter().cloned());
+    c.args(["-device", "vmcoreinfo", "-kernel"]).arg(&kernel.vmlinuz).arg("-initrd").arg(initrd);
+    c.args(["-append", &append.join(" ")]);
+    c.args(["-nodefaults", "-display", "none", "-no-reboot"]);
+    Ok(c)
+}
+
+/// A minimal QMP client.
+#[derive(Debug)]
+pub struct Qmp {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+impl Qmp {
+    /// Connects (retrying while QEMU creates the socket), reads the greeting and negotiates
+    /// capabilities.
+    pub fn connect(path: &Path, timeout: Duration) -> Result<Qmp, String> {
+        let start = Instant::now();
+        let stream = loop {
+            match UnixStream::connect(path) {
+                Ok(s) => break s,
+                Err(e) if start.elapsed() > timeout => {
+                    return Err(format!("QMP connect {}: {e}", path.display()));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        };
+        let writer = stream.try_clone().map_err(|e| format!("QMP: {e}"))?;
+        let mut q = Qmp { reader: BufReader::new(stream), writer };
+        let greeting = q.read_line()?;
+        if !greeting.contains("\"QMP\"") {
+            return Err(format!("unexpected QMP greeting: {greeting}"));
+        }
+        q.execute("qmp_capabilities", None)?;
+        Ok(q)
+    }
+
+    fn read_line(&mut self) -> Result<String, String> {
+        let mut line = String::new();
+        let n = self.reader.read_line(&mut line).map_err(|e| format!("QMP read: {e}"))?;
+        if n == 0 {
+            return Err("QMP: connection closed".into());
+        }
+        Ok(line)
+    }
+
+    /// Sends one command (arguments as a JSON object text) and returns its `return` line,
+    /// skipping asynchronous events; an `error` reply is an error.
+    pub fn execute(&mut self, cmd: &str, args: Option<&str>) -> Result<String, String> {
+        let msg = match args {
+            Some(a) => format!("{{\"execute\":\"{cmd}\",\"arguments\":{a}}}\n"),
+            None => format!("{{\"execute\":\"{cmd}\"}}\n"),
+        };
+        self.writer.write_all(msg.as_bytes()).map_err(|e| format!("QMP write: {e}"))?;
+        loop {
+            let line = self.read_line()?;
+            if line.contains("\"return\"") {
+                return Ok(line);
+            }
+            if line.contains("\"error\"") {
+                return Err(format!("QMP {cmd}: {}", line.trim()));
+            }
+        }
+    }
+}
+
+/// JSON string literal for a path (escapes `\` and `"`).
+fn json_str(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Kills QEMU if the boot is abandoned.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Boots `kernel` with `initrd`, waits for `SCXRAY-READY`, dumps the guest's memory and quits.
+/// Leaves `<cache>/dumps/<name>.{core,truth.txt,serial.log}`.
+pub fn boot_and_dump(
+    kernel: &Kernel,
+    initrd: &Path,
+    opts: &BootOptions,
+    name: &str,
+) -> Result<BootResult, String> {
+    let dir = dumps_dir();
+    fs::create_dir_all(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+    let dump = dir.join(format!("{name}.core"));
+    let truth_file = dir.join(format!("{name}.truth.txt"));
+    let serial_log = dir.join(format!("{name}.serial.log"));
+    for f in [&dump, &truth_file, &serial_log] {
+        let _ = fs::remove_file(f);
+    }
+    // The socket lives in the temp dir: unix socket paths are limited to ~108 bytes.
+    let sock = std::env::temp_dir().join(format!("scxray-qmp-{}-{name}.sock", std::process::id()));
+    let _ = fs::remove_file(&sock);
+    let mut cmd = qemu_command(kernel, initrd, opts)?;
+    cmd.arg("-serial").arg(format!("file:{}", serial_log.display()));
+    cmd.arg("-qmp").arg(format!("unix:{},server=on,wait=off", sock.display()));
+    let qemu_log = dir.join(format!("{name}.qemu.log"));
+    let errf = fs::File::create(&qemu_log).map_err(|e| format!("create {}: {e}", qemu_log.display()))?;
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(errf);
+    eprintln!("xtask: ==> boot {} ({name})", kernel.release);
+    let start = Instant::now();
+    let child = cmd.spawn().map_err(|e| format!("cannot start QEMU: {e}"))?;
+    let mut guard = Guard(child);
+    let mut qmp = Qmp::connect(&sock, Duration::from_secs(30))?;
+    // Wait for the ready marker.
+    let mut last_len = 0;
+    let log = loop {
+        let text =
+            fs::read(&serial_log).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        if text.contains("SCXRAY-READY") {
+            break text;
+        }
+        if let Ok(Some(status)) = guard.0.try_wait() {
+            let err = fs::read_to_string(&qemu_log).unwrap_or_default();
+            return Err(format!(
+                "QEMU exited ({status}) before the guest was ready: {err}\n{}",
+                tail(&text, 40)
+            ));
+        }
+        if start.elapsed() > opts.ready_timeout {
+            return Err(format!(
+                "no SCXRAY-READY after {} s; serial log {}:\n{}",
+                opts.ready_timeout.as_secs(),
+                serial_log.display(),
+                tail(&text, 40)
+            ));
+        }
+        if text.len() != last_len {
+            for l in text[last_len..].lines().filter(|l| l.starts_with("SCXRAY-")) {
+                eprintln!("xtask:     {:6.1} s  {}", start.elapsed().as_secs_f64(), l.trim_end());
+            }
+            last_len = text.len();
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let boot_secs = start.elapsed().as_secs_f64();
+    let truth = GuestTruth::parse(&log).ok_or("the guest printed no truth block")?;
+    qmp.execute("stop", None)?;
+    let t = Instant::now();
+    let args = format!("{{\"paging\":false,\"protocol\":{}}}", json_str(&format!("file:{}", dump.display())));
+    qmp.execute("dump-guest-memory", Some(&args))?;
+    let dump_secs = t.elapsed().as_secs_f64();
+    let _ = qmp.execute("quit", None);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while matches!(guard.0.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(guard);
+    let _ = fs::remove_file(&sock);
+    let mut core = check_core(&dump)?;
+    // Most of a small guest's memory is zero: punch holes so the file is sparse on disk
+    // (contents unchanged).
+    let _ = Command::new("fallocate").arg("--dig-holes").arg(&dump).status();
+    core.disk_bytes =
+        fs::metadata(&dump).map(|m| std::os::unix::fs::MetadataExt::blocks(&m) * 512).unwrap_or(0);
+    let header = format!(
+        "# scxray lab guest truth: kernel {} ({}), {}, boot {boot_secs:.1} s, dump {dump_secs:.1} s\n",
+        kernel.spec.name,
+        kernel.version,
+        if opts.kaslr { "kaslr" } else { "nokaslr" },
+    );
+    fs::write(&truth_file, header + &truth.to_text()).map_err(|e| format!("write truth: {e}"))?;
+    eprintln!("xtask: <== boot {name}: ready after {boot_secs:.1} s, dump {dump_secs:.1} s");
+    Ok(BootResult { dump, truth_file, serial_log, truth, boot_secs, dump_secs, core })
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// What an ELF core holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CoreSummary {
+    pub size: u64,
+    /// Bytes the (sparse) file takes on disk.
+    pub disk_bytes: u64,
+    pub pt_load: usize,
+    /// Bytes of guest memory the PT_LOAD segments carry.
+    pub load_bytes: u64,
+    /// The VMCOREINFO note's text, when present.
+    pub vmcoreinfo: Option<String>,
+    /// Names of the notes (e.g. `CORE`, `QEMU`, `VMCOREINFO`), with counts.
+    pub notes: Vec<(String, usize)>,
+}
+
+/// Reads a dump's ELF header, program headers and notes (not the memory).
+pub fn check_core(path: &Path) -> Result<CoreSummary, String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = fs::File::open(path).map_err(|e| format!("open {}: {e}", path.display()))?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut eh = [0u8; 64];
+    f.read_exact(&mut eh).map_err(|e| format!("read ELF header: {e}"))?;
+    if &eh[..4] != b"\x7fELF" || eh[4] != 2 || u16::from_le_bytes([eh[16], eh[17]]) != 4 {
+        return Err(format!("{} is not an ELF64 core", path.display()));
+    }
+    let phoff = u64::from_le_bytes(eh[0x20..0x28].try_into().unwrap_or([0; 8]));
+    let phentsize = u64::from(u16::from_le_bytes([eh[0x36], eh[0x37]]));
+    let phnum = u64::from(u16::from_le_bytes([eh[0x38], eh[0x39]]));
+    let mut ph = vec![0u8; (phentsize * phnum) as usize];
+    f.seek(SeekFrom::Start(phoff))
+        .and_then(|_| f.read_exact(&mut ph))
+        .map_err(|e| format!("read phdrs: {e}"))?;
+    let mut s = CoreSummary { size, ..Default::default() };
+    let u32at = |d: &[u8], o: usize| u32::from_le_bytes(d[o..o + 4].try_into().unwrap_or([0; 4]));
+    let u64at = |d: &[u8], o: usize| u64::from_le_bytes(d[o..o + 8].try_into().unwrap_or([0; 8]));
+    for i in 0..phnum as usize {
+        let p = &ph[i * phentsize as usize..];
+        match u32at(p, 0) {
+            1 => {
+                s.pt_load += 1;
+                s.load_bytes += u64at(p, 32);
+            }
+            4 => {
+                let (off, len) = (u64at(p, 8), u64at(p, 32));
+                let mut notes = vec![0u8; len as usize];
+                f.seek(SeekFrom::Start(off))
+                    .and_then(|_| f.read_exact(&mut notes))
+                    .map_err(|e| format!("read notes: {e}"))?;
+                let mut o = 0usize;
+                while o + 12 <= notes.len() {
+                    let (nsz, dsz) = (u32at(&notes, o) as usize, u32at(&notes, o + 4) as usize);
+                    let name_end = (o + 12 + nsz).min(notes.len());
+                    let name =
+                        String::from_utf8_lossy(&notes[o + 12..name_end]).trim_end_matches('\0').to_owned();
+                    let d0 = o + 12 + nsz.div_ceil(4) * 4;
+                    let d1 = (d0 + dsz).min(notes.len());
+                    if name == "VMCOREINFO" && d0 <= d1 {
+                        s.vmcoreinfo = Some(String::from_utf8_lossy(&notes[d0..d1]).into_owned());
+                    }
+                    match s.notes.iter_mut().find(|(n, _)| *n == name) {
+                        Some((_, c)) => *c += 1,
+                        None => s.notes.push((name, 1)),
+                    }
+                    o = d0 + dsz.div_ceil(4) * 4;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(s)
+}

@@ -1,0 +1,643 @@
+//! The kernel's own example sched_ext schedulers (`scx_qmap`, `scx_simple`, `scx_central` from
+//! `tools/sched_ext`), built from Debian's `linux-source-<series>` of the lab kernel, statically
+//! linked, for amd64 and arm64: `cargo xtask lab schedulers [--kernel 7.3] [--arch amd64]`.
+//! Results: `<cache>/schedulers/<release>/scx_*` (e.g. `7.3.4+deb13-cloud-amd64`), plus
+//! `build.txt` (the cache key: every input's name and version) and `make.log`.
+//!
+//! # Recipe (as measured with 7.3.4-1~bpo13+1 on a bookworm host)
+//!
+//! - Source: `linux-source-7.3` (trixie-backports, `7.3.4-1~bpo13+1`; 7.2: `linux-source-7.2`
+//!   `7.2.13-1` from sid), always the same Debian version as the lab kernel
+//!   ([`kernels::prepare`]). Only `tools/`, `include/`, `scripts/` (`bpf_doc.py` generates
+//!   libbpf's helper header) and `kernel/bpf/` (bpftool compiles `disasm.c`) are unpacked.
+//! - libbpf and bpftool: the source's own `tools/lib/bpf` (libbpf 1.8) and `tools/bpf/bpftool`,
+//!   which `tools/sched_ext/Makefile` builds itself (bpftool for the host, libbpf for the host
+//!   and, when cross-compiling, for the target). Debian's libbpf-dev/bpftool are not used:
+//!   trixie's are too old, and the newer ones need a newer glibc than bookworm's.
+//!   bpftool is built with `SKIP_CRYPTO=1 SKIP_LLVM=1 SKIP_LIBBFD=1` (no libssl/llvm/bfd dev
+//!   packages needed) and `LLVM_STRIP=true` (it would only strip debug info from bpftool's own
+//!   helper BPF objects; there is no `llvm-strip` without a host LLVM).
+//! - vmlinux.h: `bpftool btf dump` of the lab kernel's own BTF (`<cache>/kernels/<release>/
+//!   vmlinux.btf`, taken out of the cloud kernel's vmlinuz by [`kernels::prepare`]); when that is
+//!   missing, Debian's `linux-bpf-dev` of the same version (its vmlinux.h comes from the generic
+//!   flavour, ~20k lines differ from the cloud kernel's; CO-RE relocates field offsets at load
+//!   time either way). `build.txt` says which one was used.
+//! - BPF compiler: `clang-22` `1:22.1.8-1~deb13u5` from trixie (the same 22.1.8 as sid's) and
+//!   its dependency closure (49 packages, ~90 MB, as `apt-get install -s` resolves it against an
+//!   empty dpkg status), unpacked with `dpkg -x` into `<cache>/clang22/` and never installed.
+//!   Why 22: 7.x's `scx_qmap.bpf.c` uses BPF arena code that clang 19 and 21 fail to compile.
+//!   clang 22 needs glibc 2.38 (bookworm has 2.36), so the generated wrapper
+//!   `<cache>/clang22/clang` runs it through the private root's own loader:
+//!   `ld-linux-x86-64.so.2 --library-path <root libs> --argv0 clang <clang> -resource-dir <..>`
+//!   (`LD_LIBRARY_PATH` would leak the newer libc into every program `make` starts).
+//!   The BPF objects are target-independent: the same amd64-hosted clang builds both arches.
+//! - Userspace, amd64: the host's gcc 12 and bookworm's static `libelf.a` (0.188), `libz.a`,
+//!   `libzstd.a`, `libc.a` (host packages `make gcc libc6-dev libelf-dev zlib1g-dev libzstd-dev
+//!   pkg-config python3 xz-utils`, installed with the system apt when missing).
+//! - Userspace, arm64: the host's `gcc-aarch64-linux-gnu` (gcc 12) against a private sysroot
+//!   `<cache>/sysroots/arm64/` of trixie's arm64 `libc6-dev`, `libc6`, `linux-libc-dev`,
+//!   `zlib1g(-dev)`, `libzstd1`/`libzstd-dev` and trixie-backports' `libelf-dev`/`libelf1t64`
+//!   0.196 (trixie's 0.192 `libelf.a` references `eu_search_tree_init`, which no static library
+//!   provides). The sysroot's headers and libraries are put ahead of the cross compiler's own
+//!   (`-isystem`, `-B`, `-L`): trixie's `libelf.a` needs glibc 2.38+ symbols (`__isoc23_strtol`)
+//!   that bookworm's `libc6-dev-arm64-cross` lacks.
+//! - Static link: `make` links the schedulers dynamically (it has no switch for static, and a
+//!   global `LDFLAGS=-static` breaks libbpf's shared library); then each one is linked again
+//!   from the same objects: `cc -static -o scx_X scx_X.o libbpf.a -lelf -lzstd -lz -lpthread`.
+//!   Static, because the guest is a busybox initramfs with no libc, libelf or zlib, and the same
+//!   binary must run on both kernels' guests; each result is checked to have no ELF interpreter.
+//!   Sizes (unstripped, with debug info): amd64 ~2.3-2.6 MB, arm64 ~2.8-3.1 MB each.
+//!
+//! A build takes about a minute after the downloads (libbpf twice, bpftool, three BPF objects);
+//! a second run with the same inputs only compares `build.txt` and rebuilds nothing.
+//!
+//! # Running them in the guest
+//!
+//! On a host without sched_ext (like the lab's build host) they stop at their first kernel
+//! probe (`[SCX_BUG] ... sched_ext_ops.dump() missing, kernel too old?`), even for `-h`: the
+//! compat checks read `/sys/kernel/btf/vmlinux` before option parsing. With the 7.3 BTF bind
+//! mounted there (`unshare -m`) all three print their usage, and loading then fails with
+//! `-ENOTSUPP` (no sched_ext in the host kernel), as expected.
+//!
+//! - `scx_simple [-f] [-v]`: no flags needed (`-f`: global FIFO instead of weighted vtime).
+//! - `scx_central [-s SLICE_US] [-c CPU] [-v]`: no flags needed (CPU 0 is the central CPU; the
+//!   guest needs at least 2 CPUs to be interesting). Its BPF object has a Kconfig extern
+//!   (`CONFIG_PREEMPT_RCU`, via `scx/common.bpf.h`), so libbpf reads the kernel config at load:
+//!   `/boot/config-$(uname -r)` or `/proc/config.gz`, and fails the load ("failed to open
+//!   system Kconfig") when neither exists. Debian kernels have `# CONFIG_IKCONFIG is not set`,
+//!   so the initramfs must carry `/boot/config-<release>` (Debian ships it as
+//!   `/usr/lib/modules/<release>/config` in `linux-base-<release>`; the lab's initramfs copies
+//!   it). `scx_qmap` and `scx_simple` have no Kconfig externs.
+//! - `scx_qmap [-s SLICE_US] [-e COUNT] [-t COUNT] [-T COUNT] [-l COUNT] [-b COUNT] [-N COUNT]
+//!   [-P] [-M] [-H] [-c CG_PATH] [-d PID] [-D LEN] [-S] [-p] [-I] [-F COUNT] [-C MODE] [-i SEC]
+//!   [-R MS] [-J MODE] [-B PPT] [-q US] [-v]`: no flags needed to run. `-S` only suppresses
+//!   qmap's own part of the exit dump; the stall options are `-t COUNT`/`-T COUNT` (stall every
+//!   COUNT'th user/kernel thread: the watchdog then ejects the scheduler, do not use them for a
+//!   steady state); `-e`, `-l`, `-J` inject errors. `-p` switches only SCHED_EXT tasks; `-i SEC`
+//!   is the stats interval (default 5). It refuses machines with more than 1024 possible CPUs.
+//!
+//! All three print their counters to stdout until SIGINT/SIGTERM and exit non-zero if the
+//! scheduler cannot be loaded; the kernel's own view is `/sys/kernel/sched_ext/state` and
+//! `/sys/kernel/sched_ext/root/ops`.
+
+use super::{apt, kernels};
+use crate::util::Step;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// The schedulers built, as named in `tools/sched_ext`.
+pub const SCHEDULERS: &[&str] = &["scx_qmap", "scx_simple", "scx_central"];
+/// The BPF compiler package and the suite it is taken from.
+pub const CLANG_PACKAGE: &str = "clang-22";
+pub const CLANG_SUITE: &str = "trixie";
+/// Bumped whenever the recipe changes, so `build.txt` no longer matches and everything rebuilds.
+const RECIPE: u32 = 1;
+/// The arm64 sysroot: (package, suite).
+const ARM64_SYSROOT: &[(&str, &str)] = &[
+    ("libc6-dev", "trixie"),
+    ("libc6", "trixie"),
+    ("linux-libc-dev", "trixie"),
+    ("zlib1g-dev", "trixie"),
+    ("zlib1g", "trixie"),
+    ("libzstd-dev", "trixie"),
+    ("libzstd1", "trixie"),
+    ("libelf-dev", "trixie-backports"),
+    ("libelf1t64", "trixie-backports"),
+];
+/// Host packages the build needs: (package, a file it installs).
+const HOST_PACKAGES: &[(&str, &str)] = &[
+    ("make", "/usr/bin/make"),
+    ("gcc", "/usr/bin/gcc"),
+    ("libc6-dev", "/usr/include/stdio.h"),
+    ("libelf-dev", "/usr/include/libelf.h"),
+    ("zlib1g-dev", "/usr/include/zlib.h"),
+    ("libzstd-dev", "/usr/include/zstd.h"),
+    ("pkg-config", "/usr/bin/pkg-config"),
+    ("python3", "/usr/bin/python3"),
+    ("xz-utils", "/usr/bin/xz"),
+];
+const ARM64_HOST_PACKAGES: &[(&str, &str)] = &[("gcc-aarch64-linux-gnu", "/usr/bin/aarch64-linux-gnu-gcc")];
+
+/// `<cache>/schedulers`.
+pub fn schedulers_dir() -> PathBuf {
+    apt::cache_dir().join("schedulers")
+}
+
+/// `cargo xtask lab schedulers [--kernel SERIES|RELEASE] [--arch amd64|arm64]`.
+pub fn cmd(args: &[String]) -> Result<(), String> {
+    let (mut kernel, mut arch) = ("7.3".to_owned(), "amd64".to_owned());
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
+        match a.as_str() {
+            "--kernel" => kernel = value("--kernel")?,
+            "--arch" => arch = value("--arch")?,
+            other => {
+                return Err(format!(
+                    "unknown option `{other}`; usage: lab schedulers [--kernel 7.3] [--arch amd64|arm64]"
+                ));
+            }
+        }
+    }
+    for p in build_schedulers(&kernel, &arch)? {
+        let size = fs::metadata(&p).map_or(0, |m| m.len());
+        println!("{}\t{size}", p.display());
+    }
+    Ok(())
+}
+
+/// Builds (or finds already built) [`SCHEDULERS`] for the lab kernel `kernel_release` on
+/// `arch` (`amd64` or `arm64`) and returns their paths, `<cache>/schedulers/<release>/scx_*`.
+///
+/// `kernel_release` is a series of the kernel matrix (`7.3`, `7.2`) or a full release
+/// (`7.3.4+deb13-cloud-amd64`), which must then be the one the matrix currently resolves to.
+pub fn build_schedulers(kernel_release: &str, arch: &str) -> Result<Vec<PathBuf>, String> {
+    if arch != "amd64" && arch != "arm64" {
+        return Err(format!("unsupported arch `{arch}` (amd64 or arm64)"));
+    }
+    let series: String = kernel_release.split('.').take(2).collect::<Vec<_>>().join(".");
+    let series = series.split(['+', '-']).next().unwrap_or("").to_owned();
+    let spec = kernels::spec(&format!("{series}-{arch}"))?;
+    let kernel = kernels::prepare(spec)?;
+    if ![series.as_str(), spec.name, kernel.release.as_str()].contains(&kernel_release) {
+        return Err(format!(
+            "kernel {kernel_release} asked for, but the lab's {series} for {arch} is now {}",
+            kernel.release
+        ));
+    }
+
+    // Every input, resolved to an exact package version: the cache key.
+    let source = apt::packages(&format!("linux-source-{series}"), arch, None)?
+        .into_iter()
+        .find(|p| p.version == kernel.version)
+        .ok_or_else(|| format!("no linux-source-{series} {} in {:?}", kernel.version, apt::SUITES))?;
+    let clang = apt::newest(CLANG_PACKAGE, "amd64", Some(CLANG_SUITE))?
+        .ok_or_else(|| format!("no {CLANG_PACKAGE} in {CLANG_SUITE}"))?;
+    let vmlinux = VmlinuxSource::choose(&kernel, arch)?;
+    let sysroot_pkgs = if arch == "arm64" { sysroot_packages()? } else { Vec::new() };
+    let mut key = format!(
+        "recipe {RECIPE}\nrelease {}\narch {arch}\nsource {} {}\nclang {} {} {}\nvmlinux {}\n",
+        kernel.release,
+        source.name,
+        source.version,
+        clang.name,
+        clang.version,
+        clang.suite,
+        vmlinux.describe()?
+    );
+    for p in &sysroot_pkgs {
+        key.push_str(&format!("sysroot {} {} {}\n", p.name, p.version, p.suite));
+    }
+    let host =
+        if arch == "amd64" { HOST_PACKAGES.to_vec() } else { [HOST_PACKAGES, ARM64_HOST_PACKAGES].concat() };
+    ensure_host_packages(&host)?;
+    for (pkg, _) in &host {
+        key.push_str(&format!("host {pkg} {}\n", host_version(pkg)));
+    }
+
+    let out_dir = schedulers_dir().join(&kernel.release);
+    let outputs: Vec<PathBuf> = SCHEDULERS.iter().map(|s| out_dir.join(s)).collect();
+    let stamp = out_dir.join("build.txt");
+    if fs::read_to_string(&stamp).is_ok_and(|s| s == key) && outputs.iter().all(|p| p.is_file()) {
+        eprintln!("xtask: schedulers for {} are up to date in {}", kernel.release, out_dir.display());
+        return Ok(outputs);
+    }
+
+    let start = Instant::now();
+    let clang_bin = ensure_clang(&clang)?;
+    let src = ensure_source(&source, &series)?;
+    let sysroot = if arch == "arm64" { Some(ensure_sysroot(&sysroot_pkgs)?) } else { None };
+    let work = schedulers_dir().join("build").join(format!("{}-{arch}", kernel.release));
+    let _ = fs::remove_dir_all(&work);
+    fs::create_dir_all(&work).map_err(|e| format!("mkdir {}: {e}", work.display()))?;
+    let vmlinux_arg = vmlinux.materialize(&work)?;
+
+    // The target C compiler, as one word list (make gets it as CC=...).
+    let cc: Vec<String> = match &sysroot {
+        None => vec!["gcc".into()],
+        Some(s) => {
+            let s = s.display().to_string();
+            vec![
+                "aarch64-linux-gnu-gcc".into(),
+                format!("--sysroot={s}"),
+                "-isystem".into(),
+                format!("{s}/usr/include/aarch64-linux-gnu"),
+                "-isystem".into(),
+                format!("{s}/usr/include"),
+                format!("-B{s}/usr/lib/aarch64-linux-gnu"),
+                format!("-L{s}/usr/lib/aarch64-linux-gnu"),
+            ]
+        }
+    };
+    let mut make = Command::new("make");
+    make.current_dir(src.join("tools/sched_ext"))
+        .env_remove("APT_CONFIG")
+        .arg(format!("O={}", work.display()))
+        .arg(format!("CLANG={}", clang_bin.display()))
+        .arg("LLVM_STRIP=true")
+        .args(["SKIP_CRYPTO=1", "SKIP_LLVM=1", "SKIP_LIBBFD=1", "HOSTCC=gcc"])
+        .args(vmlinux_arg)
+        .arg(format!("-j{}", std::thread::available_parallelism().map_or(2, |n| n.get())));
+    if arch == "arm64" {
+        make.args(["ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-"]).arg(format!("CC={}", cc.join(" ")));
+    }
+    make.args(SCHEDULERS);
+    let log = out_dir.join("make.log");
+    fs::create_dir_all(&out_dir).map_err(|e| format!("mkdir {}: {e}", out_dir.display()))?;
+    let log_file = fs::File::create(&log).map_err(|e| format!("create {}: {e}", log.display()))?;
+    let log_err = log_file.try_clone().map_err(|e| format!("log: {e}"))?;
+    make.stdout(Stdio::from(log_file)).stderr(Stdio::from(log_err));
+    Step::new(&format!(
+        "make {} for {} {arch} (log: {})",
+        SCHEDULERS.join(" "),
+        kernel.release,
+        log.display()
+    ))
+    .run(make)
+    .map_err(|e| format!("{e}\n--- last lines of {}:\n{}", log.display(), tail(&log, 30)))?;
+
+    // The static link, from make's objects.
+    let build = work.join("build");
+    let _ = fs::remove_file(&stamp);
+    for (s, out) in SCHEDULERS.iter().zip(&outputs) {
+        let tmp = out.with_extension("tmp");
+        let mut link = Command::new(&cc[0]);
+        link.args(&cc[1..])
+            .arg("-static")
+            .arg("-o")
+            .arg(&tmp)
+            .arg(build.join(format!("obj/sched_ext/{s}.o")))
+            .arg(build.join("obj/libbpf/libbpf.a"))
+            .args(["-lelf", "-lzstd", "-lz", "-lpthread"]);
+        let o = link.output().map_err(|e| format!("cannot run {}: {e}", cc[0]))?;
+        if !o.status.success() {
+            return Err(format!("static link of {s} failed:\n{}", String::from_utf8_lossy(&o.stderr)));
+        }
+        check_static(&tmp, arch)?;
+        fs::rename(&tmp, out).map_err(|e| format!("rename to {}: {e}", out.display()))?;
+    }
+    fs::write(&stamp, &key).map_err(|e| format!("write {}: {e}", stamp.display()))?;
+    let _ = fs::remove_dir_all(&work);
+    eprintln!(
+        "xtask: schedulers for {} {arch} built in {:.1} s: {}",
+        kernel.release,
+        start.elapsed().as_secs_f64(),
+        out_dir.display()
+    );
+    Ok(outputs)
+}
+
+/// Where vmlinux.h comes from.
+enum VmlinuxSource {
+    /// The lab kernel's BTF: the Makefile dumps it with its own bpftool.
+    Btf(PathBuf),
+    /// `linux-bpf-dev`'s ready-made header (same Debian version, generic flavour).
+    BpfDev(apt::PackageInfo),
+}
+
+impl VmlinuxSource {
+    fn choose(kernel: &kernels::Kernel, arch: &str) -> Result<Self, String> {
+        if let Some(b) = kernel.btf.as_ref().filter(|b| b.is_file()) {
+            return Ok(Self::Btf(b.clone()));
+        }
+        eprintln!("xtask: no BTF for {}: using linux-bpf-dev's vmlinux.h", kernel.release);
+        apt::packages("linux-bpf-dev", arch, None)?
+            .into_iter()
+            .find(|p| p.version == kernel.version)
+            .map(Self::BpfDev)
+            .ok_or_else(|| format!("no BTF for {} and no linux-bpf-dev {}", kernel.release, kernel.version))
+    }
+
+    fn describe(&self) -> Result<String, String> {
+        Ok(match self {
+            Self::Btf(p) => format!("btf {} sha256 {}", p.display(), apt::sha256_file(p)?),
+            Self::BpfDev(p) => format!("{} {} {}", p.name, p.version, p.suite),
+        })
+    }
+
+    /// The make variables that select it (the header is unpacked into `work` first).
+    fn materialize(&self, work: &Path) -> Result<Vec<String>, String> {
+        match self {
+            Self::Btf(p) => Ok(vec![format!("VMLINUX_BTF={}", p.display())]),
+            Self::BpfDev(p) => {
+                let deb = apt::fetch_info(p)?;
+                let dir = work.join("linux-bpf-dev");
+                apt::extract(&deb, &dir)?;
+                let triplet = if p.arch == "arm64" { "aarch64-linux-gnu" } else { "x86_64-linux-gnu" };
+                let h = dir.join(format!("usr/include/{triplet}/linux/bpf/vmlinux.h"));
+                if !h.is_file() {
+                    return Err(format!("{} has no {}", p.name, h.display()));
+                }
+                // VMLINUX_BTF must name an existing file; with VMLINUX_H it is only a prerequisite.
+                Ok(vec![format!("VMLINUX_BTF={}", h.display()), format!("VMLINUX_H={}", h.display())])
+            }
+        }
+    }
+}
+
+/// The arm64 sysroot's packages, newest of each suite.
+fn sysroot_packages() -> Result<Vec<apt::PackageInfo>, String> {
+    ARM64_SYSROOT
+        .iter()
+        .map(|(name, suite)| {
+            apt::newest(name, "arm64", Some(suite))?.ok_or_else(|| format!("no {name} for arm64 in {suite}"))
+        })
+        .collect()
+}
+
+/// Unpacks the arm64 sysroot into `<cache>/sysroots/arm64` (reused while its packages match).
+fn ensure_sysroot(pkgs: &[apt::PackageInfo]) -> Result<PathBuf, String> {
+    let dir = apt::cache_dir().join("sysroots").join("arm64");
+    let key: String = pkgs.iter().map(|p| format!("{} {} {}\n", p.name, p.version, p.suite)).collect();
+    let stamp = dir.join(".packages");
+    if fs::read_to_string(&stamp).is_ok_and(|s| s == key) {
+        return Ok(dir);
+    }
+    eprintln!("xtask: ==> arm64 sysroot in {}", dir.display());
+    let _ = fs::remove_dir_all(&dir);
+    for p in pkgs {
+        apt::extract(&apt::fetch_info(p)?, &dir)?;
+    }
+    // libc.so's linker script names /lib/aarch64-linux-gnu/...: merged-/usr layout.
+    if !dir.join("lib").exists() {
+        std::os::unix::fs::symlink("usr/lib", dir.join("lib")).map_err(|e| format!("symlink lib: {e}"))?;
+    }
+    fs::write(&stamp, key).map_err(|e| format!("write {}: {e}", stamp.display()))?;
+    Ok(dir)
+}
+
+/// Unpacks `clang` and its dependency closure into `<cache>/clang22/` and writes the wrapper
+/// `<cache>/clang22/clang` (see the module doc); returns the wrapper's path.
+fn ensure_clang(clang: &apt::PackageInfo) -> Result<PathBuf, String> {
+    let root = apt::cache_dir().join("clang22");
+    let wrapper = root.join("clang");
+    let stamp = root.join(".packages");
+    let key_head = format!("{} {} {}\n", clang.name, clang.version, clang.suite);
+    if fs::read_to_string(&stamp).is_ok_and(|s| s.starts_with(&key_head)) && wrapper.is_file() {
+        return Ok(wrapper);
+    }
+    let start = Instant::now();
+    eprintln!("xtask: ==> {} {} and its dependencies into {}", clang.name, clang.version, root.display());
+    let closure = dependency_closure(clang)?;
+    let _ = fs::remove_dir_all(&root);
+    let mut key = key_head;
+    for p in &closure {
+        apt::extract(&apt::fetch_info(p)?, &root)?;
+        key.push_str(&format!("{} {} {} {}\n", p.name, p.version, p.arch, p.suite));
+    }
+    let major = clang.name.trim_start_matches("clang-");
+    let llvm = root.join(format!("usr/lib/llvm-{major}"));
+    let resource = fs::read_dir(llvm.join("lib/clang"))
+        .map_err(|e| format!("{}: {e}", llvm.join("lib/clang").display()))?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join("include").is_dir())
+        .ok_or("no clang resource directory in the unpacked packages")?;
+    let libs = root.join("usr/lib/x86_64-linux-gnu");
+    let loader = libs.join("ld-linux-x86-64.so.2");
+    if !loader.exists() {
+        return Err(format!("{} is missing (libc6 not in the closure?)", loader.display()));
+    }
+    let script = format!(
+        "#!/bin/sh\n# Generated by `cargo xtask lab schedulers`: Debian's {name} {version} from a private\n\
+         # root, run by that root's own loader (it needs a newer glibc than the host's).\n\
+         exec '{loader}' --library-path '{libs}:{llvm}/lib' --argv0 clang '{llvm}/bin/clang' \
+         -resource-dir '{resource}' \"$@\"\n",
+        name = clang.name,
+        version = clang.version,
+        loader = loader.display(),
+        libs = libs.display(),
+        llvm = llvm.display(),
+        resource = resource.display(),
+    );
+    fs::write(&wrapper, script).map_err(|e| format!("write {}: {e}", wrapper.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("chmod {}: {e}", wrapper.display()))?;
+    let v = Command::new(&wrapper)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("run {}: {e}", wrapper.display()))?;
+    let text = String::from_utf8_lossy(&v.stdout);
+    if !v.status.success() || !text.contains(&format!("clang version {major}.")) {
+        return Err(format!(
+            "{} --version failed: {text}{}",
+            wrapper.display(),
+            String::from_utf8_lossy(&v.stderr)
+        ));
+    }
+    fs::write(&stamp, key).map_err(|e| format!("write {}: {e}", stamp.display()))?;
+    eprintln!(
+        "xtask: <== {} ok: {} packages ({:.1} s)",
+        clang.name,
+        closure.len(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(wrapper)
+}
+
+/// `pkg` and everything it depends on (no recommends), as apt resolves it for an empty system
+/// with `pkg`'s suite preferred. Only a simulation (`-s`) runs, and dpkg is set to `/bin/false`
+/// besides: nothing can be installed.
+fn dependency_closure(pkg: &apt::PackageInfo) -> Result<Vec<apt::PackageInfo>, String> {
+    apt::update()?;
+    let target = format!("{}:{}", pkg.name, if pkg.arch == "all" { "amd64" } else { &pkg.arch });
+    let out = apt::apt_command("apt-get")
+        .env_remove("APT_CONFIG")
+        .args(["-o", "Dir::Bin::dpkg=/bin/false", "-o", "APT::Architecture=amd64"])
+        .args(["install", "-s", "-q", "--no-install-recommends", "-t", &pkg.suite, &target])
+        .output()
+        .map_err(|e| format!("cannot run apt-get: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "apt-get -s install {target} failed:\n{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let mut closure = Vec::new();
+    for (name, version, arch) in text.lines().filter_map(parse_inst_line) {
+        let found = apt::packages(&name, if arch == "all" { "amd64" } else { &arch }, None)?
+            .into_iter()
+            .find(|p| p.version == version && p.arch == arch)
+            .ok_or_else(|| format!("{name} {version} ({arch}) is not in the private index"))?;
+        closure.push(found);
+    }
+    if !closure.iter().any(|p| p.name == pkg.name) {
+        return Err(format!("apt's plan for {target} does not contain it:\n{text}"));
+    }
+    Ok(closure)
+}
+
+/// `Inst libc6 (2.41-12+deb13u5 Debian:13.2/stable [amd64]) []` -> (name, version, arch).
+fn parse_inst_line(line: &str) -> Option<(String, String, String)> {
+    let rest = line.strip_prefix("Inst ")?;
+    let (name, rest) = rest.split_once(' ')?;
+    let name = name.split(':').next()?.to_owned();
+    let inner = rest.strip_prefix('(')?.split(')').next()?;
+    let version = inner.split_whitespace().next()?.to_owned();
+    let arch = inner.rsplit_once('[')?.1.trim_end_matches(']').to_owned();
+    Some((name, version, arch))
+}
+
+/// Unpacks the parts of `linux-source-<series>` the build uses into
+/// `<cache>/src/<name>_<version>/linux-source-<series>` (reused while complete).
+fn ensure_source(p: &apt::PackageInfo, series: &str) -> Result<PathBuf, String> {
+    let base = apt::cache_dir().join("src").join(format!("{}_{}", p.name, p.version));
+    let top = format!("linux-source-{series}");
+    let tree = base.join(&top);
+    let done = base.join(".complete");
+    if done.is_file() && tree.join("tools/sched_ext/Makefile").is_file() {
+        return Ok(tree);
+    }
+    let _ = fs::remove_dir_all(&base);
+    let deb = apt::fetch_info(p)?;
+    let unpacked = base.join("deb");
+    apt::extract(&deb, &unpacked)?;
+    let tarball = unpacked.join(format!("usr/src/{top}.tar.xz"));
+    if !tarball.is_file() {
+        return Err(format!("{} has no {}", p.name, tarball.display()));
+    }
+    let mut tar = Command::new("tar");
+    tar.current_dir(&base).arg("-xJf").arg(&tarball);
+    for part in ["tools", "include", "scripts", "kernel/bpf"] {
+        tar.arg(format!("{top}/{part}"));
+    }
+    Step::new(&format!("unpack {top}/{{tools,include,scripts,kernel/bpf}} of {} {}", p.name, p.version))
+        .run(tar)?;
+    let _ = fs::remove_dir_all(&unpacked);
+    fs::write(&done, "").map_err(|e| format!("write {}: {e}", done.display()))?;
+    Ok(tree)
+}
+
+/// Installs the host packages whose marker file is missing, with the system's own apt.
+fn ensure_host_packages(pkgs: &[(&str, &str)]) -> Result<(), String> {
+    let missing: Vec<&str> = pkgs.iter().filter(|(_, f)| !Path::new(f).exists()).map(|(p, _)| *p).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask: host packages missing: {}", missing.join(" "));
+    let install = || {
+        Command::new("apt-get")
+            .env_remove("APT_CONFIG")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(&missing)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let update = || {
+        Command::new("apt-get")
+            .env_remove("APT_CONFIG")
+            .args(["update", "-q"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !(install() || (update() && install())) {
+        return Err(format!("apt-get install {} failed", missing.join(" ")));
+    }
+    match pkgs.iter().find(|(_, f)| !Path::new(f).exists()) {
+        Some((p, f)) => Err(format!("{p} is installed but {f} is still missing")),
+        None => Ok(()),
+    }
+}
+
+/// The installed version of a host package (`?` when unknown).
+fn host_version(pkg: &str) -> String {
+    Command::new("dpkg-query")
+        .args(["-W", "-f", "${Version}", pkg])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or("?".to_owned(), |o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+}
+
+/// Fails unless `path` is an ELF executable for `arch` without a program interpreter.
+fn check_static(path: &Path, arch: &str) -> Result<(), String> {
+    let data = fs::read(path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    let machine = if arch == "arm64" { 183 } else { 62 };
+    elf_is_static(&data, machine).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Checks an ELF64 little-endian image: machine `machine`, executable, no `PT_INTERP`.
+fn elf_is_static(data: &[u8], machine: u16) -> Result<(), String> {
+    let u16_at = |o: usize| data.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u32_at = |o: usize| data.get(o..o + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let u64_at = |o: usize| {
+        data.get(o..o + 8).map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+    };
+    if data.get(..6) != Some(&[0x7f, b'E', b'L', b'F', 2, 1][..]) {
+        return Err("not a little-endian ELF64 file".into());
+    }
+    if u16_at(18) != Some(machine) {
+        return Err(format!("ELF machine {:?}, expected {machine}", u16_at(18)));
+    }
+    if u16_at(16) != Some(2) {
+        return Err("not an ET_EXEC executable (static-pie or dynamic?)".into());
+    }
+    let phoff = u64_at(0x20).ok_or("truncated ELF header")? as usize;
+    let phentsize = usize::from(u16_at(0x36).ok_or("truncated ELF header")?);
+    let phnum = usize::from(u16_at(0x38).ok_or("truncated ELF header")?);
+    for i in 0..phnum {
+        match u32_at(phoff + i * phentsize) {
+            Some(3) => return Err("has a program interpreter: dynamically linked".into()),
+            Some(_) => {}
+            None => return Err("truncated program headers".into()),
+        }
+    }
+    Ok(())
+}
+
+/// The last `n` lines of a text file.
+fn tail(path: &Path, n: usize) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inst_lines() {
+        assert_eq!(
+            parse_inst_line("Inst libc6 (2.41-12+deb13u5 Debian:13.8/stable [amd64])"),
+            Some(("libc6".into(), "2.41-12+deb13u5".into(), "amd64".into()))
+        );
+        assert_eq!(
+            parse_inst_line("Inst libgcc-s1:amd64 (14.2.0-19 Debian:13.8/stable [amd64]) []"),
+            Some(("libgcc-s1".into(), "14.2.0-19".into(), "amd64".into()))
+        );
+        assert_eq!(
+            parse_inst_line("Inst linux-libc-dev (6.12.117-1 Debian:13.8/stable [all])"),
+            Some(("linux-libc-dev".into(), "6.12.117-1".into(), "all".into()))
+        );
+        assert_eq!(parse_inst_line("Conf libc6 (2.41-12+deb13u5 Debian:13.8/stable [amd64])"), None);
+    }
+
+    fn elf(machine: u16, etype: u16, interp: bool) -> Vec<u8> {
+        let mut d = vec![0u8; 0x40 + 2 * 56];
+        d[..6].copy_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1]);
+        d[16..18].copy_from_slice(&etype.to_le_bytes());
+        d[18..20].copy_from_slice(&machine.to_le_bytes());
+        d[0x20..0x28].copy_from_slice(&0x40u64.to_le_bytes());
+        d[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
+        d[0x38..0x3a].copy_from_slice(&2u16.to_le_bytes());
+        d[0x40..0x44].copy_from_slice(&1u32.to_le_bytes());
+        d[0x40 + 56..0x44 + 56].copy_from_slice(&(if interp { 3u32 } else { 4 }).to_le_bytes());
+        d
+    }
+
+    #[test]
+    fn static_check() {
+        assert!(elf_is_static(&elf(62, 2, false), 62).is_ok());
+        assert!(elf_is_static(&elf(62, 2, true), 62).is_err());
+        assert!(elf_is_static(&elf(62, 3, false), 62).is_err());
+        assert!(elf_is_static(&elf(183, 2, false), 62).is_err());
+        assert!(elf_is_static(&elf(183, 2, false), 183).is_ok());
+        assert!(elf_is_static(b"#!/bin/sh\n", 62).is_err());
+    }
+}
