@@ -1,1 +1,121 @@
-fn main() {}
+//! Index build and layout resolution on this machine's kernel BTF (`/sys/kernel/btf/vmlinux`,
+//! ~5.5 MiB), falling back to the synthetic sched_ext kernel when there is none.
+//!
+//! The host kernel may lack sched_ext, in which case `resolve_layout` stops after two
+//! lookups; `parse + lookups` measures the index build plus the lookups a full resolution
+//! does (the layout's structs and members, and its enums) on whatever kernel this is.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use scxray_btf::{Btf, resolve_layout};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
+
+/// The member lookups `resolve_layout` makes on a sched_ext kernel.
+const PATHS: &[&str] = &[
+    "rq.scx",
+    "rq.curr",
+    "rq.cpu",
+    "rq.clock",
+    "scx_rq.local_dsq",
+    "scx_rq.runnable_list",
+    "scx_rq.nr_running",
+    "scx_rq.flags",
+    "scx_rq.cpu_released",
+    "scx_rq.kick_sync",
+    "scx_rq.clock",
+    "task_struct.scx",
+    "task_struct.pid",
+    "task_struct.comm",
+    "task_struct.tgid",
+    "task_struct.__state",
+    "task_struct.on_rq",
+    "task_struct.cpus_ptr",
+    "sched_ext_entity.runnable_node",
+    "sched_ext_entity.dsq_list",
+    "sched_ext_entity.tasks_node",
+    "sched_ext_entity.flags",
+    "sched_ext_entity.slice",
+    "sched_ext_entity.dsq_vtime",
+    "scx_dispatch_q.list",
+    "scx_dispatch_q.hash_node",
+    "scx_dsq_list_node.flags",
+    "scx_sched.dsq_hash",
+    "scx_sched.exit_kind",
+    "scx_sched_pcpu.bypass_dsq",
+    "scx_sched_pnode.global_dsq",
+    "rhashtable.tbl",
+    "bucket_table.size",
+    "bucket_table.buckets",
+    "rhash_head.next",
+    "list_head.prev",
+];
+
+fn lookups(btf: &Btf<'_>) -> usize {
+    let mut found = 0;
+    for p in PATHS {
+        if btf.member_offset(p).unwrap().is_some() {
+            found += 1;
+        }
+    }
+    for e in [("scx_ent_flags", "SCX_TASK_CURSOR"), ("scx_dsq_lnode_flags", "SCX_DSQ_LNODE_ITER_CURSOR")] {
+        if btf.enum_value(e.0, e.1).unwrap().is_some() {
+            found += 1;
+        }
+    }
+    found
+}
+
+fn bench(c: &mut Criterion) {
+    let (what, data) = match std::fs::read(VMLINUX) {
+        Ok(d) => ("host vmlinux", d),
+        Err(_) => ("synthetic kernel", common::kernel::build(&common::kernel::Opts::default())),
+    };
+    let synthetic = common::kernel::build(&common::kernel::Opts::default());
+    let mut scratch = vec![0u32; Btf::scratch_words(&data).unwrap()];
+    println!("{what}: {} bytes, {} scratch words", data.len(), scratch.len());
+
+    let mut g = c.benchmark_group("btf");
+    g.sample_size(30).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
+    g.bench_function(format!("{what}: scratch_words"), |b| {
+        b.iter(|| Btf::scratch_words(black_box(&data)).unwrap())
+    });
+    g.bench_function(format!("{what}: parse (index build)"), |b| {
+        b.iter(|| {
+            let btf = Btf::parse_in(black_box(&data), &mut scratch).unwrap();
+            btf.last_id()
+        })
+    });
+    g.bench_function(format!("{what}: parse + resolve_layout"), |b| {
+        b.iter(|| {
+            let btf = Btf::parse_in(black_box(&data), &mut scratch).unwrap();
+            resolve_layout(&btf).is_ok()
+        })
+    });
+    g.bench_function(format!("{what}: parse + {} member lookups + 2 enums", PATHS.len()), |b| {
+        b.iter(|| {
+            let btf = Btf::parse_in(black_box(&data), &mut scratch).unwrap();
+            lookups(&btf)
+        })
+    });
+    g.bench_function(format!("{what}: scan for an enum constant"), |b| {
+        let btf = Btf::parse_in(&data, &mut scratch).unwrap();
+        b.iter(|| btf.find_enum_constant(black_box("SCX_TASK_CURSOR")).unwrap())
+    });
+    let mut s2 = vec![0u32; Btf::scratch_words(&synthetic).unwrap()];
+    g.bench_function("synthetic 7.3 kernel: parse + resolve_layout", |b| {
+        b.iter(|| {
+            let btf = Btf::parse_in(black_box(&synthetic), &mut s2).unwrap();
+            resolve_layout(&btf).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
