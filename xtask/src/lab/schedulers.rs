@@ -9,7 +9,8 @@
 //! - Source: `linux-source-7.3` (trixie-backports, `7.3.4-1~bpo13+1`; 7.2: `linux-source-7.2`
 //!   `7.2.13-1` from sid), always the same Debian version as the lab kernel
 //!   ([`kernels::prepare`]). Only `tools/`, `include/`, `scripts/` (`bpf_doc.py` generates
-//!   libbpf's helper header) and `kernel/bpf/` (bpftool compiles `disasm.c`) are unpacked.
+//!   libbpf's helper header), `kernel/bpf/` (bpftool compiles `disasm.c`) and
+//!   `arch/{x86,arm64}/include/uapi` are unpacked ([`SOURCE_PARTS`], ~180 MB, 30 s).
 //! - libbpf and bpftool: the source's own `tools/lib/bpf` (libbpf 1.8) and `tools/bpf/bpftool`,
 //!   which `tools/sched_ext/Makefile` builds itself (bpftool for the host, libbpf for the host
 //!   and, when cross-compiling, for the target). Debian's libbpf-dev/bpftool are not used:
@@ -93,7 +94,7 @@ pub const SCHEDULERS: &[&str] = &["scx_qmap", "scx_simple", "scx_central"];
 pub const CLANG_PACKAGE: &str = "clang-22";
 pub const CLANG_SUITE: &str = "trixie";
 /// Bumped whenever the recipe changes, so `build.txt` no longer matches and everything rebuilds.
-const RECIPE: u32 = 1;
+const RECIPE: u32 = 2;
 /// The arm64 sysroot: (package, suite).
 const ARM64_SYSROOT: &[(&str, &str)] = &[
     ("libc6-dev", "trixie"),
@@ -209,7 +210,7 @@ pub fn build_schedulers(kernel_release: &str, arch: &str) -> Result<Vec<PathBuf>
     let clang_bin = ensure_clang(&clang)?;
     let src = ensure_source(&source, &series)?;
     let sysroot = if arch == "arm64" { Some(ensure_sysroot(&sysroot_pkgs)?) } else { None };
-    let work = schedulers_dir().join("build").join(format!("{}-{arch}", kernel.release));
+    let work = schedulers_dir().join("build").join(&kernel.release);
     let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work).map_err(|e| format!("mkdir {}: {e}", work.display()))?;
     let vmlinux_arg = vmlinux.materialize(&work)?;
@@ -482,14 +483,22 @@ fn parse_inst_line(line: &str) -> Option<(String, String, String)> {
     Some((name, version, arch))
 }
 
-/// Unpacks the parts of `linux-source-<series>` the build uses into
+/// The parts of the kernel source the build reads: the tools, the kernel's headers (`-I../../
+/// include`), `scripts/bpf_doc.py` (libbpf's helper header), `kernel/bpf/disasm.c` (bpftool)
+/// and each architecture's UAPI headers (`tools/include/uapi/asm/*.h` include them).
+const SOURCE_PARTS: &[&str] =
+    &["tools", "include", "scripts", "kernel/bpf", "arch/x86/include/uapi", "arch/arm64/include/uapi"];
+
+/// Unpacks [`SOURCE_PARTS`] of `linux-source-<series>` into
 /// `<cache>/src/<name>_<version>/linux-source-<series>` (reused while complete).
 fn ensure_source(p: &apt::PackageInfo, series: &str) -> Result<PathBuf, String> {
     let base = apt::cache_dir().join("src").join(format!("{}_{}", p.name, p.version));
     let top = format!("linux-source-{series}");
     let tree = base.join(&top);
     let done = base.join(".complete");
-    if done.is_file() && tree.join("tools/sched_ext/Makefile").is_file() {
+    let parts = SOURCE_PARTS.join("\n") + "\n";
+    if fs::read_to_string(&done).is_ok_and(|s| s == parts) && tree.join("tools/sched_ext/Makefile").is_file()
+    {
         return Ok(tree);
     }
     let _ = fs::remove_dir_all(&base);
@@ -502,13 +511,12 @@ fn ensure_source(p: &apt::PackageInfo, series: &str) -> Result<PathBuf, String> 
     }
     let mut tar = Command::new("tar");
     tar.current_dir(&base).arg("-xJf").arg(&tarball);
-    for part in ["tools", "include", "scripts", "kernel/bpf"] {
+    for part in SOURCE_PARTS {
         tar.arg(format!("{top}/{part}"));
     }
-    Step::new(&format!("unpack {top}/{{tools,include,scripts,kernel/bpf}} of {} {}", p.name, p.version))
-        .run(tar)?;
+    Step::new(&format!("unpack tools/ and headers of {} {}", p.name, p.version)).run(tar)?;
     let _ = fs::remove_dir_all(&unpacked);
-    fs::write(&done, "").map_err(|e| format!("write {}: {e}", done.display()))?;
+    fs::write(&done, parts).map_err(|e| format!("write {}: {e}", done.display()))?;
     Ok(tree)
 }
 
