@@ -150,31 +150,27 @@ impl<'a> Btf<'a> {
     /// The member at a dotted path whose first component names a STRUCT or UNION (or a
     /// typedef of one): `"rq.scx"`, `"scx_rq.local_dsq"`, `"rq.scx.local_dsq"`. Each
     /// component may sit inside anonymous members. `None` when the type or a member is absent.
+    /// A bare type name gives offset 0 and the type itself.
     ///
     /// # Errors
     /// The path goes through a member that is not a STRUCT or UNION, or the BTF is malformed.
     pub fn member_offset(&self, path: &str) -> Result<Option<MemberOffset>, BtfError> {
         let mut parts = path.split('.');
         let Some(first) = parts.next() else { return Ok(None) };
-        let Some(mut ty) = self.find_type(first, |t| t.kind.is_composite() || t.kind == Kind::Typedef)?
-        else {
+        let Some(ty) = self.find_type(first, |t| t.kind.is_composite() || t.kind == Kind::Typedef)? else {
             return Ok(None);
         };
-        if ty.kind == Kind::Typedef {
-            ty = self.resolve_alias(ty.id)?;
-        }
-        let mut result: Option<MemberOffset> = None;
+        let mut result = MemberOffset { bit_offset: 0, bitfield_size: 0, type_id: ty.id };
         for part in parts {
-            if let Some(prev) = result {
-                ty = self.resolve_alias(prev.type_id)?;
-            }
+            let ty = self.resolve_alias(result.type_id)?;
             let Some(found) = self.find_member(ty, part)? else { return Ok(None) };
-            let base = result.map_or(0, |r| r.bit_offset);
-            let bit_offset =
-                base.checked_add(found.bit_offset).ok_or(BtfError::OffsetOverflow { type_id: ty.id })?;
-            result = Some(MemberOffset { bit_offset, ..found });
+            let bit_offset = result
+                .bit_offset
+                .checked_add(found.bit_offset)
+                .ok_or(BtfError::OffsetOverflow { type_id: ty.id })?;
+            result = MemberOffset { bit_offset, ..found };
         }
-        Ok(result)
+        Ok(Some(result))
     }
 
     /// The size in bytes of the STRUCT or UNION named `name`.

@@ -424,3 +424,29 @@ pub struct IntInfo {
     /// Width in bits.
     pub bits: u8,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{EnumValue, Kind};
+
+    #[test]
+    fn kinds_round_trip() {
+        for raw in 0..32 {
+            match Kind::from_raw(raw) {
+                Some(k) => assert_eq!(k.to_raw(), raw),
+                None => assert!(raw == 0 || raw > 19),
+            }
+        }
+    }
+
+    #[test]
+    fn enum_bits() {
+        let v = |value, size, signed| EnumValue { value, size, signed };
+        assert_eq!(v(-2_147_483_648, 4, true).bits(), Some(0x8000_0000));
+        assert_eq!(v(-1, 8, true).bits(), Some(u64::MAX));
+        assert_eq!(v(i128::from(u64::MAX), 8, false).bits(), Some(u64::MAX));
+        assert_eq!(v(-1, 1, true).bits(), Some(0xff));
+        assert_eq!(v(1, 0, false).bits(), None);
+        assert_eq!(v(1, 16, false).bits(), None);
+    }
+}

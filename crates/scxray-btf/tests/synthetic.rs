@@ -177,6 +177,10 @@ fn nested_anonymous_members() {
     assert_eq!(btf.member_offset("outer.deep_a").unwrap().unwrap().byte_offset(), Some(24));
     assert_eq!(btf.member_offset("outer.missing").unwrap(), None);
     assert_eq!(btf.member_offset("nosuch.x").unwrap(), None);
+    let whole = btf.member_offset("outer").unwrap().unwrap();
+    assert_eq!((whole.bit_offset, whole.type_id), (0, outer));
+    // A typedef of an anonymous struct names a path too.
+    assert_eq!(btf.member_offset("inner_t.deep_bits").unwrap().unwrap().bit_offset, 3);
     assert!(matches!(btf.member_offset("outer.first.x"), Err(BtfError::WrongKind { .. })));
     let flat: Vec<(String, u64, usize)> = btf
         .flat_members(t)
