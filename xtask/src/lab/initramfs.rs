@@ -13,7 +13,9 @@
 //!
 //! Truth lines (one per line, parsed by [`super::qemu::GuestTruth::parse`]):
 //! `release <uname -r>`, `state <enabled|disabled|...|absent>`, `ops <name|none>`,
-//! `cpus_online <list>`, `nr_cpus <n>`, `cmdline <...>`, `task <tid> <tgid> <comm>`.
+//! `cpus_online <list>`, `nr_cpus <n>`, `cmdline <...>`,
+//! `task <tid> <tgid> <state> <cpu> <comm>` (state letter and CPU from `/proc/<pid>/task/<tid>/stat`
+//! fields 3 and 39, comm from `comm`).
 
 use super::apt;
 use super::kernels::Kernel;
@@ -180,7 +182,11 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
            g=${d#/proc/}\n  \
            g=${g%%/*}\n  \
            c=\n  \
-           read -r c 2>/dev/null < $d/comm && echo \"task $t $g $c\"\n\
+           read -r c 2>/dev/null < $d/comm || continue\n  \
+           l=\n  \
+           read -r l 2>/dev/null < $d/stat\n  \
+           set -- ${l##*) }\n  \
+           echo \"task $t $g ${1:-?} ${37:--1} $c\"\n\
          done\n\
          echo SCXRAY-TRUTH-END\n\
          echo SCXRAY-READY\n\

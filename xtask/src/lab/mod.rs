@@ -49,7 +49,8 @@ fn print_help() {
          \x20   --dbg: real System.map from the -dbg package; --dbg-vmlinux: also its vmlinux\n  \
          boot --kernel K [options]          boot K under QEMU, dump its memory at SCXRAY-READY\n  \
          \x20   --nokaslr  --la57=off  --name N  --timeout SECS  --spinners N  --sleepers N\n  \
-         \x20   --scheduler PATH  --scheduler-args 'ARGS'  --enable-timeout SECS  --settle SECS\n  \
+         \x20   --scheduler PATH|scx_qmap|scx_simple|scx_central (built by `lab schedulers`)\n  \
+         \x20   --scheduler-args 'ARGS'  --enable-timeout SECS  --settle SECS\n  \
          schedulers [--kernel S] [--arch A]  build scx_qmap, scx_simple, scx_central (static)\n  \
          apt newest <glob> <arch> [suite]   newest package of the private apt environment\n  \
          apt fetch <name> <arch> [suite]    download a .deb (cached, SHA256-checked), print its path\n"
@@ -119,6 +120,23 @@ fn boot_cmd(args: &[String]) -> Result<(), String> {
         return Err("--la57=off is an x86 option".into());
     }
     if let Some(p) = sched_path {
+        // A name of the kernel's example schedulers: the scheduler builder's binary for this
+        // kernel. Not built from here: two lab processes building at once collide.
+        let name = p.to_string_lossy().into_owned();
+        let p = if !p.is_file() && schedulers::SCHEDULERS.contains(&name.as_str()) {
+            let built = schedulers::schedulers_dir().join(&kernel.release).join(&name);
+            if !built.is_file() {
+                return Err(format!(
+                    "{} is not built: run `cargo xtask lab schedulers --kernel {} --arch {}`",
+                    built.display(),
+                    spec.series,
+                    spec.arch
+                ));
+            }
+            built
+        } else {
+            p
+        };
         if !p.is_file() {
             return Err(format!("scheduler binary {} does not exist", p.display()));
         }
@@ -207,13 +225,14 @@ fn print_boot_result(kernel: &kernels::Kernel, r: &qemu::BootResult) {
         None => println!("vmcoreinfo  MISSING (qemu_fw_cfg not loaded?)"),
     }
     println!(
-        "guest       release {}, sched_ext {}, ops {}, cpus {} ({}), {} tasks",
+        "guest       release {}, sched_ext {}, ops {}, cpus {} ({}), {} tasks ({} running/runnable)",
         t.release,
         t.state,
         t.ops,
         t.nr_cpus,
         t.cpus_online,
-        t.tasks.len()
+        t.tasks.len(),
+        t.tasks.iter().filter(|k| k.state == "R").count()
     );
     println!("truth       {}", r.truth_file.display());
     println!("serial      {}", r.serial_log.display());

@@ -54,8 +54,20 @@ pub struct GuestTruth {
     pub cpus_online: String,
     pub nr_cpus: u32,
     pub cmdline: String,
-    /// (tid, tgid, comm) of every task /proc listed.
-    pub tasks: Vec<(u32, u32, String)>,
+    /// Every task /proc listed.
+    pub tasks: Vec<GuestTask>,
+}
+
+/// One task as the guest saw it just before `SCXRAY-READY`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuestTask {
+    pub tid: u32,
+    pub tgid: u32,
+    /// `/proc/.../stat` state letter (`R`, `S`, `D`, `I`, ...).
+    pub state: String,
+    /// The CPU it last ran on (`-1`: unknown).
+    pub cpu: i32,
+    pub comm: String,
 }
 
 impl GuestTruth {
@@ -76,11 +88,12 @@ impl GuestTruth {
                 "nr_cpus" => t.nr_cpus = val.parse().unwrap_or(0),
                 "cmdline" => t.cmdline = val.to_owned(),
                 "task" => {
-                    let mut f = val.splitn(3, ' ');
-                    if let (Some(Ok(tid)), Some(Ok(tgid))) =
-                        (f.next().map(str::parse), f.next().map(str::parse))
+                    let f: Vec<&str> = val.splitn(5, ' ').collect();
+                    if let [tid, tgid, state, cpu, comm] = f[..]
+                        && let (Ok(tid), Ok(tgid)) = (tid.parse(), tgid.parse())
                     {
-                        t.tasks.push((tid, tgid, f.next().unwrap_or("").to_owned()));
+                        let (state, comm) = (state.to_owned(), comm.to_owned());
+                        t.tasks.push(GuestTask { tid, tgid, state, cpu: cpu.parse().unwrap_or(-1), comm });
                     }
                 }
                 _ => {}
@@ -95,8 +108,8 @@ impl GuestTruth {
             "release {}\nstate {}\nops {}\ncpus_online {}\nnr_cpus {}\ncmdline {}\n",
             self.release, self.state, self.ops, self.cpus_online, self.nr_cpus, self.cmdline
         );
-        for (tid, tgid, comm) in &self.tasks {
-            s.push_str(&format!("task {tid} {tgid} {comm}\n"));
+        for k in &self.tasks {
+            s.push_str(&format!("task {} {} {} {} {}\n", k.tid, k.tgid, k.state, k.cpu, k.comm));
         }
         s
     }
