@@ -234,6 +234,90 @@ fn compare(btf: &Btf<'_>, id: u32, d: &Dumped, t: &mut Tally) {
     }
 }
 
+/// Dumps `file` (on top of `base`, for split BTF) with bpftool and compares every type.
+fn compare_with_bpftool(bpftool: &Path, btf: &Btf<'_>, file: &Path, base: Option<&Path>) -> Tally {
+    let mut cmd = Command::new(bpftool);
+    if let Some(base) = base {
+        cmd.arg("--base-btf").arg(base);
+    }
+    let out = cmd.args(["btf", "dump", "file"]).arg(file).args(["format", "raw"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "bpftool failed on {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dump = parse_dump(&String::from_utf8(out.stdout).unwrap());
+    let mut tally = Tally::default();
+    let first = dump.first().map_or(0, |(id, _)| *id);
+    assert_eq!(first, btf.first_id(), "{}: first id", file.display());
+    assert_eq!(u32::try_from(dump.len()).unwrap(), btf.type_count(), "{}: type count", file.display());
+    for (id, d) in &dump {
+        compare(btf, *id, d, &mut tally);
+    }
+    tally
+}
+
+/// The test's own blobs (both byte orders, split BTF) read the same by bpftool (libbpf) and
+/// by this crate: a check of the test builder as much as of the reader.
+#[test]
+fn synthetic_blobs_match_bpftool() {
+    #[path = "common/mod.rs"]
+    #[allow(dead_code)]
+    mod common;
+    use common::kernel::{self, Opts};
+
+    let Some(bpftool) = find_bpftool() else {
+        println!("SKIPPED: bpftool not found and `apt-get install bpftool` failed; cannot compare with it");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("scxray-btf-bpftool-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut checked = 0;
+    for big in [false, true] {
+        let mut base = if big { common::BtfBuilder::big() } else { common::BtfBuilder::new() };
+        kernel::add_types(&mut base, &Opts::default());
+        let mut split = common::BtfBuilder::split_on(&base);
+        let int = split.int("mod_int", 4, true);
+        let p = split.ptr(int);
+        split.struct_(
+            "mod_state",
+            24,
+            &[common::m("count", int, 0), common::m("p", p, 8), common::bf("bits", int, 128, 3)],
+        );
+        split.enum64("mod_wide", 8, true, &[("MOD_NEG", (-7i64) as u64)]);
+        let (base_data, split_data) = (base.build(), split.build());
+        let base_path = dir.join(format!("base-{big}.btf"));
+        let split_path = dir.join(format!("split-{big}.btf"));
+        std::fs::write(&base_path, &base_data).unwrap();
+        std::fs::write(&split_path, &split_data).unwrap();
+
+        let mut s1 = vec![0u32; Btf::scratch_words(&base_data).unwrap()];
+        let base_btf = Btf::parse_in(&base_data, &mut s1).unwrap();
+        let mut s2 = vec![0u32; Btf::scratch_words(&split_data).unwrap()];
+        let split_btf = Btf::parse_split_in(&split_data, &base_btf, &mut s2).unwrap();
+        for (btf, file, base) in
+            [(&base_btf, &base_path, None), (&split_btf, &split_path, Some(base_path.as_path()))]
+        {
+            let t = compare_with_bpftool(&bpftool, btf, file, base);
+            println!(
+                "{} (big-endian: {big}): {} types, {} mismatches",
+                file.display(),
+                t.types,
+                t.mismatches.len()
+            );
+            for m in &t.mismatches {
+                println!("  {m}");
+            }
+            assert!(t.mismatches.is_empty());
+            assert_eq!(u64::from(btf.type_count()), t.types);
+            checked += 1;
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(checked, 4);
+}
+
 #[test]
 fn host_vmlinux_matches_bpftool() {
     if !Path::new(VMLINUX).exists() {
