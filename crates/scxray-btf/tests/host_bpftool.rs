@@ -6,6 +6,8 @@
 //! is skipped, with a message, only when it cannot be found or installed, or when the kernel
 //! exposes no `/sys/kernel/btf/vmlinux`.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -262,9 +264,6 @@ fn compare_with_bpftool(bpftool: &Path, btf: &Btf<'_>, file: &Path, base: Option
 /// by this crate: a check of the test builder as much as of the reader.
 #[test]
 fn synthetic_blobs_match_bpftool() {
-    #[path = "common/mod.rs"]
-    #[allow(dead_code)]
-    mod common;
     use common::kernel::{self, Opts};
 
     let Some(bpftool) = find_bpftool() else {
