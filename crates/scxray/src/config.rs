@@ -82,6 +82,8 @@ pub struct Target {
     pub nr_nodes: u32,
     /// How each fact was found, in order.
     pub how: Vec<String>,
+    /// Every symbol known, at runtime addresses.
+    pub all_symbols: std::collections::HashMap<String, u64>,
 }
 
 /// The vmcoreinfo text found in memory: the page that starts with `OSRELEASE=`.
@@ -203,6 +205,7 @@ impl Target {
                 _ => a.wrapping_add(kaslr_offset),
             })
         };
+        let all_symbols = table.iter().filter_map(|(n, _)| Some((n.to_owned(), runtime(n)?))).collect();
         let symbols = RuntimeSymbols {
             runqueues: runtime("runqueues"),
             per_cpu_offset: runtime("__per_cpu_offset"),
@@ -288,6 +291,7 @@ impl Target {
             nr_cpus,
             nr_nodes,
             how,
+            all_symbols,
         })
     }
 
@@ -303,6 +307,11 @@ impl Target {
             nr_nodes: self.nr_nodes,
         };
         Guest::new(&self.memory, &self.translator, &self.layout, symbols).with_limits(limits)
+    }
+
+    /// The runtime address of a kernel symbol.
+    pub fn symbol(&self, name: &str) -> Option<u64> {
+        self.all_symbols.get(name).copied()
     }
 
     /// Reads `buf.len()` bytes at kernel virtual `va`.
@@ -375,9 +384,15 @@ fn x86_translator(
             ));
         }
     };
+    // Under KASLR (CONFIG_RANDOMIZE_MEMORY) the vmalloc and vmemmap regions follow the direct
+    // map at random but close distances: the direct map is only as large as RAM, so the linear
+    // rule must cover only the physical memory the guest has; anything above goes to the page
+    // walk (seen on 7.3: per-CPU chunks in vmalloc 80 TiB after page_offset_base).
+    let phys_end = memory.phys_end();
     let mut config = X86Config {
         phys_base: PhysAddr(phys_base),
-        phys_end: Some(PhysAddr(memory.phys_end())),
+        phys_end: Some(PhysAddr(phys_end)),
+        direct_map_size: phys_end.next_multiple_of(1 << 30),
         ..X86Config::new(Cr3(cr3), mode)
     };
     // page_offset_base is a variable in the kernel image: read it through the image rule.

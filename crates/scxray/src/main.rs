@@ -42,7 +42,25 @@ enum Command {
     /// Walk the scheduler's state and print it.
     Dump(DumpArgs),
     /// Say what was detected in a dump and how (architecture, release, KASLR, paging, BTF).
-    Info(KernelArgs),
+    Info(InfoArgs),
+    /// Print guest kernel memory at a virtual address or symbol, as 64-bit words (like crash's
+    /// `rd`), with the physical address each page translated to.
+    Read(ReadArgs),
+}
+
+#[derive(Args, Debug)]
+struct ReadArgs {
+    #[command(flatten)]
+    kernel: KernelArgs,
+    /// A kernel virtual address (hex with 0x) or a symbol name, optionally `+offset`.
+    #[arg(long)]
+    at: String,
+    /// Bytes to print.
+    #[arg(long, default_value_t = 64)]
+    len: u64,
+    /// Dereference the pointer at --at first (like `*scx_root`).
+    #[arg(long)]
+    deref: bool,
 }
 
 #[derive(Args, Debug)]
@@ -63,6 +81,15 @@ struct KernelArgs {
     /// Physical address of a raw image's first byte.
     #[arg(long, value_name = "ADDR", default_value = "0", value_parser = parse_u64)]
     raw_base: u64,
+}
+
+#[derive(Args, Debug)]
+struct InfoArgs {
+    #[command(flatten)]
+    kernel: KernelArgs,
+    /// Also print every member offset resolved from BTF and the symbol addresses.
+    #[arg(long)]
+    layout: bool,
 }
 
 #[derive(Args, Debug)]
@@ -144,7 +171,7 @@ fn inputs(k: &KernelArgs) -> Inputs {
 fn run(cli: Cli) -> Result<(), Error> {
     let progress = Progress::start();
     match cli.command {
-        Command::Info(k) => {
+        Command::Info(InfoArgs { kernel: k, layout }) => {
             progress.set("configuring");
             let t = Target::configure(&inputs(&k))?;
             progress.set("");
@@ -176,6 +203,49 @@ fn run(cli: Cli) -> Result<(), Error> {
                     format!(" (missing: {})", missing.join(", "))
                 }
             );
+            if layout {
+                println!("{:#?}", t.layout);
+                println!("{:#x?}", t.symbols);
+            }
+            Ok(())
+        }
+        Command::Read(r) => {
+            progress.set("configuring");
+            let t = Target::configure(&inputs(&r.kernel))?;
+            progress.set("");
+            let (base, off) = match r.at.split_once('+') {
+                Some((b, o)) => (b, parse_u64(o).map_err(Error::BadInput)?),
+                None => (r.at.as_str(), 0),
+            };
+            let mut addr = match parse_u64(base) {
+                Ok(a) => a,
+                Err(_) => t.symbol(base).ok_or_else(|| {
+                    Error::BadInput(format!("{base}: not an address and not a known symbol"))
+                })?,
+            }
+            .wrapping_add(off);
+            if r.deref {
+                let mut b = [0u8; 8];
+                t.read_virt(addr, &mut b).map_err(|e| Error::BadInput(format!("{addr:#x}: {e}")))?;
+                addr = u64::from_le_bytes(b);
+                println!("*{} = {addr:#x}", r.at);
+            }
+            let len = r.len.min(1 << 20) as usize;
+            let mut buf = vec![0u8; len.next_multiple_of(8)];
+            t.read_virt(addr, &mut buf).map_err(|e| Error::BadInput(format!("{addr:#x}: {e}")))?;
+            for (i, w) in buf.chunks_exact(8).enumerate() {
+                let va = addr + 8 * i as u64;
+                if i % 2 == 0 {
+                    print!("{va:#018x}:");
+                }
+                print!("  {:016x}", u64::from_le_bytes(w.try_into().unwrap_or_default()));
+                if i % 2 == 1 {
+                    println!();
+                }
+            }
+            if buf.len() % 16 != 0 {
+                println!();
+            }
             Ok(())
         }
         Command::Dump(d) => {

@@ -61,6 +61,11 @@ impl SymbolTable {
         self.map.get(name).copied()
     }
 
+    /// Every `(name, address)`.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.map.iter().map(|(n, &a)| (n.as_str(), a))
+    }
+
     /// Number of symbols.
     pub fn len(&self) -> usize {
         self.map.len()
