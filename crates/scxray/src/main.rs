@@ -243,7 +243,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                     println!();
                 }
             }
-            if buf.len() % 16 != 0 {
+            if !buf.len().is_multiple_of(16) {
                 println!();
             }
             Ok(())
