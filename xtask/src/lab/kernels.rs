@@ -661,7 +661,15 @@ pub fn cmd(args: &[String]) -> Result<(), String> {
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     for s in specs {
-        match prepare(s).and_then(|k| if dbg { fetch_debug(&k, dbg_vmlinux) } else { Ok(k) }) {
+        match prepare(s) {
+            Ok(k) if dbg => match fetch_debug(&k, dbg_vmlinux) {
+                Ok(k) => rows.push(k),
+                Err(e) => {
+                    let mut k = k;
+                    k.notes.push(format!("-dbg: {e}"));
+                    rows.push(k);
+                }
+            },
             Ok(k) => rows.push(k),
             Err(e) => errors.push(format!("{}: {e}", s.name)),
         }
