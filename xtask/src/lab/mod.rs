@@ -17,6 +17,7 @@
 // Parts of the apt API exist for the scheduler builder (schedulers.rs) and are unused here.
 #[allow(dead_code)]
 pub mod apt;
+pub mod check;
 pub mod initramfs;
 pub mod kernels;
 pub mod qemu;
@@ -33,6 +34,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "kernels" => kernels::cmd(rest),
         "boot" => boot_cmd(rest),
         "schedulers" => schedulers::cmd(rest),
+        "check" => check_cmd(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -52,6 +54,7 @@ fn print_help() {
          \x20   --scheduler PATH|scx_qmap|scx_simple|scx_central (built by `lab schedulers`)\n  \
          \x20   --scheduler-args 'ARGS'  --enable-timeout SECS  --settle SECS\n  \
          schedulers [--kernel S] [--arch A]  build scx_qmap, scx_simple, scx_central (static)\n  \
+         check [name...]                    run scxray on cached dumps, check each against its guest's truth\n  \
          apt newest <glob> <arch> [suite]   newest package of the private apt environment\n  \
          apt fetch <name> <arch> [suite]    download a .deb (cached, SHA256-checked), print its path\n"
     );
@@ -236,4 +239,78 @@ fn print_boot_result(kernel: &kernels::Kernel, r: &qemu::BootResult) {
     );
     println!("truth       {}", r.truth_file.display());
     println!("serial      {}", r.serial_log.display());
+}
+
+/// Builds the release `scxray` binary and returns its path.
+pub fn build_scxray() -> Result<std::path::PathBuf, String> {
+    crate::util::Step::new("build scxray (release)").run(crate::util::cargo(&[
+        "build",
+        "--quiet",
+        "--release",
+        "-p",
+        "scxray",
+    ]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| crate::util::workspace_root().join("target"), std::path::PathBuf::from);
+    Ok(target.join("release").join("scxray"))
+}
+
+/// One row of the lab's table.
+pub struct Row {
+    pub name: String,
+    pub verdict: check::Verdict,
+}
+
+/// Prints the lab's table and fails when any check failed.
+pub fn print_table(rows: &[Row]) -> Result<(), String> {
+    println!("{:<34} {:>6} {:>5} {:>8} {:>9}", "dump", "tasks", "DSQs", "checks", "scxray");
+    let mut failed = 0;
+    for r in rows {
+        let v = &r.verdict;
+        let total = v.passed + v.failures.len();
+        println!(
+            "{:<34} {:>6} {:>5} {:>4}/{:<3} {:>7.0}ms",
+            r.name,
+            v.tasks,
+            v.dsqs,
+            v.passed,
+            total,
+            v.scxray_time.as_secs_f64() * 1000.0
+        );
+        for f in &v.failures {
+            println!("    FAIL {f}");
+        }
+        failed += usize::from(!v.failures.is_empty());
+    }
+    if failed == 0 { Ok(()) } else { Err(format!("{failed} of {} dumps failed their checks", rows.len())) }
+}
+
+/// `cargo xtask lab check [name...]`: every cached dump with a truth file, or the named ones.
+fn check_cmd(args: &[String]) -> Result<(), String> {
+    let scxray = build_scxray()?;
+    let dir = qemu::dumps_dir();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok()?.strip_suffix(".core").map(str::to_owned))
+        .filter(|n| args.is_empty() || args.contains(n))
+        .filter(|n| dir.join(format!("{n}.truth.txt")).exists())
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        return Err(format!(
+            "no dumps with truth files in {}: run `cargo xtask lab boot` first",
+            dir.display()
+        ));
+    }
+    let rows: Vec<Row> = names
+        .into_iter()
+        .map(|name| {
+            let truth_path = dir.join(format!("{name}.truth.txt"));
+            let truth = check::Truth::parse(&std::fs::read_to_string(&truth_path).unwrap_or_default());
+            let expect = check::Expect { nodes: 2, sched_ext: !truth.release.starts_with("6.12") };
+            let verdict = check::check(&scxray, &dir.join(format!("{name}.core")), &truth, expect);
+            Row { name, verdict }
+        })
+        .collect();
+    print_table(&rows)
 }
