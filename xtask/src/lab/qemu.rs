@@ -424,3 +424,29 @@ pub fn check_core(path: &Path) -> Result<CoreSummary, String> {
     }
     Ok(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truth_parses_and_round_trips() {
+        let log = "noise\r\nSCXRAY-TRUTH-BEGIN\r\nrelease 7.3.4+deb13-cloud-amd64\r\nstate enabled\r\n\
+                   ops qmap\r\ncpus_online 0-3\r\nnr_cpus 4\r\ncmdline console=ttyS0\r\n\
+                   task 1 1 S 0 init\r\ntask 7 7 I -1 kworker/R-a b\r\nSCXRAY-TRUTH-END\r\nSCXRAY-READY\r\n";
+        let t = GuestTruth::parse(log).unwrap();
+        assert_eq!(
+            (t.release.as_str(), t.state.as_str(), t.ops.as_str()),
+            ("7.3.4+deb13-cloud-amd64", "enabled", "qmap")
+        );
+        assert_eq!(t.nr_cpus, 4);
+        assert_eq!(t.tasks.len(), 2);
+        assert_eq!(
+            t.tasks[1],
+            GuestTask { tid: 7, tgid: 7, state: "I".into(), cpu: -1, comm: "kworker/R-a b".into() }
+        );
+        let again =
+            GuestTruth::parse(&format!("SCXRAY-TRUTH-BEGIN\n{}SCXRAY-TRUTH-END\n", t.to_text())).unwrap();
+        assert_eq!(again, t);
+    }
+}
