@@ -70,6 +70,7 @@ pub mod limits;
 pub mod memory;
 pub mod output;
 pub mod symbols;
+pub mod task;
 pub mod translate;
 pub mod visit;
 mod walk;
@@ -91,5 +92,6 @@ pub use output::{
     RootState, TaskEntry, TaskIdentity,
 };
 pub use symbols::{KernelSymbols, PerCpuOffsets, Symbol};
+pub use task::{DsqId, TaskDetail};
 pub use translate::{AddressKind, LinearRange, LinearTranslator, Translate, TranslateError};
 pub use visit::Visitor;

@@ -98,6 +98,10 @@ pub struct SchedulerFacts {
     pub bypass_depth: i32,
     /// `live` or `bss_snapshot`.
     pub provenance: String,
+    /// Why the scheduler exited (`scx_exit_info`), when `exit_kind` is not NONE.
+    pub exit: Option<crate::diagnose::ExitInfo>,
+    /// Event counters (`struct scx_event_stats`), summed over CPUs.
+    pub events: std::collections::BTreeMap<String, i64>,
 }
 
 /// One CPU.
@@ -187,6 +191,8 @@ pub struct Report {
     pub schema: String,
     /// Machine facts.
     pub machine: MachineFacts,
+    /// The global sched_ext state (what `scx_show_state.py` prints).
+    pub sched_ext: crate::diagnose::GlobalState,
     /// The scheduler, when one is attached.
     pub scheduler: Option<SchedulerFacts>,
     /// Per-CPU state.
@@ -197,6 +203,10 @@ pub struct Report {
     pub user_dsqs: Option<UserDsqsReport>,
     /// `scx_tasks`.
     pub scx_tasks: TasksReport,
+    /// Every task found by any walker, once, with its detail.
+    pub tasks: Vec<crate::diagnose::TaskReport>,
+    /// Tasks whose detail could not be read: address and why.
+    pub unreadable_tasks: Vec<TaskRef>,
     /// What could not be done, in words.
     pub problems: Vec<String>,
     /// Whether any cap fired anywhere.
@@ -305,6 +315,7 @@ impl Report {
         guest.walk_machine(&mut c);
         let mut tasks = Tasks { guest: &guest, cache: HashMap::new() };
         let btf = scxray_btf::Btf::parse(&target.btf).ok();
+        let kernel = crate::diagnose::KernelInfo::new(target);
 
         let scheduler = c.root.map(|r| {
             let ops_name = btf
@@ -331,6 +342,8 @@ impl Report {
                     scxray_core::Provenance::Live => "live".into(),
                     scxray_core::Provenance::BssSnapshot => "bss_snapshot".into(),
                 },
+                exit: if r.exit_kind == 0 { None } else { crate::diagnose::exit_info(&kernel, r.sched_kva) },
+                events: crate::diagnose::event_counters(&kernel, r.sched_kva).into_iter().collect(),
             }
         });
         let mut truncated = false;
@@ -409,6 +422,7 @@ impl Report {
             }
         });
         truncated |= c.tasks_walk.truncated;
+        let (task_details, unreadable_tasks) = details(&guest, &kernel, &c);
         let scx_tasks = TasksReport {
             tasks: c.tasks.iter().map(|&k| tasks.get(k)).collect(),
             walk: (&c.tasks_walk).into(),
@@ -424,15 +438,66 @@ impl Report {
                 kaslr_offset: hex(target.kaslr_offset),
                 memory: target.memory.describe(),
             },
+            sched_ext: crate::diagnose::global_state(&kernel),
             scheduler,
             cpus,
             dsqs,
             user_dsqs,
             scx_tasks,
+            tasks: task_details,
+            unreadable_tasks,
             problems: c.problems.iter().map(describe_problem).collect(),
             truncated,
         }
     }
+}
+
+/// Every task any walker found, once, in first-seen order, with its detail and the lists it
+/// was found on.
+fn details<M: PhysMem + ?Sized, T: Translate + ?Sized>(
+    guest: &Guest<'_, M, T>,
+    kernel: &crate::diagnose::KernelInfo<'_>,
+    c: &Collector,
+) -> (Vec<crate::diagnose::TaskReport>, Vec<TaskRef>) {
+    let mut order: Vec<VirtAddr> = Vec::new();
+    let mut found: HashMap<VirtAddr, Vec<String>> = HashMap::new();
+    let mut note = |kva: VirtAddr, place: String| {
+        let e = found.entry(kva).or_insert_with(|| {
+            order.push(kva);
+            Vec::new()
+        });
+        e.push(place);
+    };
+    for (cpu, run, _) in &c.cpus {
+        if let Some(t) = &cpu.curr {
+            note(t.kva, format!("curr cpu {}", cpu.cpu));
+        }
+        for &t in run {
+            note(t, format!("runnable cpu {}", cpu.cpu));
+        }
+    }
+    for (h, ts, _) in &c.dsqs {
+        for &t in ts {
+            note(t, format!("dsq {}", h.origin));
+        }
+    }
+    for &t in &c.tasks {
+        note(t, "scx_tasks".into());
+    }
+    let flags = kernel.enum_constants("scx_ent_flags");
+    let jiffies = kernel.jiffies();
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for kva in order {
+        let places = found.remove(&kva).unwrap_or_default();
+        match guest.read_task_detail(kva) {
+            Ok(d) => ok.push(crate::diagnose::task_report(kernel, &d, &flags, jiffies, places)),
+            Err(e) => {
+                bad.push(TaskRef { kva: hex(kva.0), pid: None, comm: None, error: Some(e.to_string()) })
+            }
+        }
+    }
+    (ok, bad)
 }
 
 /// The name of the constant of `enum_name` whose value is `value`.

@@ -1,20 +1,60 @@
 //! The text form of a report, laid out like the kernel's own `scx_dump_state` output
-//! (per-CPU headers, task lines with runnable/current markers), plus every DSQ.
+//! (a "CPU states" section with per-CPU headers and task lines: `*` marks the running task,
+//! the state letter follows), plus what the kernel's dump does not show: the global state,
+//! every DSQ with its depth, seq and queued tasks, and what scxray could not read.
 
+use crate::diagnose::TaskReport;
 use crate::report::{Report, TaskRef};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
-fn task(t: &TaskRef) -> String {
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "-".into(), |v| v.to_string())
+}
+
+fn name(t: &TaskRef) -> String {
     match (&t.comm, t.pid) {
         (Some(c), Some(p)) => format!("{c}[{p}]"),
         _ => format!("<unreadable {}: {}>", t.kva, t.error.as_deref().unwrap_or("?")),
     }
 }
 
+/// One task the way `scx_dump_task` prints it; `marker` is `*` for the running task.
+fn task_block(o: &mut String, marker: char, r: &TaskRef, d: Option<&TaskReport>) {
+    let Some(d) = d else {
+        let _ = writeln!(o, " {marker}? {}", name(r));
+        return;
+    };
+    let age = d.runnable_age_jiffies.map_or_else(String::new, |a| format!(" {a:+}j"));
+    let _ = writeln!(o, " {marker}{} {}[{}]{age}", d.state.as_deref().unwrap_or("?"), d.comm, d.pid);
+    let f = &d.scx_flags;
+    let flags = if f.flags.is_empty() { f.raw.clone() } else { f.flags.join("|") };
+    let (ops_state, qseq) = d.ops_state.map_or((None, None), |v| (Some(v & 3), Some(v >> 2)));
+    let _ = writeln!(
+        o,
+        "      scx_state/flags={}/{} ops_state/qseq={}/{}",
+        f.state.as_deref().unwrap_or("?"),
+        flags,
+        opt(ops_state),
+        opt(qseq)
+    );
+    let _ = writeln!(
+        o,
+        "      sticky/holding_cpu={}/{} dsq_id={}",
+        opt(d.sticky_cpu),
+        opt(d.holding_cpu),
+        d.dsq.as_deref().unwrap_or("(n/a)")
+    );
+    let _ =
+        writeln!(o, "      dsq_vtime={} slice={} weight={}", opt(d.dsq_vtime), opt(d.slice), opt(d.weight));
+    let _ = writeln!(o, "      cpus={}", d.cpus_allowed.as_deref().unwrap_or("?"));
+}
+
 /// Renders `r` as text.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
     let m = &r.machine;
+    let details: HashMap<&str, &TaskReport> = r.tasks.iter().map(|t| (t.kva.as_str(), t)).collect();
     let _ = writeln!(
         o,
         "Linux {} ({}), {} CPUs, {} nodes, {}, KASLR offset {}",
@@ -25,75 +65,121 @@ pub fn render(r: &Report) -> String {
         m.paging,
         m.kaslr_offset
     );
+    let g = &r.sched_ext;
+    let _ = writeln!(
+        o,
+        "sched_ext: enable_state={}({}) enabled={} switching_all={} switched_all={} nr_rejected={} enable_seq={}{}",
+        g.enable_state.as_deref().unwrap_or("?"),
+        opt(g.enable_state_value),
+        opt(g.enabled),
+        opt(g.switching_all.map(u8::from)),
+        opt(g.switched_all),
+        opt(g.nr_rejected),
+        opt(g.enable_seq),
+        g.watchdog_age_jiffies.map_or_else(String::new, |a| format!(" watchdog_age={a}j"))
+    );
     match &r.scheduler {
         Some(s) => {
             let _ = writeln!(
                 o,
-                "sched_ext: {} scheduler \"{}\"  scx_sched {}  exit_kind {}{}  aborting {}  bypass_depth {}  ({})",
-                s.state.as_deref().unwrap_or("?"),
+                "scheduler \"{}\": scx_sched {} exit_kind={}{} aborting={} bypass_depth={} ({})",
                 s.ops_name.as_deref().unwrap_or("?"),
                 s.sched_kva,
                 s.exit_kind,
-                s.exit_kind_name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(),
-                s.aborting,
+                s.exit_kind_name.as_ref().map(|n| format!("({n})")).unwrap_or_default(),
+                u8::from(s.aborting),
                 s.bypass_depth,
                 s.provenance
             );
+            if let Some(e) = &s.exit {
+                let _ = writeln!(
+                    o,
+                    "  exit: kind={} code={} reason: {}",
+                    opt(e.kind),
+                    opt(e.exit_code),
+                    e.reason.as_deref().unwrap_or("?")
+                );
+                if let Some(msg) = e.msg.as_deref().filter(|m| !m.is_empty()) {
+                    let _ = writeln!(o, "  exit message: {msg}");
+                }
+            }
+            let events: Vec<String> =
+                s.events.iter().filter(|(_, v)| **v != 0).map(|(k, v)| format!("{k}={v}")).collect();
+            if !events.is_empty() {
+                let _ = writeln!(o, "  events: {}", events.join(" "));
+            }
         }
         None => {
-            let _ = writeln!(o, "sched_ext: no BPF scheduler attached (scx_root is NULL)");
+            let _ = writeln!(o, "scheduler: none attached (scx_root is NULL)");
         }
     }
+    let _ = writeln!(o);
+    let _ = writeln!(o, "CPU states");
+    let _ = writeln!(o, "----------");
     for c in &r.cpus {
         let _ = writeln!(o);
         let _ = writeln!(
             o,
-            "CPU {:<3}: nr_run={} flags={:#x} cpu_rel={} ops_qseq={} kick_sync={} clock={}",
+            "CPU {:<4}: nr_run={} flags={:#x} cpu_rel={} ops_qseq={} ksync={} clock={}",
             c.cpu,
             c.nr_running,
             c.flags,
             u8::from(c.cpu_released),
-            c.ops_qseq.map_or("-".into(), |v| v.to_string()),
-            c.kick_sync.map_or("-".into(), |v| v.to_string()),
-            c.clock.map_or("-".into(), |v| v.to_string()),
+            opt(c.ops_qseq),
+            opt(c.kick_sync),
+            opt(c.clock),
         );
-        let _ = writeln!(o, "          curr={}", c.curr.as_ref().map_or("-".into(), task));
+        let _ = writeln!(o, "          curr={}", c.curr.as_ref().map_or_else(|| "-".into(), name));
+        if let Some(curr) = &c.curr
+            && details.get(curr.kva.as_str()).is_some_and(|d| d.scx_flags.state.as_deref() == Some("ENABLED"))
+        {
+            let _ = writeln!(o);
+            task_block(&mut o, '*', curr, details.get(curr.kva.as_str()).copied());
+        }
         for t in &c.runnable {
-            let _ = writeln!(o, "  R {:<24} {}", task(t), t.kva);
+            task_block(&mut o, ' ', t, details.get(t.kva.as_str()).copied());
         }
         if c.runnable_walk.truncated {
-            let _ = writeln!(o, "  (runnable_list truncated at {})", c.runnable_walk.reported);
+            let _ = writeln!(o, "  (runnable_list truncated after {} tasks)", c.runnable_walk.reported);
         }
         if let Some(b) = &c.runnable_walk.broken {
             let _ = writeln!(o, "  (runnable_list broken: {b})");
         }
     }
     let _ = writeln!(o);
-    let _ = writeln!(o, "Dispatch queues ({}):", r.dsqs.len());
+    let _ = writeln!(o, "Dispatch queues");
+    let _ = writeln!(o, "---------------");
+    let mut empty = 0;
     for d in &r.dsqs {
         if d.nr == 0 && d.tasks.is_empty() {
+            empty += 1;
             continue;
         }
-        let _ = writeln!(o, "  DSQ {:<14} id={} nr={} seq={} at {}", d.label, d.id, d.nr, d.seq, d.kva);
+        let id =
+            scxray_core::DsqId::decode(u64::from_str_radix(d.id.trim_start_matches("0x"), 16).unwrap_or(0));
+        let _ = writeln!(o, "DSQ {:<14} id={} nr={} seq={} at {}", d.label, id, d.nr, d.seq, d.kva);
         for t in &d.tasks {
-            let _ = writeln!(o, "      {:<24} {}", task(t), t.kva);
+            let age = details
+                .get(t.kva.as_str())
+                .and_then(|x| x.runnable_age_jiffies)
+                .map_or_else(String::new, |a| format!(" {a:+}j"));
+            let _ = writeln!(o, "    {}{age}", name(t));
         }
         if d.walk.truncated || d.walk.broken.is_some() {
             let _ = writeln!(
                 o,
-                "      (walked {}, truncated {}, broken {})",
+                "    (walked {}, truncated {}, broken: {})",
                 d.walk.reported,
                 d.walk.truncated,
                 d.walk.broken.as_deref().unwrap_or("no")
             );
         }
     }
-    let empty = r.dsqs.iter().filter(|d| d.nr == 0 && d.tasks.is_empty()).count();
-    let _ = writeln!(o, "  ({empty} empty DSQs not shown)");
+    let _ = writeln!(o, "({} DSQs walked, {empty} empty)", r.dsqs.len());
     if let Some(u) = &r.user_dsqs {
         let _ = writeln!(
             o,
-            "  dsq_hash: {} buckets, {} user DSQs{}{}",
+            "dsq_hash: {} buckets, {} user DSQs{}{}",
             u.table_size,
             u.nodes,
             if u.truncated.is_empty() {
@@ -107,13 +193,16 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(o);
     let _ = writeln!(
         o,
-        "scx_tasks: {} tasks{}",
+        "scx_tasks: {} tasks{}; {} with detail, {} unreadable",
         r.scx_tasks.tasks.len(),
-        if r.scx_tasks.walk.truncated { " (truncated)" } else { "" }
+        if r.scx_tasks.walk.truncated { " (truncated)" } else { "" },
+        r.tasks.len(),
+        r.unreadable_tasks.len()
     );
     if !r.problems.is_empty() {
         let _ = writeln!(o);
-        let _ = writeln!(o, "Problems:");
+        let _ = writeln!(o, "Problems");
+        let _ = writeln!(o, "--------");
         for p in &r.problems {
             let _ = writeln!(o, "  - {p}");
         }

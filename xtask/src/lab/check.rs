@@ -36,7 +36,7 @@ impl Truth {
                     let rest: Vec<&str> = it.collect();
                     let comm = match rest.as_slice() {
                         [state, cpu, comm @ ..]
-                            if state.len() == 1 && cpu.parse::<u32>().is_ok() && !comm.is_empty() =>
+                            if state.len() == 1 && cpu.parse::<i64>().is_ok() && !comm.is_empty() =>
                         {
                             comm.join(" ")
                         }
@@ -188,6 +188,33 @@ pub fn check(scxray: &Path, core: &Path, truth: &Truth, expect: Expect) -> Verdi
             });
         }
     }
+    // Every task on a DSQ has detail, and the DSQ its `p->scx.dsq` names is the one it was
+    // found on.
+    let detail: BTreeMap<String, &Value> =
+        r["tasks"].as_array().into_iter().flatten().map(|t| (s(&t["kva"]), t)).collect();
+    for d in &dsqs {
+        for t in d["tasks"].as_array().into_iter().flatten() {
+            let kva = s(&t["kva"]);
+            match detail.get(&kva) {
+                None => v.failures.push(format!("task {kva} on DSQ {} has no detail", s(&d["label"]))),
+                Some(x) => {
+                    v.check(s(&x["dsq_kva"]) == s(&d["kva"]) && s(&x["dsq_id"]) == s(&d["id"]), || {
+                        format!(
+                            "task {kva} found on DSQ {} ({} id {}) names DSQ {} id {}",
+                            s(&d["label"]),
+                            s(&d["kva"]),
+                            s(&d["id"]),
+                            s(&x["dsq_kva"]),
+                            s(&x["dsq_id"])
+                        )
+                    })
+                }
+            }
+        }
+    }
+    v.check(r["unreadable_tasks"].as_array().is_some_and(Vec::is_empty), || {
+        format!("tasks without detail: {}", r["unreadable_tasks"])
+    });
     for c in r["cpus"].as_array().into_iter().flatten() {
         let runnable = c["runnable"].as_array().cloned().unwrap_or_default();
         for t in &runnable {
