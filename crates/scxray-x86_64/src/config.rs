@@ -80,6 +80,7 @@ pub struct X86Config {
     /// bound it with [`X86Config::with_direct_map_end`] and the kernel's `vmalloc_base`.
     pub direct_map_size: u64,
     /// The kernel variable `phys_base`: the physical address `kernel_map_start` maps to.
+    /// Added modulo 2^64, as the kernel's `__pa_symbol` does: KASLR can make it "negative".
     pub phys_base: PhysAddr,
     /// Start of the kernel image mapping: `__START_KERNEL_map`, [`START_KERNEL_MAP`].
     pub kernel_map_start: VirtAddr,

@@ -83,6 +83,10 @@ mod tests {
     fn la57_selects_five_levels() {
         assert_eq!(PagingMode::from_cr4(0x0037_06f0 & !CR4_LA57), PagingMode::FourLevel);
         assert_eq!(PagingMode::from_cr4(0x0037_06f0 | CR4_LA57), PagingMode::FiveLevel);
+        // Literal values: a typical CR4 without and with LA57.
+        assert_eq!(PagingMode::from_cr4(0x0037_06f0), PagingMode::FourLevel);
+        assert_eq!(PagingMode::from_cr4(0x0037_16f0), PagingMode::FiveLevel);
+        assert_eq!(CR4_LA57, 0x1000);
         // Only bit 12 matters.
         assert_eq!(PagingMode::from_cr4(!CR4_LA57), PagingMode::FourLevel);
         assert_eq!(PagingMode::from_cr4(CR4_LA57), PagingMode::FiveLevel);

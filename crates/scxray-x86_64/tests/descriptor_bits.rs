@@ -312,8 +312,9 @@ fn la57_in_cr4_selects_the_five_level_walk() {
     let image = b.image();
     let mem = FlatImage::new(PhysAddr(b.root()), &image);
     let va = VirtAddr(va_for(5, VA_4K));
-    // A typical CR4 without and with LA57.
-    let cr4 = 0x0037_06f0 & !CR4_LA57;
+    // A typical CR4 without and with LA57 (bit 12), as literals.
+    let cr4 = 0x0037_06f0;
+    assert_eq!(cr4 | 0x1000, cr4 | CR4_LA57);
     let translator = |cr4| {
         X86Translator::new(X86Config {
             direct_map_size: 0,
@@ -322,7 +323,7 @@ fn la57_in_cr4_selects_the_five_level_walk() {
         })
     };
     use scxray_core::Translate;
-    assert_eq!(translator(cr4 | CR4_LA57).translate(&mem, va), Ok(PhysAddr(PA_4K)));
+    assert_eq!(translator(0x0037_16f0).translate(&mem, va), Ok(PhysAddr(PA_4K)));
     // Read as 4-level the same tables do not give the page: `va` is not even canonical for
     // 48 bits, and the 48-bit version of it walks the PML5 as a PML4.
     assert!(translator(cr4).translate(&mem, va).is_err());

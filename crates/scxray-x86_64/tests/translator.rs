@@ -165,14 +165,18 @@ fn results_beyond_maxphyaddr_are_outside_memory() {
 }
 
 #[test]
-fn a_phys_base_that_wraps_is_outside_memory() {
+fn phys_base_is_modular_like_the_kernels_own_arithmetic() {
     let mem = FlatImage::new(PhysAddr(0), &[]);
+    // A "negative" phys_base (image loaded below LOAD_PHYSICAL_ADDR): -16 here.
     let t = X86Translator::new(X86Config {
-        phys_base: PhysAddr(u64::MAX - 0xf),
+        phys_base: PhysAddr(0u64.wrapping_sub(0x10)),
         ..X86Config::new(Cr3(0), PagingMode::FourLevel)
     });
     let va = VirtAddr(START_KERNEL_MAP.0 + 0x20);
-    assert_eq!(t.translate(&mem, va), Err(TranslateError::OutsideMemory { va, pa: PhysAddr(0x10) }));
+    assert_eq!(t.translate(&mem, va), Ok(PhysAddr(0x10)));
+    // Below it the sum wraps under 0, far above MAXPHYADDR: outside memory.
+    let va = VirtAddr(START_KERNEL_MAP.0 + 0x8);
+    assert_eq!(t.translate(&mem, va), Err(TranslateError::OutsideMemory { va, pa: PhysAddr(u64::MAX - 7) }));
 }
 
 #[test]
