@@ -6,20 +6,33 @@
 //! root `scx_sched`) in a byte image at the member offsets of a real kernel's BTF, so the
 //! walkers can be tested rule by rule without booting one.
 //!
-//! Address scheme (x86_64-like): the direct map `DIRECT_MAP + pa` covers all of the image,
-//! and a kernel-image window `KERNEL_IMAGE + (pa - IMAGE_PA)` holds the static symbols.
+//! Address scheme: by default (x86_64-like) the direct map `DIRECT_MAP + pa` covers all of
+//! the image, and a kernel-image window `KERNEL_IMAGE + (pa - IMAGE_PA)` holds the static
+//! symbols. [`GuestBuilder::with_scheme`] takes another [`AddressScheme`]: x86_64 or arm64
+//! under KASLR, with a vmalloc-like window reached only through page tables.
+//!
+//! The guest can be written as a real ELF core ([`elf_core`]: VMCOREINFO and CPU notes,
+//! PT_LOAD segments with a hole, page tables from [`pagetables`]) with a System.map
+//! ([`system_map`]) and a raw BTF of its layout ([`btf_blob`]), for the CLI's end-to-end tests.
 
+pub mod btf_blob;
+pub mod elf_core;
 pub mod kernels;
+pub mod pagetables;
 pub mod record;
+pub mod scheme;
+pub mod system_map;
 
 use scxray_core::{
     AddressKind, FlatImage, Guest, KernelSymbols, Layout, Limits, LinearRange, LinearTranslator, MemError,
     PerCpuOffsets, PhysAddr, PhysMem, VirtAddr,
 };
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 pub use record::Recorder;
+pub use scheme::AddressScheme;
 
 /// Base of the direct map (x86_64's default `page_offset_base`).
 pub const DIRECT_MAP: u64 = 0xffff_8880_0000_0000;
@@ -29,8 +42,6 @@ pub const KERNEL_IMAGE: u64 = 0xffff_ffff_8000_0000;
 pub const IMAGE_PA: u64 = 0x10_0000;
 /// Size of the kernel-image window.
 pub const IMAGE_SIZE: u64 = 0x10_0000;
-/// First physical address the general allocator hands out (page 0 stays reserved).
-const HEAP_PA: u64 = IMAGE_PA + IMAGE_SIZE;
 /// Size of one CPU's per-CPU area.
 pub const PERCPU_AREA: u64 = 0x2_0000;
 /// `runqueues`: a per-CPU symbol, i.e. an offset inside each CPU's per-CPU area.
@@ -67,12 +78,34 @@ pub mod sizes {
     pub const BUCKET_TABLE: u64 = 64;
 }
 
-/// The physical address of a kit-made kernel virtual address.
+/// The physical address of a kit-made kernel virtual address under the default scheme.
 pub fn pa_of(kva: VirtAddr) -> u64 {
-    if kva.0 >= KERNEL_IMAGE {
-        kva.0 - KERNEL_IMAGE + IMAGE_PA
-    } else {
-        kva.0.checked_sub(DIRECT_MAP).expect("not a kit address")
+    AddressScheme::default().pa_linear(kva.0).expect("not a kit address")
+}
+
+/// How a guest's kernel virtual addresses map to its physical memory: the scheme's linear
+/// windows plus the pages mapped in its vmalloc-like window (page walk only).
+#[derive(Debug, Clone, Default)]
+pub struct KitMap {
+    /// The scheme.
+    pub scheme: AddressScheme,
+    /// vmalloc page (VA) -> physical page.
+    pub vmalloc_pages: BTreeMap<u64, u64>,
+}
+
+impl KitMap {
+    /// The physical address of `kva`, `None` when the kit never mapped it.
+    pub fn try_pa(&self, kva: u64) -> Option<u64> {
+        if let Some(pa) = self.scheme.pa_linear(kva) {
+            return Some(pa);
+        }
+        let page = kva & !(self.scheme.page() - 1);
+        self.vmalloc_pages.get(&page).map(|pa| pa + (kva - page))
+    }
+
+    /// The physical address of `kva`; panics for an address the kit did not make.
+    pub fn pa(&self, kva: u64) -> u64 {
+        self.try_pa(kva).unwrap_or_else(|| panic!("{kva:#x} is not a kit address"))
     }
 }
 
@@ -80,8 +113,10 @@ pub fn pa_of(kva: VirtAddr) -> u64 {
 #[derive(Debug)]
 pub struct GuestBuilder {
     mem: Vec<u8>,
+    map: KitMap,
     next_pa: u64,
     next_image_pa: u64,
+    next_vmalloc: u64,
     /// The layout the structures are laid out with (and the walkers get).
     pub layout: Layout,
     nr_cpus: u32,
@@ -92,6 +127,8 @@ pub struct GuestBuilder {
     scx_tasks: VirtAddr,
     sched: Option<VirtAddr>,
     bucket_table: Option<VirtAddr>,
+    /// Image variables the ELF-core writer adds (`nr_cpu_ids`, ...), by name.
+    pub(crate) image_vars: Vec<(&'static str, VirtAddr)>,
 }
 
 fn field(off: Option<u32>, name: &str) -> u64 {
@@ -102,10 +139,18 @@ impl GuestBuilder {
     /// A guest with `nr_cpus` CPUs and `nr_nodes` nodes laid out with `layout`; every CPU's
     /// rq is initialised (empty lists, local DSQs) and `scx_tasks` is an empty list.
     pub fn new(layout: Layout, nr_cpus: u32, nr_nodes: u32) -> Self {
+        Self::with_scheme(layout, AddressScheme::default(), nr_cpus, nr_nodes)
+    }
+
+    /// As [`GuestBuilder::new`], with the addresses of `scheme`.
+    pub fn with_scheme(layout: Layout, scheme: AddressScheme, nr_cpus: u32, nr_nodes: u32) -> Self {
+        let heap = scheme.image_pa + scheme.image_size;
         let mut b = Self {
-            mem: vec![0; usize::try_from(HEAP_PA).unwrap()],
-            next_pa: HEAP_PA,
-            next_image_pa: IMAGE_PA + 0x1000,
+            mem: vec![0; usize::try_from(heap - scheme.mem_base).unwrap()],
+            next_pa: heap,
+            next_image_pa: scheme.image_pa + 0x1000,
+            next_vmalloc: scheme.vmalloc.unwrap_or(0),
+            map: KitMap { scheme, vmalloc_pages: BTreeMap::new() },
             layout,
             nr_cpus,
             nr_nodes,
@@ -115,6 +160,7 @@ impl GuestBuilder {
             scx_tasks: VirtAddr(0),
             sched: None,
             bucket_table: None,
+            image_vars: Vec::new(),
         };
         let slots = nr_cpus + OFFSET_TAIL_SLOTS;
         b.per_cpu_offset_kva = b.alloc_image(u64::from(slots) * 8);
@@ -122,9 +168,16 @@ impl GuestBuilder {
         b.scx_tasks = b.alloc_image(16);
         b.init_list(b.scx_tasks);
         for cpu in 0..nr_cpus {
-            let area = b.alloc(PERCPU_AREA, 4096);
-            b.per_cpu_offsets.push(area.0);
-            b.write_u64(VirtAddr(b.per_cpu_offset_kva.0 + u64::from(cpu) * 8), area.0);
+            let area = if b.map.scheme.percpu_in_vmalloc {
+                b.alloc_vmalloc(PERCPU_AREA)
+            } else {
+                b.alloc(PERCPU_AREA, 4096)
+            };
+            // __per_cpu_offset[cpu]: the area's distance from the per-CPU section (zero-based
+            // on x86_64, an image address on arm64, where the offset is "negative").
+            let off = area.0.wrapping_sub(b.map.scheme.percpu_base);
+            b.per_cpu_offsets.push(off);
+            b.write_u64(VirtAddr(b.per_cpu_offset_kva.0 + u64::from(cpu) * 8), off);
             b.init_rq(cpu);
         }
         b.per_cpu_offsets.extend(std::iter::repeat_n(0, OFFSET_TAIL_SLOTS as usize));
@@ -135,32 +188,93 @@ impl GuestBuilder {
 
     /// The physical address of a kit-made kernel virtual address.
     pub fn pa(&self, kva: VirtAddr) -> u64 {
-        pa_of(kva)
+        self.map.pa(kva.0)
+    }
+
+    /// The address scheme.
+    pub fn scheme(&self) -> &AddressScheme {
+        &self.map.scheme
+    }
+
+    /// Allocates zeroed physical memory (skipping the scheme's hole); returns its address.
+    pub fn alloc_phys(&mut self, size: u64, align: u64) -> u64 {
+        let mut pa = self.next_pa.next_multiple_of(align);
+        if let Some(h) = self.map.scheme.hole.clone()
+            && pa < h.end
+            && h.start < pa + size
+        {
+            pa = h.end.next_multiple_of(align);
+        }
+        self.next_pa = pa + size;
+        let end = usize::try_from(self.next_pa - self.map.scheme.mem_base).unwrap();
+        if self.mem.len() < end {
+            self.mem.resize(end, 0);
+        }
+        pa
     }
 
     /// Allocates zeroed direct-map memory.
     pub fn alloc(&mut self, size: u64, align: u64) -> VirtAddr {
-        let pa = self.next_pa.next_multiple_of(align);
-        self.next_pa = pa + size;
-        let end = usize::try_from(self.next_pa).unwrap();
-        if self.mem.len() < end {
-            self.mem.resize(end, 0);
+        let pa = self.alloc_phys(size, align);
+        VirtAddr(self.map.scheme.direct_va(pa))
+    }
+
+    /// Allocates zeroed memory in the scheme's vmalloc window: page by page, each page its
+    /// own physical page, with a page left unused between them, so only the page walk finds
+    /// them. Falls back to [`GuestBuilder::alloc`] when the scheme has no such window.
+    pub fn alloc_vmalloc(&mut self, size: u64) -> VirtAddr {
+        if self.map.scheme.vmalloc.is_none() {
+            return self.alloc(size, 4096);
         }
-        VirtAddr(DIRECT_MAP + pa)
+        let page = self.map.scheme.page();
+        let va = self.next_vmalloc;
+        let pages = size.div_ceil(page);
+        for i in 0..pages {
+            let pa = self.alloc_phys(page, page);
+            self.alloc_phys(page, page); // a gap: the pages are not contiguous
+            self.map.vmalloc_pages.insert(va + i * page, pa);
+        }
+        // A guard page between areas, as vmalloc leaves.
+        self.next_vmalloc = va + (pages + 1) * page;
+        VirtAddr(va)
     }
 
     /// Allocates zeroed memory in the kernel-image window.
     pub fn alloc_image(&mut self, size: u64) -> VirtAddr {
-        let pa = self.next_image_pa.next_multiple_of(8);
-        self.next_image_pa = pa + size;
-        assert!(self.next_image_pa <= IMAGE_PA + IMAGE_SIZE, "image window full");
-        VirtAddr(KERNEL_IMAGE + pa - IMAGE_PA)
+        self.alloc_image_aligned(size, 8)
     }
 
-    /// Writes bytes at a kit address.
+    /// Allocates zeroed, `align`-aligned memory in the kernel-image window.
+    pub fn alloc_image_aligned(&mut self, size: u64, align: u64) -> VirtAddr {
+        let s = &self.map.scheme;
+        let pa = self.next_image_pa.next_multiple_of(align);
+        self.next_image_pa = pa + size;
+        assert!(self.next_image_pa <= s.image_pa + s.image_size, "image window full");
+        VirtAddr(s.image_va + pa - s.image_pa)
+    }
+
+    /// Writes bytes at a kit address (page by page: vmalloc pages are not contiguous).
     pub fn write(&mut self, kva: VirtAddr, bytes: &[u8]) {
-        let pa = usize::try_from(self.pa(kva)).unwrap();
-        self.mem[pa..pa + bytes.len()].copy_from_slice(bytes);
+        let mut done = 0usize;
+        while done < bytes.len() {
+            let at = kva.0 + done as u64;
+            let n = ((scheme::PAGE - at % scheme::PAGE) as usize).min(bytes.len() - done);
+            let pa = self.map.pa(at);
+            self.write_pa(pa, &bytes[done..done + n]);
+            done += n;
+        }
+    }
+
+    /// Reads bytes back from a kit address.
+    pub fn read(&self, kva: VirtAddr, out: &mut [u8]) {
+        let mut done = 0usize;
+        while done < out.len() {
+            let at = kva.0 + done as u64;
+            let n = ((scheme::PAGE - at % scheme::PAGE) as usize).min(out.len() - done);
+            let i = usize::try_from(self.map.pa(at) - self.map.scheme.mem_base).unwrap();
+            out[done..done + n].copy_from_slice(&self.mem[i..i + n]);
+            done += n;
+        }
     }
     /// Writes a little-endian u64.
     pub fn write_u64(&mut self, kva: VirtAddr, v: u64) {
@@ -180,12 +294,28 @@ impl GuestBuilder {
     }
     /// Reads a little-endian u64 back.
     pub fn read_u64(&self, kva: VirtAddr) -> u64 {
-        let pa = usize::try_from(self.pa(kva)).unwrap();
-        u64::from_le_bytes(self.mem[pa..pa + 8].try_into().unwrap())
+        let mut b = [0u8; 8];
+        self.read(kva, &mut b);
+        u64::from_le_bytes(b)
+    }
+    /// Reads a little-endian u32 back.
+    pub fn read_u32(&self, kva: VirtAddr) -> u32 {
+        let mut b = [0u8; 4];
+        self.read(kva, &mut b);
+        u32::from_le_bytes(b)
+    }
+    /// Reads a little-endian u64 at a physical address.
+    pub fn read_pa_u64(&self, pa: u64) -> u64 {
+        let i = usize::try_from(pa - self.map.scheme.mem_base).unwrap();
+        u64::from_le_bytes(self.mem[i..i + 8].try_into().unwrap())
+    }
+    /// Physical address one past the last byte of memory.
+    pub fn mem_end(&self) -> u64 {
+        self.map.scheme.mem_base + self.mem.len() as u64
     }
     /// Writes bytes at a physical address.
     pub fn write_pa(&mut self, pa: u64, bytes: &[u8]) {
-        let pa = usize::try_from(pa).unwrap();
+        let pa = usize::try_from(pa - self.map.scheme.mem_base).unwrap();
         self.mem[pa..pa + bytes.len()].copy_from_slice(bytes);
     }
 
@@ -214,7 +344,17 @@ impl GuestBuilder {
 
     /// `cpu`'s `struct rq`.
     pub fn rq(&self, cpu: u32) -> VirtAddr {
-        VirtAddr(self.per_cpu_offsets[cpu as usize] + RUNQUEUES_OFF)
+        VirtAddr(self.per_cpu_ptr(cpu, RUNQUEUES_OFF))
+    }
+
+    /// `per_cpu_ptr(__per_cpu_start + off, cpu)`, in the kernel's modular arithmetic.
+    pub fn per_cpu_ptr(&self, cpu: u32, off: u64) -> u64 {
+        self.per_cpu_offsets[cpu as usize].wrapping_add(self.map.scheme.percpu_base).wrapping_add(off)
+    }
+
+    /// `__per_cpu_offset[]` as written (with the zero tail).
+    pub fn per_cpu_offsets(&self) -> &[u64] {
+        &self.per_cpu_offsets
     }
 
     /// `cpu`'s `rq->scx`.
@@ -331,8 +471,7 @@ impl GuestBuilder {
         self.link_dsq_node(dsq, lnode, ln.node);
         let dl = self.layout.dsq.unwrap();
         let nr_at = Self::at(dsq, u64::from(dl.nr));
-        let pa = self.pa(nr_at) as usize;
-        let nr = u32::from_le_bytes(self.mem[pa..pa + 4].try_into().unwrap());
+        let nr = self.read_u32(nr_at);
         self.write_u32(nr_at, nr + 1);
     }
 
@@ -378,10 +517,10 @@ impl GuestBuilder {
         self.write_u32(Self::at(sched, u64::from(sl.exit_kind)), exit_kind);
         if let (Some(pcpu), Some(ppl)) = (sl.pcpu, self.layout.sched_pcpu) {
             // A __percpu pointer: the per-CPU offset is added to it.
-            self.write_u64(Self::at(sched, u64::from(pcpu)), SCHED_PCPU_OFF);
+            let ptr = self.map.scheme.percpu_base.wrapping_add(SCHED_PCPU_OFF);
+            self.write_u64(Self::at(sched, u64::from(pcpu)), ptr);
             for cpu in 0..self.nr_cpus {
-                let d =
-                    VirtAddr(self.per_cpu_offsets[cpu as usize] + SCHED_PCPU_OFF + u64::from(ppl.bypass_dsq));
+                let d = VirtAddr(self.per_cpu_ptr(cpu, SCHED_PCPU_OFF + u64::from(ppl.bypass_dsq)));
                 self.init_dsq(d, SCX_DSQ_BYPASS);
             }
         }
@@ -395,7 +534,12 @@ impl GuestBuilder {
             }
         }
         if let Some(rl) = self.layout.rht {
-            let tbl = self.alloc(sizes::BUCKET_TABLE + u64::from(buckets) * 8, 64);
+            let size = sizes::BUCKET_TABLE + u64::from(buckets) * 8;
+            let tbl = if self.map.scheme.bucket_table_in_vmalloc {
+                self.alloc_vmalloc(size)
+            } else {
+                self.alloc(size, 64)
+            };
             self.write_u64(Self::at(Self::at(sched, u64::from(sl.dsq_hash)), u64::from(rl.tbl)), tbl.0);
             self.write_u32(Self::at(tbl, u64::from(rl.bucket_table_size)), buckets);
             self.bucket_table = Some(tbl);
@@ -421,9 +565,7 @@ impl GuestBuilder {
     /// `cpu`'s bypass DSQ.
     pub fn bypass_dsq(&self, cpu: u32) -> VirtAddr {
         VirtAddr(
-            self.per_cpu_offsets[cpu as usize]
-                + SCHED_PCPU_OFF
-                + u64::from(self.layout.sched_pcpu.unwrap().bypass_dsq),
+            self.per_cpu_ptr(cpu, SCHED_PCPU_OFF + u64::from(self.layout.sched_pcpu.unwrap().bypass_dsq)),
         )
     }
 
@@ -460,26 +602,36 @@ impl GuestBuilder {
     /// The finished guest.
     pub fn build(self) -> TestGuest {
         let offsets_slots = self.nr_cpus + OFFSET_TAIL_SLOTS;
+        let s = &self.map.scheme;
+        let mut ranges = vec![
+            LinearRange {
+                va_start: VirtAddr(s.image_va),
+                len: s.image_size,
+                pa_start: PhysAddr(s.image_pa),
+                kind: AddressKind::KernelImage,
+            },
+            LinearRange {
+                va_start: VirtAddr(s.direct_va(s.mem_base)),
+                len: self.mem.len() as u64,
+                pa_start: PhysAddr(s.mem_base),
+                kind: AddressKind::DirectMap,
+            },
+        ];
+        let page = s.page();
+        ranges.extend(self.map.vmalloc_pages.iter().map(|(&va, &pa)| LinearRange {
+            va_start: VirtAddr(va),
+            len: page,
+            pa_start: PhysAddr(pa),
+            kind: AddressKind::PageWalk,
+        }));
         TestGuest {
-            ranges: [
-                LinearRange {
-                    va_start: VirtAddr(KERNEL_IMAGE),
-                    len: IMAGE_SIZE,
-                    pa_start: PhysAddr(IMAGE_PA),
-                    kind: AddressKind::KernelImage,
-                },
-                LinearRange {
-                    va_start: VirtAddr(DIRECT_MAP),
-                    len: self.mem.len() as u64,
-                    pa_start: PhysAddr(0),
-                    kind: AddressKind::DirectMap,
-                },
-            ],
+            ranges,
+            mem_base: s.mem_base,
             mem: self.mem,
             layout: self.layout,
             per_cpu_offsets: self.per_cpu_offsets,
             symbols: Symbols {
-                runqueues: Some(VirtAddr(RUNQUEUES_OFF)),
+                runqueues: Some(VirtAddr(self.map.scheme.percpu_base.wrapping_add(RUNQUEUES_OFF))),
                 per_cpu_offset_kva: self.per_cpu_offset_kva,
                 per_cpu_offset_slots: offsets_slots,
                 scx_root: Some(self.scx_root),
@@ -490,6 +642,7 @@ impl GuestBuilder {
             },
             limits: Limits::DEFAULT,
             poison: Vec::new(),
+            map: self.map,
         }
     }
 }
@@ -539,10 +692,14 @@ pub struct Symbols {
 /// A built synthetic guest.
 #[derive(Debug)]
 pub struct TestGuest {
-    /// Physical memory from address 0.
+    /// Physical memory from address [`TestGuest::mem_base`] (0 under the default scheme).
     pub mem: Vec<u8>,
-    /// Kernel-image and direct-map ranges.
-    pub ranges: [LinearRange; 2],
+    /// Physical address of `mem[0]`.
+    pub mem_base: u64,
+    /// Kernel-image and direct-map ranges, then one per vmalloc page.
+    pub ranges: Vec<LinearRange>,
+    /// How the kit's addresses map.
+    pub map: KitMap,
     /// The layout (tests may blank groups or members).
     pub layout: Layout,
     /// `__per_cpu_offset[]` as the host would have read it (with zero tail slots).
@@ -559,7 +716,7 @@ impl TestGuest {
     /// Runs `f` with a [`Guest`] over this image.
     pub fn with<R>(&self, f: impl FnOnce(&Guest<'_, KitMem<'_>, LinearTranslator<'_>>) -> R) -> R {
         let mem = KitMem {
-            image: FlatImage::new(PhysAddr(0), &self.mem),
+            image: FlatImage::new(PhysAddr(self.mem_base), &self.mem),
             poison: &self.poison,
             reads: Cell::new(0),
         };
@@ -584,7 +741,7 @@ impl TestGuest {
 
     /// Makes `len` bytes at kit address `kva` unreadable.
     pub fn poison(&mut self, kva: VirtAddr, len: u64) {
-        let pa = pa_of(kva);
+        let pa = self.map.pa(kva.0);
         self.poison.push(pa..pa + len);
     }
 

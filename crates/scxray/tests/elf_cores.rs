@@ -1,0 +1,286 @@
+//! End to end: synthetic guests written as real ELF cores (VMCOREINFO and CPU notes, PT_LOAD
+//! segments with a hole, real page tables, KASLR), with a System.map and a BTF, read by the
+//! `scxray` binary; its JSON report is compared field by field with what the builder put in.
+
+mod common;
+
+use common::{Expect, Task, populated, scxray, temp_dir, write};
+use scxray::report::{Report, TaskRef};
+use scxray_core::{FlatImage, PhysAddr, Translate, VirtAddr};
+use scxray_tests::AddressScheme;
+use scxray_tests::elf_core::{CoreFiles, CoreSpec};
+
+fn hex(v: u64) -> String {
+    format!("{v:#x}")
+}
+
+fn task_eq(got: &TaskRef, want: Task, e: &Expect, what: &str) {
+    assert_eq!(got.pid, Some(want.0), "{what}: pid");
+    assert_eq!(got.comm.as_deref(), Some(want.1), "{what}: comm");
+    assert_eq!(got.error, None, "{what}: error");
+    let kva = e.task_kvas.iter().find(|(p, _)| *p == want.0).unwrap().1;
+    assert_eq!(got.kva, hex(kva), "{what}: task_struct address");
+}
+
+fn tasks_eq(got: &[TaskRef], want: &[Task], e: &Expect, what: &str) {
+    let pids: Vec<_> = got.iter().map(|t| t.pid).collect();
+    let want_pids: Vec<_> = want.iter().map(|t| Some(t.0)).collect();
+    assert_eq!(pids, want_pids, "{what}: pids in order");
+    for (g, w) in got.iter().zip(want) {
+        task_eq(g, *w, e, what);
+    }
+}
+
+/// Every field of the report against the builder's truth.
+fn check_report(r: &Report, e: &Expect, f: &CoreFiles, arch: &str, paging: &str) {
+    assert_eq!(r.schema, "scxray.dump/1");
+    let m = &r.machine;
+    assert_eq!(m.arch, arch);
+    assert_eq!(m.release.as_deref(), Some(e.release.as_str()));
+    assert_eq!(m.cpus, e.cpus.len() as u32);
+    assert_eq!(m.nodes, e.nodes);
+    assert_eq!(m.paging, paging);
+    assert_eq!(m.kaslr_offset, hex(f.scheme.kaslr_offset));
+    assert!(m.memory.contains("ELF core"), "{}", m.memory);
+    assert_eq!(f.segments.len(), 2, "the core has a hole");
+    assert!(m.memory.contains("2 PT_LOAD segments"), "{}", m.memory);
+    assert!(r.problems.is_empty(), "problems: {:?}", r.problems);
+    assert!(!r.truncated);
+
+    let s = r.scheduler.as_ref().expect("a scheduler is attached");
+    assert_eq!(s.ops_name.as_deref(), Some(e.ops_name));
+    assert_eq!(s.state.as_deref(), Some("enabled"));
+    assert_eq!(s.sched_kva, hex(e.sched_kva));
+    assert_eq!(s.exit_kind, e.exit_kind);
+    assert_eq!(s.exit_kind_name.as_deref(), Some(e.exit_kind_name));
+    assert!(!s.aborting);
+    assert_eq!(s.bypass_depth, e.bypass_depth);
+    assert_eq!(s.provenance, "live");
+
+    assert_eq!(r.cpus.len(), e.cpus.len());
+    for (i, (c, w)) in r.cpus.iter().zip(&e.cpus).enumerate() {
+        let what = format!("cpu {i}");
+        assert_eq!(c.cpu, i as u32);
+        assert_eq!(c.rq_kva, hex(w.rq), "{what}: rq");
+        assert_eq!(c.nr_running, w.nr_running, "{what}: nr_running");
+        assert_eq!(c.flags, w.flags, "{what}: flags");
+        assert_eq!(c.cpu_released, w.cpu_released, "{what}: cpu_released");
+        assert_eq!(c.ops_qseq, None, "{what}: 7.3 has no ops_qseq");
+        assert_eq!(c.kick_sync, Some(0), "{what}: kick_sync");
+        task_eq(c.curr.as_ref().expect("curr"), w.curr, e, &format!("{what} curr"));
+        tasks_eq(&c.runnable, &w.runnable, e, &format!("{what} runnable"));
+        assert_eq!(c.runnable_walk.reported, w.runnable.len() as u32);
+        assert_eq!(c.runnable_walk.skipped, 0);
+        assert!(!c.runnable_walk.truncated && c.runnable_walk.broken.is_none());
+    }
+
+    assert_eq!(r.dsqs.len(), e.dsqs.len(), "DSQs: {:?}", r.dsqs.iter().map(|d| &d.label).collect::<Vec<_>>());
+    for w in &e.dsqs {
+        let d = r
+            .dsqs
+            .iter()
+            .find(|d| d.kva == hex(w.kva))
+            .unwrap_or_else(|| panic!("no DSQ at {:#x} ({})", w.kva, w.label));
+        let what = format!("{} {:#x}", w.label, w.id);
+        assert_eq!(d.label, w.label, "{what}: label");
+        assert_eq!(d.kind, w.kind, "{what}: kind");
+        assert_eq!(d.cpu, w.cpu, "{what}: cpu");
+        assert_eq!(d.node, w.node, "{what}: node");
+        assert_eq!(d.id, hex(w.id), "{what}: id");
+        assert_eq!(d.nr, w.nr, "{what}: nr");
+        assert_eq!(d.seq, w.seq, "{what}: seq");
+        tasks_eq(&d.tasks, &w.tasks, e, &what);
+        assert!(!d.walk.truncated && d.walk.broken.is_none(), "{what}: {:?}", d.walk);
+    }
+    // The cursors: one on cpu 0's local DSQ, one on node 1's global DSQ.
+    let skipped: u32 = r.dsqs.iter().map(|d| d.walk.skipped).sum();
+    assert_eq!(skipped, 2);
+    // User DSQs in chain order: bucket 3 holds 0x11 then 0x10, bucket 5 holds 0x20.
+    let user: Vec<&str> = r.dsqs.iter().filter(|d| d.kind == "user").map(|d| d.id.as_str()).collect();
+    assert_eq!(user, ["0x11", "0x10", "0x20"]);
+    let u = r.user_dsqs.as_ref().expect("dsq_hash walked");
+    assert_eq!((u.table_size, u.buckets_visited, u.nodes, u.broken_chains), (8, 8, 3, 0));
+    assert!(u.truncated.is_empty() && u.first_error.is_none());
+
+    tasks_eq(&r.scx_tasks.tasks, &e.scx_tasks, e, "scx_tasks");
+    assert_eq!(r.scx_tasks.walk.skipped, 1, "the scx_tasks cursor");
+    assert!(!r.scx_tasks.walk.truncated && r.scx_tasks.walk.broken.is_none());
+}
+
+/// Writes the guest, runs `dump --format json` and `info`, checks both.
+fn run_case(
+    name: &str,
+    scheme: AddressScheme,
+    spec: &CoreSpec,
+    arch: &str,
+    paging: &str,
+) -> (CoreFiles, Report) {
+    let (f, e) = populated(scheme, spec);
+    let dir = temp_dir(name);
+    let w = write(&dir, &f);
+    let out = scxray(&["dump", &w.core, "--system-map", &w.map, "--btf", &w.btf, "--format", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let r: Report = serde_json::from_slice(&out.stdout).expect("JSON report");
+    check_report(&r, &e, &f, arch, paging);
+
+    // The text report names the same things.
+    let out = scxray(&["dump", &w.core, "--system-map", &w.map, "--btf", &w.btf]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in ["synthetic", "a-fifteen-chars", &e.release] {
+        assert!(text.contains(needle), "text report lacks {needle}:\n{text}");
+    }
+    (f, r)
+}
+
+/// `scxray info`'s lines for this guest.
+fn info(name: &str, f: &CoreFiles) -> String {
+    let dir = temp_dir(&format!("{name}-info"));
+    let w = write(&dir, f);
+    let out = scxray(&["info", &w.core, "--system-map", &w.map, "--btf", &w.btf]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn assert_lines(text: &str, needles: &[String]) {
+    for n in needles {
+        assert!(text.contains(n.as_str()), "`{n}` not in:\n{text}");
+    }
+}
+
+/// The kit's page tables agree with its own address map, through the real x86_64 walker
+/// (every address walked, no linear shortcut).
+fn x86_walk_agrees(f: &CoreFiles, levels: u32) {
+    use scxray_x86_64::{Cr3, PagingMode, X86Config, X86Translator};
+    let mode = if levels == 5 { PagingMode::FiveLevel } else { PagingMode::FourLevel };
+    let cfg = X86Config {
+        prefer_walk: true,
+        phys_base: PhysAddr(f.scheme.phys_base),
+        kernel_image_size: 0, // walk the image too
+        ..X86Config::new(Cr3(f.root), mode)
+    };
+    let t = X86Translator::new(cfg);
+    walk_agrees(f, &t);
+}
+
+fn walk_agrees<T: Translate>(f: &CoreFiles, t: &T) {
+    let g = &f.guest;
+    let mem = FlatImage::new(PhysAddr(g.mem_base), &g.mem);
+    let mut kvas: Vec<u64> =
+        f.symbols.values().copied().filter(|&a| f.guest.map.try_pa(a).is_some()).collect();
+    kvas.extend(g.map.vmalloc_pages.keys().map(|v| v + 0x18));
+    kvas.extend(
+        g.per_cpu_offsets.iter().filter(|&&o| o != 0).map(|o| o.wrapping_add(f.scheme.percpu_base) + 0x1000),
+    );
+    assert!(kvas.len() > 10);
+    for va in kvas {
+        let want = g.map.pa(va);
+        let got = t.translate(&mem, VirtAddr(va)).unwrap_or_else(|e| panic!("{va:#x}: {e}"));
+        assert_eq!(got.0, want, "{va:#x}");
+    }
+}
+
+#[test]
+fn x86_64_4_level_kaslr() {
+    let scheme = AddressScheme::x86_kaslr(4);
+    let (f, _) = run_case("x86-4", scheme, &CoreSpec::default(), "x86_64", "x86_64 4-level");
+    x86_walk_agrees(&f, 4);
+    let text = info("x86-4", &f);
+    assert_lines(
+        &text,
+        &[
+            "release: 7.3.4+deb13-synthetic".into(),
+            "architecture: x86_64".into(),
+            "VMCOREINFO: from the core's note".into(),
+            "KASLR offset: 0x2000000".into(),
+            format!("CR3: {:#x} from the core's QEMU note", f.root),
+            format!("direct map: page_offset_base = {:#x}", f.scheme.direct_map),
+            "paging: x86_64 4-level".into(),
+            "machine: 4 possible CPUs, 2 NUMA nodes".into(),
+            "layout: 10 of 10 struct groups resolved from BTF".into(),
+        ],
+    );
+}
+
+#[test]
+fn x86_64_5_level_kaslr() {
+    let scheme = AddressScheme::x86_kaslr(5);
+    assert!(scheme.percpu_in_vmalloc);
+    let (f, _) = run_case("x86-5", scheme, &CoreSpec::default(), "x86_64", "x86_64 5-level");
+    x86_walk_agrees(&f, 5);
+    let text = info("x86-5", &f);
+    assert_lines(
+        &text,
+        &["CR4 0x1".into(), "paging: x86_64 5-level".into(), "KASLR offset: 0x2000000".into()],
+    );
+}
+
+/// Without QEMU's CPU notes: CR3 from `SYMBOL(init_top_pgt)` and the negative `phys_base`,
+/// the mode from `NUMBER(pgtable_l5_enabled)`; the BTF read from the image in memory.
+#[test]
+fn x86_64_5_level_from_vmcoreinfo_alone() {
+    let spec = CoreSpec { qemu_notes: false, btf_in_image: true, ..CoreSpec::default() };
+    let (f, e) = populated(AddressScheme::x86_kaslr(5), &spec);
+    let w = write(&temp_dir("x86-5-vmcoreinfo"), &f);
+    let out = scxray(&["dump", &w.core, "--system-map", &w.map, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    check_report(&r, &e, &f, "x86_64", "x86_64 5-level");
+    let out = scxray(&["info", &w.core, "--system-map", &w.map]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_lines(
+        &text,
+        &[
+            "paging mode: NUMBER(pgtable_l5_enabled) from VMCOREINFO".into(),
+            format!("CR3: init_top_pgt at physical {:#x} (VMCOREINFO)", f.root),
+            "read from the kernel image in memory (__start_BTF)".into(),
+        ],
+    );
+}
+
+#[test]
+fn aarch64_4k_48_bit_kaslr() {
+    let scheme = AddressScheme::aarch64_kaslr(4096, 48);
+    let (f, _) =
+        run_case("arm-4k-48", scheme, &CoreSpec::default(), "aarch64", "aarch64 4K granule, 48-bit VA");
+    aarch64_walk_agrees(&f, 4096, 48);
+    let text = info("arm-4k-48", &f);
+    assert_lines(
+        &text,
+        &[
+            "architecture: aarch64".into(),
+            format!("kimage_voffset {:#x}", f.scheme.kimage_voffset()),
+            format!("PHYS_OFFSET {:#x}", f.scheme.phys_offset),
+            format!("swapper_pg_dir at physical {:#x}", f.root),
+        ],
+    );
+}
+
+#[test]
+fn aarch64_64k_52_bit_kaslr() {
+    let scheme = AddressScheme::aarch64_kaslr(65536, 52);
+    let (f, _) =
+        run_case("arm-64k-52", scheme, &CoreSpec::default(), "aarch64", "aarch64 64K granule, 52-bit VA");
+    aarch64_walk_agrees(&f, 65536, 52);
+    let text = info("arm-64k-52", &f);
+    assert_lines(
+        &text,
+        &["paging: aarch64 64K granule, 52-bit VA".into(), "KASLR offset: 0x10a400000".into()],
+    );
+}
+
+/// The kit's arm64 tables agree with its address map through the real walker alone.
+fn aarch64_walk_agrees(f: &CoreFiles, page_size: u64, va_bits: u32) {
+    use scxray_aarch64::{Aarch64Translator, VmcoreInfo};
+    let info = VmcoreInfo {
+        swapper_pg_dir: PhysAddr(f.root),
+        va_bits,
+        tcr_el1_t1sz: Some((64 - va_bits) as u8),
+        page_size,
+        lpa2: false,
+    };
+    let t = Aarch64Translator::from_vmcoreinfo(&info).unwrap();
+    walk_agrees(f, &t);
+}

@@ -1,0 +1,332 @@
+//! Raw BTF (the format of `/sys/kernel/btf/vmlinux`, `Documentation/bpf/btf.rst`) describing
+//! a kit layout: every struct and member scxray's resolver looks up, at the offsets of the
+//! [`Layout`] the guest was built with, plus `struct sched_ext_ops` (the scheduler's name)
+//! and the enums the report names values with.
+
+use crate::sizes;
+use scxray_core::Layout;
+
+/// Offset of `ops` in `struct scx_sched` (the first member, as in the kernel).
+pub const SCHED_OPS_OFF: u32 = 0;
+/// Offset of `name` in `struct sched_ext_ops`.
+pub const OPS_NAME_OFF: u32 = 352;
+/// `SCX_OPS_NAME_LEN`.
+pub const OPS_NAME_LEN: u32 = 128;
+
+/// `enum scx_exit_kind`.
+pub const SCX_EXIT_KINDS: &[(&str, i64)] = &[
+    ("SCX_EXIT_NONE", 0),
+    ("SCX_EXIT_DONE", 1),
+    ("SCX_EXIT_UNREG", 64),
+    ("SCX_EXIT_UNREG_BPF", 65),
+    ("SCX_EXIT_UNREG_KERN", 66),
+    ("SCX_EXIT_SYSRQ", 67),
+    ("SCX_EXIT_ERROR", 1024),
+    ("SCX_EXIT_ERROR_BPF", 1025),
+    ("SCX_EXIT_ERROR_STALL", 1026),
+];
+
+/// `enum scx_enable_state`.
+pub const SCX_ENABLE_STATES: &[(&str, i64)] =
+    &[("SCX_ENABLING", 0), ("SCX_ENABLED", 1), ("SCX_DISABLING", 2), ("SCX_DISABLED", 3)];
+
+const INT: u32 = 1;
+const PTR: u32 = 2;
+const ARRAY: u32 = 3;
+const STRUCT: u32 = 4;
+const ENUM: u32 = 6;
+
+/// A little-endian BTF writer (only the kinds the kit needs).
+#[derive(Debug, Default)]
+pub struct Writer {
+    types: Vec<u8>,
+    strings: Vec<u8>,
+    next_id: u32,
+}
+
+impl Writer {
+    /// An empty blob.
+    pub fn new() -> Self {
+        Self { types: Vec::new(), strings: vec![0], next_id: 1 }
+    }
+
+    fn str(&mut self, s: &str) -> u32 {
+        if s.is_empty() {
+            return 0;
+        }
+        let off = u32::try_from(self.strings.len()).unwrap();
+        self.strings.extend_from_slice(s.as_bytes());
+        self.strings.push(0);
+        off
+    }
+
+    fn word(&mut self, v: u32) {
+        self.types.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn head(&mut self, name: &str, kind: u32, vlen: u32, kind_flag: bool, size_or_type: u32) -> u32 {
+        let n = self.str(name);
+        self.word(n);
+        self.word((u32::from(kind_flag) << 31) | (kind << 24) | vlen);
+        self.word(size_or_type);
+        self.next_id += 1;
+        self.next_id - 1
+    }
+
+    /// `BTF_KIND_INT`.
+    pub fn int(&mut self, name: &str, size: u32, signed: bool) -> u32 {
+        let id = self.head(name, INT, 0, false, size);
+        self.word((u32::from(signed) << 24) | (size * 8));
+        id
+    }
+
+    /// `BTF_KIND_PTR` to `ty` (0: void).
+    pub fn ptr(&mut self, ty: u32) -> u32 {
+        self.head("", PTR, 0, false, ty)
+    }
+
+    /// `BTF_KIND_ARRAY`.
+    pub fn array(&mut self, elem: u32, index: u32, n: u32) -> u32 {
+        let id = self.head("", ARRAY, 0, false, 0);
+        self.word(elem);
+        self.word(index);
+        self.word(n);
+        id
+    }
+
+    /// `BTF_KIND_STRUCT` with byte-aligned `(name, type, byte offset)` members.
+    pub fn struct_(&mut self, name: &str, size: u32, members: &[(&str, u32, u32)]) -> u32 {
+        let mut ms = members.to_vec();
+        ms.sort_by_key(|m| m.2);
+        let id = self.head(name, STRUCT, u32::try_from(ms.len()).unwrap(), false, size);
+        for (n, ty, off) in ms {
+            let n = self.str(n);
+            self.word(n);
+            self.word(ty);
+            self.word(off * 8);
+        }
+        id
+    }
+
+    /// `BTF_KIND_ENUM` of 4 bytes.
+    pub fn enum_(&mut self, name: &str, signed: bool, values: &[(&str, i64)]) -> u32 {
+        let id = self.head(name, ENUM, u32::try_from(values.len()).unwrap(), signed, 4);
+        for &(n, v) in values {
+            let n = self.str(n);
+            self.word(n);
+            self.word(v as u32);
+        }
+        id
+    }
+
+    /// The blob: header, types, strings.
+    pub fn build(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&0xeb9f_u16.to_le_bytes());
+        out.extend_from_slice(&[1, 0]);
+        let type_len = u32::try_from(self.types.len()).unwrap();
+        for v in [24, 0, type_len, type_len, u32::try_from(self.strings.len()).unwrap()] {
+            out.extend_from_slice(&u32::to_le_bytes(v));
+        }
+        out.extend_from_slice(&self.types);
+        out.extend_from_slice(&self.strings);
+        out
+    }
+}
+
+/// What to put in the blob.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Emit the sched_ext types; `false` is a kernel built without `CONFIG_SCHED_CLASS_EXT`.
+    pub sched_ext: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { sched_ext: true }
+    }
+}
+
+/// A BTF blob describing `layout` (see the module docs).
+pub fn for_layout(layout: &Layout, opts: Options) -> Vec<u8> {
+    let mut w = Writer::new();
+    let uint = w.int("unsigned int", 4, false);
+    let int = w.int("int", 4, true);
+    let u64_ = w.int("long long unsigned int", 8, false);
+    let char_ = w.int("char", 1, true);
+    let bool_ = w.int("_Bool", 1, false);
+    let void_ptr = w.ptr(0);
+    let comm = w.array(char_, int, 16);
+    let name_arr = w.array(char_, int, OPS_NAME_LEN);
+    let buckets = w.array(void_ptr, int, 0);
+    let list_head = w.struct_("list_head", 16, &[("next", void_ptr, 0), ("prev", void_ptr, 8)]);
+    let rhash_next = layout.rht.map_or(0, |r| r.rhash_head_next);
+    let rhash_head = w.struct_("rhash_head", rhash_next + 8, &[("next", void_ptr, rhash_next)]);
+
+    let dsq = match layout.dsq {
+        Some(d) => w.struct_(
+            "scx_dispatch_q",
+            sizes::DSQ as u32,
+            &[
+                ("list", list_head, d.list),
+                ("nr", uint, d.nr),
+                ("seq", uint, d.seq),
+                ("id", u64_, d.id),
+                ("hash_node", rhash_head, d.hash_node),
+            ],
+        ),
+        None => w.struct_("scx_dispatch_q_unused", 0, &[]),
+    };
+    let lnode = match layout.dsq_lnode {
+        Some(l) => w.struct_(
+            "scx_dsq_list_node",
+            sizes::DSQ_LNODE as u32,
+            &[("node", list_head, l.node), ("flags", uint, l.flags)],
+        ),
+        None => 0,
+    };
+
+    let mut see_id = None;
+    let mut scx_rq_id = None;
+    if opts.sched_ext {
+        if let Some(s) = layout.see {
+            let mut ms = vec![
+                ("runnable_node", list_head, s.runnable_node),
+                ("dsq_list", lnode, s.dsq_list),
+                ("tasks_node", list_head, s.tasks_node),
+                ("flags", uint, s.flags),
+            ];
+            for (n, ty, off) in [
+                ("dsq", void_ptr, s.dsq),
+                ("ops_state", u64_, s.ops_state),
+                ("ddsp_dsq_id", u64_, s.ddsp_dsq_id),
+                ("weight", uint, s.weight),
+                ("sticky_cpu", int, s.sticky_cpu),
+                ("holding_cpu", int, s.holding_cpu),
+                ("runnable_at", u64_, s.runnable_at),
+                ("slice", u64_, s.slice),
+                ("dsq_vtime", u64_, s.dsq_vtime),
+            ] {
+                if let Some(off) = off {
+                    ms.push((n, ty, off));
+                }
+            }
+            see_id = Some(w.struct_("sched_ext_entity", sizes::SEE as u32, &ms));
+        }
+        if let Some(s) = layout.scx_rq {
+            let rescue =
+                s.rescue_dsq.map(|_| w.struct_("scx_rq_rescue", sizes::DSQ as u32 + 8, &[("dsq", dsq, 0)]));
+            let mut ms = vec![
+                ("local_dsq", dsq, s.local_dsq),
+                ("runnable_list", list_head, s.runnable_list),
+                ("nr_running", uint, s.nr_running),
+                ("flags", uint, s.flags),
+                ("cpu_released", bool_, s.cpu_released),
+            ];
+            for (n, ty, off) in [
+                ("ops_qseq", u64_, s.ops_qseq),
+                ("kick_sync", u64_, s.kick_sync),
+                ("nr_immed", uint, s.nr_immed),
+                ("clock", u64_, s.clock),
+                ("reject_dsq", dsq, s.reject_dsq),
+            ] {
+                if let Some(off) = off {
+                    ms.push((n, ty, off));
+                }
+            }
+            if let (Some(off), Some(r)) = (s.rescue_dsq, rescue) {
+                ms.push(("rescue", r, off));
+            }
+            let size = ms.iter().map(|m| m.2 + 104).max().unwrap_or(0).next_multiple_of(8);
+            scx_rq_id = Some(w.struct_("scx_rq", size, &ms));
+        }
+    }
+
+    if let Some(t) = layout.task {
+        let mut ms = vec![("pid", int, t.pid), ("comm", comm, t.comm)];
+        if let Some(see) = see_id {
+            ms.push(("scx", see, t.scx));
+        }
+        for (n, ty, off) in [
+            ("tgid", int, t.tgid),
+            ("__state", uint, t.state),
+            ("on_rq", int, t.on_rq),
+            ("cpus_ptr", void_ptr, t.cpus_ptr),
+        ] {
+            if let Some(off) = off {
+                ms.push((n, ty, off));
+            }
+        }
+        w.struct_("task_struct", sizes::TASK as u32, &ms);
+    }
+    if let Some(r) = layout.rq {
+        let mut ms = vec![("curr", void_ptr, r.curr)];
+        if let Some(scx) = scx_rq_id {
+            ms.push(("scx", scx, r.scx));
+        }
+        for (n, ty, off) in [("cpu", int, r.cpu), ("clock", u64_, r.clock)] {
+            if let Some(off) = off {
+                ms.push((n, ty, off));
+            }
+        }
+        w.struct_("rq", sizes::RQ as u32, &ms);
+    }
+
+    if !opts.sched_ext {
+        return w.build();
+    }
+
+    let rhashtable = layout.rht.map(|r| {
+        let bt_ptr = {
+            let bt = w.struct_(
+                "bucket_table",
+                sizes::BUCKET_TABLE as u32,
+                &[("size", uint, r.bucket_table_size), ("buckets", buckets, r.bucket_table_buckets)],
+            );
+            w.ptr(bt)
+        };
+        w.struct_("rhashtable", 136, &[("tbl", bt_ptr, r.tbl)])
+    });
+    if let Some(p) = layout.sched_pcpu {
+        w.struct_("scx_sched_pcpu", p.bypass_dsq + sizes::DSQ as u32, &[("bypass_dsq", dsq, p.bypass_dsq)]);
+    }
+    if let Some(p) = layout.sched_pnode {
+        w.struct_("scx_sched_pnode", p.global_dsq + sizes::DSQ as u32, &[("global_dsq", dsq, p.global_dsq)]);
+    }
+    if let Some(s) = layout.sched {
+        let ops = w.struct_(
+            "sched_ext_ops",
+            OPS_NAME_OFF + OPS_NAME_LEN,
+            &[("select_cpu", void_ptr, 0), ("enqueue", void_ptr, 8), ("name", name_arr, OPS_NAME_OFF)],
+        );
+        let mut ms = vec![("ops", ops, SCHED_OPS_OFF), ("exit_kind", int, s.exit_kind)];
+        if let Some(h) = rhashtable {
+            ms.push(("dsq_hash", h, s.dsq_hash));
+        }
+        for (n, ty, off) in [
+            ("pnode", void_ptr, s.pnode),
+            ("pcpu", void_ptr, s.pcpu),
+            ("aborting", bool_, s.aborting),
+            ("bypass_depth", int, s.bypass_depth),
+        ] {
+            if let Some(off) = off {
+                ms.push((n, ty, off));
+            }
+        }
+        w.struct_("scx_sched", sizes::SCHED as u32, &ms);
+    }
+    let f = layout.flags;
+    w.enum_(
+        "scx_ent_flags",
+        true,
+        &[("SCX_TASK_QUEUED", 1), ("SCX_TASK_CURSOR", i64::from(f.task_cursor as i32))],
+    );
+    w.enum_(
+        "scx_dsq_lnode_flags",
+        false,
+        &[("SCX_DSQ_LNODE_ITER_CURSOR", i64::from(f.dsq_lnode_iter_cursor))],
+    );
+    w.enum_("scx_exit_kind", false, SCX_EXIT_KINDS);
+    w.enum_("scx_enable_state", false, SCX_ENABLE_STATES);
+    w.build()
+}
