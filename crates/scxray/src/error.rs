@@ -14,6 +14,8 @@ pub mod exit {
     pub const BAD_INPUT: u8 = 2;
     /// The kernel is not supported: no sched_ext in it, or an unknown architecture.
     pub const UNSUPPORTED: u8 = 3;
+    /// `diff` found something stuck.
+    pub const STUCK: u8 = 4;
 }
 
 /// Everything that can stop the host crate.
@@ -32,6 +34,8 @@ pub enum Error {
     Unsupported(String),
     /// Something scxray should have handled.
     Internal(String),
+    /// `diff` found something stuck (not an error in scxray: its verdict).
+    Stuck,
 }
 
 impl Error {
@@ -46,6 +50,7 @@ impl Error {
             Self::Io { .. } | Self::BadInput(_) => exit::BAD_INPUT,
             Self::Unsupported(_) => exit::UNSUPPORTED,
             Self::Internal(_) => exit::INTERNAL,
+            Self::Stuck => exit::STUCK,
         }
     }
 }
@@ -55,6 +60,7 @@ impl fmt::Display for Error {
         match self {
             Self::Io { path, source } => write!(f, "{path}: {source}"),
             Self::BadInput(m) | Self::Unsupported(m) | Self::Internal(m) => f.write_str(m),
+            Self::Stuck => f.write_str("the scheduler is stuck"),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod diagnose;
+pub mod diff;
 pub mod error;
 pub mod kernel;
 pub mod report;

@@ -30,7 +30,8 @@ use std::time::{Duration, Instant};
         0  the walk ran (see `problems` and `truncated` in the output)\n  \
         1  internal error (a bug in scxray)\n  \
         2  bad input: unreadable, truncated or mismatched files, bad arguments\n  \
-        3  unsupported kernel: no sched_ext in it, or not x86_64/aarch64"
+        3  unsupported kernel: no sched_ext in it, or not x86_64/aarch64\n  \
+        4  `diff` found something stuck (dead DSQs, starving tasks, stalled CPUs)"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -46,6 +47,49 @@ enum Command {
     /// Print guest kernel memory at a virtual address or symbol, as 64-bit words (like crash's
     /// `rd`), with the physical address each page translated to.
     Read(ReadArgs),
+    /// Compare two dumps (or two `dump --format json` reports) of the same guest taken apart
+    /// in time: which DSQs are dead (tasks queued, nothing moved), draining or growing, which
+    /// tasks starve (runnable_at unchanged), which CPUs stalled (work queued, clock unchanged).
+    /// Exit status 0 when healthy, 4 when something is stuck.
+    Diff(DiffArgs),
+}
+
+#[derive(Args, Debug)]
+struct DiffArgs {
+    /// The earlier dump (ELF core, raw image) or JSON report.
+    a: PathBuf,
+    /// The later dump or JSON report.
+    b: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// vmlinux for dumps that need one (applies to both).
+    #[arg(long, value_name = "FILE")]
+    vmlinux: Option<PathBuf>,
+    /// BTF for dumps that need one (applies to both).
+    #[arg(long, value_name = "FILE")]
+    btf: Option<PathBuf>,
+    /// System.map for dumps that need one (applies to both).
+    #[arg(long, value_name = "FILE")]
+    system_map: Option<PathBuf>,
+}
+
+/// A report from a JSON file, or from walking a dump.
+fn load_report(path: &std::path::Path, d: &DiffArgs) -> Result<Report, Error> {
+    let head = std::fs::read(path).map_err(|e| Error::io(path, e)).map(|b| b.first().copied())?;
+    if head == Some(b'{') {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        return serde_json::from_str(&text)
+            .map_err(|e| Error::BadInput(format!("{}: not a scxray JSON report: {e}", path.display())));
+    }
+    let inputs = Inputs {
+        memory: path.to_owned(),
+        vmlinux: d.vmlinux.clone(),
+        btf: d.btf.clone(),
+        system_map: d.system_map.clone(),
+        raw_base: 0,
+    };
+    Ok(Report::build(&Target::configure(&inputs)?, Limits::DEFAULT))
 }
 
 #[derive(Args, Debug)]
@@ -248,6 +292,33 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Diff(d) => {
+            progress.set("reading the first dump");
+            let a = load_report(&d.a, &d)?;
+            progress.set("reading the second dump");
+            let b = load_report(&d.b, &d)?;
+            progress.set("");
+            if let (Some(ja), Some(jb)) = (a.sched_ext.jiffies, b.sched_ext.jiffies)
+                && ja == jb
+            {
+                return Err(Error::BadInput(format!(
+                    "both dumps are from the same instant (jiffies {ja}): take them some seconds apart"
+                )));
+            }
+            let diff = scxray::diff::diff(&a, &b);
+            match d.format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&diff)
+                        .map_err(|e| Error::Internal(format!("JSON encoding: {e}")))?
+                ),
+                Format::Text => print!("{}", scxray::diff::render(&diff)),
+            }
+            if !diff.healthy {
+                return Err(Error::Stuck);
+            }
+            Ok(())
+        }
         Command::Dump(d) => {
             progress.set("configuring");
             let t = Target::configure(&inputs(&d.kernel))?;
@@ -284,6 +355,7 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(()) => ExitCode::from(exit::OK),
+        Err(Error::Stuck) => ExitCode::from(exit::STUCK),
         Err(e) => {
             eprintln!("scxray: error: {e}");
             ExitCode::from(e.exit_code())

@@ -20,14 +20,15 @@ pub mod apt;
 pub mod check;
 pub mod initramfs;
 pub mod kernels;
+pub mod matrix;
 pub mod qemu;
 pub mod schedulers;
 
 /// Entry point of `cargo xtask lab <command> ...`.
 pub fn run(args: &[String]) -> Result<(), String> {
     let (cmd, rest) = match args.split_first() {
-        Some((c, r)) => (c.as_str(), r),
-        None => ("help", &[][..]),
+        Some((c, r)) if !c.starts_with("--") => (c.as_str(), r),
+        _ => ("all", args),
     };
     match cmd {
         "apt" => apt_cmd(rest),
@@ -35,6 +36,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "boot" => boot_cmd(rest),
         "schedulers" => schedulers::cmd(rest),
         "check" => check_cmd(rest),
+        "all" => matrix::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -47,12 +49,14 @@ fn print_help() {
     println!(
         "cargo xtask lab <command>\n\n\
          commands:\n  \
+         (none) [--quick] [--only CASE...]  the whole matrix: fetch, build, boot, dump, check, table\n  \
          kernels [--dbg] [name...]          fetch and unpack the kernel matrix, print a table\n  \
          \x20   --dbg: real System.map from the -dbg package; --dbg-vmlinux: also its vmlinux\n  \
          boot --kernel K [options]          boot K under QEMU, dump its memory at SCXRAY-READY\n  \
          \x20   --nokaslr  --la57=off  --name N  --timeout SECS  --spinners N  --sleepers N\n  \
          \x20   --scheduler PATH|scx_qmap|scx_simple|scx_central (built by `lab schedulers`)\n  \
          \x20   --scheduler-args 'ARGS'  --enable-timeout SECS  --settle SECS\n  \
+         \x20   --later-dump SECS: run SECS more, then dump again to <name>.later.core\n  \
          schedulers [--kernel S] [--arch A]  build scx_qmap, scx_simple, scx_central (static)\n  \
          check [name...]                    run scxray on cached dumps, check each against its guest's truth\n  \
          apt newest <glob> <arch> [suite]   newest package of the private apt environment\n  \
@@ -113,6 +117,9 @@ fn boot_cmd(args: &[String]) -> Result<(), String> {
             }
             "--enable-timeout" => enable_timeout = Some(num(it.next(), a)?),
             "--settle" => settle = Some(num(it.next(), a)?),
+            "--later-dump" => {
+                opts.later_dump = Some(std::time::Duration::from_secs(num(it.next(), a)?.into()));
+            }
             other => return Err(format!("lab boot: unknown argument `{other}`")),
         }
     }

@@ -27,6 +27,9 @@ pub struct BootOptions {
     pub ready_timeout: Duration,
     /// More kernel command line words.
     pub extra_append: Vec<String>,
+    /// Let the guest run this long after the first dump, then dump it again to
+    /// `<name>.later.core` (for `scxray diff`).
+    pub later_dump: Option<Duration>,
 }
 
 impl Default for BootOptions {
@@ -39,6 +42,7 @@ impl Default for BootOptions {
             numa_nodes: 2,
             ready_timeout: Duration::from_secs(900),
             extra_append: Vec::new(),
+            later_dump: None,
         }
     }
 }
@@ -131,6 +135,8 @@ pub struct BootResult {
     pub dump_secs: f64,
     /// What [`check_core`] found in the dump.
     pub core: CoreSummary,
+    /// `<cache>/dumps/<name>.later.core`, when [`BootOptions::later_dump`] asked for it.
+    pub later_dump: Option<PathBuf>,
 }
 
 /// `<cache>/dumps`.
@@ -324,6 +330,23 @@ pub fn boot_and_dump(
     let args = format!("{{\"paging\":false,\"protocol\":{}}}", json_str(&format!("file:{}", dump.display())));
     qmp.execute("dump-guest-memory", Some(&args))?;
     let dump_secs = t.elapsed().as_secs_f64();
+    let later_dump = match opts.later_dump {
+        Some(wait) => {
+            let later = dir.join(format!("{name}.later.core"));
+            let _ = fs::remove_file(&later);
+            qmp.execute("cont", None)?;
+            std::thread::sleep(wait);
+            qmp.execute("stop", None)?;
+            let args = format!(
+                "{{\"paging\":false,\"protocol\":{}}}",
+                json_str(&format!("file:{}", later.display()))
+            );
+            qmp.execute("dump-guest-memory", Some(&args))?;
+            let _ = Command::new("fallocate").arg("--dig-holes").arg(&later).status();
+            Some(later)
+        }
+        None => None,
+    };
     let _ = qmp.execute("quit", None);
     let deadline = Instant::now() + Duration::from_secs(20);
     while matches!(guard.0.try_wait(), Ok(None)) && Instant::now() < deadline {
@@ -345,7 +368,7 @@ pub fn boot_and_dump(
     );
     fs::write(&truth_file, header + &truth.to_text()).map_err(|e| format!("write truth: {e}"))?;
     eprintln!("xtask: <== boot {name}: ready after {boot_secs:.1} s, dump {dump_secs:.1} s");
-    Ok(BootResult { dump, truth_file, serial_log, truth, boot_secs, dump_secs, core })
+    Ok(BootResult { dump, truth_file, serial_log, truth, boot_secs, dump_secs, core, later_dump })
 }
 
 fn tail(text: &str, n: usize) -> String {

@@ -1,0 +1,190 @@
+//! `cargo xtask lab` (and the lab step of `test-all`): the whole real-kernel matrix. Fetches
+//! Debian's kernels, builds the kernel's example schedulers for them, boots each case under
+//! QEMU, dumps it, runs scxray on the dump and checks the report against what the guest itself
+//! printed; for the diff cases, dumps the same guest twice and checks `scxray diff`'s verdict.
+//! Prints the table: case -> boot, tasks, DSQs, checks passed, scxray time.
+
+use super::{check, initramfs, kernels, qemu, schedulers};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// One guest of the matrix.
+#[derive(Debug, Clone, Copy)]
+pub struct Case {
+    /// Dump name.
+    pub name: &'static str,
+    /// A kernel of [`kernels::MATRIX`].
+    pub kernel: &'static str,
+    pub kaslr: bool,
+    /// x86 only: offer LA57 (5-level paging).
+    pub la57: bool,
+    /// An example scheduler and its arguments.
+    pub scheduler: Option<(&'static str, &'static str)>,
+    /// Dump again this many seconds later and check `scxray diff`: `Some((secs, stuck))`.
+    pub diff: Option<(u64, bool)>,
+    /// Part of the quick lane (`--quick`) as well as the full one.
+    pub quick: bool,
+}
+
+const fn case(name: &'static str, kernel: &'static str) -> Case {
+    Case { name, kernel, kaslr: true, la57: true, scheduler: None, diff: None, quick: false }
+}
+
+/// The matrix: every kernel, both paging modes on x86, KASLR on and off, all three example
+/// schedulers, arm64's 52-bit LPA2 page tables, the kernel without sched_ext, and a stalled
+/// and a healthy scheduler dumped twice.
+pub const CASES: &[Case] = &[
+    Case { scheduler: Some(("scx_qmap", "")), quick: true, ..case("lab-7.3-amd64-qmap", "7.3-amd64") },
+    Case {
+        kaslr: false,
+        scheduler: Some(("scx_central", "")),
+        ..case("lab-7.3-amd64-nokaslr-central", "7.3-amd64")
+    },
+    Case {
+        la57: false,
+        scheduler: Some(("scx_simple", "")),
+        ..case("lab-7.3-amd64-la57off-simple", "7.3-amd64")
+    },
+    Case { scheduler: Some(("scx_qmap", "")), ..case("lab-7.2-amd64-qmap", "7.2-amd64") },
+    case("lab-7.1-amd64", "7.1-amd64"),
+    Case { scheduler: Some(("scx_qmap", "")), ..case("lab-7.3-arm64-qmap", "7.3-arm64") },
+    Case { kaslr: false, quick: true, ..case("lab-7.3-arm64-nokaslr", "7.3-arm64") },
+    Case { quick: true, ..case("lab-6.12-amd64", "6.12-amd64") },
+    Case {
+        scheduler: Some(("scx_qmap", "-t 2")),
+        diff: Some((4, true)),
+        ..case("lab-7.3-amd64-qmap-stall", "7.3-amd64")
+    },
+    Case {
+        scheduler: Some(("scx_simple", "")),
+        diff: Some((4, false)),
+        ..case("lab-7.3-amd64-simple-twice", "7.3-amd64")
+    },
+];
+
+/// A row of the table.
+struct Row {
+    name: String,
+    boot_secs: f64,
+    verdict: check::Verdict,
+}
+
+/// `cargo xtask lab [--quick] [--only NAME]...`.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let only: Vec<&String> = args.iter().skip_while(|a| *a != "--only").skip(1).collect();
+    let cases: Vec<&Case> = CASES
+        .iter()
+        .filter(|c| !quick || c.quick)
+        .filter(|c| only.is_empty() || only.iter().any(|o| o.as_str() == c.name))
+        .collect();
+    let start = Instant::now();
+    let scxray = super::build_scxray()?;
+    // Kernels and schedulers first (cached: a warm run downloads and builds nothing).
+    let names: BTreeSet<&str> = cases.iter().map(|c| c.kernel).collect();
+    let mut prepared = Vec::new();
+    for n in names {
+        prepared.push(kernels::prepare(kernels::spec(n)?)?);
+    }
+    let sched_kernels: BTreeSet<&str> =
+        cases.iter().filter(|c| c.scheduler.is_some()).map(|c| c.kernel).collect();
+    for k in prepared.iter().filter(|k| sched_kernels.contains(k.spec.name)) {
+        schedulers::build_schedulers(&k.release, k.spec.arch)?;
+    }
+    let mut rows = Vec::new();
+    for c in cases {
+        let kernel = prepared.iter().find(|k| k.spec.name == c.kernel).ok_or("kernel not prepared")?;
+        rows.push(run_case(&scxray, kernel, c));
+    }
+    let failed = print(&rows);
+    eprintln!("xtask: lab: {} cases in {:.0} s", rows.len(), start.elapsed().as_secs_f64());
+    if failed == 0 { Ok(()) } else { Err(format!("lab: {failed} of {} cases failed", rows.len())) }
+}
+
+fn run_case(scxray: &Path, kernel: &kernels::Kernel, c: &Case) -> Row {
+    let mut verdict = check::Verdict::default();
+    let mut guest = initramfs::GuestSpec::default();
+    if let Some((s, args)) = c.scheduler {
+        let binary = schedulers::schedulers_dir().join(&kernel.release).join(s);
+        let mut sched = initramfs::Scheduler::new(binary);
+        sched.args = args.split_whitespace().map(str::to_owned).collect();
+        guest.scheduler = Some(sched);
+    }
+    let opts = qemu::BootOptions {
+        kaslr: c.kaslr,
+        la57: c.la57,
+        ready_timeout: Duration::from_secs(600),
+        later_dump: c.diff.map(|(secs, _)| Duration::from_secs(secs)),
+        ..qemu::BootOptions::default()
+    };
+    let boot = match super::boot(kernel, &guest, &opts, c.name) {
+        Ok(b) => b,
+        Err(e) => {
+            verdict.failures.push(format!("boot: {e}"));
+            return Row { name: c.name.into(), boot_secs: 0.0, verdict };
+        }
+    };
+    if c.scheduler.is_some() && boot.truth.state != "enabled" {
+        verdict.failures.push(format!("the scheduler did not enable sched_ext (state {})", boot.truth.state));
+    }
+    let truth = check::Truth::parse(&boot.truth.to_text());
+    let expect = check::Expect { nodes: opts.numa_nodes, sched_ext: kernel.sched_ext != Some(false) };
+    let mut v = check::check(scxray, &boot.dump, &truth, expect);
+    v.passed += verdict.passed;
+    v.failures.extend(verdict.failures);
+    if let (Some((_, stuck)), Some(later)) = (c.diff, &boot.later_dump) {
+        check_diff(scxray, &boot.dump, later, stuck, &mut v);
+    }
+    Row { name: c.name.into(), boot_secs: boot.boot_secs, verdict: v }
+}
+
+/// `scxray diff` on the two dumps of one guest: a stalled scheduler must be named stuck (exit
+/// 4) with what is stuck; a healthy one must not (exit 0).
+fn check_diff(scxray: &Path, a: &Path, b: &Path, want_stuck: bool, v: &mut check::Verdict) {
+    let out = Command::new(scxray).arg("diff").arg(a).arg(b).args(["--format", "json"]).output();
+    let Ok(out) = out else {
+        v.failures.push("cannot run scxray diff".into());
+        return;
+    };
+    let code = out.status.code();
+    let want = if want_stuck { 4 } else { 0 };
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let named = json["starving"].as_array().map_or(0, Vec::len)
+        + json["stalled_cpus"].as_array().map_or(0, Vec::len)
+        + json["dsqs"].as_array().map_or(0, |d| d.iter().filter(|x| x["trend"] == "dead").count());
+    if code == Some(want) && (named > 0) == want_stuck && json["same_scheduler"] == true {
+        v.passed += 1;
+    } else {
+        v.failures.push(format!(
+            "scxray diff: exit {code:?} (want {want}), {named} stuck items named, same_scheduler {}: {}",
+            json["same_scheduler"],
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+}
+
+fn print(rows: &[Row]) -> usize {
+    println!();
+    println!("{:<32} {:>7} {:>6} {:>5} {:>9} {:>8}", "case", "boot", "tasks", "DSQs", "checks", "scxray");
+    let mut failed = 0;
+    for r in rows {
+        let v = &r.verdict;
+        println!(
+            "{:<32} {:>6.1}s {:>6} {:>5} {:>4}/{:<4} {:>6.0}ms",
+            r.name,
+            r.boot_secs,
+            v.tasks,
+            v.dsqs,
+            v.passed,
+            v.passed + v.failures.len(),
+            v.scxray_time.as_secs_f64() * 1000.0
+        );
+        for f in &v.failures {
+            println!("    FAIL {f}");
+        }
+        failed += usize::from(!v.failures.is_empty());
+    }
+    failed
+}
