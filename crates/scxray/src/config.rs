@@ -82,9 +82,39 @@ pub struct Target {
     pub nr_nodes: u32,
     /// How each fact was found, in order.
     pub how: Vec<String>,
-    /// Every symbol known, at runtime addresses.
-    pub all_symbols: std::collections::HashMap<String, u64>,
+    /// The symbol table (addresses as the source gives them; see [`Target::symbol`]).
+    pub table: SymbolTable,
 }
+
+/// Symbols configuration and diagnosis look up, resolved in one pass over a big table.
+const WANTED_SYMBOLS: &[&str] = &[
+    "runqueues",
+    "__per_cpu_offset",
+    "scx_root",
+    "scx_tasks",
+    "nr_cpu_ids",
+    "nr_node_ids",
+    "scx_enable_state_var",
+    "scx_ops_enable_state_var",
+    "jiffies",
+    "jiffies_64",
+    "page_offset_base",
+    "_text",
+    "_end",
+    "__start_BTF",
+    "__stop_BTF",
+    "linux_banner",
+    "__scx_enabled",
+    "__scx_ops_enabled",
+    "scx_switching_all",
+    "__scx_switched_all",
+    "scx_in_softlockup",
+    "scx_breather_depth",
+    "scx_ops_breather_depth",
+    "scx_nr_rejected",
+    "scx_enable_seq",
+    "scx_watchdog_timestamp",
+];
 
 /// The vmcoreinfo text found in memory: the page that starts with `OSRELEASE=`.
 fn scan_vmcoreinfo(mem: &Memory) -> Option<(u64, VmcoreInfo)> {
@@ -197,15 +227,8 @@ impl Target {
             table = Some(t);
         }
         let table = table.unwrap_or_else(|| SymbolTable::from_pairs([], SymbolSource::Kallsyms));
-        let runtime = |name: &str| -> Option<u64> {
-            let a = table.get(name)?;
-            Some(match table.source {
-                SymbolSource::Kallsyms => a,
-                _ if arch == Arch::X86_64 && a < X86_START_KERNEL_MAP => a, // zero-based per-CPU
-                _ => a.wrapping_add(kaslr_offset),
-            })
-        };
-        let all_symbols = table.iter().filter_map(|(n, _)| Some((n.to_owned(), runtime(n)?))).collect();
+        table.prefetch(WANTED_SYMBOLS);
+        let runtime = |name: &str| runtime_address(&table, arch, kaslr_offset, name);
         let symbols = RuntimeSymbols {
             runqueues: runtime("runqueues"),
             per_cpu_offset: runtime("__per_cpu_offset"),
@@ -291,7 +314,7 @@ impl Target {
             nr_cpus,
             nr_nodes,
             how,
-            all_symbols,
+            table,
         })
     }
 
@@ -311,13 +334,24 @@ impl Target {
 
     /// The runtime address of a kernel symbol.
     pub fn symbol(&self, name: &str) -> Option<u64> {
-        self.all_symbols.get(name).copied()
+        runtime_address(&self.table, self.arch, self.kaslr_offset, name)
     }
 
     /// Reads `buf.len()` bytes at kernel virtual `va`.
     pub fn read_virt(&self, va: u64, buf: &mut [u8]) -> Result<(), String> {
         read_virt(&self.memory, &self.translator, va, buf)
     }
+}
+
+/// A symbol's runtime address: kallsyms already are; link-time addresses move by the KASLR
+/// offset, except x86_64's zero-based per-CPU symbols (below `__START_KERNEL_map`).
+fn runtime_address(table: &SymbolTable, arch: Arch, kaslr_offset: u64, name: &str) -> Option<u64> {
+    let a = table.get(name)?;
+    Some(match table.source {
+        SymbolSource::Kallsyms => a,
+        _ if arch == Arch::X86_64 && a < X86_START_KERNEL_MAP => a,
+        _ => a.wrapping_add(kaslr_offset),
+    })
 }
 
 fn resolve_layout(btf: &[u8]) -> Result<Layout, Error> {

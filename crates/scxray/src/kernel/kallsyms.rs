@@ -10,9 +10,10 @@
 //! old absolute-per-CPU encoding stored negative offsets; rather than guess by version, the
 //! base is calibrated against `SYMBOL(_stext)`, which VMCOREINFO always carries.
 
-use super::symbols::{SymbolSource, SymbolTable};
+use super::symbols::{SymbolSearch, SymbolSource, SymbolTable};
 use super::vmcoreinfo::VmcoreInfo;
 use crate::error::Error;
+use std::sync::Arc;
 
 /// Reads guest kernel virtual memory.
 pub type ReadVirt<'a> = dyn Fn(u64, &mut [u8]) -> Result<(), String> + 'a;
@@ -72,40 +73,98 @@ pub fn read_kallsyms(info: &VmcoreInfo, read: &ReadVirt<'_>) -> Result<SymbolTab
     let mut offsets = vec![0u8; num as usize * 4];
     read(offsets_va, &mut offsets).map_err(|e| bad(format!("kallsyms_offsets: {e}")))?;
 
-    let mut decoded = Vec::with_capacity(num as usize);
-    let mut p = 0usize;
-    for i in 0..num as usize {
-        let short =
-            *names.get(p).ok_or_else(|| bad(format!("kallsyms_names ends at symbol {i} of {num}")))?;
-        p += 1;
-        let len = if short & 0x80 != 0 {
-            let hi = *names.get(p).ok_or_else(|| bad("kallsyms_names truncated".into()))?;
-            p += 1;
-            usize::from(short & 0x7f) | (usize::from(hi) << 7)
-        } else {
-            usize::from(short)
-        };
-        let toks = names.get(p..p + len).ok_or_else(|| bad("kallsyms_names truncated".into()))?;
-        p += len;
-        let mut name = Vec::with_capacity(len * 3);
-        for &t in toks {
-            name.extend_from_slice(tokens.get(usize::from(t)).copied().unwrap_or(b"?"));
+    let offsets: Vec<i32> =
+        offsets.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap_or_default())).collect();
+    let tokens: Vec<Vec<u8>> = tokens.into_iter().map(<[u8]>::to_vec).collect();
+    let mut index = KallsymsIndex { names, tokens, offsets, offsets_va, num, encoding: Encoding::PcRelative };
+    // Check that the tables decode (every entry in bounds) and calibrate against _stext.
+    let mut stext_entry = None;
+    index.for_each(&|len| len == "_stext".len(), |i, name| {
+        if name == b"_stext" {
+            stext_entry = Some(i);
         }
-        let off = i32::from_le_bytes(offsets[i * 4..i * 4 + 4].try_into().unwrap_or_default());
-        // Skip the type character.
-        decoded.push((String::from_utf8_lossy(name.get(1..).unwrap_or(&[])).into_owned(), off));
-    }
-
-    let stext_idx = decoded
-        .iter()
-        .position(|(n, _)| n == "_stext")
+        true
+    })?;
+    let stext_idx = stext_entry
         .ok_or_else(|| bad("no _stext among the decoded symbols: the tables did not decode".into()))?;
-    let stext_off = decoded[stext_idx].1;
-    let encoding = Encoding::calibrate(stext, stext_off, offsets_va, stext_idx)
+    let stext_off = index.offsets.get(stext_idx).copied().unwrap_or(0);
+    index.encoding = Encoding::calibrate(stext, stext_off, offsets_va, stext_idx)
         .ok_or_else(|| bad(format!("no known kallsyms_offsets encoding puts _stext at {stext:#x}")))?;
-    let pairs: Vec<(String, u64)> =
-        decoded.into_iter().enumerate().map(|(i, (n, o))| (n, encoding.address(offsets_va, i, o))).collect();
-    Ok(SymbolTable::from_pairs(pairs, SymbolSource::Kallsyms))
+    Ok(SymbolTable::from_search(Arc::new(index), SymbolSource::Kallsyms))
+}
+
+/// The kernel's kallsyms tables, copied out of guest memory and searched on demand.
+#[derive(Debug)]
+struct KallsymsIndex {
+    names: Vec<u8>,
+    tokens: Vec<Vec<u8>>,
+    offsets: Vec<i32>,
+    offsets_va: u64,
+    num: u32,
+    encoding: Encoding,
+}
+
+impl KallsymsIndex {
+    /// Calls `f(index, name without its type character)` for each symbol whose name length
+    /// `wanted_len` accepts (others are not even expanded), until `f` returns false; an error
+    /// if the names run out before `num` symbols.
+    fn for_each(
+        &self,
+        wanted_len: &dyn Fn(usize) -> bool,
+        mut f: impl FnMut(usize, &[u8]) -> bool,
+    ) -> Result<(), Error> {
+        let bad = |i| Error::BadInput(format!("kallsyms in guest memory: kallsyms_names ends at symbol {i}"));
+        let mut name = Vec::with_capacity(256);
+        let mut p = 0usize;
+        for i in 0..self.num as usize {
+            let short = *self.names.get(p).ok_or_else(|| bad(i))?;
+            p += 1;
+            let len = if short & 0x80 != 0 {
+                let hi = *self.names.get(p).ok_or_else(|| bad(i))?;
+                p += 1;
+                usize::from(short & 0x7f) | (usize::from(hi) << 7)
+            } else {
+                usize::from(short)
+            };
+            let toks = self.names.get(p..p + len).ok_or_else(|| bad(i))?;
+            p += len;
+            // The expanded length, type character excluded, from the token lengths alone.
+            let full: usize = toks.iter().map(|&t| self.tokens.get(usize::from(t)).map_or(1, Vec::len)).sum();
+            if !wanted_len(full.saturating_sub(1)) {
+                continue;
+            }
+            name.clear();
+            for &t in toks {
+                name.extend_from_slice(self.tokens.get(usize::from(t)).map_or(&b"?"[..], Vec::as_slice));
+            }
+            if !f(i, name.get(1..).unwrap_or(&[])) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SymbolSearch for KallsymsIndex {
+    fn find(&self, names: &[&str]) -> Vec<Option<u64>> {
+        let mut out = vec![None; names.len()];
+        let mut left = names.len();
+        let lens: std::collections::HashSet<usize> = names.iter().map(|n| n.len()).collect();
+        let _ = self.for_each(&|len| lens.contains(&len), |i, name| {
+            for (slot, want) in out.iter_mut().zip(names) {
+                if slot.is_none() && want.as_bytes() == name {
+                    let off = self.offsets.get(i).copied().unwrap_or(0);
+                    *slot = Some(self.encoding.address(self.offsets_va, i, off));
+                    left -= 1;
+                }
+            }
+            left > 0
+        });
+        out
+    }
+    fn len(&self) -> usize {
+        self.num as usize
+    }
 }
 
 /// How `kallsyms_offsets[i]` becomes an address; it changed across kernel versions.

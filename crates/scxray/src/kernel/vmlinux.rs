@@ -1,9 +1,36 @@
 //! A vmlinux ELF: its symbols, its `.BTF` section, its machine and its release string.
 
-use super::symbols::{SymbolSource, SymbolTable};
+use super::symbols::{SymbolSearch, SymbolSource, SymbolTable};
 use crate::error::Error;
+use memmap2::Mmap;
 use object::{Object, ObjectSection, ObjectSymbol};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A vmlinux's symbol table, searched in place (a -dbg vmlinux is ~350 MB with ~200 000
+/// symbols: map it, don't copy it).
+#[derive(Debug)]
+struct ElfSymbols {
+    map: Mmap,
+    count: usize,
+}
+
+impl SymbolSearch for ElfSymbols {
+    fn find(&self, names: &[&str]) -> Vec<Option<u64>> {
+        let mut out = vec![None; names.len()];
+        let Ok(file) = object::File::parse(&*self.map) else { return out };
+        for sym in file.symbols() {
+            let Ok(n) = sym.name() else { continue };
+            if let Some(i) = names.iter().position(|w| *w == n) {
+                out[i].get_or_insert(sym.address());
+            }
+        }
+        out
+    }
+    fn len(&self) -> usize {
+        self.count
+    }
+}
 
 /// The parts of a vmlinux scxray uses.
 #[derive(Debug)]
@@ -42,7 +69,9 @@ impl std::fmt::Display for Arch {
 impl Vmlinux {
     /// Reads a vmlinux ELF.
     pub fn read(path: &Path) -> Result<Self, Error> {
-        let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: read-only mapping of a kernel image nothing truncates while we run.
+        let data = unsafe { Mmap::map(&f) }.map_err(|e| Error::io(path, e))?;
         let file = object::File::parse(&*data)
             .map_err(|e| Error::BadInput(format!("{}: not an ELF vmlinux: {e}", path.display())))?;
         let machine = match file.architecture() {
@@ -55,16 +84,16 @@ impl Vmlinux {
                 )));
             }
         };
-        let symbols = SymbolTable::from_pairs(
-            file.symbols().filter_map(|s| Some((s.name().ok()?.to_owned(), s.address()))),
-            SymbolSource::Vmlinux,
-        );
+        let count = file.symbols().count();
         let btf = file.section_by_name(".BTF").and_then(|s| s.data().ok()).map(<[u8]>::to_vec);
         let release = file
             .symbols()
             .find(|s| s.name() == Ok("linux_banner"))
             .and_then(|s| read_at(&file, s.address(), 256))
             .and_then(|b| banner_release(&b));
+        drop(file);
+        let symbols =
+            SymbolTable::from_search(Arc::new(ElfSymbols { map: data, count }), SymbolSource::Vmlinux);
         Ok(Self { path: path.to_owned(), machine, symbols, btf, release })
     }
 }
