@@ -27,6 +27,10 @@ pub trait SymbolSearch: std::fmt::Debug + Send + Sync {
     fn find(&self, names: &[&str]) -> Vec<Option<u64>>;
     /// How many symbols the table holds.
     fn len(&self) -> usize;
+    /// Whether the table holds none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// A symbol table: the names resolved so far, and (for big tables) the search behind them.
