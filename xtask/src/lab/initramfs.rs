@@ -64,6 +64,10 @@ impl Scheduler {
 pub struct GuestSpec {
     pub workload: Workload,
     pub scheduler: Option<Scheduler>,
+    /// Print `SCXRAY-READY` as soon as the scheduler is enabled: poll its state every 0.2 s, no
+    /// settling and no task listing. For a scheduler made to stall, whose watchdog kills it
+    /// seconds after the stall begins: the dumps must come before that.
+    pub quick_truth: bool,
 }
 
 /// The busybox applets linked in `/bin`.
@@ -144,7 +148,7 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
              while [ $n -lt {timeout} ]; do\n  \
                [ -r /sys/kernel/sched_ext/state ] && read -r st < /sys/kernel/sched_ext/state\n  \
                [ \"$st\" = enabled ] && break\n  \
-               sleep 1\n  \
+               sleep {poll}\n  \
                n=$((n+1))\n\
              done\n\
              if [ \"$st\" = enabled ]; then\n  \
@@ -155,11 +159,15 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
                cat /scheduler.log\n\
              fi\n",
             args = args.join(" "),
-            timeout = sch.enable_timeout_secs,
-            settle = sch.settle_secs,
+            timeout = if spec.quick_truth { sch.enable_timeout_secs * 5 } else { sch.enable_timeout_secs },
+            poll = if spec.quick_truth { "0.2" } else { "1" },
+            settle = if spec.quick_truth { 0 } else { sch.settle_secs },
         ));
     }
     // From here on: builtins only.
+    if spec.quick_truth {
+        s.push_str("QUICK=1\n");
+    }
     s.push_str(
         "echo SCXRAY-TRUTH-BEGIN\n\
          read -r rel < /proc/sys/kernel/osrelease\n\
@@ -177,7 +185,7 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
          echo \"nr_cpus $n\"\n\
          read -r cl < /proc/cmdline\n\
          echo \"cmdline $cl\"\n\
-         for d in /proc/[0-9]*/task/[0-9]*; do\n  \
+         [ -n \"$QUICK\" ] || for d in /proc/[0-9]*/task/[0-9]*; do\n  \
            t=${d##*/}\n  \
            g=${d#/proc/}\n  \
            g=${g%%/*}\n  \

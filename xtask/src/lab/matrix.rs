@@ -54,7 +54,7 @@ pub const CASES: &[Case] = &[
     Case { quick: true, ..case("lab-6.12-amd64", "6.12-amd64") },
     Case {
         scheduler: Some(("scx_qmap", "-t 2")),
-        diff: Some((4, true)),
+        diff: Some((2, true)),
         ..case("lab-7.3-amd64-qmap-stall", "7.3-amd64")
     },
     Case {
@@ -112,6 +112,10 @@ fn run_case(scxray: &Path, kernel: &kernels::Kernel, c: &Case) -> Row {
         sched.args = args.split_whitespace().map(str::to_owned).collect();
         guest.scheduler = Some(sched);
     }
+    // A stalled scheduler is killed by its watchdog seconds after the stall begins: dump it
+    // at once, without the slow task listing (and so without the truth checks).
+    let stalled = matches!(c.diff, Some((_, true)));
+    guest.quick_truth = stalled;
     let opts = qemu::BootOptions {
         kaslr: c.kaslr,
         la57: c.la57,
@@ -131,7 +135,8 @@ fn run_case(scxray: &Path, kernel: &kernels::Kernel, c: &Case) -> Row {
     }
     let truth = check::Truth::parse(&boot.truth.to_text());
     let expect = check::Expect { nodes: opts.numa_nodes, sched_ext: kernel.sched_ext != Some(false) };
-    let mut v = check::check(scxray, &boot.dump, &truth, expect);
+    let mut v =
+        if stalled { check::Verdict::default() } else { check::check(scxray, &boot.dump, &truth, expect) };
     v.passed += verdict.passed;
     v.failures.extend(verdict.failures);
     if let (Some((_, stuck)), Some(later)) = (c.diff, &boot.later_dump) {
