@@ -132,16 +132,25 @@ impl Target {
         };
         let vmlinux = inputs.vmlinux.as_deref().map(Vmlinux::read).transpose()?;
 
-        let arch = if let Some(v) = &vmlinux {
-            v.machine
-        } else if let Some(m) = memory.elf().map(|e| e.machine).filter(|&m| m != 0) {
-            match m {
-                elf::EM_X86_64 => Arch::X86_64,
-                elf::EM_AARCH64 => Arch::Aarch64,
-                other => {
-                    return Err(Error::Unsupported(format!("ELF machine {other}: not x86_64 or aarch64")));
-                }
+        let core_arch = match memory.elf().map(|e| e.machine).filter(|&m| m != 0) {
+            Some(elf::EM_X86_64) => Some(Arch::X86_64),
+            Some(elf::EM_AARCH64) => Some(Arch::Aarch64),
+            Some(other) => {
+                return Err(Error::Unsupported(format!("ELF machine {other}: not x86_64 or aarch64")));
             }
+            None => None,
+        };
+        let arch = if let Some(v) = &vmlinux {
+            if let Some(c) = core_arch.filter(|&c| c != v.machine) {
+                return Err(Error::BadInput(format!(
+                    "{} is an {} kernel, but the dump is of an {c} machine: pass the vmlinux of the dumped kernel",
+                    v.path.display(),
+                    v.machine
+                )));
+            }
+            v.machine
+        } else if let Some(c) = core_arch {
+            c
         } else if vmcoreinfo.as_ref().is_some_and(|v| v.number("kimage_voffset").is_some()) {
             Arch::Aarch64
         } else {
