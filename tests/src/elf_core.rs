@@ -177,7 +177,7 @@ impl GuestBuilder {
             Paging::Aarch64 { .. } => "swapper_pg_dir",
         };
         self.image_vars.push((root_name, root_va));
-        let mut t = Tables::new(&mut self, scheme.paging, root, 48);
+        let mut t = Tables::new(&mut self, scheme.paging, scheme.lpa, root, 48);
         t.map_range(&mut self, scheme.image_va, scheme.image_pa, scheme.image_size);
         let vmalloc: Vec<(u64, u64)> = self.map.vmalloc_pages.iter().map(|(&v, &p)| (v, p)).collect();
         for (va, pa) in vmalloc {
@@ -237,11 +237,12 @@ impl GuestBuilder {
             Paging::Aarch64 { va_bits, .. } => {
                 vi += &format!(
                     "SYMBOL(swapper_pg_dir)={:x}\nNUMBER(VA_BITS)={va_bits}\nNUMBER(kimage_voffset)={:#x}\n\
-                     NUMBER(PHYS_OFFSET)={:#x}\nNUMBER(TCR_EL1_T1SZ)={:#x}\nNUMBER(MAX_PHYSMEM_BITS)=48\n",
+                     NUMBER(PHYS_OFFSET)={:#x}\nNUMBER(TCR_EL1_T1SZ)={:#x}\nNUMBER(MAX_PHYSMEM_BITS)={}\n",
                     root_va.0,
                     scheme.kimage_voffset(),
                     scheme.phys_offset,
-                    64 - va_bits
+                    64 - va_bits,
+                    if scheme.lpa { 52 } else { 48 }
                 );
             }
         }

@@ -59,6 +59,9 @@ pub struct AddressScheme {
     pub kaslr_offset: u64,
     /// x86_64 `phys_base` (wrapping: "negative" under KASLR).
     pub phys_base: u64,
+    /// arm64 with 64K pages: 52-bit physical addresses (FEAT_LPA, `CONFIG_ARM64_PA_BITS_52`):
+    /// descriptors carry PA bits 51:48 in bits 15:12, VMCOREINFO says `MAX_PHYSMEM_BITS=52`.
+    pub lpa: bool,
 }
 
 impl Default for AddressScheme {
@@ -79,6 +82,7 @@ impl Default for AddressScheme {
             kaslr_offset: 0,
             // __pa_symbol(KERNEL_IMAGE) = IMAGE_PA.
             phys_base: crate::IMAGE_PA,
+            lpa: false,
         }
     }
 }
@@ -125,7 +129,22 @@ impl AddressScheme {
             bucket_table_in_vmalloc: true,
             kaslr_offset,
             phys_base,
+            lpa: false,
         }
+    }
+
+    /// arm64 with 64K pages, 52-bit VAs and 52-bit physical addresses (FEAT_LPA): as
+    /// [`AddressScheme::aarch64_kaslr`] with RAM above 2^48 (bits 51:48 all set), so every
+    /// table descriptor, the TTBR and the linear map carry the high address bits.
+    pub fn aarch64_lpa() -> Self {
+        let mut s = Self::aarch64_kaslr(65536, 52);
+        let high = 0x000f_0000_0000_0000;
+        s.mem_base += high;
+        s.image_pa += high;
+        s.phys_offset = s.phys_offset.wrapping_add(high);
+        s.hole = s.hole.map(|h| h.start + high..h.end + high);
+        s.lpa = true;
+        s
     }
 
     /// arm64 under KASLR: RAM at 1 GiB (QEMU `virt`), a randomised linear map (`PHYS_OFFSET`
@@ -159,6 +178,7 @@ impl AddressScheme {
             bucket_table_in_vmalloc: true,
             kaslr_offset,
             phys_base: 0,
+            lpa: false,
         }
     }
 

@@ -441,7 +441,12 @@ fn aarch64_translator(
         .symbol("swapper_pg_dir")
         .ok_or_else(|| Error::BadInput("VMCOREINFO lacks SYMBOL(swapper_pg_dir)".into()))?;
     let in_use_va_bits = t1sz.map_or(va_bits, |t| 64 - u32::from(t));
-    let lpa2 = page_size != 65536 && in_use_va_bits == 52;
+    // 52-bit output addresses. With 4K/16K pages that is LPA2, on whenever the VA space in
+    // use is 52 bits. With 64K pages it is FEAT_LPA: a kernel built for 52-bit PAs
+    // (MAX_PHYSMEM_BITS = 52) writes PA bits 51:48 in descriptor bits 15:12 whatever the
+    // VA size, and RAM may sit above 2^48.
+    let lpa2 =
+        if page_size == 65536 { info.number("MAX_PHYSMEM_BITS") == Some(52) } else { in_use_va_bits == 52 };
     let cfg = scxray_aarch64::VmcoreInfo {
         swapper_pg_dir: PhysAddr(swapper.wrapping_sub(voffset)),
         va_bits,
@@ -464,7 +469,11 @@ fn aarch64_translator(
         format!(
             "aarch64 {}K granule, {in_use_va_bits}-bit VA{}",
             page_size / 1024,
-            if lpa2 { ", LPA2" } else { "" }
+            match (lpa2, page_size) {
+                (false, _) => "",
+                (true, 65536) => ", LPA",
+                (true, _) => ", LPA2",
+            }
         ),
     ))
 }

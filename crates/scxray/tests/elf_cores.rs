@@ -245,7 +245,7 @@ fn aarch64_4k_48_bit_kaslr() {
     let scheme = AddressScheme::aarch64_kaslr(4096, 48);
     let (f, _) =
         run_case("arm-4k-48", scheme, &CoreSpec::default(), "aarch64", "aarch64 4K granule, 48-bit VA");
-    aarch64_walk_agrees(&f, 4096, 48);
+    aarch64_walk_agrees(&f, 4096, 48, false);
     let text = info("arm-4k-48", &f);
     assert_lines(
         &text,
@@ -263,7 +263,7 @@ fn aarch64_64k_52_bit_kaslr() {
     let scheme = AddressScheme::aarch64_kaslr(65536, 52);
     let (f, _) =
         run_case("arm-64k-52", scheme, &CoreSpec::default(), "aarch64", "aarch64 64K granule, 52-bit VA");
-    aarch64_walk_agrees(&f, 65536, 52);
+    aarch64_walk_agrees(&f, 65536, 52, false);
     let text = info("arm-64k-52", &f);
     assert_lines(
         &text,
@@ -272,15 +272,29 @@ fn aarch64_64k_52_bit_kaslr() {
 }
 
 /// The kit's arm64 tables agree with its address map through the real walker alone.
-fn aarch64_walk_agrees(f: &CoreFiles, page_size: u64, va_bits: u32) {
+fn aarch64_walk_agrees(f: &CoreFiles, page_size: u64, va_bits: u32, lpa: bool) {
     use scxray_aarch64::{Aarch64Translator, VmcoreInfo};
     let info = VmcoreInfo {
         swapper_pg_dir: PhysAddr(f.root),
         va_bits,
         tcr_el1_t1sz: Some((64 - va_bits) as u8),
         page_size,
-        lpa2: false,
+        lpa2: lpa,
     };
     let t = Aarch64Translator::from_vmcoreinfo(&info).unwrap();
     walk_agrees(f, &t);
+}
+
+/// 64K pages with 52-bit physical addresses (FEAT_LPA): RAM above 2^48, so the descriptors,
+/// the TTBR, the linear map and the image rule all carry PA bits 51:48.
+#[test]
+fn aarch64_64k_52_bit_lpa_ram_above_2_pow_48() {
+    let scheme = AddressScheme::aarch64_lpa();
+    assert!(scheme.mem_base >> 48 == 0xf);
+    let paging = "aarch64 64K granule, 52-bit VA, LPA";
+    let (f, _) = run_case("arm-64k-52-lpa", scheme, &CoreSpec::default(), "aarch64", paging);
+    let text = info("arm-64k-52-lpa", &f);
+    assert_lines(&text, &[format!("swapper_pg_dir at physical {:#x}", f.root)]);
+    aarch64_walk_agrees(&f, 65536, 52, true);
+    assert!(f.segments.iter().all(|s| s.pa >> 48 == 0xf));
 }
