@@ -95,7 +95,8 @@ pub const X86_LINK_TEXT: u64 = 0xffff_ffff_8100_0000;
 pub const ARM64_LINK_TEXT: u64 = 0xffff_8000_8000_0000;
 
 impl AddressScheme {
-    /// x86_64 under KASLR as real guests run: image displaced by 32 MiB, a negative
+    /// x86_64 under KASLR as real guests run (4-level with zero-based per-CPU symbols, 5-level
+    /// with the per-CPU section in the image): image displaced by 32 MiB, a negative
     /// `phys_base` (-0x2a00000, the image loaded below `LOAD_PHYSICAL_ADDR`), a randomised
     /// `page_offset_base`, a vmalloc window about 27 TiB above it (inside the 64 TiB a
     /// non-KASLR direct map would span), the per-CPU areas and bucket table in it, and a
@@ -122,7 +123,9 @@ impl AddressScheme {
             image_va,
             image_pa,
             image_size,
-            percpu_base: 0,
+            // 4-level: zero-based per-CPU symbols (kernels before 6.15); 5-level: a per-CPU
+            // section in the image, `__per_cpu_offset` relative to it (6.15+).
+            percpu_base: if levels == 5 { image_va + 0x30_0000 } else { 0 },
             vmalloc: Some(vmalloc),
             hole: Some(heap + 0x4_0000..heap + 0x14_0000),
             percpu_in_vmalloc: levels == 5,

@@ -298,3 +298,51 @@ fn aarch64_64k_52_bit_lpa_ram_above_2_pow_48() {
     aarch64_walk_agrees(&f, 65536, 52, true);
     assert!(f.segments.iter().all(|s| s.pa >> 48 == 0xf));
 }
+
+/// Nothing but the core: symbols decoded from the kernel's kallsyms tables in memory
+/// (VMCOREINFO exports them), BTF read from the image (`__start_BTF`), x86_64 5-level with
+/// per-CPU symbols in the image (6.15+).
+#[test]
+fn x86_64_5_level_core_alone_kallsyms_and_btf_from_memory() {
+    let spec = CoreSpec { kallsyms: true, btf_in_image: true, ..CoreSpec::default() };
+    let scheme = AddressScheme::x86_kaslr(5);
+    assert!(scheme.percpu_base >= scheme.image_va, "image-based per-CPU symbols");
+    let (f, e) = populated(scheme, &spec);
+    let w = write(&temp_dir("x86-5-core-alone"), &f);
+    let out = scxray(&["dump", &w.core, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    check_report(&r, &e, &f, "x86_64", "x86_64 5-level");
+    let text = String::from_utf8(scxray(&["info", &w.core]).stdout).unwrap();
+    assert_lines(
+        &text,
+        &[
+            format!("symbols: {} decoded from the kernel's kallsyms tables in memory", f.symbols.len()),
+            "read from the kernel image in memory (__start_BTF)".into(),
+        ],
+    );
+}
+
+/// A core without the VMCOREINFO note (QEMU without `-device vmcoreinfo`): the text is
+/// found in memory; symbols from kallsyms and BTF from the image, nothing else given.
+#[test]
+fn aarch64_core_alone_vmcoreinfo_found_in_memory() {
+    let spec = CoreSpec {
+        kallsyms: true,
+        btf_in_image: true,
+        vmcoreinfo_note: false,
+        vmcoreinfo_in_memory: true,
+        ..CoreSpec::default()
+    };
+    let (f, e) = populated(AddressScheme::aarch64_kaslr(4096, 48), &spec);
+    let w = write(&temp_dir("arm-core-alone"), &f);
+    let out = scxray(&["dump", &w.core, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    check_report(&r, &e, &f, "aarch64", "aarch64 4K granule, 48-bit VA");
+    let text = String::from_utf8(scxray(&["info", &w.core]).stdout).unwrap();
+    assert_lines(
+        &text,
+        &["VMCOREINFO: found in memory at physical".into(), "decoded from the kernel's kallsyms".into()],
+    );
+}
