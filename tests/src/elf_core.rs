@@ -57,6 +57,15 @@ pub struct CoreSpec {
     pub qemu_notes: bool,
     /// Copy the BTF into the image between `__start_BTF` and `__stop_BTF`.
     pub btf_in_image: bool,
+    /// Write the kernel's kallsyms tables into the image and export them in VMCOREINFO
+    /// (`SYMBOL(kallsyms_names)`, ...), as Linux 6.0+ does. Needs every symbol within 2 GiB
+    /// of the tables (the PC-relative `kallsyms_offsets` of 7.x): image-based per-CPU.
+    pub kallsyms: bool,
+    /// Write the VMCOREINFO note.
+    pub vmcoreinfo_note: bool,
+    /// Also put the VMCOREINFO text in memory (a direct-map page), where a core without the
+    /// note is searched.
+    pub vmcoreinfo_in_memory: bool,
 }
 
 impl Default for CoreSpec {
@@ -67,6 +76,9 @@ impl Default for CoreSpec {
             btf: btf_blob::Options::default(),
             qemu_notes: true,
             btf_in_image: false,
+            kallsyms: false,
+            vmcoreinfo_note: true,
+            vmcoreinfo_in_memory: false,
         }
     }
 }
@@ -134,6 +146,51 @@ impl GuestBuilder {
         }
     }
 
+    /// Writes kallsyms tables for `symbols` (runtime addresses) into the image, in the format
+    /// of `scripts/kallsyms.c` without compression: token `i` is the single byte `i`, each name
+    /// is a length byte and the bytes of the type character and the name;
+    /// `kallsyms_offsets[i]` is the symbol's distance from the entry itself (7.x). Returns the
+    /// tables' addresses by symbol name, for VMCOREINFO.
+    fn write_kallsyms(&mut self, symbols: &BTreeMap<String, u64>) -> Vec<(&'static str, u64)> {
+        let entries: Vec<(&String, u64)> = symbols.iter().map(|(n, &a)| (n, a)).collect();
+        let mut names = Vec::new();
+        for (n, _) in &entries {
+            let ty = if n.starts_with('_') && n.ends_with("text") { b'T' } else { b'D' };
+            names.push(u8::try_from(n.len() + 1).unwrap());
+            names.push(ty);
+            names.extend_from_slice(n.as_bytes());
+        }
+        let mut table = Vec::new();
+        let mut index = Vec::new();
+        for i in 0..=255u8 {
+            index.extend_from_slice(&u16::try_from(table.len()).unwrap().to_le_bytes());
+            table.extend_from_slice(&[i, 0]);
+        }
+        let num = self.alloc_image_aligned(8, 8);
+        self.write_u32(num, u32::try_from(entries.len()).unwrap());
+        // Names directly followed by the token table: its length is the distance between them.
+        let names_va = self.alloc_image_aligned(names.len() as u64, 8);
+        self.write(names_va, &names);
+        let table_va = self.alloc_image_aligned(table.len() as u64, 8);
+        self.write(table_va, &table);
+        let index_va = self.alloc_image_aligned(index.len() as u64, 8);
+        self.write(index_va, &index);
+        let offsets_va = self.alloc_image_aligned(4 * entries.len() as u64, 8);
+        for (i, (n, a)) in entries.iter().enumerate() {
+            let at = offsets_va.0 + 4 * i as u64;
+            let rel = i32::try_from(a.wrapping_sub(at) as i64)
+                .unwrap_or_else(|_| panic!("{n} at {a:#x} is beyond kallsyms_offsets' reach"));
+            self.write(VirtAddr(at), &rel.to_le_bytes());
+        }
+        vec![
+            ("kallsyms_names", names_va.0),
+            ("kallsyms_num_syms", num.0),
+            ("kallsyms_token_table", table_va.0),
+            ("kallsyms_token_index", index_va.0),
+            ("kallsyms_offsets", offsets_va.0),
+        ]
+    }
+
     fn image_var(&mut self, name: &'static str, size: u64) -> VirtAddr {
         let va = self.alloc_image(size);
         self.image_vars.push((name, va));
@@ -177,17 +234,6 @@ impl GuestBuilder {
             Paging::Aarch64 { .. } => "swapper_pg_dir",
         };
         self.image_vars.push((root_name, root_va));
-        let mut t = Tables::new(&mut self, scheme.paging, root, 48);
-        t.map_range(&mut self, scheme.image_va, scheme.image_pa, scheme.image_size);
-        let vmalloc: Vec<(u64, u64)> = self.map.vmalloc_pages.iter().map(|(&v, &p)| (v, p)).collect();
-        for (va, pa) in vmalloc {
-            t.map(&mut self, va, pa, t.geo.levels - 1);
-        }
-        let block = t.geo.block();
-        let end = self.mem_end().next_multiple_of(block);
-        let base = scheme.mem_base - scheme.mem_base % block;
-        t.map_range(&mut self, scheme.direct_va(base), base, end - base);
-
         // Symbols, at runtime addresses.
         let mut symbols = BTreeMap::new();
         let image_end = scheme.image_va + scheme.image_size;
@@ -221,6 +267,20 @@ impl GuestBuilder {
             })
             .collect();
         let system_map = system_map::render(&map_syms, scheme.link_addr(scheme.image_va));
+        let kallsyms = spec.kallsyms.then(|| self.write_kallsyms(&symbols));
+        // The kernel's vmcoreinfo_data: a zeroed page of the direct map.
+        let vi_page = spec.vmcoreinfo_in_memory.then(|| self.alloc(page, page));
+
+        let mut t = Tables::new(&mut self, scheme.paging, scheme.lpa, root, 48);
+        t.map_range(&mut self, scheme.image_va, scheme.image_pa, scheme.image_size);
+        let vmalloc: Vec<(u64, u64)> = self.map.vmalloc_pages.iter().map(|(&v, &p)| (v, p)).collect();
+        for (va, pa) in vmalloc {
+            t.map(&mut self, va, pa, t.geo.levels - 1);
+        }
+        let block = t.geo.block();
+        let end = self.mem_end().next_multiple_of(block);
+        let base = scheme.mem_base - scheme.mem_base % block;
+        t.map_range(&mut self, scheme.direct_va(base), base, end - base);
 
         // VMCOREINFO, in the kernel's formats.
         let mut vi =
@@ -237,20 +297,31 @@ impl GuestBuilder {
             Paging::Aarch64 { va_bits, .. } => {
                 vi += &format!(
                     "SYMBOL(swapper_pg_dir)={:x}\nNUMBER(VA_BITS)={va_bits}\nNUMBER(kimage_voffset)={:#x}\n\
-                     NUMBER(PHYS_OFFSET)={:#x}\nNUMBER(TCR_EL1_T1SZ)={:#x}\nNUMBER(MAX_PHYSMEM_BITS)=48\n",
+                     NUMBER(PHYS_OFFSET)={:#x}\nNUMBER(TCR_EL1_T1SZ)={:#x}\nNUMBER(MAX_PHYSMEM_BITS)={}\n",
                     root_va.0,
                     scheme.kimage_voffset(),
                     scheme.phys_offset,
-                    64 - va_bits
+                    64 - va_bits,
+                    if scheme.lpa { 52 } else { 48 }
                 );
             }
         }
+        if let Some(k) = &kallsyms {
+            for (n, a) in k {
+                vi += &format!("SYMBOL({n})={a:x}\n");
+            }
+        }
         vi += &format!("KERNELOFFSET={:x}\n", scheme.kaslr_offset);
+        if let Some(at) = vi_page {
+            self.write(at, vi.as_bytes());
+        }
 
         // Notes.
         let machine = if x86 { EM_X86_64 } else { EM_AARCH64 };
         let mut notes = Vec::new();
-        push_note(&mut notes, b"VMCOREINFO", 0, vi.as_bytes());
+        if spec.vmcoreinfo_note {
+            push_note(&mut notes, b"VMCOREINFO", 0, vi.as_bytes());
+        }
         for cpu in 0..nr_cpus {
             let mut d = vec![0u8; if x86 { PRSTATUS_X86 } else { PRSTATUS_ARM64 }];
             d[32..36].copy_from_slice(&(cpu + 1).to_le_bytes()); // pr_pid

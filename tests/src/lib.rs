@@ -250,7 +250,7 @@ impl GuestBuilder {
         let pa = self.next_image_pa.next_multiple_of(align);
         self.next_image_pa = pa + size;
         assert!(self.next_image_pa <= s.image_pa + s.image_size, "image window full");
-        VirtAddr(s.image_va + pa - s.image_pa)
+        VirtAddr(s.image_va + (pa - s.image_pa))
     }
 
     /// Writes bytes at a kit address (page by page: vmalloc pages are not contiguous).

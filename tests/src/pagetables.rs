@@ -8,7 +8,8 @@
 //!   4 levels for 48-bit VAs) or 64K (13 bits per level, 3 levels, the first with 6 bits for
 //!   48-bit VAs and 10 for 52-bit); descriptors: bits 1:0 = 0b11 table (or page at the last
 //!   level), 0b01 block; output address bits 47:granule; AF (bit 10), SH (9:8), AttrIndx (4:2).
-//!   Addresses stay below 2^48, where the 64K LPA format and the plain one agree.
+//!   With 64K pages and FEAT_LPA (52-bit PAs) bits 51:48 of an output address go in
+//!   descriptor bits 15:12.
 
 use crate::GuestBuilder;
 use crate::scheme::Paging;
@@ -26,19 +27,24 @@ pub struct Geometry {
     pub levels: u32,
     /// Index bits of the root level.
     pub root_bits: u32,
+    /// arm64 64K FEAT_LPA format: output address bits 51:48 in descriptor bits 15:12.
+    pub lpa: bool,
 }
 
 impl Geometry {
-    /// The geometry of `paging`.
-    pub fn of(paging: Paging) -> Self {
+    /// The geometry of `paging` (`lpa`: the 64K 52-bit PA format).
+    pub fn of(paging: Paging, lpa: bool) -> Self {
         match paging {
-            Paging::X86 { levels } => Self { x86: true, page_shift: 12, bits: 9, levels, root_bits: 9 },
+            Paging::X86 { levels } => {
+                Self { x86: true, page_shift: 12, bits: 9, levels, root_bits: 9, lpa: false }
+            }
             Paging::Aarch64 { page_size, va_bits } => {
                 let page_shift = page_size.trailing_zeros();
                 let bits = page_shift - 3;
                 let levels = (va_bits - page_shift).div_ceil(bits);
                 let root_bits = va_bits - page_shift - bits * (levels - 1);
-                Self { x86: false, page_shift, bits, levels, root_bits }
+                assert!(!lpa || page_shift == 16, "FEAT_LPA's format is for 64K pages");
+                Self { x86: false, page_shift, bits, levels, root_bits, lpa }
             }
         }
     }
@@ -64,9 +70,14 @@ impl Geometry {
         1 << self.shift(self.levels - 2)
     }
 
+    /// `pa` in descriptor bits: as is, or with bits 51:48 moved to 15:12 (FEAT_LPA).
+    pub fn encode(&self, pa: u64) -> u64 {
+        if self.lpa { (pa & 0x0000_ffff_ffff_0000) | (((pa >> 48) & 0xf) << 12) } else { pa }
+    }
+
     /// x86: P and R/W; arm64: a table descriptor. The same two bits.
     fn table_entry(&self, pa: u64) -> u64 {
-        pa | 0b11
+        self.encode(pa) | 0b11
     }
 
     fn leaf_entry(&self, pa: u64, depth: u32) -> u64 {
@@ -76,11 +87,14 @@ impl Geometry {
             pa | 0b11 | (1 << 5) | (1 << 6) | (1 << 8) | if last { 0 } else { 1 << 7 }
         } else {
             // AF, inner shareable, AttrIndx 0 (normal memory), UXN.
-            pa | (1 << 10) | (3 << 8) | (1 << 54) | if last { 0b11 } else { 0b01 }
+            self.encode(pa) | (1 << 10) | (3 << 8) | (1 << 54) | if last { 0b11 } else { 0b01 }
         }
     }
 
     fn entry_addr(&self, entry: u64) -> u64 {
+        if self.lpa {
+            return (entry & 0x0000_ffff_ffff_0000) | (((entry >> 12) & 0xf) << 48);
+        }
         let mask = if self.x86 { 0x000f_ffff_ffff_f000 } else { 0x0000_ffff_ffff_f000 };
         entry & mask & !(self.page() - 1)
     }
@@ -100,8 +114,8 @@ pub struct Tables {
 impl Tables {
     /// Tables rooted at `root` (a zeroed, page-aligned frame), with `frames` more frames
     /// reserved from the guest's allocator.
-    pub fn new(b: &mut GuestBuilder, paging: Paging, root: u64, frames: usize) -> Self {
-        let geo = Geometry::of(paging);
+    pub fn new(b: &mut GuestBuilder, paging: Paging, lpa: bool, root: u64, frames: usize) -> Self {
+        let geo = Geometry::of(paging, lpa);
         assert_eq!(root % geo.page(), 0, "root {root:#x} misaligned");
         let arena = (0..frames).map(|_| b.alloc_phys(geo.page(), geo.page())).rev().collect();
         Self { geo, root, arena }

@@ -59,6 +59,9 @@ pub struct AddressScheme {
     pub kaslr_offset: u64,
     /// x86_64 `phys_base` (wrapping: "negative" under KASLR).
     pub phys_base: u64,
+    /// arm64 with 64K pages: 52-bit physical addresses (FEAT_LPA, `CONFIG_ARM64_PA_BITS_52`):
+    /// descriptors carry PA bits 51:48 in bits 15:12, VMCOREINFO says `MAX_PHYSMEM_BITS=52`.
+    pub lpa: bool,
 }
 
 impl Default for AddressScheme {
@@ -79,6 +82,7 @@ impl Default for AddressScheme {
             kaslr_offset: 0,
             // __pa_symbol(KERNEL_IMAGE) = IMAGE_PA.
             phys_base: crate::IMAGE_PA,
+            lpa: false,
         }
     }
 }
@@ -91,7 +95,8 @@ pub const X86_LINK_TEXT: u64 = 0xffff_ffff_8100_0000;
 pub const ARM64_LINK_TEXT: u64 = 0xffff_8000_8000_0000;
 
 impl AddressScheme {
-    /// x86_64 under KASLR as real guests run: image displaced by 32 MiB, a negative
+    /// x86_64 under KASLR as real guests run (4-level with zero-based per-CPU symbols, 5-level
+    /// with the per-CPU section in the image): image displaced by 32 MiB, a negative
     /// `phys_base` (-0x2a00000, the image loaded below `LOAD_PHYSICAL_ADDR`), a randomised
     /// `page_offset_base`, a vmalloc window about 27 TiB above it (inside the 64 TiB a
     /// non-KASLR direct map would span), the per-CPU areas and bucket table in it, and a
@@ -118,14 +123,31 @@ impl AddressScheme {
             image_va,
             image_pa,
             image_size,
-            percpu_base: 0,
+            // 4-level: zero-based per-CPU symbols (kernels before 6.15); 5-level: a per-CPU
+            // section in the image, `__per_cpu_offset` relative to it (6.15+).
+            percpu_base: if levels == 5 { image_va + 0x30_0000 } else { 0 },
             vmalloc: Some(vmalloc),
             hole: Some(heap + 0x4_0000..heap + 0x14_0000),
             percpu_in_vmalloc: levels == 5,
             bucket_table_in_vmalloc: true,
             kaslr_offset,
             phys_base,
+            lpa: false,
         }
+    }
+
+    /// arm64 with 64K pages, 52-bit VAs and 52-bit physical addresses (FEAT_LPA): as
+    /// [`AddressScheme::aarch64_kaslr`] with RAM above 2^48 (bits 51:48 all set), so every
+    /// table descriptor, the TTBR and the linear map carry the high address bits.
+    pub fn aarch64_lpa() -> Self {
+        let mut s = Self::aarch64_kaslr(65536, 52);
+        let high = 0x000f_0000_0000_0000;
+        s.mem_base += high;
+        s.image_pa += high;
+        s.phys_offset = s.phys_offset.wrapping_add(high);
+        s.hole = s.hole.map(|h| h.start + high..h.end + high);
+        s.lpa = true;
+        s
     }
 
     /// arm64 under KASLR: RAM at 1 GiB (QEMU `virt`), a randomised linear map (`PHYS_OFFSET`
@@ -159,6 +181,7 @@ impl AddressScheme {
             bucket_table_in_vmalloc: true,
             kaslr_offset,
             phys_base: 0,
+            lpa: false,
         }
     }
 

@@ -162,16 +162,25 @@ impl Target {
         };
         let vmlinux = inputs.vmlinux.as_deref().map(Vmlinux::read).transpose()?;
 
-        let arch = if let Some(v) = &vmlinux {
-            v.machine
-        } else if let Some(m) = memory.elf().map(|e| e.machine).filter(|&m| m != 0) {
-            match m {
-                elf::EM_X86_64 => Arch::X86_64,
-                elf::EM_AARCH64 => Arch::Aarch64,
-                other => {
-                    return Err(Error::Unsupported(format!("ELF machine {other}: not x86_64 or aarch64")));
-                }
+        let core_arch = match memory.elf().map(|e| e.machine).filter(|&m| m != 0) {
+            Some(elf::EM_X86_64) => Some(Arch::X86_64),
+            Some(elf::EM_AARCH64) => Some(Arch::Aarch64),
+            Some(other) => {
+                return Err(Error::Unsupported(format!("ELF machine {other}: not x86_64 or aarch64")));
             }
+            None => None,
+        };
+        let arch = if let Some(v) = &vmlinux {
+            if let Some(c) = core_arch.filter(|&c| c != v.machine) {
+                return Err(Error::BadInput(format!(
+                    "{} is an {} kernel, but the dump is of an {c} machine: pass the vmlinux of the dumped kernel",
+                    v.path.display(),
+                    v.machine
+                )));
+            }
+            v.machine
+        } else if let Some(c) = core_arch {
+            c
         } else if vmcoreinfo.as_ref().is_some_and(|v| v.number("kimage_voffset").is_some()) {
             Arch::Aarch64
         } else {
@@ -466,7 +475,12 @@ fn aarch64_translator(
         .symbol("swapper_pg_dir")
         .ok_or_else(|| Error::BadInput("VMCOREINFO lacks SYMBOL(swapper_pg_dir)".into()))?;
     let in_use_va_bits = t1sz.map_or(va_bits, |t| 64 - u32::from(t));
-    let lpa2 = page_size != 65536 && in_use_va_bits == 52;
+    // 52-bit output addresses. With 4K/16K pages that is LPA2, on whenever the VA space in
+    // use is 52 bits. With 64K pages it is FEAT_LPA: a kernel built for 52-bit PAs
+    // (MAX_PHYSMEM_BITS = 52) writes PA bits 51:48 in descriptor bits 15:12 whatever the
+    // VA size, and RAM may sit above 2^48.
+    let lpa2 =
+        if page_size == 65536 { info.number("MAX_PHYSMEM_BITS") == Some(52) } else { in_use_va_bits == 52 };
     let cfg = scxray_aarch64::VmcoreInfo {
         swapper_pg_dir: PhysAddr(swapper.wrapping_sub(voffset)),
         va_bits,
@@ -489,7 +503,11 @@ fn aarch64_translator(
         format!(
             "aarch64 {}K granule, {in_use_va_bits}-bit VA{}",
             page_size / 1024,
-            if lpa2 { ", LPA2" } else { "" }
+            match (lpa2, page_size) {
+                (false, _) => "",
+                (true, 65536) => ", LPA",
+                (true, _) => ", LPA2",
+            }
         ),
     ))
 }

@@ -245,7 +245,7 @@ fn aarch64_4k_48_bit_kaslr() {
     let scheme = AddressScheme::aarch64_kaslr(4096, 48);
     let (f, _) =
         run_case("arm-4k-48", scheme, &CoreSpec::default(), "aarch64", "aarch64 4K granule, 48-bit VA");
-    aarch64_walk_agrees(&f, 4096, 48);
+    aarch64_walk_agrees(&f, 4096, 48, false);
     let text = info("arm-4k-48", &f);
     assert_lines(
         &text,
@@ -263,7 +263,7 @@ fn aarch64_64k_52_bit_kaslr() {
     let scheme = AddressScheme::aarch64_kaslr(65536, 52);
     let (f, _) =
         run_case("arm-64k-52", scheme, &CoreSpec::default(), "aarch64", "aarch64 64K granule, 52-bit VA");
-    aarch64_walk_agrees(&f, 65536, 52);
+    aarch64_walk_agrees(&f, 65536, 52, false);
     let text = info("arm-64k-52", &f);
     assert_lines(
         &text,
@@ -272,15 +272,77 @@ fn aarch64_64k_52_bit_kaslr() {
 }
 
 /// The kit's arm64 tables agree with its address map through the real walker alone.
-fn aarch64_walk_agrees(f: &CoreFiles, page_size: u64, va_bits: u32) {
+fn aarch64_walk_agrees(f: &CoreFiles, page_size: u64, va_bits: u32, lpa: bool) {
     use scxray_aarch64::{Aarch64Translator, VmcoreInfo};
     let info = VmcoreInfo {
         swapper_pg_dir: PhysAddr(f.root),
         va_bits,
         tcr_el1_t1sz: Some((64 - va_bits) as u8),
         page_size,
-        lpa2: false,
+        lpa2: lpa,
     };
     let t = Aarch64Translator::from_vmcoreinfo(&info).unwrap();
     walk_agrees(f, &t);
+}
+
+/// 64K pages with 52-bit physical addresses (FEAT_LPA): RAM above 2^48, so the descriptors,
+/// the TTBR, the linear map and the image rule all carry PA bits 51:48.
+#[test]
+fn aarch64_64k_52_bit_lpa_ram_above_2_pow_48() {
+    let scheme = AddressScheme::aarch64_lpa();
+    assert!(scheme.mem_base >> 48 == 0xf);
+    let paging = "aarch64 64K granule, 52-bit VA, LPA";
+    let (f, _) = run_case("arm-64k-52-lpa", scheme, &CoreSpec::default(), "aarch64", paging);
+    let text = info("arm-64k-52-lpa", &f);
+    assert_lines(&text, &[format!("swapper_pg_dir at physical {:#x}", f.root)]);
+    aarch64_walk_agrees(&f, 65536, 52, true);
+    assert!(f.segments.iter().all(|s| s.pa >> 48 == 0xf));
+}
+
+/// Nothing but the core: symbols decoded from the kernel's kallsyms tables in memory
+/// (VMCOREINFO exports them), BTF read from the image (`__start_BTF`), x86_64 5-level with
+/// per-CPU symbols in the image (6.15+).
+#[test]
+fn x86_64_5_level_core_alone_kallsyms_and_btf_from_memory() {
+    let spec = CoreSpec { kallsyms: true, btf_in_image: true, ..CoreSpec::default() };
+    let scheme = AddressScheme::x86_kaslr(5);
+    assert!(scheme.percpu_base >= scheme.image_va, "image-based per-CPU symbols");
+    let (f, e) = populated(scheme, &spec);
+    let w = write(&temp_dir("x86-5-core-alone"), &f);
+    let out = scxray(&["dump", &w.core, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    check_report(&r, &e, &f, "x86_64", "x86_64 5-level");
+    let text = String::from_utf8(scxray(&["info", &w.core]).stdout).unwrap();
+    assert_lines(
+        &text,
+        &[
+            format!("symbols: {} decoded from the kernel's kallsyms tables in memory", f.symbols.len()),
+            "read from the kernel image in memory (__start_BTF)".into(),
+        ],
+    );
+}
+
+/// A core without the VMCOREINFO note (QEMU without `-device vmcoreinfo`): the text is
+/// found in memory; symbols from kallsyms and BTF from the image, nothing else given.
+#[test]
+fn aarch64_core_alone_vmcoreinfo_found_in_memory() {
+    let spec = CoreSpec {
+        kallsyms: true,
+        btf_in_image: true,
+        vmcoreinfo_note: false,
+        vmcoreinfo_in_memory: true,
+        ..CoreSpec::default()
+    };
+    let (f, e) = populated(AddressScheme::aarch64_kaslr(4096, 48), &spec);
+    let w = write(&temp_dir("arm-core-alone"), &f);
+    let out = scxray(&["dump", &w.core, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    check_report(&r, &e, &f, "aarch64", "aarch64 4K granule, 48-bit VA");
+    let text = String::from_utf8(scxray(&["info", &w.core]).stdout).unwrap();
+    assert_lines(
+        &text,
+        &["VMCOREINFO: found in memory at physical".into(), "decoded from the kernel's kallsyms".into()],
+    );
 }
