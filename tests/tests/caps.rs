@@ -73,10 +73,14 @@ fn user_dsq_walk(total: u32, buckets: u32) -> (u32, HashTruncation) {
     }
     let g = b.build();
     let sched = g.with(|gg| gg.read_root()).unwrap().unwrap().sched_kva;
-    let idx = g.with(|gg| gg.collect_user_dsqs::<9000>(sched));
-    assert!(idx.dsqs.iter().all(|d| d.header.origin == DsqOrigin::User));
-    assert_eq!(idx.dsqs.len() as u32, idx.walk.nodes);
-    (idx.walk.nodes, idx.walk.truncated)
+    // Recorded on the heap: a 9000-entry heapless index (~936 KB) overflows a debug test
+    // thread's stack.
+    let mut r = scxray_tests::Recorder::default();
+    g.with(|gg| gg.walk_user_dsqs(sched, &mut r));
+    assert!(r.dsqs.iter().all(|d| d.header.origin == DsqOrigin::User));
+    let walk = r.user_ends[0];
+    assert_eq!(r.dsqs.len() as u32, walk.nodes);
+    (walk.nodes, walk.truncated)
 }
 
 #[test]

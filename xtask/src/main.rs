@@ -43,13 +43,18 @@ fn print_help() {
     println!(
         "cargo xtask <command>\n\n\
          commands:\n  \
-         test-all   fmt check, clippy -D warnings, every test, no_std builds (what CI runs)\n  \
+         test-all   fmt check, clippy -D warnings, every test, no_std builds, the real-kernel lab\n  \
+         \x20          (what CI runs); --quick-lab: 3 lab cases; --no-lab: none\n  \
+         lab        the real-kernel lab (cargo xtask lab help)\n  \
          demo       build a synthetic sched_ext guest and print scxray's dump of it\n  \
          lab        the real-kernel lab: Debian kernels under QEMU (`cargo xtask lab help`)\n"
     );
 }
 
-fn test_all(_args: &[String]) -> Result<(), String> {
+fn test_all(args: &[String]) -> Result<(), String> {
+    let no_lab = args.iter().any(|a| a == "--no-lab");
+    let quick_lab = args.iter().any(|a| a == "--quick-lab");
+    let start = std::time::Instant::now();
     ensure_rust_targets(NO_STD_TARGETS)?;
     Step::new("rustfmt").run(cargo(&["fmt", "--all", "--", "--check"]))?;
     Step::new("clippy").run(cargo(&[
@@ -68,7 +73,14 @@ fn test_all(_args: &[String]) -> Result<(), String> {
                 .run(cargo(&["build", "--quiet", "-p", krate, "--target", target]))?;
         }
     }
-    println!("xtask: test-all passed");
+    // The real-kernel lab: Debian's kernels under QEMU running the kernel's own schedulers,
+    // each dump checked against the guest's own truth (see xtask/src/lab).
+    if !no_lab {
+        let lab_args: Vec<String> = if quick_lab { vec!["--quick".into()] } else { Vec::new() };
+        eprintln!("xtask: ==> real-kernel lab{}", if quick_lab { " (quick)" } else { "" });
+        lab::matrix::run(&lab_args)?;
+    }
+    println!("xtask: test-all passed in {:.0} s", start.elapsed().as_secs_f64());
     Ok(())
 }
 
