@@ -53,7 +53,7 @@ pub const CASES: &[Case] = &[
     Case { kaslr: false, quick: true, ..case("lab-7.3-arm64-nokaslr", "7.3-arm64") },
     Case { quick: true, ..case("lab-6.12-amd64", "6.12-amd64") },
     Case {
-        scheduler: Some(("scx_qmap", "-t 2")),
+        scheduler: Some(("scx_qmap", "-t 2 -d 1")),
         diff: Some((2, true)),
         ..case("lab-7.3-amd64-qmap-stall", "7.3-amd64")
     },
