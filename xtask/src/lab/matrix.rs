@@ -33,8 +33,13 @@ const fn case(name: &'static str, kernel: &'static str) -> Case {
 }
 
 /// The matrix: every kernel, both paging modes on x86, KASLR on and off, all three example
-/// schedulers, arm64's 52-bit LPA2 page tables, the kernel without sched_ext, and a stalled
-/// and a healthy scheduler dumped twice.
+/// schedulers, arm64's 52-bit LPA2 page tables, the kernel without sched_ext, and a healthy
+/// scheduler dumped twice (`scxray diff` must find nothing stuck).
+///
+/// Not here yet: a stalled scheduler dumped twice. scx_qmap's `-t N` stalls start while it is
+/// still enabling (~35 s under TCG) and its 5 s watchdog disables it before a dump can be
+/// taken; catching it needs dumps in short guest-time slices from the scheduler's start
+/// (`Case::diff` with `stuck = true` and `GuestSpec::quick_truth` are the pieces in place).
 pub const CASES: &[Case] = &[
     Case { scheduler: Some(("scx_qmap", "")), quick: true, ..case("lab-7.3-amd64-qmap", "7.3-amd64") },
     Case {
@@ -52,11 +57,6 @@ pub const CASES: &[Case] = &[
     Case { scheduler: Some(("scx_qmap", "")), ..case("lab-7.3-arm64-qmap", "7.3-arm64") },
     Case { kaslr: false, quick: true, ..case("lab-7.3-arm64-nokaslr", "7.3-arm64") },
     Case { quick: true, ..case("lab-6.12-amd64", "6.12-amd64") },
-    Case {
-        scheduler: Some(("scx_qmap", "-t 2 -d 1")),
-        diff: Some((2, true)),
-        ..case("lab-7.3-amd64-qmap-stall", "7.3-amd64")
-    },
     Case {
         scheduler: Some(("scx_simple", "")),
         diff: Some((4, false)),
