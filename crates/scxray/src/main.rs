@@ -46,6 +46,18 @@ enum Command {
     /// Print guest kernel memory at a virtual address or symbol, as 64-bit words (like crash's
     /// `rd`), with the physical address each page translated to.
     Read(ReadArgs),
+    /// Turn a wire dump from an embedded scxray (firmware, a hypervisor's monitor; see the
+    /// README's "Embedding scxray") into the report `dump` prints.
+    Decode(DecodeArgs),
+}
+
+#[derive(Args, Debug)]
+struct DecodeArgs {
+    /// The postcard-encoded dump (wire format version 1).
+    file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
 }
 
 #[derive(Args, Debug)]
@@ -245,6 +257,19 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             if !buf.len().is_multiple_of(16) {
                 println!();
+            }
+            Ok(())
+        }
+        Command::Decode(d) => {
+            let bytes = std::fs::read(&d.file).map_err(|e| Error::io(&d.file, e))?;
+            let report = scxray::decode::decode(&bytes)?;
+            match d.format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report)
+                        .map_err(|e| Error::Internal(format!("JSON: {e}")))?
+                ),
+                Format::Text => print!("{}", scxray::text::render(&report)),
             }
             Ok(())
         }
