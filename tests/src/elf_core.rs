@@ -124,6 +124,19 @@ impl CoreFiles {
     pub fn phdr_filesz_offset(i: usize) -> usize {
         EHDR_SIZE + i * PHDR_SIZE + 32
     }
+
+    /// The core's file offset of physical `pa`, `None` outside every segment (the hole).
+    pub fn file_offset(&self, pa: u64) -> Option<usize> {
+        let s = self.segments.iter().find(|s| pa.wrapping_sub(s.pa) < s.len)?;
+        usize::try_from(s.offset + (pa - s.pa)).ok()
+    }
+
+    /// Overwrites the u64 at kit address `kva` in the written core (to damage the guest
+    /// after the fact).
+    pub fn patch_u64(&mut self, kva: u64, v: u64) {
+        let at = self.file_offset(self.guest.map.pa(kva)).expect("kva in a segment");
+        self.core[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    }
 }
 
 impl GuestBuilder {

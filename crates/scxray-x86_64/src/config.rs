@@ -87,7 +87,7 @@ pub struct X86Config {
     /// Bytes covered by the kernel-image rule: `KERNEL_IMAGE_SIZE`, 1 GiB by default.
     /// Modules follow the image and are page-walked.
     pub kernel_image_size: u64,
-    /// MAXPHYADDR (CPUID 0x80000008 EAX[7:0]): page-table address bits at or above it are
+    /// MAXPHYADDR (CPUID 0x80000008, EAX bits 7..0): page-table address bits at or above it are
     /// reserved. At most 52, the default; a larger value counts as 52.
     pub max_phys_bits: u8,
     /// End of guest RAM (exclusive), when known: any translation at or beyond it is

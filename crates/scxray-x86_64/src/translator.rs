@@ -8,7 +8,7 @@ use scxray_core::{AddressKind, PhysAddr, PhysMem, Translate, TranslateError, Vir
 /// Translates Linux x86_64 kernel virtual addresses:
 /// - the direct map, `pa = va - page_offset_base`, inside
 ///   `[page_offset_base, page_offset_base + direct_map_size)`;
-/// - the kernel image, `pa = va - kernel_map_start + phys_base`, inside
+/// - the kernel image, `pa = va - kernel_map_start + phys_base` (mod 2^64), inside
 ///   `[kernel_map_start, kernel_map_start + kernel_image_size)`;
 /// - anything else (vmalloc, per-CPU chunks, modules, vmemmap) by walking the page tables
 ///   from CR3.

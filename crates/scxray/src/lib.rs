@@ -5,6 +5,7 @@
 //! auto-configuration ([`config`]), and the owned report ([`report`], JSON and text).
 
 pub mod config;
+pub mod decode;
 pub mod diagnose;
 pub mod diff;
 pub mod error;

@@ -52,6 +52,18 @@ enum Command {
     /// tasks starve (runnable_at unchanged), which CPUs stalled (work queued, clock unchanged).
     /// Exit status 0 when healthy, 4 when something is stuck.
     Diff(DiffArgs),
+    /// Turn a wire dump from an embedded scxray (firmware, a hypervisor's monitor; see the
+    /// README's "Embedding scxray") into the report `dump` prints.
+    Decode(DecodeArgs),
+}
+
+#[derive(Args, Debug)]
+struct DecodeArgs {
+    /// The postcard-encoded dump (wire format version 1).
+    file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
 }
 
 #[derive(Args, Debug)]
@@ -316,6 +328,19 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             if !diff.healthy {
                 return Err(Error::Stuck);
+            }
+            Ok(())
+        }
+        Command::Decode(d) => {
+            let bytes = std::fs::read(&d.file).map_err(|e| Error::io(&d.file, e))?;
+            let report = scxray::decode::decode(&bytes)?;
+            match d.format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report)
+                        .map_err(|e| Error::Internal(format!("JSON: {e}")))?
+                ),
+                Format::Text => print!("{}", scxray::text::render(&report)),
             }
             Ok(())
         }

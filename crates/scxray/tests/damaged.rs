@@ -193,3 +193,27 @@ fn system_map_of_another_build() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(BAD_INPUT), "stderr: {stderr}");
 }
+
+/// A core of another machine, a big-endian core, and a vmlinux passed as the memory.
+#[test]
+fn cores_scxray_does_not_read() {
+    let f = guest();
+    let dir = temp_dir("foreign-cores");
+    let w = write(&dir, &f);
+    let mut riscv = f.core.clone();
+    riscv[18..20].copy_from_slice(&243u16.to_le_bytes()); // e_machine = EM_RISCV
+    std::fs::write(&w.core, &riscv).unwrap();
+    let out = scxray(&["dump", &w.core, "--system-map", &w.map, "--btf", &w.btf]);
+    fails(&out, UNSUPPORTED, &["ELF machine 243", "not x86_64 or aarch64"]);
+
+    let mut big = f.core.clone();
+    big[5] = 2; // EI_DATA = ELFDATA2MSB
+    std::fs::write(&w.core, &big).unwrap();
+    let out = scxray(&["dump", &w.core, "--system-map", &w.map, "--btf", &w.btf]);
+    fails(&out, BAD_INPUT, &["guest.core"]);
+
+    let v = dir.join("vmlinux");
+    std::fs::write(&v, tiny_vmlinux(EM_X86_64, "7.3.4+deb13-synthetic", &f.btf)).unwrap();
+    let out = scxray(&["dump", path(&v), "--system-map", &w.map, "--btf", &w.btf]);
+    fails(&out, BAD_INPUT, &["not a core (ET_CORE)", "vmlinux passed as MEMORY"]);
+}

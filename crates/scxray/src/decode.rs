@@ -1,0 +1,354 @@
+//! The host side of the wire format ([`scxray_core::wire`]): [`request`] encodes what an
+//! embedded scxray needs to walk a configured [`Target`], and [`decode`] turns the dump it
+//! sends back into the same [`Report`] `scxray dump` builds (`scxray decode FILE`).
+//!
+//! The embedded side reads the pid and comm of every task where it finds it, the scheduler's
+//! `ops.name` and `scx_enable_state_var`; the host facts it cannot know (release, paging,
+//! memory, the names of `enum scx_exit_kind` and `enum scx_enable_state` from BTF) travel in
+//! the request's [`Context`], which it echoes.
+
+use crate::config::Target;
+use crate::error::Error;
+use crate::report::{
+    CpuReport, DsqReport, MachineFacts, Report, SCHEMA, SchedulerFacts, TaskRef, TasksReport, UserDsqsReport,
+    WalkEnd, describe_problem,
+};
+use crate::translator::AnyTranslator;
+use scxray_aarch64::{Granule, TcrEl1, Ttbr1El1, bits_to_ips};
+use scxray_core::wire::{
+    Aarch64Config, Context, EnumName, Header, LinearRule, MAX_ENUM_NAMES, Record, Request, Symbols,
+    TaskRecord, TranslatorConfig, X86_64Config,
+};
+use scxray_core::{
+    CpuScx, DsqHeader, DsqOrigin, HashTruncation, HashWalk, Limits, ListWalk, Problem, Provenance, RootState,
+    VirtAddr,
+};
+use scxray_x86_64::PagingMode;
+
+fn hex(v: u64) -> String {
+    format!("{v:#x}")
+}
+
+/// The constants of `enum name` in BTF order, each value masked to the enum's width.
+fn enum_constants(btf: &scxray_btf::Btf<'_>, name: &str) -> Vec<(u64, String)> {
+    let Some(ty) = btf.find_enum(name).ok().flatten() else { return Vec::new() };
+    (0..u32::from(ty.vlen))
+        .filter_map(|i| ty.enumerator(i))
+        .filter_map(|e| {
+            let mask = if e.value.size >= 8 { u64::MAX } else { (1u64 << (8 * e.value.size)) - 1 };
+            let v = e.value.value as u64 & mask;
+            Some((v, btf.str_at(e.name_off).ok()?.to_owned()))
+        })
+        .take(MAX_ENUM_NAMES)
+        .collect()
+}
+
+/// The wire form of a translator.
+fn translator_config(t: &AnyTranslator) -> Result<TranslatorConfig, Error> {
+    Ok(match t {
+        AnyTranslator::X86(t) => {
+            let c = t.config();
+            TranslatorConfig::X86_64(X86_64Config {
+                cr3: c.cr3.0,
+                five_level: c.paging_mode == PagingMode::FiveLevel,
+                page_offset_base: c.page_offset_base,
+                direct_map_size: c.direct_map_size,
+                phys_base: c.phys_base,
+                kernel_map_start: c.kernel_map_start,
+                kernel_image_size: c.kernel_image_size,
+                max_phys_bits: c.max_phys_bits,
+                phys_end: c.phys_end,
+                prefer_walk: c.prefer_walk,
+            })
+        }
+        AnyTranslator::Aarch64(t) => {
+            // The registers the walker was made from, rebuilt from its geometry.
+            let g = t.walker().geometry();
+            let t1sz = u8::try_from(64 - g.va_bits())
+                .map_err(|_| Error::Internal("aarch64 VA size out of range".into()))?;
+            let ips = bits_to_ips(g.pa_bits())
+                .ok_or_else(|| Error::Internal("aarch64 PA size without an IPS encoding".into()))?;
+            let ds = g.format().is_52bit() && g.granule() != Granule::K64;
+            let tcr = TcrEl1::new(t1sz, g.granule(), ips, ds);
+            let ttbr = Ttbr1El1::from_table(t.walker().root().0, g.format());
+            TranslatorConfig::Aarch64(Aarch64Config {
+                ttbr1_el1: ttbr.bits(),
+                tcr_el1: tcr.bits(),
+                linear_map: t.linear_map().map(|l| LinearRule {
+                    start: l.start,
+                    end: l.end,
+                    offset: l.phys_offset,
+                }),
+                kernel_image: t.kernel_image().map(|i| LinearRule {
+                    start: i.start,
+                    end: i.end,
+                    offset: i.voffset,
+                }),
+            })
+        }
+    })
+}
+
+/// Encodes the request that makes an embedded scxray walk `target` under `limits`.
+pub fn request(target: &Target, limits: Limits) -> Result<Vec<u8>, Error> {
+    let btf = scxray_btf::Btf::parse(&target.btf).ok();
+    let exit_kinds = btf.as_ref().map(|b| enum_constants(b, "scx_exit_kind")).unwrap_or_default();
+    let enable_states = btf.as_ref().map(|b| enum_constants(b, "scx_enable_state")).unwrap_or_default();
+    let ops_name_offset = btf
+        .as_ref()
+        .and_then(|b| b.member_offset("scx_sched.ops.name").ok().flatten())
+        .and_then(|m| m.byte_offset());
+    fn names(v: &[(u64, String)]) -> heapless::Vec<EnumName<'_>, MAX_ENUM_NAMES> {
+        v.iter().map(|(value, name)| EnumName { value: *value, name }).collect()
+    }
+    let arch = target.arch.to_string();
+    let memory = target.memory.describe();
+    let s = &target.symbols;
+    let req = Request {
+        translator: translator_config(&target.translator)?,
+        layout: target.layout,
+        symbols: Symbols {
+            runqueues: s.runqueues.map(VirtAddr),
+            per_cpu_offset: s.per_cpu_offset.map(VirtAddr),
+            per_cpu_slots: target.nr_cpus,
+            scx_root: s.scx_root.map(VirtAddr),
+            scx_tasks: s.scx_tasks.map(VirtAddr),
+            nr_cpus: target.nr_cpus,
+            nr_nodes: target.nr_nodes,
+            scx_enable_state_var: s.scx_enable_state_var.map(VirtAddr),
+            ops_name_offset,
+        },
+        limits,
+        context: Context {
+            arch: &arch,
+            release: target.release.as_deref(),
+            paging: &target.paging,
+            kaslr_offset: target.kaslr_offset,
+            memory: &memory,
+            exit_kinds: names(&exit_kinds),
+            enable_states: names(&enable_states),
+        },
+    };
+    let out = postcard::to_stdvec(&Header::REQUEST).map_err(|e| Error::Internal(format!("wire: {e}")))?;
+    postcard::to_extend(&req, out).map_err(|e| Error::Internal(format!("wire: {e}")))
+}
+
+/// A dump's records, collected.
+#[derive(Default)]
+struct Collected<'a> {
+    context: Option<Context<'a>>,
+    shape: Option<(u32, u32)>,
+    root: Option<RootState>,
+    ops_name: Option<&'a [u8]>,
+    enable_state: Option<u32>,
+    cpus: Vec<(CpuScx, Vec<TaskRecord>, ListWalk)>,
+    dsqs: Vec<(DsqHeader, Vec<TaskRecord>, ListWalk)>,
+    user: Option<HashWalk>,
+    tasks: Vec<TaskRecord>,
+    tasks_walk: ListWalk,
+    problems: Vec<Problem>,
+    dropped: Option<u32>,
+}
+
+fn bad(what: &str) -> Error {
+    Error::BadInput(format!("scxray wire dump: {what}"))
+}
+
+fn collect(bytes: &[u8]) -> Result<Collected<'_>, Error> {
+    let (header, mut rest) =
+        postcard::take_from_bytes::<Header>(bytes).map_err(|_| bad("too short for a header"))?;
+    header.check(Header::DUMP).map_err(|e| bad(&e.to_string()))?;
+    let mut c = Collected::default();
+    while c.dropped.is_none() {
+        let (record, r) = postcard::take_from_bytes::<Record<'_>>(rest)
+            .map_err(|e| bad(&format!("record at byte {}: {e}", bytes.len() - rest.len())))?;
+        rest = r;
+        match record {
+            Record::Context(x) => c.context = Some(x),
+            Record::Shape { nr_cpus, nr_nodes } => c.shape = Some((nr_cpus, nr_nodes)),
+            Record::Root(r) => c.root = Some(r),
+            Record::Scheduler(s) => {
+                c.ops_name = s.ops_name;
+                c.enable_state = s.enable_state;
+            }
+            Record::Cpu(s) => c.cpus.push((s, Vec::new(), ListWalk::default())),
+            Record::RunnableTask { cpu, task } => {
+                if let Some(last) = c.cpus.last_mut().filter(|x| x.0.cpu == cpu) {
+                    last.1.push(task);
+                }
+            }
+            Record::RunnableEnd { cpu, walk } => {
+                if let Some(last) = c.cpus.last_mut().filter(|x| x.0.cpu == cpu) {
+                    last.2 = walk;
+                }
+            }
+            Record::Dsq(h) => c.dsqs.push((h, Vec::new(), ListWalk::default())),
+            Record::DsqTask(t) => {
+                if let Some(last) = c.dsqs.last_mut() {
+                    last.1.push(t);
+                }
+            }
+            Record::DsqEnd(w) => {
+                if let Some(last) = c.dsqs.last_mut() {
+                    last.2 = w;
+                }
+            }
+            Record::UserDsqsEnd(w) => c.user = Some(w),
+            Record::ScxTask(t) => c.tasks.push(t),
+            Record::ScxTasksEnd(w) => c.tasks_walk = w,
+            Record::Problem(p) => c.problems.push(p),
+            Record::End(t) => c.dropped = Some(t.records_dropped),
+        }
+    }
+    if !rest.is_empty() {
+        return Err(bad(&format!("{} bytes after the end record", rest.len())));
+    }
+    Ok(c)
+}
+
+fn task_ref(t: &TaskRecord) -> TaskRef {
+    match &t.identity {
+        Ok(id) => {
+            TaskRef { kva: hex(t.kva.0), pid: Some(id.pid), comm: Some(id.comm.to_string()), error: None }
+        }
+        Err(e) => TaskRef { kva: hex(t.kva.0), pid: None, comm: None, error: Some(e.to_string()) },
+    }
+}
+
+fn name_of<'a>(names: &'a [EnumName<'a>], value: u64) -> Option<&'a str> {
+    names.iter().find(|n| n.value == value).map(|n| n.name)
+}
+
+/// Decodes a wire dump into the report `scxray dump` prints for the same guest.
+pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
+    let c = collect(bytes)?;
+    let ctx = c.context.clone().ok_or_else(|| bad("no context record"))?;
+    let (nr_cpus, nr_nodes) = c.shape.ok_or_else(|| bad("no shape record"))?;
+    let scheduler = c.root.map(|r| SchedulerFacts {
+        state: c.enable_state.map(|v| match name_of(&ctx.enable_states, u64::from(v)) {
+            Some(n) => n.trim_start_matches("SCX_").to_ascii_lowercase(),
+            None => format!("state {v}"),
+        }),
+        ops_name: c.ops_name.map(|n| String::from_utf8_lossy(n).into_owned()),
+        sched_kva: hex(r.sched_kva.0),
+        exit_kind: r.exit_kind,
+        exit_kind_name: name_of(&ctx.exit_kinds, u64::from(r.exit_kind)).map(str::to_owned),
+        aborting: r.aborting,
+        bypass_depth: r.bypass_depth,
+        // Wire v1 carries neither the exit info nor the event counters (host-side BTF reads).
+        exit: None,
+        events: std::collections::BTreeMap::new(),
+        provenance: match r.provenance {
+            Provenance::Live => "live".into(),
+            Provenance::BssSnapshot => "bss_snapshot".into(),
+        },
+    });
+    let mut truncated = false;
+    let cpus = c
+        .cpus
+        .iter()
+        .map(|(s, run, w)| {
+            truncated |= w.truncated;
+            CpuReport {
+                cpu: s.cpu,
+                rq_kva: hex(s.rq_kva.0),
+                nr_running: s.nr_running,
+                flags: s.flags,
+                cpu_released: s.cpu_released,
+                ops_qseq: s.ops_qseq,
+                kick_sync: s.kick_sync,
+                nr_immed: s.nr_immed,
+                clock: s.clock,
+                curr: s.curr.map(|t| TaskRef {
+                    kva: hex(t.kva.0),
+                    pid: Some(t.pid),
+                    comm: Some(t.comm.to_string()),
+                    error: None,
+                }),
+                runnable: run.iter().map(task_ref).collect(),
+                runnable_walk: w.into(),
+            }
+        })
+        .collect();
+    let dsqs = c
+        .dsqs
+        .iter()
+        .map(|(h, ts, w)| {
+            truncated |= w.truncated;
+            let (kind, cpu, node) = match h.origin {
+                DsqOrigin::Local { cpu } => ("local", Some(cpu), None),
+                DsqOrigin::Reject { cpu } => ("reject", Some(cpu), None),
+                DsqOrigin::Rescue { cpu } => ("rescue", Some(cpu), None),
+                DsqOrigin::Bypass { cpu } => ("bypass", Some(cpu), None),
+                DsqOrigin::Global { node } => ("global", None, Some(node)),
+                DsqOrigin::User => ("user", None, None),
+            };
+            DsqReport {
+                label: h.origin.to_string(),
+                kind: kind.into(),
+                cpu,
+                node,
+                kva: hex(h.kva.0),
+                id: hex(h.id),
+                nr: h.nr,
+                seq: h.seq,
+                tasks: ts.iter().map(task_ref).collect(),
+                walk: w.into(),
+            }
+        })
+        .collect();
+    let user_dsqs = c.user.map(|u| {
+        truncated |= u.is_truncated();
+        let names = [
+            (HashTruncation::BUCKETS, "buckets"),
+            (HashTruncation::NODES, "nodes"),
+            (HashTruncation::CHAIN, "chain"),
+        ];
+        UserDsqsReport {
+            table_size: u.table_size,
+            buckets_visited: u.buckets_visited,
+            nodes: u.nodes,
+            truncated: names
+                .iter()
+                .filter(|(f, _)| u.truncated.contains(*f))
+                .map(|(_, n)| (*n).to_owned())
+                .collect(),
+            broken_chains: u.broken_chains,
+            first_error: u.first_error.map(|e| e.to_string()),
+        }
+    });
+    truncated |= c.tasks_walk.truncated;
+    let mut problems: Vec<String> = c.problems.iter().map(describe_problem).collect();
+    if let Some(n) = c.dropped.filter(|&n| n > 0) {
+        truncated = true;
+        problems.push(format!(
+            "the embedded side's output buffer was full: {n} records of the dump were dropped"
+        ));
+    }
+    Ok(Report {
+        // Wire v1 carries neither the global sched_ext state nor per-task detail.
+        sched_ext: crate::diagnose::GlobalState::default(),
+        tasks: Vec::new(),
+        unreadable_tasks: Vec::new(),
+        schema: SCHEMA.into(),
+        machine: MachineFacts {
+            arch: ctx.arch.to_owned(),
+            release: ctx.release.map(str::to_owned),
+            cpus: nr_cpus,
+            nodes: nr_nodes,
+            paging: ctx.paging.to_owned(),
+            kaslr_offset: hex(ctx.kaslr_offset),
+            memory: ctx.memory.to_owned(),
+        },
+        scheduler,
+        cpus,
+        dsqs,
+        user_dsqs,
+        scx_tasks: TasksReport {
+            tasks: c.tasks.iter().map(task_ref).collect(),
+            walk: WalkEnd::from(&c.tasks_walk),
+        },
+        problems,
+        truncated,
+    })
+}

@@ -1,0 +1,184 @@
+//! The wire format end to end: a synthetic guest from the test kit, the request the host
+//! encodes for it, the bare-metal example's `serve` over a window of the guest's RAM, the
+//! dump it writes, and `scxray decode` on that dump — whose JSON must be exactly what
+//! `scxray dump` builds from the same guest directly.
+
+use scxray::kernel::symbols::{SymbolSource, SymbolTable};
+use scxray::config::RuntimeSymbols;
+use scxray::kernel::vmlinux::Arch;
+use scxray::source::Memory;
+use scxray::translator::AnyTranslator;
+use scxray::{Report, Target};
+use scxray_core::wire::WireError;
+use scxray_core::{FlatImage, Limits, PhysAddr, VirtAddr};
+use scxray_tests::kernels::debian_7_3_amd64;
+use scxray_tests::{DIRECT_MAP, GuestBuilder, IMAGE_PA, KERNEL_IMAGE, TestGuest};
+use scxray_x86_64::{Cr3, PagingMode, X86Config, X86Translator};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A unique scratch file.
+fn scratch(name: &str) -> PathBuf {
+    // One directory per test thread: the tests run in parallel and reuse file names (a shared
+    // `guest.raw` rewritten under another test's memory map made it read zeros).
+    let thread = format!("{:?}", std::thread::current().id()).replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    let dir = std::env::temp_dir().join(format!("scxray-wire-{}-{thread}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// The synthetic_dump example's machine: 4 CPUs on 2 nodes, a root scheduler, tasks running,
+/// runnable, on local, global and user DSQs, plus `scx_enable_state_var`.
+fn guest() -> (TestGuest, VirtAddr) {
+    let mut b = GuestBuilder::new(debian_7_3_amd64(), 4, 2);
+    b.attach_scheduler(1024, 64);
+    let names: [&[u8]; 6] = [b"stress-ng", b"kworker/0:1", b"sshd", b"make", b"cc1", b"ld"];
+    let user_q = b.add_user_dsq(0x40, 0, true);
+    for i in 0..24u32 {
+        let t = b.add_task(100 + i as i32, names[i as usize % names.len()]);
+        let cpu = i % 4;
+        match i % 6 {
+            0 => b.set_curr(cpu, t),
+            1 | 2 => b.make_runnable(cpu, t),
+            3 => {
+                let d = b.local_dsq(cpu);
+                b.enqueue(d, t);
+            }
+            4 => b.enqueue(user_q, t),
+            _ => {
+                let d = b.global_dsq(cpu % 2);
+                b.enqueue(d, t);
+            }
+        }
+    }
+    for cpu in 0..4 {
+        b.set_rq_scalars(cpu, 3, 0, false);
+    }
+    let state = b.alloc_image(4);
+    b.write_u32(state, 1);
+    (b.build(), state)
+}
+
+/// The host's configured target for the kit guest: its RAM as a raw image, Linux's x86_64
+/// linear rules at the kit's addresses, no BTF beyond the layout.
+fn target(g: &TestGuest, enable_state: VirtAddr) -> Target {
+    let image = scratch("guest.raw");
+    std::fs::write(&image, &g.mem).unwrap();
+    let memory = Memory::open(&image, 0).unwrap();
+    let phys_end = g.mem.len() as u64;
+    let config = X86Config {
+        page_offset_base: VirtAddr(DIRECT_MAP),
+        direct_map_size: phys_end.next_multiple_of(1 << 30),
+        phys_base: PhysAddr(IMAGE_PA),
+        kernel_map_start: VirtAddr(KERNEL_IMAGE),
+        phys_end: Some(PhysAddr(phys_end)),
+        ..X86Config::new(Cr3(0), PagingMode::FourLevel)
+    };
+    let s = &g.symbols;
+    Target {
+        memory,
+        arch: Arch::X86_64,
+        release: Some("7.3.0-synthetic".into()),
+        vmcoreinfo: None,
+        kaslr_offset: 0,
+        translator: AnyTranslator::X86(X86Translator::new(config)),
+        paging: "x86_64 4-level".into(),
+        layout: g.layout,
+        btf: Vec::new(),
+        symbols: RuntimeSymbols {
+            runqueues: s.runqueues.map(|v| v.0),
+            per_cpu_offset: Some(s.per_cpu_offset_kva.0),
+            scx_root: s.scx_root.map(|v| v.0),
+            scx_tasks: s.scx_tasks.map(|v| v.0),
+            scx_enable_state_var: Some(enable_state.0),
+            ..RuntimeSymbols::default()
+        },
+        per_cpu_offsets: g.per_cpu_offsets[..s.nr_cpus as usize].to_vec(),
+        nr_cpus: s.nr_cpus,
+        nr_nodes: s.nr_nodes,
+        how: Vec::new(),
+        table: SymbolTable::from_pairs([], SymbolSource::Kallsyms),
+    }
+}
+
+/// `scxray decode <file>`'s standard output.
+fn scxray_decode(dump: &[u8], name: &str) -> String {
+    let file = scratch(name);
+    std::fs::write(&file, dump).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scxray")).arg("decode").arg(&file).output().unwrap();
+    assert!(out.status.success(), "scxray decode failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn decode_of_the_embedded_dump_is_the_direct_report() {
+    let (g, state) = guest();
+    let t = target(&g, state);
+    let limits = Limits::DEFAULT;
+    let direct = Report::build(&t, limits);
+    assert_eq!(direct.cpus.len(), 4, "{:?}", direct.problems);
+    assert_eq!(direct.scheduler.as_ref().and_then(|s| s.state.as_deref()), Some("state 1"));
+    assert!(direct.dsqs.iter().any(|d| d.kind == "user" && d.tasks.len() == 4));
+    assert!(direct.scx_tasks.tasks.iter().all(|t| t.pid.is_some()));
+
+    let request = scxray::decode::request(&t, limits).unwrap();
+    // The embedded side sees only the request and a window of guest RAM.
+    let window = FlatImage::new(PhysAddr(0), &g.mem);
+    let mut out = vec![0u8; 64 << 10];
+    let n = scxray_bare_metal::serve(&request, &window, &mut out).unwrap();
+    assert!(n < out.len());
+
+    let json = scxray_decode(&out[..n], "dump.bin");
+    // Wire v1 carries the walk, not what the host reads besides it: per-task detail, the
+    // global state, exit info and event counters.
+    let mut direct = direct;
+    assert!(!direct.tasks.is_empty(), "the direct report has task detail");
+    direct.tasks.clear();
+    direct.unreadable_tasks.clear();
+    direct.sched_ext = scxray::diagnose::GlobalState::default();
+    if let Some(s) = direct.scheduler.as_mut() {
+        s.exit = None;
+        s.events.clear();
+    }
+    let expected = serde_json::to_string_pretty(&direct).unwrap() + "\n";
+    assert_eq!(json, expected);
+}
+
+#[test]
+fn a_full_output_buffer_is_a_truncated_dump_not_a_wrong_one() {
+    let (g, state) = guest();
+    let t = target(&g, state);
+    let request = scxray::decode::request(&t, Limits::DEFAULT).unwrap();
+    let window = FlatImage::new(PhysAddr(0), &g.mem);
+    let mut out = vec![0u8; 600];
+    let n = scxray_bare_metal::serve(&request, &window, &mut out).unwrap();
+    let report = scxray::decode::decode(&out[..n]).unwrap();
+    assert!(report.truncated);
+    assert!(report.problems.last().unwrap().contains("records of the dump were dropped"));
+    // What did fit is what the direct walk saw first.
+    let direct = Report::build(&t, Limits::DEFAULT);
+    assert_eq!(report.machine, direct.machine);
+}
+
+#[test]
+fn requests_and_dumps_of_another_kind_or_version_are_refused() {
+    let (g, state) = guest();
+    let t = target(&g, state);
+    let mut request = scxray::decode::request(&t, Limits::DEFAULT).unwrap();
+    let window = FlatImage::new(PhysAddr(0), &g.mem);
+    let mut out = vec![0u8; 64 << 10];
+    // A dump handed in as a request.
+    let n = scxray_bare_metal::serve(&request, &window, &mut out).unwrap();
+    assert_eq!(
+        scxray_bare_metal::serve(&out[..n], &window, &mut [0u8; 64]),
+        Err(WireError::Magic { found: *b"SXDP" })
+    );
+    // Version 2 (postcard varint 2 right after the magic).
+    request[4] = 2;
+    assert_eq!(scxray_bare_metal::serve(&request, &window, &mut out), Err(WireError::Version { found: 2 }));
+    // A request handed to the decoder.
+    request[4] = 1;
+    assert!(scxray::decode::decode(&request).is_err());
+    // Too small for even an empty dump.
+    assert_eq!(scxray_bare_metal::serve(&request, &window, &mut [0u8; 8]), Err(WireError::OutputTooSmall));
+}
