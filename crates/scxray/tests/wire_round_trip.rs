@@ -3,8 +3,8 @@
 //! dump it writes, and `scxray decode` on that dump — whose JSON must be exactly what
 //! `scxray dump` builds from the same guest directly.
 
-use scxray::kernel::symbols::{SymbolSource, SymbolTable};
 use scxray::config::RuntimeSymbols;
+use scxray::kernel::symbols::{SymbolSource, SymbolTable};
 use scxray::kernel::vmlinux::Arch;
 use scxray::source::Memory;
 use scxray::translator::AnyTranslator;
@@ -21,7 +21,8 @@ use std::process::Command;
 fn scratch(name: &str) -> PathBuf {
     // One directory per test thread: the tests run in parallel and reuse file names (a shared
     // `guest.raw` rewritten under another test's memory map made it read zeros).
-    let thread = format!("{:?}", std::thread::current().id()).replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    let thread =
+        format!("{:?}", std::thread::current().id()).replace(|c: char| !c.is_ascii_alphanumeric(), "");
     let dir = std::env::temp_dir().join(format!("scxray-wire-{}-{thread}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)

@@ -23,6 +23,7 @@ pub mod kernels;
 pub mod matrix;
 pub mod qemu;
 pub mod schedulers;
+pub mod soak;
 
 /// Entry point of `cargo xtask lab <command> ...`.
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -37,6 +38,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "schedulers" => schedulers::cmd(rest),
         "check" => check_cmd(rest),
         "all" => matrix::run(rest),
+        "soak" => soak::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -58,6 +60,7 @@ fn print_help() {
          \x20   --scheduler-args 'ARGS'  --enable-timeout SECS  --settle SECS\n  \
          \x20   --later-dump SECS: run SECS more, then dump again to <name>.later.core\n  \
          schedulers [--kernel S] [--arch A]  build scx_qmap, scx_simple, scx_central (static)\n  \
+         soak [--seconds N]                 read a running guest's shared RAM file in a loop (default 60 s)\n  \
          check [name...]                    run scxray on cached dumps, check each against its guest's truth\n  \
          apt newest <glob> <arch> [suite]   newest package of the private apt environment\n  \
          apt fetch <name> <arch> [suite]    download a .deb (cached, SHA256-checked), print its path\n"

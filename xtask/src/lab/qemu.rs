@@ -30,6 +30,9 @@ pub struct BootOptions {
     /// Let the guest run this long after the first dump, then dump it again to
     /// `<name>.later.core` (for `scxray diff`).
     pub later_dump: Option<Duration>,
+    /// Back the guest's RAM with this file, shared (`memory-backend-file,share=on`), so the host
+    /// can read it while the guest runs. Needs `numa_nodes <= 1`.
+    pub ram_file: Option<PathBuf>,
 }
 
 impl Default for BootOptions {
@@ -43,6 +46,7 @@ impl Default for BootOptions {
             ready_timeout: Duration::from_secs(900),
             extra_append: Vec::new(),
             later_dump: None,
+            ram_file: None,
         }
     }
 }
@@ -161,6 +165,21 @@ pub fn qemu_command(kernel: &Kernel, initrd: &Path, opts: &BootOptions) -> Resul
         c.args(["-machine", "q35", "-accel", "tcg,thread=single", "-cpu", cpu]);
     }
     c.args(["-smp", &opts.cpus.to_string(), "-m", &format!("{}M", opts.mem_mib)]);
+    if let Some(file) = &opts.ram_file {
+        if opts.numa_nodes > 1 {
+            return Err("a shared RAM file needs a guest without NUMA nodes".into());
+        }
+        c.args([
+            "-object",
+            &format!(
+                "memory-backend-file,id=ram0,size={}M,mem-path={},share=on",
+                opts.mem_mib,
+                file.display()
+            ),
+            "-machine",
+            "memory-backend=ram0",
+        ]);
+    }
     if opts.numa_nodes > 1 {
         let n = opts.numa_nodes;
         if !opts.mem_mib.is_multiple_of(n) || !opts.cpus.is_multiple_of(n) {
@@ -270,6 +289,29 @@ pub fn boot_and_dump(
     opts: &BootOptions,
     name: &str,
 ) -> Result<BootResult, String> {
+    boot_and(kernel, initrd, opts, name, None)
+}
+
+/// Boots like [`boot_and_dump`], but at `SCXRAY-READY` runs `live` while the guest keeps
+/// running (no dump), then quits it.
+pub fn boot_live(
+    kernel: &Kernel,
+    initrd: &Path,
+    opts: &BootOptions,
+    name: &str,
+    live: &mut dyn FnMut(&GuestTruth) -> Result<(), String>,
+) -> Result<BootResult, String> {
+    boot_and(kernel, initrd, opts, name, Some(live))
+}
+
+#[allow(clippy::type_complexity)]
+fn boot_and(
+    kernel: &Kernel,
+    initrd: &Path,
+    opts: &BootOptions,
+    name: &str,
+    live: Option<&mut dyn FnMut(&GuestTruth) -> Result<(), String>>,
+) -> Result<BootResult, String> {
     let dir = dumps_dir();
     fs::create_dir_all(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
     let dump = dir.join(format!("{name}.core"));
@@ -325,6 +367,24 @@ pub fn boot_and_dump(
     };
     let boot_secs = start.elapsed().as_secs_f64();
     let truth = GuestTruth::parse(&log).ok_or("the guest printed no truth block")?;
+    if let Some(live) = live {
+        // The guest keeps running while `live` reads it; then it is stopped and quit.
+        let r = live(&truth);
+        let _ = qmp.execute("quit", None);
+        drop(guard);
+        let _ = fs::remove_file(&sock);
+        r?;
+        return Ok(BootResult {
+            dump: PathBuf::new(),
+            truth_file,
+            serial_log,
+            truth,
+            boot_secs,
+            dump_secs: 0.0,
+            core: CoreSummary::default(),
+            later_dump: None,
+        });
+    }
     qmp.execute("stop", None)?;
     let t = Instant::now();
     let args = format!("{{\"paging\":false,\"protocol\":{}}}", json_str(&format!("file:{}", dump.display())));
