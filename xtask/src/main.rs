@@ -77,6 +77,7 @@ fn test_all(args: &[String]) -> Result<(), String> {
     // The real-kernel lab: Debian's kernels under QEMU running the kernel's own schedulers,
     // each dump checked against the guest's own truth (see xtask/src/lab).
     if !no_lab {
+        lab::btf_check()?;
         let lab_args: Vec<String> = if quick_lab { vec!["--quick".into()] } else { Vec::new() };
         eprintln!("xtask: ==> real-kernel lab{}", if quick_lab { " (quick)" } else { "" });
         lab::matrix::run(&lab_args)?;
