@@ -33,7 +33,7 @@ const fn case(name: &'static str, kernel: &'static str) -> Case {
 }
 
 /// The matrix: every kernel, both paging modes on x86, KASLR on and off, all three example
-/// schedulers, arm64's 52-bit LPA2 page tables, the kernel without sched_ext, and a healthy
+/// schedulers, arm64's 52-bit LPA2 page tables with 4 KiB and 16 KiB granules, the kernel without sched_ext, and a healthy
 /// scheduler dumped twice (`scxray diff` must find nothing stuck).
 ///
 /// Not here yet: a stalled scheduler dumped twice. scx_qmap's `-t N` stalls start while it is
@@ -56,6 +56,7 @@ pub const CASES: &[Case] = &[
     case("lab-7.1-amd64", "7.1-amd64"),
     Case { scheduler: Some(("scx_qmap", "")), ..case("lab-7.3-arm64-qmap", "7.3-arm64") },
     Case { kaslr: false, quick: true, ..case("lab-7.3-arm64-nokaslr", "7.3-arm64") },
+    case("lab-7.3-arm64-16k", "7.3-arm64-16k"),
     Case { quick: true, ..case("lab-6.12-amd64", "6.12-amd64") },
     Case {
         scheduler: Some(("scx_simple", "")),
