@@ -2,9 +2,9 @@
 //! segments are indexed by physical address and read from a read-only memory map, never
 //! copied into RAM as a whole.
 
+use super::bytes::Bytes;
 use super::find_all;
 use crate::error::Error;
-use memmap2::Mmap;
 use object::Endianness;
 use object::elf;
 use object::read::elf::{FileHeader, ProgramHeader};
@@ -34,7 +34,7 @@ pub struct CpuNote {
 #[derive(Debug)]
 pub struct ElfCore {
     path: PathBuf,
-    map: Mmap,
+    map: Bytes,
     segments: Vec<Segment>,
     /// `e_machine`: `EM_X86_64` or `EM_AARCH64` for the guests scxray reads.
     pub machine: u16,
@@ -53,11 +53,17 @@ fn read_u64_le(b: &[u8], at: usize) -> Option<u64> {
 }
 
 impl ElfCore {
-    /// Opens and indexes an ELF core.
+    /// Opens and indexes an ELF core (mapped read-only, never read into RAM as a whole).
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        // SAFETY: read-only mapping of a dump file that nothing truncates while we run.
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        Self::index(path, Bytes::map_file(path)?)
+    }
+
+    /// Indexes an ELF core held in memory (`path` only names it in messages).
+    pub fn from_bytes(bytes: Vec<u8>, path: &Path) -> Result<Self, Error> {
+        Self::index(path, Bytes::Owned(bytes))
+    }
+
+    fn index(path: &Path, map: Bytes) -> Result<Self, Error> {
         let bad = |what: String| Error::BadInput(format!("{}: {what}", path.display()));
         let data: &[u8] = &map;
         let header = elf::FileHeader64::<Endianness>::parse(data)

@@ -1,11 +1,13 @@
 //! Memory sources: where guest-physical bytes come from. All implement `PhysMem`.
 
+pub mod bytes;
 pub mod elf_core;
 pub mod raw;
 
 use scxray_core::{MemError, PhysAddr, PhysMem};
 use std::path::Path;
 
+pub use bytes::Bytes;
 pub use elf_core::{CpuNote, ElfCore};
 pub use raw::RawImage;
 

@@ -1,16 +1,16 @@
 //! A raw, flat image of guest RAM: a file dumped with `pmemsave`, or the live backing file of
 //! a QEMU `memory-backend-file,share=on` guest (read while the guest runs).
 
+use super::bytes::Bytes;
 use super::find_all;
 use crate::error::Error;
-use memmap2::Mmap;
 use scxray_core::{FlatImage, MemError, PhysAddr, PhysMem};
 use std::path::Path;
 
 /// A memory-mapped raw image whose first byte is guest-physical `base`.
 #[derive(Debug)]
 pub struct RawImage {
-    map: Mmap,
+    map: Bytes,
     base: u64,
 }
 
@@ -18,11 +18,12 @@ impl RawImage {
     /// Maps `path` read-only. The file may change under us (a live guest): reads then see
     /// torn values, which the walkers treat as the hostile input they are.
     pub fn open(path: &Path, base: u64) -> Result<Self, Error> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        // SAFETY: the mapping is read-only and only ever copied from; a file that shrinks
-        // under a live mapping is the one hazard, and QEMU's RAM files never do.
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        Ok(Self { map, base })
+        Ok(Self { map: Bytes::map_file(path)?, base })
+    }
+
+    /// An image held in memory whose first byte is guest-physical `base`.
+    pub fn from_bytes(bytes: Vec<u8>, base: u64) -> Self {
+        Self { map: Bytes::Owned(bytes), base }
     }
 
     /// Guest-physical address of the first byte.
