@@ -75,15 +75,9 @@ struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// vmlinux for dumps that need one (applies to both).
-    #[arg(long, value_name = "FILE")]
-    vmlinux: Option<PathBuf>,
-    /// BTF for dumps that need one (applies to both).
-    #[arg(long, value_name = "FILE")]
-    btf: Option<PathBuf>,
-    /// System.map for dumps that need one (applies to both).
-    #[arg(long, value_name = "FILE")]
-    system_map: Option<PathBuf>,
+    /// Kernel files for dumps that need them (apply to both).
+    #[command(flatten)]
+    files: KernelFiles,
 }
 
 /// A report from a JSON file, or from walking a dump.
@@ -94,14 +88,7 @@ fn load_report(path: &std::path::Path, d: &DiffArgs) -> Result<Report, Error> {
         return serde_json::from_str(&text)
             .map_err(|e| Error::BadInput(format!("{}: not a scxray JSON report: {e}", path.display())));
     }
-    let inputs = Inputs {
-        memory: path.to_owned(),
-        vmlinux: d.vmlinux.clone(),
-        btf: d.btf.clone(),
-        system_map: d.system_map.clone(),
-        raw_base: 0,
-    };
-    Ok(Report::build(&Target::configure(&inputs)?, Limits::DEFAULT))
+    Ok(Report::build(&Target::configure(&inputs(path, &d.files))?, Limits::DEFAULT))
 }
 
 #[derive(Args, Debug)]
@@ -123,6 +110,13 @@ struct ReadArgs {
 struct KernelArgs {
     /// The guest memory: an ELF core (QEMU dump-guest-memory, kdump vmcore) or a raw RAM image.
     memory: PathBuf,
+    #[command(flatten)]
+    files: KernelFiles,
+}
+
+/// Kernel files that override what scxray finds in the dump itself.
+#[derive(Args, Debug, Clone)]
+struct KernelFiles {
     /// The guest kernel's vmlinux ELF: symbols, .BTF and release (e.g. Debian's
     /// linux-image-*-dbg). Any vmlinux of the same build works, KASLR or not.
     #[arg(long, value_name = "FILE")]
@@ -214,13 +208,13 @@ impl Progress {
     }
 }
 
-fn inputs(k: &KernelArgs) -> Inputs {
+fn inputs(memory: &std::path::Path, f: &KernelFiles) -> Inputs {
     Inputs {
-        memory: k.memory.clone(),
-        vmlinux: k.vmlinux.clone(),
-        btf: k.btf.clone(),
-        system_map: k.system_map.clone(),
-        raw_base: k.raw_base,
+        memory: memory.to_owned(),
+        vmlinux: f.vmlinux.clone(),
+        btf: f.btf.clone(),
+        system_map: f.system_map.clone(),
+        raw_base: f.raw_base,
     }
 }
 
@@ -229,7 +223,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Info(InfoArgs { kernel: k, layout }) => {
             progress.set("configuring");
-            let t = Target::configure(&inputs(&k))?;
+            let t = Target::configure(&inputs(&k.memory, &k.files))?;
             progress.set("");
             println!("release: {}", t.release.as_deref().unwrap_or("unknown"));
             for line in &t.how {
@@ -267,7 +261,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Read(r) => {
             progress.set("configuring");
-            let t = Target::configure(&inputs(&r.kernel))?;
+            let t = Target::configure(&inputs(&r.kernel.memory, &r.kernel.files))?;
             progress.set("");
             let (base, off) = match r.at.split_once('+') {
                 Some((b, o)) => (b, parse_u64(o).map_err(Error::BadInput)?),
@@ -346,7 +340,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Dump(d) => {
             progress.set("configuring");
-            let t = Target::configure(&inputs(&d.kernel))?;
+            let t = Target::configure(&inputs(&d.kernel.memory, &d.kernel.files))?;
             progress.set("walking");
             let limits = Limits {
                 list_nodes: d.max_list_nodes,

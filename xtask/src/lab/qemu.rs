@@ -405,31 +405,17 @@ fn boot_and(
         std::thread::sleep(Duration::from_millis(250));
     };
     let boot_secs = start.elapsed().as_secs_f64();
-    let live = match mode {
-        Mode::Drive(_, drive) => {
-            let r = drive(&mut qmp);
-            let _ = qmp.execute("quit", None);
-            drop(guard);
-            let _ = fs::remove_file(&sock);
-            r?;
-            return Ok(BootResult {
-                dump: PathBuf::new(),
-                truth_file,
-                serial_log,
-                truth: GuestTruth::default(),
-                boot_secs,
-                dump_secs: 0.0,
-                core: CoreSummary::default(),
-                later_dump: None,
-            });
-        }
-        Mode::Live(f) => Some(f),
+    let truth = match &mode {
+        Mode::Drive(..) => GuestTruth::default(),
+        _ => GuestTruth::parse(&log).ok_or("the guest printed no truth block")?,
+    };
+    // The modes that do not dump: the closure runs while the guest is up, then QEMU quits.
+    let ran = match mode {
+        Mode::Drive(_, drive) => Some(drive(&mut qmp)),
+        Mode::Live(live) => Some(live(&truth)),
         Mode::Dump => None,
     };
-    let truth = GuestTruth::parse(&log).ok_or("the guest printed no truth block")?;
-    if let Some(live) = live {
-        // The guest keeps running while `live` reads it; then it is stopped and quit.
-        let r = live(&truth);
+    if let Some(r) = ran {
         let _ = qmp.execute("quit", None);
         drop(guard);
         let _ = fs::remove_file(&sock);
