@@ -3,6 +3,7 @@
 //! - `test-all`: everything CI checks (the README's test command).
 //! - `demo`: the README's main command.
 
+mod embed;
 mod lab;
 mod util;
 
@@ -24,6 +25,8 @@ fn main() -> ExitCode {
         "test-all" => test_all(rest),
         "demo" => demo(rest),
         "lab" => lab::run(rest),
+        "cross" => embed::cross(rest),
+        "foreign" => embed::foreign(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -45,6 +48,8 @@ fn print_help() {
          commands:\n  \
          test-all   fmt check, clippy -D warnings, every test, no_std builds (what CI runs)\n  \
          demo       build a synthetic sched_ext guest and print scxray's dump of it\n  \
+         cross      no_std builds for four bare-metal targets, the bare-metal example's size\n  \
+         foreign    core and translator tests on aarch64 and s390x Linux under qemu-user\n  \
          lab        the real-kernel lab: Debian kernels under QEMU (`cargo xtask lab help`)\n"
     );
 }
@@ -68,6 +73,7 @@ fn test_all(_args: &[String]) -> Result<(), String> {
                 .run(cargo(&["build", "--quiet", "-p", krate, "--target", target]))?;
         }
     }
+    embed::cross(&[]).and_then(|()| embed::foreign(&[]))?;
     println!("xtask: test-all passed");
     Ok(())
 }
