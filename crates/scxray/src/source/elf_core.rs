@@ -95,6 +95,14 @@ impl ElfCore {
                             data.len()
                         )));
                     }
+                    if pa.checked_add(filesz).is_none() {
+                        // Every address computed in the segment would wrap (found by fuzzing:
+                        // `scan` overflowed on a segment at 0xffff_ffff_ffff_fffa).
+                        return Err(bad(format!(
+                            "PT_LOAD #{i} (physical {pa:#x}, {filesz} bytes) runs past the top of the \
+                             physical address space"
+                        )));
+                    }
                     if filesz > 0 {
                         segments.push(Segment { pa, len: filesz, offset: off });
                     }
@@ -179,7 +187,10 @@ impl ElfCore {
         let mut out = Vec::new();
         for s in &self.segments {
             let Some(bytes) = self.map.get(s.offset as usize..(s.offset + s.len) as usize) else { continue };
-            out.extend(find_all(bytes, needle, max - out.len()).into_iter().map(|o| s.pa + o as u64));
+            // `pa + len` fits in u64 (checked when indexing), so no hit's address wraps.
+            out.extend(
+                find_all(bytes, needle, max - out.len()).into_iter().map(|o| s.pa.saturating_add(o as u64)),
+            );
             if out.len() >= max {
                 break;
             }
@@ -328,6 +339,18 @@ mod tests {
         bad[filesz_at..filesz_at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
         let e = ElfCore::from_bytes(&bad, Path::new("bad")).unwrap_err();
         assert!(e.to_string().contains("runs past the end of the file"), "{e}");
+        // A segment whose physical range wraps past 2^64 (fuzzing found `scan` overflowing
+        // on one at 0xffff_ffff_ffff_fffa).
+        let wraps = core(&[(0xffff_ffff_ffff_fffa, &[0xaa; 64])]);
+        let e = ElfCore::from_bytes(&wraps, Path::new("wraps")).unwrap_err();
+        assert!(e.to_string().contains("top of the physical address space"), "{e}");
+        // One that ends just below 2^64 is indexed and read.
+        let top = core(&[(u64::MAX - 64, &[0xaa; 64])]);
+        let c = ElfCore::from_bytes(&top, Path::new("top")).unwrap();
+        assert_eq!(c.phys_end(), u64::MAX);
+        assert_eq!(c.read_u8(PhysAddr(u64::MAX - 1)), Ok(0xaa));
+        assert!(c.read_u8(PhysAddr(u64::MAX)).is_err());
+        assert_eq!(crate::source::Memory::Elf(c).scan(&[0xaa], 1), vec![u64::MAX - 64]);
         // Not a core.
         let mut exec = good;
         exec[16] = 2;
