@@ -8,14 +8,24 @@ use crate::error::Error;
 use memmap2::Mmap;
 use std::ops::Deref;
 use std::path::Path;
+use zerocopy::IntoBytes;
 
 /// Read-only bytes of a memory source.
 #[derive(Debug)]
 pub enum Bytes {
     /// A read-only memory map of a file.
     Mapped(Mmap),
-    /// Bytes already in memory (tests, fuzzing, an embedder that has the dump in RAM).
-    Owned(Vec<u8>),
+    /// Bytes already in memory (tests, fuzzing, an embedder that has the dump in RAM), held
+    /// 8-byte aligned as a map is: the ELF parser reads headers in place and refuses
+    /// misaligned ones, and a `Vec<u8>` has no alignment guarantee (Miri gives 1).
+    Owned(Aligned),
+}
+
+/// Bytes in an 8-byte aligned buffer.
+#[derive(Debug)]
+pub struct Aligned {
+    words: Vec<u64>,
+    len: usize,
 }
 
 impl Bytes {
@@ -34,6 +44,15 @@ impl Bytes {
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
         Ok(Self::Mapped(map))
     }
+
+    /// A copy of `bytes`, 8-byte aligned.
+    pub fn copied(bytes: &[u8]) -> Self {
+        let mut words = vec![0u64; bytes.len().div_ceil(8)];
+        if let Some(dst) = words.as_mut_bytes().get_mut(..bytes.len()) {
+            dst.copy_from_slice(bytes);
+        }
+        Self::Owned(Aligned { words, len: bytes.len() })
+    }
 }
 
 impl Deref for Bytes {
@@ -41,7 +60,36 @@ impl Deref for Bytes {
     fn deref(&self) -> &[u8] {
         match self {
             Self::Mapped(m) => m,
-            Self::Owned(v) => v,
+            Self::Owned(a) => a.words.as_bytes().get(..a.len).unwrap_or_default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_bytes_deref_to_the_buffer_8_byte_aligned() {
+        // Regression: an owned buffer handed to the ELF parser must be aligned as a map is
+        // (under Miri, a Vec<u8> is not, and every in-memory core was "not an ELF core").
+        for src in [&[][..], &[1u8, 2, 3][..], &[9u8; 17][..]] {
+            let b = Bytes::copied(src);
+            assert_eq!(&*b, src);
+            assert_eq!(b.as_ptr().align_offset(8), 0);
+        }
+    }
+
+    // Miri cannot mmap: the mapped case runs natively only.
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn a_mapped_file_derefs_to_its_contents() {
+        let path = std::env::temp_dir().join(format!("scxray-bytes-{}", std::process::id()));
+        std::fs::write(&path, b"guest ram").unwrap();
+        let b = Bytes::map_file(&path).unwrap();
+        assert_eq!(&*b, b"guest ram");
+        drop(b);
+        std::fs::remove_file(&path).unwrap();
+        assert!(Bytes::map_file(&path).is_err());
     }
 }

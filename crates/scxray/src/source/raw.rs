@@ -21,9 +21,9 @@ impl RawImage {
         Ok(Self { map: Bytes::map_file(path)?, base })
     }
 
-    /// An image held in memory whose first byte is guest-physical `base`.
-    pub fn from_bytes(bytes: Vec<u8>, base: u64) -> Self {
-        Self { map: Bytes::Owned(bytes), base }
+    /// A copy of an image held in memory whose first byte is guest-physical `base`.
+    pub fn from_bytes(bytes: &[u8], base: u64) -> Self {
+        Self { map: Bytes::copied(bytes), base }
     }
 
     /// Guest-physical address of the first byte.
@@ -54,5 +54,20 @@ impl RawImage {
 impl PhysMem for RawImage {
     fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
         FlatImage::new(PhysAddr(self.base), &self.map).read(pa, buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_in_memory_raw_image_reads_from_its_base() {
+        let img = RawImage::from_bytes(&(0..=255u8).collect::<Vec<_>>(), 0x10_0000);
+        assert_eq!((img.base(), img.len(), img.phys_end()), (0x10_0000, 256, 0x10_0100));
+        assert_eq!(img.read_u32(PhysAddr(0x10_0004)), Ok(0x0706_0504));
+        assert!(img.read_u32(PhysAddr(0x10_00fe)).is_err());
+        assert!(img.read_u8(PhysAddr(0xf_ffff)).is_err());
+        assert_eq!(img.scan(&[9, 10], 4), vec![0x10_0009]);
     }
 }
