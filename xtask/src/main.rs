@@ -4,6 +4,7 @@
 //! - `demo`: the README's main command.
 
 mod embed;
+mod hostile;
 mod lab;
 mod util;
 
@@ -27,6 +28,8 @@ fn main() -> ExitCode {
         "lab" => lab::run(rest),
         "cross" => embed::cross(rest),
         "foreign" => embed::foreign(rest),
+        "fuzz" => hostile::fuzz(rest),
+        "miri" => hostile::miri(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -50,7 +53,9 @@ fn print_help() {
          demo       build a synthetic sched_ext guest and print scxray's dump of it\n  \
          cross      no_std builds for four bare-metal targets, the bare-metal example's size\n  \
          foreign    core and translator tests on aarch64 and s390x Linux under qemu-user\n  \
-         lab        the real-kernel lab: Debian kernels under QEMU (`cargo xtask lab help`)\n"
+         lab        the real-kernel lab: Debian kernels under QEMU (`cargo xtask lab help`)\n  \
+         fuzz       cargo-fuzz targets, [--seconds N] [TARGET...] each (nightly)\n  \
+         miri       the unit tests of the unsafe code under Miri (nightly)\n"
     );
 }
 
@@ -74,6 +79,7 @@ fn test_all(_args: &[String]) -> Result<(), String> {
         }
     }
     embed::cross(&[]).and_then(|()| embed::foreign(&[]))?;
+    hostile::smoke()?;
     println!("xtask: test-all passed");
     Ok(())
 }
