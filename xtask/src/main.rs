@@ -92,6 +92,10 @@ fn test_all(args: &[String]) -> Result<(), String> {
         let lab_args: Vec<String> = if quick_lab { vec!["--quick".into()] } else { Vec::new() };
         eprintln!("xtask: ==> real-kernel lab{}", if quick_lab { " (quick)" } else { "" });
         lab::matrix::run(&lab_args)?;
+        if !quick_lab {
+            // scxray reading a running guest's RAM in a loop, as a hypervisor's monitor would.
+            lab::soak::run(&["--seconds".into(), "20".into()])?;
+        }
     }
     println!("xtask: test-all passed in {:.0} s", start.elapsed().as_secs_f64());
     Ok(())

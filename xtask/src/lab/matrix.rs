@@ -102,14 +102,50 @@ pub fn run(args: &[String]) -> Result<(), String> {
     for k in prepared.iter().filter(|k| sched_kernels.contains(k.spec.name)) {
         schedulers::build_schedulers(&k.release, k.spec.arch)?;
     }
-    let mut rows = Vec::new();
-    for c in cases {
-        let kernel = prepared.iter().find(|k| k.spec.name == c.kernel).ok_or("kernel not prepared")?;
-        rows.push(run_case(&scxray, kernel, c));
+    // Two guests at a time (one per core of these machines); the stall hunt, whose timing
+    // matters, runs alone at the end.
+    let (alone, shared): (Vec<&Case>, Vec<&Case>) = cases.into_iter().partition(|c| c.stall);
+    let jobs = std::env::var("SCXRAY_LAB_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(2usize).max(1);
+    let queue = std::sync::Mutex::new(shared.into_iter().enumerate().collect::<Vec<_>>());
+    let done = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| {
+                loop {
+                    let next = queue
+                        .lock()
+                        .ok()
+                        .and_then(|mut q| if q.is_empty() { None } else { Some(q.remove(0)) });
+                    let Some((i, c)) = next else { break };
+                    let row = match prepared.iter().find(|k| k.spec.name == c.kernel) {
+                        Some(kernel) => run_case(&scxray, kernel, c),
+                        None => failed_row(c, "kernel not prepared"),
+                    };
+                    if let Ok(mut d) = done.lock() {
+                        d.push((i, row));
+                    }
+                }
+            });
+        }
+    });
+    let mut rows: Vec<(usize, Row)> = done.into_inner().unwrap_or_default();
+    rows.sort_by_key(|(i, _)| *i);
+    let mut rows: Vec<Row> = rows.into_iter().map(|(_, r)| r).collect();
+    for c in alone {
+        rows.push(match prepared.iter().find(|k| k.spec.name == c.kernel) {
+            Some(kernel) => run_case(&scxray, kernel, c),
+            None => failed_row(c, "kernel not prepared"),
+        });
     }
     let failed = print(&rows);
     eprintln!("xtask: lab: {} cases in {:.0} s", rows.len(), start.elapsed().as_secs_f64());
     if failed == 0 { Ok(()) } else { Err(format!("lab: {failed} of {} cases failed", rows.len())) }
+}
+
+fn failed_row(c: &Case, why: &str) -> Row {
+    let mut verdict = check::Verdict::default();
+    verdict.failures.push(why.to_owned());
+    Row { name: c.name.into(), boot_secs: 0.0, verdict }
 }
 
 fn run_case(scxray: &Path, kernel: &kernels::Kernel, c: &Case) -> Row {

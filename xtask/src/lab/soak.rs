@@ -92,13 +92,20 @@ pub fn run(args: &[String]) -> Result<(), String> {
 /// One walk of the live RAM file.
 fn walk_once(scxray: &std::path::Path, ram: &std::path::Path, stats: &mut Stats) {
     stats.walks += 1;
+    // Output goes to files: a pipe nobody drains while waiting would block the walk once full.
+    let (out_path, err_path) = (ram.with_extension("json"), ram.with_extension("err"));
+    let (Ok(out_file), Ok(err_file)) = (std::fs::File::create(&out_path), std::fs::File::create(&err_path))
+    else {
+        stats.failures.push(format!("cannot create {}", out_path.display()));
+        return;
+    };
     let start = Instant::now();
     let child = Command::new(scxray)
         .arg("dump")
         .arg(ram)
         .args(["--format", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::from(out_file))
+        .stderr(Stdio::from(err_file))
         .spawn();
     let mut child = match child {
         Ok(c) => c,
@@ -126,7 +133,7 @@ fn walk_once(scxray: &std::path::Path, ram: &std::path::Path, stats: &mut Stats)
         stats.failures.push(format!("walk {} did not end within {} s", stats.walks, WALK_BOUND.as_secs()));
         return;
     };
-    let out = child.wait_with_output().map(|o| (o.stdout, o.stderr)).unwrap_or_default();
+    let out = (std::fs::read(&out_path).unwrap_or_default(), std::fs::read(&err_path).unwrap_or_default());
     match status.code() {
         Some(0) => {
             let r: Value = match serde_json::from_slice(&out.0) {
