@@ -73,10 +73,17 @@ fn user_dsq_walk(total: u32, buckets: u32) -> (u32, HashTruncation) {
     }
     let g = b.build();
     let sched = g.with(|gg| gg.read_root()).unwrap().unwrap().sched_kva;
-    let idx = g.with(|gg| gg.collect_user_dsqs::<9000>(sched));
-    assert!(idx.dsqs.iter().all(|d| d.header.origin == DsqOrigin::User));
-    assert_eq!(idx.dsqs.len() as u32, idx.walk.nodes);
-    (idx.walk.nodes, idx.walk.truncated)
+    // A `UserDsqIndex<9000>` is 936 KB, moved more than once in a debug build: more than a
+    // test thread's 2 MiB stack holds. Collect on a thread with room for it.
+    let walk = || {
+        let idx = g.with(|gg| gg.collect_user_dsqs::<9000>(sched));
+        assert!(idx.dsqs.iter().all(|d| d.header.origin == DsqOrigin::User));
+        assert_eq!(idx.dsqs.len() as u32, idx.walk.nodes);
+        (idx.walk.nodes, idx.walk.truncated)
+    };
+    std::thread::scope(|s| {
+        std::thread::Builder::new().stack_size(32 << 20).spawn_scoped(s, walk).unwrap().join().unwrap()
+    })
 }
 
 #[test]
