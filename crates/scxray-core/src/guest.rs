@@ -58,6 +58,7 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
     }
 
     /// Translates `kva`, naming `field` in the error.
+    #[inline]
     pub fn translate(&self, kva: VirtAddr, field: Field) -> Result<PhysAddr, ReadError> {
         self.translator.translate(self.mem, kva).map_err(|e| ReadError {
             field,
@@ -89,9 +90,17 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
         Ok(())
     }
 
+    #[inline]
     fn read_array<const N: usize>(&self, kva: VirtAddr, field: Field) -> Result<[u8; N], ReadError> {
         let mut b = [0u8; N];
-        self.read_bytes(kva, &mut b, field)?;
+        // The common case, a value inside one page: one translation, one read, no loop.
+        let in_page = u64::try_from(N).is_ok_and(|n| (kva.0 & (MIN_PAGE - 1)).saturating_add(n) <= MIN_PAGE);
+        if in_page {
+            let pa = self.translate(kva, field)?;
+            self.mem.read(pa, &mut b).map_err(|e| ReadError { field, kva, cause: ReadCause::Memory(e) })?;
+        } else {
+            self.read_bytes(kva, &mut b, field)?;
+        }
         Ok(b)
     }
 

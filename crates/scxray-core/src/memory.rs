@@ -87,12 +87,14 @@ impl<M: PhysMem + ?Sized> PhysMem for &M {
 }
 
 /// A buffer length as `u64` (lossless on every target Rust supports).
+#[inline]
 fn len_u64(len: usize) -> u64 {
     u64::try_from(len).unwrap_or(u64::MAX)
 }
 
 /// The byte range `[start, start + len)` of a slice that begins at guest address `base`,
 /// or `None` when any of it falls outside. Shared by both implementations.
+#[inline]
 fn window(base: u64, avail: usize, pa: PhysAddr, len: usize) -> Option<core::ops::Range<usize>> {
     let off = pa.0.checked_sub(base)?;
     let start = usize::try_from(off).ok()?;
@@ -116,6 +118,7 @@ impl<'a> FlatImage<'a> {
 }
 
 impl PhysMem for FlatImage<'_> {
+    #[inline]
     fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
         let src = window(self.base.0, self.bytes.len(), pa, buf.len())
             .and_then(|r| self.bytes.get(r))
@@ -142,6 +145,7 @@ impl<'a> RegionSet<'a> {
 }
 
 impl PhysMem for RegionSet<'_> {
+    #[inline]
     fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
         for (base, bytes) in self.regions {
             if let Some(src) = window(base.0, bytes.len(), pa, buf.len()).and_then(|r| bytes.get(r)) {
