@@ -3,7 +3,9 @@
 //! - `test-all`: everything CI checks (the README's test command).
 //! - `demo`: the README's main command (a real guest; `--synthetic` for the in-memory one).
 
+mod bench;
 mod lab;
+mod size;
 mod util;
 
 use std::process::ExitCode;
@@ -24,6 +26,8 @@ fn main() -> ExitCode {
         "test-all" => test_all(rest),
         "demo" => demo(rest),
         "lab" => lab::run(rest),
+        "bench" => bench::run(rest),
+        "size" => size::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -48,7 +52,8 @@ fn print_help() {
          lab        the real-kernel lab (cargo xtask lab help)\n  \
          demo       boot Debian 7.3 with scx_qmap under QEMU, dump it, print scxray's report\n  \
          \x20          (--synthetic: a synthetic guest in memory instead, in a second)\n  \
-         lab        the real-kernel lab: Debian kernels under QEMU (`cargo xtask lab help`)\n"
+         bench      every criterion benchmark, then a summary table with the ratios\n  \
+         size       .text of the walk (scxray-core + scxray-x86_64) for thumbv7em at opt-level s\n"
     );
 }
 
