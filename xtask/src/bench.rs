@@ -22,7 +22,7 @@ const BENCHES: &[(&str, &str)] = &[
 /// One benchmark's result.
 struct Estimate {
     id: String,
-    /// Mean, nanoseconds.
+    /// Time per iteration (criterion's slope estimate, else the mean), nanoseconds.
     mean: f64,
     /// Half-width of the mean's 95 % confidence interval, nanoseconds.
     ci: f64,
@@ -54,9 +54,11 @@ fn collect(dir: &Path, since: SystemTime, out: &mut Vec<Estimate>) {
             && let (Ok(e), Ok(m)) = (serde_json::from_str::<Value>(&e), serde_json::from_str::<Value>(&m))
         {
             let id = m["full_id"].as_str().unwrap_or("?").to_owned();
-            let mean = e["mean"]["point_estimate"].as_f64().unwrap_or(f64::NAN);
-            let lo = e["mean"]["confidence_interval"]["lower_bound"].as_f64().unwrap_or(mean);
-            let hi = e["mean"]["confidence_interval"]["upper_bound"].as_f64().unwrap_or(mean);
+            // Criterion's headline figure: the slope of a linear sampling, else the mean.
+            let est = if e["slope"].is_object() { &e["slope"] } else { &e["mean"] };
+            let mean = est["point_estimate"].as_f64().unwrap_or(f64::NAN);
+            let lo = est["confidence_interval"]["lower_bound"].as_f64().unwrap_or(mean);
+            let hi = est["confidence_interval"]["upper_bound"].as_f64().unwrap_or(mean);
             out.push(Estimate { id, mean, ci: (hi - lo) / 2.0 });
         } else {
             collect(&p, since, out);
@@ -87,7 +89,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     found.sort_by(|a, b| a.id.cmp(&b.id));
     let get = |needle: &str| found.iter().find(|e| e.id.contains(needle)).map(|e| e.mean);
 
-    println!("\n| benchmark | mean | ± (95 % CI) |");
+    println!("\n| benchmark | time | ± (95 % CI) |");
     println!("|---|---:|---:|");
     for e in &found {
         println!("| {} | {} | {} |", e.id, human(e.mean), human(e.ci));

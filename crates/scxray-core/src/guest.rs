@@ -90,12 +90,17 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
         Ok(())
     }
 
+    /// Whether `len` bytes at `kva` lie inside one page (the common case: one translation).
+    #[inline]
+    fn in_page(kva: VirtAddr, len: usize) -> bool {
+        u64::try_from(len).is_ok_and(|n| (kva.0 & (MIN_PAGE - 1)).saturating_add(n) <= MIN_PAGE)
+    }
+
     #[inline]
     fn read_array<const N: usize>(&self, kva: VirtAddr, field: Field) -> Result<[u8; N], ReadError> {
         let mut b = [0u8; N];
         // The common case, a value inside one page: one translation, one read, no loop.
-        let in_page = u64::try_from(N).is_ok_and(|n| (kva.0 & (MIN_PAGE - 1)).saturating_add(n) <= MIN_PAGE);
-        if in_page {
+        if Self::in_page(kva, N) {
             let pa = self.translate(kva, field)?;
             self.mem.read(pa, &mut b).map_err(|e| ReadError { field, kva, cause: ReadCause::Memory(e) })?;
         } else {
@@ -111,6 +116,10 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
     }
     /// Reads a little-endian `u32`.
     pub fn read_u32(&self, kva: VirtAddr, field: Field) -> Result<u32, ReadError> {
+        if Self::in_page(kva, 4) {
+            let pa = self.translate(kva, field)?;
+            return self.mem.read_u32(pa).map_err(|e| ReadError { field, kva, cause: ReadCause::Memory(e) });
+        }
         Ok(zerocopy::little_endian::U32::from_bytes(self.read_array(kva, field)?).get())
     }
     /// Reads a little-endian `i32`.
@@ -119,6 +128,10 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
     }
     /// Reads a little-endian `u64`.
     pub fn read_u64(&self, kva: VirtAddr, field: Field) -> Result<u64, ReadError> {
+        if Self::in_page(kva, 8) {
+            let pa = self.translate(kva, field)?;
+            return self.mem.read_u64(pa).map_err(|e| ReadError { field, kva, cause: ReadCause::Memory(e) });
+        }
         Ok(zerocopy::little_endian::U64::from_bytes(self.read_array(kva, field)?).get())
     }
     /// Reads a pointer (guests are 64-bit).

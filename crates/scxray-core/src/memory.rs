@@ -84,6 +84,13 @@ impl<M: PhysMem + ?Sized> PhysMem for &M {
     fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
         (**self).read(pa, buf)
     }
+    // Forwarded so that an implementation's faster typed reads are kept.
+    fn read_u32(&self, pa: PhysAddr) -> Result<u32, MemError> {
+        (**self).read_u32(pa)
+    }
+    fn read_u64(&self, pa: PhysAddr) -> Result<u64, MemError> {
+        (**self).read_u64(pa)
+    }
 }
 
 /// A buffer length as `u64` (lossless on every target Rust supports).
@@ -117,6 +124,17 @@ impl<'a> FlatImage<'a> {
     }
 }
 
+impl FlatImage<'_> {
+    /// The `N` bytes at `pa`, decoded in place (no copy through a caller's buffer).
+    #[inline]
+    fn array<const N: usize>(&self, pa: PhysAddr) -> Result<[u8; N], MemError> {
+        window(self.base.0, self.bytes.len(), pa, N)
+            .and_then(|r| self.bytes.get(r))
+            .and_then(|s| <[u8; N]>::try_from(s).ok())
+            .ok_or(MemError::NotBacked { pa, len: len_u64(N) })
+    }
+}
+
 impl PhysMem for FlatImage<'_> {
     #[inline]
     fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
@@ -125,6 +143,14 @@ impl PhysMem for FlatImage<'_> {
             .ok_or(MemError::NotBacked { pa, len: len_u64(buf.len()) })?;
         buf.copy_from_slice(src);
         Ok(())
+    }
+    #[inline]
+    fn read_u32(&self, pa: PhysAddr) -> Result<u32, MemError> {
+        self.array(pa).map(|b| U32::from_bytes(b).get())
+    }
+    #[inline]
+    fn read_u64(&self, pa: PhysAddr) -> Result<u64, MemError> {
+        self.array(pa).map(|b| U64::from_bytes(b).get())
     }
 }
 
