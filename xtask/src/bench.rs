@@ -5,9 +5,11 @@
 //! name contains `core`.
 
 use crate::size::target_dir;
-use crate::util::{Step, cargo};
+use crate::util::cargo;
 use serde_json::Value;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::process::Stdio;
 use std::time::SystemTime;
 
 /// (package, bench target) pairs, in the order of the table.
@@ -69,8 +71,11 @@ fn collect(dir: &Path, since: SystemTime, out: &mut Vec<Estimate>) {
 pub fn run(args: &[String]) -> Result<(), String> {
     let filter = args.first().map(String::as_str).unwrap_or("");
     let start = SystemTime::now();
+    let mut ratios = Vec::new();
     for (package, bench) in BENCHES.iter().filter(|(p, _)| p.contains(filter)) {
-        Step::new(&format!("cargo bench -p {package} --bench {bench}")).run(cargo(&[
+        let name = format!("cargo bench -p {package} --bench {bench}");
+        eprintln!("xtask: ==> {name}");
+        let mut child = cargo(&[
             "bench",
             "--quiet",
             "-p",
@@ -82,7 +87,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "3",
             "--warm-up-time",
             "1",
-        ]))?;
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{name}: {e}"))?;
+        // Echo the bench's output, keeping the ratio lines it prints.
+        if let Some(out) = child.stdout.take() {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                println!("{line}");
+                if let Some(r) = line.strip_prefix("ratio: ").or_else(|| line.strip_prefix("figure: ")) {
+                    ratios.push(r.to_owned());
+                }
+            }
+        }
+        let status = child.wait().map_err(|e| format!("{name}: {e}"))?;
+        if !status.success() {
+            return Err(format!("{name} failed ({status})"));
+        }
     }
     let mut found = Vec::new();
     collect(&target_dir().join("criterion"), start, &mut found);
@@ -97,16 +118,22 @@ pub fn run(args: &[String]) -> Result<(), String> {
     println!("\n| figure (this run) | measured | target |");
     println!("|---|---:|---|");
     if let (Some(s), Some(b)) = (get("list/scxray"), get("list/bare chase")) {
-        println!("| list walking: scxray's speed / bare pointer chase | {:.2}x | >= 0.5x |", b / s);
+        println!(
+            "| list walking: scxray's speed / bare pointer chase (criterion means) | {:.2}x | >= 0.5x |",
+            b / s
+        );
     }
     if let Some(m) = get("machine/walk_machine") {
         println!("| walk_machine, 256 CPUs, 10 000 tasks, 8192 user DSQs | {} | <= 2 ms |", human(m));
     }
     if let (Some(plain), Some(tlb)) = (get("no TLB"), get("256-entry TLB")) {
         println!(
-            "| vmalloc-heavy walk_machine: time without TLB / with | {:.2}x | > 1 = TLB wins |",
+            "| vmalloc-heavy walk_machine: time without TLB / with (criterion means) | {:.2}x | > 1 = TLB wins |",
             plain / tlb
         );
+    }
+    for r in &ratios {
+        println!("| {r} | | |");
     }
     for e in found.iter().filter(|e| e.id.starts_with("cli/")) {
         println!("| {} (warm, wall) | {} | <= 100 ms |", e.id.trim_start_matches("cli/"), human(e.mean));
