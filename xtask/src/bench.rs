@@ -1,8 +1,7 @@
 //! `cargo xtask bench`: runs every criterion benchmark (3 s of measurement each), then reads
 //! the estimates criterion wrote (`target/criterion/<id>/new/estimates.json`) and prints one
 //! table, with the ratios the performance issue asks for computed from this one run.
-//! Filtering: `cargo xtask bench core` runs only the benches whose package
-//! name contains `core`.
+//! `cargo xtask bench NAME` runs only the benches of package NAME, or named NAME (`cli`).
 
 use crate::size::target_dir;
 use crate::util::cargo;
@@ -72,7 +71,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let filter = args.first().map(String::as_str).unwrap_or("");
     let start = SystemTime::now();
     let mut ratios = Vec::new();
-    for (package, bench) in BENCHES.iter().filter(|(p, _)| p.contains(filter)) {
+    for (package, bench) in BENCHES.iter().filter(|(p, b)| filter.is_empty() || *p == filter || *b == filter)
+    {
         let name = format!("cargo bench -p {package} --bench {bench}");
         eprintln!("xtask: ==> {name}");
         let mut child = cargo(&[
