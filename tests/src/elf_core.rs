@@ -210,6 +210,25 @@ impl GuestBuilder {
         va
     }
 
+    /// Writes page tables rooted at the zeroed, page-aligned frame `root` that map
+    /// everything the kit made, as the kernel maps it: the image window and the direct map
+    /// with blocks where they fit, every vmalloc page with a page. Table frames are taken
+    /// from the guest's allocator (48 reserved up front, before the direct map is sized).
+    pub fn map_kernel(&mut self, root: u64) -> Tables {
+        let scheme = self.map.scheme.clone();
+        let mut t = Tables::new(self, scheme.paging, scheme.lpa, root, 48);
+        t.map_range(self, scheme.image_va, scheme.image_pa, scheme.image_size);
+        let vmalloc: Vec<(u64, u64)> = self.map.vmalloc_pages.iter().map(|(&v, &p)| (v, p)).collect();
+        for (va, pa) in vmalloc {
+            t.map(self, va, pa, t.geo.levels - 1);
+        }
+        let block = t.geo.block();
+        let end = self.mem_end().next_multiple_of(block);
+        let base = scheme.mem_base - scheme.mem_base % block;
+        t.map_range(self, scheme.direct_va(base), base, end - base);
+        t
+    }
+
     /// Lays out page tables and kernel variables, and writes the guest as an ELF core with
     /// its System.map and BTF.
     pub fn write_core(mut self, spec: &CoreSpec) -> CoreFiles {
@@ -284,16 +303,7 @@ impl GuestBuilder {
         // The kernel's vmcoreinfo_data: a zeroed page of the direct map.
         let vi_page = spec.vmcoreinfo_in_memory.then(|| self.alloc(page, page));
 
-        let mut t = Tables::new(&mut self, scheme.paging, scheme.lpa, root, 48);
-        t.map_range(&mut self, scheme.image_va, scheme.image_pa, scheme.image_size);
-        let vmalloc: Vec<(u64, u64)> = self.map.vmalloc_pages.iter().map(|(&v, &p)| (v, p)).collect();
-        for (va, pa) in vmalloc {
-            t.map(&mut self, va, pa, t.geo.levels - 1);
-        }
-        let block = t.geo.block();
-        let end = self.mem_end().next_multiple_of(block);
-        let base = scheme.mem_base - scheme.mem_base % block;
-        t.map_range(&mut self, scheme.direct_va(base), base, end - base);
+        self.map_kernel(root);
 
         // VMCOREINFO, in the kernel's formats.
         let mut vi =

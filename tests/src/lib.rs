@@ -713,6 +713,30 @@ pub struct TestGuest {
 }
 
 impl TestGuest {
+    /// The symbols as the walkers take them (per-CPU offsets from the slice or the guest, as
+    /// [`Symbols::offsets_from_guest`] says).
+    pub fn kernel_symbols(&self) -> KernelSymbols<'_> {
+        let s = &self.symbols;
+        let per_cpu_offsets = if s.offsets_from_guest {
+            PerCpuOffsets::Guest { kva: s.per_cpu_offset_kva, slots: s.per_cpu_offset_slots }
+        } else {
+            PerCpuOffsets::Slice(&self.per_cpu_offsets)
+        };
+        KernelSymbols {
+            runqueues: s.runqueues,
+            per_cpu_offsets: Some(per_cpu_offsets),
+            scx_root: s.scx_root,
+            scx_tasks: s.scx_tasks,
+            nr_cpus: s.nr_cpus,
+            nr_nodes: s.nr_nodes,
+        }
+    }
+
+    /// The memory as a plain [`FlatImage`] (no poison, no read counter): for benchmarks.
+    pub fn flat(&self) -> FlatImage<'_> {
+        FlatImage::new(PhysAddr(self.mem_base), &self.mem)
+    }
+
     /// Runs `f` with a [`Guest`] over this image.
     pub fn with<R>(&self, f: impl FnOnce(&Guest<'_, KitMem<'_>, LinearTranslator<'_>>) -> R) -> R {
         let mem = KitMem {
@@ -721,21 +745,7 @@ impl TestGuest {
             reads: Cell::new(0),
         };
         let tr = LinearTranslator::new(&self.ranges);
-        let s = &self.symbols;
-        let per_cpu_offsets = if s.offsets_from_guest {
-            PerCpuOffsets::Guest { kva: s.per_cpu_offset_kva, slots: s.per_cpu_offset_slots }
-        } else {
-            PerCpuOffsets::Slice(&self.per_cpu_offsets)
-        };
-        let symbols = KernelSymbols {
-            runqueues: s.runqueues,
-            per_cpu_offsets: Some(per_cpu_offsets),
-            scx_root: s.scx_root,
-            scx_tasks: s.scx_tasks,
-            nr_cpus: s.nr_cpus,
-            nr_nodes: s.nr_nodes,
-        };
-        let g = Guest::new(&mem, &tr, &self.layout, symbols).with_limits(self.limits);
+        let g = Guest::new(&mem, &tr, &self.layout, self.kernel_symbols()).with_limits(self.limits);
         f(&g)
     }
 

@@ -74,8 +74,9 @@ impl Visitor for Counts {
     }
 }
 
-#[test]
-fn streaming_walk_of_64_cpus_allocates_nothing_on_a_32_kib_stack() {
+/// 64 CPUs on 2 nodes; 640 tasks, a quarter each runnable, on local DSQs, on bypass DSQs and
+/// on 160 user DSQs.
+fn guest_64_cpus() -> scxray_tests::TestGuest {
     let mut b = GuestBuilder::new(debian_7_3_amd64(), 64, 2);
     b.attach_scheduler(0, 64);
     for i in 0..640u32 {
@@ -97,7 +98,12 @@ fn streaming_walk_of_64_cpus_allocates_nothing_on_a_32_kib_stack() {
             }
         }
     }
-    let g = b.build();
+    b.build()
+}
+
+#[test]
+fn streaming_walk_of_64_cpus_allocates_nothing_on_a_32_kib_stack() {
+    let g = guest_64_cpus();
     let counts = std::thread::Builder::new()
         .stack_size(32 * 1024)
         .spawn(move || {
@@ -121,6 +127,34 @@ fn streaming_walk_of_64_cpus_allocates_nothing_on_a_32_kib_stack() {
     assert_eq!(c.user_ends, 1);
     // 64 x (local, reject, rescue) + 64 bypass + 2 global + 160 user DSQs.
     assert_eq!(c.dsqs, 64 * 3 + 64 + 2 + 160);
+}
+
+#[test]
+fn collected_forms_allocate_nothing() {
+    let g = guest_64_cpus();
+    // The collected forms live on the stack (the machine summary alone is 0.1 MiB here).
+    let (sizes, allocations) = std::thread::Builder::new()
+        .stack_size(4 << 20)
+        .spawn(move || {
+            ARMED.with(|a| a.set(true));
+            let before = ALLOCATIONS.load(Ordering::SeqCst);
+            let sizes = g.with(|gg| {
+                let m: scxray_core::MachineSummary<64, 512> = gg.collect_machine();
+                let tasks: scxray_core::TaskList<1024> = gg.collect_scx_tasks();
+                let cpu: scxray_core::CpuRunnable<16> = gg.collect_cpu(4);
+                let sched = m.root.as_ref().map(|r| r.sched_kva).unwrap();
+                let user: scxray_core::UserDsqIndex<256> = gg.collect_user_dsqs(sched);
+                (m.cpus.len(), m.dsqs.len(), tasks.tasks.len(), cpu.runnable.len(), user.dsqs.len())
+            });
+            let after = ALLOCATIONS.load(Ordering::SeqCst);
+            ARMED.with(|a| a.set(false));
+            (sizes, after - before)
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(allocations, 0, "a collected walk allocated");
+    assert_eq!(sizes, (64, 64 * 4 + 2 + 160, 640, 10, 160));
 }
 
 #[test]

@@ -3,9 +3,11 @@
 //! - `test-all`: everything CI checks (the README's test command).
 //! - `demo`: the README's main command (a real guest; `--synthetic` for the in-memory one).
 
+mod bench;
 mod embed;
 mod hostile;
 mod lab;
+mod size;
 mod util;
 
 use std::process::ExitCode;
@@ -30,6 +32,8 @@ fn main() -> ExitCode {
         "foreign" => embed::foreign(rest),
         "fuzz" => hostile::fuzz(rest),
         "miri" => hostile::miri(rest),
+        "bench" => bench::run(rest),
+        "size" => size::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -57,7 +61,9 @@ fn print_help() {
          foreign    core and translator tests on aarch64 and s390x Linux under qemu-user\n  \
          lab        the real-kernel lab: Debian kernels under QEMU (`cargo xtask lab help`)\n  \
          fuzz       cargo-fuzz targets, [--seconds N] [TARGET...] each (nightly)\n  \
-         miri       the unit tests of the unsafe code under Miri (nightly)\n"
+         miri       the unit tests of the unsafe code under Miri (nightly)\n  \
+         bench      every criterion benchmark, then a summary table with the ratios\n  \
+         size       .text of the walk (scxray-core + scxray-x86_64) for thumbv7em at opt-level s\n"
     );
 }
 

@@ -107,6 +107,24 @@ fn bench(c: &mut Criterion) {
         let btf = Btf::parse_in(&data, &mut scratch).unwrap();
         b.iter(|| btf.find_enum_constant(black_box("SCX_TASK_CURSOR")).unwrap())
     });
+    // A real sched_ext kernel's BTF, when the lab has fetched it (`cargo xtask lab`).
+    let home = std::env::var_os("SCXRAY_CACHE").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/scxray")
+    });
+    let real = home.join("kernels/7.3.4+deb13-cloud-amd64/vmlinux.btf");
+    match std::fs::read(&real) {
+        Ok(d) => {
+            let mut s = vec![0u32; Btf::scratch_words(&d).unwrap()];
+            assert!(resolve_layout(&Btf::parse_in(&d, &mut s).unwrap()).is_ok());
+            g.bench_function("Debian 7.3.4 amd64 vmlinux: parse + resolve_layout", |b| {
+                b.iter(|| {
+                    let btf = Btf::parse_in(black_box(&d), &mut s).unwrap();
+                    resolve_layout(&btf).unwrap()
+                })
+            });
+        }
+        Err(_) => println!("{}: not there (cargo xtask lab fetches it): skipped", real.display()),
+    }
     let mut s2 = vec![0u32; Btf::scratch_words(&synthetic).unwrap()];
     g.bench_function("synthetic 7.3 kernel: parse + resolve_layout", |b| {
         b.iter(|| {

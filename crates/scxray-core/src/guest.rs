@@ -58,6 +58,7 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
     }
 
     /// Translates `kva`, naming `field` in the error.
+    #[inline]
     pub fn translate(&self, kva: VirtAddr, field: Field) -> Result<PhysAddr, ReadError> {
         self.translator.translate(self.mem, kva).map_err(|e| ReadError {
             field,
@@ -89,9 +90,22 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
         Ok(())
     }
 
+    /// Whether `len` bytes at `kva` lie inside one page (the common case: one translation).
+    #[inline]
+    fn in_page(kva: VirtAddr, len: usize) -> bool {
+        u64::try_from(len).is_ok_and(|n| (kva.0 & (MIN_PAGE - 1)).saturating_add(n) <= MIN_PAGE)
+    }
+
+    #[inline]
     fn read_array<const N: usize>(&self, kva: VirtAddr, field: Field) -> Result<[u8; N], ReadError> {
         let mut b = [0u8; N];
-        self.read_bytes(kva, &mut b, field)?;
+        // The common case, a value inside one page: one translation, one read, no loop.
+        if Self::in_page(kva, N) {
+            let pa = self.translate(kva, field)?;
+            self.mem.read(pa, &mut b).map_err(|e| ReadError { field, kva, cause: ReadCause::Memory(e) })?;
+        } else {
+            self.read_bytes(kva, &mut b, field)?;
+        }
         Ok(b)
     }
 
@@ -102,6 +116,10 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
     }
     /// Reads a little-endian `u32`.
     pub fn read_u32(&self, kva: VirtAddr, field: Field) -> Result<u32, ReadError> {
+        if Self::in_page(kva, 4) {
+            let pa = self.translate(kva, field)?;
+            return self.mem.read_u32(pa).map_err(|e| ReadError { field, kva, cause: ReadCause::Memory(e) });
+        }
         Ok(zerocopy::little_endian::U32::from_bytes(self.read_array(kva, field)?).get())
     }
     /// Reads a little-endian `i32`.
@@ -110,6 +128,10 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
     }
     /// Reads a little-endian `u64`.
     pub fn read_u64(&self, kva: VirtAddr, field: Field) -> Result<u64, ReadError> {
+        if Self::in_page(kva, 8) {
+            let pa = self.translate(kva, field)?;
+            return self.mem.read_u64(pa).map_err(|e| ReadError { field, kva, cause: ReadCause::Memory(e) });
+        }
         Ok(zerocopy::little_endian::U64::from_bytes(self.read_array(kva, field)?).get())
     }
     /// Reads a pointer (guests are 64-bit).

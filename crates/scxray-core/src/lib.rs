@@ -71,6 +71,7 @@ pub mod memory;
 pub mod output;
 pub mod symbols;
 pub mod task;
+pub mod tlb;
 pub mod translate;
 pub mod visit;
 mod walk;
@@ -95,5 +96,6 @@ pub use output::{
 };
 pub use symbols::{KernelSymbols, PerCpuOffsets, Symbol};
 pub use task::{DsqId, TaskDetail};
+pub use tlb::CachedTranslate;
 pub use translate::{AddressKind, LinearRange, LinearTranslator, Translate, TranslateError};
 pub use visit::Visitor;

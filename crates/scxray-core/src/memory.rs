@@ -84,15 +84,24 @@ impl<M: PhysMem + ?Sized> PhysMem for &M {
     fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
         (**self).read(pa, buf)
     }
+    // Forwarded so that an implementation's faster typed reads are kept.
+    fn read_u32(&self, pa: PhysAddr) -> Result<u32, MemError> {
+        (**self).read_u32(pa)
+    }
+    fn read_u64(&self, pa: PhysAddr) -> Result<u64, MemError> {
+        (**self).read_u64(pa)
+    }
 }
 
 /// A buffer length as `u64` (lossless on every target Rust supports).
+#[inline]
 fn len_u64(len: usize) -> u64 {
     u64::try_from(len).unwrap_or(u64::MAX)
 }
 
 /// The byte range `[start, start + len)` of a slice that begins at guest address `base`,
 /// or `None` when any of it falls outside. Shared by both implementations.
+#[inline]
 fn window(base: u64, avail: usize, pa: PhysAddr, len: usize) -> Option<core::ops::Range<usize>> {
     let off = pa.0.checked_sub(base)?;
     let start = usize::try_from(off).ok()?;
@@ -115,13 +124,33 @@ impl<'a> FlatImage<'a> {
     }
 }
 
+impl FlatImage<'_> {
+    /// The `N` bytes at `pa`, decoded in place (no copy through a caller's buffer).
+    #[inline]
+    fn array<const N: usize>(&self, pa: PhysAddr) -> Result<[u8; N], MemError> {
+        window(self.base.0, self.bytes.len(), pa, N)
+            .and_then(|r| self.bytes.get(r))
+            .and_then(|s| <[u8; N]>::try_from(s).ok())
+            .ok_or(MemError::NotBacked { pa, len: len_u64(N) })
+    }
+}
+
 impl PhysMem for FlatImage<'_> {
+    #[inline]
     fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
         let src = window(self.base.0, self.bytes.len(), pa, buf.len())
             .and_then(|r| self.bytes.get(r))
             .ok_or(MemError::NotBacked { pa, len: len_u64(buf.len()) })?;
         buf.copy_from_slice(src);
         Ok(())
+    }
+    #[inline]
+    fn read_u32(&self, pa: PhysAddr) -> Result<u32, MemError> {
+        self.array(pa).map(|b| U32::from_bytes(b).get())
+    }
+    #[inline]
+    fn read_u64(&self, pa: PhysAddr) -> Result<u64, MemError> {
+        self.array(pa).map(|b| U64::from_bytes(b).get())
     }
 }
 
@@ -142,6 +171,7 @@ impl<'a> RegionSet<'a> {
 }
 
 impl PhysMem for RegionSet<'_> {
+    #[inline]
     fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
         for (base, bytes) in self.regions {
             if let Some(src) = window(base.0, bytes.len(), pa, buf.len()).and_then(|r| bytes.get(r)) {

@@ -118,6 +118,7 @@ pub struct LinearRange {
 impl LinearRange {
     /// The physical address of `va`, when this range covers it.
     #[must_use]
+    #[inline]
     pub fn apply(&self, va: VirtAddr) -> Option<PhysAddr> {
         let off = va.0.checked_sub(self.va_start.0)?;
         (off < self.len).then_some(())?;
