@@ -144,7 +144,7 @@ impl Target {
         how.push(format!("memory: {}", memory.describe()));
 
         // VMCOREINFO: the core's note, else its text found in memory.
-        let vmcoreinfo = match memory.elf().and_then(|e| e.vmcoreinfo.as_deref()) {
+        let vmcoreinfo = match memory.vmcoreinfo_note() {
             Some(text) => {
                 how.push("VMCOREINFO: from the core's note".into());
                 Some(VmcoreInfo::parse(text))
@@ -162,7 +162,7 @@ impl Target {
         };
         let vmlinux = inputs.vmlinux.as_deref().map(Vmlinux::read).transpose()?;
 
-        let core_arch = match memory.elf().map(|e| e.machine).filter(|&m| m != 0) {
+        let core_arch = match memory.machine().filter(|&m| m != 0) {
             Some(elf::EM_X86_64) => Some(Arch::X86_64),
             Some(elf::EM_AARCH64) => Some(Arch::Aarch64),
             Some(other) => {
@@ -395,7 +395,7 @@ fn x86_translator(
     how: &mut Vec<String>,
 ) -> Result<(AnyTranslator, String), Error> {
     let phys_base = info.and_then(|v| v.number("phys_base")).map_or(0, |v| v as u64);
-    let cpu0 = memory.elf().and_then(|e| e.cpus.iter().find(|c| c.cr3.is_some()).copied());
+    let cpu0 = memory.cpu_notes().iter().find(|c| c.cr3.is_some()).copied();
     let mode = match (cpu0.and_then(|c| c.cr4), info.and_then(|v| v.number("pgtable_l5_enabled"))) {
         (Some(cr4), _) => {
             how.push(format!("paging mode: CR4 {cr4:#x} from the core's QEMU note"));
