@@ -5,6 +5,8 @@ pub mod kdump;
 pub mod lzo;
 pub mod notes;
 pub mod raw;
+#[cfg(feature = "vm-memory")]
+pub mod vm_memory;
 
 use scxray_core::{MemError, PhysAddr, PhysMem};
 use std::path::Path;
