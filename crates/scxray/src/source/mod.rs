@@ -1,6 +1,7 @@
 //! Memory sources: where guest-physical bytes come from. All implement `PhysMem`.
 
 pub mod elf_core;
+pub mod kcore;
 pub mod kdump;
 pub mod lzo;
 pub mod notes;
@@ -12,6 +13,7 @@ use scxray_core::{MemError, PhysAddr, PhysMem};
 use std::path::Path;
 
 pub use elf_core::{CpuNote, ElfCore};
+pub use kcore::Kcore;
 pub use kdump::KdumpCore;
 pub use raw::RawImage;
 
@@ -26,6 +28,8 @@ pub enum Memory {
     Raw(RawImage),
     /// A kdump-compressed core (makedumpfile, QEMU `kdump-*` formats).
     Kdump(Box<KdumpCore>),
+    /// The running host's memory (`/proc/kcore`).
+    Live(Kcore),
 }
 
 impl Memory {
@@ -50,6 +54,7 @@ impl Memory {
             Self::Elf(e) => e.phys_end(),
             Self::Raw(r) => r.phys_end(),
             Self::Kdump(k) => k.phys_end(),
+            Self::Live(k) => k.phys_end(),
         }
     }
 
@@ -59,6 +64,7 @@ impl Memory {
             Self::Elf(e) => e.ranges(),
             Self::Raw(r) => vec![(r.base(), r.len())],
             Self::Kdump(k) => k.ranges(),
+            Self::Live(k) => k.ranges(),
         }
     }
 
@@ -68,6 +74,7 @@ impl Memory {
             Self::Elf(e) => e.describe(),
             Self::Raw(r) => format!("raw image, {} MiB at physical {:#x}", r.len() >> 20, r.base()),
             Self::Kdump(k) => k.describe(),
+            Self::Live(k) => k.describe(),
         }
     }
 
@@ -75,7 +82,7 @@ impl Memory {
     pub fn elf(&self) -> Option<&ElfCore> {
         match self {
             Self::Elf(e) => Some(e),
-            Self::Raw(_) | Self::Kdump(_) => None,
+            Self::Raw(_) | Self::Kdump(_) | Self::Live(_) => None,
         }
     }
 
@@ -85,6 +92,7 @@ impl Memory {
             Self::Elf(e) => e.vmcoreinfo.as_deref(),
             Self::Kdump(k) => k.vmcoreinfo.as_deref(),
             Self::Raw(_) => None,
+            Self::Live(k) => k.vmcoreinfo.as_deref(),
         }
     }
 
@@ -94,6 +102,7 @@ impl Memory {
             Self::Elf(e) => Some(e.machine),
             Self::Kdump(k) => Some(k.machine),
             Self::Raw(_) => None,
+            Self::Live(k) => Some(k.machine),
         }
     }
 
@@ -103,6 +112,7 @@ impl Memory {
             Self::Elf(e) => &e.cpus,
             Self::Kdump(k) => &k.cpus,
             Self::Raw(_) => &[],
+            Self::Live(k) => &k.cpus,
         }
     }
 
@@ -113,6 +123,7 @@ impl Memory {
             Self::Elf(e) => e.scan(needle, max),
             Self::Raw(r) => r.scan(needle, max),
             Self::Kdump(k) => k.scan(needle, max),
+            Self::Live(k) => k.scan(needle, max),
         }
     }
 }
@@ -123,6 +134,7 @@ impl PhysMem for Memory {
             Self::Elf(e) => e.read(pa, buf),
             Self::Raw(r) => r.read(pa, buf),
             Self::Kdump(k) => k.read(pa, buf),
+            Self::Live(k) => k.read(pa, buf),
         }
     }
 }
