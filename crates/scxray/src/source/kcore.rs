@@ -72,7 +72,7 @@ impl Kcore {
         let phoff = u64_at(&eh, 32);
         let phentsize = u64::from(u16_at(&eh, 54));
         let phnum = u64::from(u16_at(&eh, 56));
-        if phentsize < 56 || phnum == 0 {
+        if phentsize < 56 || phnum == 0 || phentsize > 256 {
             return Err(bad(format!("{phnum} program headers of {phentsize} bytes")));
         }
         let mut ph =

@@ -281,7 +281,11 @@ impl KdumpCore {
                      ({file_len} bytes): truncated?"
                 ))
             })?;
-            let n = usize::try_from(end - off).map_err(|_| bad(format!("the {what} is too large")))?;
+            // Never allocate more than the file holds (a flattened record can claim any offset).
+            let n = usize::try_from(end - off)
+                .ok()
+                .filter(|&n| n <= bytes.len())
+                .ok_or_else(|| bad(format!("the {what} ({len} bytes) is larger than the file")))?;
             let mut buf = vec![0u8; n];
             let ok = match &flat {
                 Some(f) => f.read(bytes, off, &mut buf).is_some(),
@@ -745,6 +749,28 @@ mod tests {
         assert!(ix.read(&data, 2, &mut buf).is_some());
         assert_eq!(buf, [102, 103, 200, 201, 106, 107, 108, 109]);
         assert!(ix.read(&data, 8, &mut buf).is_none(), "10..20 was never written");
+    }
+
+    #[test]
+    fn a_flattened_record_far_out_allocates_nothing_big() {
+        // A valid header whose bitmap claims 2^31 blocks, and a one-byte record at 2^50 that
+        // makes the logical file that large.
+        let mut h = vec![0u8; 4096];
+        h[..8].copy_from_slice(KDUMP_SIGNATURE);
+        h[8..12].copy_from_slice(&6u32.to_le_bytes());
+        h[H_BLOCK_SIZE..H_BLOCK_SIZE + 4].copy_from_slice(&4096u32.to_le_bytes());
+        h[H_BITMAP_BLOCKS..H_BITMAP_BLOCKS + 4].copy_from_slice(&(1u32 << 31).to_le_bytes());
+        let mut f = vec![0u8; FLAT_HEADER_SIZE];
+        f[..12].copy_from_slice(FLAT_SIGNATURE);
+        f[16..24].copy_from_slice(&1i64.to_be_bytes());
+        f[24..32].copy_from_slice(&1i64.to_be_bytes());
+        for (off, bytes) in [(0u64, &h[..]), (1 << 50, &[1u8][..])] {
+            f.extend_from_slice(&(off as i64).to_be_bytes());
+            f.extend_from_slice(&(bytes.len() as i64).to_be_bytes());
+            f.extend_from_slice(bytes);
+        }
+        let e = KdumpCore::from_bytes(Path::new("far"), Box::new(f)).unwrap_err().to_string();
+        assert!(e.contains("larger than the file"), "{e}");
     }
 
     #[test]
