@@ -71,11 +71,19 @@ pub struct KdumpSpec {
     pub excluded: Vec<u64>,
     /// utsname.machine.
     pub machine: &'static str,
+    /// Carry the ELF notes (else only the VMCOREINFO text, as header version 3 had).
+    pub notes: bool,
 }
 
 impl Default for KdumpSpec {
     fn default() -> Self {
-        Self { compression: Compression::Zlib, flattened: false, excluded: Vec::new(), machine: "x86_64" }
+        Self {
+            compression: Compression::Zlib,
+            flattened: false,
+            excluded: Vec::new(),
+            machine: "x86_64",
+            notes: true,
+        }
     }
 }
 
@@ -101,7 +109,7 @@ pub fn write_kdump(f: &CoreFiles, spec: &KdumpSpec) -> Vec<u8> {
     let phdr = &core[EHDR_SIZE..EHDR_SIZE + PHDR_SIZE];
     assert_eq!(u32_at(phdr, 0), 4, "PT_NOTE first");
     let (noff, nlen) = (u64_at(phdr, 8) as usize, u64_at(phdr, 32) as usize);
-    let notes = &core[noff..noff + nlen];
+    let notes = if spec.notes { &core[noff..noff + nlen] } else { &[][..] };
 
     let end = f.segments.iter().map(|s| s.pa + s.len).max().unwrap();
     let max_mapnr = end.div_ceil(page);
@@ -157,8 +165,10 @@ pub fn write_kdump(f: &CoreFiles, spec: &KdumpSpec) -> Vec<u8> {
     sub[vi_at..vi_at + vi.len()].copy_from_slice(vi);
     put_u64(&mut sub, 32, (sub_off + vi_at) as u64); // offset_vmcoreinfo
     put_u64(&mut sub, 40, vi.len() as u64);
-    put_u64(&mut sub, 48, (sub_off + notes_at) as u64); // offset_note
-    put_u64(&mut sub, 56, notes.len() as u64);
+    if !notes.is_empty() {
+        put_u64(&mut sub, 48, (sub_off + notes_at) as u64); // offset_note
+        put_u64(&mut sub, 56, notes.len() as u64);
+    }
     put_u64(&mut sub, 80, 0); // start_pfn_64
     put_u64(&mut sub, 88, max_mapnr); // end_pfn_64
     put_u64(&mut sub, 96, max_mapnr); // max_mapnr_64

@@ -200,3 +200,40 @@ fn truncated_and_damaged_kdump_files_never_panic() {
     assert!(stderr.contains("truncated"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// aarch64 guests (4K pages, and 64K pages: the block size is the page size), and an x86_64
+/// kdump without ELF notes (VMCOREINFO text only: CR3 from `init_top_pgt`), each against
+/// its ELF core.
+#[test]
+fn aarch64_page_sizes_and_a_kdump_without_notes() {
+    let cases = [
+        ("arm-4k", AddressScheme::aarch64_kaslr(4096, 48), "aarch64", Compression::Zstd, true, "4 KiB pages"),
+        (
+            "arm-64k",
+            AddressScheme::aarch64_kaslr(65536, 52),
+            "aarch64",
+            Compression::Snappy,
+            true,
+            "64 KiB pages",
+        ),
+        ("x86-no-notes", AddressScheme::x86_kaslr(5), "x86_64", Compression::Lzo, false, "0 vCPU notes"),
+    ];
+    for (name, scheme, machine, compression, notes, needle) in cases {
+        let (f, _) = populated(scheme, &CoreSpec::default());
+        let dir = temp_dir(&format!("kdump-{name}"));
+        let w = write(&dir, &f);
+        let want = comparable(dump_json(&w.core, &w));
+        let spec = KdumpSpec { compression, machine, notes, flattened: true, ..KdumpSpec::default() };
+        let path = dir.join("guest.kdump");
+        std::fs::write(&path, write_kdump(&f, &spec)).unwrap();
+        let got = dump_json(path.to_str().unwrap(), &w);
+        assert!(got.machine.memory.contains(needle), "{name}: {}", got.machine.memory);
+        assert_eq!(comparable(got), want, "{name}");
+        if !notes {
+            let out = scxray(&["info", path.to_str().unwrap(), "--system-map", &w.map, "--btf", &w.btf]);
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains("VMCOREINFO: from the core's note"), "{text}");
+            assert!(text.contains("(VMCOREINFO)") && text.contains("CR3: init_top_pgt"), "{text}");
+        }
+    }
+}
