@@ -3,6 +3,7 @@
 //! - `test-all`: everything CI checks (the README's test command).
 //! - `demo`: the README's main command (a real guest; `--synthetic` for the in-memory one).
 
+mod embed;
 mod lab;
 mod util;
 
@@ -24,6 +25,8 @@ fn main() -> ExitCode {
         "test-all" => test_all(rest),
         "demo" => demo(rest),
         "lab" => lab::run(rest),
+        "cross" => embed::cross(rest),
+        "foreign" => embed::foreign(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -45,9 +48,10 @@ fn print_help() {
          commands:\n  \
          test-all   fmt check, clippy -D warnings, every test, no_std builds, the real-kernel lab\n  \
          \x20          (what CI runs); --quick-lab: 3 lab cases; --no-lab: none\n  \
-         lab        the real-kernel lab (cargo xtask lab help)\n  \
          demo       boot Debian 7.3 with scx_qmap under QEMU, dump it, print scxray's report\n  \
          \x20          (--synthetic: a synthetic guest in memory instead, in a second)\n  \
+         cross      no_std builds for four bare-metal targets, the bare-metal example's size\n  \
+         foreign    core and translator tests on aarch64 and s390x Linux under qemu-user\n  \
          lab        the real-kernel lab: Debian kernels under QEMU (`cargo xtask lab help`)\n"
     );
 }
@@ -74,9 +78,11 @@ fn test_all(args: &[String]) -> Result<(), String> {
                 .run(cargo(&["build", "--quiet", "-p", krate, "--target", target]))?;
         }
     }
+    embed::cross(&[]).and_then(|()| embed::foreign(&[]))?;
     // The real-kernel lab: Debian's kernels under QEMU running the kernel's own schedulers,
     // each dump checked against the guest's own truth (see xtask/src/lab).
     if !no_lab {
+        lab::btf_check()?;
         let lab_args: Vec<String> = if quick_lab { vec!["--quick".into()] } else { Vec::new() };
         eprintln!("xtask: ==> real-kernel lab{}", if quick_lab { " (quick)" } else { "" });
         lab::matrix::run(&lab_args)?;

@@ -86,7 +86,7 @@ pub use layout::{
     SchedPcpuLayout, SchedPnodeLayout, ScxRqLayout, SeeLayout, TaskLayout,
 };
 pub use limits::{
-    Limits, MAX_BUCKET_CHAIN, MAX_CPUS, MAX_LIST_NODES, MAX_NODES, MAX_RHT_BUCKETS, MAX_RHT_NODES,
+    Limits, MAX_BUCKET_CHAIN, MAX_CPUS, MAX_LIST_NODES, MAX_NODES, MAX_RHT_BUCKETS, MAX_RHT_NODES, ReadCost,
 };
 pub use memory::{FlatImage, MemError, PhysMem, RegionSet};
 pub use output::{

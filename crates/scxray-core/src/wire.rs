@@ -1,5 +1,5 @@
 //! The wire format between a host and an embedded scxray (firmware, a hypervisor's own
-//! monitor): types only, shared by both sides; the encoding is [postcard].
+//! monitor): types only, shared by both sides; the encoding is `postcard` (serde's compact, no_std wire format).
 //!
 //! Two messages, each a [`Header`] (4 magic bytes, a version) followed by a body:
 //!
@@ -17,7 +17,6 @@
 //! Every body type borrows its strings and byte strings from the message, so decoding a
 //! request on the embedded side copies nothing.
 //!
-//! [postcard]: https://docs.rs/postcard
 
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::error::ReadError;

@@ -352,3 +352,51 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
         truncated,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scxray_aarch64::{Aarch64Translator, KernelImage, VmcoreInfo};
+    use scxray_core::PhysAddr;
+
+    /// The registers rebuilt for the wire make the walker the host had, with its rules.
+    #[test]
+    fn aarch64_translators_cross_the_wire_unchanged() {
+        // (page size, VA_BITS, T1SZ, LPA2): 4K 48-bit, 16K 47-bit, 64K 52-bit on 48-bit
+        // hardware, 4K 52-bit LPA2, 64K 52-bit with FEAT_LPA.
+        let shapes = [
+            (4096, 48, Some(16), false),
+            (16384, 47, Some(17), false),
+            (65536, 52, Some(16), false),
+            (4096, 52, Some(12), true),
+            (65536, 52, Some(12), true),
+        ];
+        for (page_size, va_bits, t1sz, lpa2) in shapes {
+            let info = VmcoreInfo {
+                swapper_pg_dir: PhysAddr(0x4_1234_0000 & !(page_size - 1)),
+                va_bits,
+                tcr_el1_t1sz: t1sz,
+                page_size,
+                lpa2,
+            };
+            let host = Aarch64Translator::from_vmcoreinfo(&info)
+                .unwrap()
+                .with_linux_linear_map(0x4000_0000)
+                .with_kernel_image(KernelImage {
+                    start: VirtAddr(0xffff_8000_8000_0000),
+                    end: VirtAddr(0xffff_8000_8200_0000),
+                    voffset: 0xffff_7fff_4000_0000,
+                });
+            let TranslatorConfig::Aarch64(c) = translator_config(&AnyTranslator::Aarch64(host)).unwrap()
+            else {
+                panic!("not an aarch64 config");
+            };
+            let embedded = Aarch64Translator::from_registers(c.ttbr1_el1, c.tcr_el1).unwrap();
+            assert_eq!(embedded.walker(), host.walker(), "{page_size} {va_bits} {t1sz:?} {lpa2}");
+            let l = host.linear_map().unwrap();
+            assert_eq!(c.linear_map, Some(LinearRule { start: l.start, end: l.end, offset: l.phys_offset }));
+            let i = host.kernel_image().unwrap();
+            assert_eq!(c.kernel_image, Some(LinearRule { start: i.start, end: i.end, offset: i.voffset }));
+        }
+    }
+}

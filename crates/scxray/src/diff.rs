@@ -263,3 +263,172 @@ pub fn render(d: &Diff) -> String {
     }
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn walk() -> serde_json::Value {
+        json!({"reported": 0, "skipped": 0, "truncated": false, "broken": null})
+    }
+
+    fn dsq(label: &str, kva: &str, nr: u32, seq: u32) -> serde_json::Value {
+        json!({"label": label, "kind": "user", "cpu": null, "node": null, "kva": kva, "id": "0x0",
+               "nr": nr, "seq": seq, "tasks": [], "walk": walk()})
+    }
+
+    fn task(kva: &str, pid: i32, flags: &[&str], runnable_at: u64, found_on: &[&str]) -> serde_json::Value {
+        json!({"kva": kva, "pid": pid, "tgid": pid, "comm": "t", "state": "R",
+               "scx_flags": {"raw": "0x1", "flags": flags, "state": "ENABLED", "reenq_reason": null},
+               "dsq_kva": null, "dsq_id": null, "dsq": null, "ops_state": 0, "ddsp_dsq": null,
+               "weight": 100, "sticky_cpu": -1, "holding_cpu": -1, "runnable_at": runnable_at,
+               "runnable_age_jiffies": 0, "slice": 0, "dsq_vtime": 0, "cpus_allowed": "0-3",
+               "found_on": found_on})
+    }
+
+    fn cpu(n: u32, nr_running: u32, clock: u64) -> serde_json::Value {
+        json!({"cpu": n, "rq_kva": "0x1", "nr_running": nr_running, "flags": 0, "cpu_released": false,
+               "ops_qseq": null, "kick_sync": null, "nr_immed": null, "clock": clock,
+               "curr": {"kva": "0x9", "pid": 9, "comm": "busy", "error": null},
+               "runnable": [], "runnable_walk": walk()})
+    }
+
+    fn report(
+        jiffies: u64,
+        dsqs: Vec<serde_json::Value>,
+        tasks: Vec<serde_json::Value>,
+        cpus: Vec<serde_json::Value>,
+    ) -> Report {
+        serde_json::from_value(json!({
+            "schema": "scxray.dump/1",
+            "machine": {"arch": "x86_64", "release": null, "cpus": 4, "nodes": 1, "paging": "",
+                        "kaslr_offset": "0x0", "memory": ""},
+            "sched_ext": {"enable_state": null, "enable_state_value": null, "enabled": null,
+                          "switching_all": null, "switched_all": null, "in_softlockup": null,
+                          "breather_depth": null, "nr_rejected": null, "enable_seq": 7,
+                          "jiffies": jiffies, "watchdog_age_jiffies": null},
+            "scheduler": {"state": "enabled", "ops_name": "qmap", "sched_kva": "0xffff1", "exit_kind": 0,
+                          "exit_kind_name": null, "aborting": false, "bypass_depth": 0,
+                          "provenance": "live", "exit": null, "events": {}},
+            "cpus": cpus, "dsqs": dsqs, "user_dsqs": null,
+            "scx_tasks": {"tasks": [], "walk": walk()},
+            "tasks": tasks, "unreadable_tasks": [], "problems": [], "truncated": false
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn dsqs_are_classified_by_depth_and_sequence() {
+        let a = report(
+            100,
+            vec![
+                dsq("user", "0xa", 3, 10),
+                dsq("user", "0xb", 3, 10),
+                dsq("user", "0xc", 3, 10),
+                dsq("user", "0xd", 3, 10),
+                dsq("user", "0xe", 0, 5),
+                dsq("user", "0xf", 1, 1),
+            ],
+            vec![],
+            vec![],
+        );
+        let b = report(
+            400,
+            vec![
+                dsq("user", "0xa", 3, 10),
+                dsq("user", "0xb", 1, 14),
+                dsq("user", "0xc", 5, 12),
+                dsq("user", "0xd", 3, 19),
+                dsq("user", "0xe", 0, 5),
+                dsq("user", "0x10", 2, 2),
+            ],
+            vec![],
+            vec![],
+        );
+        let d = diff(&a, &b);
+        let trend = |kva: &str| d.dsqs.iter().find(|c| c.kva == kva).map(|c| c.trend);
+        assert_eq!(trend("0xa"), Some(DsqTrend::Dead));
+        assert_eq!(trend("0xb"), Some(DsqTrend::Draining));
+        assert_eq!(trend("0xc"), Some(DsqTrend::Growing));
+        assert_eq!(trend("0xd"), Some(DsqTrend::Flowing));
+        assert_eq!(trend("0xe"), Some(DsqTrend::Idle));
+        assert_eq!(
+            (d.dsqs_gone.clone(), d.dsqs_new.clone()),
+            (vec!["user".to_owned()], vec!["user".to_owned()])
+        );
+        let c = d.dsqs.iter().find(|c| c.kva == "0xd").unwrap();
+        assert_eq!((c.delta_nr, c.delta_seq), (0, 9));
+        assert!(!d.healthy, "a dead DSQ is stuck");
+        assert!(d.same_scheduler);
+        assert_eq!(d.jiffies, (Some(100), Some(400)));
+    }
+
+    #[test]
+    fn queued_tasks_whose_runnable_at_did_not_move_starve() {
+        let t = |ra, on: &[&str]| task("0x100", 42, &["QUEUED"], ra, on);
+        let a = report(
+            100,
+            vec![],
+            vec![t(90, &["scx_tasks"]), task("0x200", 43, &["QUEUED"], 90, &["scx_tasks"])],
+            vec![],
+        );
+        // 0x100 waited the whole time; 0x200 ran in between (runnable_at moved).
+        let b = report(
+            400,
+            vec![],
+            vec![t(90, &["dsq user", "scx_tasks"]), task("0x200", 43, &["QUEUED"], 350, &[])],
+            vec![],
+        );
+        let d = diff(&a, &b);
+        assert_eq!(d.starving.len(), 1);
+        assert_eq!((d.starving[0].pid, d.starving[0].runnable_at), (42, 90));
+        assert_eq!(d.starving[0].found_on, ["dsq user", "scx_tasks"]);
+        assert!(!d.healthy);
+        // The running task and a task that is not queued never starve.
+        let a = report(
+            100,
+            vec![],
+            vec![task("0x300", 44, &["QUEUED"], 90, &["curr cpu 0"]), task("0x400", 45, &[], 90, &[])],
+            vec![],
+        );
+        let b = report(
+            400,
+            vec![],
+            vec![task("0x300", 44, &["QUEUED"], 90, &["curr cpu 0"]), task("0x400", 45, &[], 90, &[])],
+            vec![],
+        );
+        assert!(diff(&a, &b).starving.is_empty());
+    }
+
+    #[test]
+    fn cpus_with_work_and_a_frozen_clock_are_stalled() {
+        let a = report(100, vec![], vec![], vec![cpu(0, 2, 5000), cpu(1, 2, 5000), cpu(2, 0, 5000)]);
+        let b = report(400, vec![], vec![], vec![cpu(0, 2, 5000), cpu(1, 2, 9000), cpu(2, 0, 5000)]);
+        let d = diff(&a, &b);
+        assert_eq!(d.stalled_cpus.len(), 1);
+        assert_eq!((d.stalled_cpus[0].cpu, d.stalled_cpus[0].clock), (0, 5000));
+        assert_eq!(d.stalled_cpus[0].curr.as_deref(), Some("busy[9]"));
+        let text = render(&d);
+        assert!(text.contains("STUCK") && text.contains("CPU 0 nr_running=2 clock=5000"), "{text}");
+    }
+
+    #[test]
+    fn a_healthy_pair_is_healthy() {
+        let a = report(
+            100,
+            vec![dsq("user", "0xa", 3, 10)],
+            vec![task("0x100", 42, &["QUEUED"], 90, &[])],
+            vec![cpu(0, 1, 10)],
+        );
+        let b = report(
+            400,
+            vec![dsq("user", "0xa", 3, 11)],
+            vec![task("0x100", 42, &["QUEUED"], 380, &[])],
+            vec![cpu(0, 1, 99)],
+        );
+        let d = diff(&a, &b);
+        assert!(d.healthy, "{d:?}");
+        assert!(render(&d).contains("healthy"));
+    }
+}

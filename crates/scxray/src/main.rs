@@ -77,15 +77,9 @@ struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// vmlinux for dumps that need one (applies to both).
-    #[arg(long, value_name = "FILE")]
-    vmlinux: Option<PathBuf>,
-    /// BTF for dumps that need one (applies to both).
-    #[arg(long, value_name = "FILE")]
-    btf: Option<PathBuf>,
-    /// System.map for dumps that need one (applies to both).
-    #[arg(long, value_name = "FILE")]
-    system_map: Option<PathBuf>,
+    /// Kernel files for dumps that need them (apply to both).
+    #[command(flatten)]
+    files: KernelFiles,
 }
 
 /// A report from a JSON file, or from walking a dump.
@@ -96,14 +90,7 @@ fn load_report(path: &std::path::Path, d: &DiffArgs) -> Result<Report, Error> {
         return serde_json::from_str(&text)
             .map_err(|e| Error::BadInput(format!("{}: not a scxray JSON report: {e}", path.display())));
     }
-    let inputs = Inputs {
-        memory: path.to_owned(),
-        vmlinux: d.vmlinux.clone(),
-        btf: d.btf.clone(),
-        system_map: d.system_map.clone(),
-        raw_base: 0,
-    };
-    Ok(Report::build(&Target::configure(&inputs)?, Limits::DEFAULT))
+    Ok(Report::build(&Target::configure(&inputs(path, &d.files))?, Limits::DEFAULT))
 }
 
 #[derive(Args, Debug)]
@@ -128,6 +115,13 @@ struct KernelArgs {
     /// the running host itself: /proc/kcore, /sys/kernel/btf/vmlinux and /proc/kallsyms
     /// (needs root).
     memory: Option<PathBuf>,
+    #[command(flatten)]
+    files: KernelFiles,
+}
+
+/// Kernel files that override what scxray finds in the dump itself.
+#[derive(Args, Debug, Clone)]
+struct KernelFiles {
     /// The guest kernel's vmlinux ELF: symbols, .BTF and release (e.g. Debian's
     /// linux-image-*-dbg). Any vmlinux of the same build works, KASLR or not.
     #[arg(long, value_name = "FILE")]
@@ -194,8 +188,8 @@ fn parse_u64(s: &str) -> Result<u64, String> {
 /// Configures the dump named by `k`, or the running host when there is none.
 fn configure(k: &KernelArgs) -> Result<Target, Error> {
     match &k.memory {
-        Some(_) => Target::configure(&inputs(k)),
-        None => scxray::live::configure(&inputs(k)),
+        Some(m) => Target::configure(&inputs(m, &k.files)),
+        None => scxray::live::configure(&inputs(std::path::Path::new(""), &k.files)),
     }
 }
 
@@ -227,13 +221,13 @@ impl Progress {
     }
 }
 
-fn inputs(k: &KernelArgs) -> Inputs {
+fn inputs(memory: &std::path::Path, f: &KernelFiles) -> Inputs {
     Inputs {
-        memory: k.memory.clone().unwrap_or_default(),
-        vmlinux: k.vmlinux.clone(),
-        btf: k.btf.clone(),
-        system_map: k.system_map.clone(),
-        raw_base: k.raw_base,
+        memory: memory.to_owned(),
+        vmlinux: f.vmlinux.clone(),
+        btf: f.btf.clone(),
+        system_map: f.system_map.clone(),
+        raw_base: f.raw_base,
     }
 }
 

@@ -16,16 +16,13 @@ use scxray_tests::{DIRECT_MAP, GuestBuilder, IMAGE_PA, KERNEL_IMAGE, TestGuest};
 use scxray_x86_64::{Cr3, PagingMode, X86Config, X86Translator};
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A unique scratch file.
+/// A scratch file of its own (tests run in parallel; a file one maps must not be rewritten).
 fn scratch(name: &str) -> PathBuf {
-    // One directory per test thread: the tests run in parallel and reuse file names (a shared
-    // `guest.raw` rewritten under another test's memory map made it read zeros).
-    let thread =
-        format!("{:?}", std::thread::current().id()).replace(|c: char| !c.is_ascii_alphanumeric(), "");
-    let dir = std::env::temp_dir().join(format!("scxray-wire-{}-{thread}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("scxray-wire-{}-{n}-{name}", std::process::id()))
 }
 
 /// The synthetic_dump example's machine: 4 CPUs on 2 nodes, a root scheduler, tasks running,
@@ -66,6 +63,8 @@ fn target(g: &TestGuest, enable_state: VirtAddr) -> Target {
     let image = scratch("guest.raw");
     std::fs::write(&image, &g.mem).unwrap();
     let memory = Memory::open(&image, 0).unwrap();
+    // The open image (mapped or read) outlives its name.
+    std::fs::remove_file(&image).unwrap();
     let phys_end = g.mem.len() as u64;
     let config = X86Config {
         page_offset_base: VirtAddr(DIRECT_MAP),
@@ -107,6 +106,7 @@ fn scxray_decode(dump: &[u8], name: &str) -> String {
     let file = scratch(name);
     std::fs::write(&file, dump).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_scxray")).arg("decode").arg(&file).output().unwrap();
+    std::fs::remove_file(&file).unwrap();
     assert!(out.status.success(), "scxray decode failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }

@@ -73,6 +73,11 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// Counts a check that passed, or records `what` as failed.
+    pub fn check_named(&mut self, ok: bool, what: &str) {
+        self.check(ok, || what.to_owned());
+    }
+
     fn check(&mut self, ok: bool, what: impl FnOnce() -> String) {
         if ok {
             self.passed += 1;

@@ -38,6 +38,9 @@ pub struct KernelSpec {
     /// The suite it comes from.
     pub suite: &'static str,
     pub packaging: Packaging,
+    /// What follows the version in the package and release names: `cloud-amd64`, or
+    /// `arm64-16k` for Debian's 16 KiB-granule arm64 flavour.
+    pub flavour: &'static str,
 }
 
 /// The matrix, in the order `lab kernels` prints it. The newest `<series>.N` of the suite is
@@ -48,22 +51,39 @@ pub const MATRIX: &[KernelSpec] = &[
         series: "7.3",
         arch: "amd64",
         suite: "trixie-backports",
+        flavour: "cloud-amd64",
         packaging: Packaging::Split,
     },
-    KernelSpec { name: "7.2-amd64", series: "7.2", arch: "amd64", suite: "sid", packaging: Packaging::Split },
+    KernelSpec {
+        name: "7.2-amd64",
+        series: "7.2",
+        arch: "amd64",
+        suite: "sid",
+        flavour: "cloud-amd64",
+        packaging: Packaging::Split,
+    },
     KernelSpec {
         name: "7.3-arm64",
         series: "7.3",
         arch: "arm64",
         suite: "trixie-backports",
+        flavour: "cloud-arm64",
         packaging: Packaging::Split,
     },
-    KernelSpec { name: "7.2-arm64", series: "7.2", arch: "arm64", suite: "sid", packaging: Packaging::Split },
+    KernelSpec {
+        name: "7.2-arm64",
+        series: "7.2",
+        arch: "arm64",
+        suite: "sid",
+        flavour: "cloud-arm64",
+        packaging: Packaging::Split,
+    },
     KernelSpec {
         name: "6.12-amd64",
         series: "6.12",
         arch: "amd64",
         suite: "trixie",
+        flavour: "cloud-amd64",
         packaging: Packaging::Unsigned,
     },
     KernelSpec {
@@ -71,6 +91,15 @@ pub const MATRIX: &[KernelSpec] = &[
         series: "7.1",
         arch: "amd64",
         suite: "trixie-backports",
+        flavour: "cloud-amd64",
+        packaging: Packaging::Split,
+    },
+    KernelSpec {
+        name: "7.3-arm64-16k",
+        series: "7.3",
+        arch: "arm64",
+        suite: "trixie-backports",
+        flavour: "arm64-16k",
         packaging: Packaging::Split,
     },
 ];
@@ -245,8 +274,8 @@ pub fn prepare(spec: &KernelSpec) -> Result<Kernel, String> {
 /// The package that carries the vmlinuz, and the release it names.
 fn resolve(spec: &KernelSpec) -> Result<(apt::PackageInfo, String), String> {
     let (prefix, suffix) = match spec.packaging {
-        Packaging::Split => ("linux-binary-".to_owned(), format!("-cloud-{}", spec.arch)),
-        Packaging::Unsigned => ("linux-image-".to_owned(), format!("-cloud-{}-unsigned", spec.arch)),
+        Packaging::Split => ("linux-binary-".to_owned(), format!("-{}", spec.flavour)),
+        Packaging::Unsigned => ("linux-image-".to_owned(), format!("-{}-unsigned", spec.flavour)),
     };
     let pattern = format!("{prefix}{}.*{suffix}", spec.series);
     let p = apt::newest(&pattern, spec.arch, Some(spec.suite))?

@@ -26,20 +26,23 @@ pub struct Case {
     pub diff: Option<(u64, bool)>,
     /// Part of the quick lane (`--quick`) as well as the full one.
     pub quick: bool,
+    /// A scheduler made to stall: hunt for a stuck pair of dumps (see [`hunt_stall`]).
+    pub stall: bool,
 }
 
 const fn case(name: &'static str, kernel: &'static str) -> Case {
-    Case { name, kernel, kaslr: true, la57: true, scheduler: None, diff: None, quick: false }
+    Case { name, kernel, kaslr: true, la57: true, scheduler: None, diff: None, quick: false, stall: false }
 }
 
 /// The matrix: every kernel, both paging modes on x86, KASLR on and off, all three example
-/// schedulers, arm64's 52-bit LPA2 page tables, the kernel without sched_ext, and a healthy
+/// schedulers, arm64's 52-bit LPA2 page tables with 4 KiB and 16 KiB granules, the kernel without sched_ext, and a healthy
 /// scheduler dumped twice (`scxray diff` must find nothing stuck).
 ///
-/// Not here yet: a stalled scheduler dumped twice. scx_qmap's `-t N` stalls start while it is
-/// still enabling (~35 s under TCG) and its 5 s watchdog disables it before a dump can be
-/// taken; catching it needs dumps in short guest-time slices from the scheduler's start
-/// (`Case::diff` with `stuck = true` and `GuestSpec::quick_truth` are the pieces in place).
+/// The stalled case: scx_qmap's `-t 2` stalls every second user thread from the moment it
+/// starts switching tasks, and its 5 s watchdog disables it soon after, often before it is
+/// even fully enabled under TCG. So the host hunts: from the scheduler's start it lets the
+/// guest run 2 s of guest time, stops it, dumps it and compares the dump with the previous
+/// one (`scxray diff`) until a pair shows tasks stuck; `diff` must name them (exit 4).
 pub const CASES: &[Case] = &[
     Case { scheduler: Some(("scx_qmap", "")), quick: true, ..case("lab-7.3-amd64-qmap", "7.3-amd64") },
     Case {
@@ -56,7 +59,13 @@ pub const CASES: &[Case] = &[
     case("lab-7.1-amd64", "7.1-amd64"),
     Case { scheduler: Some(("scx_qmap", "")), ..case("lab-7.3-arm64-qmap", "7.3-arm64") },
     Case { kaslr: false, quick: true, ..case("lab-7.3-arm64-nokaslr", "7.3-arm64") },
+    case("lab-7.3-arm64-16k", "7.3-arm64-16k"),
     Case { quick: true, ..case("lab-6.12-amd64", "6.12-amd64") },
+    Case {
+        scheduler: Some(("scx_qmap", "-t 2 -d 1")),
+        stall: true,
+        ..case("lab-7.3-amd64-qmap-stall", "7.3-amd64")
+    },
     Case {
         scheduler: Some(("scx_simple", "")),
         diff: Some((4, false)),
@@ -104,6 +113,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
 }
 
 fn run_case(scxray: &Path, kernel: &kernels::Kernel, c: &Case) -> Row {
+    if c.stall {
+        return hunt_stall(scxray, kernel, c);
+    }
     let mut verdict = check::Verdict::default();
     let mut guest = initramfs::GuestSpec::default();
     if let Some((s, args)) = c.scheduler {
@@ -143,6 +155,94 @@ fn run_case(scxray: &Path, kernel: &kernels::Kernel, c: &Case) -> Row {
         check_diff(scxray, &boot.dump, later, stuck, &mut v);
     }
     Row { name: c.name.into(), boot_secs: boot.boot_secs, verdict: v }
+}
+
+/// Guest-time slices between the stall hunt's dumps, and how many at most.
+const HUNT_SLICE: Duration = Duration::from_secs(2);
+const HUNT_MAX: u32 = 60;
+/// The stall never begins this early after the scheduler starts (its BPF program is still
+/// being verified): no dumps before.
+const HUNT_HEAD_START: Duration = Duration::from_secs(20);
+
+/// The stalled case (see [`CASES`]).
+fn hunt_stall(scxray: &Path, kernel: &kernels::Kernel, c: &Case) -> Row {
+    let mut v = check::Verdict::default();
+    let mut guest = initramfs::GuestSpec::default();
+    if let Some((s, args)) = c.scheduler {
+        let mut sched = initramfs::Scheduler::new(schedulers::schedulers_dir().join(&kernel.release).join(s));
+        sched.args = args.split_whitespace().map(str::to_owned).collect();
+        guest.scheduler = Some(sched);
+    }
+    guest.quick_truth = true;
+    // A smaller guest dumps faster: each slice is a full dump.
+    let opts = qemu::BootOptions {
+        ready_timeout: Duration::from_secs(600),
+        mem_mib: 256,
+        numa_nodes: 1,
+        ..qemu::BootOptions::default()
+    };
+    let initrd = super::apt::cache_dir().join("initramfs").join(format!("{}.cpio", c.name));
+    if let Err(e) = initramfs::build(kernel, &guest, &initrd) {
+        v.failures.push(format!("initramfs: {e}"));
+        return Row { name: c.name.into(), boot_secs: 0.0, verdict: v };
+    }
+    let dir = qemu::dumps_dir();
+    let files = [dir.join(format!("{}.core", c.name)), dir.join(format!("{}.later.core", c.name))];
+    let mut found: Option<serde_json::Value> = None;
+    let mut slices = 0;
+    let mut drive = |qmp: &mut qemu::Qmp| -> Result<(), String> {
+        std::thread::sleep(HUNT_HEAD_START);
+        let mut prev: Option<usize> = None;
+        for i in 0..HUNT_MAX {
+            slices = i + 1;
+            let cur = (i % 2) as usize;
+            qemu::stop_and_dump(qmp, &files[cur], false)?;
+            if let Some(p) = prev {
+                let out = Command::new(scxray)
+                    .arg("diff")
+                    .arg(&files[p])
+                    .arg(&files[cur])
+                    .args(["--format", "json"])
+                    .output()
+                    .map_err(|e| format!("scxray diff: {e}"))?;
+                let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+                if out.status.code() == Some(4) && json["same_scheduler"] == true {
+                    found = Some(json);
+                    return Ok(());
+                }
+            }
+            prev = Some(cur);
+            qmp.execute("cont", None)?;
+            std::thread::sleep(HUNT_SLICE);
+        }
+        Ok(())
+    };
+    let boot = qemu::boot_drive(kernel, &initrd, &opts, c.name, "SCXRAY-SCHED-START", &mut drive);
+    let boot_secs = boot.as_ref().copied().unwrap_or(0.0);
+    for f in &files {
+        let _ = Command::new("fallocate").arg("--dig-holes").arg(f).status();
+    }
+    if let Err(e) = boot {
+        v.failures.push(format!("boot: {e}"));
+    }
+    match found {
+        Some(json) => {
+            let starving = json["starving"].as_array().map_or(0, Vec::len);
+            let stalled = json["stalled_cpus"].as_array().map_or(0, Vec::len);
+            let dead =
+                json["dsqs"].as_array().map_or(0, |d| d.iter().filter(|x| x["trend"] == "dead").count());
+            eprintln!(
+                "xtask:     stuck pair after {slices} slices: {starving} starving tasks, {stalled} stalled CPUs, \
+                 {dead} dead DSQs"
+            );
+            v.check_named(starving + stalled + dead > 0, "diff names what is stuck");
+            v.tasks = starving;
+        }
+        None => v
+            .failures
+            .push(format!("no stuck pair of dumps in {slices} slices of {} s", HUNT_SLICE.as_secs())),
+    }
+    Row { name: c.name.into(), boot_secs, verdict: v }
 }
 
 /// `scxray diff` on the two dumps of one guest: a stalled scheduler must be named stuck (exit

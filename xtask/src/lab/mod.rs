@@ -41,6 +41,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "all" => matrix::run(rest),
         "soak" => soak::run(rest),
         "kdump" => kdump::run(rest),
+        "btf" => btf_check(),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -62,6 +63,7 @@ fn print_help() {
          \x20   --scheduler-args 'ARGS'  --enable-timeout SECS  --settle SECS\n  \
          \x20   --later-dump SECS: run SECS more, then dump again to <name>.later.core\n  \
          schedulers [--kernel S] [--arch A]  build scx_qmap, scx_simple, scx_central (static)\n  \
+         btf                                resolve every matrix kernel's BTF, compare with the table\n  \
          soak [--seconds N]                 read a running guest's shared RAM file in a loop (default 60 s)\n  \
          kdump [--kernel K]                 QEMU's kdump-zlib/lzo/snappy dumps of one instant read like its ELF core\n  \
          check [name...]                    run scxray on cached dumps, check each against its guest's truth\n  \
@@ -326,4 +328,22 @@ fn check_cmd(args: &[String]) -> Result<(), String> {
         })
         .collect();
     print_table(&rows)
+}
+
+/// `cargo xtask lab btf`: every kernel of the matrix (fetched and unpacked, cached), its BTF
+/// resolved by scxray-btf and compared with `crates/scxray-btf/tests/data/optional-members.txt`
+/// (and member by member with the kernel matrix's numbers where it has them).
+pub fn btf_check() -> Result<(), String> {
+    let dir = apt::cache_dir().join("btf-check");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for spec in kernels::MATRIX {
+        let k = kernels::prepare(spec)?;
+        let btf = k.btf.as_ref().ok_or_else(|| format!("{}: no BTF was extracted", k.release))?;
+        let link = dir.join(format!("{}.btf", k.release));
+        std::os::unix::fs::symlink(btf, &link).map_err(|e| format!("{}: {e}", link.display()))?;
+    }
+    let mut c = crate::util::cargo(&["test", "--quiet", "-p", "scxray-btf", "--test", "real_kernels"]);
+    c.env("SCXRAY_KERNEL_BTF_DIR", &dir);
+    crate::util::Step::new("real kernels' BTF against the expectations table").run(c)
 }

@@ -298,7 +298,43 @@ pub fn boot_and_dump(
     opts: &BootOptions,
     name: &str,
 ) -> Result<BootResult, String> {
-    boot_and(kernel, initrd, opts, name, None)
+    boot_and(kernel, initrd, opts, name, Mode::Dump)
+}
+
+/// What to do with a booted guest.
+enum Mode<'a> {
+    /// At `SCXRAY-READY`: stop, dump, quit.
+    Dump,
+    /// At `SCXRAY-READY`: run the closure while the guest keeps running, then quit.
+    Live(&'a mut dyn FnMut(&GuestTruth) -> Result<(), String>),
+    /// At `marker`: hand QEMU's monitor to the closure, then quit.
+    Drive(&'a str, &'a mut dyn FnMut(&mut Qmp) -> Result<(), String>),
+}
+
+/// Boots `kernel` and, as soon as the guest prints `marker`, hands QEMU's monitor to `drive`
+/// (to stop, dump and continue the guest as it likes); then quits.
+pub fn boot_drive(
+    kernel: &Kernel,
+    initrd: &Path,
+    opts: &BootOptions,
+    name: &str,
+    marker: &str,
+    drive: &mut dyn FnMut(&mut Qmp) -> Result<(), String>,
+) -> Result<f64, String> {
+    boot_and(kernel, initrd, opts, name, Mode::Drive(marker, drive)).map(|r| r.boot_secs)
+}
+
+/// Stops the guest, dumps its memory to `path` (an ELF core; `sparse` punches holes in its
+/// zero pages afterwards), and leaves it stopped.
+pub fn stop_and_dump(qmp: &mut Qmp, path: &Path, sparse: bool) -> Result<(), String> {
+    qmp.execute("stop", None)?;
+    let _ = fs::remove_file(path);
+    let args = format!("{{\"paging\":false,\"protocol\":{}}}", json_str(&format!("file:{}", path.display())));
+    qmp.execute("dump-guest-memory", Some(&args))?;
+    if sparse {
+        let _ = Command::new("fallocate").arg("--dig-holes").arg(path).status();
+    }
+    Ok(())
 }
 
 /// Boots like [`boot_and_dump`], but at `SCXRAY-READY` runs `live` while the guest keeps
@@ -310,17 +346,20 @@ pub fn boot_live(
     name: &str,
     live: &mut dyn FnMut(&GuestTruth) -> Result<(), String>,
 ) -> Result<BootResult, String> {
-    boot_and(kernel, initrd, opts, name, Some(live))
+    boot_and(kernel, initrd, opts, name, Mode::Live(live))
 }
 
-#[allow(clippy::type_complexity)]
 fn boot_and(
     kernel: &Kernel,
     initrd: &Path,
     opts: &BootOptions,
     name: &str,
-    live: Option<&mut dyn FnMut(&GuestTruth) -> Result<(), String>>,
+    mode: Mode<'_>,
 ) -> Result<BootResult, String> {
+    let marker = match &mode {
+        Mode::Drive(m, _) => *m,
+        _ => "SCXRAY-READY",
+    };
     let dir = dumps_dir();
     fs::create_dir_all(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
     let dump = dir.join(format!("{name}.core"));
@@ -348,7 +387,7 @@ fn boot_and(
     let log = loop {
         let text =
             fs::read(&serial_log).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-        if text.contains("SCXRAY-READY") {
+        if text.contains(marker) {
             break text;
         }
         if let Ok(Some(status)) = guard.0.try_wait() {
@@ -375,10 +414,17 @@ fn boot_and(
         std::thread::sleep(Duration::from_millis(250));
     };
     let boot_secs = start.elapsed().as_secs_f64();
-    let truth = GuestTruth::parse(&log).ok_or("the guest printed no truth block")?;
-    if let Some(live) = live {
-        // The guest keeps running while `live` reads it; then it is stopped and quit.
-        let r = live(&truth);
+    let truth = match &mode {
+        Mode::Drive(..) => GuestTruth::default(),
+        _ => GuestTruth::parse(&log).ok_or("the guest printed no truth block")?,
+    };
+    // The modes that do not dump: the closure runs while the guest is up, then QEMU quits.
+    let ran = match mode {
+        Mode::Drive(_, drive) => Some(drive(&mut qmp)),
+        Mode::Live(live) => Some(live(&truth)),
+        Mode::Dump => None,
+    };
+    if let Some(r) = ran {
         let _ = qmp.execute("quit", None);
         drop(guard);
         let _ = fs::remove_file(&sock);

@@ -2,9 +2,9 @@
 //! segments are indexed by physical address and read from a read-only memory map, never
 //! copied into RAM as a whole.
 
+use super::bytes::Bytes;
 use super::find_all;
 use crate::error::Error;
-use memmap2::Mmap;
 use object::Endianness;
 use object::elf;
 use object::read::elf::{FileHeader, ProgramHeader};
@@ -34,7 +34,7 @@ pub struct CpuNote {
 #[derive(Debug)]
 pub struct ElfCore {
     path: PathBuf,
-    map: Mmap,
+    map: Bytes,
     segments: Vec<Segment>,
     /// `e_machine`: `EM_X86_64` or `EM_AARCH64` for the guests scxray reads.
     pub machine: u16,
@@ -53,11 +53,17 @@ fn read_u64_le(b: &[u8], at: usize) -> Option<u64> {
 }
 
 impl ElfCore {
-    /// Opens and indexes an ELF core.
+    /// Opens and indexes an ELF core (mapped read-only, never read into RAM as a whole).
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        // SAFETY: read-only mapping of a dump file that nothing truncates while we run.
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        Self::index(path, Bytes::map_file(path)?)
+    }
+
+    /// Indexes a copy of an ELF core held in memory (`path` only names it in messages).
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self, Error> {
+        Self::index(path, Bytes::copied(bytes))
+    }
+
+    fn index(path: &Path, map: Bytes) -> Result<Self, Error> {
         let bad = |what: String| Error::BadInput(format!("{}: {what}", path.display()));
         let data: &[u8] = &map;
         let header = elf::FileHeader64::<Endianness>::parse(data)
@@ -87,6 +93,14 @@ impl ElfCore {
                             "PT_LOAD #{i} (physical {pa:#x}, {filesz} bytes at file offset {off:#x}) runs past \
                              the end of the file ({} bytes): truncated dump?",
                             data.len()
+                        )));
+                    }
+                    if pa.checked_add(filesz).is_none() {
+                        // Every address computed in the segment would wrap (found by fuzzing:
+                        // `scan` overflowed on a segment at 0xffff_ffff_ffff_fffa).
+                        return Err(bad(format!(
+                            "PT_LOAD #{i} (physical {pa:#x}, {filesz} bytes) runs past the top of the \
+                             physical address space"
                         )));
                     }
                     if filesz > 0 {
@@ -173,7 +187,10 @@ impl ElfCore {
         let mut out = Vec::new();
         for s in &self.segments {
             let Some(bytes) = self.map.get(s.offset as usize..(s.offset + s.len) as usize) else { continue };
-            out.extend(find_all(bytes, needle, max - out.len()).into_iter().map(|o| s.pa + o as u64));
+            // `pa + len` fits in u64 (checked when indexing), so no hit's address wraps.
+            out.extend(
+                find_all(bytes, needle, max - out.len()).into_iter().map(|o| s.pa.saturating_add(o as u64)),
+            );
             if out.len() >= max {
                 break;
             }
@@ -210,5 +227,133 @@ impl PhysMem for ElfCore {
             done += n;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Parsing and reading in-memory cores: the code `open` runs on a mapped file, here on a
+    //! `Vec` (so these run under Miri, which cannot `mmap`).
+    use super::*;
+
+    fn note(out: &mut Vec<u8>, name: &[u8], ty: u32, desc: &[u8]) {
+        out.extend_from_slice(&u32::try_from(name.len() + 1).unwrap().to_le_bytes());
+        out.extend_from_slice(&u32::try_from(desc.len()).unwrap().to_le_bytes());
+        out.extend_from_slice(&ty.to_le_bytes());
+        out.extend_from_slice(name);
+        out.push(0);
+        out.resize(out.len().next_multiple_of(4), 0);
+        out.extend_from_slice(desc);
+        out.resize(out.len().next_multiple_of(4), 0);
+    }
+
+    /// An x86_64 core: a PT_NOTE (NT_PRSTATUS with RIP, VMCOREINFO, a QEMU note with CR3/CR4)
+    /// and PT_LOAD segments `(pa, bytes)`.
+    fn core(loads: &[(u64, &[u8])]) -> Vec<u8> {
+        let mut prstatus = vec![0u8; 336];
+        prstatus[112 + 16 * 8..112 + 17 * 8].copy_from_slice(&0xffff_ffff_8100_1234u64.to_le_bytes());
+        let mut qemu = vec![0u8; QEMU_X86_CR0 + 5 * 8];
+        qemu[QEMU_X86_CR0 + 24..QEMU_X86_CR0 + 32].copy_from_slice(&0x1234_5000u64.to_le_bytes());
+        qemu[QEMU_X86_CR0 + 32..QEMU_X86_CR0 + 40].copy_from_slice(&0x1000u64.to_le_bytes());
+        let mut notes = Vec::new();
+        note(&mut notes, b"CORE", elf::NT_PRSTATUS, &prstatus);
+        note(&mut notes, b"VMCOREINFO", 0, b"OSRELEASE=7.3.0\nPAGESIZE=4096\n\0");
+        note(&mut notes, b"QEMU", 0, &qemu);
+        let phnum = 1 + loads.len();
+        let mut off = 64 + 56 * phnum as u64;
+        let mut out = Vec::new();
+        out.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+        out.extend_from_slice(&elf::ET_CORE.to_le_bytes());
+        out.extend_from_slice(&elf::EM_X86_64.to_le_bytes());
+        out.extend_from_slice(&1u32.to_le_bytes());
+        for v in [0u64, 64, 0] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&0u32.to_le_bytes());
+        for v in [64u16, 56, u16::try_from(phnum).unwrap(), 0, 0, 0] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        let mut phdr = |ty: u32, pa: u64, len: u64, off: u64| {
+            out.extend_from_slice(&ty.to_le_bytes());
+            out.extend_from_slice(&0u32.to_le_bytes());
+            for v in [off, 0, pa, len, len, 0] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        };
+        phdr(elf::PT_NOTE, 0, notes.len() as u64, off);
+        off += notes.len() as u64;
+        for (pa, bytes) in loads {
+            phdr(elf::PT_LOAD, *pa, bytes.len() as u64, off);
+            off += bytes.len() as u64;
+        }
+        out.extend_from_slice(&notes);
+        for (_, bytes) in loads {
+            out.extend_from_slice(bytes);
+        }
+        out
+    }
+
+    #[test]
+    fn an_in_memory_core_is_indexed_and_read_like_a_mapped_one() {
+        let low: Vec<u8> = (0..64u8).collect();
+        let high = [0xaau8; 32];
+        let c = ElfCore::from_bytes(&core(&[(0x2000, &high), (0x1000, &low)]), Path::new("mem")).unwrap();
+        assert_eq!(c.machine, elf::EM_X86_64);
+        assert_eq!(c.ranges(), vec![(0x1000, 64), (0x2000, 32)], "sorted by address");
+        assert_eq!(c.phys_end(), 0x2020);
+        assert_eq!(c.vmcoreinfo.as_deref(), Some("OSRELEASE=7.3.0\nPAGESIZE=4096\n"));
+        assert_eq!(
+            c.cpus,
+            vec![CpuNote { pc: Some(0xffff_ffff_8100_1234), cr3: Some(0x1234_5000), cr4: Some(0x1000) }]
+        );
+        assert_eq!(c.read_u64(PhysAddr(0x1008)), Ok(0x0f0e_0d0c_0b0a_0908));
+        assert_eq!(c.read_u8(PhysAddr(0x201f)), Ok(0xaa));
+        // The hole between the segments, the end, and the top of the address space.
+        assert!(c.read_u64(PhysAddr(0x103c)).is_err(), "straddles the end of a segment into a hole");
+        assert!(c.read_u8(PhysAddr(0x1800)).is_err());
+        assert!(c.read_u8(PhysAddr(0x2020)).is_err());
+        assert!(c.read_u64(PhysAddr(u64::MAX - 3)).is_err());
+        assert_eq!(crate::source::Memory::Elf(c).scan(&[0xaa, 0xaa], 3), vec![0x2000, 0x2001, 0x2002]);
+    }
+
+    #[test]
+    fn a_read_spans_adjacent_segments() {
+        let a = [1u8; 16];
+        let b = [2u8; 16];
+        let c = ElfCore::from_bytes(&core(&[(0x1000, &a), (0x1010, &b)]), Path::new("mem")).unwrap();
+        let mut buf = [0u8; 8];
+        c.read(PhysAddr(0x100c), &mut buf).unwrap();
+        assert_eq!(buf, [1, 1, 1, 1, 2, 2, 2, 2]);
+    }
+
+    #[test]
+    fn damaged_cores_are_bad_input_not_panics() {
+        let good = core(&[(0x1000, &[7u8; 64])]);
+        // Every truncation of a good core.
+        for len in 0..good.len() {
+            let _ = ElfCore::from_bytes(&good[..len], Path::new("cut"));
+        }
+        // A PT_LOAD running past the end of the file.
+        let mut bad = good.clone();
+        let filesz_at = 64 + 56 + 32;
+        bad[filesz_at..filesz_at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+        let e = ElfCore::from_bytes(&bad, Path::new("bad")).unwrap_err();
+        assert!(e.to_string().contains("runs past the end of the file"), "{e}");
+        // A segment whose physical range wraps past 2^64 (fuzzing found `scan` overflowing
+        // on one at 0xffff_ffff_ffff_fffa).
+        let wraps = core(&[(0xffff_ffff_ffff_fffa, &[0xaa; 64])]);
+        let e = ElfCore::from_bytes(&wraps, Path::new("wraps")).unwrap_err();
+        assert!(e.to_string().contains("top of the physical address space"), "{e}");
+        // One that ends just below 2^64 is indexed and read.
+        let top = core(&[(u64::MAX - 64, &[0xaa; 64])]);
+        let c = ElfCore::from_bytes(&top, Path::new("top")).unwrap();
+        assert_eq!(c.phys_end(), u64::MAX);
+        assert_eq!(c.read_u8(PhysAddr(u64::MAX - 1)), Ok(0xaa));
+        assert!(c.read_u8(PhysAddr(u64::MAX)).is_err());
+        assert_eq!(crate::source::Memory::Elf(c).scan(&[0xaa], 1), vec![u64::MAX - 64]);
+        // Not a core.
+        let mut exec = good;
+        exec[16] = 2;
+        assert!(ElfCore::from_bytes(&exec, Path::new("exec")).is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! Memory sources: where guest-physical bytes come from. All implement `PhysMem`.
 
+pub mod bytes;
 pub mod elf_core;
 pub mod kcore;
 pub mod kdump;
@@ -12,6 +13,7 @@ pub mod vm_memory;
 use scxray_core::{MemError, PhysAddr, PhysMem};
 use std::path::Path;
 
+pub use bytes::Bytes;
 pub use elf_core::{CpuNote, ElfCore};
 pub use kcore::Kcore;
 pub use kdump::KdumpCore;
@@ -141,16 +143,9 @@ impl PhysMem for Memory {
 
 /// Finds every occurrence of `needle` in `hay`, at most `max`.
 pub(crate) fn find_all(hay: &[u8], needle: &[u8], max: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    let Some(&first) = needle.first() else { return out };
-    let mut i = 0;
-    while out.len() < max {
-        let Some(p) = hay.get(i..).and_then(|h| h.iter().position(|&b| b == first)) else { break };
-        let at = i + p;
-        if hay.get(at..at + needle.len()) == Some(needle) {
-            out.push(at);
-        }
-        i = at + 1;
+    if needle.is_empty() {
+        return Vec::new();
     }
-    out
+    // SIMD substring search: a 512 MiB guest is scanned in tens of milliseconds.
+    memchr::memmem::find_iter(hay, needle).take(max).collect()
 }

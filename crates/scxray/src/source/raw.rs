@@ -1,16 +1,16 @@
 //! A raw, flat image of guest RAM: a file dumped with `pmemsave`, or the live backing file of
 //! a QEMU `memory-backend-file,share=on` guest (read while the guest runs).
 
+use super::bytes::Bytes;
 use super::find_all;
 use crate::error::Error;
-use memmap2::Mmap;
 use scxray_core::{FlatImage, MemError, PhysAddr, PhysMem};
 use std::path::Path;
 
 /// A memory-mapped raw image whose first byte is guest-physical `base`.
 #[derive(Debug)]
 pub struct RawImage {
-    map: Mmap,
+    map: Bytes,
     base: u64,
 }
 
@@ -18,11 +18,12 @@ impl RawImage {
     /// Maps `path` read-only. The file may change under us (a live guest): reads then see
     /// torn values, which the walkers treat as the hostile input they are.
     pub fn open(path: &Path, base: u64) -> Result<Self, Error> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        // SAFETY: the mapping is read-only and only ever copied from; a file that shrinks
-        // under a live mapping is the one hazard, and QEMU's RAM files never do.
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        Ok(Self { map, base })
+        Ok(Self { map: Bytes::map_file(path)?, base })
+    }
+
+    /// A copy of an image held in memory whose first byte is guest-physical `base`.
+    pub fn from_bytes(bytes: &[u8], base: u64) -> Self {
+        Self { map: Bytes::copied(bytes), base }
     }
 
     /// Guest-physical address of the first byte.
@@ -53,5 +54,20 @@ impl RawImage {
 impl PhysMem for RawImage {
     fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
         FlatImage::new(PhysAddr(self.base), &self.map).read(pa, buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_in_memory_raw_image_reads_from_its_base() {
+        let img = RawImage::from_bytes(&(0..=255u8).collect::<Vec<_>>(), 0x10_0000);
+        assert_eq!((img.base(), img.len(), img.phys_end()), (0x10_0000, 256, 0x10_0100));
+        assert_eq!(img.read_u32(PhysAddr(0x10_0004)), Ok(0x0706_0504));
+        assert!(img.read_u32(PhysAddr(0x10_00fe)).is_err());
+        assert!(img.read_u8(PhysAddr(0xf_ffff)).is_err());
+        assert_eq!(img.scan(&[9, 10], 4), vec![0x10_0009]);
     }
 }
