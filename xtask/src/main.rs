@@ -4,6 +4,7 @@
 //! - `demo`: the README's main command (a real guest; `--synthetic` for the in-memory one).
 
 mod embed;
+mod hostile;
 mod lab;
 mod util;
 
@@ -27,6 +28,8 @@ fn main() -> ExitCode {
         "lab" => lab::run(rest),
         "cross" => embed::cross(rest),
         "foreign" => embed::foreign(rest),
+        "fuzz" => hostile::fuzz(rest),
+        "miri" => hostile::miri(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -52,7 +55,9 @@ fn print_help() {
          \x20          (--synthetic: a synthetic guest in memory instead, in a second)\n  \
          cross      no_std builds for four bare-metal targets, the bare-metal example's size\n  \
          foreign    core and translator tests on aarch64 and s390x Linux under qemu-user\n  \
-         lab        the real-kernel lab: Debian kernels under QEMU (`cargo xtask lab help`)\n"
+         lab        the real-kernel lab: Debian kernels under QEMU (`cargo xtask lab help`)\n  \
+         fuzz       cargo-fuzz targets, [--seconds N] [TARGET...] each (nightly)\n  \
+         miri       the unit tests of the unsafe code under Miri (nightly)\n"
     );
 }
 
@@ -79,6 +84,7 @@ fn test_all(args: &[String]) -> Result<(), String> {
         }
     }
     embed::cross(&[]).and_then(|()| embed::foreign(&[]))?;
+    hostile::smoke()?;
     // The real-kernel lab: Debian's kernels under QEMU running the kernel's own schedulers,
     // each dump checked against the guest's own truth (see xtask/src/lab).
     if !no_lab {

@@ -20,8 +20,7 @@ use scxray_core::wire::{
     TaskRecord, TranslatorConfig, X86_64Config,
 };
 use scxray_core::{
-    CpuScx, DsqHeader, DsqOrigin, HashTruncation, HashWalk, Limits, ListWalk, Problem, Provenance, RootState,
-    VirtAddr,
+    CpuScx, DsqHeader, HashTruncation, HashWalk, Limits, ListWalk, Problem, Provenance, RootState, VirtAddr,
 };
 use scxray_x86_64::PagingMode;
 
@@ -249,25 +248,7 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
         .iter()
         .map(|(s, run, w)| {
             truncated |= w.truncated;
-            CpuReport {
-                cpu: s.cpu,
-                rq_kva: hex(s.rq_kva.0),
-                nr_running: s.nr_running,
-                flags: s.flags,
-                cpu_released: s.cpu_released,
-                ops_qseq: s.ops_qseq,
-                kick_sync: s.kick_sync,
-                nr_immed: s.nr_immed,
-                clock: s.clock,
-                curr: s.curr.map(|t| TaskRef {
-                    kva: hex(t.kva.0),
-                    pid: Some(t.pid),
-                    comm: Some(t.comm.to_string()),
-                    error: None,
-                }),
-                runnable: run.iter().map(task_ref).collect(),
-                runnable_walk: w.into(),
-            }
+            CpuReport::new(s, run.iter().map(task_ref).collect(), w)
         })
         .collect();
     let dsqs = c
@@ -275,26 +256,7 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
         .iter()
         .map(|(h, ts, w)| {
             truncated |= w.truncated;
-            let (kind, cpu, node) = match h.origin {
-                DsqOrigin::Local { cpu } => ("local", Some(cpu), None),
-                DsqOrigin::Reject { cpu } => ("reject", Some(cpu), None),
-                DsqOrigin::Rescue { cpu } => ("rescue", Some(cpu), None),
-                DsqOrigin::Bypass { cpu } => ("bypass", Some(cpu), None),
-                DsqOrigin::Global { node } => ("global", None, Some(node)),
-                DsqOrigin::User => ("user", None, None),
-            };
-            DsqReport {
-                label: h.origin.to_string(),
-                kind: kind.into(),
-                cpu,
-                node,
-                kva: hex(h.kva.0),
-                id: hex(h.id),
-                nr: h.nr,
-                seq: h.seq,
-                tasks: ts.iter().map(task_ref).collect(),
-                walk: w.into(),
-            }
+            DsqReport::new(h, ts.iter().map(task_ref).collect(), w)
         })
         .collect();
     let user_dsqs = c.user.map(|u| {

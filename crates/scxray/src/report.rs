@@ -213,6 +213,59 @@ pub struct Report {
     pub truncated: bool,
 }
 
+impl TaskRef {
+    /// A task whose pid and comm were read.
+    pub fn from_identity(t: &scxray_core::TaskIdentity) -> Self {
+        Self { kva: hex(t.kva.0), pid: Some(t.pid), comm: Some(t.comm.to_string()), error: None }
+    }
+}
+
+impl CpuReport {
+    /// One CPU from its `rq->scx` scalars and its runnable tasks.
+    pub fn new(s: &CpuScx, runnable: Vec<TaskRef>, walk: &ListWalk) -> Self {
+        Self {
+            cpu: s.cpu,
+            rq_kva: hex(s.rq_kva.0),
+            nr_running: s.nr_running,
+            flags: s.flags,
+            cpu_released: s.cpu_released,
+            ops_qseq: s.ops_qseq,
+            kick_sync: s.kick_sync,
+            nr_immed: s.nr_immed,
+            clock: s.clock,
+            curr: s.curr.as_ref().map(TaskRef::from_identity),
+            runnable,
+            runnable_walk: walk.into(),
+        }
+    }
+}
+
+impl DsqReport {
+    /// One DSQ from its header and queued tasks.
+    pub fn new(h: &DsqHeader, tasks: Vec<TaskRef>, walk: &ListWalk) -> Self {
+        let (kind, cpu, node) = match h.origin {
+            DsqOrigin::Local { cpu } => ("local", Some(cpu), None),
+            DsqOrigin::Reject { cpu } => ("reject", Some(cpu), None),
+            DsqOrigin::Rescue { cpu } => ("rescue", Some(cpu), None),
+            DsqOrigin::Bypass { cpu } => ("bypass", Some(cpu), None),
+            DsqOrigin::Global { node } => ("global", None, Some(node)),
+            DsqOrigin::User => ("user", None, None),
+        };
+        Self {
+            label: h.origin.to_string(),
+            kind: kind.into(),
+            cpu,
+            node,
+            kva: hex(h.kva.0),
+            id: hex(h.id),
+            nr: h.nr,
+            seq: h.seq,
+            tasks,
+            walk: walk.into(),
+        }
+    }
+}
+
 /// Collects the stream of one walk.
 #[derive(Default)]
 struct Collector {
@@ -352,25 +405,7 @@ impl Report {
             .iter()
             .map(|(s, run, w)| {
                 truncated |= w.truncated;
-                CpuReport {
-                    cpu: s.cpu,
-                    rq_kva: hex(s.rq_kva.0),
-                    nr_running: s.nr_running,
-                    flags: s.flags,
-                    cpu_released: s.cpu_released,
-                    ops_qseq: s.ops_qseq,
-                    kick_sync: s.kick_sync,
-                    nr_immed: s.nr_immed,
-                    clock: s.clock,
-                    curr: s.curr.map(|t| TaskRef {
-                        kva: hex(t.kva.0),
-                        pid: Some(t.pid),
-                        comm: Some(t.comm.to_string()),
-                        error: None,
-                    }),
-                    runnable: run.iter().map(|&k| tasks.get(k)).collect(),
-                    runnable_walk: w.into(),
-                }
+                CpuReport::new(s, run.iter().map(|&k| tasks.get(k)).collect(), w)
             })
             .collect();
         let dsqs = c
@@ -378,26 +413,7 @@ impl Report {
             .iter()
             .map(|(h, ts, w)| {
                 truncated |= w.truncated;
-                let (kind, cpu, node) = match h.origin {
-                    DsqOrigin::Local { cpu } => ("local", Some(cpu), None),
-                    DsqOrigin::Reject { cpu } => ("reject", Some(cpu), None),
-                    DsqOrigin::Rescue { cpu } => ("rescue", Some(cpu), None),
-                    DsqOrigin::Bypass { cpu } => ("bypass", Some(cpu), None),
-                    DsqOrigin::Global { node } => ("global", None, Some(node)),
-                    DsqOrigin::User => ("user", None, None),
-                };
-                DsqReport {
-                    label: h.origin.to_string(),
-                    kind: kind.into(),
-                    cpu,
-                    node,
-                    kva: hex(h.kva.0),
-                    id: hex(h.id),
-                    nr: h.nr,
-                    seq: h.seq,
-                    tasks: ts.iter().map(|&k| tasks.get(k)).collect(),
-                    walk: w.into(),
-                }
+                DsqReport::new(h, ts.iter().map(|&k| tasks.get(k)).collect(), w)
             })
             .collect();
         let user_dsqs = c.user.map(|u| {

@@ -1,0 +1,298 @@
+//! Writes the seed corpora (`fuzz/corpus-seed/<target>/`) from the synthetic-guest kit and a
+//! few hand-made tables: small valid inputs the fuzzer mutates from.
+//!
+//! `cargo +nightly run --manifest-path fuzz/Cargo.toml --example make_seeds`
+
+use scxray_core::{PerCpuOffsets, VirtAddr};
+use scxray_fuzz::{MachineInput, MemSpec, TranslatorSpec, Writer};
+use scxray_tests::kernels::debian_7_3_amd64;
+use scxray_tests::{GuestBuilder, TestGuest};
+use std::path::{Path, PathBuf};
+
+fn out_dir(target: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus-seed").join(target);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(target: &str, name: &str, bytes: &[u8]) {
+    let p = out_dir(target).join(name);
+    std::fs::write(&p, bytes).unwrap();
+    println!("{} ({} bytes)", p.display(), bytes.len());
+}
+
+/// A kit guest as a whole-machine fuzz input.
+fn machine_input(g: &TestGuest, offsets_in_guest: bool, translator: TranslatorSpec) -> Vec<u8> {
+    let (offsets, guest) = g.with(|gg| match gg.symbols.per_cpu_offsets {
+        Some(PerCpuOffsets::Slice(s)) => (s.to_vec(), None),
+        Some(PerCpuOffsets::Guest { kva, slots }) => (Vec::new(), Some((kva.0, slots))),
+        None => (Vec::new(), None),
+    });
+    let guest = if offsets_in_guest {
+        Some((g.symbols.per_cpu_offset_kva.0, g.symbols.per_cpu_offset_slots))
+    } else {
+        guest
+    };
+    let input = MachineInput {
+        layout: g.layout,
+        runqueues: g.symbols.runqueues.map(|v| v.0),
+        offsets_in_guest: guest,
+        offsets: if guest.is_some() { Vec::new() } else { offsets },
+        scx_root: g.symbols.scx_root.map(|v| v.0),
+        scx_tasks: g.symbols.scx_tasks.map(|v| v.0),
+        nr_cpus: g.symbols.nr_cpus,
+        nr_nodes: g.symbols.nr_nodes,
+        limits: g.limits,
+        translator,
+        image_pa: scxray_tests::IMAGE_PA,
+        mem: MemSpec::from_image(g.mem_base, &g.mem),
+    };
+    let bytes = input.encode();
+    // The seed decodes to what was encoded.
+    let back = MachineInput::decode(&bytes);
+    assert_eq!(
+        (back.layout, back.nr_cpus, back.mem.segments.len()),
+        (g.layout, g.symbols.nr_cpus, input.mem.segments.len())
+    );
+    bytes
+}
+
+fn walk_machine_seeds() {
+    // Two CPUs: runnable tasks, a DSQ with tasks and an iterator cursor, a scheduler with
+    // bypass, global and user DSQs, scx_tasks with a cursor.
+    let mut b = GuestBuilder::new(debian_7_3_amd64(), 2, 1);
+    let t1 = b.add_task(101, b"worker");
+    let t2 = b.add_task(102, b"\xffbad-utf8-no-nul");
+    b.make_runnable(0, t1);
+    b.set_curr(0, t2);
+    b.set_rq_scalars(0, 1, 4, true);
+    let dsq = b.local_dsq(1);
+    b.enqueue(dsq, t2);
+    b.add_dsq_cursor(dsq);
+    b.add_tasks_cursor();
+    b.attach_scheduler(1024, 4);
+    b.add_user_dsq(7, 1, true);
+    b.add_user_dsq(8, 1, false);
+    let g = b.build();
+    write("walk_machine", "two-cpus-scheduler", &machine_input(&g, false, TranslatorSpec::Linear));
+    write("walk_machine", "two-cpus-offsets-in-guest", &machine_input(&g, true, TranslatorSpec::Linear));
+    write(
+        "walk_machine",
+        "two-cpus-x86-walk",
+        &machine_input(&g, false, TranslatorSpec::X86 { cr3: 0x1000, five_level: false }),
+    );
+
+    // One CPU, no scheduler: a self-looping scx_tasks node.
+    let mut b = GuestBuilder::new(debian_7_3_amd64(), 1, 1);
+    let t = b.add_task(1, b"init");
+    let node = VirtAddr(b.see(t).0 + u64::from(b.layout.see.unwrap().tasks_node));
+    b.write_u64(node, node.0);
+    write("walk_machine", "one-cpu-self-loop", &machine_input(&b.build(), false, TranslatorSpec::Linear));
+}
+
+/// Writes `v` at `at` in `mem`.
+fn put(mem: &mut [u8], at: u64, v: u64) {
+    let at = at as usize;
+    mem[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+fn x86_seeds() {
+    // 4-level tables at 0x1000.. mapping VA 0xffff_c900_0000_0000 -> 0x6000 (4K) and a 2M page.
+    let va: u64 = 0xffff_c900_0000_0000;
+    let mut mem = vec![0u8; 0x7000];
+    let idx = |level: u32| (va >> (12 + 9 * level)) & 511;
+    put(&mut mem, 0x1000 + idx(3) * 8, 0x2000 | 3);
+    put(&mut mem, 0x2000 + idx(2) * 8, 0x3000 | 3);
+    put(&mut mem, 0x3000 + idx(1) * 8, 0x4000 | 3);
+    put(&mut mem, 0x3000 + (idx(1) + 1) * 8, 0x20_0000 | 0x83); // a 2 MiB page
+    put(&mut mem, 0x4000 + idx(0) * 8, 0x6000 | 3);
+    put(&mut mem, 0x4000 + 8, 0x4000 | 3); // a PTE pointing at its own table
+    for (name, five) in [("four-level", false), ("five-level", true)] {
+        let w = &mut Writer::default();
+        w.bool(five);
+        w.u64(0x1000);
+        w.opt_u64(None); // page_offset_base
+        w.opt_u64(None); // direct_map_size
+        w.u64(0x100_0000); // phys_base
+        w.opt_u64(None); // kernel_map_start
+        w.opt_u64(None); // kernel_image_size
+        w.u8(52);
+        w.opt_u64(Some(0x40_0000));
+        w.bool(false);
+        let vas = [
+            va,
+            va + 0x123,
+            va + 0x20_0000 + 0x1234,
+            va + 0x1000,
+            0xffff_8880_0000_1000,
+            0xffff_ffff_8100_0000,
+            0x1234,
+        ];
+        w.u8(vas.len() as u8);
+        for v in vas {
+            w.u64(v);
+        }
+        MemSpec::from_image(0, &mem).encode(w);
+        write("translate_x86_64", name, &w.out);
+    }
+}
+
+fn aarch64_seeds() {
+    // 4K granule, 48-bit VA, 4 levels: VA 0xffff_0000_0000_0000 -> 0x5000 (the crate's doc
+    // example), and a self-referencing table entry.
+    let mut mem = vec![0u8; 0x6000];
+    put(&mut mem, 0, 0x1000 | 3);
+    put(&mut mem, 0x1000, 0x2000 | 3);
+    put(&mut mem, 0x2000, 0x3000 | 3);
+    put(&mut mem, 0x3000, 0x5000 | 0x403);
+    put(&mut mem, 0x3008, 0x3000 | 3);
+    // TCR_EL1: T1SZ = 16, TG1 = 4K (0b10 at bit 30), IPS = 48 bits (0b101 at bit 32).
+    let tcr: u64 = 16 << 16 | 0b10 << 30 | 0b101 << 32;
+    for (name, from_registers) in [("regs-4k-48", true), ("vmcoreinfo-4k-48", false)] {
+        let w = &mut Writer::default();
+        w.bool(from_registers);
+        w.u64(0);
+        w.u64(tcr);
+        w.u8(0); // 4K pages
+        w.u64(0); // swapper_pg_dir
+        w.u8(48);
+        w.bool(true);
+        w.u8(16);
+        w.bool(false);
+        w.opt_u64(Some(0x4000_0000)); // PHYS_OFFSET
+        w.bool(false);
+        let vas: [u64; 5] = [
+            0xffff_0000_0000_0123,
+            0xffff_0000_0000_1123,
+            0xffff_0000_0020_0000,
+            0xffff_8000_0000_0000,
+            0x1234,
+        ];
+        w.u8(vas.len() as u8);
+        for v in vas {
+            w.u64(v);
+        }
+        MemSpec::from_image(0, &mem).encode(w);
+        write("translate_aarch64", name, &w.out);
+    }
+}
+
+fn btf_seeds() {
+    let blob =
+        scxray_tests::btf_blob::for_layout(&debian_7_3_amd64(), scxray_tests::btf_blob::Options::default());
+    let mut base = vec![0u8];
+    base.extend_from_slice(&blob);
+    write("btf", "kit-7.3-layout", &base);
+    let none = scxray_tests::btf_blob::for_layout(
+        &debian_7_3_amd64(),
+        scxray_tests::btf_blob::Options { sched_ext: false },
+    );
+    let mut base = vec![0u8];
+    base.extend_from_slice(&none);
+    write("btf", "kit-no-sched-ext", &base);
+}
+
+/// A minimal little-endian x86_64 ELF core: one PT_NOTE (VMCOREINFO and an NT_PRSTATUS)
+/// and two PT_LOAD segments.
+fn elf_seed() -> Vec<u8> {
+    fn note(out: &mut Vec<u8>, name: &[u8], ty: u32, desc: &[u8]) {
+        let namesz = name.len() + 1;
+        out.extend_from_slice(&(namesz as u32).to_le_bytes());
+        out.extend_from_slice(&(desc.len() as u32).to_le_bytes());
+        out.extend_from_slice(&ty.to_le_bytes());
+        out.extend_from_slice(name);
+        out.push(0);
+        while !out.len().is_multiple_of(4) {
+            out.push(0);
+        }
+        out.extend_from_slice(desc);
+        while !out.len().is_multiple_of(4) {
+            out.push(0);
+        }
+    }
+    let mut notes = Vec::new();
+    note(&mut notes, b"CORE", 1, &[0x11; 336]);
+    note(
+        &mut notes,
+        b"VMCOREINFO",
+        0,
+        b"OSRELEASE=7.3.0\nPAGESIZE=4096\nSYMBOL(init_top_pgt)=ffffffff82a1e000\n",
+    );
+    let load = [0xabu8; 96];
+    let phnum = 3u16;
+    let data_off = 64 + 56 * u64::from(phnum);
+    let mut out = Vec::new();
+    out.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+    out.extend_from_slice(&4u16.to_le_bytes()); // ET_CORE
+    out.extend_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&0u64.to_le_bytes()); // entry
+    out.extend_from_slice(&64u64.to_le_bytes()); // phoff
+    out.extend_from_slice(&0u64.to_le_bytes()); // shoff
+    out.extend_from_slice(&0u32.to_le_bytes()); // flags
+    out.extend_from_slice(&64u16.to_le_bytes()); // ehsize
+    out.extend_from_slice(&56u16.to_le_bytes()); // phentsize
+    out.extend_from_slice(&phnum.to_le_bytes());
+    out.extend_from_slice(&[0u8; 6]); // shentsize, shnum, shstrndx
+    let phdr = |out: &mut Vec<u8>, ty: u32, off: u64, pa: u64, len: u64| {
+        out.extend_from_slice(&ty.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        for v in [off, 0, pa, len, len, 0] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    };
+    let n = notes.len() as u64;
+    phdr(&mut out, 4, data_off, 0, n);
+    phdr(&mut out, 1, data_off + n, 0x1000, 64);
+    phdr(&mut out, 1, data_off + n + 64, 0x1040, 32);
+    out.extend_from_slice(&notes);
+    out.extend_from_slice(&load);
+    out
+}
+
+fn kallsyms_seed() -> Vec<u8> {
+    // Memory from BASE (see the target): num_syms, names, token table, token index, offsets.
+    let syms: [(&str, u32); 3] = [("T_stext", 0), ("Dscx_tasks", 0x10_0000), ("Drunqueues", 0x20_0000)];
+    let mut names = Vec::new();
+    for (n, _) in syms {
+        names.push(n.len() as u8);
+        names.extend_from_slice(n.as_bytes()); // token b = the one-byte string b
+    }
+    let names_off = 8u32;
+    let table_off = names_off + names.len() as u32;
+    let table: Vec<u8> = (0..=255u8).flat_map(|b| [b, 0]).collect();
+    let index_off = table_off + table.len() as u32;
+    let index: Vec<u8> = (0..256u16).flat_map(|i| (i * 2).to_le_bytes()).collect();
+    let offsets_off = index_off + index.len() as u32;
+    let mut mem = Vec::new();
+    mem.extend_from_slice(&(syms.len() as u32).to_le_bytes());
+    mem.extend_from_slice(&[0; 4]);
+    mem.extend_from_slice(&names);
+    mem.extend_from_slice(&table);
+    mem.extend_from_slice(&index);
+    for (_, o) in syms {
+        mem.extend_from_slice(&o.to_le_bytes());
+    }
+    let stext_off = 0x40_0000u32; // _stext lies beyond the tables: only its address matters
+    let w = &mut Writer::default();
+    for o in [names_off, 0, table_off, index_off, offsets_off, stext_off] {
+        w.u32(o);
+    }
+    w.bytes(&mem);
+    w.out.clone()
+}
+
+fn main() {
+    walk_machine_seeds();
+    x86_seeds();
+    aarch64_seeds();
+    btf_seeds();
+    write("elf_core", "x86-notes-two-loads", &elf_seed());
+    write(
+        "vmcoreinfo",
+        "x86-7.3",
+        b"OSRELEASE=7.3.4+deb13-cloud-amd64\nPAGESIZE=4096\nSYMBOL(init_top_pgt)=ffffffffa8a1e000\n\
+NUMBER(phys_base)=-1767899136\nKERNELOFFSET=26600000\nNUMBER(pgtable_l5_enabled)=1\nNUMBER(kimage_voffset)=0xffff7fff4fe00000\n",
+    );
+    write("kallsyms", "three-symbols", &kallsyms_seed());
+}

@@ -1,0 +1,581 @@
+//! Shared pieces of scxray's fuzz targets: a total decoder of fuzz bytes (any input decodes;
+//! missing bytes read as zero), the encoder the seed generator uses to write the same format,
+//! and a counting, sparse guest memory.
+//!
+//! Input formats are this crate's own, not `arbitrary`'s, so that seeds can be written from
+//! the synthetic-guest kit (`examples/make_seeds.rs`) and stay valid when the fuzzer mutates
+//! them.
+
+use scxray_core::{
+    DsqLayout, DsqLnodeLayout, Layout, LayoutFlags, Limits, MemError, PhysAddr, PhysMem, RhtLayout, RqLayout,
+    SchedLayout, SchedPcpuLayout, SchedPnodeLayout, ScxRqLayout, SeeLayout, TaskLayout, VirtAddr,
+};
+use std::cell::Cell;
+use std::ops::Range;
+
+/// Largest guest memory a fuzz input may describe (zero-filled, patched by segments).
+pub const MAX_MEM: u64 = 8 << 20;
+/// Largest number of memory segments read from one input.
+pub const MAX_SEGMENTS: usize = 64;
+
+/// Reads little-endian values from fuzz bytes; past the end everything is zero.
+#[derive(Debug)]
+pub struct Reader<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    /// Reads from `data`.
+    pub fn new(data: &'a [u8]) -> Self {
+        Self { data }
+    }
+    fn take_array<const N: usize>(&mut self) -> [u8; N] {
+        let mut b = [0u8; N];
+        let n = N.min(self.data.len());
+        b[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        b
+    }
+    /// A byte.
+    pub fn u8(&mut self) -> u8 {
+        self.take_array::<1>()[0]
+    }
+    /// A bool (low bit of a byte).
+    pub fn bool(&mut self) -> bool {
+        self.u8() & 1 != 0
+    }
+    /// A little-endian u16.
+    pub fn u16(&mut self) -> u16 {
+        u16::from_le_bytes(self.take_array())
+    }
+    /// A little-endian u32.
+    pub fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.take_array())
+    }
+    /// A little-endian u64.
+    pub fn u64(&mut self) -> u64 {
+        u64::from_le_bytes(self.take_array())
+    }
+    /// A flag byte, then a u32 when it is set.
+    pub fn opt_u32(&mut self) -> Option<u32> {
+        if self.bool() { Some(self.u32()) } else { self.skip(4) }
+    }
+    /// A flag byte, then a u64 when it is set.
+    pub fn opt_u64(&mut self) -> Option<u64> {
+        if self.bool() { Some(self.u64()) } else { self.skip(8) }
+    }
+    fn skip<T>(&mut self, n: usize) -> Option<T> {
+        let n = n.min(self.data.len());
+        self.data = &self.data[n..];
+        None
+    }
+    /// `n` bytes (fewer at the end of the input).
+    pub fn bytes(&mut self, n: usize) -> &'a [u8] {
+        let n = n.min(self.data.len());
+        let (b, rest) = self.data.split_at(n);
+        self.data = rest;
+        b
+    }
+    /// Everything left.
+    pub fn rest(&mut self) -> &'a [u8] {
+        self.bytes(self.data.len())
+    }
+    /// Whether the input is used up.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+}
+
+/// Writes the format [`Reader`] reads.
+#[derive(Debug, Default)]
+pub struct Writer {
+    /// The bytes so far.
+    pub out: Vec<u8>,
+}
+
+impl Writer {
+    /// A byte.
+    pub fn u8(&mut self, v: u8) {
+        self.out.push(v);
+    }
+    /// A bool.
+    pub fn bool(&mut self, v: bool) {
+        self.out.push(u8::from(v));
+    }
+    /// A u16.
+    pub fn u16(&mut self, v: u16) {
+        self.out.extend_from_slice(&v.to_le_bytes());
+    }
+    /// A u32.
+    pub fn u32(&mut self, v: u32) {
+        self.out.extend_from_slice(&v.to_le_bytes());
+    }
+    /// A u64.
+    pub fn u64(&mut self, v: u64) {
+        self.out.extend_from_slice(&v.to_le_bytes());
+    }
+    /// An optional u32 (flag byte, then 4 bytes either way).
+    pub fn opt_u32(&mut self, v: Option<u32>) {
+        self.bool(v.is_some());
+        self.u32(v.unwrap_or(0));
+    }
+    /// An optional u64.
+    pub fn opt_u64(&mut self, v: Option<u64>) {
+        self.bool(v.is_some());
+        self.u64(v.unwrap_or(0));
+    }
+    /// Raw bytes.
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.out.extend_from_slice(b);
+    }
+}
+
+// ---- guest memory --------------------------------------------------------------------------
+
+/// Sparse guest memory: `size` zero bytes from physical 0, patched by segments; reads past
+/// `size` are not backed, reads touching a poisoned range are unavailable. Counts reads.
+#[derive(Debug, Default)]
+pub struct FuzzMem {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// Unreadable physical ranges.
+    pub poison: Vec<Range<u64>>,
+    /// Physical reads made.
+    pub reads: Cell<u64>,
+}
+
+impl PhysMem for FuzzMem {
+    fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
+        self.reads.set(self.reads.get() + 1);
+        let end = pa.0.saturating_add(buf.len() as u64);
+        if self.poison.iter().any(|r| pa.0 < r.end && r.start < end) {
+            return Err(MemError::Unavailable { pa });
+        }
+        scxray_core::FlatImage::new(PhysAddr(0), &self.bytes).read(pa, buf)
+    }
+}
+
+/// Memory as encoded: size, poison ranges, segments `(pa, bytes)`.
+#[derive(Debug, Default, Clone)]
+pub struct MemSpec {
+    /// Bytes of memory from physical 0 (capped at [`MAX_MEM`]).
+    pub size: u64,
+    /// Unreadable ranges `(start, len)`.
+    pub poison: Vec<(u64, u64)>,
+    /// Non-zero contents.
+    pub segments: Vec<(u64, Vec<u8>)>,
+}
+
+impl MemSpec {
+    /// Decodes: `size: u32`, `npoison: u8 (<= 4)`, poison `(u64, u32)`, `nseg: u8`, then
+    /// segments `(pa: u32, len: u16, bytes)`.
+    pub fn decode(r: &mut Reader<'_>) -> Self {
+        let size = u64::from(r.u32()).min(MAX_MEM);
+        let npoison = usize::from(r.u8() % 5);
+        let poison = (0..npoison).map(|_| (r.u64(), u64::from(r.u32()))).collect();
+        let nseg = usize::from(r.u8()).min(MAX_SEGMENTS);
+        let mut segments = Vec::new();
+        for _ in 0..nseg {
+            let pa = u64::from(r.u32());
+            let len = usize::from(r.u16());
+            segments.push((pa, r.bytes(len).to_vec()));
+        }
+        Self { size, poison, segments }
+    }
+
+    /// Encodes (segments longer than 64 KiB are split).
+    pub fn encode(&self, w: &mut Writer) {
+        w.u32(u32::try_from(self.size).unwrap());
+        w.u8(u8::try_from(self.poison.len()).unwrap());
+        for &(s, l) in &self.poison {
+            w.u64(s);
+            w.u32(u32::try_from(l).unwrap());
+        }
+        let mut segs = Vec::new();
+        for (pa, b) in &self.segments {
+            for (i, c) in b.chunks(0xffff).enumerate() {
+                segs.push((pa + (i * 0xffff) as u64, c));
+            }
+        }
+        w.u8(u8::try_from(segs.len()).expect("too many segments"));
+        for (pa, c) in segs {
+            w.u32(u32::try_from(pa).unwrap());
+            w.u16(u16::try_from(c.len()).unwrap());
+            w.bytes(c);
+        }
+    }
+
+    /// The memory: zero-filled, segments copied in (clipped at `size`).
+    pub fn build(&self) -> FuzzMem {
+        let mut bytes = vec![0u8; usize::try_from(self.size).unwrap()];
+        for (pa, b) in &self.segments {
+            let Ok(start) = usize::try_from(*pa) else { continue };
+            if start >= bytes.len() {
+                continue;
+            }
+            let n = b.len().min(bytes.len() - start);
+            bytes[start..start + n].copy_from_slice(&b[..n]);
+        }
+        let poison = self.poison.iter().map(|&(s, l)| s..s.saturating_add(l)).collect();
+        FuzzMem { bytes, poison, reads: Cell::new(0) }
+    }
+
+    /// The non-zero runs of `mem` (from physical `base`), merged across short zero gaps.
+    pub fn from_image(base: u64, mem: &[u8]) -> Self {
+        let mut segments: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut i = 0;
+        while i < mem.len() {
+            if mem[i] == 0 {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut end = i;
+            let mut j = i;
+            while j < mem.len() && j - end < 32 {
+                if mem[j] != 0 {
+                    end = j + 1;
+                }
+                j += 1;
+            }
+            segments.push((base + start as u64, mem[start..end].to_vec()));
+            i = end;
+        }
+        Self { size: base + mem.len() as u64, poison: Vec::new(), segments }
+    }
+}
+
+// ---- the whole-machine input ---------------------------------------------------------------
+
+/// Direct-map base of the fuzz guests (x86_64's default `page_offset_base`).
+pub const DIRECT_MAP: u64 = 0xffff_8880_0000_0000;
+/// Kernel-image base (`__START_KERNEL_map`).
+pub const KERNEL_IMAGE: u64 = 0xffff_ffff_8000_0000;
+
+/// How kernel virtual addresses translate in a whole-machine input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TranslatorSpec {
+    /// Linear: direct map `DIRECT_MAP + pa`, image `KERNEL_IMAGE + (pa - image_pa)`, no
+    /// page walks (0 descriptor reads per translation).
+    Linear,
+    /// x86_64 with the same linear rules and a 4- or 5-level walk from `cr3` elsewhere.
+    X86 {
+        /// CR3.
+        cr3: u64,
+        /// LA57.
+        five_level: bool,
+    },
+}
+
+/// Everything a whole-machine walk gets, decoded from fuzz bytes.
+#[derive(Debug, Clone)]
+pub struct MachineInput {
+    /// Member offsets.
+    pub layout: Layout,
+    /// `runqueues`.
+    pub runqueues: Option<u64>,
+    /// `__per_cpu_offset` from the guest (`kva`, `slots`) rather than a slice.
+    pub offsets_in_guest: Option<(u64, u32)>,
+    /// The slice form (when not in the guest).
+    pub offsets: Vec<u64>,
+    /// `scx_root`.
+    pub scx_root: Option<u64>,
+    /// `scx_tasks`.
+    pub scx_tasks: Option<u64>,
+    /// `nr_cpu_ids`.
+    pub nr_cpus: u32,
+    /// `nr_node_ids`.
+    pub nr_nodes: u32,
+    /// Caps.
+    pub limits: Limits,
+    /// Translation.
+    pub translator: TranslatorSpec,
+    /// Physical address of the image window's start.
+    pub image_pa: u64,
+    /// Memory.
+    pub mem: MemSpec,
+}
+
+fn dec_opt<T>(r: &mut Reader<'_>, f: impl FnOnce(&mut Reader<'_>) -> T, len: usize) -> Option<T> {
+    if r.bool() {
+        Some(f(r))
+    } else {
+        r.bytes(len);
+        None
+    }
+}
+
+fn enc_opt<T: Default>(w: &mut Writer, v: Option<T>, f: impl FnOnce(&mut Writer, T)) {
+    w.bool(v.is_some());
+    f(w, v.unwrap_or_default());
+}
+
+impl MachineInput {
+    /// Decodes any bytes.
+    pub fn decode(data: &[u8]) -> Self {
+        let r = &mut Reader::new(data);
+        let layout = decode_layout(r);
+        let runqueues = r.opt_u64();
+        let offsets_in_guest = dec_opt(r, |r| (r.u64(), r.u32()), 12);
+        let n = usize::from(r.u8());
+        let offsets = (0..n).map(|_| r.u64()).collect();
+        let scx_root = r.opt_u64();
+        let scx_tasks = r.opt_u64();
+        let nr_cpus = r.u32();
+        let nr_nodes = r.u32();
+        let limits =
+            Limits { list_nodes: r.u32(), rht_nodes: r.u32(), rht_buckets: r.u32(), bucket_chain: r.u32() };
+        let translator = match r.u8() % 3 {
+            0 => TranslatorSpec::Linear,
+            k => TranslatorSpec::X86 { cr3: r.u64(), five_level: k == 2 },
+        };
+        let image_pa = u64::from(r.u32());
+        let mem = MemSpec::decode(r);
+        Self {
+            layout,
+            runqueues,
+            offsets_in_guest,
+            offsets,
+            scx_root,
+            scx_tasks,
+            nr_cpus,
+            nr_nodes,
+            limits,
+            translator,
+            image_pa,
+            mem,
+        }
+    }
+
+    /// Encodes in the format [`MachineInput::decode`] reads.
+    pub fn encode(&self) -> Vec<u8> {
+        let w = &mut Writer::default();
+        encode_layout(w, &self.layout);
+        w.opt_u64(self.runqueues);
+        enc_opt(w, self.offsets_in_guest, |w, (k, s)| {
+            w.u64(k);
+            w.u32(s);
+        });
+        w.u8(u8::try_from(self.offsets.len()).unwrap());
+        for &o in &self.offsets {
+            w.u64(o);
+        }
+        w.opt_u64(self.scx_root);
+        w.opt_u64(self.scx_tasks);
+        w.u32(self.nr_cpus);
+        w.u32(self.nr_nodes);
+        let l = self.limits;
+        for v in [l.list_nodes, l.rht_nodes, l.rht_buckets, l.bucket_chain] {
+            w.u32(v);
+        }
+        match self.translator {
+            TranslatorSpec::Linear => w.u8(0),
+            TranslatorSpec::X86 { cr3, five_level } => {
+                w.u8(if five_level { 2 } else { 1 });
+                w.u64(cr3);
+            }
+        }
+        w.u32(u32::try_from(self.image_pa).unwrap());
+        self.mem.encode(w);
+        std::mem::take(&mut w.out)
+    }
+
+    /// The same input with every cap at most `max` (fuzzing keeps executions short; the
+    /// default caps are covered by the deterministic suite).
+    pub fn clamp_limits(&mut self, max: u32) {
+        let l = &mut self.limits;
+        l.list_nodes = l.list_nodes.min(max);
+        l.rht_nodes = l.rht_nodes.min(max.saturating_mul(2));
+        l.rht_buckets = l.rht_buckets.min(max.saturating_mul(4));
+        l.bucket_chain = l.bucket_chain.min(max);
+    }
+}
+
+/// Layout: a presence byte per group, then its offsets (u32) and optional members.
+pub fn decode_layout(r: &mut Reader<'_>) -> Layout {
+    let rq =
+        dec_opt(r, |r| RqLayout { scx: r.u32(), curr: r.u32(), cpu: r.opt_u32(), clock: r.opt_u32() }, 18);
+    let scx_rq = dec_opt(
+        r,
+        |r| ScxRqLayout {
+            local_dsq: r.u32(),
+            runnable_list: r.u32(),
+            nr_running: r.u32(),
+            flags: r.u32(),
+            cpu_released: r.u32(),
+            ops_qseq: r.opt_u32(),
+            kick_sync: r.opt_u32(),
+            nr_immed: r.opt_u32(),
+            clock: r.opt_u32(),
+            reject_dsq: r.opt_u32(),
+            rescue_dsq: r.opt_u32(),
+        },
+        50,
+    );
+    let task = dec_opt(
+        r,
+        |r| TaskLayout {
+            scx: r.u32(),
+            pid: r.u32(),
+            comm: r.u32(),
+            tgid: r.opt_u32(),
+            state: r.opt_u32(),
+            on_rq: r.opt_u32(),
+            cpus_ptr: r.opt_u32(),
+        },
+        32,
+    );
+    let see = dec_opt(
+        r,
+        |r| SeeLayout {
+            runnable_node: r.u32(),
+            dsq_list: r.u32(),
+            tasks_node: r.u32(),
+            flags: r.u32(),
+            dsq: r.opt_u32(),
+            ops_state: r.opt_u32(),
+            ddsp_dsq_id: r.opt_u32(),
+            weight: r.opt_u32(),
+            sticky_cpu: r.opt_u32(),
+            holding_cpu: r.opt_u32(),
+            runnable_at: r.opt_u32(),
+            slice: r.opt_u32(),
+            dsq_vtime: r.opt_u32(),
+        },
+        61,
+    );
+    let dsq = dec_opt(
+        r,
+        |r| DsqLayout { list: r.u32(), nr: r.u32(), seq: r.u32(), id: r.u32(), hash_node: r.u32() },
+        20,
+    );
+    let dsq_lnode = dec_opt(r, |r| DsqLnodeLayout { node: r.u32(), flags: r.u32() }, 8);
+    let sched = dec_opt(
+        r,
+        |r| SchedLayout {
+            dsq_hash: r.u32(),
+            exit_kind: r.u32(),
+            pnode: r.opt_u32(),
+            pcpu: r.opt_u32(),
+            aborting: r.opt_u32(),
+            bypass_depth: r.opt_u32(),
+        },
+        28,
+    );
+    let sched_pcpu = dec_opt(r, |r| SchedPcpuLayout { bypass_dsq: r.u32() }, 4);
+    let sched_pnode = dec_opt(r, |r| SchedPnodeLayout { global_dsq: r.u32() }, 4);
+    let rht = dec_opt(
+        r,
+        |r| RhtLayout {
+            tbl: r.u32(),
+            bucket_table_size: r.u32(),
+            bucket_table_buckets: r.u32(),
+            rhash_head_next: r.u32(),
+        },
+        16,
+    );
+    let flags = LayoutFlags { task_cursor: r.u32(), dsq_lnode_iter_cursor: r.u32() };
+    Layout { rq, scx_rq, task, see, dsq, dsq_lnode, sched, sched_pcpu, sched_pnode, rht, flags }
+}
+
+/// The inverse of [`decode_layout`].
+pub fn encode_layout(w: &mut Writer, l: &Layout) {
+    enc_opt(w, l.rq, |w, g| {
+        w.u32(g.scx);
+        w.u32(g.curr);
+        w.opt_u32(g.cpu);
+        w.opt_u32(g.clock);
+    });
+    enc_opt(w, l.scx_rq, |w, g| {
+        for v in [g.local_dsq, g.runnable_list, g.nr_running, g.flags, g.cpu_released] {
+            w.u32(v);
+        }
+        for v in [g.ops_qseq, g.kick_sync, g.nr_immed, g.clock, g.reject_dsq, g.rescue_dsq] {
+            w.opt_u32(v);
+        }
+    });
+    enc_opt(w, l.task, |w, g| {
+        for v in [g.scx, g.pid, g.comm] {
+            w.u32(v);
+        }
+        for v in [g.tgid, g.state, g.on_rq, g.cpus_ptr] {
+            w.opt_u32(v);
+        }
+    });
+    enc_opt(w, l.see, |w, g| {
+        for v in [g.runnable_node, g.dsq_list, g.tasks_node, g.flags] {
+            w.u32(v);
+        }
+        for v in [
+            g.dsq,
+            g.ops_state,
+            g.ddsp_dsq_id,
+            g.weight,
+            g.sticky_cpu,
+            g.holding_cpu,
+            g.runnable_at,
+            g.slice,
+            g.dsq_vtime,
+        ] {
+            w.opt_u32(v);
+        }
+    });
+    enc_opt(w, l.dsq, |w, g| {
+        for v in [g.list, g.nr, g.seq, g.id, g.hash_node] {
+            w.u32(v);
+        }
+    });
+    enc_opt(w, l.dsq_lnode, |w, g| {
+        w.u32(g.node);
+        w.u32(g.flags);
+    });
+    enc_opt(w, l.sched, |w, g| {
+        w.u32(g.dsq_hash);
+        w.u32(g.exit_kind);
+        for v in [g.pnode, g.pcpu, g.aborting, g.bypass_depth] {
+            w.opt_u32(v);
+        }
+    });
+    enc_opt(w, l.sched_pcpu, |w, g| w.u32(g.bypass_dsq));
+    enc_opt(w, l.sched_pnode, |w, g| w.u32(g.global_dsq));
+    enc_opt(w, l.rht, |w, g| {
+        for v in [g.tbl, g.bucket_table_size, g.bucket_table_buckets, g.rhash_head_next] {
+            w.u32(v);
+        }
+    });
+    w.u32(l.flags.task_cursor);
+    w.u32(l.flags.dsq_lnode_iter_cursor);
+}
+
+/// A virtual address as an `Option` helper for seeds.
+pub fn va(v: VirtAddr) -> Option<u64> {
+    Some(v.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_round_trips() {
+        let l = Layout {
+            rq: Some(RqLayout { scx: 1, curr: 2, cpu: None, clock: Some(3) }),
+            sched: Some(SchedLayout {
+                dsq_hash: 9,
+                exit_kind: 8,
+                pnode: Some(7),
+                pcpu: None,
+                aborting: None,
+                bypass_depth: Some(1),
+            }),
+            ..Layout::default()
+        };
+        let w = &mut Writer::default();
+        encode_layout(w, &l);
+        assert_eq!(decode_layout(&mut Reader::new(&w.out)), l);
+        // Truncated input decodes too (missing bytes are zero).
+        for n in 0..w.out.len() {
+            let _ = MachineInput::decode(&w.out[..n]);
+        }
+    }
+}
