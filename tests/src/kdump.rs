@@ -41,7 +41,7 @@ impl Compression {
     }
 
     /// Compresses one page; `None` when that does not make it smaller.
-    fn compress(self, page: &[u8]) -> Option<Vec<u8>> {
+    pub fn compress(self, page: &[u8]) -> Option<Vec<u8>> {
         let out = match self {
             Self::None => return None,
             Self::Zlib => {
@@ -103,25 +103,62 @@ fn put_u64(b: &mut [u8], at: usize, v: u64) {
 /// The kdump core of the guest in `f` (whose page size is the block size).
 pub fn write_kdump(f: &CoreFiles, spec: &KdumpSpec) -> Vec<u8> {
     let core = &f.core;
-    let page = f.scheme.page();
-    let ps = usize::try_from(page).unwrap();
     // The ELF core's note blob: program header 0.
     let phdr = &core[EHDR_SIZE..EHDR_SIZE + PHDR_SIZE];
     assert_eq!(u32_at(phdr, 0), 4, "PT_NOTE first");
     let (noff, nlen) = (u64_at(phdr, 8) as usize, u64_at(phdr, 32) as usize);
-    let notes = if spec.notes { &core[noff..noff + nlen] } else { &[][..] };
+    let segments: Vec<(u64, &[u8])> =
+        f.segments.iter().map(|s| (s.pa, &core[s.offset as usize..(s.offset + s.len) as usize])).collect();
+    let memory = Memory {
+        segments: &segments,
+        page: f.scheme.page(),
+        notes: &core[noff..noff + nlen],
+        vmcoreinfo: &f.vmcoreinfo,
+        release: f.vmcoreinfo_release(),
+        nr_cpus: f.guest.per_cpu_offsets.len() as u32,
+        phys_base: f.scheme.phys_base,
+    };
+    write_kdump_of(&memory, spec)
+}
 
-    let end = f.segments.iter().map(|s| s.pa + s.len).max().unwrap();
+/// What a kdump core is written from.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory<'a> {
+    /// `(physical address, bytes)`, page-aligned.
+    pub segments: &'a [(u64, &'a [u8])],
+    /// Page size (the block size).
+    pub page: u64,
+    /// The ELF note blob.
+    pub notes: &'a [u8],
+    /// The VMCOREINFO text.
+    pub vmcoreinfo: &'a str,
+    /// utsname.release.
+    pub release: &'a str,
+    /// The header's `nr_cpus`.
+    pub nr_cpus: u32,
+    /// The sub-header's `phys_base`.
+    pub phys_base: u64,
+}
+
+/// A kdump core of `m`.
+pub fn write_kdump_of(m: &Memory<'_>, spec: &KdumpSpec) -> Vec<u8> {
+    let page = m.page;
+    let ps = usize::try_from(page).unwrap();
+    let notes = if spec.notes { m.notes } else { &[][..] };
+    let end = m.segments.iter().map(|s| s.0 + s.1.len() as u64).max().unwrap();
     let max_mapnr = end.div_ceil(page);
-    let exists = |pfn: u64| f.segments.iter().any(|s| (s.pa..s.pa + s.len).contains(&(pfn * page)));
+    let segment =
+        |pfn: u64| m.segments.iter().find(|s| (s.0..s.0 + s.1.len() as u64).contains(&(pfn * page)));
+    let exists = |pfn: u64| segment(pfn).is_some();
     let excluded = |pfn: u64| spec.excluded.iter().any(|&pa| pa / page == pfn);
     let page_bytes = |pfn: u64| -> &[u8] {
-        let off = f.file_offset(pfn * page).unwrap();
-        &core[off..off + ps]
+        let s = segment(pfn).unwrap();
+        let off = (pfn * page - s.0) as usize;
+        &s.1[off..off + ps]
     };
 
     // Block 1..: sub-header, then the notes, then the VMCOREINFO text.
-    let vi = f.vmcoreinfo.as_bytes();
+    let vi = m.vmcoreinfo.as_bytes();
     let sub_len = 104 + notes.len() + vi.len();
     let sub_blocks = sub_len.div_ceil(ps);
     let half = usize::try_from(max_mapnr.div_ceil(8)).unwrap().next_multiple_of(ps);
@@ -143,9 +180,7 @@ pub fn write_kdump(f: &CoreFiles, spec: &KdumpSpec) -> Vec<u8> {
     header[..8].copy_from_slice(b"KDUMP   ");
     put_u32(&mut header, 8, 6); // header_version
     let uts = |i: usize| 12 + 65 * i;
-    for (i, s) in
-        ["Linux", "synthetic", f.vmcoreinfo_release(), "#1 SMP", spec.machine, "(none)"].iter().enumerate()
-    {
+    for (i, s) in ["Linux", "synthetic", m.release, "#1 SMP", spec.machine, "(none)"].iter().enumerate() {
         header[uts(i)..uts(i) + s.len()].copy_from_slice(s.as_bytes());
     }
     put_u32(&mut header, 424, spec.compression.flag()); // status
@@ -153,11 +188,11 @@ pub fn write_kdump(f: &CoreFiles, spec: &KdumpSpec) -> Vec<u8> {
     put_u32(&mut header, 432, u32::try_from(sub_blocks).unwrap());
     put_u32(&mut header, 436, u32::try_from(bitmap_blocks).unwrap());
     put_u32(&mut header, 440, u32::try_from(max_mapnr).unwrap_or(u32::MAX));
-    put_u32(&mut header, 460, f.guest.per_cpu_offsets.len() as u32); // nr_cpus
+    put_u32(&mut header, 460, m.nr_cpus); // nr_cpus
 
     let sub_off = ps;
     let mut sub = vec![0u8; sub_blocks * ps];
-    put_u64(&mut sub, 0, f.scheme.phys_base);
+    put_u64(&mut sub, 0, m.phys_base);
     put_u32(&mut sub, 8, 31); // dump_level
     let notes_at = 104;
     sub[notes_at..notes_at + notes.len()].copy_from_slice(notes);

@@ -59,7 +59,7 @@ fn every_compression_plain_and_flattened_reads_like_the_elf_core() {
             let bytes = write_kdump(&f, &spec);
             let path = dir.join(format!("guest.{name}.kdump"));
             std::fs::write(&path, &bytes).unwrap();
-            let k = KdumpCore::from_bytes(&path, &bytes).unwrap();
+            let k = KdumpCore::from_bytes(&bytes, &path).unwrap();
             same_bytes(&k, &f);
             assert_eq!(k.vmcoreinfo.as_deref(), Some(f.vmcoreinfo.as_str()), "{name}");
             assert_eq!(k.cpus.len(), 4, "{name}: one NT_PRSTATUS per vCPU");
@@ -114,7 +114,7 @@ fn pages_not_dumped_are_not_backed_and_zero_pages_are_zero() {
         let w = write(&dir, &f);
         let path = dir.join("guest.kdump");
         std::fs::write(&path, &bytes).unwrap();
-        let k = KdumpCore::from_bytes(&path, &bytes).unwrap();
+        let k = KdumpCore::from_bytes(&bytes, &path).unwrap();
         let start = pa & !(page - 1);
         let mut b = [0xffu8; 8];
         assert_eq!(k.read(PhysAddr(pa), &mut b), Err(MemError::NotBacked { pa: PhysAddr(pa), len: 8 }));
@@ -155,7 +155,7 @@ fn truncated_and_damaged_kdump_files_never_panic() {
         for flattened in [false, true] {
             let good = write_kdump(&f, &KdumpSpec { compression: c, flattened, ..KdumpSpec::default() });
             let probe = |bytes: Vec<u8>| {
-                if let Ok(k) = KdumpCore::from_bytes(Path::new("damaged"), &bytes) {
+                if let Ok(k) = KdumpCore::from_bytes(&bytes, Path::new("damaged")) {
                     let mut buf = [0u8; 256];
                     for s in &f.segments {
                         for pa in (s.pa..s.pa + s.len).step_by(4096 * 7 + 100) {

@@ -259,7 +259,7 @@ impl KdumpCore {
     }
 
     /// Indexes a kdump core held in memory (a copy of `bytes`); `path` names it in messages.
-    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self, Error> {
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self, Error> {
         Self::index(path, Bytes::copied(bytes))
     }
 
@@ -767,7 +767,7 @@ mod tests {
             f.extend_from_slice(&(bytes.len() as i64).to_be_bytes());
             f.extend_from_slice(bytes);
         }
-        let e = KdumpCore::from_bytes(Path::new("far"), &f).unwrap_err().to_string();
+        let e = KdumpCore::from_bytes(&f, Path::new("far")).unwrap_err().to_string();
         assert!(e.contains("larger than the file"), "{e}");
     }
 
@@ -792,7 +792,7 @@ mod tests {
                     b[436..440].copy_from_slice(&2u32.to_le_bytes());
                 }
             }
-            if let Ok(k) = KdumpCore::from_bytes(Path::new("garbage"), &b) {
+            if let Ok(k) = KdumpCore::from_bytes(&b, Path::new("garbage")) {
                 let mut buf = [0u8; 64];
                 for pa in (0..if cfg!(miri) { 4 } else { 64 } * 4096u64).step_by(4096 - 7) {
                     let _ = k.read(PhysAddr(pa), &mut buf);
