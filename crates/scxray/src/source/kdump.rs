@@ -749,6 +749,63 @@ mod tests {
         assert!(ix.read(&data, 8, &mut buf).is_none(), "10..20 was never written");
     }
 
+    /// Every compression, plain and flattened, through the page decoders (small enough for
+    /// Miri): each byte reads back, the hole and a left-out page are not backed.
+    #[test]
+    fn every_compression_reads_back_what_the_kit_wrote() {
+        use scxray_tests::kdump::{Compression, KdumpSpec, Memory, write_kdump_of};
+        let text: Vec<u8> = b"OSRELEASE=7.3\nPAGESIZE=4096\n".iter().copied().cycle().take(1024).collect();
+        let pattern: Vec<u8> = (0..2048u32).map(|i| (i % 61) as u8 ^ (i >> 8) as u8).collect();
+        let zero = [0u8; 1024];
+        let segments: Vec<(u64, &[u8])> =
+            vec![(0, &text), (1024, &zero), (2048, &pattern), (6144, &pattern[..1024])];
+        let m = Memory {
+            segments: &segments,
+            page: 1024,
+            notes: &[],
+            vmcoreinfo: "OSRELEASE=7.3\n",
+            release: "7.3",
+            nr_cpus: 1,
+            phys_base: 0,
+        };
+        for c in Compression::ALL {
+            // The kit compresses LZO with lzokay-native, whose compressor Miri finds undefined
+            // behaviour in (Stacked Borrows, compress.rs `Dict::init`): the LZO decoder is
+            // checked under Miri by its own tests instead.
+            if cfg!(miri) && c == Compression::Lzo {
+                continue;
+            }
+            for flattened in [false, true] {
+                let spec = KdumpSpec {
+                    compression: c,
+                    flattened,
+                    excluded: vec![2048 + 1024 + 5],
+                    ..KdumpSpec::default()
+                };
+                let k = KdumpCore::from_bytes(&write_kdump_of(&m, &spec), Path::new("kit")).unwrap();
+                assert_eq!(k.vmcoreinfo.as_deref(), Some("OSRELEASE=7.3\n"));
+                assert_eq!(k.ranges(), vec![(0, 3072), (6144, 1024)], "{c:?}");
+                let mut b = vec![0u8; 3072];
+                k.read(PhysAddr(0), &mut b).unwrap();
+                assert!(
+                    b[..1024] == text[..] && b[1024..2048] == zero[..] && b[2048..] == pattern[..1024],
+                    "{c:?}"
+                );
+                let mut b = [0u8; 1024];
+                k.read(PhysAddr(6144), &mut b).unwrap();
+                assert!(b[..] == pattern[..1024], "{c:?}");
+                assert!(
+                    matches!(k.read(PhysAddr(3072), &mut b[..8]), Err(MemError::NotBacked { .. })),
+                    "left out"
+                );
+                assert!(
+                    matches!(k.read(PhysAddr(5000), &mut b[..8]), Err(MemError::NotBacked { .. })),
+                    "hole"
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_flattened_record_far_out_allocates_nothing_big() {
         // A valid header whose bitmap claims 2^31 blocks, and a one-byte record at 2^50 that
