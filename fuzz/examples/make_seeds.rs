@@ -295,4 +295,53 @@ fn main() {
 NUMBER(phys_base)=-1767899136\nKERNELOFFSET=26600000\nNUMBER(pgtable_l5_enabled)=1\nNUMBER(kimage_voffset)=0xffff7fff4fe00000\n",
     );
     write("kallsyms", "three-symbols", &kallsyms_seed());
+    kdump_seeds();
+}
+
+/// Small kdump-compressed cores: 1 KiB blocks, a page of VMCOREINFO text, a zero page, two
+/// patterned pages around a hole, a VMCOREINFO note; each compression, and one flattened.
+/// And LZO1X streams of patterned pages for the decoder alone.
+fn kdump_seeds() {
+    use scxray_tests::kdump::{Compression, KdumpSpec, Memory, write_kdump_of};
+    let vi = "OSRELEASE=7.3.4+deb13-cloud-amd64\nPAGESIZE=4096\nKERNELOFFSET=26600000\n";
+    let mut text = vi.as_bytes().to_vec();
+    text.resize(1024, 0);
+    let zero = vec![0u8; 1024];
+    let pattern: Vec<u8> = (0..2048u32).map(|i| (i % 61) as u8 ^ (i >> 8) as u8).collect();
+    let mut notes = Vec::new();
+    notes.extend_from_slice(&11u32.to_le_bytes());
+    notes.extend_from_slice(&(vi.len() as u32).to_le_bytes());
+    notes.extend_from_slice(&0u32.to_le_bytes());
+    notes.extend_from_slice(b"VMCOREINFO\0\0");
+    notes.extend_from_slice(vi.as_bytes());
+    while !notes.len().is_multiple_of(4) {
+        notes.push(0);
+    }
+    let segments: Vec<(u64, &[u8])> =
+        vec![(0, &text), (1024, &zero), (2048, &pattern), (6144, &pattern[..1024])];
+    let m = Memory {
+        segments: &segments,
+        page: 1024,
+        notes: &notes,
+        vmcoreinfo: vi,
+        release: "7.3.4+deb13-cloud-amd64",
+        nr_cpus: 1,
+        phys_base: 0,
+    };
+    for (c, flattened) in [
+        (Compression::Zlib, false),
+        (Compression::Zlib, true),
+        (Compression::Lzo, false),
+        (Compression::Snappy, false),
+        (Compression::Zstd, false),
+        (Compression::None, false),
+    ] {
+        let spec = KdumpSpec { compression: c, flattened, ..KdumpSpec::default() };
+        let name = format!("{c:?}{}", if flattened { "-flattened" } else { "" }).to_lowercase();
+        write("kdump", &name, &write_kdump_of(&m, &spec));
+    }
+    for (i, len) in [1024usize, 4096].into_iter().enumerate() {
+        let page: Vec<u8> = pattern.iter().cycle().take(len).copied().collect();
+        write("lzo", &format!("pattern-{i}"), &Compression::Lzo.compress(&page).unwrap());
+    }
 }

@@ -17,6 +17,7 @@
 
 pub mod btf_blob;
 pub mod elf_core;
+pub mod kdump;
 pub mod kernels;
 pub mod pagetables;
 pub mod record;

@@ -16,8 +16,17 @@ use std::process::Command;
 use std::time::Instant;
 
 /// Every fuzz target of `fuzz/`.
-pub const TARGETS: &[&str] =
-    &["walk_machine", "translate_x86_64", "translate_aarch64", "btf", "elf_core", "vmcoreinfo", "kallsyms"];
+pub const TARGETS: &[&str] = &[
+    "walk_machine",
+    "translate_x86_64",
+    "translate_aarch64",
+    "btf",
+    "elf_core",
+    "kdump",
+    "lzo",
+    "vmcoreinfo",
+    "kallsyms",
+];
 
 /// `cargo +nightly <args>` through rustup's proxy, without the outer cargo's toolchain
 /// pins (`cargo xtask` runs under the workspace's pinned toolchain).

@@ -51,6 +51,15 @@ pub struct RuntimeSymbols {
     pub jiffies: Option<u64>,
 }
 
+/// Facts read before configuration, each with where it came from (for `scxray info`).
+#[derive(Debug, Default)]
+pub struct Preset {
+    /// The symbol table.
+    pub symbols: Option<(SymbolTable, String)>,
+    /// Raw BTF.
+    pub btf: Option<(Vec<u8>, String)>,
+}
+
 /// A configured guest: memory, translator, layout, symbols, and how each was found.
 #[derive(Debug)]
 pub struct Target {
@@ -139,12 +148,18 @@ const X86_START_KERNEL_MAP: u64 = 0xffff_ffff_8000_0000;
 impl Target {
     /// Configures a guest from `inputs`.
     pub fn configure(inputs: &Inputs) -> Result<Self, Error> {
-        let mut how = Vec::new();
         let memory = Memory::open(&inputs.memory, inputs.raw_base)?;
+        Self::configure_with(memory, inputs, Preset::default())
+    }
+
+    /// Configures a guest whose memory is already open, with symbols and BTF the caller has
+    /// already read (the live host's /proc/kallsyms and /sys/kernel/btf/vmlinux).
+    pub fn configure_with(memory: Memory, inputs: &Inputs, preset: Preset) -> Result<Self, Error> {
+        let mut how = Vec::new();
         how.push(format!("memory: {}", memory.describe()));
 
         // VMCOREINFO: the core's note, else its text found in memory.
-        let vmcoreinfo = match memory.elf().and_then(|e| e.vmcoreinfo.as_deref()) {
+        let vmcoreinfo = match memory.vmcoreinfo_note() {
             Some(text) => {
                 how.push("VMCOREINFO: from the core's note".into());
                 Some(VmcoreInfo::parse(text))
@@ -162,7 +177,7 @@ impl Target {
         };
         let vmlinux = inputs.vmlinux.as_deref().map(Vmlinux::read).transpose()?;
 
-        let core_arch = match memory.elf().map(|e| e.machine).filter(|&m| m != 0) {
+        let core_arch = match memory.machine().filter(|&m| m != 0) {
             Some(elf::EM_X86_64) => Some(Arch::X86_64),
             Some(elf::EM_AARCH64) => Some(Arch::Aarch64),
             Some(other) => {
@@ -205,12 +220,16 @@ impl Target {
 
         // Symbols: vmlinux, then System.map, else the kernel's own kallsyms in memory (read
         // through a first translator that needs no symbols: the image rule and the walk).
-        let mut table = match (&vmlinux, &inputs.system_map) {
-            (Some(v), _) if !v.symbols.is_empty() => {
+        let mut table = match (&vmlinux, &inputs.system_map, preset.symbols) {
+            (_, _, Some((t, from))) => {
+                how.push(format!("symbols: {} from {from}", t.len()));
+                Some(t)
+            }
+            (Some(v), _, None) if !v.symbols.is_empty() => {
                 how.push(format!("symbols: {} from {}", v.symbols.len(), v.path.display()));
                 Some(v.symbols.clone())
             }
-            (_, Some(p)) => {
+            (_, Some(p), None) => {
                 let t = SymbolTable::read_system_map(p)?;
                 how.push(format!("symbols: {} from {}", t.len(), p.display()));
                 Some(t)
@@ -257,7 +276,10 @@ impl Target {
         how.push(format!("paging: {paging}"));
 
         // BTF: --btf, the vmlinux's .BTF, else the kernel image in memory.
-        let btf = if let Some(p) = &inputs.btf {
+        let btf = if let Some((b, from)) = preset.btf {
+            how.push(format!("BTF: {from}"));
+            b
+        } else if let Some(p) = &inputs.btf {
             how.push(format!("BTF: {}", p.display()));
             std::fs::read(p).map_err(|e| Error::io(p, e))?
         } else if let Some(b) = vmlinux.as_ref().and_then(|v| v.btf.clone()) {
@@ -363,7 +385,7 @@ fn runtime_address(table: &SymbolTable, arch: Arch, kaslr_offset: u64, name: &st
     })
 }
 
-fn resolve_layout(btf: &[u8]) -> Result<Layout, Error> {
+pub(crate) fn resolve_layout(btf: &[u8]) -> Result<Layout, Error> {
     let parsed = scxray_btf::Btf::parse(btf).map_err(|e| Error::BadInput(format!("BTF: {e}")))?;
     scxray_btf::resolve_layout(&parsed).map_err(|e| match e {
         scxray_btf::ResolveError::NoSchedExt => Error::Unsupported(
@@ -395,7 +417,7 @@ fn x86_translator(
     how: &mut Vec<String>,
 ) -> Result<(AnyTranslator, String), Error> {
     let phys_base = info.and_then(|v| v.number("phys_base")).map_or(0, |v| v as u64);
-    let cpu0 = memory.elf().and_then(|e| e.cpus.iter().find(|c| c.cr3.is_some()).copied());
+    let cpu0 = memory.cpu_notes().iter().find(|c| c.cr3.is_some()).copied();
     let mode = match (cpu0.and_then(|c| c.cr4), info.and_then(|v| v.number("pgtable_l5_enabled"))) {
         (Some(cr4), _) => {
             how.push(format!("paging mode: CR4 {cr4:#x} from the core's QEMU note"));

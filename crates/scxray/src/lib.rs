@@ -10,6 +10,7 @@ pub mod diagnose;
 pub mod diff;
 pub mod error;
 pub mod kernel;
+pub mod live;
 pub mod report;
 pub mod source;
 pub mod text;

@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
         scxray dump guest.core --vmlinux vmlinux --format json > state.json\n  \
         scxray dump guest.core --system-map System.map --btf vmlinux.btf\n  \
         scxray info guest.core --vmlinux vmlinux\n\n\
+        scxray dump                        (the running host: /proc/kcore, as root)\n\n\
         Memory dumps: QEMU's `dump-guest-memory` (paging=false) or a kdump /proc/vmcore copy (ELF),\n\
+        a kdump-compressed core (makedumpfile; QEMU's kdump-zlib/-lzo/-snappy, plain or flattened),\n\
         or a raw image of guest RAM (--raw-base gives its first physical address). A guest started\n\
         with -device vmcoreinfo (and qemu_fw_cfg loaded) writes the VMCOREINFO note scxray uses for\n\
         KASLR and page tables; without it scxray searches memory for the kernel's VMCOREINFO text.\n\n\
@@ -108,8 +110,11 @@ struct ReadArgs {
 
 #[derive(Args, Debug)]
 struct KernelArgs {
-    /// The guest memory: an ELF core (QEMU dump-guest-memory, kdump vmcore) or a raw RAM image.
-    memory: PathBuf,
+    /// The guest memory: an ELF core (QEMU dump-guest-memory, kdump vmcore), a
+    /// kdump-compressed core (makedumpfile, QEMU kdump-*), or a raw RAM image. Without it,
+    /// the running host itself: /proc/kcore, /sys/kernel/btf/vmlinux and /proc/kallsyms
+    /// (needs root).
+    memory: Option<PathBuf>,
     #[command(flatten)]
     files: KernelFiles,
 }
@@ -180,6 +185,14 @@ fn parse_u64(s: &str) -> Result<u64, String> {
     .map_err(|e| format!("{s}: {e}"))
 }
 
+/// Configures the dump named by `k`, or the running host when there is none.
+fn configure(k: &KernelArgs) -> Result<Target, Error> {
+    match &k.memory {
+        Some(m) => Target::configure(&inputs(m, &k.files)),
+        None => scxray::live::configure(&inputs(std::path::Path::new(""), &k.files)),
+    }
+}
+
 /// Prints the current step on stderr when it has run for more than a second.
 struct Progress {
     step: Arc<Mutex<(String, Instant, bool)>>,
@@ -223,7 +236,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Info(InfoArgs { kernel: k, layout }) => {
             progress.set("configuring");
-            let t = Target::configure(&inputs(&k.memory, &k.files))?;
+            let t = configure(&k)?;
             progress.set("");
             println!("release: {}", t.release.as_deref().unwrap_or("unknown"));
             for line in &t.how {
@@ -261,7 +274,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Read(r) => {
             progress.set("configuring");
-            let t = Target::configure(&inputs(&r.kernel.memory, &r.kernel.files))?;
+            let t = configure(&r.kernel)?;
             progress.set("");
             let (base, off) = match r.at.split_once('+') {
                 Some((b, o)) => (b, parse_u64(o).map_err(Error::BadInput)?),
@@ -340,7 +353,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Dump(d) => {
             progress.set("configuring");
-            let t = Target::configure(&inputs(&d.kernel.memory, &d.kernel.files))?;
+            let t = configure(&d.kernel)?;
             progress.set("walking");
             let limits = Limits {
                 list_nodes: d.max_list_nodes,

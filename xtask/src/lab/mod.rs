@@ -19,6 +19,7 @@
 pub mod apt;
 pub mod check;
 pub mod initramfs;
+pub mod kdump;
 pub mod kernels;
 pub mod matrix;
 pub mod qemu;
@@ -39,6 +40,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "check" => check_cmd(rest),
         "all" => matrix::run(rest),
         "soak" => soak::run(rest),
+        "kdump" => kdump::run(rest),
         "btf" => btf_check(),
         "help" | "--help" | "-h" => {
             print_help();
@@ -63,6 +65,7 @@ fn print_help() {
          schedulers [--kernel S] [--arch A]  build scx_qmap, scx_simple, scx_central (static)\n  \
          btf                                resolve every matrix kernel's BTF, compare with the table\n  \
          soak [--seconds N]                 read a running guest's shared RAM file in a loop (default 60 s)\n  \
+         kdump [--kernel K]                 QEMU's kdump-zlib/lzo/snappy dumps of one instant read like its ELF core\n  \
          check [name...]                    run scxray on cached dumps, check each against its guest's truth\n  \
          apt newest <glob> <arch> [suite]   newest package of the private apt environment\n  \
          apt fetch <name> <arch> [suite]    download a .deb (cached, SHA256-checked), print its path\n"

@@ -33,6 +33,11 @@ pub struct BootOptions {
     /// Back the guest's RAM with this file, shared (`memory-backend-file,share=on`), so the host
     /// can read it while the guest runs. Needs `numa_nodes <= 1`.
     pub ram_file: Option<PathBuf>,
+    /// Also dump the stopped guest in these `dump-guest-memory` formats (`kdump-zlib`,
+    /// `kdump-lzo`, `kdump-snappy`, `kdump-raw-*` on QEMU 8.2+), to `<name>.<format>.kdump`,
+    /// right after the ELF core: the same instant, another writer's format. Formats this QEMU
+    /// does not offer are skipped (see [`BootResult::extra_dumps`]).
+    pub extra_formats: Vec<String>,
 }
 
 impl Default for BootOptions {
@@ -47,6 +52,7 @@ impl Default for BootOptions {
             extra_append: Vec::new(),
             later_dump: None,
             ram_file: None,
+            extra_formats: Vec::new(),
         }
     }
 }
@@ -139,6 +145,9 @@ pub struct BootResult {
     pub dump_secs: f64,
     /// What [`check_core`] found in the dump.
     pub core: CoreSummary,
+    /// `(format, Some(path))` for each of [`BootOptions::extra_formats`] written, `(format,
+    /// None)` for one this QEMU does not offer.
+    pub extra_dumps: Vec<(String, Option<PathBuf>)>,
     /// `<cache>/dumps/<name>.later.core`, when [`BootOptions::later_dump`] asked for it.
     pub later_dump: Option<PathBuf>,
 }
@@ -428,6 +437,7 @@ fn boot_and(
             boot_secs,
             dump_secs: 0.0,
             core: CoreSummary::default(),
+            extra_dumps: Vec::new(),
             later_dump: None,
         });
     }
@@ -436,6 +446,28 @@ fn boot_and(
     let args = format!("{{\"paging\":false,\"protocol\":{}}}", json_str(&format!("file:{}", dump.display())));
     qmp.execute("dump-guest-memory", Some(&args))?;
     let dump_secs = t.elapsed().as_secs_f64();
+    let mut extra_dumps = Vec::new();
+    if !opts.extra_formats.is_empty() {
+        let offered = qmp.execute("query-dump-guest-memory-capability", None)?;
+        for format in &opts.extra_formats {
+            if !offered.contains(&format!("\"{format}\"")) {
+                eprintln!("xtask:     this QEMU does not offer dump format {format}");
+                extra_dumps.push((format.clone(), None));
+                continue;
+            }
+            let path = dir.join(format!("{name}.{format}.kdump"));
+            let _ = fs::remove_file(&path);
+            let t = Instant::now();
+            let args = format!(
+                "{{\"paging\":false,\"format\":{},\"protocol\":{}}}",
+                json_str(format),
+                json_str(&format!("file:{}", path.display()))
+            );
+            qmp.execute("dump-guest-memory", Some(&args))?;
+            eprintln!("xtask:     {format} dump in {:.1} s", t.elapsed().as_secs_f64());
+            extra_dumps.push((format.clone(), Some(path)));
+        }
+    }
     let later_dump = match opts.later_dump {
         Some(wait) => {
             let later = dir.join(format!("{name}.later.core"));
@@ -474,7 +506,17 @@ fn boot_and(
     );
     fs::write(&truth_file, header + &truth.to_text()).map_err(|e| format!("write truth: {e}"))?;
     eprintln!("xtask: <== boot {name}: ready after {boot_secs:.1} s, dump {dump_secs:.1} s");
-    Ok(BootResult { dump, truth_file, serial_log, truth, boot_secs, dump_secs, core, later_dump })
+    Ok(BootResult {
+        dump,
+        truth_file,
+        serial_log,
+        truth,
+        boot_secs,
+        dump_secs,
+        core,
+        extra_dumps,
+        later_dump,
+    })
 }
 
 fn tail(text: &str, n: usize) -> String {

@@ -2,13 +2,21 @@
 
 pub mod bytes;
 pub mod elf_core;
+pub mod kcore;
+pub mod kdump;
+pub mod lzo;
+pub mod notes;
 pub mod raw;
+#[cfg(feature = "vm-memory")]
+pub mod vm_memory;
 
 use scxray_core::{MemError, PhysAddr, PhysMem};
 use std::path::Path;
 
 pub use bytes::Bytes;
 pub use elf_core::{CpuNote, ElfCore};
+pub use kcore::Kcore;
+pub use kdump::KdumpCore;
 pub use raw::RawImage;
 
 use crate::error::Error;
@@ -20,6 +28,10 @@ pub enum Memory {
     Elf(ElfCore),
     /// A raw image of guest RAM (a file, or a live `memory-backend-file,share=on` path).
     Raw(RawImage),
+    /// A kdump-compressed core (makedumpfile, QEMU `kdump-*` formats).
+    Kdump(Box<KdumpCore>),
+    /// The running host's memory (`/proc/kcore`).
+    Live(Kcore),
 }
 
 impl Memory {
@@ -27,15 +39,12 @@ impl Memory {
     /// physical `raw_base`.
     pub fn open(path: &Path, raw_base: u64) -> Result<Self, Error> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut magic = [0u8; 4];
+        let mut magic = [0u8; 16];
         let n = std::io::Read::read(&mut &file, &mut magic).map_err(|e| Error::io(path, e))?;
-        if n == 4 && magic == *b"\x7fELF" {
+        if n >= 4 && magic[..4] == *b"\x7fELF" {
             Ok(Self::Elf(ElfCore::open(path)?))
-        } else if n >= 4 && &magic == b"KDUM" {
-            Err(Error::BadInput(format!(
-                "{}: a kdump-compressed (makedumpfile) core; this build reads ELF cores and raw images",
-                path.display()
-            )))
+        } else if kdump::is_kdump(&magic[..n]) {
+            Ok(Self::Kdump(Box::new(KdumpCore::open(path)?)))
         } else {
             Ok(Self::Raw(RawImage::open(path, raw_base)?))
         }
@@ -46,6 +55,8 @@ impl Memory {
         match self {
             Self::Elf(e) => e.phys_end(),
             Self::Raw(r) => r.phys_end(),
+            Self::Kdump(k) => k.phys_end(),
+            Self::Live(k) => k.phys_end(),
         }
     }
 
@@ -54,6 +65,8 @@ impl Memory {
         match self {
             Self::Elf(e) => e.ranges(),
             Self::Raw(r) => vec![(r.base(), r.len())],
+            Self::Kdump(k) => k.ranges(),
+            Self::Live(k) => k.ranges(),
         }
     }
 
@@ -62,6 +75,8 @@ impl Memory {
         match self {
             Self::Elf(e) => e.describe(),
             Self::Raw(r) => format!("raw image, {} MiB at physical {:#x}", r.len() >> 20, r.base()),
+            Self::Kdump(k) => k.describe(),
+            Self::Live(k) => k.describe(),
         }
     }
 
@@ -69,7 +84,37 @@ impl Memory {
     pub fn elf(&self) -> Option<&ElfCore> {
         match self {
             Self::Elf(e) => Some(e),
+            Self::Raw(_) | Self::Kdump(_) | Self::Live(_) => None,
+        }
+    }
+
+    /// The VMCOREINFO text the dump carries (ELF note, kdump sub-header), if any.
+    pub fn vmcoreinfo_note(&self) -> Option<&str> {
+        match self {
+            Self::Elf(e) => e.vmcoreinfo.as_deref(),
+            Self::Kdump(k) => k.vmcoreinfo.as_deref(),
             Self::Raw(_) => None,
+            Self::Live(k) => k.vmcoreinfo.as_deref(),
+        }
+    }
+
+    /// The dump's machine (`EM_X86_64`, `EM_AARCH64`), when it says; 0 or `None` when not.
+    pub fn machine(&self) -> Option<u16> {
+        match self {
+            Self::Elf(e) => Some(e.machine),
+            Self::Kdump(k) => Some(k.machine),
+            Self::Raw(_) => None,
+            Self::Live(k) => Some(k.machine),
+        }
+    }
+
+    /// Per-vCPU state from the dump's notes.
+    pub fn cpu_notes(&self) -> &[CpuNote] {
+        match self {
+            Self::Elf(e) => &e.cpus,
+            Self::Kdump(k) => &k.cpus,
+            Self::Raw(_) => &[],
+            Self::Live(k) => &k.cpus,
         }
     }
 
@@ -79,6 +124,8 @@ impl Memory {
         match self {
             Self::Elf(e) => e.scan(needle, max),
             Self::Raw(r) => r.scan(needle, max),
+            Self::Kdump(k) => k.scan(needle, max),
+            Self::Live(k) => k.scan(needle, max),
         }
     }
 }
@@ -88,6 +135,8 @@ impl PhysMem for Memory {
         match self {
             Self::Elf(e) => e.read(pa, buf),
             Self::Raw(r) => r.read(pa, buf),
+            Self::Kdump(k) => k.read(pa, buf),
+            Self::Live(k) => k.read(pa, buf),
         }
     }
 }
