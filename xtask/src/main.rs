@@ -101,6 +101,8 @@ fn test_all(args: &[String]) -> Result<(), String> {
         if !quick_lab {
             // scxray reading a running guest's RAM in a loop, as a hypervisor's monitor would.
             lab::soak::run(&["--seconds".into(), "20".into()])?;
+            // The same guest as an ELF core and as QEMU's kdump-compressed cores: same report.
+            lab::kdump::run(&[])?;
         }
     }
     println!("xtask: test-all passed in {:.0} s", start.elapsed().as_secs_f64());
