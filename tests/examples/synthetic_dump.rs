@@ -8,8 +8,7 @@ use scxray_core::{
     CpuScx, DsqHeader, Guest, HashWalk, LinearTranslator, ListWalk, Problem, RootState, TaskEntry, VirtAddr,
     Visitor,
 };
-use scxray_tests::kernels::debian_7_3_amd64;
-use scxray_tests::{GuestBuilder, KitMem};
+use scxray_tests::KitMem;
 
 struct Report<'g, 'a> {
     guest: &'g Guest<'a, KitMem<'a>, LinearTranslator<'a>>,
@@ -88,30 +87,7 @@ impl Visitor for Report<'_, '_> {
 }
 
 fn main() {
-    let mut b = GuestBuilder::new(debian_7_3_amd64(), 4, 2);
-    b.attach_scheduler(0, 64);
-    let names: [&[u8]; 6] = [b"stress-ng", b"kworker/0:1", b"sshd", b"make", b"cc1", b"ld"];
-    let user_q = b.add_user_dsq(0, 0, true);
-    for i in 0..24u32 {
-        let t = b.add_task(100 + i as i32, names[i as usize % names.len()]);
-        let cpu = i % 4;
-        match i % 6 {
-            0 => b.set_curr(cpu, t),
-            1 | 2 => b.make_runnable(cpu, t),
-            3 => {
-                let d = b.local_dsq(cpu);
-                b.enqueue(d, t);
-            }
-            4 => b.enqueue(user_q, t),
-            _ => {
-                let d = b.global_dsq(cpu % 2);
-                b.enqueue(d, t);
-            }
-        }
-    }
-    for cpu in 0..4 {
-        b.set_rq_scalars(cpu, 3, 0, false);
-    }
+    let b = scxray_tests::demo_machine(0, 0);
     let g = b.build();
     println!(
         "synthetic guest: {} MiB of memory, layout of Debian 7.3 amd64 (the dumps of real guests come with the CLI)",

@@ -765,3 +765,34 @@ impl TestGuest {
         })
     }
 }
+
+/// The demo machine (the `synthetic_dump` example's, also used by the wire round trip): 4 CPUs
+/// on 2 nodes at Debian 7.3 amd64 offsets, a root scheduler with `exit_kind`, 24 tasks running,
+/// runnable, and queued on local, global and one user DSQ (`user_dsq_id`, bucket 0, locked).
+pub fn demo_machine(exit_kind: u32, user_dsq_id: u64) -> GuestBuilder {
+    let mut b = GuestBuilder::new(kernels::debian_7_3_amd64(), 4, 2);
+    b.attach_scheduler(exit_kind, 64);
+    let names: [&[u8]; 6] = [b"stress-ng", b"kworker/0:1", b"sshd", b"make", b"cc1", b"ld"];
+    let user_q = b.add_user_dsq(user_dsq_id, 0, true);
+    for i in 0..24u32 {
+        let t = b.add_task(100 + i as i32, names[i as usize % names.len()]);
+        let cpu = i % 4;
+        match i % 6 {
+            0 => b.set_curr(cpu, t),
+            1 | 2 => b.make_runnable(cpu, t),
+            3 => {
+                let d = b.local_dsq(cpu);
+                b.enqueue(d, t);
+            }
+            4 => b.enqueue(user_q, t),
+            _ => {
+                let d = b.global_dsq(cpu % 2);
+                b.enqueue(d, t);
+            }
+        }
+    }
+    for cpu in 0..4 {
+        b.set_rq_scalars(cpu, 3, 0, false);
+    }
+    b
+}

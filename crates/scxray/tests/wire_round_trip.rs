@@ -11,8 +11,7 @@ use scxray::translator::AnyTranslator;
 use scxray::{Report, Target};
 use scxray_core::wire::WireError;
 use scxray_core::{FlatImage, Limits, PhysAddr, VirtAddr};
-use scxray_tests::kernels::debian_7_3_amd64;
-use scxray_tests::{DIRECT_MAP, GuestBuilder, IMAGE_PA, KERNEL_IMAGE, TestGuest};
+use scxray_tests::{DIRECT_MAP, IMAGE_PA, KERNEL_IMAGE, TestGuest};
 use scxray_x86_64::{Cr3, PagingMode, X86Config, X86Translator};
 use std::path::PathBuf;
 use std::process::Command;
@@ -28,30 +27,7 @@ fn scratch(name: &str) -> PathBuf {
 /// The synthetic_dump example's machine: 4 CPUs on 2 nodes, a root scheduler, tasks running,
 /// runnable, on local, global and user DSQs, plus `scx_enable_state_var`.
 fn guest() -> (TestGuest, VirtAddr) {
-    let mut b = GuestBuilder::new(debian_7_3_amd64(), 4, 2);
-    b.attach_scheduler(1024, 64);
-    let names: [&[u8]; 6] = [b"stress-ng", b"kworker/0:1", b"sshd", b"make", b"cc1", b"ld"];
-    let user_q = b.add_user_dsq(0x40, 0, true);
-    for i in 0..24u32 {
-        let t = b.add_task(100 + i as i32, names[i as usize % names.len()]);
-        let cpu = i % 4;
-        match i % 6 {
-            0 => b.set_curr(cpu, t),
-            1 | 2 => b.make_runnable(cpu, t),
-            3 => {
-                let d = b.local_dsq(cpu);
-                b.enqueue(d, t);
-            }
-            4 => b.enqueue(user_q, t),
-            _ => {
-                let d = b.global_dsq(cpu % 2);
-                b.enqueue(d, t);
-            }
-        }
-    }
-    for cpu in 0..4 {
-        b.set_rq_scalars(cpu, 3, 0, false);
-    }
+    let mut b = scxray_tests::demo_machine(1024, 0x40);
     let state = b.alloc_image(4);
     b.write_u32(state, 1);
     (b.build(), state)
