@@ -6,20 +6,20 @@ use scxray_tests::GuestBuilder;
 use scxray_tests::kernels::debian_7_3_amd64;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Counts allocations made by threads that armed it.
 struct CountingAlloc;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 thread_local! {
     static ARMED: Cell<bool> = const { Cell::new(false) };
+    // Per thread: tests run in parallel, and another armed thread's allocations must not count.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
 }
 
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if ARMED.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+            ALLOCATIONS.with(|n| n.set(n.get() + 1));
         }
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.alloc(layout) }
@@ -108,10 +108,10 @@ fn streaming_walk_of_64_cpus_allocates_nothing_on_a_32_kib_stack() {
         .stack_size(32 * 1024)
         .spawn(move || {
             ARMED.with(|a| a.set(true));
-            let before = ALLOCATIONS.load(Ordering::SeqCst);
+            let before = ALLOCATIONS.with(Cell::get);
             let mut c = Counts::default();
             g.with(|gg| gg.walk_machine(&mut c));
-            let after = ALLOCATIONS.load(Ordering::SeqCst);
+            let after = ALLOCATIONS.with(Cell::get);
             ARMED.with(|a| a.set(false));
             (c, after - before)
         })
@@ -137,7 +137,7 @@ fn collected_forms_allocate_nothing() {
         .stack_size(4 << 20)
         .spawn(move || {
             ARMED.with(|a| a.set(true));
-            let before = ALLOCATIONS.load(Ordering::SeqCst);
+            let before = ALLOCATIONS.with(Cell::get);
             let sizes = g.with(|gg| {
                 let m: scxray_core::MachineSummary<64, 512> = gg.collect_machine();
                 let tasks: scxray_core::TaskList<1024> = gg.collect_scx_tasks();
@@ -146,7 +146,7 @@ fn collected_forms_allocate_nothing() {
                 let user: scxray_core::UserDsqIndex<256> = gg.collect_user_dsqs(sched);
                 (m.cpus.len(), m.dsqs.len(), tasks.tasks.len(), cpu.runnable.len(), user.dsqs.len())
             });
-            let after = ALLOCATIONS.load(Ordering::SeqCst);
+            let after = ALLOCATIONS.with(Cell::get);
             ARMED.with(|a| a.set(false));
             (sizes, after - before)
         })
@@ -162,10 +162,10 @@ fn the_allocation_counter_is_armed() {
     // Guards the test above against a counter that never counts.
     let n = std::thread::spawn(|| {
         ARMED.with(|a| a.set(true));
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        let before = ALLOCATIONS.with(Cell::get);
         let v = std::hint::black_box(vec![1u8; 32]);
         drop(v);
-        ALLOCATIONS.load(Ordering::SeqCst) - before
+        ALLOCATIONS.with(Cell::get) - before
     })
     .join()
     .unwrap();
