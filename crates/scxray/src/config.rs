@@ -264,7 +264,8 @@ impl Target {
             scx_tasks: runtime("scx_tasks"),
             nr_cpu_ids: runtime("nr_cpu_ids"),
             nr_node_ids: runtime("nr_node_ids"),
-            scx_enable_state_var: runtime("scx_enable_state_var"),
+            scx_enable_state_var: runtime("scx_enable_state_var")
+                .or_else(|| runtime("scx_ops_enable_state_var")),
             jiffies: runtime("jiffies").or_else(|| runtime("jiffies_64")),
         };
         // Now with symbols: x86's direct map base, arm64's image range.

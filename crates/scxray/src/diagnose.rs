@@ -33,6 +33,26 @@ impl<'t> KernelInfo<'t> {
             .collect()
     }
 
+    /// The name of the constant of `enum name` whose bit pattern is `value`.
+    pub fn enum_name(&self, name: &str, value: u64) -> Option<String> {
+        self.enum_constants(name).into_iter().find(|&(_, v)| v == value).map(|(n, _)| n)
+    }
+
+    /// `scx_enable_state_var`'s value and its name by `enum scx_enable_state` ("enabled"), or
+    /// `state N` when BTF has no name for it.
+    pub fn enable_state(&self) -> (Option<u32>, Option<String>) {
+        let value = self.target.symbols.scx_enable_state_var.and_then(|a| self.u32_at(a));
+        let name = value.map(|v| {
+            self.enum_name("scx_enable_state", u64::from(v))
+                .or_else(|| self.enum_name("scx_ops_enable_state", u64::from(v)))
+                .map_or_else(
+                    || format!("state {v}"),
+                    |n| n.trim_start_matches("SCX_OPS_").trim_start_matches("SCX_").to_ascii_lowercase(),
+                )
+        });
+        (value, name)
+    }
+
     /// The byte offset of a dotted member path (`scx_sched.exit_info`).
     pub fn offset(&self, path: &str) -> Option<u64> {
         let btf = self.btf.as_ref()?;
@@ -310,19 +330,10 @@ pub struct GlobalState {
 /// Reads the global state.
 pub fn global_state(k: &KernelInfo<'_>) -> GlobalState {
     let at = |names: &[&str]| k.symbol(names);
-    let value = at(&["scx_enable_state_var", "scx_ops_enable_state_var"]).and_then(|a| k.u32_at(a));
-    let name = value.and_then(|v| {
-        let mut c = k.enum_constants("scx_enable_state");
-        if c.is_empty() {
-            c = k.enum_constants("scx_ops_enable_state");
-        }
-        c.into_iter()
-            .find(|&(_, cv)| cv == u64::from(v))
-            .map(|(n, _)| n.trim_start_matches("SCX_OPS_").trim_start_matches("SCX_").to_ascii_lowercase())
-    });
+    let (value, name) = k.enable_state();
     let jiffies = k.jiffies();
     GlobalState {
-        enable_state: name.or_else(|| value.map(|v| format!("state {v}"))),
+        enable_state: name,
         enable_state_value: value,
         enabled: at(&["__scx_enabled", "__scx_ops_enabled"]).and_then(|a| k.u32_at(a)),
         switching_all: at(&["scx_switching_all"]).and_then(|a| k.u8_at(a)).map(|b| b != 0),

@@ -367,24 +367,16 @@ impl Report {
         let mut c = Collector::default();
         guest.walk_machine(&mut c);
         let mut tasks = Tasks { guest: &guest, cache: HashMap::new() };
-        let btf = scxray_btf::Btf::parse(&target.btf).ok();
         let kernel = crate::diagnose::KernelInfo::new(target);
 
         let scheduler = c.root.map(|r| {
-            let ops_name = btf
-                .as_ref()
-                .and_then(|b| b.member_offset("scx_sched.ops.name").ok().flatten())
-                .and_then(|m| m.byte_offset())
-                .and_then(|off| {
-                    let mut buf = [0u8; 128];
-                    target.read_virt(r.sched_kva.0.wrapping_add(u64::from(off)), &mut buf).ok()?;
-                    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-                    Some(String::from_utf8_lossy(&buf[..end]).into_owned())
-                });
-            let exit_kind_name =
-                btf.as_ref().and_then(|b| enum_name(b, "scx_exit_kind", u64::from(r.exit_kind)));
+            // `char name[SCX_OPS_NAME_LEN]`, 128 bytes.
+            let ops_name = kernel
+                .offset("scx_sched.ops.name")
+                .and_then(|off| kernel.string_at(r.sched_kva.0.wrapping_add(off), 128));
+            let exit_kind_name = kernel.enum_name("scx_exit_kind", u64::from(r.exit_kind));
             SchedulerFacts {
-                state: enable_state(target, btf.as_ref()),
+                state: kernel.enable_state().1,
                 ops_name,
                 sched_kva: hex(r.sched_kva.0),
                 exit_kind: r.exit_kind,
@@ -514,28 +506,4 @@ fn details<M: PhysMem + ?Sized, T: Translate + ?Sized>(
         }
     }
     (ok, bad)
-}
-
-/// The name of the constant of `enum_name` whose value is `value`.
-fn enum_name(btf: &scxray_btf::Btf<'_>, enum_name: &str, value: u64) -> Option<String> {
-    let ty = btf.find_enum(enum_name).ok()??;
-    (0..u32::from(ty.vlen)).filter_map(|i| ty.enumerator(i)).find_map(|e| {
-        // Compare as the enum's own width: SCX_TASK_CURSOR is stored as a negative i32.
-        let v = e.value.value as u64
-            & if e.value.size >= 8 { u64::MAX } else { (1u64 << (8 * e.value.size)) - 1 };
-        (v == value).then(|| btf.str_at(e.name_off).ok().map(str::to_owned)).flatten()
-    })
-}
-
-/// `scx_enable_state_var` decoded with `enum scx_enable_state`: "SCX_ENABLED" -> "enabled".
-fn enable_state(target: &Target, btf: Option<&scxray_btf::Btf<'_>>) -> Option<String> {
-    let addr = target.symbols.scx_enable_state_var?;
-    let mut b = [0u8; 4];
-    target.read_virt(addr, &mut b).ok()?;
-    let v = u32::from_le_bytes(b);
-    let name = btf.and_then(|b| enum_name(b, "scx_enable_state", u64::from(v)));
-    Some(match name {
-        Some(n) => n.trim_start_matches("SCX_").to_ascii_lowercase(),
-        None => format!("state {v}"),
-    })
 }
