@@ -323,8 +323,13 @@ impl MachineInput {
         let scx_tasks = r.opt_u64();
         let nr_cpus = r.u32();
         let nr_nodes = r.u32();
-        let limits =
-            Limits { list_nodes: r.u32(), rht_nodes: r.u32(), rht_buckets: r.u32(), bucket_chain: r.u32() };
+        let limits = Limits {
+            list_nodes: r.u32(),
+            rht_nodes: r.u32(),
+            rht_buckets: r.u32(),
+            bucket_chain: r.u32(),
+            sub_scheds: r.u32(),
+        };
         let translator = match r.u8() % 3 {
             0 => TranslatorSpec::Linear,
             k => TranslatorSpec::X86 { cr3: r.u64(), five_level: k == 2 },
@@ -365,7 +370,7 @@ impl MachineInput {
         w.u32(self.nr_cpus);
         w.u32(self.nr_nodes);
         let l = self.limits;
-        for v in [l.list_nodes, l.rht_nodes, l.rht_buckets, l.bucket_chain] {
+        for v in [l.list_nodes, l.rht_nodes, l.rht_buckets, l.bucket_chain, l.sub_scheds] {
             w.u32(v);
         }
         match self.translator {
@@ -388,6 +393,7 @@ impl MachineInput {
         l.rht_nodes = l.rht_nodes.min(max.saturating_mul(2));
         l.rht_buckets = l.rht_buckets.min(max.saturating_mul(4));
         l.bucket_chain = l.bucket_chain.min(max);
+        l.sub_scheds = l.sub_scheds.min(max.min(8));
     }
 }
 
@@ -459,8 +465,11 @@ pub fn decode_layout(r: &mut Reader<'_>) -> Layout {
             pcpu: r.opt_u32(),
             aborting: r.opt_u32(),
             bypass_depth: r.opt_u32(),
+            children: r.opt_u32(),
+            sibling: r.opt_u32(),
+            level: r.opt_u32(),
         },
-        28,
+        43,
     );
     let sched_pcpu = dec_opt(r, |r| SchedPcpuLayout { bypass_dsq: r.u32() }, 4);
     let sched_pnode = dec_opt(r, |r| SchedPnodeLayout { global_dsq: r.u32() }, 4);
@@ -532,7 +541,7 @@ pub fn encode_layout(w: &mut Writer, l: &Layout) {
     enc_opt(w, l.sched, |w, g| {
         w.u32(g.dsq_hash);
         w.u32(g.exit_kind);
-        for v in [g.pnode, g.pcpu, g.aborting, g.bypass_depth] {
+        for v in [g.pnode, g.pcpu, g.aborting, g.bypass_depth, g.children, g.sibling, g.level] {
             w.opt_u32(v);
         }
     });
@@ -567,6 +576,9 @@ mod tests {
                 pcpu: None,
                 aborting: None,
                 bypass_depth: Some(1),
+                children: Some(40),
+                sibling: Some(56),
+                level: None,
             }),
             ..Layout::default()
         };

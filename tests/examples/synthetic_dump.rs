@@ -5,7 +5,7 @@
 //! `cargo xtask demo` runs this until the CLI reads real dumps.
 
 use scxray_core::{
-    CpuScx, DsqHeader, Guest, HashWalk, LinearTranslator, ListWalk, Problem, RootState, TaskEntry, VirtAddr,
+    CpuScx, DsqHeader, Guest, HashWalk, LinearTranslator, ListWalk, Problem, SchedState, TaskEntry, VirtAddr,
     Visitor,
 };
 use scxray_tests::KitMem;
@@ -24,7 +24,7 @@ impl Report<'_, '_> {
 }
 
 impl Visitor for Report<'_, '_> {
-    fn root(&mut self, r: &RootState) {
+    fn root(&mut self, r: &SchedState) {
         println!(
             "scheduler root: scx_sched {}  exit_kind {:#x}  aborting {}  bypass_depth {}  ({:?})",
             r.sched_kva, r.exit_kind, r.aborting, r.bypass_depth, r.provenance

@@ -12,6 +12,9 @@ pub const SCHED_OPS_OFF: u32 = 0;
 pub const OPS_NAME_OFF: u32 = 352;
 /// `SCX_OPS_NAME_LEN`.
 pub const OPS_NAME_LEN: u32 = 128;
+/// Offset of `cgrp_path` (`char *`) in `struct scx_sched`, emitted with the sub-scheduler
+/// members (7.3 amd64's offset).
+pub const SCHED_CGRP_PATH_OFF: u32 = 880;
 
 /// `enum scx_exit_kind`.
 pub const SCX_EXIT_KINDS: &[(&str, i64)] = &[
@@ -293,12 +296,13 @@ pub fn for_layout(layout: &Layout, opts: Options) -> Vec<u8> {
     if let Some(p) = layout.sched_pnode {
         w.struct_("scx_sched_pnode", p.global_dsq + sizes::DSQ as u32, &[("global_dsq", dsq, p.global_dsq)]);
     }
+    // Before 6.16 `scx_ops` is a global `struct sched_ext_ops`: emitted with or without scx_sched.
+    let ops = w.struct_(
+        "sched_ext_ops",
+        OPS_NAME_OFF + OPS_NAME_LEN,
+        &[("select_cpu", void_ptr, 0), ("enqueue", void_ptr, 8), ("name", name_arr, OPS_NAME_OFF)],
+    );
     if let Some(s) = layout.sched {
-        let ops = w.struct_(
-            "sched_ext_ops",
-            OPS_NAME_OFF + OPS_NAME_LEN,
-            &[("select_cpu", void_ptr, 0), ("enqueue", void_ptr, 8), ("name", name_arr, OPS_NAME_OFF)],
-        );
         let mut ms = vec![("ops", ops, SCHED_OPS_OFF), ("exit_kind", int, s.exit_kind)];
         if let Some(h) = rhashtable {
             ms.push(("dsq_hash", h, s.dsq_hash));
@@ -308,6 +312,10 @@ pub fn for_layout(layout: &Layout, opts: Options) -> Vec<u8> {
             ("pcpu", void_ptr, s.pcpu),
             ("aborting", bool_, s.aborting),
             ("bypass_depth", int, s.bypass_depth),
+            ("children", list_head, s.children),
+            ("sibling", list_head, s.sibling),
+            ("level", int, s.level),
+            ("cgrp_path", void_ptr, s.children.map(|_| SCHED_CGRP_PATH_OFF)),
         ] {
             if let Some(off) = off {
                 ms.push((n, ty, off));
@@ -327,6 +335,14 @@ pub fn for_layout(layout: &Layout, opts: Options) -> Vec<u8> {
         &[("SCX_DSQ_LNODE_ITER_CURSOR", i64::from(f.dsq_lnode_iter_cursor))],
     );
     w.enum_("scx_exit_kind", false, SCX_EXIT_KINDS);
-    w.enum_("scx_enable_state", false, SCX_ENABLE_STATES);
+    if layout.sched.is_some() {
+        w.enum_("scx_enable_state", false, SCX_ENABLE_STATES);
+    } else {
+        // 6.12-6.14 name the enum and its constants after `ops`.
+        let ops_states: Vec<(String, i64)> =
+            SCX_ENABLE_STATES.iter().map(|(n, v)| (n.replacen("SCX_", "SCX_OPS_", 1), *v)).collect();
+        let refs: Vec<(&str, i64)> = ops_states.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        w.enum_("scx_ops_enable_state", false, &refs);
+    }
     w.build()
 }

@@ -147,6 +147,20 @@ impl GuestBuilder {
         self.write(VirtAddr(at), name.as_bytes());
     }
 
+    /// Sets `ops.name` of the (sub-)scheduler at `sched` (`&scx_ops` for the globals).
+    pub fn set_ops_name_of(&mut self, sched: VirtAddr, name: &str) {
+        assert!(name.len() < btf_blob::OPS_NAME_LEN as usize);
+        let off = if self.globals().is_some() { 0 } else { btf_blob::SCHED_OPS_OFF };
+        self.write(VirtAddr(sched.0 + u64::from(off + btf_blob::OPS_NAME_OFF)), name.as_bytes());
+    }
+
+    /// Points `scx_sched.cgrp_path` of `sched` at a fresh copy of `path`.
+    pub fn set_cgroup_path(&mut self, sched: VirtAddr, path: &str) {
+        let s = self.alloc(path.len() as u64 + 1, 8);
+        self.write(s, path.as_bytes());
+        self.write_u64(VirtAddr(sched.0 + u64::from(btf_blob::SCHED_CGRP_PATH_OFF)), s.0);
+    }
+
     /// Sets `scx_sched.aborting` and `scx_sched.bypass_depth`.
     pub fn set_sched_scalars(&mut self, aborting: bool, bypass_depth: i32) {
         let sl = self.layout.sched.unwrap();
@@ -242,8 +256,12 @@ impl GuestBuilder {
         self.write_u32(v, nr_cpus);
         let v = self.image_var("nr_node_ids", 4);
         self.write_u32(v, nr_nodes);
-        let v = self.image_var("scx_enable_state_var", 4);
-        self.write_u32(v, spec.enable_state);
+        // A kernel with the 6.12-6.15 globals has its own enable state variable, no scx_root.
+        let globals = self.globals().is_some();
+        if !globals {
+            let v = self.image_var("scx_enable_state_var", 4);
+            self.write_u32(v, spec.enable_state);
+        }
         if matches!(scheme.paging, Paging::X86 { .. }) {
             let v = self.image_var("page_offset_base", 8);
             self.write_u64(v, scheme.direct_map);
@@ -274,12 +292,14 @@ impl GuestBuilder {
             ("_stext", scheme.image_va),
             ("_end", image_end),
             ("__per_cpu_offset", self.per_cpu_offset_kva.0),
-            ("scx_root", self.scx_root.0),
             ("scx_tasks", self.scx_tasks.0),
             ("__per_cpu_start", scheme.percpu_base),
             ("runqueues", scheme.percpu_base.wrapping_add(RUNQUEUES_OFF)),
         ] {
             symbols.insert(n.to_owned(), a);
+        }
+        if !globals {
+            symbols.insert("scx_root".to_owned(), self.scx_root.0);
         }
         for (n, a) in &self.image_vars {
             symbols.insert((*n).to_owned(), a.0);

@@ -57,6 +57,9 @@ pub fn debian_7_3_amd64() -> Layout {
             pcpu: Some(744),
             aborting: Some(788),
             bypass_depth: Some(768),
+            children: Some(840),
+            sibling: Some(856),
+            level: Some(796),
         }),
         sched_pcpu: Some(SchedPcpuLayout { bypass_dsq: 304 }),
         sched_pnode: Some(SchedPnodeLayout { global_dsq: 0 }),
@@ -113,7 +116,25 @@ pub fn debian_7_2_amd64() -> Layout {
         pcpu: Some(688),
         aborting: Some(732),
         bypass_depth: Some(712),
+        children: Some(776),
+        sibling: Some(792),
+        level: Some(740),
     });
     l.sched_pcpu = Some(SchedPcpuLayout { bypass_dsq: 160 });
+    l
+}
+
+/// A 6.12-6.15-style layout: no `struct scx_sched` (its state is in kernel globals), no
+/// reject or rescue DSQs; the other offsets are 7.3's (the walkers only need them to agree
+/// with the builder's).
+pub fn globals_era() -> Layout {
+    let mut l = debian_7_3_amd64();
+    l.sched = None;
+    l.sched_pcpu = None;
+    l.sched_pnode = None;
+    if let Some(rq) = l.scx_rq.as_mut() {
+        rq.reject_dsq = None;
+        rq.rescue_dsq = None;
+    }
     l
 }

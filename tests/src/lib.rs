@@ -26,7 +26,7 @@ pub mod system_map;
 
 use scxray_core::{
     AddressKind, FlatImage, Guest, KernelSymbols, Layout, Limits, LinearRange, LinearTranslator, MemError,
-    PerCpuOffsets, PhysAddr, PhysMem, VirtAddr,
+    PerCpuOffsets, PhysAddr, PhysMem, SchedGlobals, VirtAddr,
 };
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -49,6 +49,8 @@ pub const PERCPU_AREA: u64 = 0x2_0000;
 pub const RUNQUEUES_OFF: u64 = 0x1000;
 /// Where `scx_sched.pcpu` points inside each per-CPU area.
 pub const SCHED_PCPU_OFF: u64 = 0x8000;
+/// Per-CPU bytes each further `scx_sched` (a sub-scheduler) takes after the first's.
+pub const SCHED_PCPU_STRIDE: u64 = 0x200;
 /// Unused zero slots after the last CPU's `__per_cpu_offset` (NR_CPUS > nr_cpu_ids).
 pub const OFFSET_TAIL_SLOTS: u32 = 4;
 
@@ -128,6 +130,9 @@ pub struct GuestBuilder {
     scx_tasks: VirtAddr,
     sched: Option<VirtAddr>,
     bucket_table: Option<VirtAddr>,
+    /// `scx_sched`s built so far (each gets its own slice of the per-CPU areas).
+    scheds_built: u64,
+    globals: Option<SchedGlobals>,
     /// Image variables the ELF-core writer adds (`nr_cpu_ids`, ...), by name.
     pub(crate) image_vars: Vec<(&'static str, VirtAddr)>,
 }
@@ -161,6 +166,8 @@ impl GuestBuilder {
             scx_tasks: VirtAddr(0),
             sched: None,
             bucket_table: None,
+            scheds_built: 0,
+            globals: None,
             image_vars: Vec::new(),
         };
         let slots = nr_cpus + OFFSET_TAIL_SLOTS;
@@ -512,16 +519,44 @@ impl GuestBuilder {
     /// Attaches a root `scx_sched` with bypass and global DSQs and an empty `dsq_hash` of
     /// `buckets` buckets. Returns the `scx_sched` address.
     pub fn attach_scheduler(&mut self, exit_kind: u32, buckets: u32) -> VirtAddr {
+        let (sched, tbl) = self.new_sched(exit_kind, buckets);
+        self.write_u64(self.scx_root, sched.0);
+        self.bucket_table = tbl;
+        self.sched = Some(sched);
+        sched
+    }
+
+    /// A sub-scheduler of `parent` (level `parent`'s + 1, on its `children` list), with its
+    /// own bypass, global and user DSQs (`buckets` buckets). Returns its `scx_sched`.
+    pub fn add_sub_sched(&mut self, parent: VirtAddr, exit_kind: u32, buckets: u32) -> VirtAddr {
+        let sl = self.layout.sched.unwrap();
+        let (sched, _) = self.new_sched(exit_kind, buckets);
+        let level_at = field(sl.level, "scx_sched.level");
+        let parent_level = self.read_u32(Self::at(parent, level_at));
+        self.write_u32(Self::at(sched, level_at), parent_level + 1);
+        let node = Self::at(sched, field(sl.sibling, "scx_sched.sibling"));
+        let head = Self::at(parent, field(sl.children, "scx_sched.children"));
+        self.list_add_tail(node, head);
+        sched
+    }
+
+    /// A `struct scx_sched` with its DSQs, linked nowhere; its bucket table.
+    fn new_sched(&mut self, exit_kind: u32, buckets: u32) -> (VirtAddr, Option<VirtAddr>) {
         let sl = self.layout.sched.unwrap();
         let sched = self.alloc(sizes::SCHED, 64);
-        self.write_u64(self.scx_root, sched.0);
+        let pcpu_off = SCHED_PCPU_OFF + self.scheds_built * SCHED_PCPU_STRIDE;
+        assert!(pcpu_off + SCHED_PCPU_STRIDE <= PERCPU_AREA, "too many schedulers for the per-CPU areas");
+        self.scheds_built += 1;
         self.write_u32(Self::at(sched, u64::from(sl.exit_kind)), exit_kind);
+        for list in [sl.children, sl.sibling].into_iter().flatten() {
+            self.init_list(Self::at(sched, u64::from(list)));
+        }
         if let (Some(pcpu), Some(ppl)) = (sl.pcpu, self.layout.sched_pcpu) {
             // A __percpu pointer: the per-CPU offset is added to it.
-            let ptr = self.map.scheme.percpu_base.wrapping_add(SCHED_PCPU_OFF);
+            let ptr = self.map.scheme.percpu_base.wrapping_add(pcpu_off);
             self.write_u64(Self::at(sched, u64::from(pcpu)), ptr);
             for cpu in 0..self.nr_cpus {
-                let d = VirtAddr(self.per_cpu_ptr(cpu, SCHED_PCPU_OFF + u64::from(ppl.bypass_dsq)));
+                let d = VirtAddr(self.per_cpu_ptr(cpu, pcpu_off + u64::from(ppl.bypass_dsq)));
                 self.init_dsq(d, SCX_DSQ_BYPASS);
             }
         }
@@ -534,19 +569,90 @@ impl GuestBuilder {
                 self.init_dsq(Self::at(p, u64::from(pnl.global_dsq)), SCX_DSQ_GLOBAL);
             }
         }
-        if let Some(rl) = self.layout.rht {
-            let size = sizes::BUCKET_TABLE + u64::from(buckets) * 8;
-            let tbl = if self.map.scheme.bucket_table_in_vmalloc {
-                self.alloc_vmalloc(size)
-            } else {
-                self.alloc(size, 64)
-            };
-            self.write_u64(Self::at(Self::at(sched, u64::from(sl.dsq_hash)), u64::from(rl.tbl)), tbl.0);
-            self.write_u32(Self::at(tbl, u64::from(rl.bucket_table_size)), buckets);
-            self.bucket_table = Some(tbl);
+        let tbl = self.new_bucket_table(Self::at(sched, u64::from(sl.dsq_hash)), buckets);
+        (sched, tbl)
+    }
+
+    /// A bucket table of `buckets` empty buckets, hung on the `struct rhashtable` at `ht`.
+    fn new_bucket_table(&mut self, ht: VirtAddr, buckets: u32) -> Option<VirtAddr> {
+        let rl = self.layout.rht?;
+        let size = sizes::BUCKET_TABLE + u64::from(buckets) * 8;
+        let tbl = if self.map.scheme.bucket_table_in_vmalloc {
+            self.alloc_vmalloc(size)
+        } else {
+            self.alloc(size, 64)
+        };
+        self.write_u64(Self::at(ht, u64::from(rl.tbl)), tbl.0);
+        self.write_u32(Self::at(tbl, u64::from(rl.bucket_table_size)), buckets);
+        Some(tbl)
+    }
+
+    /// A 6.12-6.15 kernel's scheduler globals (no `scx_root`, no `scx_sched`): `scx_ops`,
+    /// the enable state (`SCX_OPS_ENABLED` (1) when `enabled`, else `SCX_OPS_DISABLED` (3)),
+    /// `scx_exit_kind`, the bypass depth, `global_dsqs` with one DSQ per node, and `dsq_hash`
+    /// with `buckets` buckets. Returns them; `build` hands them to the walkers.
+    pub fn attach_globals(&mut self, enabled: bool, exit_kind: u32, buckets: u32) -> SchedGlobals {
+        let var = |b: &mut Self, name: &'static str, size: u64| {
+            let va = b.alloc_image(size);
+            b.image_vars.push((name, va));
+            va
+        };
+        let ops = var(self, "scx_ops", 512);
+        let enable_state = var(self, "scx_ops_enable_state_var", 8);
+        let exit_kind_at = var(self, "scx_exit_kind", 8);
+        let bypass_depth = var(self, "scx_ops_bypass_depth", 8);
+        let global_dsqs = var(self, "global_dsqs", 8);
+        let dsq_hash = var(self, "dsq_hash", 136);
+        self.write_u32(enable_state, if enabled { 1 } else { 3 });
+        self.write_u32(exit_kind_at, exit_kind);
+        let array = self.alloc(u64::from(self.nr_nodes) * 8, 8);
+        self.write_u64(global_dsqs, array.0);
+        for n in 0..self.nr_nodes {
+            let dsq = self.alloc(sizes::DSQ, 64);
+            self.init_dsq(dsq, SCX_DSQ_GLOBAL);
+            self.write_u64(Self::at(array, u64::from(n) * 8), dsq.0);
         }
-        self.sched = Some(sched);
-        sched
+        self.bucket_table = self.new_bucket_table(dsq_hash, buckets);
+        let g = SchedGlobals {
+            ops,
+            enable_state,
+            disabled: 3,
+            exit_kind: Some(exit_kind_at),
+            bypass_depth: Some(bypass_depth),
+            global_dsqs: Some(global_dsqs),
+            dsq_hash: Some(dsq_hash),
+        };
+        self.globals = Some(g);
+        g
+    }
+
+    /// The globals of [`Self::attach_globals`].
+    pub fn globals(&self) -> Option<SchedGlobals> {
+        self.globals
+    }
+
+    /// Node `n`'s global DSQ of the globals of [`Self::attach_globals`].
+    pub fn globals_global_dsq(&self, n: u32) -> VirtAddr {
+        let g = self.globals.expect("attach_globals first");
+        let array = VirtAddr(self.read_u64(g.global_dsqs.unwrap()));
+        VirtAddr(self.read_u64(Self::at(array, u64::from(n) * 8)))
+    }
+
+    /// Bucket `i`'s head pointer in the `dsq_hash` of the `scx_sched` at `sched`.
+    pub fn bucket_in(&self, sched: VirtAddr, i: u32) -> VirtAddr {
+        let sl = self.layout.sched.unwrap();
+        let rl = self.layout.rht.unwrap();
+        let tbl =
+            VirtAddr(self.read_u64(Self::at(Self::at(sched, u64::from(sl.dsq_hash)), u64::from(rl.tbl))));
+        Self::at(tbl, u64::from(rl.bucket_table_buckets) + u64::from(i) * 8)
+    }
+
+    /// Node `n`'s global DSQ of the `scx_sched` at `sched`.
+    pub fn global_dsq_of(&self, sched: VirtAddr, n: u32) -> VirtAddr {
+        let sl = self.layout.sched.unwrap();
+        let array = VirtAddr(self.read_u64(Self::at(sched, field(sl.pnode, "scx_sched.pnode"))));
+        let p = VirtAddr(self.read_u64(Self::at(array, u64::from(n) * 8)));
+        Self::at(p, u64::from(self.layout.sched_pnode.unwrap().global_dsq))
     }
 
     /// The attached scheduler.
@@ -572,10 +678,7 @@ impl GuestBuilder {
 
     /// Node `n`'s global DSQ.
     pub fn global_dsq(&self, n: u32) -> VirtAddr {
-        let sl = self.layout.sched.unwrap();
-        let array = VirtAddr(self.read_u64(Self::at(self.sched(), field(sl.pnode, "scx_sched.pnode"))));
-        let p = VirtAddr(self.read_u64(Self::at(array, u64::from(n) * 8)));
-        Self::at(p, u64::from(self.layout.sched_pnode.unwrap().global_dsq))
+        self.global_dsq_of(self.sched(), n)
     }
 
     /// Sets `*scx_root` to `sched` (0: no scheduler).
@@ -586,12 +689,22 @@ impl GuestBuilder {
     /// A user DSQ with `id`, pushed on the front of bucket `bucket`'s chain as the kernel's
     /// `rht_assign_locked` does; `locked` leaves the bucket's lock bit set.
     pub fn add_user_dsq(&mut self, id: u64, bucket: u32, locked: bool) -> VirtAddr {
+        let slot = self.bucket(bucket);
+        self.add_user_dsq_at(slot, id, locked)
+    }
+
+    /// [`Self::add_user_dsq`] in the `dsq_hash` of the (sub-)scheduler at `sched`.
+    pub fn add_user_dsq_in(&mut self, sched: VirtAddr, id: u64, bucket: u32) -> VirtAddr {
+        let slot = self.bucket_in(sched, bucket);
+        self.add_user_dsq_at(slot, id, false)
+    }
+
+    fn add_user_dsq_at(&mut self, slot: VirtAddr, id: u64, locked: bool) -> VirtAddr {
         let dl = self.layout.dsq.unwrap();
         let rl = self.layout.rht.unwrap();
         let dsq = self.alloc(sizes::DSQ, 8);
         self.init_dsq(dsq, id);
         let node = Self::at(dsq, u64::from(dl.hash_node));
-        let slot = self.bucket(bucket);
         let old = self.read_u64(slot) & !1;
         // An empty chain ends in the bucket's nulls marker: (bucket address << 1) | 1.
         let next = if old == 0 { (slot.0 << 1) | 1 } else { old };
@@ -635,11 +748,13 @@ impl GuestBuilder {
                 runqueues: Some(VirtAddr(self.map.scheme.percpu_base.wrapping_add(RUNQUEUES_OFF))),
                 per_cpu_offset_kva: self.per_cpu_offset_kva,
                 per_cpu_offset_slots: offsets_slots,
-                scx_root: Some(self.scx_root),
+                // A kernel with the globals has no scx_root.
+                scx_root: if self.globals.is_some() { None } else { Some(self.scx_root) },
                 scx_tasks: Some(self.scx_tasks),
                 nr_cpus: self.nr_cpus,
                 nr_nodes: self.nr_nodes,
                 offsets_from_guest: false,
+                globals: self.globals,
             },
             limits: Limits::DEFAULT,
             poison: Vec::new(),
@@ -688,6 +803,8 @@ pub struct Symbols {
     pub nr_nodes: u32,
     /// Read `__per_cpu_offset` from the guest instead of handing in the slice.
     pub offsets_from_guest: bool,
+    /// 6.12-6.15 scheduler globals ([`GuestBuilder::attach_globals`]).
+    pub globals: Option<SchedGlobals>,
 }
 
 /// A built synthetic guest.
@@ -730,6 +847,7 @@ impl TestGuest {
             scx_tasks: s.scx_tasks,
             nr_cpus: s.nr_cpus,
             nr_nodes: s.nr_nodes,
+            globals: s.globals,
         }
     }
 

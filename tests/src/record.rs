@@ -1,6 +1,8 @@
 //! A visitor that records every event into std containers, for assertions.
 
-use scxray_core::{CpuScx, DsqHeader, HashWalk, ListWalk, Problem, RootState, TaskEntry, VirtAddr, Visitor};
+use scxray_core::{
+    CpuScx, DsqHeader, HashWalk, ListWalk, Problem, SchedState, SubSched, TaskEntry, VirtAddr, Visitor,
+};
 
 /// One DSQ as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +19,7 @@ pub struct RecordedDsq {
 #[derive(Debug, Clone, Default)]
 pub struct Recorder {
     /// Root states.
-    pub roots: Vec<RootState>,
+    pub roots: Vec<SchedState>,
     /// CPUs.
     pub cpus: Vec<CpuScx>,
     /// Runnable tasks per CPU event, in order.
@@ -34,6 +36,10 @@ pub struct Recorder {
     pub scx_tasks_ends: Vec<ListWalk>,
     /// Problems.
     pub problems: Vec<Problem>,
+    /// Sub-schedulers, in walk order.
+    pub sub_scheds: Vec<SubSched>,
+    /// Sub-scheduler walk ends.
+    pub sub_scheds_ends: Vec<ListWalk>,
 }
 
 impl Recorder {
@@ -56,7 +62,7 @@ impl Recorder {
 }
 
 impl Visitor for Recorder {
-    fn root(&mut self, root: &RootState) {
+    fn root(&mut self, root: &SchedState) {
         self.roots.push(*root);
     }
     fn cpu(&mut self, cpu: &CpuScx) {
@@ -84,6 +90,12 @@ impl Visitor for Recorder {
     }
     fn user_dsqs_end(&mut self, walk: &HashWalk) {
         self.user_ends.push(*walk);
+    }
+    fn sub_sched(&mut self, sched: &SubSched) {
+        self.sub_scheds.push(*sched);
+    }
+    fn sub_scheds_end(&mut self, walk: &ListWalk) {
+        self.sub_scheds_ends.push(*walk);
     }
     fn scx_task(&mut self, task: TaskEntry) {
         self.scx_tasks.push(task);

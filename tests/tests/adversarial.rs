@@ -69,8 +69,12 @@ fn the_bound_formulas_have_the_documented_values() {
     let worst = DEFAULT.machine_reads(u32::MAX, u32::MAX, true, LINEAR);
     println!("64 CPUs: {m64}; worst case: {worst}");
     assert_eq!(DEFAULT.user_dsqs_reads(LINEAR), 134_430_724);
-    assert_eq!(m64, 139_185_564);
-    assert_eq!(worst, 755_705_874);
+    // The root's own passes, then up to 32 sub-schedulers with theirs.
+    let no_subs = Limits { sub_scheds: 0, ..DEFAULT };
+    assert_eq!(no_subs.machine_reads(64, 1, false, LINEAR), 139_185_566);
+    assert_eq!(DEFAULT.sub_scheds_reads(64, 1, false, LINEAR), 4_335_879_106);
+    assert_eq!(m64, 4_475_064_670);
+    assert_eq!(worst, 9_892_276_884);
     // Beyond MAX_CPUS and MAX_NODES nothing grows.
     assert_eq!(DEFAULT.machine_reads(8192, 1024, true, LINEAR), worst);
 }
@@ -533,10 +537,43 @@ fn a_walk_through_self_referencing_page_tables_stays_within_the_page_walk_bound(
         scx_tasks: Some(VirtAddr(0xffff_c900_0000_0080)),
         nr_cpus: 2,
         nr_nodes: 1,
+        globals: None,
     };
     let guest = Guest::new(&mem, &t, &layout, symbols);
     let mut r = Recorder::default();
     guest.walk_machine(&mut r);
     let bound = DEFAULT.machine_reads(2, 1, false, ReadCost { levels: 4 });
     assert!(mem.reads.get() <= bound, "{} reads, bound {bound}", mem.reads.get());
+}
+
+// ---- sub-schedulers --------------------------------------------------------------------------
+
+#[test]
+fn a_self_looping_sub_scheduler_list_stops_at_the_cap_within_the_bound() {
+    let mut b = machine(2, 1);
+    let root = b.attach_scheduler(0, 4);
+    let a = b.add_sub_sched(root, 0, 4);
+    let sl = b.layout.sched.unwrap();
+    // a.sibling.next -> a.sibling (never back to root.children), and a.children -> root's
+    // children (a cycle through the hierarchy).
+    let node = VirtAddr(a.0 + u64::from(sl.sibling.unwrap()));
+    b.write_u64(node, node.0);
+    b.write_u64(VirtAddr(a.0 + u64::from(sl.children.unwrap())), root.0 + u64::from(sl.children.unwrap()));
+    let g = b.build();
+    let r = walk_machine_within_bound(&g);
+    let end = r.sub_scheds_ends[0];
+    assert!(end.truncated);
+    assert_eq!(end.reported, scxray_core::MAX_SUB_SCHEDS);
+    assert_eq!(r.sub_scheds.len() as u32, scxray_core::MAX_SUB_SCHEDS);
+}
+
+#[test]
+fn a_children_list_into_unmapped_space_is_broken_within_the_bound() {
+    let mut b = machine(1, 1);
+    let root = b.attach_scheduler(0, 4);
+    let sl = b.layout.sched.unwrap();
+    b.write_u64(VirtAddr(root.0 + u64::from(sl.children.unwrap())), UNMAPPED);
+    let r = walk_machine_within_bound(&b.build());
+    assert!(r.sub_scheds.is_empty());
+    assert!(r.sub_scheds_ends[0].broken.is_some());
 }

@@ -1,7 +1,7 @@
 //! Acceptance of issue 2: a full-machine walk of a synthetic 64-CPU guest through the
 //! streaming form allocates nothing and runs on a thread with a 32 KiB stack.
 
-use scxray_core::{CpuScx, DsqHeader, HashWalk, ListWalk, Problem, RootState, TaskEntry, Visitor};
+use scxray_core::{CpuScx, DsqHeader, HashWalk, ListWalk, Problem, SchedState, TaskEntry, Visitor};
 use scxray_tests::GuestBuilder;
 use scxray_tests::kernels::debian_7_3_amd64;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -47,7 +47,7 @@ struct Counts {
 }
 
 impl Visitor for Counts {
-    fn root(&mut self, _: &RootState) {
+    fn root(&mut self, _: &SchedState) {
         self.roots += 1;
     }
     fn cpu(&mut self, _: &CpuScx) {

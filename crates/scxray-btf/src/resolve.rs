@@ -146,6 +146,9 @@ pub fn resolve_layout(btf: &Btf<'_>) -> Result<Layout, ResolveError> {
             pcpu: g.opt("pcpu")?,
             aborting: g.opt("aborting")?,
             bypass_depth: g.opt("bypass_depth")?,
+            children: g.opt("children")?,
+            sibling: g.opt("sibling")?,
+            level: g.opt("level")?,
         }),
         None => None,
     };

@@ -60,6 +60,9 @@ fn tokens(l: &Layout) -> BTreeSet<String> {
     put("scx_sched.pcpu", sc.pcpu.is_some());
     put("scx_sched.aborting", sc.aborting.is_some());
     put("scx_sched.bypass_depth", sc.bypass_depth.is_some());
+    put("scx_sched.children", sc.children.is_some());
+    put("scx_sched.sibling", sc.sibling.is_some());
+    put("scx_sched.level", sc.level.is_some());
     out
 }
 

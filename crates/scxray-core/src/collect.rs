@@ -7,17 +7,17 @@
 //! | type | bytes | default capacity |
 //! |---|---|---|
 //! | `TaskList<N>` | `8 * N + 80` | `TaskList<4096>`: 32 848 |
-//! | `DsqTasks<N>` | `8 * N + 176` | `DsqTasks<4096>`: 32 944 |
+//! | `DsqTasks<N>` | `8 * N + 192` | `DsqTasks<4096>`: 32 960 |
 //! | `CpuRunnable<N>` | `8 * N + 272` | `CpuRunnable<4096>`: 33 040 |
-//! | `UserDsqIndex<N>` | `104 * N + 88` | `UserDsqIndex<8192>`: 852 056 |
-//! | `MachineSummary<C, D>` | `200 * C + 104 * D + 1088` | `MachineSummary<64, 256>`: 40 512 |
+//! | `UserDsqIndex<N>` | `120 * N + 88` | `UserDsqIndex<8192>`: 983 128 |
+//! | `MachineSummary<C, D>` | `200 * C + 120 * D + 1088` | `MachineSummary<64, 256>`: 44 608 |
 //!
 //! Place big ones in a `static` or on the heap, not on a small stack.
 
 use crate::addr::VirtAddr;
 use crate::guest::Guest;
 use crate::memory::PhysMem;
-use crate::output::{CpuScx, DsqHeader, DsqOrigin, HashWalk, ListWalk, Pass, Problem, RootState, TaskEntry};
+use crate::output::{CpuScx, DsqHeader, DsqOrigin, HashWalk, ListWalk, Pass, Problem, SchedState, TaskEntry};
 use crate::translate::Translate;
 use crate::visit::Visitor;
 use heapless::Vec;
@@ -174,7 +174,7 @@ pub struct CpuSummary {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MachineSummary<const CPUS: usize = 64, const DSQS: usize = 256> {
     /// The root scheduler, when one is attached.
-    pub root: Option<RootState>,
+    pub root: Option<SchedState>,
     /// Each readable CPU.
     pub cpus: Vec<CpuSummary, CPUS>,
     /// Every DSQ found, per-CPU ones first.
@@ -192,7 +192,7 @@ pub struct MachineSummary<const CPUS: usize = 64, const DSQS: usize = 256> {
 }
 
 impl<const CPUS: usize, const DSQS: usize> Visitor for MachineSummary<CPUS, DSQS> {
-    fn root(&mut self, root: &RootState) {
+    fn root(&mut self, root: &SchedState) {
         self.root = Some(*root);
     }
     fn runnable_end(&mut self, cpu: u32, walk: &ListWalk) {

@@ -54,6 +54,14 @@ pub enum Field {
     BucketTableSize,
     BucketTableBucket,
     RhashHeadNext,
+    SchedChildren,
+    SchedSibling,
+    SchedLevel,
+    EnableStateVar,
+    ExitKindVar,
+    BypassDepthVar,
+    GlobalDsqs,
+    GlobalDsqsEntry,
 }
 
 impl Field {
@@ -104,6 +112,14 @@ impl Field {
             Self::BucketTableSize => "bucket_table.size",
             Self::BucketTableBucket => "bucket_table.buckets[i]",
             Self::RhashHeadNext => "rhash_head.next",
+            Self::SchedChildren => "scx_sched.children",
+            Self::SchedSibling => "scx_sched.sibling",
+            Self::SchedLevel => "scx_sched.level",
+            Self::EnableStateVar => "scx_ops_enable_state_var",
+            Self::ExitKindVar => "scx_exit_kind",
+            Self::BypassDepthVar => "scx_ops_bypass_depth",
+            Self::GlobalDsqs => "global_dsqs",
+            Self::GlobalDsqsEntry => "global_dsqs[node]",
         }
     }
 }

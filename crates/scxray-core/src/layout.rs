@@ -150,6 +150,13 @@ pub struct SchedLayout {
     pub aborting: Option<u32>,
     /// `scx_sched.bypass_depth` (int).
     pub bypass_depth: Option<u32>,
+    /// `scx_sched.children` (`list_head` of sub-schedulers' `sibling`); 7.2+ with
+    /// `CONFIG_EXT_SUB_SCHED`.
+    pub children: Option<u32>,
+    /// `scx_sched.sibling` (`list_head` on the parent's `children`).
+    pub sibling: Option<u32>,
+    /// `scx_sched.level` (int): 0 for the root.
+    pub level: Option<u32>,
 }
 
 /// Member offsets inside `struct scx_sched_pcpu`.

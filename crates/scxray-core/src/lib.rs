@@ -2,7 +2,8 @@
 //!
 //! Walks the state of a Linux `sched_ext` scheduler in a guest's physical memory: per-CPU
 //! `rq->scx` and runnable lists, every dispatch queue (local, reject, rescue, bypass, global,
-//! user DSQs in `dsq_hash`), the `scx_tasks` list and the root `scx_sched`.
+//! user DSQs in `dsq_hash`), the `scx_tasks` list, the root `scx_sched` and its
+//! sub-schedulers (7.2+), or the same state from the kernel globals of 6.12-6.15.
 //!
 //! `no_std`, no `alloc`, no `unsafe`. Guest memory is hostile input: every pointer chase is
 //! capped ([`limits`]), every cap that fires sets a visible `truncated`, every unreadable
@@ -37,6 +38,7 @@
 //!     scx_tasks: None,
 //!     nr_cpus: 1,
 //!     nr_nodes: 1,
+//!     globals: None,
 //! };
 //! let guest = Guest::new(&mem, &translator, &layout, symbols);
 //! let summary: MachineSummary<4, 16> = guest.collect_machine();
@@ -87,14 +89,15 @@ pub use layout::{
     SchedPcpuLayout, SchedPnodeLayout, ScxRqLayout, SeeLayout, TaskLayout,
 };
 pub use limits::{
-    Limits, MAX_BUCKET_CHAIN, MAX_CPUS, MAX_LIST_NODES, MAX_NODES, MAX_RHT_BUCKETS, MAX_RHT_NODES, ReadCost,
+    Limits, MAX_BUCKET_CHAIN, MAX_CPUS, MAX_LIST_NODES, MAX_NODES, MAX_RHT_BUCKETS, MAX_RHT_NODES,
+    MAX_SCHED_DEPTH, MAX_SUB_SCHEDS, ReadCost,
 };
 pub use memory::{FlatImage, MemError, PhysMem, RegionSet};
 pub use output::{
     Comm, CpuScx, DsqHeader, DsqOrigin, HashTruncation, HashWalk, ListWalk, Pass, Problem, Provenance,
-    RootState, TaskEntry, TaskIdentity,
+    SchedState, SubSched, TaskEntry, TaskIdentity,
 };
-pub use symbols::{KernelSymbols, PerCpuOffsets, Symbol};
+pub use symbols::{KernelSymbols, PerCpuOffsets, SchedGlobals, Symbol};
 pub use task::{DsqId, TaskDetail};
 pub use tlb::CachedTranslate;
 pub use translate::{AddressKind, LinearRange, LinearTranslator, Translate, TranslateError};

@@ -27,14 +27,20 @@
 //!   `B = rht_buckets` buckets at most, and for each of at most `R = rht_nodes` nodes its DSQ
 //!   and its `next`.
 //! - `scx_tasks`: `v (1 + 2 N)`.
+//! - Sub-schedulers (7.2+): `v (1 + 6 S)` for the hierarchy's lists and state, plus `S` times
+//!   one scheduler's bypass, global and user passes, for `S = sub_scheds` sub-schedulers.
+//! - The globals of 6.12-6.15 (no `scx_sched`): the root reads 3 values, there is no bypass
+//!   pass, and the global and user passes cost what they cost from a `scx_sched`.
 //! - `walk_machine`: the sum, with `C = min(nr_cpus, MAX_CPUS)`.
 //!
 //! Under the default caps and linear translation (`L = 0`, `v = 2`) one DSQ costs at most
 //! 16 392 reads and the user-DSQ pass 134.4 million (8192 DSQs, each with a full list); a
-//! 64-CPU machine with one node costs at most 139.2 million reads, and the largest machine
-//! the caps allow (8192 CPUs, 1024 nodes) 755.7 million: bounded, but large. A caller that
-//! walks a guest it distrusts under a time budget lowers the caps ([`Limits`]); the numbers
-//! are checked by `tests/tests/adversarial.rs`.
+//! 64-CPU machine with one node and no sub-schedulers costs at most 139.2 million reads. Each
+//! of the 32 sub-schedulers the default cap allows brings its own bypass, global and user
+//! passes: 4.48 billion for the 64-CPU machine, and 9.89 billion for the largest machine the
+//! caps allow (8192 CPUs, 1024 nodes): bounded, but large. A caller that walks a guest it
+//! distrusts under a time budget lowers the caps ([`Limits`]; `sub_scheds: 0` walks the root
+//! only); the numbers are checked by `tests/tests/adversarial.rs`.
 
 /// Nodes visited on any one `list_head` walk (runnable_list, a DSQ's list, scx_tasks).
 pub const MAX_LIST_NODES: u32 = 4096;
@@ -44,6 +50,11 @@ pub const MAX_RHT_NODES: u32 = 8192;
 pub const MAX_RHT_BUCKETS: u32 = 65536;
 /// Nodes on one bucket chain.
 pub const MAX_BUCKET_CHAIN: u32 = 1024;
+/// Sub-schedulers visited below the root, across the whole hierarchy.
+pub const MAX_SUB_SCHEDS: u32 = 32;
+/// Levels of the sub-scheduler hierarchy descended: twice the kernel's `SCX_SUB_MAX_DEPTH`
+/// (4 in 7.3), so a deeper hierarchy is reported truncated, not followed without end.
+pub const MAX_SCHED_DEPTH: u32 = 8;
 
 /// The caps one walk runs under. Defaults are the constants above; a caller walking a big
 /// machine in streaming form may raise them (a server has more than 4096 tasks).
@@ -59,6 +70,8 @@ pub struct Limits {
     pub rht_buckets: u32,
     /// Nodes per bucket chain.
     pub bucket_chain: u32,
+    /// Sub-schedulers below the root, in all.
+    pub sub_scheds: u32,
 }
 
 impl Limits {
@@ -68,6 +81,7 @@ impl Limits {
         rht_nodes: MAX_RHT_NODES,
         rht_buckets: MAX_RHT_BUCKETS,
         bucket_chain: MAX_BUCKET_CHAIN,
+        sub_scheds: MAX_SUB_SCHEDS,
     };
 }
 
@@ -163,6 +177,26 @@ impl Limits {
         c.value().saturating_mul(self.list_walk_values(1))
     }
 
+    /// Physical reads of one scheduler's own DSQs (bypass, global, user) over `cpus` CPUs and
+    /// `nodes` nodes.
+    #[must_use]
+    pub fn sched_dsqs_reads(&self, cpus: u32, nodes: u32, offsets_in_guest: bool, c: ReadCost) -> u64 {
+        self.bypass_dsqs_reads(cpus, offsets_in_guest, c)
+            .saturating_add(self.global_dsqs_reads(nodes, c))
+            .saturating_add(self.user_dsqs_reads(c))
+    }
+
+    /// Physical reads of the sub-scheduler walk: `v (1 + 6 S) + S (bypass + global + user)`
+    /// for `S = sub_scheds`: the root's `children.next`, then per sub-scheduler its
+    /// `sibling.next`, four state values (`exit_kind`, `aborting`, `bypass_depth`, `level`),
+    /// its own `children.next`, and its DSQs.
+    #[must_use]
+    pub fn sub_scheds_reads(&self, cpus: u32, nodes: u32, offsets_in_guest: bool, c: ReadCost) -> u64 {
+        let s = u64::from(self.sub_scheds);
+        let lists = c.value().saturating_mul(s.saturating_mul(6).saturating_add(1));
+        lists.saturating_add(s.saturating_mul(self.sched_dsqs_reads(cpus, nodes, offsets_in_guest, c)))
+    }
+
     /// Physical reads of `Guest::walk_machine` at most, for a guest claiming `nr_cpus` CPUs
     /// and `nr_nodes` nodes (the walk visits at most `MAX_CPUS` and `MAX_NODES` of them).
     #[must_use]
@@ -171,9 +205,8 @@ impl Limits {
         Self::root_reads(c)
             .saturating_add(self.rq_scx_reads(offsets_in_guest, c).saturating_mul(u64::from(cpus)))
             .saturating_add(self.local_dsqs_reads(cpus, offsets_in_guest, c))
-            .saturating_add(self.bypass_dsqs_reads(cpus, offsets_in_guest, c))
-            .saturating_add(self.global_dsqs_reads(nr_nodes, c))
-            .saturating_add(self.user_dsqs_reads(c))
+            .saturating_add(self.sched_dsqs_reads(cpus, nr_nodes, offsets_in_guest, c))
+            .saturating_add(self.sub_scheds_reads(cpus, nr_nodes, offsets_in_guest, c))
             .saturating_add(self.scx_tasks_reads(c))
     }
 }

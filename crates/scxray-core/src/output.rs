@@ -159,6 +159,9 @@ pub struct DsqHeader {
     pub nr: u32,
     /// `scx_dispatch_q.seq`.
     pub seq: u32,
+    /// The scheduler whose DSQ this is (its `struct scx_sched`, or `scx_ops` before 6.16):
+    /// `None` for the DSQs a CPU's `rq->scx` embeds.
+    pub sched: Option<VirtAddr>,
 }
 
 /// How a `list_head` walk ended.
@@ -233,13 +236,16 @@ pub enum Provenance {
     Live,
     /// Reconstructed from a copy a BPF probe saved at exit time.
     BssSnapshot,
+    /// Read from the kernel globals of 6.12-6.15 (`scx_ops`, `scx_ops_enable_state_var`,
+    /// `scx_exit_kind`, ...), before `struct scx_sched` existed; `sched_kva` is `&scx_ops`.
+    Globals,
 }
 
-/// The root scheduler's state.
+/// A scheduler's state: the root's, or a sub-scheduler's ([`SubSched`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct RootState {
+pub struct SchedState {
     /// `struct scx_sched` address, to correlate dumps across reloads.
     pub sched_kva: VirtAddr,
     /// `scx_sched.exit_kind` (`enum scx_exit_kind`).
@@ -250,6 +256,23 @@ pub struct RootState {
     pub bypass_depth: i32,
     /// Where this came from.
     pub provenance: Provenance,
+}
+
+/// A sub-scheduler (7.2+): a `struct scx_sched` on its parent's `children` list, attached
+/// to a cgroup below the parent's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SubSched {
+    /// Its state.
+    pub state: SchedState,
+    /// The scheduler whose `children` list holds it.
+    pub parent_kva: VirtAddr,
+    /// Its depth in the walk: 1 for a child of the root.
+    pub depth: u32,
+    /// `scx_sched.level` as the kernel keeps it (should equal `depth`); `None` when the
+    /// kernel has no such member.
+    pub level: Option<i32>,
 }
 
 /// A pass of the whole-machine walk.
@@ -271,6 +294,8 @@ pub enum Pass {
     ScxTasks,
     /// The scheduler root state.
     Root,
+    /// The sub-scheduler hierarchy (`scx_sched.children`).
+    SubScheds,
 }
 
 /// Something the walk could not do, reported instead of guessed around.

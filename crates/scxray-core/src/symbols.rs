@@ -32,6 +32,33 @@ pub struct KernelSymbols<'a> {
     pub nr_cpus: u32,
     /// Number of NUMA nodes (`nr_node_ids`).
     pub nr_nodes: u32,
+    /// 6.12-6.15: the scheduler's state as kernel globals. Used only when `scx_root` is
+    /// `None` (a kernel with `scx_root` has no such globals).
+    pub globals: Option<SchedGlobals>,
+}
+
+/// Where a 6.12-6.15 kernel keeps what later kernels put in `struct scx_sched`. One
+/// scheduler at most is attached, and it has no bypass DSQs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SchedGlobals {
+    /// `scx_ops` (`struct sched_ext_ops`): identifies the scheduler (`SchedState::sched_kva`).
+    pub ops: VirtAddr,
+    /// `scx_ops_enable_state_var` (6.12-6.14) or `scx_enable_state_var` (6.15), an
+    /// `atomic_t`: a scheduler is attached unless it holds [`Self::disabled`].
+    pub enable_state: VirtAddr,
+    /// The value of `SCX_OPS_DISABLED` / `SCX_DISABLED` (from BTF; 3 in 6.12).
+    pub disabled: u32,
+    /// `scx_exit_kind` (`atomic_t`).
+    pub exit_kind: Option<VirtAddr>,
+    /// `scx_ops_bypass_depth` / `scx_bypass_depth` (int).
+    pub bypass_depth: Option<VirtAddr>,
+    /// `global_dsqs`: a pointer to `nr_node_ids` pointers to the per-node global DSQs
+    /// (NULL until the first scheduler is enabled).
+    pub global_dsqs: Option<VirtAddr>,
+    /// `dsq_hash`: the user DSQs' `struct rhashtable` itself (not a pointer).
+    pub dsq_hash: Option<VirtAddr>,
 }
 
 /// Names of the symbols, for reporting which one a blinded pass was missing.
@@ -47,6 +74,10 @@ pub enum Symbol {
     ScxRoot,
     /// `scx_tasks`.
     ScxTasks,
+    /// `global_dsqs` (6.12-6.15).
+    GlobalDsqs,
+    /// `dsq_hash` (6.12-6.15).
+    DsqHash,
 }
 
 impl Symbol {
@@ -58,6 +89,8 @@ impl Symbol {
             Self::PerCpuOffset => "__per_cpu_offset",
             Self::ScxRoot => "scx_root",
             Self::ScxTasks => "scx_tasks",
+            Self::GlobalDsqs => "global_dsqs",
+            Self::DsqHash => "dsq_hash",
         }
     }
 }

@@ -2,12 +2,12 @@
 //! buffers of their own. Every method has an empty default, so a visitor implements only what
 //! it needs.
 
-use crate::output::{CpuScx, DsqHeader, HashWalk, ListWalk, Problem, RootState, TaskEntry};
+use crate::output::{CpuScx, DsqHeader, HashWalk, ListWalk, Problem, SchedState, SubSched, TaskEntry};
 
 /// Receives the walk as it happens.
 pub trait Visitor {
     /// The root scheduler (only when one is attached).
-    fn root(&mut self, _root: &RootState) {}
+    fn root(&mut self, _root: &SchedState) {}
     /// One CPU's `rq->scx` scalars; its runnable tasks follow.
     fn cpu(&mut self, _cpu: &CpuScx) {}
     /// A task on `cpu`'s runnable_list.
@@ -22,6 +22,10 @@ pub trait Visitor {
     fn dsq_end(&mut self, _dsq: &DsqHeader, _walk: &ListWalk) {}
     /// The `dsq_hash` walk ended.
     fn user_dsqs_end(&mut self, _walk: &HashWalk) {}
+    /// A sub-scheduler (after the root's DSQs); its own DSQs follow.
+    fn sub_sched(&mut self, _sched: &SubSched) {}
+    /// The sub-scheduler walk ended (only on kernels that have sub-schedulers).
+    fn sub_scheds_end(&mut self, _walk: &ListWalk) {}
     /// A task on `scx_tasks`.
     fn scx_task(&mut self, _task: TaskEntry) {}
     /// The `scx_tasks` walk ended.
@@ -31,7 +35,7 @@ pub trait Visitor {
 }
 
 impl<V: Visitor + ?Sized> Visitor for &mut V {
-    fn root(&mut self, root: &RootState) {
+    fn root(&mut self, root: &SchedState) {
         (**self).root(root);
     }
     fn cpu(&mut self, cpu: &CpuScx) {
@@ -54,6 +58,12 @@ impl<V: Visitor + ?Sized> Visitor for &mut V {
     }
     fn user_dsqs_end(&mut self, walk: &HashWalk) {
         (**self).user_dsqs_end(walk);
+    }
+    fn sub_sched(&mut self, sched: &SubSched) {
+        (**self).sub_sched(sched);
+    }
+    fn sub_scheds_end(&mut self, walk: &ListWalk) {
+        (**self).sub_scheds_end(walk);
     }
     fn scx_task(&mut self, task: TaskEntry) {
         (**self).scx_task(task);

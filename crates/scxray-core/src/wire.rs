@@ -22,13 +22,13 @@ use crate::addr::{PhysAddr, VirtAddr};
 use crate::error::ReadError;
 use crate::layout::Layout;
 use crate::limits::Limits;
-use crate::output::{CpuScx, DsqHeader, HashWalk, ListWalk, Problem, RootState, TaskIdentity};
-use crate::symbols::{KernelSymbols, PerCpuOffsets};
+use crate::output::{CpuScx, DsqHeader, HashWalk, ListWalk, Problem, SchedState, SubSched, TaskIdentity};
+use crate::symbols::{KernelSymbols, PerCpuOffsets, SchedGlobals};
 use crate::translate::LinearRange;
 use serde::{Deserialize, Serialize};
 
 /// The wire format version this crate reads and writes.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Magic of a request.
 pub const REQUEST_MAGIC: [u8; 4] = *b"SXRQ";
 /// Magic of a dump.
@@ -147,6 +147,8 @@ pub struct Symbols {
     pub scx_enable_state_var: Option<VirtAddr>,
     /// Offset of `scx_sched.ops.name`: the name goes in [`Record::Scheduler`].
     pub ops_name_offset: Option<u32>,
+    /// 6.12-6.15: the scheduler globals (see [`KernelSymbols::globals`]).
+    pub globals: Option<SchedGlobals>,
 }
 
 impl Symbols {
@@ -162,6 +164,7 @@ impl Symbols {
             scx_tasks: self.scx_tasks,
             nr_cpus: self.nr_cpus,
             nr_nodes: self.nr_nodes,
+            globals: self.globals,
         }
     }
 }
@@ -266,7 +269,7 @@ pub struct TaskRecord {
     pub identity: Result<TaskIdentity, ReadError>,
 }
 
-/// What the embedded side read about the root scheduler beyond [`RootState`].
+/// What the embedded side read about the root scheduler beyond [`SchedState`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SchedulerExtra<'a> {
     /// `scx_sched.ops.name` up to its NUL, when read.
@@ -292,7 +295,7 @@ pub enum Record<'a> {
         nr_nodes: u32,
     },
     /// [`crate::Visitor::root`].
-    Root(RootState),
+    Root(SchedState),
     /// After the walk, when a root was found.
     Scheduler(#[serde(borrow)] SchedulerExtra<'a>),
     /// [`crate::Visitor::cpu`].
@@ -319,6 +322,10 @@ pub enum Record<'a> {
     DsqEnd(ListWalk),
     /// [`crate::Visitor::user_dsqs_end`].
     UserDsqsEnd(HashWalk),
+    /// [`crate::Visitor::sub_sched`].
+    SubSched(SubSched),
+    /// [`crate::Visitor::sub_scheds_end`].
+    SubSchedsEnd(ListWalk),
     /// [`crate::Visitor::scx_task`].
     ScxTask(TaskRecord),
     /// [`crate::Visitor::scx_tasks_end`].

@@ -49,6 +49,8 @@ pub struct RuntimeSymbols {
     pub scx_enable_state_var: Option<u64>,
     /// `jiffies`.
     pub jiffies: Option<u64>,
+    /// 6.12-6.15 (no `scx_root`): the scheduler globals.
+    pub globals: Option<scxray_core::SchedGlobals>,
 }
 
 /// Facts read before configuration, each with where it came from (for `scxray info`).
@@ -123,6 +125,13 @@ const WANTED_SYMBOLS: &[&str] = &[
     "scx_nr_rejected",
     "scx_enable_seq",
     "scx_watchdog_timestamp",
+    "scx_ops",
+    "scx_exit_kind",
+    "scx_exit_info",
+    "scx_ops_bypass_depth",
+    "scx_bypass_depth",
+    "global_dsqs",
+    "dsq_hash",
 ];
 
 /// The vmcoreinfo text found in memory: the page that starts with `OSRELEASE=`.
@@ -267,6 +276,7 @@ impl Target {
             scx_enable_state_var: runtime("scx_enable_state_var")
                 .or_else(|| runtime("scx_ops_enable_state_var")),
             jiffies: runtime("jiffies").or_else(|| runtime("jiffies_64")),
+            globals: None,
         };
         // Now with symbols: x86's direct map base, arm64's image range.
         let paging;
@@ -302,6 +312,15 @@ impl Target {
             b
         };
         let layout = resolve_layout(&btf)?;
+        let mut symbols = symbols;
+        if symbols.scx_root.is_none() {
+            symbols.globals = sched_globals(&btf, &|n: &str| runtime_address(&table, arch, kaslr_offset, n));
+            if symbols.globals.is_some() {
+                how.push(
+                    "scheduler: the kernel globals of 6.12-6.15 (scx_ops, global_dsqs, dsq_hash)".into(),
+                );
+            }
+        }
 
         // Machine shape from the guest's own variables.
         let read_u32 = |addr: Option<u64>, what: &str| -> Result<Option<u32>, Error> {
@@ -360,6 +379,7 @@ impl Target {
             scx_tasks: s.scx_tasks.map(VirtAddr),
             nr_cpus: self.nr_cpus,
             nr_nodes: self.nr_nodes,
+            globals: s.globals,
         };
         Guest::new(&self.memory, &self.translator, &self.layout, symbols).with_limits(limits)
     }
@@ -383,6 +403,32 @@ fn runtime_address(table: &SymbolTable, arch: Arch, kaslr_offset: u64, name: &st
         SymbolSource::Kallsyms => a,
         _ if arch == Arch::X86_64 && a < X86_START_KERNEL_MAP => a,
         _ => a.wrapping_add(kaslr_offset),
+    })
+}
+
+/// A 6.12-6.15 kernel's scheduler globals, when it has `scx_ops` and an enable state whose
+/// "disabled" value its BTF names (6.12-6.14: `scx_ops_enable_state_var`, `SCX_OPS_DISABLED`;
+/// 6.15: `scx_enable_state_var`, `SCX_DISABLED`).
+fn sched_globals(btf: &[u8], runtime: &dyn Fn(&str) -> Option<u64>) -> Option<scxray_core::SchedGlobals> {
+    let ops = runtime("scx_ops")?;
+    let enable_state = runtime("scx_ops_enable_state_var").or_else(|| runtime("scx_enable_state_var"))?;
+    let parsed = scxray_btf::Btf::parse(btf).ok()?;
+    let disabled = [("scx_ops_enable_state", "SCX_OPS_DISABLED"), ("scx_enable_state", "SCX_DISABLED")]
+        .into_iter()
+        .find_map(|(e, c)| {
+            let ty = parsed.find_enum(e).ok()??;
+            (0..u32::from(ty.vlen))
+                .filter_map(|i| ty.enumerator(i))
+                .find_map(|en| (parsed.str_at(en.name_off).ok()? == c).then(|| en.value.bits()).flatten())
+        })?;
+    Some(scxray_core::SchedGlobals {
+        ops: VirtAddr(ops),
+        enable_state: VirtAddr(enable_state),
+        disabled: u32::try_from(disabled).ok()?,
+        exit_kind: runtime("scx_exit_kind").map(VirtAddr),
+        bypass_depth: runtime("scx_ops_bypass_depth").or_else(|| runtime("scx_bypass_depth")).map(VirtAddr),
+        global_dsqs: runtime("global_dsqs").map(VirtAddr),
+        dsq_hash: runtime("dsq_hash").map(VirtAddr),
     })
 }
 

@@ -10,8 +10,8 @@
 use crate::config::Target;
 use crate::error::Error;
 use crate::report::{
-    CpuReport, DsqReport, MachineFacts, Report, SCHEMA, SchedulerFacts, TaskRef, TasksReport, UserDsqsReport,
-    WalkEnd, describe_problem,
+    CpuReport, DsqReport, MachineFacts, Report, SCHEMA, SchedEntry, SchedulerFacts, TaskRef, TasksReport,
+    UserDsqsReport, WalkEnd, describe_problem, provenance_name,
 };
 use crate::translator::AnyTranslator;
 use scxray_aarch64::{Granule, TcrEl1, Ttbr1El1, bits_to_ips};
@@ -19,9 +19,7 @@ use scxray_core::wire::{
     Aarch64Config, Context, EnumName, Header, LinearRule, MAX_ENUM_NAMES, Record, Request, Symbols,
     TaskRecord, TranslatorConfig, X86_64Config,
 };
-use scxray_core::{
-    CpuScx, DsqHeader, HashTruncation, HashWalk, Limits, ListWalk, Problem, Provenance, RootState, VirtAddr,
-};
+use scxray_core::{CpuScx, DsqHeader, HashWalk, Limits, ListWalk, Problem, SchedState, SubSched, VirtAddr};
 use scxray_x86_64::PagingMode;
 
 fn hex(v: u64) -> String {
@@ -92,10 +90,20 @@ fn translator_config(t: &AnyTranslator) -> Result<TranslatorConfig, Error> {
 pub fn request(target: &Target, limits: Limits) -> Result<Vec<u8>, Error> {
     let btf = scxray_btf::Btf::parse(&target.btf).ok();
     let exit_kinds = btf.as_ref().map(|b| enum_constants(b, "scx_exit_kind")).unwrap_or_default();
-    let enable_states = btf.as_ref().map(|b| enum_constants(b, "scx_enable_state")).unwrap_or_default();
+    // 6.12-6.14 name the enum `scx_ops_enable_state`.
+    let enable_states = btf
+        .as_ref()
+        .map(|b| {
+            let v = enum_constants(b, "scx_enable_state");
+            if v.is_empty() { enum_constants(b, "scx_ops_enable_state") } else { v }
+        })
+        .unwrap_or_default();
+    // The root's `sched_kva` is `&scx_ops` itself on a kernel with the globals.
+    let ops_name_path =
+        if target.symbols.globals.is_some() { "sched_ext_ops.name" } else { "scx_sched.ops.name" };
     let ops_name_offset = btf
         .as_ref()
-        .and_then(|b| b.member_offset("scx_sched.ops.name").ok().flatten())
+        .and_then(|b| b.member_offset(ops_name_path).ok().flatten())
         .and_then(|m| m.byte_offset());
     fn names(v: &[(u64, String)]) -> heapless::Vec<EnumName<'_>, MAX_ENUM_NAMES> {
         v.iter().map(|(value, name)| EnumName { value: *value, name }).collect()
@@ -116,6 +124,7 @@ pub fn request(target: &Target, limits: Limits) -> Result<Vec<u8>, Error> {
             nr_nodes: target.nr_nodes,
             scx_enable_state_var: s.scx_enable_state_var.map(VirtAddr),
             ops_name_offset,
+            globals: s.globals,
         },
         limits,
         context: Context {
@@ -137,12 +146,14 @@ pub fn request(target: &Target, limits: Limits) -> Result<Vec<u8>, Error> {
 struct Collected<'a> {
     context: Option<Context<'a>>,
     shape: Option<(u32, u32)>,
-    root: Option<RootState>,
+    root: Option<SchedState>,
     ops_name: Option<&'a [u8]>,
     enable_state: Option<u32>,
     cpus: Vec<(CpuScx, Vec<TaskRecord>, ListWalk)>,
     dsqs: Vec<(DsqHeader, Vec<TaskRecord>, ListWalk)>,
     user: Option<HashWalk>,
+    subs: Vec<(SubSched, Option<HashWalk>)>,
+    subs_walk: Option<ListWalk>,
     tasks: Vec<TaskRecord>,
     tasks_walk: ListWalk,
     problems: Vec<Problem>,
@@ -192,7 +203,12 @@ fn collect(bytes: &[u8]) -> Result<Collected<'_>, Error> {
                     last.2 = w;
                 }
             }
-            Record::UserDsqsEnd(w) => c.user = Some(w),
+            Record::UserDsqsEnd(w) => match c.subs.last_mut() {
+                Some(last) => last.1 = Some(w),
+                None => c.user = Some(w),
+            },
+            Record::SubSched(x) => c.subs.push((x, None)),
+            Record::SubSchedsEnd(w) => c.subs_walk = Some(w),
             Record::ScxTask(t) => c.tasks.push(t),
             Record::ScxTasksEnd(w) => c.tasks_walk = w,
             Record::Problem(p) => c.problems.push(p),
@@ -225,7 +241,7 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
     let (nr_cpus, nr_nodes) = c.shape.ok_or_else(|| bad("no shape record"))?;
     let scheduler = c.root.map(|r| SchedulerFacts {
         state: c.enable_state.map(|v| match name_of(&ctx.enable_states, u64::from(v)) {
-            Some(n) => n.trim_start_matches("SCX_").to_ascii_lowercase(),
+            Some(n) => n.trim_start_matches("SCX_OPS_").trim_start_matches("SCX_").to_ascii_lowercase(),
             None => format!("state {v}"),
         }),
         ops_name: c.ops_name.map(|n| String::from_utf8_lossy(n).into_owned()),
@@ -237,11 +253,41 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
         // Wire v1 carries neither the exit info nor the event counters (host-side BTF reads).
         exit: None,
         events: std::collections::BTreeMap::new(),
-        provenance: match r.provenance {
-            Provenance::Live => "live".into(),
-            Provenance::BssSnapshot => "bss_snapshot".into(),
-        },
+        provenance: provenance_name(r.provenance).into(),
     });
+    let owned = |sched: VirtAddr| c.dsqs.iter().filter(|d| d.0.sched == Some(sched)).count();
+    let exit_name = |k: u32| name_of(&ctx.exit_kinds, u64::from(k)).map(str::to_owned);
+    // The wire carries the root's name only; levels are the kernel's where it sent them.
+    let mut schedulers: Vec<SchedEntry> = c
+        .root
+        .iter()
+        .map(|r| {
+            SchedEntry::new(
+                r,
+                None,
+                Some(0),
+                0,
+                c.ops_name.map(|n| String::from_utf8_lossy(n).into_owned()),
+                None,
+                exit_name(r.exit_kind),
+                owned(r.sched_kva),
+                c.user.as_ref(),
+            )
+        })
+        .collect();
+    for (sub, user) in &c.subs {
+        schedulers.push(SchedEntry::new(
+            &sub.state,
+            Some(sub.parent_kva),
+            sub.level,
+            sub.depth,
+            None,
+            None,
+            exit_name(sub.state.exit_kind),
+            owned(sub.state.sched_kva),
+            user.as_ref(),
+        ));
+    }
     let mut truncated = false;
     let cpus = c
         .cpus
@@ -259,26 +305,14 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
             DsqReport::new(h, ts.iter().map(task_ref).collect(), w)
         })
         .collect();
-    let user_dsqs = c.user.map(|u| {
+    let user_dsqs = c.user.as_ref().map(|u| {
         truncated |= u.is_truncated();
-        let names = [
-            (HashTruncation::BUCKETS, "buckets"),
-            (HashTruncation::NODES, "nodes"),
-            (HashTruncation::CHAIN, "chain"),
-        ];
-        UserDsqsReport {
-            table_size: u.table_size,
-            buckets_visited: u.buckets_visited,
-            nodes: u.nodes,
-            truncated: names
-                .iter()
-                .filter(|(f, _)| u.truncated.contains(*f))
-                .map(|(_, n)| (*n).to_owned())
-                .collect(),
-            broken_chains: u.broken_chains,
-            first_error: u.first_error.map(|e| e.to_string()),
-        }
+        UserDsqsReport::from(u)
     });
+    for (_, u) in &c.subs {
+        truncated |= u.as_ref().is_some_and(HashWalk::is_truncated);
+    }
+    truncated |= c.subs_walk.is_some_and(|w| w.truncated);
     truncated |= c.tasks_walk.truncated;
     let mut problems: Vec<String> = c.problems.iter().map(describe_problem).collect();
     if let Some(n) = c.dropped.filter(|&n| n > 0) {
@@ -303,6 +337,8 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
             memory: ctx.memory.to_owned(),
         },
         scheduler,
+        schedulers,
+        sub_scheds_walk: c.subs_walk.as_ref().map(WalkEnd::from),
         cpus,
         dsqs,
         user_dsqs,

@@ -363,9 +363,10 @@ pub struct ExitInfo {
     pub msg: Option<String>,
 }
 
-/// Reads `sched->exit_info`.
-pub fn exit_info(k: &KernelInfo<'_>, sched: VirtAddr) -> Option<ExitInfo> {
-    let ptr = k.u64_at(sched.0.wrapping_add(k.offset("scx_sched.exit_info")?))?;
+/// Reads the `struct scx_exit_info` whose pointer is at `ptr_at` (`&sched->exit_info`, or the
+/// `scx_exit_info` variable of 6.12-6.15).
+pub fn exit_info(k: &KernelInfo<'_>, ptr_at: u64) -> Option<ExitInfo> {
+    let ptr = k.u64_at(ptr_at)?;
     if ptr == 0 {
         return None;
     }

@@ -167,6 +167,9 @@ struct DumpArgs {
     /// Nodes walked on one rhashtable bucket chain.
     #[arg(long, value_name = "N", default_value_t = scxray_core::MAX_BUCKET_CHAIN)]
     max_chain: u32,
+    /// Sub-schedulers walked below the root (7.2+), in all.
+    #[arg(long, value_name = "N", default_value_t = scxray_core::MAX_SUB_SCHEDS)]
+    max_sub_scheds: u32,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -360,6 +363,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 rht_nodes: d.max_rht_nodes,
                 rht_buckets: d.max_buckets,
                 bucket_chain: d.max_chain,
+                sub_scheds: d.max_sub_scheds,
             };
             let report = Report::build(&t, limits);
             progress.set("");

@@ -13,8 +13,8 @@
 
 use crate::config::Target;
 use scxray_core::{
-    CpuScx, DsqHeader, DsqOrigin, Guest, HashWalk, ListWalk, PhysMem, Problem, RootState, TaskEntry,
-    Translate, VirtAddr, Visitor,
+    CpuScx, DsqHeader, DsqOrigin, Guest, HashWalk, ListWalk, PhysMem, Problem, SchedState, SubSched,
+    TaskEntry, Translate, VirtAddr, Visitor,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -104,6 +104,42 @@ pub struct SchedulerFacts {
     pub events: std::collections::BTreeMap<String, i64>,
 }
 
+/// One scheduler of the hierarchy: the root (level 0) or a sub-scheduler (7.2+).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchedEntry {
+    /// `struct scx_sched` address (`&scx_ops` on 6.12-6.15), hex.
+    pub sched_kva: String,
+    /// The parent's address; `None` for the root.
+    pub parent_kva: Option<String>,
+    /// `scx_sched.level` as the kernel keeps it, else the depth the walk found it at.
+    pub level: i32,
+    /// `ops.name`.
+    pub name: Option<String>,
+    /// `scx_sched.cgrp_path`: the cgroup it schedules.
+    pub cgroup_path: Option<String>,
+    /// `exit_kind`.
+    pub exit_kind: u32,
+    /// Its `enum scx_exit_kind` name.
+    pub exit_kind_name: Option<String>,
+    /// `aborting`.
+    pub aborting: bool,
+    /// `bypass_depth`.
+    pub bypass_depth: i32,
+    /// DSQs owned by this scheduler (bypass, global, user).
+    pub dsqs: usize,
+    /// Its `dsq_hash` walk.
+    pub user_dsqs: Option<UserDsqsReport>,
+}
+
+/// `live`, `bss_snapshot` or `globals`.
+pub fn provenance_name(p: scxray_core::Provenance) -> &'static str {
+    match p {
+        scxray_core::Provenance::Live => "live",
+        scxray_core::Provenance::BssSnapshot => "bss_snapshot",
+        scxray_core::Provenance::Globals => "globals",
+    }
+}
+
 /// One CPU.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CpuReport {
@@ -152,6 +188,9 @@ pub struct DsqReport {
     pub nr: u32,
     /// `scx_dispatch_q.seq`.
     pub seq: u32,
+    /// The scheduler that owns it (hex address); `None` for a CPU's own DSQs.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sched: Option<String>,
     /// Queued tasks.
     pub tasks: Vec<TaskRef>,
     /// How the walk ended.
@@ -195,6 +234,13 @@ pub struct Report {
     pub sched_ext: crate::diagnose::GlobalState,
     /// The scheduler, when one is attached.
     pub scheduler: Option<SchedulerFacts>,
+    /// Every scheduler of the hierarchy, root first, sub-schedulers depth-first (absent from
+    /// reports of scxray before 0.2: read as empty).
+    #[serde(default)]
+    pub schedulers: Vec<SchedEntry>,
+    /// How the sub-scheduler walk ended (kernels with sub-schedulers only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sub_scheds_walk: Option<WalkEnd>,
     /// Per-CPU state.
     pub cpus: Vec<CpuReport>,
     /// Every DSQ.
@@ -260,6 +306,7 @@ impl DsqReport {
             id: hex(h.id),
             nr: h.nr,
             seq: h.seq,
+            sched: h.sched.map(|k| hex(k.0)),
             tasks,
             walk: walk.into(),
         }
@@ -269,17 +316,19 @@ impl DsqReport {
 /// Collects the stream of one walk.
 #[derive(Default)]
 struct Collector {
-    root: Option<RootState>,
+    root: Option<SchedState>,
     cpus: Vec<(CpuScx, Vec<VirtAddr>, ListWalk)>,
     dsqs: Vec<(DsqHeader, Vec<VirtAddr>, ListWalk)>,
     user: Option<HashWalk>,
+    subs: Vec<(SubSched, Option<HashWalk>)>,
+    subs_walk: Option<ListWalk>,
     tasks: Vec<VirtAddr>,
     tasks_walk: ListWalk,
     problems: Vec<Problem>,
 }
 
 impl Visitor for Collector {
-    fn root(&mut self, r: &RootState) {
+    fn root(&mut self, r: &SchedState) {
         self.root = Some(*r);
     }
     fn cpu(&mut self, c: &CpuScx) {
@@ -309,7 +358,17 @@ impl Visitor for Collector {
         }
     }
     fn user_dsqs_end(&mut self, w: &HashWalk) {
-        self.user = Some(*w);
+        // The root's DSQs come before any sub-scheduler's.
+        match self.subs.last_mut() {
+            Some(last) => last.1 = Some(*w),
+            None => self.user = Some(*w),
+        }
+    }
+    fn sub_sched(&mut self, s: &SubSched) {
+        self.subs.push((*s, None));
+    }
+    fn sub_scheds_end(&mut self, w: &ListWalk) {
+        self.subs_walk = Some(*w);
     }
     fn scx_task(&mut self, t: TaskEntry) {
         self.tasks.push(t.task_kva);
@@ -320,6 +379,80 @@ impl Visitor for Collector {
     fn problem(&mut self, p: &Problem) {
         self.problems.push(*p);
     }
+}
+
+impl From<&HashWalk> for UserDsqsReport {
+    fn from(u: &HashWalk) -> Self {
+        let mut t = Vec::new();
+        for (flag, name) in [
+            (scxray_core::HashTruncation::BUCKETS, "buckets"),
+            (scxray_core::HashTruncation::NODES, "nodes"),
+            (scxray_core::HashTruncation::CHAIN, "chain"),
+        ] {
+            if u.truncated.contains(flag) {
+                t.push(name.to_owned());
+            }
+        }
+        Self {
+            table_size: u.table_size,
+            buckets_visited: u.buckets_visited,
+            nodes: u.nodes,
+            truncated: t,
+            broken_chains: u.broken_chains,
+            first_error: u.first_error.map(|e| e.to_string()),
+        }
+    }
+}
+
+impl SchedEntry {
+    /// One scheduler from its state and what the host read about it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        state: &SchedState,
+        parent: Option<VirtAddr>,
+        level: Option<i32>,
+        depth: u32,
+        name: Option<String>,
+        cgroup_path: Option<String>,
+        exit_kind_name: Option<String>,
+        dsqs: usize,
+        user: Option<&HashWalk>,
+    ) -> Self {
+        Self {
+            sched_kva: hex(state.sched_kva.0),
+            parent_kva: parent.map(|p| hex(p.0)),
+            level: level.unwrap_or(i32::try_from(depth).unwrap_or(i32::MAX)),
+            name,
+            cgroup_path,
+            exit_kind: state.exit_kind,
+            exit_kind_name,
+            aborting: state.aborting,
+            bypass_depth: state.bypass_depth,
+            dsqs,
+            user_dsqs: user.map(UserDsqsReport::from),
+        }
+    }
+}
+
+/// `ops.name` of the scheduler at `sched` (`&scx_ops` itself when `globals`).
+fn sched_name(k: &crate::diagnose::KernelInfo<'_>, sched: VirtAddr, globals: bool) -> Option<String> {
+    // `char name[SCX_OPS_NAME_LEN]`, 128 bytes.
+    let off = if globals { k.offset("sched_ext_ops.name") } else { k.offset("scx_sched.ops.name") }?;
+    k.string_at(sched.0.wrapping_add(off), 128)
+}
+
+/// `scx_sched.level`.
+fn sched_level(k: &crate::diagnose::KernelInfo<'_>, sched: VirtAddr) -> Option<i32> {
+    k.i32_at(sched.0.wrapping_add(k.offset("scx_sched.level")?))
+}
+
+/// `scx_sched.cgrp_path`, a `char *` (the kernel's `PATH_MAX` bounds it).
+fn cgroup_path(k: &crate::diagnose::KernelInfo<'_>, sched: VirtAddr) -> Option<String> {
+    let ptr = k.u64_at(sched.0.wrapping_add(k.offset("scx_sched.cgrp_path")?))?;
+    if ptr == 0 {
+        return None;
+    }
+    k.string_at(ptr, 4096)
 }
 
 fn hex(v: u64) -> String {
@@ -370,27 +503,65 @@ impl Report {
         let kernel = crate::diagnose::KernelInfo::new(target);
 
         let scheduler = c.root.map(|r| {
-            // `char name[SCX_OPS_NAME_LEN]`, 128 bytes.
-            let ops_name = kernel
-                .offset("scx_sched.ops.name")
-                .and_then(|off| kernel.string_at(r.sched_kva.0.wrapping_add(off), 128));
+            let globals = r.provenance == scxray_core::Provenance::Globals;
             let exit_kind_name = kernel.enum_name("scx_exit_kind", u64::from(r.exit_kind));
+            // 6.12-6.15 keep the exit info behind the `scx_exit_info` pointer variable.
+            let exit_ptr_at = if globals {
+                kernel.symbol(&["scx_exit_info"])
+            } else {
+                kernel.offset("scx_sched.exit_info").map(|o| r.sched_kva.0.wrapping_add(o))
+            };
             SchedulerFacts {
                 state: kernel.enable_state().1,
-                ops_name,
+                ops_name: sched_name(&kernel, r.sched_kva, globals),
                 sched_kva: hex(r.sched_kva.0),
                 exit_kind: r.exit_kind,
                 exit_kind_name,
                 aborting: r.aborting,
                 bypass_depth: r.bypass_depth,
-                provenance: match r.provenance {
-                    scxray_core::Provenance::Live => "live".into(),
-                    scxray_core::Provenance::BssSnapshot => "bss_snapshot".into(),
+                provenance: provenance_name(r.provenance).into(),
+                exit: if r.exit_kind == 0 {
+                    None
+                } else {
+                    exit_ptr_at.and_then(|at| crate::diagnose::exit_info(&kernel, at))
                 },
-                exit: if r.exit_kind == 0 { None } else { crate::diagnose::exit_info(&kernel, r.sched_kva) },
-                events: crate::diagnose::event_counters(&kernel, r.sched_kva).into_iter().collect(),
+                events: if globals {
+                    Default::default()
+                } else {
+                    crate::diagnose::event_counters(&kernel, r.sched_kva).into_iter().collect()
+                },
             }
         });
+        let owned = |sched: VirtAddr| c.dsqs.iter().filter(|d| d.0.sched == Some(sched)).count();
+        let mut schedulers = Vec::new();
+        if let Some(r) = &c.root {
+            let globals = r.provenance == scxray_core::Provenance::Globals;
+            schedulers.push(SchedEntry::new(
+                r,
+                None,
+                if globals { Some(0) } else { sched_level(&kernel, r.sched_kva) },
+                0,
+                sched_name(&kernel, r.sched_kva, globals),
+                if globals { None } else { cgroup_path(&kernel, r.sched_kva) },
+                kernel.enum_name("scx_exit_kind", u64::from(r.exit_kind)),
+                owned(r.sched_kva),
+                c.user.as_ref(),
+            ));
+        }
+        for (sub, user) in &c.subs {
+            let kva = sub.state.sched_kva;
+            schedulers.push(SchedEntry::new(
+                &sub.state,
+                Some(sub.parent_kva),
+                sub.level,
+                sub.depth,
+                sched_name(&kernel, kva, false),
+                cgroup_path(&kernel, kva),
+                kernel.enum_name("scx_exit_kind", u64::from(sub.state.exit_kind)),
+                owned(kva),
+                user.as_ref(),
+            ));
+        }
         let mut truncated = false;
         let cpus = c
             .cpus
@@ -408,27 +579,14 @@ impl Report {
                 DsqReport::new(h, ts.iter().map(|&k| tasks.get(k)).collect(), w)
             })
             .collect();
-        let user_dsqs = c.user.map(|u| {
+        let user_dsqs = c.user.as_ref().map(|u| {
             truncated |= u.is_truncated();
-            let mut t = Vec::new();
-            for (flag, name) in [
-                (scxray_core::HashTruncation::BUCKETS, "buckets"),
-                (scxray_core::HashTruncation::NODES, "nodes"),
-                (scxray_core::HashTruncation::CHAIN, "chain"),
-            ] {
-                if u.truncated.contains(flag) {
-                    t.push(name.to_owned());
-                }
-            }
-            UserDsqsReport {
-                table_size: u.table_size,
-                buckets_visited: u.buckets_visited,
-                nodes: u.nodes,
-                truncated: t,
-                broken_chains: u.broken_chains,
-                first_error: u.first_error.map(|e| e.to_string()),
-            }
+            UserDsqsReport::from(u)
         });
+        for (_, u) in &c.subs {
+            truncated |= u.as_ref().is_some_and(HashWalk::is_truncated);
+        }
+        truncated |= c.subs_walk.is_some_and(|w| w.truncated);
         truncated |= c.tasks_walk.truncated;
         let (task_details, unreadable_tasks) = details(&guest, &kernel, &c);
         let scx_tasks = TasksReport {
@@ -448,6 +606,8 @@ impl Report {
             },
             sched_ext: crate::diagnose::global_state(&kernel),
             scheduler,
+            schedulers,
+            sub_scheds_walk: c.subs_walk.as_ref().map(WalkEnd::from),
             cpus,
             dsqs,
             user_dsqs,

@@ -108,9 +108,37 @@ pub fn render(r: &Report) -> String {
             if !events.is_empty() {
                 let _ = writeln!(o, "  events: {}", events.join(" "));
             }
+            for sub in r.schedulers.iter().skip(1) {
+                let _ = writeln!(
+                    o,
+                    "{:indent$}sub-scheduler \"{}\" level {} cgroup {}: scx_sched {} exit_kind={}{} aborting={} bypass_depth={} dsqs={}",
+                    "",
+                    sub.name.as_deref().unwrap_or("?"),
+                    sub.level,
+                    sub.cgroup_path.as_deref().unwrap_or("?"),
+                    sub.sched_kva,
+                    sub.exit_kind,
+                    sub.exit_kind_name.as_ref().map(|n| format!("({n})")).unwrap_or_default(),
+                    u8::from(sub.aborting),
+                    sub.bypass_depth,
+                    sub.dsqs,
+                    indent = 2 * usize::try_from(sub.level.max(1)).unwrap_or(1),
+                );
+            }
+            if let Some(w) = &r.sub_scheds_walk
+                && (w.truncated || w.broken.is_some())
+            {
+                let _ = writeln!(
+                    o,
+                    "  (sub-schedulers: {} walked, truncated {}, broken: {})",
+                    w.reported,
+                    w.truncated,
+                    w.broken.as_deref().unwrap_or("no")
+                );
+            }
         }
         None => {
-            let _ = writeln!(o, "scheduler: none attached (scx_root is NULL)");
+            let _ = writeln!(o, "scheduler: none attached");
         }
     }
     let _ = writeln!(o);
@@ -150,6 +178,14 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(o, "Dispatch queues");
     let _ = writeln!(o, "---------------");
     let mut empty = 0;
+    // DSQs of a sub-scheduler say whose they are.
+    let root_kva = r.schedulers.first().map(|s| s.sched_kva.as_str());
+    let owners: HashMap<&str, &str> = r
+        .schedulers
+        .iter()
+        .skip(1)
+        .map(|s| (s.sched_kva.as_str(), s.name.as_deref().unwrap_or("?")))
+        .collect();
     for d in &r.dsqs {
         if d.nr == 0 && d.tasks.is_empty() {
             empty += 1;
@@ -157,7 +193,13 @@ pub fn render(r: &Report) -> String {
         }
         let id =
             scxray_core::DsqId::decode(u64::from_str_radix(d.id.trim_start_matches("0x"), 16).unwrap_or(0));
-        let _ = writeln!(o, "DSQ {:<14} id={} nr={} seq={} at {}", d.label, id, d.nr, d.seq, d.kva);
+        let owner = match d.sched.as_deref() {
+            Some(k) if Some(k) != root_kva => {
+                format!(" of \"{}\" ({k})", owners.get(k).copied().unwrap_or("?"))
+            }
+            _ => String::new(),
+        };
+        let _ = writeln!(o, "DSQ {:<14} id={} nr={} seq={} at {}{owner}", d.label, id, d.nr, d.seq, d.kva);
         for t in &d.tasks {
             let age = details
                 .get(t.kva.as_str())

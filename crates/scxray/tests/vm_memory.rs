@@ -59,6 +59,7 @@ fn a_kit_guest_in_guest_memory_mmap_walks_end_to_end() {
         scx_tasks: s.scx_tasks,
         nr_cpus: s.nr_cpus,
         nr_nodes: s.nr_nodes,
+        globals: None,
     };
     let guest = Guest::new(&mem, &tr, &g.layout, symbols).with_limits(g.limits);
     let mut r = Recorder::default();

@@ -150,11 +150,11 @@ fn requests_and_dumps_of_another_kind_or_version_are_refused() {
         scxray_bare_metal::serve(&out[..n], &window, &mut [0u8; 64]),
         Err(WireError::Magic { found: *b"SXDP" })
     );
-    // Version 2 (postcard varint 2 right after the magic).
-    request[4] = 2;
-    assert_eq!(scxray_bare_metal::serve(&request, &window, &mut out), Err(WireError::Version { found: 2 }));
-    // A request handed to the decoder.
+    // Version 1, before the DSQ owner and sub-schedulers (postcard varint right after the magic).
     request[4] = 1;
+    assert_eq!(scxray_bare_metal::serve(&request, &window, &mut out), Err(WireError::Version { found: 1 }));
+    // A request handed to the decoder.
+    request[4] = 2;
     assert!(scxray::decode::decode(&request).is_err());
     // Too small for even an empty dump.
     assert_eq!(scxray_bare_metal::serve(&request, &window, &mut [0u8; 8]), Err(WireError::OutputTooSmall));

@@ -69,6 +69,7 @@
 //!     scx_tasks: Some(VirtAddr(0xffff_ffff_8350_1240)),
 //!     nr_cpus: 4,
 //!     nr_nodes: 1,
+//!     globals: None,
 //! };
 //! let guest = Guest::new(&mem, &x86, &layout, symbols);
 //!
@@ -91,7 +92,7 @@ use scxray_core::wire::{
 };
 use scxray_core::{
     AddressKind, CpuScx, DsqHeader, Field, Guest, HashWalk, LinearTranslator, ListWalk, PhysAddr, PhysMem,
-    Problem, RootState, TaskEntry, Translate, TranslateError, VirtAddr, Visitor,
+    Problem, SchedState, SubSched, TaskEntry, Translate, TranslateError, VirtAddr, Visitor,
 };
 use scxray_x86_64::{Cr3, PagingMode, X86Config, X86Translator};
 use serde::Serialize;
@@ -217,7 +218,7 @@ impl<'o> Writer<'o> {
 struct Encoder<'g, 'o, M: ?Sized, T: ?Sized> {
     guest: Guest<'g, M, T>,
     out: Writer<'o>,
-    root: Option<RootState>,
+    root: Option<SchedState>,
 }
 
 impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Encoder<'_, '_, M, T> {
@@ -227,7 +228,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Encoder<'_, '_, M, T> {
 }
 
 impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Visitor for Encoder<'_, '_, M, T> {
-    fn root(&mut self, root: &RootState) {
+    fn root(&mut self, root: &SchedState) {
         self.root = Some(*root);
         self.out.record(&Record::Root(*root));
     }
@@ -253,6 +254,12 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Visitor for Encoder<'_, '_, M, 
     }
     fn user_dsqs_end(&mut self, walk: &HashWalk) {
         self.out.record(&Record::UserDsqsEnd(*walk));
+    }
+    fn sub_sched(&mut self, sched: &SubSched) {
+        self.out.record(&Record::SubSched(*sched));
+    }
+    fn sub_scheds_end(&mut self, walk: &ListWalk) {
+        self.out.record(&Record::SubSchedsEnd(*walk));
     }
     fn scx_task(&mut self, task: TaskEntry) {
         let task = self.task(task.task_kva);

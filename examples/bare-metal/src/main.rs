@@ -111,6 +111,7 @@ mod bare {
             dump = rest;
             match record {
                 Record::Root(r) => defmt::info!("root {}", r),
+                Record::SubSched(s) => defmt::info!("sub-scheduler {}", s),
                 Record::Cpu(c) => defmt::info!("cpu {}", c),
                 Record::Dsq(d) => defmt::info!("dsq {}", d),
                 Record::DsqEnd(w) | Record::ScxTasksEnd(w) => defmt::info!("walk {}", w),

@@ -45,6 +45,7 @@ pub extern "C" fn scxray_probe_walk(base: u64, cr3: u64, la57: u32, task: u64) -
         scx_tasks: Some(VirtAddr(0)),
         nr_cpus: 1,
         nr_nodes: 1,
+        globals: None,
     });
     let guest = Guest::new(&mem, &translator, &layout, symbols);
     let mut v = Count(0);

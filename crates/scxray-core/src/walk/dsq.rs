@@ -15,6 +15,18 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
     /// ended. A DSQ whose physical address is 0 is not reported at all (it would read as an
     /// all-zero phantom queue). `pass` labels any problem.
     pub fn walk_dsq<V: Visitor + ?Sized>(&self, origin: DsqOrigin, kva: VirtAddr, pass: Pass, v: &mut V) {
+        self.walk_owned_dsq(origin, kva, None, pass, v);
+    }
+
+    /// [`Self::walk_dsq`] for a DSQ of the scheduler at `sched` (see [`DsqHeader::sched`]).
+    pub(crate) fn walk_owned_dsq<V: Visitor + ?Sized>(
+        &self,
+        origin: DsqOrigin,
+        kva: VirtAddr,
+        sched: Option<VirtAddr>,
+        pass: Pass,
+        v: &mut V,
+    ) {
         let Some(dl) = self.layout.dsq else {
             v.problem(&Problem::MissingLayout { pass, group: LayoutGroup::Dsq });
             return;
@@ -34,6 +46,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
                 id: self.read_u64(offset(kva, dl.id.into(), Field::DsqId)?, Field::DsqId)?,
                 nr: self.read_u32(offset(kva, dl.nr.into(), Field::DsqNr)?, Field::DsqNr)?,
                 seq: self.read_u32(offset(kva, dl.seq.into(), Field::DsqSeq)?, Field::DsqSeq)?,
+                sched,
             })
         })();
         let header = match header {

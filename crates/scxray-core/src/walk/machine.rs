@@ -2,14 +2,15 @@
 
 use crate::guest::Guest;
 use crate::memory::PhysMem;
-use crate::output::{Pass, Problem};
+use crate::output::{Pass, Problem, Provenance};
 use crate::symbols::Symbol;
 use crate::translate::Translate;
 use crate::visit::Visitor;
 
 impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
     /// Runs every pass: the root state, pass 1 per CPU, pass 2 (per-CPU DSQs), pass 3
-    /// (bypass, global and user DSQs, when a scheduler is attached), pass 4 (`scx_tasks`).
+    /// (bypass, global and user DSQs, when a scheduler is attached, then every sub-scheduler
+    /// with its own), pass 4 (`scx_tasks`).
     /// A pass that lacks a layout group or symbol is reported as a problem and skipped; the
     /// others still run.
     pub fn walk_machine<V: Visitor + ?Sized>(&self, v: &mut V) {
@@ -40,9 +41,13 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
         }
         self.walk_local_dsqs(v);
         if let Some(root) = root {
-            self.walk_bypass_dsqs(root.sched_kva, v);
-            self.walk_global_dsqs(root.sched_kva, v);
-            self.walk_user_dsqs(root.sched_kva, v);
+            match (root.provenance, self.symbols.globals) {
+                (Provenance::Globals, Some(g)) => self.walk_globals_dsqs(&g, v),
+                _ => {
+                    self.walk_sched_dsqs(root.sched_kva, v);
+                    self.walk_sub_scheds(root.sched_kva, v);
+                }
+            }
         }
         self.walk_scx_tasks(v);
     }

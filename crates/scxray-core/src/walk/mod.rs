@@ -1,6 +1,8 @@
 //! The walkers, one module per family, over shared list and rhashtable walking code.
 
 pub(crate) mod dsq;
+pub(crate) mod globals;
+pub(crate) mod hierarchy;
 pub(crate) mod list;
 pub(crate) mod machine;
 pub(crate) mod rhashtable;

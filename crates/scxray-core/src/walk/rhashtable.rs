@@ -18,20 +18,40 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
     /// cap, at most the node cap in all, and every DSQ found (label `user`). Returns how the
     /// walk ended, which is also reported to `v.user_dsqs_end`.
     pub fn walk_user_dsqs<V: Visitor + ?Sized>(&self, sched: VirtAddr, v: &mut V) -> HashWalk {
+        let Some(sl) = self.layout.sched else {
+            v.problem(&Problem::MissingLayout { pass: Pass::UserDsqs, group: LayoutGroup::Sched });
+            let hw = HashWalk::default();
+            v.user_dsqs_end(&hw);
+            return hw;
+        };
+        match offset(sched, sl.dsq_hash.into(), Field::RhashtableTbl) {
+            Ok(ht) => self.walk_dsq_hash(ht, sched, v),
+            Err(error) => {
+                let hw = HashWalk { first_error: Some(error), ..HashWalk::default() };
+                v.problem(&Problem::Unreadable { pass: Pass::UserDsqs, error });
+                v.user_dsqs_end(&hw);
+                hw
+            }
+        }
+    }
+
+    /// Walks the `struct rhashtable` at `ht` holding the user DSQs of the scheduler `owner`
+    /// (`sched->dsq_hash`, or the `dsq_hash` global of 6.12-6.15).
+    pub(crate) fn walk_dsq_hash<V: Visitor + ?Sized>(
+        &self,
+        ht: VirtAddr,
+        owner: VirtAddr,
+        v: &mut V,
+    ) -> HashWalk {
         let pass = Pass::UserDsqs;
         let mut hw = HashWalk::default();
-        let (Some(sl), Some(rl), Some(dl)) = (self.layout.sched, self.layout.rht, self.layout.dsq) else {
-            let group = match (self.layout.sched, self.layout.rht) {
-                (None, _) => LayoutGroup::Sched,
-                (_, None) => LayoutGroup::Rht,
-                _ => LayoutGroup::Dsq,
-            };
+        let (Some(rl), Some(dl)) = (self.layout.rht, self.layout.dsq) else {
+            let group = if self.layout.rht.is_none() { LayoutGroup::Rht } else { LayoutGroup::Dsq };
             v.problem(&Problem::MissingLayout { pass, group });
             v.user_dsqs_end(&hw);
             return hw;
         };
         let table = (|| -> Result<(VirtAddr, u32), ReadError> {
-            let ht = offset(sched, sl.dsq_hash.into(), Field::RhashtableTbl)?;
             let tbl =
                 self.read_ptr(offset(ht, rl.tbl.into(), Field::RhashtableTbl)?, Field::RhashtableTbl)?;
             let size_at = offset(tbl, rl.bucket_table_size.into(), Field::BucketTableSize)?;
@@ -80,7 +100,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
                 hw.nodes = hw.nodes.saturating_add(1);
                 let here = VirtAddr(node);
                 match container_of(here, dl.hash_node.into(), Field::RhashHeadNext) {
-                    Ok(dsq) => self.walk_dsq(DsqOrigin::User, dsq, pass, v),
+                    Ok(dsq) => self.walk_owned_dsq(DsqOrigin::User, dsq, Some(owner), pass, v),
                     Err(e) => {
                         note_break(&mut hw, e);
                         break;

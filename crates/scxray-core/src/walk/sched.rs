@@ -7,27 +7,37 @@ use crate::guest::{Guest, offset};
 use crate::layout::LayoutGroup;
 use crate::limits::MAX_NODES;
 use crate::memory::PhysMem;
-use crate::output::{DsqOrigin, Pass, Problem, Provenance, RootState};
+use crate::output::{DsqOrigin, Pass, Problem, Provenance, SchedState};
 use crate::symbols::Symbol;
 use crate::translate::Translate;
 use crate::visit::Visitor;
 
 impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
-    /// Reads the root scheduler's state from `*scx_root`. `Ok(None)`: no scheduler attached.
-    /// Members this kernel lacks read as false / 0.
-    pub fn read_root(&self) -> Result<Option<RootState>, Problem> {
+    /// Reads the root scheduler's state from `*scx_root`, or on 6.12-6.15 (no `scx_root`)
+    /// from the kernel globals ([`KernelSymbols::globals`](crate::KernelSymbols)). `Ok(None)`:
+    /// no scheduler attached. Members this kernel lacks read as false / 0.
+    pub fn read_root(&self) -> Result<Option<SchedState>, Problem> {
         let pass = Pass::Root;
         let Some(scx_root) = self.symbols.scx_root else {
-            return Err(Problem::MissingSymbol { pass, symbol: Symbol::ScxRoot });
-        };
-        let Some(sl) = self.layout.sched else {
-            return Err(Problem::MissingLayout { pass, group: LayoutGroup::Sched });
+            return match self.symbols.globals {
+                Some(g) => self.read_root_globals(&g),
+                None => Err(Problem::MissingSymbol { pass, symbol: Symbol::ScxRoot }),
+            };
         };
         let unreadable = |error| Problem::Unreadable { pass, error };
         let sched = self.read_ptr(scx_root, Field::ScxRoot).map_err(unreadable)?;
         if sched.0 == 0 {
             return Ok(None);
         }
+        self.read_sched_state(sched, pass).map(Some)
+    }
+
+    /// The state of the `struct scx_sched` at `sched`.
+    pub(crate) fn read_sched_state(&self, sched: VirtAddr, pass: Pass) -> Result<SchedState, Problem> {
+        let Some(sl) = self.layout.sched else {
+            return Err(Problem::MissingLayout { pass, group: LayoutGroup::Sched });
+        };
+        let unreadable = |error| Problem::Unreadable { pass, error };
         let at = |off: u32, f: Field| offset(sched, off.into(), f).map_err(unreadable);
         let exit_kind = self.read_u32(at(sl.exit_kind, Field::SchedExitKind)?, Field::SchedExitKind);
         let aborting = match sl.aborting {
@@ -42,13 +52,20 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             }
             None => 0,
         };
-        Ok(Some(RootState {
+        Ok(SchedState {
             sched_kva: sched,
             exit_kind: exit_kind.map_err(unreadable)?,
             aborting,
             bypass_depth,
             provenance: Provenance::Live,
-        }))
+        })
+    }
+
+    /// The scheduler's DSQs (bypass, global, user) of the `struct scx_sched` at `sched`.
+    pub(crate) fn walk_sched_dsqs<V: Visitor + ?Sized>(&self, sched: VirtAddr, v: &mut V) {
+        self.walk_bypass_dsqs(sched, v);
+        self.walk_global_dsqs(sched, v);
+        self.walk_user_dsqs(sched, v);
     }
 
     /// Pass 3.1: each CPU's bypass DSQ at
@@ -79,7 +96,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
                 .per_cpu_ptr(pcpu, cpu)
                 .and_then(|p| p.map(|p| offset(p, ppl.bypass_dsq.into(), Field::Dsq)).transpose());
             match dsq {
-                Ok(Some(kva)) => self.walk_dsq(DsqOrigin::Bypass { cpu }, kva, pass, v),
+                Ok(Some(kva)) => self.walk_owned_dsq(DsqOrigin::Bypass { cpu }, kva, Some(sched), pass, v),
                 Ok(None) => {}
                 Err(error) => v.problem(&Problem::Unreadable { pass, error }),
             }
@@ -111,7 +128,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             match entry {
                 Ok(p) if p.0 == 0 => {}
                 Ok(p) => match offset(p, pnl.global_dsq.into(), Field::Dsq) {
-                    Ok(kva) => self.walk_dsq(DsqOrigin::Global { node }, kva, pass, v),
+                    Ok(kva) => self.walk_owned_dsq(DsqOrigin::Global { node }, kva, Some(sched), pass, v),
                     Err(error) => v.problem(&Problem::Unreadable { pass, error }),
                 },
                 Err(error) => v.problem(&Problem::Unreadable { pass, error }),
