@@ -51,9 +51,11 @@ const fn case(name: &'static str, kernel: &'static str) -> Case {
 /// schedulers, arm64's 52-bit LPA2 page tables with 4 KiB and 16 KiB granules, the kernel without sched_ext, and a healthy
 /// scheduler dumped twice (`scxray diff` must find nothing stuck).
 ///
-/// The sub-scheduler case: scx_qmap as the root scheduler and scx_qmap `-c` on a child cgroup
-/// (7.3's `CONFIG_EXT_SUB_SCHED`): the report must list both schedulers with the sub's level
-/// and cgroup path (see [`check::check_sub_schedulers`]).
+/// The sub-scheduler cases: scx_qmap as the root scheduler and scx_qmap `-c` on a child cgroup
+/// (7.3's `CONFIG_EXT_SUB_SCHED`), then also on a grandchild (level 2, a sub-scheduler under a
+/// sub-scheduler): the report must list every scheduler with its level and cgroup path (see
+/// [`check::check_sub_schedulers`]). Each scx_qmap takes 35-50 s to load under TCG: ~2 and
+/// ~3.3 minutes to the dump.
 ///
 /// The stalled case: scx_qmap's `-t 2` stalls every second user thread from the moment it
 /// starts switching tasks, and its 5 s watchdog disables it soon after, often before it is
@@ -92,6 +94,11 @@ pub const CASES: &[Case] = &[
         scheduler: Some(("scx_qmap", "")),
         subs: &["scxsub1"],
         ..case("lab-7.3-amd64-qmap-sub", "7.3-amd64")
+    },
+    Case {
+        scheduler: Some(("scx_qmap", "")),
+        subs: &["scxsub1", "scxsub1/inner"],
+        ..case("lab-7.3-amd64-qmap-sub-nested", "7.3-amd64")
     },
 ];
 
