@@ -209,7 +209,7 @@ pub fn boot(
     qemu::boot_and_dump(kernel, &initrd, opts, name)
 }
 
-/// `<kernel>-<kaslr|nokaslr>[-la57off][-<scheduler file name>]`.
+/// `<kernel>-<kaslr|nokaslr>[-la57off][-<scheduler file name>][-sub<number of sub-schedulers>]`.
 pub fn default_name(
     kernel: &kernels::Kernel,
     opts: &qemu::BootOptions,
@@ -222,6 +222,9 @@ pub fn default_name(
     if let Some(s) = &guest.scheduler {
         n.push('-');
         n.push_str(&s.binary.file_name().map_or("sched".into(), |f| f.to_string_lossy().into_owned()));
+    }
+    if !guest.sub_schedulers.is_empty() {
+        n.push_str(&format!("-sub{}", guest.sub_schedulers.len()));
     }
     n
 }
