@@ -1,6 +1,6 @@
 //! The lab's verdict: runs `scxray dump --format json` on a guest's dump and checks it
 //! against what the guest itself printed (its "truth": release, sched_ext state, root ops
-//! name, CPUs, every pid with its comm).
+//! name, the schedulers in sysfs, CPUs, every pid with its comm).
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,9 +14,19 @@ pub struct Truth {
     pub release: String,
     pub state: String,
     pub ops: String,
+    /// `sched` lines: every scheduler sysfs showed, the root first.
+    pub scheds: Vec<TruthSched>,
     pub nr_cpus: u32,
     /// pid -> comm.
     pub tasks: BTreeMap<i64, String>,
+}
+
+/// One scheduler of the truth: `sched <level> <cgroup id|-> <ops> <sysfs dir> <cgroup path>`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TruthSched {
+    pub level: u64,
+    pub ops: String,
+    pub cgroup_path: String,
 }
 
 impl Truth {
@@ -28,6 +38,18 @@ impl Truth {
                 Some("release") => t.release = it.next().unwrap_or_default().to_owned(),
                 Some("state") => t.state = it.next().unwrap_or_default().to_owned(),
                 Some("ops") => t.ops = it.next().unwrap_or_default().to_owned(),
+                Some("sched") => {
+                    let f: Vec<&str> = it.collect();
+                    if let [level, _id, ops, _sysfs, path @ ..] = &f[..]
+                        && let Ok(level) = level.parse()
+                    {
+                        t.scheds.push(TruthSched {
+                            level,
+                            ops: (*ops).to_owned(),
+                            cgroup_path: path.join(" "),
+                        });
+                    }
+                }
                 Some("nr_cpus") => t.nr_cpus = it.next().and_then(|v| v.parse().ok()).unwrap_or(0),
                 Some("task") => {
                     // `task PID TGID COMM` or `task PID TGID STATE CPU COMM`.
@@ -146,6 +168,9 @@ pub fn check(scxray: &Path, core: &Path, truth: &Truth, expect: Expect) -> Verdi
             format!("state {} != guest's {}", sched["state"], truth.state)
         });
     }
+    if truth.scheds.iter().any(|x| x.level > 0) {
+        check_sub_schedulers(&r, truth, &mut v);
+    }
 
     // scx_tasks holds every task: the pid set equals the guest's listing. pid 0 (the idle
     // tasks) is not in a /proc listing; pids above the last listed one started after it.
@@ -244,6 +269,38 @@ pub fn check(scxray: &Path, core: &Path, truth: &Truth, expect: Expect) -> Verdi
     v
 }
 
+/// A guest with sub-schedulers: the report's `schedulers` must list every scheduler sysfs
+/// showed, no more: for each, the entry with the same `cgroup_path` (string: the kernel's
+/// `scx_sched.cgrp_path`, `/` for the root, `/scxsub1` for a sub-scheduler on that cgroup) has
+/// the same `name` (string: `ops.name`) and `level` (integer: `scx_sched.level`, 0 for the root).
+pub fn check_sub_schedulers(r: &Value, truth: &Truth, v: &mut Verdict) {
+    let Some(list) = r["schedulers"].as_array() else {
+        v.failures.push(format!(
+            "no `schedulers` array in the report (the guest has {} schedulers)",
+            truth.scheds.len()
+        ));
+        return;
+    };
+    v.check(list.len() == truth.scheds.len(), || {
+        format!("{} schedulers reported, the guest has {}", list.len(), truth.scheds.len())
+    });
+    for want in &truth.scheds {
+        let found = list.iter().find(|x| s(&x["cgroup_path"]) == want.cgroup_path);
+        v.check(
+            found.is_some_and(|x| s(&x["name"]) == want.ops && x["level"].as_u64() == Some(want.level)),
+            || match found {
+                None => {
+                    format!("no scheduler with cgroup_path {} (the guest's {})", want.cgroup_path, want.ops)
+                }
+                Some(x) => format!(
+                    "scheduler on {}: name {} level {} != guest's {} level {}",
+                    want.cgroup_path, x["name"], x["level"], want.ops, want.level
+                ),
+            },
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,5 +317,28 @@ mod tests {
         );
         assert_eq!(t.tasks.get(&11).map(String::as_str), Some("kworker/0:1-events"));
         assert_eq!(t.tasks.get(&12).map(String::as_str), Some("busy loop"));
+    }
+
+    #[test]
+    fn checks_the_schedulers_list() {
+        let t = Truth::parse("ops qmap\nsched 0 - qmap root /\nsched 1 42 qmap root/sub/sub-42 /scxsub1\n");
+        assert_eq!(t.scheds[1], TruthSched { level: 1, ops: "qmap".into(), cgroup_path: "/scxsub1".into() });
+        let good = serde_json::json!({"schedulers": [
+            {"name": "qmap", "level": 0, "cgroup_path": "/"},
+            {"name": "qmap", "level": 1, "cgroup_path": "/scxsub1"},
+        ]});
+        let mut v = Verdict::default();
+        check_sub_schedulers(&good, &t, &mut v);
+        assert_eq!((v.passed, v.failures.len()), (3, 0), "{:?}", v.failures);
+        let flat = serde_json::json!({"schedulers": [
+            {"name": "qmap", "level": 0, "cgroup_path": "/"},
+            {"name": "qmap", "level": 0, "cgroup_path": "/scxsub1"},
+        ]});
+        let mut v = Verdict::default();
+        check_sub_schedulers(&flat, &t, &mut v);
+        assert_eq!(v.failures.len(), 1, "{:?}", v.failures);
+        let mut v = Verdict::default();
+        check_sub_schedulers(&serde_json::json!({"scheduler": {}}), &t, &mut v);
+        assert_eq!(v.failures.len(), 1);
     }
 }

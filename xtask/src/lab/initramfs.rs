@@ -7,15 +7,31 @@
 //! 2. starts the workload: busy loops (more than CPUs) and sleepers;
 //! 3. starts `/bin/scheduler` (if present) in the background, output to `/scheduler.log`, and
 //!    waits until `/sys/kernel/sched_ext/state` reads `enabled` (or a timeout);
-//! 4. prints the guest's own truth between `SCXRAY-TRUTH-BEGIN`/`SCXRAY-TRUTH-END` using shell
-//!    builtins only (no fork): release, sched_ext state, root ops name, CPUs, every task;
-//! 5. prints `SCXRAY-READY` and forks nothing more.
+//! 4. with sub-schedulers ([`GuestSpec::sub_schedulers`]): before the workload, mounts cgroup2
+//!    on `/sys/fs/cgroup`, enables the `cpu` controller for the root's children and creates each
+//!    sub-scheduler's cgroup with its own spinners and sleepers in it; once the parent is
+//!    enabled, starts `/bin/scheduler -c /sys/fs/cgroup/<cgroup> ARGS` per sub-scheduler, in
+//!    order, and waits until it says it started and its directory
+//!    `/sys/kernel/sched_ext/root/sub/sub-<cgroup id>` (nested: `.../sub/sub-<id>/sub/sub-<id>`)
+//!    exists;
+//! 5. prints the guest's own truth between `SCXRAY-TRUTH-BEGIN`/`SCXRAY-TRUTH-END` using shell
+//!    builtins only (no fork): release, sched_ext state, root ops name, every scheduler in
+//!    sysfs, CPUs, every task;
+//! 6. prints `SCXRAY-READY` and forks nothing more.
 //!
 //! Truth lines (one per line, parsed by [`super::qemu::GuestTruth::parse`]):
 //! `release <uname -r>`, `state <enabled|disabled|...|absent>`, `ops <name|none>`,
+//! `sched <level> <cgroup id|-> <ops> <sysfs dir> <cgroup path>` (one per scheduler directory
+//! under `/sys/kernel/sched_ext`, the root first: level is its nesting depth there, the cgroup
+//! id comes from the directory name `sub-<id>`, the path is the cgroup2 directory with that
+//! inode number, `/` for the root scheduler, `?` when not found),
+//! `cgroup_tasks <cgroup path> <pid>...` (a sub-scheduler cgroup's `cgroup.procs`),
 //! `cpus_online <list>`, `nr_cpus <n>`, `cmdline <...>`,
 //! `task <tid> <tgid> <state> <cpu> <comm>` (state letter and CPU from `/proc/<pid>/task/<tid>/stat`
 //! fields 3 and 39, comm from `comm`).
+//!
+//! sysfs shows no per-scheduler state: a scheduler's directory exists from shortly before its
+//! `ops.init()` until it is disabled, and the kernel's only state file is the global one.
 
 use super::apt;
 use super::kernels::Kernel;
@@ -59,11 +75,36 @@ impl Scheduler {
     }
 }
 
+/// A sub-scheduler: a second instance of the guest's scheduler binary (`/bin/scheduler`, which
+/// must take `-c CGROUP_DIR`, as scx_qmap does) attached to a child cgroup of the parent
+/// scheduler's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubScheduler {
+    /// The cgroup, relative to the cgroup2 root (`scxsub1`, or nested `scxsub1/inner`: then an
+    /// earlier sub-scheduler must hold `scxsub1`). Created by the guest.
+    pub cgroup: String,
+    /// More arguments after `-c /sys/fs/cgroup/<cgroup>`.
+    pub args: Vec<String>,
+    /// Busy loops and sleepers started inside the cgroup.
+    pub workload: Workload,
+}
+
+impl SubScheduler {
+    /// A sub-scheduler on `cgroup` with 2 spinners and 2 sleepers of its own.
+    pub fn new(cgroup: &str) -> Self {
+        Self { cgroup: cgroup.to_owned(), args: Vec::new(), workload: Workload { spinners: 2, sleepers: 2 } }
+    }
+}
+
 /// Everything the initramfs is made of.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GuestSpec {
     pub workload: Workload,
     pub scheduler: Option<Scheduler>,
+    /// Sub-schedulers started, in order, once [`Self::scheduler`] is enabled (each waits for the
+    /// previous one to attach). Each gets the scheduler's enable timeout to attach and its
+    /// settle time after.
+    pub sub_schedulers: Vec<SubScheduler>,
     /// Print `SCXRAY-READY` as soon as the scheduler is enabled: poll its state every 0.2 s, no
     /// settling and no task listing. For a scheduler made to stall, whose watchdog kills it
     /// seconds after the stall begins: the dumps must come before that.
@@ -73,7 +114,7 @@ pub struct GuestSpec {
 /// The busybox applets linked in `/bin`.
 const APPLETS: &[&str] = &[
     "sh", "mount", "insmod", "cat", "sleep", "echo", "ls", "ps", "dmesg", "mkdir", "uname", "true",
-    "poweroff", "grep", "head", "tail", "free", "top",
+    "poweroff", "grep", "head", "tail", "free", "top", "stat",
 ];
 
 /// A statically linked busybox for `arch` (`amd64`/`arm64`): the system's `/bin/busybox` on
@@ -132,6 +173,9 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
         s.push_str(&format!("insmod {m} || echo 'SCXRAY-WARN insmod {m} failed'\n"));
     }
     s.push_str("echo SCXRAY-BOOTED\n");
+    if !spec.sub_schedulers.is_empty() {
+        s.push_str(&sub_cgroups_script(&spec.sub_schedulers));
+    }
     let w = &spec.workload;
     s.push_str(&format!(
         "i=0\nwhile [ $i -lt {} ]; do\n  ( while :; do :; done ) &\n  i=$((i+1))\ndone\n",
@@ -154,6 +198,7 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
              if [ \"$st\" = enabled ]; then\n  \
                echo \"SCXRAY-SCHED-ENABLED after $n s\"\n  \
                sleep {settle}\n\
+             {subs}\
              else\n  \
                echo \"SCXRAY-SCHED-FAILED state=$st\"\n  \
                cat /scheduler.log\n\
@@ -162,6 +207,7 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
             timeout = if spec.quick_truth { sch.enable_timeout_secs * 5 } else { sch.enable_timeout_secs },
             poll = if spec.quick_truth { "0.2" } else { "1" },
             settle = if spec.quick_truth { 0 } else { sch.settle_secs },
+            subs = sub_start_script(&spec.sub_schedulers, sch),
         ));
     }
     // From here on: builtins only.
@@ -178,6 +224,19 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
          ops=none\n\
          [ -r /sys/kernel/sched_ext/root/ops ] && read -r ops < /sys/kernel/sched_ext/root/ops\n\
          echo \"ops $ops\"\n\
+         scx_sched_truth() {\n  \
+           local d=$1 l=$2 o=? id=- p=/ c\n  \
+           [ -r $d/ops ] && read -r o < $d/ops\n  \
+           if [ $l -gt 0 ]; then id=${d##*/sub-}; eval \"p=\\${cgpath_$id:-?}\"; fi\n  \
+           echo \"sched $l $id $o ${d#/sys/kernel/sched_ext/} $p\"\n  \
+           for c in $d/sub/sub-*; do [ -d $c ] && scx_sched_truth $c $((l+1)); done\n\
+         }\n\
+         [ -d /sys/kernel/sched_ext/root ] && scx_sched_truth /sys/kernel/sched_ext/root 0\n\
+         for g in $SUBCG; do\n  \
+           ps=\n  \
+           while read -r q; do ps=\"$ps $q\"; done < /sys/fs/cgroup/$g/cgroup.procs\n  \
+           echo \"cgroup_tasks /$g$ps\"\n\
+         done\n\
          read -r online < /sys/devices/system/cpu/online\n\
          echo \"cpus_online $online\"\n\
          n=0\n\
@@ -201,6 +260,88 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
          wait\n\
          while :; do sleep 3600; done\n",
     );
+    s
+}
+
+/// The cgroup setup for `subs` (before the workload): cgroup2 on `/sys/fs/cgroup`, the `cpu`
+/// controller for the root's children, each cgroup with its spinners and sleepers (each moves
+/// itself in by writing 0 to `cgroup.procs` before it starts), `SUBCG` (the cgroups, for the
+/// truth) and `cgpath_<inode>=/<cgroup>` (cgroup id to path: a cgroup2 directory's inode
+/// number is its cgroup id).
+fn sub_cgroups_script(subs: &[SubScheduler]) -> String {
+    let mut s = String::from(
+        "mount -t cgroup2 cgroup2 /sys/fs/cgroup || echo 'SCXRAY-WARN mount cgroup2 failed'\n\
+         echo +cpu > /sys/fs/cgroup/cgroup.subtree_control || echo 'SCXRAY-WARN no cpu controller'\n",
+    );
+    let names: Vec<&str> = subs.iter().map(|x| x.cgroup.trim_matches('/')).collect();
+    s.push_str(&format!("SUBCG={}\n", shell_quote(&names.join(" "))));
+    for (sub, g) in subs.iter().zip(&names) {
+        let dir = shell_quote(&format!("/sys/fs/cgroup/{g}"));
+        let w = &sub.workload;
+        s.push_str(&format!(
+            "mkdir -p {dir} || echo 'SCXRAY-WARN mkdir {g} failed'\n\
+             i=$(stat -c %i {dir})\n\
+             eval \"cgpath_$i=/{g}\"\n\
+             i=0\n\
+             while [ $i -lt {spin} ]; do\n  \
+               ( echo 0 > {dir}/cgroup.procs; while :; do :; done ) &\n  \
+               i=$((i+1))\n\
+             done\n\
+             i=0\n\
+             while [ $i -lt {sleep} ]; do\n  \
+               ( echo 0 > {dir}/cgroup.procs; exec sleep 1000000 ) &\n  \
+               i=$((i+1))\n\
+             done\n",
+            spin = w.spinners,
+            sleep = w.sleepers,
+        ));
+    }
+    s
+}
+
+/// Starts each of `subs` once the parent `sch` is enabled and waits until it has attached:
+/// its sysfs directory `.../sub/sub-<cgroup id>` exists and the kernel has logged one more
+/// `BPF sub-scheduler "..." enabled`. Prints `SCXRAY-SUB-ATTACHED <cgroup> at <sysfs dir> after
+/// N s` (then settles) or `SCXRAY-SUB-FAILED <cgroup>` with the scheduler's output.
+fn sub_start_script(subs: &[SubScheduler], sch: &Scheduler) -> String {
+    let mut s = String::new();
+    for (k, sub) in subs.iter().enumerate() {
+        let g = sub.cgroup.trim_matches('/');
+        let dir = format!("/sys/fs/cgroup/{g}");
+        let mut args = vec![shell_quote("-c"), shell_quote(&dir)];
+        args.extend(sub.args.iter().map(|a| shell_quote(a)));
+        let log = format!("/scheduler-sub{}.log", k + 1);
+        s.push_str(&format!(
+            "  cgid=$(stat -c %i {qdir})\n  \
+               echo \"SCXRAY-SUB-START {g} cgroup id $cgid\"\n  \
+               /bin/scheduler {args} >{log} 2>&1 &\n  \
+               n=0\n  \
+               ok=\n  \
+               while [ $n -lt {timeout} ]; do\n    \
+                 for f in /sys/kernel/sched_ext/root/sub/sub-$cgid /sys/kernel/sched_ext/root/sub/*/sub/sub-$cgid \
+                          /sys/kernel/sched_ext/root/sub/*/sub/*/sub/sub-$cgid; do [ -d $f ] && ok=$f; done\n    \
+                 if [ -n \"$ok\" ] && [ $(dmesg | grep -c 'BPF sub-scheduler .* enabled') -ge {nth} ]; then break; fi\n    \
+                 ok=\n    \
+                 sleep 1\n    \
+                 n=$((n+1))\n  \
+               done\n  \
+               if [ -n \"$ok\" ]; then\n    \
+                 echo \"SCXRAY-SUB-ATTACHED {g} at ${{ok#/sys/kernel/sched_ext/}} after $n s\"\n    \
+                 sleep {settle}\n  \
+               else\n    \
+                 echo 'SCXRAY-SUB-FAILED {g}'\n    \
+                 cat {log}\n  \
+               fi\n",
+            qdir = shell_quote(&dir),
+            args = args.join(" "),
+            timeout = sch.enable_timeout_secs,
+            nth = k + 1,
+            settle = sch.settle_secs,
+        ));
+    }
+    if !subs.is_empty() {
+        s.push_str("  dmesg | grep sched_ext\n");
+    }
     s
 }
 
@@ -348,6 +489,30 @@ mod tests {
         let first = (110 + 4usize).next_multiple_of(4); // header + "bin\0", padded
         assert_eq!(&a[first..first + 6], b"070701");
         assert!(a.windows(10).any(|w| w == b"TRAILER!!!"));
+    }
+
+    #[test]
+    fn sub_scheduler_script() {
+        let spec = GuestSpec {
+            scheduler: Some(Scheduler::new("scx_qmap".into())),
+            sub_schedulers: vec![SubScheduler::new("scxsub1")],
+            ..GuestSpec::default()
+        };
+        let s = init_script(&spec, &[]);
+        if let Ok(p) = std::env::var("SCXRAY_DUMP_INIT") {
+            let _ = fs::write(p, &s);
+        }
+        let at = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("no `{needle}` in:\n{s}"));
+        // cgroup and its tasks before the parent, the sub after the parent is enabled, the
+        // scheduler listing in the truth block.
+        assert!(at("mount -t cgroup2") < at("/bin/scheduler  >"));
+        assert!(at("( echo 0 > '/sys/fs/cgroup/scxsub1'/cgroup.procs; while") < at("/bin/scheduler  >"));
+        assert!(at("SCXRAY-SCHED-ENABLED") < at("/bin/scheduler '-c' '/sys/fs/cgroup/scxsub1'"));
+        assert!(at("SCXRAY-SUB-ATTACHED scxsub1") < at("SCXRAY-TRUTH-BEGIN"));
+        assert!(at("SCXRAY-TRUTH-BEGIN") < at("scx_sched_truth /sys/kernel/sched_ext/root 0"));
+        // Without sub-schedulers: no cgroup2 mount, no sub start.
+        let plain = init_script(&GuestSpec { sub_schedulers: vec![], ..spec }, &[]);
+        assert!(!plain.contains("cgroup2") && !plain.contains("SCXRAY-SUB-START"));
     }
 
     #[test]

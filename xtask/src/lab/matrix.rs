@@ -28,15 +28,34 @@ pub struct Case {
     pub quick: bool,
     /// A scheduler made to stall: hunt for a stuck pair of dumps (see [`hunt_stall`]).
     pub stall: bool,
+    /// Sub-schedulers: the scheduler again with `-c`, one per cgroup (relative to the cgroup2
+    /// root, created by the guest; see [`initramfs::SubScheduler`]).
+    pub subs: &'static [&'static str],
 }
 
 const fn case(name: &'static str, kernel: &'static str) -> Case {
-    Case { name, kernel, kaslr: true, la57: true, scheduler: None, diff: None, quick: false, stall: false }
+    Case {
+        name,
+        kernel,
+        kaslr: true,
+        la57: true,
+        scheduler: None,
+        diff: None,
+        quick: false,
+        stall: false,
+        subs: &[],
+    }
 }
 
 /// The matrix: every kernel, both paging modes on x86, KASLR on and off, all three example
 /// schedulers, arm64's 52-bit LPA2 page tables with 4 KiB and 16 KiB granules, the kernel without sched_ext, and a healthy
 /// scheduler dumped twice (`scxray diff` must find nothing stuck).
+///
+/// The sub-scheduler cases: scx_qmap as the root scheduler and scx_qmap `-c` on a child cgroup
+/// (7.3's `CONFIG_EXT_SUB_SCHED`), then also on a grandchild (level 2, a sub-scheduler under a
+/// sub-scheduler): the report must list every scheduler with its level and cgroup path (see
+/// [`check::check_sub_schedulers`]). Each scx_qmap takes 35-50 s to load under TCG: ~2 and
+/// ~3.3 minutes to the dump.
 ///
 /// The stalled case: scx_qmap's `-t 2` stalls every second user thread from the moment it
 /// starts switching tasks, and its 5 s watchdog disables it soon after, often before it is
@@ -70,6 +89,16 @@ pub const CASES: &[Case] = &[
         scheduler: Some(("scx_simple", "")),
         diff: Some((4, false)),
         ..case("lab-7.3-amd64-simple-twice", "7.3-amd64")
+    },
+    Case {
+        scheduler: Some(("scx_qmap", "")),
+        subs: &["scxsub1"],
+        ..case("lab-7.3-amd64-qmap-sub", "7.3-amd64")
+    },
+    Case {
+        scheduler: Some(("scx_qmap", "")),
+        subs: &["scxsub1", "scxsub1/inner"],
+        ..case("lab-7.3-amd64-qmap-sub-nested", "7.3-amd64")
     },
 ];
 
@@ -160,6 +189,7 @@ fn run_case(scxray: &Path, kernel: &kernels::Kernel, c: &Case) -> Row {
         sched.args = args.split_whitespace().map(str::to_owned).collect();
         guest.scheduler = Some(sched);
     }
+    guest.sub_schedulers = c.subs.iter().map(|g| initramfs::SubScheduler::new(g)).collect();
     // A stalled scheduler is killed by its watchdog seconds after the stall begins: dump it
     // at once, without the slow task listing (and so without the truth checks).
     let stalled = matches!(c.diff, Some((_, true)));
@@ -180,6 +210,13 @@ fn run_case(scxray: &Path, kernel: &kernels::Kernel, c: &Case) -> Row {
     };
     if c.scheduler.is_some() && boot.truth.state != "enabled" {
         verdict.failures.push(format!("the scheduler did not enable sched_ext (state {})", boot.truth.state));
+    }
+    if !c.subs.is_empty() {
+        let attached = boot.truth.scheds.iter().filter(|x| x.level > 0).count();
+        verdict.check_named(
+            attached == c.subs.len(),
+            &format!("the guest shows {attached} sub-schedulers in sysfs, want {}", c.subs.len()),
+        );
     }
     let truth = check::Truth::parse(&boot.truth.to_text());
     let expect = check::Expect { nodes: opts.numa_nodes, sched_ext: kernel.sched_ext != Some(false) };

@@ -62,6 +62,7 @@ fn print_help() {
          \x20   --scheduler PATH|scx_qmap|scx_simple|scx_central (built by `lab schedulers`)\n  \
          \x20   --scheduler-args 'ARGS'  --enable-timeout SECS  --settle SECS\n  \
          \x20   --later-dump SECS: run SECS more, then dump again to <name>.later.core\n  \
+         \x20   --sub CGROUP: then the scheduler again with -c /sys/fs/cgroup/CGROUP (repeatable)\n  \
          schedulers [--kernel S] [--arch A]  build scx_qmap, scx_simple, scx_central (static)\n  \
          btf                                resolve every matrix kernel's BTF, compare with the table\n  \
          soak [--seconds N]                 read a running guest's shared RAM file in a loop (default 60 s)\n  \
@@ -125,6 +126,9 @@ fn boot_cmd(args: &[String]) -> Result<(), String> {
             }
             "--enable-timeout" => enable_timeout = Some(num(it.next(), a)?),
             "--settle" => settle = Some(num(it.next(), a)?),
+            "--sub" => guest.sub_schedulers.push(initramfs::SubScheduler::new(
+                it.next().ok_or("--sub needs a cgroup (relative to the cgroup2 root)")?,
+            )),
             "--later-dump" => {
                 opts.later_dump = Some(std::time::Duration::from_secs(num(it.next(), a)?.into()));
             }
@@ -132,6 +136,9 @@ fn boot_cmd(args: &[String]) -> Result<(), String> {
         }
     }
     let kname = kernel_name.ok_or("lab boot: --kernel NAME is required (see `cargo xtask lab kernels`)")?;
+    if !guest.sub_schedulers.is_empty() && sched_path.is_none() {
+        return Err("lab boot: --sub needs --scheduler (the parent, run again with -c)".into());
+    }
     let spec = kernels::spec(&kname)?;
     let kernel = kernels::prepare(spec)?;
     if spec.arch == "arm64" && !opts.la57 {
@@ -178,6 +185,14 @@ fn boot_cmd(args: &[String]) -> Result<(), String> {
             r.serial_log.display()
         ));
     }
+    let attached = r.truth.scheds.iter().filter(|x| x.level > 0).count();
+    if attached != guest.sub_schedulers.len() {
+        return Err(format!(
+            "{attached} of {} sub-schedulers attached; see {}",
+            guest.sub_schedulers.len(),
+            r.serial_log.display()
+        ));
+    }
     Ok(())
 }
 
@@ -194,7 +209,7 @@ pub fn boot(
     qemu::boot_and_dump(kernel, &initrd, opts, name)
 }
 
-/// `<kernel>-<kaslr|nokaslr>[-la57off][-<scheduler file name>]`.
+/// `<kernel>-<kaslr|nokaslr>[-la57off][-<scheduler file name>][-sub<number of sub-schedulers>]`.
 pub fn default_name(
     kernel: &kernels::Kernel,
     opts: &qemu::BootOptions,
@@ -207,6 +222,9 @@ pub fn default_name(
     if let Some(s) = &guest.scheduler {
         n.push('-');
         n.push_str(&s.binary.file_name().map_or("sched".into(), |f| f.to_string_lossy().into_owned()));
+    }
+    if !guest.sub_schedulers.is_empty() {
+        n.push_str(&format!("-sub{}", guest.sub_schedulers.len()));
     }
     n
 }
@@ -252,6 +270,12 @@ fn print_boot_result(kernel: &kernels::Kernel, r: &qemu::BootResult) {
         t.tasks.len(),
         t.tasks.iter().filter(|k| k.state == "R").count()
     );
+    for x in &t.scheds {
+        println!(
+            "scheduler   level {} {} (sysfs {}, cgroup {} id {})",
+            x.level, x.ops, x.sysfs, x.cgroup_path, x.cgroup_id
+        );
+    }
     println!("truth       {}", r.truth_file.display());
     println!("serial      {}", r.serial_log.display());
 }
