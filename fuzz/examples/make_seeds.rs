@@ -40,6 +40,7 @@ fn machine_input(g: &TestGuest, offsets_in_guest: bool, translator: TranslatorSp
         offsets: if guest.is_some() { Vec::new() } else { offsets },
         scx_root: g.symbols.scx_root.map(|v| v.0),
         scx_tasks: g.symbols.scx_tasks.map(|v| v.0),
+        globals: g.symbols.globals,
         nr_cpus: g.symbols.nr_cpus,
         nr_nodes: g.symbols.nr_nodes,
         limits: g.limits,
@@ -76,6 +77,21 @@ fn walk_machine_seeds() {
     let g = b.build();
     write("walk_machine", "two-cpus-scheduler", &machine_input(&g, false, TranslatorSpec::Linear));
     write("walk_machine", "two-cpus-offsets-in-guest", &machine_input(&g, true, TranslatorSpec::Linear));
+    // A root with a sub-scheduler that has one of its own (7.2+).
+    let mut b = GuestBuilder::new(debian_7_3_amd64(), 2, 1);
+    let root = b.attach_scheduler(0, 4);
+    let sub = b.add_sub_sched(root, 0, 4);
+    b.add_sub_sched(sub, 1024, 4);
+    b.add_user_dsq_in(sub, 9, 2);
+    write("walk_machine", "sub-schedulers", &machine_input(&b.build(), false, TranslatorSpec::Linear));
+    // 6.12-6.15: the scheduler in kernel globals.
+    let mut b = GuestBuilder::new(scxray_tests::kernels::globals_era(), 2, 2);
+    b.attach_globals(true, 0, 4);
+    let t = b.add_task(103, b"global");
+    let d = b.globals_global_dsq(1);
+    b.enqueue(d, t);
+    b.add_user_dsq(3, 1, false);
+    write("walk_machine", "globals-6.12", &machine_input(&b.build(), false, TranslatorSpec::Linear));
     write(
         "walk_machine",
         "two-cpus-x86-walk",

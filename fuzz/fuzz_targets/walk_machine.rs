@@ -86,7 +86,7 @@ fuzz_target!(|data: &[u8]| {
         scx_tasks: input.scx_tasks.map(VirtAddr),
         nr_cpus: input.nr_cpus,
         nr_nodes: input.nr_nodes % 2048,
-        globals: None,
+        globals: input.globals,
     };
     let limits = input.limits;
     let mut checker =

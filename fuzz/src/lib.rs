@@ -8,7 +8,8 @@
 
 use scxray_core::{
     DsqLayout, DsqLnodeLayout, Layout, LayoutFlags, Limits, MemError, PhysAddr, PhysMem, RhtLayout, RqLayout,
-    SchedLayout, SchedPcpuLayout, SchedPnodeLayout, ScxRqLayout, SeeLayout, TaskLayout, VirtAddr,
+    SchedGlobals, SchedLayout, SchedPcpuLayout, SchedPnodeLayout, ScxRqLayout, SeeLayout, TaskLayout,
+    VirtAddr,
 };
 use std::cell::Cell;
 use std::ops::Range;
@@ -282,6 +283,8 @@ pub struct MachineInput {
     pub scx_root: Option<u64>,
     /// `scx_tasks`.
     pub scx_tasks: Option<u64>,
+    /// 6.12-6.15 scheduler globals (used when `scx_root` is `None`).
+    pub globals: Option<SchedGlobals>,
     /// `nr_cpu_ids`.
     pub nr_cpus: u32,
     /// `nr_node_ids`.
@@ -321,6 +324,19 @@ impl MachineInput {
         let offsets = (0..n).map(|_| r.u64()).collect();
         let scx_root = r.opt_u64();
         let scx_tasks = r.opt_u64();
+        let globals = dec_opt(
+            r,
+            |r| SchedGlobals {
+                ops: VirtAddr(r.u64()),
+                enable_state: VirtAddr(r.u64()),
+                disabled: r.u32(),
+                exit_kind: r.opt_u64().map(VirtAddr),
+                bypass_depth: r.opt_u64().map(VirtAddr),
+                global_dsqs: r.opt_u64().map(VirtAddr),
+                dsq_hash: r.opt_u64().map(VirtAddr),
+            },
+            56,
+        );
         let nr_cpus = r.u32();
         let nr_nodes = r.u32();
         let limits = Limits {
@@ -343,6 +359,7 @@ impl MachineInput {
             offsets,
             scx_root,
             scx_tasks,
+            globals,
             nr_cpus,
             nr_nodes,
             limits,
@@ -367,6 +384,22 @@ impl MachineInput {
         }
         w.opt_u64(self.scx_root);
         w.opt_u64(self.scx_tasks);
+        w.bool(self.globals.is_some());
+        let g = self.globals.unwrap_or(SchedGlobals {
+            ops: VirtAddr(0),
+            enable_state: VirtAddr(0),
+            disabled: 0,
+            exit_kind: None,
+            bypass_depth: None,
+            global_dsqs: None,
+            dsq_hash: None,
+        });
+        w.u64(g.ops.0);
+        w.u64(g.enable_state.0);
+        w.u32(g.disabled);
+        for v in [g.exit_kind, g.bypass_depth, g.global_dsqs, g.dsq_hash] {
+            w.opt_u64(v.map(|a| a.0));
+        }
         w.u32(self.nr_cpus);
         w.u32(self.nr_nodes);
         let l = self.limits;
