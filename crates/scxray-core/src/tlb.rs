@@ -191,6 +191,23 @@ impl<T: Translate, const N: usize> Translate for CachedTranslate<T, N> {
         }
         Ok(pa)
     }
+
+    /// A page-walked address answers for its page when its page is (or was just found to
+    /// be) cacheable: the cache serves every address of that page from the one entry.
+    /// Other addresses: as the inner translator says.
+    fn translate_in_page<M: PhysMem + ?Sized>(
+        &self,
+        mem: &M,
+        va: VirtAddr,
+    ) -> Result<(PhysAddr, bool), TranslateError> {
+        if self.inner.kind(va) != AddressKind::PageWalk {
+            return self.inner.translate_in_page(mem, va);
+        }
+        let pa = self.translate(mem, va)?;
+        let vpn = va.0 >> TLB_PAGE_SHIFT;
+        let cached = self.slot(vpn).and_then(Cell::get).is_some_and(|e| e.vpn == vpn);
+        Ok((pa, cached))
+    }
 }
 
 #[cfg(test)]
@@ -243,6 +260,19 @@ mod tests {
         let tail = VirtAddr(VM + 0x1100);
         assert_eq!(t.translate(&mem, tail), inner.translate(&mem, tail));
         assert!(t.translate(&mem, tail).is_err());
+    }
+
+    #[test]
+    fn answers_for_a_page_only_when_it_caches_it() {
+        // The second page is mapped only in part: never cached, never answered for.
+        let ranges = [walked(VM, 0x1010, 0x5000)];
+        let t: CachedTranslate<_, 8> = CachedTranslate::new(LinearTranslator::new(&ranges));
+        let mem = FlatImage::new(PhysAddr(0), &[]);
+        assert_eq!(t.translate_in_page(&mem, VirtAddr(VM + 8)), Ok((PhysAddr(0x5008), true)));
+        assert_eq!(t.translate_in_page(&mem, VirtAddr(VM + 0x10)), Ok((PhysAddr(0x5010), true)));
+        assert_eq!(t.translate_in_page(&mem, VirtAddr(VM + 0x1008)), Ok((PhysAddr(0x6008), false)));
+        assert!(t.translate_in_page(&mem, VirtAddr(VM + 0x1100)).is_err());
+        assert_eq!((t.misses(), t.hits()), (3, 1));
     }
 
     #[test]

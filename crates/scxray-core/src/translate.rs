@@ -89,6 +89,21 @@ pub trait Translate {
 
     /// Translates `va`, reading page tables from `mem` where the address needs a walk.
     fn translate<M: PhysMem + ?Sized>(&self, mem: &M, va: VirtAddr) -> Result<PhysAddr, TranslateError>;
+
+    /// Translates `va` as [`Translate::translate`] does, and says whether that one
+    /// translation answers for the whole 4 KiB page holding `va`: `true` promises that
+    /// `translate` would map every address `x` of that page to `pa - va + x`, so a caller
+    /// reading more of the page (a list node's flags next to its `next` pointer) may derive
+    /// those addresses instead of translating each. `false` promises nothing.
+    ///
+    /// The default says `false`; translators that know their rules cover whole pages say more.
+    fn translate_in_page<M: PhysMem + ?Sized>(
+        &self,
+        mem: &M,
+        va: VirtAddr,
+    ) -> Result<(PhysAddr, bool), TranslateError> {
+        self.translate(mem, va).map(|pa| (pa, false))
+    }
 }
 
 impl<T: Translate + ?Sized> Translate for &T {
@@ -97,6 +112,13 @@ impl<T: Translate + ?Sized> Translate for &T {
     }
     fn translate<M: PhysMem + ?Sized>(&self, mem: &M, va: VirtAddr) -> Result<PhysAddr, TranslateError> {
         (**self).translate(mem, va)
+    }
+    fn translate_in_page<M: PhysMem + ?Sized>(
+        &self,
+        mem: &M,
+        va: VirtAddr,
+    ) -> Result<(PhysAddr, bool), TranslateError> {
+        (**self).translate_in_page(mem, va)
     }
 }
 
@@ -149,7 +171,41 @@ impl Translate for LinearTranslator<'_> {
     fn translate<M: PhysMem + ?Sized>(&self, _mem: &M, va: VirtAddr) -> Result<PhysAddr, TranslateError> {
         self.ranges.iter().find_map(|r| r.apply(va)).ok_or(TranslateError::NotMapped { va, level: 0 })
     }
+
+    /// The whole page is answered for when the first range that touches the page covers all
+    /// of it (no range tried before it takes any of the page's addresses). A page a range
+    /// covers only in part gets the plain translation, and `false`.
+    fn translate_in_page<M: PhysMem + ?Sized>(
+        &self,
+        mem: &M,
+        va: VirtAddr,
+    ) -> Result<(PhysAddr, bool), TranslateError> {
+        let first = va.0 & !(PAGE_4K - 1);
+        let last = first | (PAGE_4K - 1);
+        for r in self.ranges {
+            if let Some(off) = first.checked_sub(r.va_start.0) {
+                if off >= r.len {
+                    continue;
+                }
+                // `off < len`: the range starts at or before the page and reaches into it. It
+                // covers the page when the page's last byte is inside it too, and that byte's
+                // physical address does not wrap (then no address of the page wraps).
+                let last_off = off.wrapping_add(PAGE_4K - 1);
+                if r.len.wrapping_sub(off) >= PAGE_4K && r.pa_start.0.checked_add(last_off).is_some() {
+                    let va_off = off.wrapping_add(va.0 & (PAGE_4K - 1));
+                    return Ok((PhysAddr(r.pa_start.0.wrapping_add(va_off)), true));
+                }
+            } else if r.va_start.0 > last || r.len == 0 {
+                continue;
+            }
+            return self.translate(mem, va).map(|pa| (pa, false));
+        }
+        Err(TranslateError::NotMapped { va, level: 0 })
+    }
 }
+
+/// The smallest page of every supported guest.
+const PAGE_4K: u64 = 4096;
 
 #[cfg(test)]
 mod tests {
@@ -182,5 +238,63 @@ mod tests {
             Err(TranslateError::NotMapped { va: VirtAddr(0xffff_8880_1000_0000), level: 0 })
         );
         assert_eq!(t.kind(VirtAddr(0xffff_c900_0000_0000)), AddressKind::PageWalk);
+    }
+
+    /// `translate_in_page` says `true` only when `translate` maps every byte of the page
+    /// `pa - va + x`, and always returns what `translate` returns for `va` itself.
+    fn check_in_page(t: &LinearTranslator<'_>, va: u64) -> bool {
+        let mem = FlatImage::new(PhysAddr(0), &[]);
+        let va = VirtAddr(va);
+        let got = t.translate_in_page(&mem, va);
+        assert_eq!(got.map(|(pa, _)| pa), t.translate(&mem, va), "at {va:?}");
+        let Ok((pa, true)) = got else { return false };
+        let first = va.0 & !0xfff;
+        for x in first..=first | 0xfff {
+            let want = PhysAddr(pa.0.wrapping_sub(va.0).wrapping_add(x));
+            assert_eq!(t.translate(&mem, VirtAddr(x)), Ok(want), "{x:#x} from {va:?}");
+        }
+        true
+    }
+
+    #[test]
+    fn linear_translator_answers_for_a_page_only_when_one_range_maps_all_of_it() {
+        let range = |va: u64, len: u64, pa: u64| LinearRange {
+            va_start: VirtAddr(va),
+            len,
+            pa_start: PhysAddr(pa),
+            kind: AddressKind::DirectMap,
+        };
+        // Page-aligned, and a range that is not (both cover whole pages inside them).
+        let t = [range(0x10_0000, 0x4000, 0), range(0x20_0800, 0x3000, 0x9_0000)];
+        let t = LinearTranslator::new(&t);
+        assert!(check_in_page(&t, 0x10_0000));
+        assert!(check_in_page(&t, 0x10_3ff8));
+        assert!(check_in_page(&t, 0x20_1010));
+        // Pages the unaligned range covers only in part: its first and last pages.
+        assert!(!check_in_page(&t, 0x20_0808));
+        assert!(!check_in_page(&t, 0x20_3000));
+        // Unmapped.
+        assert!(!check_in_page(&t, 0x30_0000));
+
+        // An earlier range takes part of the page: not answered for, even where a later range
+        // covers the whole page.
+        let t = [range(0x10_0f00, 0x10, 0x5_0000), range(0x10_0000, 0x4000, 0)];
+        let t = LinearTranslator::new(&t);
+        assert!(!check_in_page(&t, 0x10_0008));
+        assert!(!check_in_page(&t, 0x10_0f08));
+        assert!(check_in_page(&t, 0x10_1008));
+        // An earlier range ending inside the page.
+        let t = [range(0x10_0000, 0x800, 0x5_0000), range(0x10_0000, 0x4000, 0)];
+        let t = LinearTranslator::new(&t);
+        assert!(!check_in_page(&t, 0x10_0900));
+        // The page's last byte would wrap the physical address.
+        let t = [range(0x10_0000, 0x2000, u64::MAX - 0x1800)];
+        let t = LinearTranslator::new(&t);
+        assert!(check_in_page(&t, 0x10_0000));
+        assert!(!check_in_page(&t, 0x10_1000));
+        // An empty range never takes anything.
+        let t = [range(0x10_0010, 0, 0x5_0000), range(0x10_0000, 0x1000, 0)];
+        let t = LinearTranslator::new(&t);
+        assert!(check_in_page(&t, 0x10_0010));
     }
 }

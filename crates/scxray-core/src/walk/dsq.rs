@@ -8,7 +8,7 @@ use crate::memory::PhysMem;
 use crate::output::{DsqHeader, DsqOrigin, ListWalk, Pass, Problem, TaskEntry};
 use crate::translate::Translate;
 use crate::visit::Visitor;
-use crate::walk::list::{Node, walk_list};
+use crate::walk::list::{FlagsAt, Node, walk_list};
 
 impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
     /// Walks the DSQ at `kva`: reports its header, then every queued task, then how the walk
@@ -75,14 +75,12 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
                 return v.dsq_end(&header, &ListWalk::default());
             }
         };
-        let walk = walk_list(self, head, self.limits.list_nodes, |node| {
-            // The list node's flags tell a task from an iterator cursor; a node whose flags
-            // cannot be read is not reported (never report a task that was not validated).
-            let flags = container_of(node, ln.node.into(), Field::DsqLnodeFlags)
-                .and_then(|lnode| offset(lnode, ln.flags.into(), Field::DsqLnodeFlags))
-                .and_then(|at| self.read_u32(at, Field::DsqLnodeFlags));
+        // The list node's flags tell a task from an iterator cursor; a node whose flags
+        // cannot be read is not reported (never report a task that was not validated).
+        let flags = FlagsAt { back: ln.node.into(), forward: ln.flags.into() };
+        let walk = walk_list(self, head, self.limits.list_nodes, Some(flags), |node, flags| {
             match flags {
-                Ok(f) if f & cursor == 0 => {}
+                Some(f) if f & cursor == 0 => {}
                 _ => return Node::Skipped,
             }
             match container_of(node, task_from_node, Field::ListHeadNext) {

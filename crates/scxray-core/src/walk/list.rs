@@ -15,17 +15,51 @@ pub(crate) enum Node {
     Skipped,
 }
 
-/// Walks the list whose `list_head` is at `head`, calling `on_node` with each node's address.
+/// Where a walk reads each node's cursor flags: the `u32` at `node - back + forward` (the
+/// container_of of the member the list runs through, then the flags member).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FlagsAt {
+    /// Offset of the list member in the structure that holds the flags.
+    pub back: u64,
+    /// Offset of the flags in that structure.
+    pub forward: u64,
+}
+
+impl FlagsAt {
+    /// The flags' address for `node`, `None` when the arithmetic wraps (a hostile pointer).
+    #[inline]
+    fn of(self, node: VirtAddr) -> Option<VirtAddr> {
+        node.checked_sub(self.back)?.checked_add(self.forward)
+    }
+}
+
+/// Walks the list whose `list_head` is at `head`, calling `on_node` with each node's address
+/// and, when `flags` says where, the node's cursor flags (`None`: not asked for, or
+/// unreadable: the address wraps, does not translate, or no memory backs it).
 ///
 /// Starts from `head.next` and stops back at `head`, at a next pointer of 0, at a node that
 /// does not translate (`broken`, not truncated), or after `cap` nodes (`truncated`). A node
 /// is handed to `on_node` only after its own `next` was read, so every reported node is
-/// known to be readable. `list_head.next` is at offset 0 in every kernel.
-pub(crate) fn walk_list<M, T, F>(g: &Guest<'_, M, T>, head: VirtAddr, cap: u32, mut on_node: F) -> ListWalk
+/// known to be readable; its flags are read after that. `list_head.next` is at offset 0 in
+/// every kernel.
+///
+/// This is the hot loop of every list pass, kept lean: the `next` read is inlined; the
+/// flags travel as a bare `Option<u32>` (the passes never report why flags were
+/// unreadable), so the per-node path carries no `ReadError` (only a broken walk builds one);
+/// when the translator answers for the node's whole 4 KiB page
+/// ([`Translate::translate_in_page`]) flags in that page are read without a second
+/// translation; only `visited` and `reported` are counted per node.
+pub(crate) fn walk_list<M, T, F>(
+    g: &Guest<'_, M, T>,
+    head: VirtAddr,
+    cap: u32,
+    flags: Option<FlagsAt>,
+    mut on_node: F,
+) -> ListWalk
 where
     M: PhysMem + ?Sized,
     T: Translate + ?Sized,
-    F: FnMut(VirtAddr) -> Node,
+    F: FnMut(VirtAddr, Option<u32>) -> Node,
 {
     let mut walk = ListWalk::default();
     let mut next = match g.read_ptr(head, Field::ListHeadNext) {
@@ -35,25 +69,35 @@ where
             return walk;
         }
     };
+    // Per node only `visited` and `reported` are counted; `skipped` is what remains of the
+    // nodes handed to `on_node` (no counter can wrap: both stay at or below `cap`).
     let mut visited: u32 = 0;
+    let mut reported: u32 = 0;
+    let mut handed_last = true;
     while next.0 != 0 && next != head {
         if visited >= cap {
             walk.truncated = true;
             break;
         }
-        visited = visited.saturating_add(1);
+        visited = visited.wrapping_add(1);
         let node = next;
-        next = match g.read_ptr(node, Field::ListHeadNext) {
+        let node_pa;
+        (next, node_pa) = match g.read_next(node) {
             Ok(p) => p,
             Err(e) => {
                 walk.broken = Some(e);
+                handed_last = false;
                 break;
             }
         };
-        match on_node(node) {
-            Node::Reported => walk.reported = walk.reported.saturating_add(1),
-            Node::Skipped => walk.skipped = walk.skipped.saturating_add(1),
+        let node_flags =
+            flags.and_then(|f| f.of(node)).and_then(|at| g.read_u32_near(at, node_pa.map(|pa| (node, pa))));
+        if let Node::Reported = on_node(node, node_flags) {
+            reported = reported.wrapping_add(1);
         }
     }
+    let handed = if handed_last { visited } else { visited.saturating_sub(1) };
+    walk.reported = reported;
+    walk.skipped = handed.saturating_sub(reported);
     walk
 }

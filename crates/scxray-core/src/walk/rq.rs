@@ -58,7 +58,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
         let task_from_node = u64::from(tl.scx).saturating_add(u64::from(see.runnable_node));
         let head = offset(rq_kva, u64::from(rl.scx).saturating_add(sl.runnable_list.into()), Field::Rq);
         let walk = match head {
-            Ok(head) => walk_list(self, head, self.limits.list_nodes, |node| {
+            Ok(head) => walk_list(self, head, self.limits.list_nodes, None, |node, _| {
                 match container_of(node, task_from_node, Field::ListHeadNext) {
                     Ok(task_kva) => {
                         v.runnable_task(cpu, TaskEntry { task_kva, runnable_in_scx: true });

@@ -2,14 +2,14 @@
 //! teardown, which empties every runnable_list).
 
 use crate::error::Field;
-use crate::guest::{Guest, container_of, offset};
+use crate::guest::{Guest, container_of};
 use crate::layout::LayoutGroup;
 use crate::memory::PhysMem;
 use crate::output::{ListWalk, Pass, Problem, TaskEntry};
 use crate::symbols::Symbol;
 use crate::translate::Translate;
 use crate::visit::Visitor;
-use crate::walk::list::{Node, walk_list};
+use crate::walk::list::{FlagsAt, Node, walk_list};
 
 impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
     /// Walks `scx_tasks`. A node whose `sched_ext_entity.flags` has `SCX_TASK_CURSOR` is an
@@ -32,11 +32,10 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
         };
         let task_from_node = u64::from(tl.scx).saturating_add(see.tasks_node.into());
         let cursor = self.layout.flags.task_cursor;
-        let walk = walk_list(self, head, self.limits.list_nodes, |node| {
-            let flags = container_of(node, see.tasks_node.into(), Field::SeeFlags)
-                .and_then(|entity| offset(entity, see.flags.into(), Field::SeeFlags))
-                .and_then(|at| self.read_u32(at, Field::SeeFlags));
-            if matches!(flags, Ok(f) if f & cursor != 0) {
+        let flags = FlagsAt { back: see.tasks_node.into(), forward: see.flags.into() };
+        let walk = walk_list(self, head, self.limits.list_nodes, Some(flags), |node, flags| {
+            // Unreadable flags keep the node (the per-task pass rejects it if it is no task).
+            if matches!(flags, Some(f) if f & cursor != 0) {
                 return Node::Skipped;
             }
             match container_of(node, task_from_node, Field::ListHeadNext) {
