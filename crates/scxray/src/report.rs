@@ -5,11 +5,13 @@
 //! JSON schema `scxray.dump/1` — stable field names; new fields may be added:
 //! `{schema, machine{arch,release,cpus,nodes,paging,kaslr_offset,memory}, scheduler{state,
 //! ops_name, sched_kva, exit_kind, exit_kind_name, aborting, bypass_depth, provenance} | null,
-//! cpus[{cpu, rq_kva, nr_running, flags, cpu_released, ops_qseq, kick_sync, nr_immed, clock,
+//! schedulers[{sched_kva, parent_kva, level, name, cgroup_path, exit_kind, exit_kind_name,
+//! aborting, bypass_depth, dsqs, user_dsqs}], sub_scheds_walk{walk} (7.2+ only), cpus[{cpu, rq_kva, nr_running, flags, cpu_released, ops_qseq, kick_sync, nr_immed, clock,
 //! curr{kva,pid,comm}|null, runnable[task], runnable_walk}], dsqs[{label, kind, cpu, node, kva,
-//! id, nr, seq, tasks[task], walk}], user_dsqs{...}|null, scx_tasks{tasks[task], walk},
+//! id, nr, seq, sched (owner, absent for per-CPU DSQs), tasks[task], walk}], user_dsqs{...}|null, scx_tasks{tasks[task], walk},
 //! problems[string], truncated}` where `task = {kva, pid, comm, error}` and
-//! `walk = {reported, skipped, truncated, broken}`.
+//! `walk = {reported, skipped, truncated, broken}`. `provenance` is `live` (from `scx_root`)
+//! or `globals` (6.12-6.15's kernel globals).
 
 use crate::config::Target;
 use scxray_core::{
