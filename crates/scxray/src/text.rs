@@ -82,8 +82,10 @@ pub fn render(r: &Report) -> String {
         Some(s) => {
             let _ = writeln!(
                 o,
-                "scheduler \"{}\": scx_sched {} exit_kind={}{} aborting={} bypass_depth={} ({})",
+                "scheduler \"{}\": {} {} exit_kind={}{} aborting={} bypass_depth={} ({})",
                 s.ops_name.as_deref().unwrap_or("?"),
+                // 6.12-6.15 have no scx_sched: the scheduler is the `scx_ops` global.
+                if s.provenance == "globals" { "scx_ops" } else { "scx_sched" },
                 s.sched_kva,
                 s.exit_kind,
                 s.exit_kind_name.as_ref().map(|n| format!("({n})")).unwrap_or_default(),

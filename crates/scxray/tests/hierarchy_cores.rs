@@ -63,7 +63,8 @@ fn a_6_12_style_kernel_reports_its_globals_like_a_scheduler() {
     let ud = b.add_user_dsq(0, 4, false);
     b.enqueue(ud, t2);
     let f = b.write_core(&CoreSpec::default());
-    let (r, _text) = dump("globals-6.12", &f);
+    let (r, text) = dump("globals-6.12", &f);
+    assert!(text.contains("scheduler \"simple\": scx_ops 0x"), "{text}");
 
     let s = r.scheduler.as_ref().expect("a scheduler from the globals");
     assert_eq!(s.provenance, "globals");
