@@ -21,14 +21,22 @@
 //!     `BLK_DEV_INITRD`, `BINFMT_ELF`, `BINFMT_SCRIPT`, `PROC_FS`, `PROC_SYSCTL` (the truth
 //!     reads `/proc/sys/kernel/osrelease`), `SYSFS`, `DEVTMPFS`, the 8250 serial console, and for
 //!     the static glibc scheduler binaries `FUTEX`, `EPOLL`, `SIGNALFD`, `TIMERFD`, `EVENTFD`,
-//!     `SHMEM`, `POSIX_TIMERS`, `MULTIUSER`, `FILE_LOCKING`;
+//!     `SHMEM`, `POSIX_TIMERS`, `MULTIUSER`, `FILE_LOCKING`, `ADVISE_SYSCALLS`, and
+//!     `MEMFD_CREATE` (under `TMPFS`): libbpf's skeleton open makes a placeholder fd with
+//!     `memfd_create` and fails with `-ENOSYS` (-38) without it;
 //!   - the lab's machine: `SMP` with `NR_CPUS=8` (tinyconfig has 2; the guests have 4 CPUs),
 //!     `NUMA` found from QEMU's ACPI SRAT (`X86_64_ACPI_NUMA`, which needs `ACPI` and `PCI`;
 //!     ACPI is also how `qemu_fw_cfg` finds the fw_cfg device), `X86_5LEVEL` (`-cpu max`
 //!     offers LA57, like Debian's kernels);
 //!   - sched_ext: `SCHED_CLASS_EXT` needs `BPF_SYSCALL`, `BPF_JIT` and `DEBUG_INFO_BTF`, which
 //!     needs DWARF (`DEBUG_INFO_DWARF5`, under `DEBUG_KERNEL`) and pahole (Debian's `dwarves`);
-//!     `CGROUPS` so the BTF has the cgroup types the scheduler headers name;
+//!     `CGROUPS` so the BTF has the cgroup types the scheduler headers name; `NET`, because
+//!     libbpf's first probe loads a trivial `SOCKET_FILTER` program (its fallback,
+//!     `TRACEPOINT`, needs the tracing stack) and fails the load with `-EINVAL` when neither
+//!     program type exists; `BPF_EVENTS` (through `FTRACE` and `UPROBE_EVENTS`, the lighter
+//!     of its two prerequisites), because without it no program may call `bpf_trace_printk`
+//!     (`bpf_printk`), which scx_qmap's `cpu_online` does; `FUNCTION_TRACER` stays off (no
+//!     live patching of the kernel's text under TCG);
 //!   - what scxray reads: `KALLSYMS_ALL`, `RANDOMIZE_BASE` and `RANDOMIZE_MEMORY` (KASLR, as in
 //!     Debian's kernels), `FW_CFG_SYSFS=y` built in (so the initramfs needs no module) and
 //!     `VMCORE_INFO`, which 6.12 only selects from `CRASH_DUMP` or `PROC_KCORE`: `PROC_KCORE`
@@ -91,10 +99,18 @@ pub const CONFIG: &[(&str, &str)] = &[
     ("POSIX_TIMERS", "y"),
     ("MULTIUSER", "y"),
     ("FILE_LOCKING", "y"),
+    ("TMPFS", "y"),
+    ("MEMFD_CREATE", "y"),
+    ("ADVISE_SYSCALLS", "y"),
     ("CGROUPS", "y"),
+    ("NET", "y"),
     ("BPF", "y"),
     ("BPF_SYSCALL", "y"),
     ("BPF_JIT", "y"),
+    ("FTRACE", "y"),
+    ("UPROBE_EVENTS", "y"),
+    ("BPF_EVENTS", "y"),
+    ("FUNCTION_TRACER", "n"),
     ("DEBUG_KERNEL", "y"),
     ("DEBUG_INFO_DWARF5", "y"),
     ("DEBUG_INFO_BTF", "y"),
@@ -196,6 +212,11 @@ pub fn prepare(spec: &kernels::KernelSpec) -> Result<kernels::Kernel, String> {
         return Ok(k);
     }
     super::schedulers::ensure_host_packages(HOST_PACKAGES)?;
+    let _lock = BuildLock::take()?;
+    // Another process may have built it while this one waited for nothing: look again.
+    if let Some(k) = cached(spec) {
+        return Ok(k);
+    }
     let source = source_package(spec)?;
     let release = release(spec, &source);
     let key = cache_key(spec, &source);
@@ -245,6 +266,48 @@ pub fn prepare(spec: &kernels::KernelSpec) -> Result<kernels::Kernel, String> {
     fs::write(dir.join("kernel.txt"), &text).map_err(|e| format!("write kernel.txt: {e}"))?;
     eprintln!("xtask: <== build kernel {} ok ({:.1} s)", spec.name, start.elapsed().as_secs_f64());
     Ok(kernels::describe(spec, &release, &source.version, &dir, &text))
+}
+
+/// `<cache>/selfbuilt/build.lock`, holding the builder's pid: two builds in one build tree
+/// (a `lab boot` and a `lab kernels` at once) would rewrite each other's `.config` mid-build.
+struct BuildLock(PathBuf);
+
+impl BuildLock {
+    fn take() -> Result<Self, String> {
+        let path = selfbuilt_dir().join("build.lock");
+        fs::create_dir_all(selfbuilt_dir())
+            .map_err(|e| format!("mkdir {}: {e}", selfbuilt_dir().display()))?;
+        for _ in 0..2 {
+            match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    let _ = write!(f, "{}", std::process::id());
+                    return Ok(Self(path));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let pid = fs::read_to_string(&path).unwrap_or_default();
+                    let pid = pid.trim();
+                    if !pid.is_empty() && Path::new("/proc").join(pid).exists() {
+                        return Err(format!(
+                            "another process (pid {pid}) is building a self-built kernel; wait for it \
+                             (or remove {} if that pid is not xtask)",
+                            path.display()
+                        ));
+                    }
+                    // Left behind by a process that is gone.
+                    let _ = fs::remove_file(&path);
+                }
+                Err(e) => return Err(format!("create {}: {e}", path.display())),
+            }
+        }
+        Err(format!("cannot take {}", path.display()))
+    }
+}
+
+impl Drop for BuildLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
 }
 
 /// Unpacks all of `linux-source-<series>` into `<cache>/selfbuilt/src/<name>_<version>/`
