@@ -24,6 +24,9 @@ pub enum Packaging {
     Split,
     /// 6.12: one `linux-image-<rel>-unsigned` with vmlinuz, config and modules.
     Unsigned,
+    /// Built by the lab from Debian's `linux-source-<series>` ([`super::selfbuilt`]); the
+    /// release is `<upstream version>-<flavour>`.
+    SelfBuilt,
 }
 
 /// One kernel of the matrix, before it is resolved to an exact package version.
@@ -104,13 +107,25 @@ pub const MATRIX: &[KernelSpec] = &[
     },
 ];
 
+/// Kernels the lab builds itself ([`super::selfbuilt`]): not part of [`MATRIX`] (they take long
+/// to build), used when named (`lab boot --kernel 6.12sb-amd64`, `lab kernels 6.12sb-amd64`)
+/// and by the matrix's opt-in cases.
+pub const SELF_BUILT: &[KernelSpec] = &[KernelSpec {
+    name: "6.12sb-amd64",
+    series: "6.12",
+    arch: "amd64",
+    suite: "trixie",
+    flavour: "scxray",
+    packaging: Packaging::SelfBuilt,
+}];
+
 /// The modules the guest init loads (with their dependencies).
 pub const GUEST_MODULES: &[&str] = &["qemu_fw_cfg"];
 
 /// The spec called `name` (e.g. `7.3-amd64`).
 pub fn spec(name: &str) -> Result<&'static KernelSpec, String> {
-    MATRIX.iter().find(|k| k.name == name).ok_or_else(|| {
-        let names: Vec<&str> = MATRIX.iter().map(|k| k.name).collect();
+    MATRIX.iter().chain(SELF_BUILT).find(|k| k.name == name).ok_or_else(|| {
+        let names: Vec<&str> = MATRIX.iter().chain(SELF_BUILT).map(|k| k.name).collect();
         format!("unknown kernel `{name}`; known: {}", names.join(", "))
     })
 }
@@ -166,6 +181,9 @@ pub fn kernels_dir() -> PathBuf {
 /// lab needs into `<cache>/kernels/<release>/`. A kernel already unpacked from the same
 /// packages is reused without touching the network beyond the (daily) list refresh.
 pub fn prepare(spec: &KernelSpec) -> Result<Kernel, String> {
+    if spec.packaging == Packaging::SelfBuilt {
+        return super::selfbuilt::prepare(spec);
+    }
     let (main_pkg, release) = resolve(spec)?;
     let dir = kernels_dir().join(&release);
     let manifest = dir.join("kernel.txt");
@@ -276,6 +294,7 @@ fn resolve(spec: &KernelSpec) -> Result<(apt::PackageInfo, String), String> {
     let (prefix, suffix) = match spec.packaging {
         Packaging::Split => ("linux-binary-".to_owned(), format!("-{}", spec.flavour)),
         Packaging::Unsigned => ("linux-image-".to_owned(), format!("-{}-unsigned", spec.flavour)),
+        Packaging::SelfBuilt => return Err(format!("{} is built by the lab, not fetched", spec.name)),
     };
     let pattern = format!("{prefix}{}.*{suffix}", spec.series);
     let p = apt::newest(&pattern, spec.arch, Some(spec.suite))?
@@ -286,7 +305,13 @@ fn resolve(spec: &KernelSpec) -> Result<(apt::PackageInfo, String), String> {
 }
 
 /// A [`Kernel`] from the files present in `dir` and its manifest.
-fn describe(spec: &KernelSpec, release: &str, version: &str, dir: &Path, manifest: &str) -> Kernel {
+pub(super) fn describe(
+    spec: &KernelSpec,
+    release: &str,
+    version: &str,
+    dir: &Path,
+    manifest: &str,
+) -> Kernel {
     let opt = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
     let config = opt("config");
     let btf = opt("vmlinux.btf");
@@ -600,6 +625,10 @@ pub fn find_btf_blob(data: &[u8]) -> Option<(usize, usize)> {
 /// vmlinux with symbols and DWARF as `vmlinux-dbg` (~400 MB). Does nothing when they are
 /// already there.
 pub fn fetch_debug(k: &Kernel, keep_vmlinux: bool) -> Result<Kernel, String> {
+    if k.spec.packaging == Packaging::SelfBuilt {
+        // Its System.map is real and its `vmlinux` already has symbols and DWARF.
+        return Ok(k.clone());
+    }
     let want_map = k.system_map.is_none();
     let want_vmlinux = keep_vmlinux && !k.dir.join("vmlinux-dbg").is_file();
     if !want_map && !want_vmlinux {

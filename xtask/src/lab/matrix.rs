@@ -4,7 +4,7 @@
 //! printed; for the diff cases, dumps the same guest twice and checks `scxray diff`'s verdict.
 //! Prints the table: case -> boot, tasks, DSQs, checks passed, scxray time.
 
-use super::{check, initramfs, kernels, qemu, schedulers};
+use super::{check, initramfs, kernels, qemu, schedulers, selfbuilt};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
@@ -31,6 +31,10 @@ pub struct Case {
     /// Sub-schedulers: the scheduler again with `-c`, one per cgroup (relative to the cgroup2
     /// root, created by the guest; see [`initramfs::SubScheduler`]).
     pub subs: &'static [&'static str],
+    /// Its kernel is one the lab builds itself ([`kernels::SELF_BUILT`]), which takes long:
+    /// the case runs only with `--with-612`, when `--only` names it, or when the kernel is
+    /// already built (see [`selfbuilt::cached`]).
+    pub opt_in: bool,
 }
 
 const fn case(name: &'static str, kernel: &'static str) -> Case {
@@ -44,6 +48,7 @@ const fn case(name: &'static str, kernel: &'static str) -> Case {
         quick: false,
         stall: false,
         subs: &[],
+        opt_in: false,
     }
 }
 
@@ -80,6 +85,7 @@ pub const CASES: &[Case] = &[
     Case { kaslr: false, quick: true, ..case("lab-7.3-arm64-nokaslr", "7.3-arm64") },
     case("lab-7.3-arm64-16k", "7.3-arm64-16k"),
     Case { quick: true, ..case("lab-6.12-amd64", "6.12-amd64") },
+    Case { scheduler: Some(("scx_qmap", "")), opt_in: true, ..case("lab-6.12sb-amd64-qmap", "6.12sb-amd64") },
     Case {
         scheduler: Some(("scx_qmap", "-t 2 -d 1")),
         stall: true,
@@ -104,14 +110,18 @@ struct Row {
     verdict: check::Verdict,
 }
 
-/// `cargo xtask lab [--quick] [--only NAME]...`.
+/// `cargo xtask lab [--quick] [--with-612] [--only NAME]...`.
 pub fn run(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
-    let only: Vec<&String> = args.iter().skip_while(|a| *a != "--only").skip(1).collect();
+    let with_612 = args.iter().any(|a| a == "--with-612");
+    let only: Vec<&String> =
+        args.iter().skip_while(|a| *a != "--only").skip(1).filter(|a| !a.starts_with("--")).collect();
+    let named = |c: &Case| only.iter().any(|o| o.as_str() == c.name);
     let cases: Vec<&Case> = CASES
         .iter()
         .filter(|c| !quick || c.quick)
-        .filter(|c| only.is_empty() || only.iter().any(|o| o.as_str() == c.name))
+        .filter(|c| only.is_empty() || named(c))
+        .filter(|c| !c.opt_in || with_612 || named(c) || opt_in_ready(c))
         .collect();
     let start = Instant::now();
     let scxray = super::build_scxray()?;
@@ -124,7 +134,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let sched_kernels: BTreeSet<&str> =
         cases.iter().filter(|c| c.scheduler.is_some()).map(|c| c.kernel).collect();
     for k in prepared.iter().filter(|k| sched_kernels.contains(k.spec.name)) {
-        schedulers::build_schedulers(&k.release, k.spec.arch)?;
+        schedulers::build_for(k)?;
     }
     // Two guests at a time (one per core of these machines); the stall hunt, whose timing
     // matters, runs alone at the end.
@@ -164,6 +174,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let failed = print(&rows);
     eprintln!("xtask: lab: {} cases in {:.0} s", rows.len(), start.elapsed().as_secs_f64());
     if failed == 0 { Ok(()) } else { Err(format!("lab: {failed} of {} cases failed", rows.len())) }
+}
+
+/// Whether an opt-in case's kernel is built already (said on stderr when it is not).
+fn opt_in_ready(c: &Case) -> bool {
+    let ready = kernels::spec(c.kernel).ok().and_then(selfbuilt::cached).is_some();
+    if !ready {
+        eprintln!(
+            "xtask: lab: {} skipped: kernel {} is not built (`cargo xtask lab --with-612` builds it)",
+            c.name, c.kernel
+        );
+    }
+    ready
 }
 
 fn failed_row(c: &Case, why: &str) -> Row {
@@ -360,4 +382,19 @@ fn print(rows: &[Row]) -> usize {
         failed += usize::from(!v.failures.is_empty());
     }
     failed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opt_in_cases_are_exactly_the_self_built_kernels() {
+        for c in CASES {
+            let spec = kernels::spec(c.kernel).unwrap_or_else(|e| panic!("{}: {e}", c.name));
+            assert_eq!(c.opt_in, spec.packaging == kernels::Packaging::SelfBuilt, "{}", c.name);
+            assert!(!(c.opt_in && c.quick), "{}: an opt-in case is not quick", c.name);
+        }
+        assert!(CASES.iter().any(|c| c.opt_in), "the self-built 6.12 has a case");
+    }
 }

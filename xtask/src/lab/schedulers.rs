@@ -167,6 +167,10 @@ pub fn build_schedulers(kernel_release: &str, arch: &str) -> Result<Vec<PathBuf>
     if arch != "amd64" && arch != "arm64" {
         return Err(format!("unsupported arch `{arch}` (amd64 or arm64)"));
     }
+    // A kernel's name (`6.12sb-amd64`, `7.3-amd64`) names it whatever the arch.
+    if let Ok(spec) = kernels::spec(kernel_release) {
+        return build_for(&kernels::prepare(spec)?);
+    }
     let series: String = kernel_release.split('.').take(2).collect::<Vec<_>>().join(".");
     let series = series.split(['+', '-']).next().unwrap_or("").to_owned();
     let spec = kernels::spec(&format!("{series}-{arch}"))?;
@@ -177,6 +181,13 @@ pub fn build_schedulers(kernel_release: &str, arch: &str) -> Result<Vec<PathBuf>
             kernel.release
         ));
     }
+    build_for(&kernel)
+}
+
+/// Builds (or finds already built) [`SCHEDULERS`] for the prepared lab kernel `kernel`, from
+/// the `linux-source` of its series and Debian version, against its own BTF.
+pub fn build_for(kernel: &kernels::Kernel) -> Result<Vec<PathBuf>, String> {
+    let (series, arch) = (kernel.spec.series, kernel.spec.arch);
 
     // Every input, resolved to an exact package version: the cache key.
     let source = apt::packages(&format!("linux-source-{series}"), arch, None)?
@@ -185,7 +196,7 @@ pub fn build_schedulers(kernel_release: &str, arch: &str) -> Result<Vec<PathBuf>
         .ok_or_else(|| format!("no linux-source-{series} {} in {:?}", kernel.version, apt::SUITES))?;
     let clang = apt::newest(CLANG_PACKAGE, "amd64", Some(CLANG_SUITE))?
         .ok_or_else(|| format!("no {CLANG_PACKAGE} in {CLANG_SUITE}"))?;
-    let vmlinux = VmlinuxSource::choose(&kernel, arch)?;
+    let vmlinux = VmlinuxSource::choose(kernel, arch)?;
     let sysroot_pkgs = if arch == "arm64" { sysroot_packages()? } else { Vec::new() };
     let mut key = format!(
         "recipe {RECIPE}\nrelease {}\narch {arch}\nsource {} {}\nclang {} {} {}\nvmlinux {}\n",
@@ -217,7 +228,12 @@ pub fn build_schedulers(kernel_release: &str, arch: &str) -> Result<Vec<PathBuf>
 
     let start = Instant::now();
     let clang_bin = ensure_clang(&clang)?;
-    let src = ensure_source(&source, &series)?;
+    // A self-built kernel's whole source tree is unpacked already: its tools/ are the same.
+    let src = if kernel.spec.packaging == kernels::Packaging::SelfBuilt {
+        super::selfbuilt::ensure_source(&source, series)?
+    } else {
+        ensure_source(&source, series)?
+    };
     let sysroot = if arch == "arm64" { Some(ensure_sysroot(&sysroot_pkgs)?) } else { None };
     let work = schedulers_dir().join("build").join(&kernel.release);
     let _ = fs::remove_dir_all(&work);
@@ -530,7 +546,7 @@ fn ensure_source(p: &apt::PackageInfo, series: &str) -> Result<PathBuf, String> 
 }
 
 /// Installs the host packages whose marker file is missing, with the system's own apt.
-fn ensure_host_packages(pkgs: &[(&str, &str)]) -> Result<(), String> {
+pub(super) fn ensure_host_packages(pkgs: &[(&str, &str)]) -> Result<(), String> {
     let missing: Vec<&str> = pkgs.iter().filter(|(_, f)| !Path::new(f).exists()).map(|(p, _)| *p).collect();
     if missing.is_empty() {
         return Ok(());
