@@ -260,8 +260,33 @@ pub fn check(scxray: &Path, core: &Path, truth: &Truth, expect: Expect) -> Verdi
     }
     v.check(dsqs.iter().any(|d| s(&d["kind"]) == "local"), || "no local DSQ was walked".into());
     if !sched.is_null() {
-        for kind in ["bypass", "global"] {
+        // 6.12-6.15 (the scheduler in kernel globals) have no bypass DSQs; both eras have
+        // global DSQs and a dsq_hash walk, and every scheduler DSQ names its owner.
+        let globals = s(&sched["provenance"]) == "globals";
+        let kinds: &[&str] = if globals { &["global"] } else { &["bypass", "global"] };
+        for &kind in kinds {
             v.check(dsqs.iter().any(|d| s(&d["kind"]) == kind), || format!("no {kind} DSQ was walked"));
+        }
+        v.check(!r["user_dsqs"].is_null(), || "the dsq_hash walk did not run".into());
+        let root = s(&sched["sched_kva"]);
+        let known: Vec<String> =
+            r["schedulers"].as_array().into_iter().flatten().map(|x| s(&x["sched_kva"])).collect();
+        let globals_of = |owner: &str| {
+            dsqs.iter().filter(|d| s(&d["kind"]) == "global" && s(&d["sched"]) == owner).count()
+        };
+        v.check(globals_of(&root) > 0, || format!("the root scheduler {root} owns no global DSQ"));
+        v.check(
+            dsqs.iter()
+                .filter(|d| {
+                    s(&d["kind"]) != "local" && s(&d["kind"]) != "reject" && s(&d["kind"]) != "rescue"
+                })
+                .all(|d| known.contains(&s(&d["sched"]))),
+            || "a scheduler's DSQ names no scheduler of the report".into(),
+        );
+        if globals {
+            v.check(s(&r["machine"]["release"]).starts_with("6.1"), || {
+                "the report says the scheduler came from 6.12-6.15 globals on a later kernel".into()
+            });
         }
     }
     let problems: Vec<String> = r["problems"].as_array().into_iter().flatten().map(s).collect();
