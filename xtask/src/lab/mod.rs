@@ -368,8 +368,11 @@ pub fn btf_check() -> Result<(), String> {
     let dir = apt::cache_dir().join("btf-check");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    for spec in kernels::MATRIX {
-        let k = kernels::prepare(spec)?;
+    // The self-built kernels only when already built (building one is an opt-in lane).
+    let built: Vec<kernels::Kernel> = kernels::SELF_BUILT.iter().filter_map(selfbuilt::cached).collect();
+    let prepared = kernels::MATRIX.iter().map(kernels::prepare).chain(built.into_iter().map(Ok));
+    for k in prepared {
+        let k = k?;
         let btf = k.btf.as_ref().ok_or_else(|| format!("{}: no BTF was extracted", k.release))?;
         let link = dir.join(format!("{}.btf", k.release));
         std::os::unix::fs::symlink(btf, &link).map_err(|e| format!("{}: {e}", link.display()))?;
