@@ -6,7 +6,7 @@ use crate::layout::Layout;
 use crate::limits::Limits;
 use crate::memory::PhysMem;
 use crate::symbols::{KernelSymbols, PerCpuOffsets};
-use crate::translate::Translate;
+use crate::translate::{LinearRange, Translate};
 
 /// The smallest page any supported guest uses: a read that crosses this boundary is split,
 /// because virtually contiguous memory (vmalloc, per-CPU chunks) need not be physically so.
@@ -134,42 +134,49 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
         }
         Ok(zerocopy::little_endian::U64::from_bytes(self.read_array(kva, field)?).get())
     }
-    /// A list node's `next` pointer ([`Field::ListHeadNext`]), and the node's physical
-    /// address when the translator says its translation answers for the node's whole 4 KiB
-    /// page ([`Translate::translate_in_page`]): the walk then reads the node's flags, in the
-    /// same page, without translating again. Always inlined: this is the critical path of
+    /// A list node's `next` pointer ([`Field::ListHeadNext`]). `span` is the last span a
+    /// translation answered for ([`Translate::translate_span`]): a node inside it is read
+    /// without translating, and a node outside it is translated and its span kept for the
+    /// nodes after it and for the node's flags. Always inlined: this is the critical path of
     /// every list walk (a call would store and reload the pointer per node).
     #[inline(always)]
-    pub(crate) fn read_next(&self, node: VirtAddr) -> Result<(VirtAddr, Option<PhysAddr>), ReadError> {
+    pub(crate) fn read_next(
+        &self,
+        node: VirtAddr,
+        span: &mut Option<LinearRange>,
+    ) -> Result<VirtAddr, ReadError> {
         let field = Field::ListHeadNext;
-        if !Self::in_page(node, 8) {
-            return self.read_ptr(node, field).map(|next| (next, None));
-        }
-        let (pa, whole_page) = self.translator.translate_in_page(self.mem, node).map_err(|e| ReadError {
-            field,
-            kva: node,
-            cause: ReadCause::Translate(e),
-        })?;
+        let pa = match span.as_ref().and_then(|r| r.apply_len(node, 8)) {
+            Some(pa) => pa,
+            None => {
+                if !Self::in_page(node, 8) {
+                    *span = None;
+                    return self.read_ptr(node, field);
+                }
+                let (pa, s) = self.translator.translate_span(self.mem, node).map_err(|e| ReadError {
+                    field,
+                    kva: node,
+                    cause: ReadCause::Translate(e),
+                })?;
+                *span = s;
+                pa
+            }
+        };
         let next =
             self.mem.read_u64(pa).map_err(|e| ReadError { field, kva: node, cause: ReadCause::Memory(e) })?;
-        Ok((VirtAddr(next), whole_page.then_some(pa)))
+        Ok(VirtAddr(next))
     }
 
     /// Reads a little-endian `u32`, `None` when it cannot be read: [`Guest::read_u32`] for
     /// callers that drop the error, without building one (a list node's cursor flags).
-    /// `near` is an address whose translation answers for its whole 4 KiB page: inside that
-    /// page, the physical address is derived from it instead of translated again.
+    /// Inside `span` (see [`Guest::read_next`]) the physical address is derived instead of
+    /// translated again.
     #[inline(always)]
-    pub(crate) fn read_u32_near(&self, kva: VirtAddr, near: Option<(VirtAddr, PhysAddr)>) -> Option<u32> {
-        if !Self::in_page(kva, 4) {
-            return self.read_u32(kva, Field::ListHeadNext).ok();
-        }
-        let pa = match near {
-            // Same 4 KiB page: the translator promised `pa - va + kva`.
-            Some((va, pa)) if (va.0 ^ kva.0) < MIN_PAGE => {
-                PhysAddr(pa.0.wrapping_add(kva.0.wrapping_sub(va.0)))
-            }
-            _ => self.translator.translate(self.mem, kva).ok()?,
+    pub(crate) fn read_u32_in(&self, kva: VirtAddr, span: Option<&LinearRange>) -> Option<u32> {
+        let pa = match span.and_then(|r| r.apply_len(kva, 4)) {
+            Some(pa) => pa,
+            None if !Self::in_page(kva, 4) => return self.read_u32(kva, Field::ListHeadNext).ok(),
+            None => self.translator.translate(self.mem, kva).ok()?,
         };
         self.mem.read_u32(pa).ok()
     }

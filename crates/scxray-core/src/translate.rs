@@ -104,6 +104,29 @@ pub trait Translate {
     ) -> Result<(PhysAddr, bool), TranslateError> {
         self.translate(mem, va).map(|pa| (pa, false))
     }
+
+    /// Translates `va` as [`Translate::translate`] does, and gives the span of addresses that
+    /// one translation answers for: `Some(r)` promises that `r` holds `va` and that
+    /// `translate` maps every address `x` of `r` to `r.apply(x)`, so a caller walking nodes
+    /// spread over a linear region (a list through the direct map) translates once per
+    /// region instead of once per node. `None` promises nothing.
+    ///
+    /// The default gives the 4 KiB page when [`Translate::translate_in_page`] answers for it.
+    fn translate_span<M: PhysMem + ?Sized>(
+        &self,
+        mem: &M,
+        va: VirtAddr,
+    ) -> Result<(PhysAddr, Option<LinearRange>), TranslateError> {
+        let (pa, whole_page) = self.translate_in_page(mem, va)?;
+        let in_page = va.0 & (PAGE_4K - 1);
+        let span = whole_page.then(|| LinearRange {
+            va_start: VirtAddr(va.0 & !(PAGE_4K - 1)),
+            len: PAGE_4K,
+            pa_start: PhysAddr(pa.0.wrapping_sub(in_page)),
+            kind: AddressKind::PageWalk,
+        });
+        Ok((pa, span))
+    }
 }
 
 impl<T: Translate + ?Sized> Translate for &T {
@@ -119,6 +142,13 @@ impl<T: Translate + ?Sized> Translate for &T {
         va: VirtAddr,
     ) -> Result<(PhysAddr, bool), TranslateError> {
         (**self).translate_in_page(mem, va)
+    }
+    fn translate_span<M: PhysMem + ?Sized>(
+        &self,
+        mem: &M,
+        va: VirtAddr,
+    ) -> Result<(PhysAddr, Option<LinearRange>), TranslateError> {
+        (**self).translate_span(mem, va)
     }
 }
 
@@ -144,6 +174,15 @@ impl LinearRange {
     pub fn apply(&self, va: VirtAddr) -> Option<PhysAddr> {
         let off = va.0.checked_sub(self.va_start.0)?;
         (off < self.len).then_some(())?;
+        self.pa_start.checked_add(off)
+    }
+
+    /// The physical address of `va` when all `len` bytes from `va` lie in this range.
+    #[must_use]
+    #[inline]
+    pub fn apply_len(&self, va: VirtAddr, len: u64) -> Option<PhysAddr> {
+        let off = va.0.checked_sub(self.va_start.0)?;
+        (off <= self.len.checked_sub(len)?).then_some(())?;
         self.pa_start.checked_add(off)
     }
 }
@@ -201,6 +240,54 @@ impl Translate for LinearTranslator<'_> {
             return self.translate(mem, va).map(|pa| (pa, false));
         }
         Err(TranslateError::NotMapped { va, level: 0 })
+    }
+
+    /// The span is the first range holding `va`, clipped so no earlier range overlaps it
+    /// (those win for their addresses) and no physical address in it wraps.
+    fn translate_span<M: PhysMem + ?Sized>(
+        &self,
+        _mem: &M,
+        va: VirtAddr,
+    ) -> Result<(PhysAddr, Option<LinearRange>), TranslateError> {
+        let mut earlier = 0usize;
+        let Some((r, pa)) = self.ranges.iter().find_map(|r| {
+            let hit = r.apply(va).map(|pa| (r, pa));
+            if hit.is_none() {
+                earlier = earlier.saturating_add(1);
+            }
+            hit
+        }) else {
+            return Err(TranslateError::NotMapped { va, level: 0 });
+        };
+        // [lo, hi] inclusive, so a range reaching the top of the address space is expressible.
+        let mut lo = r.va_start.0;
+        let mut hi = r.va_start.0.saturating_add(r.len.saturating_sub(1));
+        if r.pa_start.0.checked_add(hi.wrapping_sub(lo)).is_none() {
+            return Ok((pa, None));
+        }
+        for e in self.ranges.iter().take(earlier) {
+            if e.len == 0 {
+                continue;
+            }
+            let e_hi = e.va_start.0.saturating_add(e.len.saturating_sub(1));
+            if e_hi < va.0 {
+                lo = lo.max(e_hi.saturating_add(1));
+            } else if e.va_start.0 > va.0 {
+                hi = hi.min(e.va_start.0.saturating_sub(1));
+            } else {
+                // `e` holds `va` but its physical address wraps there (and above): below `va`
+                // it may still answer, so the span starts at `va`.
+                lo = lo.max(va.0);
+            }
+        }
+        let len = hi.wrapping_sub(lo).checked_add(1);
+        let span = len.map(|len| LinearRange {
+            va_start: VirtAddr(lo),
+            len,
+            pa_start: PhysAddr(r.pa_start.0.wrapping_add(lo.wrapping_sub(r.va_start.0))),
+            kind: r.kind,
+        });
+        Ok((pa, span))
     }
 }
 
@@ -296,5 +383,81 @@ mod tests {
         let t = [range(0x10_0010, 0, 0x5_0000), range(0x10_0000, 0x1000, 0)];
         let t = LinearTranslator::new(&t);
         assert!(check_in_page(&t, 0x10_0010));
+    }
+
+    /// `translate_span`'s span holds `va`, and `translate` maps its addresses as the span
+    /// does: checked at its ends, at every range boundary inside it, and at spread points.
+    fn check_span(t: &LinearTranslator<'_>, ranges: &[LinearRange], va: u64) -> Option<LinearRange> {
+        let mem = FlatImage::new(PhysAddr(0), &[]);
+        let got = t.translate_span(&mem, VirtAddr(va));
+        assert_eq!(got.map(|(pa, _)| pa), t.translate(&mem, VirtAddr(va)), "at {va:#x}");
+        let Ok((_, Some(span))) = got else { return None };
+        assert!(span.apply(VirtAddr(va)).is_some(), "{span:?} holds {va:#x}");
+        let last = span.va_start.0 + (span.len - 1);
+        let probe = |p: u64| {
+            if span.apply(VirtAddr(p)).is_some() {
+                assert_eq!(
+                    t.translate(&mem, VirtAddr(p)).ok(),
+                    span.apply(VirtAddr(p)),
+                    "{p:#x} in {span:?}"
+                );
+            }
+        };
+        for p in [span.va_start.0, last, va] {
+            probe(p);
+        }
+        for r in ranges {
+            for b in [r.va_start.0, r.va_start.0.wrapping_add(r.len)] {
+                for p in [b.wrapping_sub(1), b, b.wrapping_add(1)] {
+                    probe(p);
+                }
+            }
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..256 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            probe(span.va_start.0.wrapping_add(x % span.len));
+        }
+        Some(span)
+    }
+
+    #[test]
+    fn linear_translator_spans_are_its_ranges_minus_what_earlier_ranges_take() {
+        let range = |va: u64, len: u64, pa: u64| LinearRange {
+            va_start: VirtAddr(va),
+            len,
+            pa_start: PhysAddr(pa),
+            kind: AddressKind::DirectMap,
+        };
+        // One range: the span is all of it.
+        let r = [range(0x10_0000, 0x4000, 0x1000)];
+        let t = LinearTranslator::new(&r);
+        assert_eq!(check_span(&t, &r, 0x10_2000), Some(r[0]));
+        assert_eq!(check_span(&t, &r, 0x20_0000), None);
+        // An earlier range inside a later one: the span stops short of it on va's side.
+        let r = [range(0x10_1000, 0x100, 0x5_0000), range(0x10_0000, 0x4000, 0)];
+        let t = LinearTranslator::new(&r);
+        let below = check_span(&t, &r, 0x10_0800).unwrap();
+        assert_eq!((below.va_start.0, below.len), (0x10_0000, 0x1000));
+        let above = check_span(&t, &r, 0x10_2000).unwrap();
+        assert_eq!((above.va_start.0, above.len), (0x10_1100, 0x2f00));
+        assert_eq!(check_span(&t, &r, 0x10_1010).map(|s| s.va_start.0), Some(0x10_1000));
+        // An earlier range whose physical address wraps at va: the later range answers from va.
+        let r = [range(0x10_0000, 0x2000, u64::MAX - 0x800), range(0x10_0000, 0x4000, 0)];
+        let t = LinearTranslator::new(&r);
+        let s = check_span(&t, &r, 0x10_1000).unwrap();
+        assert_eq!(s.va_start.0, 0x10_1000);
+        // A range whose own physical addresses would wrap gives no span, only the translation.
+        let r = [range(0x10_0000, 0x2000, u64::MAX - 0x1800)];
+        let t = LinearTranslator::new(&r);
+        assert_eq!(check_span(&t, &r, 0x10_0000), None);
+        // A range reaching the top of the address space.
+        let r = [range(u64::MAX - 0xfff, 0x1000, 0x1000)];
+        let t = LinearTranslator::new(&r);
+        assert_eq!(check_span(&t, &r, u64::MAX - 8).map(|s| s.len), Some(0x1000));
+        // Empty ranges are ignored.
+        let r = [range(0x10_0010, 0, 0x5_0000), range(0x10_0000, 0x1000, 0)];
+        let t = LinearTranslator::new(&r);
+        assert_eq!(check_span(&t, &r, 0x10_0010).map(|s| s.len), Some(0x1000));
     }
 }

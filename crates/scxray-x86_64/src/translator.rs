@@ -3,7 +3,7 @@
 use crate::config::X86Config;
 use crate::descriptor::phys_addr_mask;
 use crate::walk::{Mapping, PageTables};
-use scxray_core::{AddressKind, PhysAddr, PhysMem, Translate, TranslateError, VirtAddr};
+use scxray_core::{AddressKind, LinearRange, PhysAddr, PhysMem, Translate, TranslateError, VirtAddr};
 
 /// Translates Linux x86_64 kernel virtual addresses:
 /// - the direct map, `pa = va - page_offset_base`, inside
@@ -120,5 +120,35 @@ impl Translate for X86Translator {
             return self.check_in_memory(va, pa);
         }
         self.walk(mem, va).map(|m| m.pa)
+    }
+
+    /// A direct-map address answers for the direct map as far as the checks every result
+    /// goes through allow (MAXPHYADDR, the RAM end) and the canonical half it sits in: a
+    /// list walk through the direct map then translates once. Other addresses give no span.
+    fn translate_span<M: PhysMem + ?Sized>(
+        &self,
+        mem: &M,
+        va: VirtAddr,
+    ) -> Result<(PhysAddr, Option<LinearRange>), TranslateError> {
+        let pa = self.translate(mem, va)?;
+        if self.linear_direct_map_offset(va).is_none() {
+            return Ok((pa, None));
+        }
+        let start = self.config.page_offset_base;
+        let mut len = self.config.direct_map_size;
+        // pa = offset, so `pa <= mask` and `pa < phys_end` bound the offsets.
+        len = len.min(phys_addr_mask(self.config.max_phys_bits).saturating_add(1));
+        if let Some(end) = self.config.phys_end {
+            len = len.min(end.0);
+        }
+        let last = len.checked_sub(1).and_then(|l| start.0.checked_add(l));
+        let canonical = |a: u64| self.config.paging_mode.is_canonical(VirtAddr(a));
+        let span = last.filter(|&l| canonical(start.0) && canonical(l)).map(|_| LinearRange {
+            va_start: start,
+            len,
+            pa_start: PhysAddr(0),
+            kind: AddressKind::DirectMap,
+        });
+        Ok((pa, span))
     }
 }

@@ -19,3 +19,39 @@ fn negative_phys_base_wraps_like_the_kernels_own_arithmetic() {
     let low = VirtAddr(0xffff_ffff_8000_1000);
     assert!(matches!(t.translate(&mem, low), Err(TranslateError::OutsideMemory { .. })));
 }
+
+/// `translate_span` on a direct-map address gives the part of the direct map the rule and its
+/// checks answer for; every address inside translates as the span says, and the first one
+/// past it does not (the RAM end, MAXPHYADDR, the canonical edge).
+#[test]
+fn direct_map_spans_end_where_the_rule_and_its_checks_end() {
+    let mem = FlatImage::new(PhysAddr(0), &[]);
+    let span_of = |config: X86Config, va: u64| {
+        let t = X86Translator::new(config);
+        let (pa, span) = t.translate_span(&mem, VirtAddr(va)).unwrap();
+        assert_eq!(Ok(pa), t.translate(&mem, VirtAddr(va)));
+        let s = span.unwrap();
+        let last = s.va_start.0 + (s.len - 1);
+        for x in [s.va_start.0, va, last, s.va_start.0 + s.len / 3] {
+            assert_eq!(t.translate(&mem, VirtAddr(x)).ok(), s.apply(VirtAddr(x)), "{x:#x}");
+        }
+        if let Some(past) = last.checked_add(1) {
+            assert!(t.translate(&mem, VirtAddr(past)).map_or(true, |p| s.apply(VirtAddr(past)) != Some(p)));
+        }
+        s
+    };
+    let base = X86Config::new(Cr3(0x1000), PagingMode::FiveLevel);
+    let pob = base.page_offset_base.0;
+    // 4 GiB of RAM: the span is the RAM, not the 2^52-byte direct-map window.
+    let s = span_of(X86Config { phys_end: Some(PhysAddr(1 << 32)), ..base }, pob + 0x1234);
+    assert_eq!((s.va_start.0, s.len, s.pa_start.0), (pob, 1 << 32, 0));
+    // Without a RAM end, MAXPHYADDR bounds it.
+    let s = span_of(X86Config { max_phys_bits: 40, ..base }, pob + 0x1234);
+    assert_eq!(s.len, 1 << 40);
+    // Kernel-image and page-walked addresses give no span.
+    let t = X86Translator::new(X86Config { phys_end: Some(PhysAddr(1 << 32)), ..base });
+    assert_eq!(t.translate_span(&mem, VirtAddr(0xffff_ffff_8100_0000)).map(|(_, s)| s), Ok(None));
+    // prefer_walk: the direct map is walked, so no span (and here no tables: an error).
+    let t = X86Translator::new(X86Config { prefer_walk: true, ..base });
+    assert!(t.translate_span(&mem, VirtAddr(pob + 0x1000)).is_err());
+}

@@ -1,7 +1,7 @@
 //! One translator type over both guest architectures, chosen at run time.
 
 use scxray_aarch64::Aarch64Translator;
-use scxray_core::{AddressKind, PhysAddr, PhysMem, Translate, TranslateError, VirtAddr};
+use scxray_core::{AddressKind, LinearRange, PhysAddr, PhysMem, Translate, TranslateError, VirtAddr};
 use scxray_x86_64::X86Translator;
 
 /// The translator for the guest being read.
@@ -25,6 +25,17 @@ impl Translate for AnyTranslator {
         match self {
             Self::X86(t) => t.translate(mem, va),
             Self::Aarch64(t) => t.translate(mem, va),
+        }
+    }
+
+    fn translate_span<M: PhysMem + ?Sized>(
+        &self,
+        mem: &M,
+        va: VirtAddr,
+    ) -> Result<(PhysAddr, Option<LinearRange>), TranslateError> {
+        match self {
+            Self::X86(t) => t.translate_span(mem, va),
+            Self::Aarch64(t) => t.translate_span(mem, va),
         }
     }
 }

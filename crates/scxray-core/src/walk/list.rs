@@ -5,7 +5,7 @@ use crate::error::Field;
 use crate::guest::Guest;
 use crate::memory::PhysMem;
 use crate::output::ListWalk;
-use crate::translate::Translate;
+use crate::translate::{LinearRange, Translate};
 
 /// What the caller made of a node.
 pub(crate) enum Node {
@@ -46,9 +46,9 @@ impl FlagsAt {
 /// This is the hot loop of every list pass, kept lean: the `next` read is inlined; the
 /// flags travel as a bare `Option<u32>` (the passes never report why flags were
 /// unreadable), so the per-node path carries no `ReadError` (only a broken walk builds one);
-/// when the translator answers for the node's whole 4 KiB page
-/// ([`Translate::translate_in_page`]) flags in that page are read without a second
-/// translation; only `visited` and `reported` are counted per node.
+/// the span a translation answers for ([`Translate::translate_span`]: a whole linear range,
+/// or a 4 KiB page) is kept across nodes, so nodes and flags inside it are read without
+/// translating; only `visited` and `reported` are counted per node.
 pub(crate) fn walk_list<M, T, F>(
     g: &Guest<'_, M, T>,
     head: VirtAddr,
@@ -74,6 +74,9 @@ where
     let mut visited: u32 = 0;
     let mut reported: u32 = 0;
     let mut handed_last = true;
+    // The span the last translation answered for: nodes in one linear region (the direct
+    // map) are translated once, not once each.
+    let mut span: Option<LinearRange> = None;
     while next.0 != 0 && next != head {
         if visited >= cap {
             walk.truncated = true;
@@ -81,8 +84,7 @@ where
         }
         visited = visited.wrapping_add(1);
         let node = next;
-        let node_pa;
-        (next, node_pa) = match g.read_next(node) {
+        next = match g.read_next(node, &mut span) {
             Ok(p) => p,
             Err(e) => {
                 walk.broken = Some(e);
@@ -90,8 +92,7 @@ where
                 break;
             }
         };
-        let node_flags =
-            flags.and_then(|f| f.of(node)).and_then(|at| g.read_u32_near(at, node_pa.map(|pa| (node, pa))));
+        let node_flags = flags.and_then(|f| f.of(node)).and_then(|at| g.read_u32_in(at, span.as_ref()));
         if let Node::Reported = on_node(node, node_flags) {
             reported = reported.wrapping_add(1);
         }
