@@ -296,6 +296,13 @@ pub fn for_layout(layout: &Layout, opts: Options) -> Vec<u8> {
     if let Some(p) = layout.sched_pnode {
         w.struct_("scx_sched_pnode", p.global_dsq + sizes::DSQ as u32, &[("global_dsq", dsq, p.global_dsq)]);
     }
+    // Two of the scheduler's event counters (per-CPU `s64`s: `scx_sched_pcpu.event_stats`, or
+    // 6.15's per-CPU `event_stats_cpu`).
+    w.struct_(
+        "scx_event_stats",
+        16,
+        &[("SCX_EV_SELECT_CPU_FALLBACK", u64_, 0), ("SCX_EV_BYPASS_DURATION", u64_, 8)],
+    );
     // Before 6.16 `scx_ops` is a global `struct sched_ext_ops`: emitted with or without scx_sched.
     let ops = w.struct_(
         "sched_ext_ops",

@@ -49,6 +49,8 @@ pub const PERCPU_AREA: u64 = 0x2_0000;
 pub const RUNQUEUES_OFF: u64 = 0x1000;
 /// Where `scx_sched.pcpu` points inside each per-CPU area.
 pub const SCHED_PCPU_OFF: u64 = 0x8000;
+/// 6.15's per-CPU `event_stats_cpu` inside each per-CPU area.
+pub const EVENT_STATS_OFF: u64 = 0x7000;
 /// Per-CPU bytes each further `scx_sched` (a sub-scheduler) takes after the first's.
 pub const SCHED_PCPU_STRIDE: u64 = 0x200;
 /// Unused zero slots after the last CPU's `__per_cpu_offset` (NR_CPUS > nr_cpu_ids).
@@ -629,6 +631,18 @@ impl GuestBuilder {
     /// The globals of [`Self::attach_globals`].
     pub fn globals(&self) -> Option<SchedGlobals> {
         self.globals
+    }
+
+    /// 6.15's per-CPU `event_stats_cpu` (`struct scx_event_stats` of the kit's BTF: two
+    /// `s64` counters), `per_cpu[cpu]` in each CPU's copy.
+    pub fn add_global_event_stats(&mut self, per_cpu: &[[i64; 2]]) {
+        let var = self.map.scheme.percpu_base.wrapping_add(EVENT_STATS_OFF);
+        self.image_vars.push(("event_stats_cpu", VirtAddr(var)));
+        for (cpu, v) in per_cpu.iter().enumerate() {
+            let at = VirtAddr(self.per_cpu_ptr(cpu as u32, EVENT_STATS_OFF));
+            self.write_u64(at, v[0] as u64);
+            self.write_u64(Self::at(at, 8), v[1] as u64);
+        }
     }
 
     /// Node `n`'s global DSQ of the globals of [`Self::attach_globals`].

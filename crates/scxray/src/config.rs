@@ -132,6 +132,7 @@ const WANTED_SYMBOLS: &[&str] = &[
     "scx_bypass_depth",
     "global_dsqs",
     "dsq_hash",
+    "event_stats_cpu",
 ];
 
 /// The vmcoreinfo text found in memory: the page that starts with `OSRELEASE=`.

@@ -387,6 +387,18 @@ pub fn event_counters(k: &KernelInfo<'_>, sched: VirtAddr) -> Vec<(String, i64)>
         return Vec::new();
     };
     let Some(pcpu) = k.u64_at(sched.0.wrapping_add(pcpu_off)) else { return Vec::new() };
+    per_cpu_event_counters(k, pcpu.wrapping_add(stats_off))
+}
+
+/// 6.15's event counters, before `struct scx_sched`: the per-CPU variable `event_stats_cpu`
+/// (none on 6.12-6.14).
+pub fn global_event_counters(k: &KernelInfo<'_>) -> Vec<(String, i64)> {
+    k.symbol(&["event_stats_cpu"]).map_or_else(Vec::new, |base| per_cpu_event_counters(k, base))
+}
+
+/// The `s64` members of the per-CPU `struct scx_event_stats` at `base` (a per-CPU address:
+/// each CPU's copy is at `base + __per_cpu_offset[cpu]`), summed over the possible CPUs.
+fn per_cpu_event_counters(k: &KernelInfo<'_>, base: u64) -> Vec<(String, i64)> {
     let members = k.s64_members("scx_event_stats");
     members
         .into_iter()
@@ -397,9 +409,7 @@ pub fn event_counters(k: &KernelInfo<'_>, sched: VirtAddr) -> Vec<(String, i64)>
                 .iter()
                 .enumerate()
                 .filter(|&(cpu, &o)| cpu == 0 || o != 0)
-                .filter_map(|(_, &o)| {
-                    k.i64_at(pcpu.wrapping_add(o).wrapping_add(stats_off).wrapping_add(off))
-                })
+                .filter_map(|(_, &o)| k.i64_at(base.wrapping_add(o).wrapping_add(off)))
                 .fold(0i64, i64::wrapping_add);
             (name.trim_start_matches("SCX_EV_").to_owned(), sum)
         })

@@ -528,7 +528,7 @@ impl Report {
                     exit_ptr_at.and_then(|at| crate::diagnose::exit_info(&kernel, at))
                 },
                 events: if globals {
-                    Default::default()
+                    crate::diagnose::global_event_counters(&kernel).into_iter().collect()
                 } else {
                     crate::diagnose::event_counters(&kernel, r.sched_kva).into_iter().collect()
                 },

@@ -62,6 +62,7 @@ fn a_6_12_style_kernel_reports_its_globals_like_a_scheduler() {
     b.enqueue(gd, t1);
     let ud = b.add_user_dsq(0, 4, false);
     b.enqueue(ud, t2);
+    b.add_global_event_stats(&[[3, 100], [4, 200]]);
     let f = b.write_core(&CoreSpec::default());
     let (r, text) = dump("globals-6.12", &f);
     assert!(text.contains("scheduler \"simple\": scx_ops 0x"), "{text}");
@@ -71,6 +72,9 @@ fn a_6_12_style_kernel_reports_its_globals_like_a_scheduler() {
     assert_eq!(s.ops_name.as_deref(), Some("simple"));
     assert_eq!(s.state.as_deref(), Some("enabled"), "scx_ops_enable_state named from BTF");
     assert_eq!(s.sched_kva, format!("{:#x}", g.ops.0));
+    // 6.15's per-CPU event counters, summed over the CPUs.
+    let events: Vec<(&str, i64)> = s.events.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(events, [("BYPASS_DURATION", 300), ("SELECT_CPU_FALLBACK", 7)]);
     assert_eq!(r.schedulers.len(), 1);
     let kinds: Vec<_> = r.dsqs.iter().filter(|d| d.sched.is_some()).map(|d| d.label.as_str()).collect();
     assert_eq!(kinds, ["global node 0", "global node 1", "user"]);
