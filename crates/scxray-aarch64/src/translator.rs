@@ -3,7 +3,7 @@
 use crate::geometry::Granule;
 use crate::regs::{TcrEl1, Ttbr1El1, bits_to_ips};
 use crate::walker::{Aarch64Walker, ConfigError};
-use scxray_core::{AddressKind, PhysAddr, PhysMem, Translate, TranslateError, VirtAddr};
+use scxray_core::{AddressKind, LinearRange, PhysAddr, PhysMem, Translate, TranslateError, VirtAddr};
 
 /// Linux's linear map of all RAM: `[PAGE_OFFSET, PAGE_END)` with
 /// `pa = va - PAGE_OFFSET + PHYS_OFFSET` (`__lm_to_phys`).
@@ -247,5 +247,40 @@ impl Translate for Aarch64Translator {
             return self.checked(va, i.apply(untagged));
         }
         self.walker.translate(mem, va)
+    }
+
+    /// A linear-map address answers for the linear map as far as the physical-size check
+    /// allows (an untagged `va` only: a tagged one aliases the map under another top byte).
+    /// Other addresses give no span.
+    fn translate_span<M: PhysMem + ?Sized>(
+        &self,
+        mem: &M,
+        va: VirtAddr,
+    ) -> Result<(PhysAddr, Option<LinearRange>), TranslateError> {
+        let pa = self.translate(mem, va)?;
+        let Some(l) = self.linear.filter(|l| l.contains(va) && self.walker.untag(va) == va) else {
+            return Ok((pa, None));
+        };
+        // The addresses whose physical address fits in PA bits: [zero, zero + 2^bits), where
+        // `zero` maps to physical 0 (PHYS_OFFSET may be negative: modular arithmetic).
+        let bits = self.walker.geometry().pa_bits();
+        let zero = l.start.0.wrapping_sub(l.phys_offset);
+        let fits_last =
+            1u64.checked_shl(bits).and_then(|n| n.checked_sub(1)).and_then(|n| zero.checked_add(n));
+        let map_last = if l.end.0 == 0 { u64::MAX } else { l.end.0.wrapping_sub(1) };
+        let span = fits_last.and_then(|fits_last| {
+            let lo = l.start.0.max(zero);
+            let hi = map_last.min(fits_last);
+            (lo <= va.0 && va.0 <= hi && self.walker.untag(VirtAddr(lo)) == VirtAddr(lo)).then(|| {
+                LinearRange {
+                    va_start: VirtAddr(lo),
+                    len: hi.wrapping_sub(lo).wrapping_add(1),
+                    pa_start: l.apply(VirtAddr(lo)),
+                    kind: AddressKind::DirectMap,
+                }
+            })
+        });
+        // A span of the whole address space has no `len`: none then.
+        Ok((pa, span.filter(|s| s.len != 0)))
     }
 }

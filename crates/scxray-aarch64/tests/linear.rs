@@ -201,3 +201,27 @@ fn vmcoreinfo_rejects_what_no_kernel_has() {
     let info = VmcoreInfo { tcr_el1_t1sz: None, va_bits: 200, ..info };
     assert!(Aarch64Translator::from_vmcoreinfo(&info).is_err());
 }
+
+/// `translate_span` on a linear-map address gives the linear map, cut where physical
+/// addresses would no longer fit PA bits; every probed address inside translates as the span
+/// says. Image and walked addresses give none.
+#[test]
+fn linear_map_spans_follow_the_rule_and_the_pa_size() {
+    let (b, t) = linear_4k();
+    let mem = b.phys();
+    let va = 0xffff_0000_1234_5678u64;
+    let (pa, span) = t.translate_span(&mem, VirtAddr(va)).unwrap();
+    assert_eq!(Ok(pa), t.translate(&mem, VirtAddr(va)));
+    let s = span.unwrap();
+    assert_eq!(s.va_start.0, 0xffff_0000_0000_0000);
+    let last = s.va_start.0 + (s.len - 1);
+    for x in [s.va_start.0, va, last, s.va_start.0 + s.len / 2] {
+        assert_eq!(t.translate(&mem, VirtAddr(x)).ok(), s.apply(VirtAddr(x)), "{x:#x}");
+    }
+    // Past the span: outside the map, or a physical address beyond PA bits.
+    if let Some(past) = last.checked_add(1) {
+        let continued = s.pa_start.0.checked_add(s.len).map(PhysAddr);
+        assert!(continued.is_none() || t.translate(&mem, VirtAddr(past)).ok() != continued);
+    }
+    assert_eq!(t.translate_span(&mem, VirtAddr(0xffff_8000_8000_1000)).map(|(_, s)| s), Ok(None));
+}
