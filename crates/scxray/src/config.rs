@@ -312,10 +312,12 @@ impl Target {
             how.push(format!("BTF: {len} bytes read from the kernel image in memory (__start_BTF)"));
             b
         };
-        let layout = resolve_layout(&btf)?;
+        let parsed = parse_btf(&btf)?;
+        let layout = layout_of(&parsed)?;
         let mut symbols = symbols;
         if symbols.scx_root.is_none() {
-            symbols.globals = sched_globals(&btf, &|n: &str| runtime_address(&table, arch, kaslr_offset, n));
+            symbols.globals =
+                sched_globals(&parsed, &|n: &str| runtime_address(&table, arch, kaslr_offset, n));
             if symbols.globals.is_some() {
                 how.push(
                     "scheduler: the kernel globals of 6.12-6.15 (scx_ops, global_dsqs, dsq_hash)".into(),
@@ -410,10 +412,12 @@ fn runtime_address(table: &SymbolTable, arch: Arch, kaslr_offset: u64, name: &st
 /// A 6.12-6.15 kernel's scheduler globals, when it has `scx_ops` and an enable state whose
 /// "disabled" value its BTF names (6.12-6.14: `scx_ops_enable_state_var`, `SCX_OPS_DISABLED`;
 /// 6.15: `scx_enable_state_var`, `SCX_DISABLED`).
-fn sched_globals(btf: &[u8], runtime: &dyn Fn(&str) -> Option<u64>) -> Option<scxray_core::SchedGlobals> {
+fn sched_globals(
+    parsed: &scxray_btf::Btf<'_>,
+    runtime: &dyn Fn(&str) -> Option<u64>,
+) -> Option<scxray_core::SchedGlobals> {
     let ops = runtime("scx_ops")?;
     let enable_state = runtime("scx_ops_enable_state_var").or_else(|| runtime("scx_enable_state_var"))?;
-    let parsed = scxray_btf::Btf::parse(btf).ok()?;
     let disabled = [("scx_ops_enable_state", "SCX_OPS_DISABLED"), ("scx_enable_state", "SCX_DISABLED")]
         .into_iter()
         .find_map(|(e, c)| {
@@ -434,8 +438,15 @@ fn sched_globals(btf: &[u8], runtime: &dyn Fn(&str) -> Option<u64>) -> Option<sc
 }
 
 pub(crate) fn resolve_layout(btf: &[u8]) -> Result<Layout, Error> {
-    let parsed = scxray_btf::Btf::parse(btf).map_err(|e| Error::BadInput(format!("BTF: {e}")))?;
-    scxray_btf::resolve_layout(&parsed).map_err(|e| match e {
+    layout_of(&parse_btf(btf)?)
+}
+
+fn parse_btf(btf: &[u8]) -> Result<scxray_btf::Btf<'_>, Error> {
+    scxray_btf::Btf::parse(btf).map_err(|e| Error::BadInput(format!("BTF: {e}")))
+}
+
+fn layout_of(parsed: &scxray_btf::Btf<'_>) -> Result<Layout, Error> {
+    scxray_btf::resolve_layout(parsed).map_err(|e| match e {
         scxray_btf::ResolveError::NoSchedExt => Error::Unsupported(
             "this kernel was built without sched_ext (CONFIG_SCHED_CLASS_EXT is not set): there is no \
              sched_ext state to read"
