@@ -14,6 +14,11 @@ pub fn workspace_root() -> PathBuf {
 pub fn cargo(args: &[&str]) -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     c.args(args).current_dir(workspace_root());
+    // The xtask's runs build whole suites once (CI: from a clean clone); incremental state
+    // would only add ~0.8 GB to the target dir. An explicit CARGO_INCREMENTAL wins.
+    if std::env::var_os("CARGO_INCREMENTAL").is_none() {
+        c.env("CARGO_INCREMENTAL", "0");
+    }
     c
 }
 

@@ -8,12 +8,39 @@ use scxray_tests::{AddressScheme, GuestBuilder, kernels};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// A fresh directory for one test's files.
-pub fn temp_dir(name: &str) -> PathBuf {
+/// A fresh directory for one test's files, removed when the test passes and kept when it
+/// fails (the files are what one needs to see why). The suites' cores add up to hundreds of MiB;
+/// left behind they fill a CI machine's disk.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// A fresh directory for one test's files (see [`TempDir`]).
+pub fn temp_dir(name: &str) -> TempDir {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scxray-e2e").join(name);
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TempDir(d)
 }
 
 /// Runs the `scxray` binary.
