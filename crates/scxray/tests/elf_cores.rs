@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Expect, Task, populated, scxray, temp_dir, write};
+use common::{Expect, Task, populated, scxray, temp_dir, write, write_temp};
 use scxray::report::{Report, TaskRef};
 use scxray_core::{FlatImage, PhysAddr, Translate, VirtAddr};
 use scxray_tests::AddressScheme;
@@ -225,7 +225,7 @@ fn x86_64_5_level_kaslr() {
 fn x86_64_5_level_from_vmcoreinfo_alone() {
     let spec = CoreSpec { qemu_notes: false, btf_in_image: true, ..CoreSpec::default() };
     let (f, e) = populated(AddressScheme::x86_kaslr(5), &spec);
-    let w = write(&temp_dir("x86-5-vmcoreinfo"), &f);
+    let w = write_temp("x86-5-vmcoreinfo", &f);
     let out = scxray(&["dump", &w.core, "--system-map", &w.map, "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let r: Report = serde_json::from_slice(&out.stdout).unwrap();
@@ -310,7 +310,7 @@ fn x86_64_5_level_core_alone_kallsyms_and_btf_from_memory() {
     let scheme = AddressScheme::x86_kaslr(5);
     assert!(scheme.percpu_base >= scheme.image_va, "image-based per-CPU symbols");
     let (f, e) = populated(scheme, &spec);
-    let w = write(&temp_dir("x86-5-core-alone"), &f);
+    let w = write_temp("x86-5-core-alone", &f);
     let out = scxray(&["dump", &w.core, "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let r: Report = serde_json::from_slice(&out.stdout).unwrap();
@@ -337,7 +337,7 @@ fn aarch64_core_alone_vmcoreinfo_found_in_memory() {
         ..CoreSpec::default()
     };
     let (f, e) = populated(AddressScheme::aarch64_kaslr(4096, 48), &spec);
-    let w = write(&temp_dir("arm-core-alone"), &f);
+    let w = write_temp("arm-core-alone", &f);
     let out = scxray(&["dump", &w.core, "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let r: Report = serde_json::from_slice(&out.stdout).unwrap();
@@ -368,7 +368,7 @@ fn pointers_into_the_hole_and_unmapped_vmalloc_break_only_their_walk() {
     let node = t3 + u64::from(layout.task.unwrap().scx) + u64::from(layout.see.unwrap().tasks_node);
     f.patch_u64(node, unmapped);
 
-    let w = write(&temp_dir("broken-pointers"), &f);
+    let w = write_temp("broken-pointers", &f);
     let out = scxray(&["dump", &w.core, "--system-map", &w.map, "--btf", &w.btf, "--format", "json"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");

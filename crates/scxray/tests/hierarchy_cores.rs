@@ -4,13 +4,13 @@
 
 mod common;
 
-use common::{scxray, temp_dir, write};
+use common::{scxray, write_temp};
 use scxray::report::Report;
 use scxray_tests::elf_core::CoreSpec;
 use scxray_tests::{AddressScheme, GuestBuilder, kernels};
 
 fn dump(name: &str, f: &scxray_tests::elf_core::CoreFiles) -> (Report, String) {
-    let w = write(&temp_dir(name), f);
+    let w = write_temp(name, f);
     let out = scxray(&["dump", &w.core, "--system-map", &w.map, "--btf", &w.btf, "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let text = scxray(&["dump", &w.core, "--system-map", &w.map, "--btf", &w.btf]);

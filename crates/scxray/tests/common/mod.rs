@@ -55,6 +55,8 @@ pub struct Written {
     pub core: String,
     pub map: String,
     pub btf: String,
+    /// The directory, when `write_temp` made it: lives as long as the paths.
+    _temp: Option<TempDir>,
 }
 
 /// Writes core, System.map and BTF to `dir`.
@@ -63,7 +65,21 @@ pub fn write(dir: &Path, f: &CoreFiles) -> Written {
     std::fs::write(p("guest.core"), &f.core).unwrap();
     std::fs::write(p("System.map"), &f.system_map).unwrap();
     std::fs::write(p("vmlinux.btf"), &f.btf).unwrap();
-    Written { dir: dir.to_owned(), core: p("guest.core"), map: p("System.map"), btf: p("vmlinux.btf") }
+    Written {
+        dir: dir.to_owned(),
+        core: p("guest.core"),
+        map: p("System.map"),
+        btf: p("vmlinux.btf"),
+        _temp: None,
+    }
+}
+
+/// Writes core, System.map and BTF to a fresh [`temp_dir`] that lives as long as the result.
+pub fn write_temp(name: &str, f: &CoreFiles) -> Written {
+    let dir = temp_dir(name);
+    let mut written = write(&dir, f);
+    written._temp = Some(dir);
+    written
 }
 
 /// What a task should look like in the report.
