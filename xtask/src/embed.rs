@@ -115,6 +115,11 @@ fn kib(n: u64) -> f64 {
     f / 1024.0
 }
 
+/// The foreign hosts' target triples (their build directories).
+pub fn foreign_triples() -> Vec<&'static str> {
+    FOREIGN.iter().map(|f| f.triple).collect()
+}
+
 /// `cargo xtask foreign [aarch64|s390x]...`: both when none is named.
 pub fn foreign(args: &[String]) -> Result<(), String> {
     let chosen: Vec<&Foreign> = if args.is_empty() {

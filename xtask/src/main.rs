@@ -71,6 +71,10 @@ fn test_all(args: &[String]) -> Result<(), String> {
     let no_lab = args.iter().any(|a| a == "--no-lab");
     let quick_lab = args.iter().any(|a| a == "--quick-lab");
     let start = std::time::Instant::now();
+    if let Some(free) = util::free_bytes(&util::workspace_root()) {
+        // A full disk fails a step with a message far from the cause: say it up front.
+        eprintln!("xtask: {:.1} GiB free on the workspace's disk", free as f64 / f64::from(1u32 << 30));
+    }
     ensure_rust_targets(NO_STD_TARGETS)?;
     Step::new("rustfmt").run(cargo(&["fmt", "--all", "--", "--check"]))?;
     Step::new("clippy").run(cargo(&[
@@ -89,8 +93,14 @@ fn test_all(args: &[String]) -> Result<(), String> {
                 .run(cargo(&["build", "--quiet", "-p", krate, "--target", target]))?;
         }
     }
-    embed::cross(&[]).and_then(|()| embed::foreign(&[]))?;
+    let target = size::target_dir();
+    let triples = |ts: &[&str]| ts.iter().map(|t| target.join(t)).collect::<Vec<_>>();
+    embed::cross(&[])?;
+    util::prune_when_disk_low(&triples(embed::CROSS_TARGETS));
+    embed::foreign(&[])?;
+    util::prune_when_disk_low(&triples(&embed::foreign_triples()));
     hostile::smoke()?;
+    util::prune_when_disk_low(&[util::workspace_root().join("fuzz").join("target")]);
     // The real-kernel lab: Debian's kernels under QEMU running the kernel's own schedulers,
     // each dump checked against the guest's own truth (see xtask/src/lab).
     if !no_lab {

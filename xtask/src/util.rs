@@ -64,3 +64,60 @@ pub fn ensure_rust_targets(targets: &[&str]) -> Result<(), String> {
     c.args(["target", "add"]).args(&missing).current_dir(workspace_root());
     Step::new(&format!("rustup target add {}", missing.join(" "))).run(c)
 }
+
+/// Free bytes on the filesystem holding `path` (`df -Pk`; None when df cannot say).
+pub fn free_bytes(path: &std::path::Path) -> Option<u64> {
+    let out = Command::new("df").arg("-Pk").arg(path).output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let kib: u64 = text.lines().nth(1)?.split_whitespace().nth(3)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Below this much free disk, test-all removes each step's build directories once the step
+/// has passed (a clean run's builds peak at ~3.1 GB; the lab's dumps need ~1.5 GB more).
+pub const LOW_DISK: u64 = 8 << 30;
+
+/// Removes `dirs` when the disk is low, saying so; a developer's machine with room keeps
+/// them for the next run.
+pub fn prune_when_disk_low(dirs: &[PathBuf]) {
+    prune_below(dirs, LOW_DISK);
+}
+
+fn prune_below(dirs: &[PathBuf], low: u64) {
+    let Some(free) = free_bytes(&workspace_root()) else { return };
+    if free >= low {
+        return;
+    }
+    for d in dirs.iter().filter(|d| d.exists()) {
+        eprintln!(
+            "xtask: {:.1} GiB free (< {} GiB): removing {} (built and used by the step that passed)",
+            free as f64 / f64::from(1u32 << 30),
+            low >> 30,
+            d.display()
+        );
+        if let Err(e) = std::fs::remove_dir_all(d) {
+            eprintln!("xtask: cannot remove {}: {e}", d.display());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn df_reports_the_workspace_disk() {
+        let free = free_bytes(&workspace_root()).expect("df -Pk on the workspace");
+        assert!(free > 0);
+    }
+
+    #[test]
+    fn build_dirs_are_removed_only_when_the_disk_is_low() {
+        let dir = std::env::temp_dir().join(format!("xtask-prune-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("deps")).unwrap();
+        prune_below(std::slice::from_ref(&dir), 0);
+        assert!(dir.exists(), "room on the disk: kept");
+        prune_below(std::slice::from_ref(&dir), u64::MAX);
+        assert!(!dir.exists(), "low disk: removed");
+    }
+}
