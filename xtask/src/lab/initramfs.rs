@@ -187,11 +187,13 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
         s.push_str(&format!(
             "echo SCXRAY-SCHED-START\n\
              /bin/scheduler {args} >/scheduler.log 2>&1 &\n\
+             sp=$!\n\
              n=0\n\
              st=\n\
              while [ $n -lt {timeout} ]; do\n  \
                [ -r /sys/kernel/sched_ext/state ] && read -r st < /sys/kernel/sched_ext/state\n  \
                [ \"$st\" = enabled ] && break\n  \
+               {exited}\n  \
                sleep {poll}\n  \
                n=$((n+1))\n\
              done\n\
@@ -208,6 +210,7 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
             poll = if spec.quick_truth { "0.2" } else { "1" },
             settle = if spec.quick_truth { 0 } else { sch.settle_secs },
             subs = sub_start_script(&spec.sub_schedulers, sch),
+            exited = SCHEDULER_EXITED,
         ));
     }
     // From here on: builtins only.
@@ -298,6 +301,12 @@ fn sub_cgroups_script(subs: &[SubScheduler]) -> String {
     }
     s
 }
+
+/// Ends the enable wait when the scheduler process (`$sp`) is gone or a zombie: a scheduler
+/// that fails to load exits at once, and the guest should not wait out the whole timeout.
+/// `/proc/PID/stat`'s third field is the state; the scheduler's comm has no spaces.
+const SCHEDULER_EXITED: &str = "pst=gone; [ -r /proc/$sp/stat ] && read -r _ _ pst _ < /proc/$sp/stat; \
+                                case $pst in Z|X|gone) echo \"SCXRAY-SCHED-EXITED after $n s\"; break;; esac";
 
 /// Starts each of `subs` once the parent `sch` is enabled and waits until it has attached:
 /// its sysfs directory `.../sub/sub-<cgroup id>` exists and the kernel has logged one more
@@ -506,6 +515,11 @@ mod tests {
         // cgroup and its tasks before the parent, the sub after the parent is enabled, the
         // scheduler listing in the truth block.
         assert!(at("mount -t cgroup2") < at("/bin/scheduler  >"));
+        // The enable wait watches the scheduler's process (lab boot with a bad option: the
+        // guest gave up after 2 s instead of 240).
+        assert!(
+            at("sp=$!") < at("SCXRAY-SCHED-EXITED") && at("SCXRAY-SCHED-EXITED") < at("SCXRAY-SCHED-ENABLED")
+        );
         assert!(at("( echo 0 > '/sys/fs/cgroup/scxsub1'/cgroup.procs; while") < at("/bin/scheduler  >"));
         assert!(at("SCXRAY-SCHED-ENABLED") < at("/bin/scheduler '-c' '/sys/fs/cgroup/scxsub1'"));
         assert!(at("SCXRAY-SUB-ATTACHED scxsub1") < at("SCXRAY-TRUTH-BEGIN"));
