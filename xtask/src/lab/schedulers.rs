@@ -221,7 +221,11 @@ pub fn build_for(kernel: &kernels::Kernel) -> Result<Vec<PathBuf>, String> {
     let out_dir = schedulers_dir().join(&kernel.release);
     let outputs: Vec<PathBuf> = SCHEDULERS.iter().map(|s| out_dir.join(s)).collect();
     let stamp = out_dir.join("build.txt");
-    if fs::read_to_string(&stamp).is_ok_and(|s| s == key) && outputs.iter().all(|p| p.is_file()) {
+    // Stamps written before keys were cache-relative name the cache by its absolute path.
+    let absolute = format!("{}/", apt::cache_dir().display());
+    if fs::read_to_string(&stamp).is_ok_and(|s| s.replace(&absolute, "<cache>/") == key)
+        && outputs.iter().all(|p| p.is_file())
+    {
         eprintln!("xtask: schedulers for {} are up to date in {}", kernel.release, out_dir.display());
         return Ok(outputs);
     }
@@ -338,7 +342,9 @@ impl VmlinuxSource {
 
     fn describe(&self) -> Result<String, String> {
         Ok(match self {
-            Self::Btf(p) => format!("btf {} sha256 {}", p.display(), apt::sha256_file(p)?),
+            // Named relative to the cache: the same inputs under another `SCXRAY_CACHE` are
+            // the same key.
+            Self::Btf(p) => format!("btf {} sha256 {}", cache_relative(p), apt::sha256_file(p)?),
             Self::BpfDev(p) => format!("{} {} {}", p.name, p.version, p.suite),
         })
     }
@@ -630,9 +636,22 @@ fn tail(path: &Path, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// `path` as `<cache>/...` when it is inside the lab cache.
+fn cache_relative(path: &Path) -> String {
+    path.strip_prefix(apt::cache_dir())
+        .map_or_else(|_| path.display().to_string(), |r| format!("<cache>/{}", r.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_keys_name_the_btf_relative_to_the_cache() {
+        let inside = apt::cache_dir().join("kernels").join("7.3.4+deb13-cloud-amd64").join("vmlinux.btf");
+        assert_eq!(cache_relative(&inside), "<cache>/kernels/7.3.4+deb13-cloud-amd64/vmlinux.btf");
+        assert_eq!(cache_relative(Path::new("/elsewhere/vmlinux.btf")), "/elsewhere/vmlinux.btf");
+    }
 
     #[test]
     fn inst_lines() {
