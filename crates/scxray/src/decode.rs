@@ -10,16 +10,16 @@
 use crate::config::Target;
 use crate::error::Error;
 use crate::report::{
-    CpuReport, DsqReport, MachineFacts, Report, SCHEMA, SchedEntry, SchedulerFacts, TaskRef, TasksReport,
-    UserDsqsReport, WalkEnd, describe_problem, provenance_name,
+    MachineFacts, Report, SCHEMA, SchedEntry, SchedulerFacts, TaskRef, describe_problem, provenance_name,
 };
 use crate::translator::AnyTranslator;
+use crate::walks::Walks;
 use scxray_aarch64::{Granule, TcrEl1, Ttbr1El1, bits_to_ips};
 use scxray_core::wire::{
     Aarch64Config, Context, EnumName, Header, LinearRule, MAX_ENUM_NAMES, Record, Request, Symbols,
     TaskRecord, TranslatorConfig, X86_64Config,
 };
-use scxray_core::{CpuScx, DsqHeader, HashWalk, Limits, ListWalk, Problem, SchedState, SubSched, VirtAddr};
+use scxray_core::{Limits, Problem, SchedState, VirtAddr};
 use scxray_x86_64::PagingMode;
 
 fn hex(v: u64) -> String {
@@ -149,13 +149,7 @@ struct Collected<'a> {
     root: Option<SchedState>,
     ops_name: Option<&'a [u8]>,
     enable_state: Option<u32>,
-    cpus: Vec<(CpuScx, Vec<TaskRecord>, ListWalk)>,
-    dsqs: Vec<(DsqHeader, Vec<TaskRecord>, ListWalk)>,
-    user: Option<HashWalk>,
-    subs: Vec<(SubSched, Option<HashWalk>)>,
-    subs_walk: Option<ListWalk>,
-    tasks: Vec<TaskRecord>,
-    tasks_walk: ListWalk,
+    walks: Walks<TaskRecord>,
     problems: Vec<Problem>,
     dropped: Option<u32>,
 }
@@ -181,36 +175,17 @@ fn collect(bytes: &[u8]) -> Result<Collected<'_>, Error> {
                 c.ops_name = s.ops_name;
                 c.enable_state = s.enable_state;
             }
-            Record::Cpu(s) => c.cpus.push((s, Vec::new(), ListWalk::default())),
-            Record::RunnableTask { cpu, task } => {
-                if let Some(last) = c.cpus.last_mut().filter(|x| x.0.cpu == cpu) {
-                    last.1.push(task);
-                }
-            }
-            Record::RunnableEnd { cpu, walk } => {
-                if let Some(last) = c.cpus.last_mut().filter(|x| x.0.cpu == cpu) {
-                    last.2 = walk;
-                }
-            }
-            Record::Dsq(h) => c.dsqs.push((h, Vec::new(), ListWalk::default())),
-            Record::DsqTask(t) => {
-                if let Some(last) = c.dsqs.last_mut() {
-                    last.1.push(t);
-                }
-            }
-            Record::DsqEnd(w) => {
-                if let Some(last) = c.dsqs.last_mut() {
-                    last.2 = w;
-                }
-            }
-            Record::UserDsqsEnd(w) => match c.subs.last_mut() {
-                Some(last) => last.1 = Some(w),
-                None => c.user = Some(w),
-            },
-            Record::SubSched(x) => c.subs.push((x, None)),
-            Record::SubSchedsEnd(w) => c.subs_walk = Some(w),
-            Record::ScxTask(t) => c.tasks.push(t),
-            Record::ScxTasksEnd(w) => c.tasks_walk = w,
+            Record::Cpu(s) => c.walks.cpu(s),
+            Record::RunnableTask { cpu, task } => c.walks.runnable_task(cpu, task),
+            Record::RunnableEnd { cpu, walk } => c.walks.runnable_end(cpu, walk),
+            Record::Dsq(h) => c.walks.dsq(h),
+            Record::DsqTask(t) => c.walks.dsq_task(t),
+            Record::DsqEnd(w) => c.walks.dsq_end(w),
+            Record::UserDsqsEnd(w) => c.walks.user_dsqs_end(w),
+            Record::SubSched(x) => c.walks.sub_sched(x),
+            Record::SubSchedsEnd(w) => c.walks.sub_scheds_end(w),
+            Record::ScxTask(t) => c.walks.scx_task(t),
+            Record::ScxTasksEnd(w) => c.walks.scx_tasks_end(w),
             Record::Problem(p) => c.problems.push(p),
             Record::End(t) => c.dropped = Some(t.records_dropped),
         }
@@ -255,7 +230,7 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
         events: std::collections::BTreeMap::new(),
         provenance: provenance_name(r.provenance).into(),
     });
-    let owned = |sched: VirtAddr| c.dsqs.iter().filter(|d| d.0.sched == Some(sched)).count();
+    let owned = |sched: VirtAddr| c.walks.owned(sched);
     let exit_name = |k: u32| name_of(&ctx.exit_kinds, u64::from(k)).map(str::to_owned);
     // The wire carries the root's name only; levels are the kernel's where it sent them.
     let mut schedulers: Vec<SchedEntry> = c
@@ -271,11 +246,11 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
                 None,
                 exit_name(r.exit_kind),
                 owned(r.sched_kva),
-                c.user.as_ref(),
+                c.walks.user.as_ref(),
             )
         })
         .collect();
-    for (sub, user) in &c.subs {
+    for (sub, user) in &c.walks.subs {
         schedulers.push(SchedEntry::new(
             &sub.state,
             Some(sub.parent_kva),
@@ -288,32 +263,7 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
             user.as_ref(),
         ));
     }
-    let mut truncated = false;
-    let cpus = c
-        .cpus
-        .iter()
-        .map(|(s, run, w)| {
-            truncated |= w.truncated;
-            CpuReport::new(s, run.iter().map(task_ref).collect(), w)
-        })
-        .collect();
-    let dsqs = c
-        .dsqs
-        .iter()
-        .map(|(h, ts, w)| {
-            truncated |= w.truncated;
-            DsqReport::new(h, ts.iter().map(task_ref).collect(), w)
-        })
-        .collect();
-    let user_dsqs = c.user.as_ref().map(|u| {
-        truncated |= u.is_truncated();
-        UserDsqsReport::from(u)
-    });
-    for (_, u) in &c.subs {
-        truncated |= u.as_ref().is_some_and(HashWalk::is_truncated);
-    }
-    truncated |= c.subs_walk.is_some_and(|w| w.truncated);
-    truncated |= c.tasks_walk.truncated;
+    let mut truncated = c.walks.truncated();
     let mut problems: Vec<String> = c.problems.iter().map(describe_problem).collect();
     if let Some(n) = c.dropped.filter(|&n| n > 0) {
         truncated = true;
@@ -338,14 +288,11 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
         },
         scheduler,
         schedulers,
-        sub_scheds_walk: c.subs_walk.as_ref().map(WalkEnd::from),
-        cpus,
-        dsqs,
-        user_dsqs,
-        scx_tasks: TasksReport {
-            tasks: c.tasks.iter().map(task_ref).collect(),
-            walk: WalkEnd::from(&c.tasks_walk),
-        },
+        sub_scheds_walk: c.walks.sub_scheds_walk(),
+        cpus: c.walks.cpu_reports(task_ref),
+        dsqs: c.walks.dsq_reports(task_ref),
+        user_dsqs: c.walks.user_dsqs_report(),
+        scx_tasks: c.walks.scx_tasks_report(task_ref),
         problems,
         truncated,
     })

@@ -15,6 +15,7 @@ pub mod report;
 pub mod source;
 pub mod text;
 pub mod translator;
+mod walks;
 
 pub use config::{Inputs, Target};
 pub use error::Error;

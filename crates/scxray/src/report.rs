@@ -14,6 +14,7 @@
 //! or `globals` (6.12-6.15's kernel globals).
 
 use crate::config::Target;
+use crate::walks::Walks;
 use scxray_core::{
     CpuScx, DsqHeader, DsqOrigin, Guest, HashWalk, ListWalk, PhysMem, Problem, SchedState, SubSched,
     TaskEntry, Translate, VirtAddr, Visitor,
@@ -319,13 +320,7 @@ impl DsqReport {
 #[derive(Default)]
 struct Collector {
     root: Option<SchedState>,
-    cpus: Vec<(CpuScx, Vec<VirtAddr>, ListWalk)>,
-    dsqs: Vec<(DsqHeader, Vec<VirtAddr>, ListWalk)>,
-    user: Option<HashWalk>,
-    subs: Vec<(SubSched, Option<HashWalk>)>,
-    subs_walk: Option<ListWalk>,
-    tasks: Vec<VirtAddr>,
-    tasks_walk: ListWalk,
+    walks: Walks<VirtAddr>,
     problems: Vec<Problem>,
 }
 
@@ -334,49 +329,37 @@ impl Visitor for Collector {
         self.root = Some(*r);
     }
     fn cpu(&mut self, c: &CpuScx) {
-        self.cpus.push((*c, Vec::new(), ListWalk::default()));
+        self.walks.cpu(*c);
     }
     fn runnable_task(&mut self, cpu: u32, t: TaskEntry) {
-        if let Some(last) = self.cpus.last_mut().filter(|c| c.0.cpu == cpu) {
-            last.1.push(t.task_kva);
-        }
+        self.walks.runnable_task(cpu, t.task_kva);
     }
     fn runnable_end(&mut self, cpu: u32, w: &ListWalk) {
-        if let Some(last) = self.cpus.last_mut().filter(|c| c.0.cpu == cpu) {
-            last.2 = *w;
-        }
+        self.walks.runnable_end(cpu, *w);
     }
     fn dsq(&mut self, d: &DsqHeader) {
-        self.dsqs.push((*d, Vec::new(), ListWalk::default()));
+        self.walks.dsq(*d);
     }
     fn dsq_task(&mut self, _d: &DsqHeader, t: TaskEntry) {
-        if let Some(last) = self.dsqs.last_mut() {
-            last.1.push(t.task_kva);
-        }
+        self.walks.dsq_task(t.task_kva);
     }
     fn dsq_end(&mut self, _d: &DsqHeader, w: &ListWalk) {
-        if let Some(last) = self.dsqs.last_mut() {
-            last.2 = *w;
-        }
+        self.walks.dsq_end(*w);
     }
     fn user_dsqs_end(&mut self, w: &HashWalk) {
-        // The root's DSQs come before any sub-scheduler's.
-        match self.subs.last_mut() {
-            Some(last) => last.1 = Some(*w),
-            None => self.user = Some(*w),
-        }
+        self.walks.user_dsqs_end(*w);
     }
     fn sub_sched(&mut self, s: &SubSched) {
-        self.subs.push((*s, None));
+        self.walks.sub_sched(*s);
     }
     fn sub_scheds_end(&mut self, w: &ListWalk) {
-        self.subs_walk = Some(*w);
+        self.walks.sub_scheds_end(*w);
     }
     fn scx_task(&mut self, t: TaskEntry) {
-        self.tasks.push(t.task_kva);
+        self.walks.scx_task(t.task_kva);
     }
     fn scx_tasks_end(&mut self, w: &ListWalk) {
-        self.tasks_walk = *w;
+        self.walks.scx_tasks_end(*w);
     }
     fn problem(&mut self, p: &Problem) {
         self.problems.push(*p);
@@ -534,7 +517,6 @@ impl Report {
                 },
             }
         });
-        let owned = |sched: VirtAddr| c.dsqs.iter().filter(|d| d.0.sched == Some(sched)).count();
         let mut schedulers = Vec::new();
         if let Some(r) = &c.root {
             let globals = r.provenance == scxray_core::Provenance::Globals;
@@ -546,11 +528,11 @@ impl Report {
                 sched_name(&kernel, r.sched_kva, globals),
                 if globals { None } else { cgroup_path(&kernel, r.sched_kva) },
                 kernel.enum_name("scx_exit_kind", u64::from(r.exit_kind)),
-                owned(r.sched_kva),
-                c.user.as_ref(),
+                c.walks.owned(r.sched_kva),
+                c.walks.user.as_ref(),
             ));
         }
-        for (sub, user) in &c.subs {
+        for (sub, user) in &c.walks.subs {
             let kva = sub.state.sched_kva;
             schedulers.push(SchedEntry::new(
                 &sub.state,
@@ -560,41 +542,15 @@ impl Report {
                 sched_name(&kernel, kva, false),
                 cgroup_path(&kernel, kva),
                 kernel.enum_name("scx_exit_kind", u64::from(sub.state.exit_kind)),
-                owned(kva),
+                c.walks.owned(kva),
                 user.as_ref(),
             ));
         }
-        let mut truncated = false;
-        let cpus = c
-            .cpus
-            .iter()
-            .map(|(s, run, w)| {
-                truncated |= w.truncated;
-                CpuReport::new(s, run.iter().map(|&k| tasks.get(k)).collect(), w)
-            })
-            .collect();
-        let dsqs = c
-            .dsqs
-            .iter()
-            .map(|(h, ts, w)| {
-                truncated |= w.truncated;
-                DsqReport::new(h, ts.iter().map(|&k| tasks.get(k)).collect(), w)
-            })
-            .collect();
-        let user_dsqs = c.user.as_ref().map(|u| {
-            truncated |= u.is_truncated();
-            UserDsqsReport::from(u)
-        });
-        for (_, u) in &c.subs {
-            truncated |= u.as_ref().is_some_and(HashWalk::is_truncated);
-        }
-        truncated |= c.subs_walk.is_some_and(|w| w.truncated);
-        truncated |= c.tasks_walk.truncated;
-        let (task_details, unreadable_tasks) = details(&guest, &kernel, &c);
-        let scx_tasks = TasksReport {
-            tasks: c.tasks.iter().map(|&k| tasks.get(k)).collect(),
-            walk: (&c.tasks_walk).into(),
-        };
+        let w = &c.walks;
+        let cpus = w.cpu_reports(|&k| tasks.get(k));
+        let dsqs = w.dsq_reports(|&k| tasks.get(k));
+        let (task_details, unreadable_tasks) = details(&guest, &kernel, w);
+        let scx_tasks = w.scx_tasks_report(|&k| tasks.get(k));
         Self {
             schema: SCHEMA.into(),
             machine: MachineFacts {
@@ -609,15 +565,15 @@ impl Report {
             sched_ext: crate::diagnose::global_state(&kernel),
             scheduler,
             schedulers,
-            sub_scheds_walk: c.subs_walk.as_ref().map(WalkEnd::from),
+            sub_scheds_walk: c.walks.sub_scheds_walk(),
             cpus,
             dsqs,
-            user_dsqs,
+            user_dsqs: c.walks.user_dsqs_report(),
             scx_tasks,
             tasks: task_details,
             unreadable_tasks,
             problems: c.problems.iter().map(describe_problem).collect(),
-            truncated,
+            truncated: c.walks.truncated(),
         }
     }
 }
@@ -627,7 +583,7 @@ impl Report {
 fn details<M: PhysMem + ?Sized, T: Translate + ?Sized>(
     guest: &Guest<'_, M, T>,
     kernel: &crate::diagnose::KernelInfo<'_>,
-    c: &Collector,
+    c: &Walks<VirtAddr>,
 ) -> (Vec<crate::diagnose::TaskReport>, Vec<TaskRef>) {
     let mut order: Vec<VirtAddr> = Vec::new();
     let mut found: HashMap<VirtAddr, Vec<String>> = HashMap::new();
