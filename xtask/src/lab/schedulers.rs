@@ -524,15 +524,28 @@ const SOURCE_PARTS: &[&str] =
 /// `<cache>/src/<name>_<version>/linux-source-<series>` (reused while complete).
 fn ensure_source(p: &apt::PackageInfo, series: &str) -> Result<PathBuf, String> {
     let base = apt::cache_dir().join("src").join(format!("{}_{}", p.name, p.version));
+    let stamp = SOURCE_PARTS.join("\n") + "\n";
+    unpack_linux_source(p, series, &base, SOURCE_PARTS, &stamp, "tools/sched_ext/Makefile")
+}
+
+/// Unpacks `parts` of `linux-source-<series>`'s tarball (all of it when empty) into
+/// `base/linux-source-<series>` and returns that tree. Reused while `base/.complete` holds
+/// `stamp` and the tree has `marker`; otherwise `base` is made anew.
+pub(super) fn unpack_linux_source(
+    p: &apt::PackageInfo,
+    series: &str,
+    base: &Path,
+    parts: &[&str],
+    stamp: &str,
+    marker: &str,
+) -> Result<PathBuf, String> {
     let top = format!("linux-source-{series}");
     let tree = base.join(&top);
     let done = base.join(".complete");
-    let parts = SOURCE_PARTS.join("\n") + "\n";
-    if fs::read_to_string(&done).is_ok_and(|s| s == parts) && tree.join("tools/sched_ext/Makefile").is_file()
-    {
+    if fs::read_to_string(&done).is_ok_and(|s| s == stamp) && tree.join(marker).is_file() {
         return Ok(tree);
     }
-    let _ = fs::remove_dir_all(&base);
+    let _ = fs::remove_dir_all(base);
     let deb = apt::fetch_info(p)?;
     let unpacked = base.join("deb");
     apt::extract(&deb, &unpacked)?;
@@ -541,13 +554,14 @@ fn ensure_source(p: &apt::PackageInfo, series: &str) -> Result<PathBuf, String> 
         return Err(format!("{} has no {}", p.name, tarball.display()));
     }
     let mut tar = Command::new("tar");
-    tar.current_dir(&base).arg("-xJf").arg(&tarball);
-    for part in SOURCE_PARTS {
+    tar.current_dir(base).arg("-xJf").arg(&tarball);
+    for part in parts {
         tar.arg(format!("{top}/{part}"));
     }
-    Step::new(&format!("unpack tools/ and headers of {} {}", p.name, p.version)).run(tar)?;
+    let what = if parts.is_empty() { String::new() } else { "tools/ and headers of ".into() };
+    Step::new(&format!("unpack {what}{} {}", p.name, p.version)).run(tar)?;
     let _ = fs::remove_dir_all(&unpacked);
-    fs::write(&done, parts).map_err(|e| format!("write {}: {e}", done.display()))?;
+    fs::write(&done, stamp).map_err(|e| format!("write {}: {e}", done.display()))?;
     Ok(tree)
 }
 

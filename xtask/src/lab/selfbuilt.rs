@@ -321,27 +321,8 @@ impl Drop for BuildLock {
 /// (reused once complete) and returns the tree.
 pub fn ensure_source(p: &apt::PackageInfo, series: &str) -> Result<PathBuf, String> {
     let base = selfbuilt_dir().join("src").join(format!("{}_{}", p.name, p.version));
-    let top = format!("linux-source-{series}");
-    let tree = base.join(&top);
-    let done = base.join(".complete");
     let stamp = format!("{} {}\n", p.name, p.version);
-    if fs::read_to_string(&done).is_ok_and(|s| s == stamp) && tree.join("Makefile").is_file() {
-        return Ok(tree);
-    }
-    let _ = fs::remove_dir_all(&base);
-    let deb = apt::fetch_info(p)?;
-    let unpacked = base.join("deb");
-    apt::extract(&deb, &unpacked)?;
-    let tarball = unpacked.join(format!("usr/src/{top}.tar.xz"));
-    if !tarball.is_file() {
-        return Err(format!("{} has no {}", p.name, tarball.display()));
-    }
-    let mut tar = Command::new("tar");
-    tar.current_dir(&base).arg("-xJf").arg(&tarball);
-    Step::new(&format!("unpack {} {}", p.name, p.version)).run(tar)?;
-    let _ = fs::remove_dir_all(&unpacked);
-    fs::write(&done, stamp).map_err(|e| format!("write {}: {e}", done.display()))?;
-    Ok(tree)
+    super::schedulers::unpack_linux_source(p, series, &base, &[], &stamp, "Makefile")
 }
 
 /// `make -C <tree> O=<build>`, without the private apt environment.
