@@ -89,7 +89,7 @@ pub struct CpuScx {
     pub nr_immed: Option<u32>,
     /// `scx_rq.clock`.
     pub clock: Option<u64>,
-    /// `rq.curr` pointer value (0 when it could not be read).
+    /// `rq.curr` pointer value (0: no current task; an unreadable `rq.curr` fails the CPU).
     pub curr_kva: VirtAddr,
     /// The current task, when `rq.curr` translated and its pid and comm were read.
     pub curr: Option<TaskIdentity>,

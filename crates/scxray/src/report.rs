@@ -269,6 +269,21 @@ impl TaskRef {
     }
 }
 
+/// `rq->curr`: none when NULL; a pointer whose task could not be read stays in the report
+/// as an unreadable task, not as "no current task".
+fn curr_ref(s: &CpuScx) -> Option<TaskRef> {
+    match (&s.curr, s.curr_kva.0) {
+        (Some(t), _) => Some(TaskRef::from_identity(t)),
+        (None, 0) => None,
+        (None, kva) => Some(TaskRef {
+            kva: hex(kva),
+            pid: None,
+            comm: None,
+            error: Some("rq->curr points to a task whose pid and comm could not be read".into()),
+        }),
+    }
+}
+
 impl CpuReport {
     /// One CPU from its `rq->scx` scalars and its runnable tasks.
     pub fn new(s: &CpuScx, runnable: Vec<TaskRef>, walk: &ListWalk) -> Self {
@@ -282,7 +297,7 @@ impl CpuReport {
             kick_sync: s.kick_sync,
             nr_immed: s.nr_immed,
             clock: s.clock,
-            curr: s.curr.as_ref().map(TaskRef::from_identity),
+            curr: curr_ref(s),
             runnable,
             runnable_walk: walk.into(),
         }
@@ -595,8 +610,8 @@ fn details<M: PhysMem + ?Sized, T: Translate + ?Sized>(
         e.push(place);
     };
     for (cpu, run, _) in &c.cpus {
-        if let Some(t) = &cpu.curr {
-            note(t.kva, format!("curr cpu {}", cpu.cpu));
+        if cpu.curr_kva.0 != 0 {
+            note(cpu.curr_kva, format!("curr cpu {}", cpu.cpu));
         }
         for &t in run {
             note(t, format!("runnable cpu {}", cpu.cpu));

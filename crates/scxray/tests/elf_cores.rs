@@ -367,6 +367,9 @@ fn pointers_into_the_hole_and_unmapped_vmalloc_break_only_their_walk() {
     let t3 = e.task_kvas[2].1;
     let node = t3 + u64::from(layout.task.unwrap().scx) + u64::from(layout.see.unwrap().tasks_node);
     f.patch_u64(node, unmapped);
+    // cpu 2's rq->curr: a task nothing maps.
+    let bad_curr = unmapped + 0x10_0000;
+    f.patch_u64(e.cpus[2].rq + u64::from(layout.rq.unwrap().curr), bad_curr);
 
     let w = write_temp("broken-pointers", &f);
     let out = scxray(&["dump", &w.core, "--system-map", &w.map, "--btf", &w.btf, "--format", "json"]);
@@ -390,6 +393,15 @@ fn pointers_into_the_hole_and_unmapped_vmalloc_break_only_their_walk() {
     let broken = r.scx_tasks.walk.broken.as_deref().expect("broken");
     assert!(broken.contains(&format!("{unmapped:#x}")), "{broken}");
     assert!(!r.truncated);
+
+    // An unreadable rq->curr is an unreadable task, not "no current task".
+    let curr = r.cpus[2].curr.as_ref().expect("cpu 2's curr is reported");
+    assert_eq!((curr.kva.as_str(), curr.pid), (format!("{bad_curr:#x}").as_str(), None));
+    assert!(curr.error.is_some());
+    let unreadable = r.unreadable_tasks.iter().find(|t| t.kva == curr.kva).expect("in unreadable_tasks");
+    let why = unreadable.error.as_deref().unwrap();
+    assert!(why.contains("task_struct.pid") && why.contains("is not mapped"), "{why}");
+    assert_eq!(r.cpus[1].curr.as_ref().and_then(|t| t.pid), Some(e.cpus[1].curr.0));
 }
 
 /// The same guest as a raw RAM image (what `pmemsave` or a `memory-backend-file` gives): no
