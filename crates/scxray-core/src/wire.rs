@@ -12,7 +12,8 @@
 //!   did not fit are counted in the end record.
 //!
 //! A reader checks the header before anything else: another magic is another message, and
-//! another version is refused rather than misread. Version [`VERSION`] is the first.
+//! another version is refused rather than misread. Version 1 had no sub-schedulers and no DSQ
+//! owner; version 2 no scheduler names beyond the root's `ops.name`.
 //!
 //! Every body type borrows its strings and byte strings from the message, so decoding a
 //! request on the embedded side copies nothing.
@@ -28,7 +29,7 @@ use crate::translate::LinearRange;
 use serde::{Deserialize, Serialize};
 
 /// The wire format version this crate reads and writes.
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
 /// Magic of a request.
 pub const REQUEST_MAGIC: [u8; 4] = *b"SXRQ";
 /// Magic of a dump.
@@ -39,6 +40,10 @@ pub const MAX_LINEAR_RANGES: usize = 8;
 pub const MAX_ENUM_NAMES: usize = 32;
 /// Bytes of `scx_sched.ops.name` read (the kernel's `SCX_OPS_NAME_LEN`).
 pub const OPS_NAME_LEN: usize = 128;
+/// Most bytes of a scheduler's cgroup path sent; a longer one is cut and says so
+/// ([`SchedNames::cgroup_path_cut`]). The kernel bounds it by `PATH_MAX` (4096), more than an
+/// embedded side wants on its stack for a name.
+pub const CGROUP_PATH_LEN: usize = 256;
 
 /// The first thing in every message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,8 +150,12 @@ pub struct Symbols {
     pub nr_nodes: u32,
     /// `scx_enable_state_var`: its value goes in [`Record::Scheduler`].
     pub scx_enable_state_var: Option<VirtAddr>,
-    /// Offset of `scx_sched.ops.name`: the name goes in [`Record::Scheduler`].
+    /// Offset of `scx_sched.ops.name` (6.12-6.15: `sched_ext_ops.name`): every scheduler's
+    /// name goes in its [`SchedNames`].
     pub ops_name_offset: Option<u32>,
+    /// Offset of `scx_sched.cgrp_path` (7.2+, a `char *`): every scheduler's cgroup path goes
+    /// in its [`SchedNames`].
+    pub cgrp_path_offset: Option<u32>,
     /// 6.12-6.15: the scheduler globals (see [`KernelSymbols::globals`]).
     pub globals: Option<SchedGlobals>,
 }
@@ -272,10 +281,23 @@ pub struct TaskRecord {
 /// What the embedded side read about the root scheduler beyond [`SchedState`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SchedulerExtra<'a> {
-    /// `scx_sched.ops.name` up to its NUL, when read.
-    pub ops_name: Option<&'a [u8]>,
+    /// The root's name and cgroup path.
+    #[serde(borrow)]
+    pub names: SchedNames<'a>,
     /// `scx_enable_state_var`, when read.
     pub enable_state: Option<u32>,
+}
+
+/// A scheduler's names, as the embedded side read them (each `None` when its offset was not
+/// in the request or the read failed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SchedNames<'a> {
+    /// `ops.name` up to its NUL (at most [`OPS_NAME_LEN`] bytes).
+    pub ops_name: Option<&'a [u8]>,
+    /// `*cgrp_path` up to its NUL, at most [`CGROUP_PATH_LEN`] bytes.
+    pub cgroup_path: Option<&'a [u8]>,
+    /// The cgroup path went on past [`CGROUP_PATH_LEN`] bytes.
+    pub cgroup_path_cut: bool,
 }
 
 /// One event of a dump, in [`crate::Visitor`] order.
@@ -324,6 +346,8 @@ pub enum Record<'a> {
     UserDsqsEnd(HashWalk),
     /// [`crate::Visitor::sub_sched`].
     SubSched(SubSched),
+    /// The names of the last [`Record::SubSched`], right after it.
+    SubSchedNames(#[serde(borrow)] SchedNames<'a>),
     /// [`crate::Visitor::sub_scheds_end`].
     SubSchedsEnd(ListWalk),
     /// [`crate::Visitor::scx_task`].

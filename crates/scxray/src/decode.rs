@@ -2,8 +2,8 @@
 //! embedded scxray needs to walk a configured [`Target`], and [`decode`] turns the dump it
 //! sends back into the same [`Report`] `scxray dump` builds (`scxray decode FILE`).
 //!
-//! The embedded side reads the pid and comm of every task where it finds it, the scheduler's
-//! `ops.name` and `scx_enable_state_var`; the host facts it cannot know (release, paging,
+//! The embedded side reads the pid and comm of every task where it finds it, every
+//! scheduler's `ops.name` and cgroup path, and `scx_enable_state_var`; the host facts it cannot know (release, paging,
 //! memory, the names of `enum scx_exit_kind` and `enum scx_enable_state` from BTF) travel in
 //! the request's [`Context`], which it echoes.
 
@@ -16,8 +16,8 @@ use crate::translator::AnyTranslator;
 use crate::walks::Walks;
 use scxray_aarch64::{Granule, TcrEl1, Ttbr1El1, bits_to_ips};
 use scxray_core::wire::{
-    Aarch64Config, Context, EnumName, Header, LinearRule, MAX_ENUM_NAMES, Record, Request, Symbols,
-    TaskRecord, TranslatorConfig, X86_64Config,
+    Aarch64Config, CGROUP_PATH_LEN, Context, EnumName, Header, LinearRule, MAX_ENUM_NAMES, Record, Request,
+    SchedNames, Symbols, TaskRecord, TranslatorConfig, X86_64Config,
 };
 use scxray_core::{Limits, Problem, SchedState, VirtAddr};
 use scxray_x86_64::PagingMode;
@@ -101,10 +101,9 @@ pub fn request(target: &Target, limits: Limits) -> Result<Vec<u8>, Error> {
     // The root's `sched_kva` is `&scx_ops` itself on a kernel with the globals.
     let ops_name_path =
         if target.symbols.globals.is_some() { "sched_ext_ops.name" } else { "scx_sched.ops.name" };
-    let ops_name_offset = btf
-        .as_ref()
-        .and_then(|b| b.member_offset(ops_name_path).ok().flatten())
-        .and_then(|m| m.byte_offset());
+    let offset = |path: &str| {
+        btf.as_ref().and_then(|b| b.member_offset(path).ok().flatten()).and_then(|m| m.byte_offset())
+    };
     fn names(v: &[(u64, String)]) -> heapless::Vec<EnumName<'_>, MAX_ENUM_NAMES> {
         v.iter().map(|(value, name)| EnumName { value: *value, name }).collect()
     }
@@ -123,7 +122,8 @@ pub fn request(target: &Target, limits: Limits) -> Result<Vec<u8>, Error> {
             nr_cpus: target.nr_cpus,
             nr_nodes: target.nr_nodes,
             scx_enable_state_var: s.scx_enable_state_var.map(VirtAddr),
-            ops_name_offset,
+            ops_name_offset: offset(ops_name_path),
+            cgrp_path_offset: if s.globals.is_some() { None } else { offset("scx_sched.cgrp_path") },
             globals: s.globals,
         },
         limits,
@@ -147,8 +147,10 @@ struct Collected<'a> {
     context: Option<Context<'a>>,
     shape: Option<(u32, u32)>,
     root: Option<SchedState>,
-    ops_name: Option<&'a [u8]>,
+    root_names: SchedNames<'a>,
     enable_state: Option<u32>,
+    /// Each sub-scheduler's names, by its `scx_sched` address.
+    sub_names: Vec<(VirtAddr, SchedNames<'a>)>,
     walks: Walks<TaskRecord>,
     problems: Vec<Problem>,
     dropped: Option<u32>,
@@ -172,7 +174,7 @@ fn collect(bytes: &[u8]) -> Result<Collected<'_>, Error> {
             Record::Shape { nr_cpus, nr_nodes } => c.shape = Some((nr_cpus, nr_nodes)),
             Record::Root(r) => c.root = Some(r),
             Record::Scheduler(s) => {
-                c.ops_name = s.ops_name;
+                c.root_names = s.names;
                 c.enable_state = s.enable_state;
             }
             Record::Cpu(s) => c.walks.cpu(s),
@@ -183,6 +185,11 @@ fn collect(bytes: &[u8]) -> Result<Collected<'_>, Error> {
             Record::DsqEnd(w) => c.walks.dsq_end(w),
             Record::UserDsqsEnd(w) => c.walks.user_dsqs_end(w),
             Record::SubSched(x) => c.walks.sub_sched(x),
+            Record::SubSchedNames(n) => {
+                if let Some((last, _)) = c.walks.subs.last() {
+                    c.sub_names.push((last.state.sched_kva, n));
+                }
+            }
             Record::SubSchedsEnd(w) => c.walks.sub_scheds_end(w),
             Record::ScxTask(t) => c.walks.scx_task(t),
             Record::ScxTasksEnd(w) => c.walks.scx_tasks_end(w),
@@ -205,6 +212,11 @@ fn task_ref(t: &TaskRecord) -> TaskRef {
     }
 }
 
+/// A name the guest wrote, for the report (lossy UTF-8, like the direct report).
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
 fn name_of<'a>(names: &'a [EnumName<'a>], value: u64) -> Option<&'a str> {
     names.iter().find(|n| n.value == value).map(|n| n.name)
 }
@@ -219,20 +231,22 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
             Some(n) => n.trim_start_matches("SCX_OPS_").trim_start_matches("SCX_").to_ascii_lowercase(),
             None => format!("state {v}"),
         }),
-        ops_name: c.ops_name.map(|n| String::from_utf8_lossy(n).into_owned()),
+        ops_name: c.root_names.ops_name.map(text),
         sched_kva: hex(r.sched_kva.0),
         exit_kind: r.exit_kind,
         exit_kind_name: name_of(&ctx.exit_kinds, u64::from(r.exit_kind)).map(str::to_owned),
         aborting: r.aborting,
         bypass_depth: r.bypass_depth,
-        // Wire v1 carries neither the exit info nor the event counters (host-side BTF reads).
+        // The wire carries neither the exit info nor the event counters (host-side BTF reads).
         exit: None,
         events: std::collections::BTreeMap::new(),
         provenance: provenance_name(r.provenance).into(),
     });
     let owned = |sched: VirtAddr| c.walks.owned(sched);
     let exit_name = |k: u32| name_of(&ctx.exit_kinds, u64::from(k)).map(str::to_owned);
-    // The wire carries the root's name only; levels are the kernel's where it sent them.
+    let no_names = SchedNames::default();
+    let names_of =
+        |sched: VirtAddr| c.sub_names.iter().find(|(k, _)| *k == sched).map_or(&no_names, |(_, n)| n);
     let mut schedulers: Vec<SchedEntry> = c
         .root
         .iter()
@@ -242,8 +256,8 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
                 None,
                 Some(0),
                 0,
-                c.ops_name.map(|n| String::from_utf8_lossy(n).into_owned()),
-                None,
+                c.root_names.ops_name.map(text),
+                c.root_names.cgroup_path.map(text),
                 exit_name(r.exit_kind),
                 owned(r.sched_kva),
                 c.walks.user.as_ref(),
@@ -256,8 +270,8 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
             Some(sub.parent_kva),
             sub.level,
             sub.depth,
-            None,
-            None,
+            names_of(sub.state.sched_kva).ops_name.map(text),
+            names_of(sub.state.sched_kva).cgroup_path.map(text),
             exit_name(sub.state.exit_kind),
             owned(sub.state.sched_kva),
             user.as_ref(),
@@ -265,6 +279,15 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
     }
     let mut truncated = c.walks.truncated();
     let mut problems: Vec<String> = c.problems.iter().map(describe_problem).collect();
+    let cut =
+        c.root.iter().map(|r| (r.sched_kva, &c.root_names)).chain(c.sub_names.iter().map(|(k, n)| (*k, n)));
+    for (sched, _) in cut.filter(|(_, n)| n.cgroup_path_cut) {
+        truncated = true;
+        problems.push(format!(
+            "scheduler {:#x}: the embedded side cut its cgroup path at {CGROUP_PATH_LEN} bytes",
+            sched.0
+        ));
+    }
     if let Some(n) = c.dropped.filter(|&n| n > 0) {
         truncated = true;
         problems.push(format!(
@@ -272,7 +295,7 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
         ));
     }
     Ok(Report {
-        // Wire v1 carries neither the global sched_ext state nor per-task detail.
+        // The wire carries neither the global sched_ext state nor per-task detail.
         sched_ext: crate::diagnose::GlobalState::default(),
         tasks: Vec::new(),
         unreadable_tasks: Vec::new(),

@@ -106,7 +106,7 @@ fn decode_of_the_embedded_dump_is_the_direct_report() {
     assert!(n < out.len());
 
     let json = scxray_decode(&out[..n], "dump.bin");
-    // Wire v1 carries the walk, not what the host reads besides it: per-task detail, the
+    // The wire carries the walk, not what the host reads besides it: per-task detail, the
     // global state, exit info and event counters.
     let mut direct = direct;
     assert!(!direct.tasks.is_empty(), "the direct report has task detail");
@@ -150,12 +150,84 @@ fn requests_and_dumps_of_another_kind_or_version_are_refused() {
         scxray_bare_metal::serve(&out[..n], &window, &mut [0u8; 64]),
         Err(WireError::Magic { found: *b"SXDP" })
     );
-    // Version 1, before the DSQ owner and sub-schedulers (postcard varint right after the magic).
-    request[4] = 1;
-    assert_eq!(scxray_bare_metal::serve(&request, &window, &mut out), Err(WireError::Version { found: 1 }));
+    // Versions 1 (before the DSQ owner and sub-schedulers) and 2 (before the schedulers'
+    // names): the postcard varint right after the magic.
+    for old in [1, 2] {
+        request[4] = old;
+        assert_eq!(
+            scxray_bare_metal::serve(&request, &window, &mut out),
+            Err(WireError::Version { found: old.into() })
+        );
+    }
     // A request handed to the decoder.
-    request[4] = 2;
+    request[4] = u8::try_from(scxray_core::wire::VERSION).unwrap();
     assert!(scxray::decode::decode(&request).is_err());
     // Too small for even an empty dump.
     assert_eq!(scxray_bare_metal::serve(&request, &window, &mut [0u8; 8]), Err(WireError::OutputTooSmall));
+}
+
+/// A 7.3 guest with a sub-scheduler, from a real ELF core with BTF: the embedded side reads
+/// every scheduler's `ops.name` and cgroup path (wire v3), so the decoded `schedulers[]` is
+/// the direct report's; a cgroup path longer than the wire's buffer is cut and says so.
+#[test]
+fn every_schedulers_name_and_cgroup_path_travel() {
+    use scxray_tests::elf_core::CoreSpec;
+    use scxray_tests::{AddressScheme, GuestBuilder, kernels};
+    let long_path = format!("/{}", "deep/".repeat(60));
+    let mut b = GuestBuilder::with_scheme(kernels::debian_7_3_amd64(), AddressScheme::x86_kaslr(4), 2, 1);
+    let root = b.attach_scheduler(0, 8);
+    b.set_ops_name_of(root, "qmap");
+    b.set_cgroup_path(root, "/");
+    let sub = b.add_sub_sched(root, 0, 8);
+    b.set_ops_name_of(sub, "qmap_sub");
+    b.set_cgroup_path(sub, "/scxsub1");
+    let inner = b.add_sub_sched(sub, 0, 8);
+    b.set_ops_name_of(inner, "qmap_inner");
+    b.set_cgroup_path(inner, &long_path);
+    let f = b.write_core(&CoreSpec::default());
+
+    let dir = std::env::temp_dir().join(format!("scxray-wire-{}-names", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (core, btf, map) = (dir.join("guest.core"), dir.join("vmlinux.btf"), dir.join("System.map"));
+    std::fs::write(&core, &f.core).unwrap();
+    std::fs::write(&btf, &f.btf).unwrap();
+    std::fs::write(&map, &f.system_map).unwrap();
+    let t = Target::configure(&scxray::Inputs {
+        memory: core,
+        vmlinux: None,
+        btf: Some(btf),
+        system_map: Some(map),
+        raw_base: 0,
+    })
+    .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let direct = Report::build(&t, Limits::DEFAULT);
+    let names = |r: &Report| -> Vec<(Option<String>, Option<String>, i32)> {
+        r.schedulers.iter().map(|s| (s.name.clone(), s.cgroup_path.clone(), s.level)).collect()
+    };
+    assert_eq!(
+        names(&direct),
+        [
+            (Some("qmap".into()), Some("/".into()), 0),
+            (Some("qmap_sub".into()), Some("/scxsub1".into()), 1),
+            (Some("qmap_inner".into()), Some(long_path.clone()), 2),
+        ]
+    );
+
+    let request = scxray::decode::request(&t, Limits::DEFAULT).unwrap();
+    let window = FlatImage::new(PhysAddr(f.guest.mem_base), &f.guest.mem);
+    let mut out = vec![0u8; 64 << 10];
+    let n = scxray_bare_metal::serve(&request, &window, &mut out).unwrap();
+    let decoded = scxray::decode::decode(&out[..n]).unwrap();
+    let cut = long_path[..scxray_core::wire::CGROUP_PATH_LEN].to_owned();
+    let mut want = names(&direct);
+    want[2].1 = Some(cut);
+    assert_eq!(names(&decoded), want);
+    assert!(decoded.truncated, "a cut path is a cap that fired");
+    assert!(
+        decoded.problems.iter().any(|p| p.contains("cut its cgroup path at 256 bytes")),
+        "{:?}",
+        decoded.problems
+    );
+    assert!(!direct.truncated);
 }

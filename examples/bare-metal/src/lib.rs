@@ -87,8 +87,8 @@
 
 use scxray_aarch64::{Aarch64Translator, KernelImage, LinearMap};
 use scxray_core::wire::{
-    END_RESERVE, Header, OPS_NAME_LEN, Record, Request, SchedulerExtra, TaskRecord, Trailer,
-    TranslatorConfig, WireError,
+    CGROUP_PATH_LEN, END_RESERVE, Header, OPS_NAME_LEN, Record, Request, SchedNames, SchedulerExtra, Symbols,
+    TaskRecord, Trailer, TranslatorConfig, WireError,
 };
 use scxray_core::{
     AddressKind, CpuScx, DsqHeader, Field, Guest, HashWalk, LinearTranslator, ListWalk, PhysAddr, PhysMem,
@@ -215,19 +215,67 @@ impl<'o> Writer<'o> {
 }
 
 /// The visitor that turns walk events into records.
-struct Encoder<'g, 'o, M: ?Sized, T: ?Sized> {
+struct Encoder<'g, 'o, 's, M: ?Sized, T: ?Sized> {
     guest: Guest<'g, M, T>,
     out: Writer<'o>,
+    symbols: &'s Symbols,
     root: Option<SchedState>,
 }
 
-impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Encoder<'_, '_, M, T> {
+impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Encoder<'_, '_, '_, M, T> {
     fn task(&self, kva: VirtAddr) -> TaskRecord {
         TaskRecord { kva, identity: self.guest.read_task_identity(kva) }
     }
+
+    /// Reads `sched`'s names into the two buffers and passes them to `f` (they live on this
+    /// stack frame only: records are written at once, never kept).
+    fn with_names(&mut self, sched: VirtAddr, f: impl FnOnce(&mut Writer<'_>, SchedNames<'_>)) {
+        let mut name = [0u8; OPS_NAME_LEN];
+        let mut path = [0u8; CGROUP_PATH_LEN];
+        let g = &self.guest;
+        let ops_name = self.symbols.ops_name_offset.and_then(|off| {
+            let at = VirtAddr(sched.0.wrapping_add(u64::from(off)));
+            g.read_bytes(at, &mut name, Field::ScxRoot).ok()?;
+            let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+            name.get(..end)
+        });
+        let (cgroup_path, cgroup_path_cut) = match self.symbols.cgrp_path_offset.and_then(|off| {
+            let ptr = g.read_u64(VirtAddr(sched.0.wrapping_add(u64::from(off))), Field::ScxRoot).ok()?;
+            (ptr != 0).then_some(ptr)
+        }) {
+            Some(ptr) => match read_c_string(g, VirtAddr(ptr), &mut path) {
+                Some((p, cut)) => (Some(p), cut),
+                None => (None, false),
+            },
+            None => (None, false),
+        };
+        f(&mut self.out, SchedNames { ops_name, cgroup_path, cgroup_path_cut });
+    }
 }
 
-impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Visitor for Encoder<'_, '_, M, T> {
+/// The NUL-terminated string at `at`, read into `buf` one page at a time (a short string
+/// before unmapped memory still reads); `true` when it went on past `buf`.
+fn read_c_string<'b, M: PhysMem + ?Sized, T: Translate + ?Sized>(
+    g: &Guest<'_, M, T>,
+    at: VirtAddr,
+    buf: &'b mut [u8],
+) -> Option<(&'b [u8], bool)> {
+    let mut len = 0usize;
+    while len < buf.len() {
+        let va = at.0.wrapping_add(len as u64);
+        let to_page_end = usize::try_from(0x1000 - (va & 0xfff)).unwrap_or(1);
+        let n = to_page_end.min(buf.len() - len);
+        let chunk = buf.get_mut(len..len + n)?;
+        g.read_bytes(VirtAddr(va), chunk, Field::ScxRoot).ok()?;
+        if let Some(end) = chunk.iter().position(|&b| b == 0) {
+            return Some((buf.get(..len + end)?, false));
+        }
+        len += n;
+    }
+    Some((buf.get(..len)?, true))
+}
+
+impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Visitor for Encoder<'_, '_, '_, M, T> {
     fn root(&mut self, root: &SchedState) {
         self.root = Some(*root);
         self.out.record(&Record::Root(*root));
@@ -257,6 +305,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Visitor for Encoder<'_, '_, M, 
     }
     fn sub_sched(&mut self, sched: &SubSched) {
         self.out.record(&Record::SubSched(*sched));
+        self.with_names(sched.state.sched_kva, |out, names| out.record(&Record::SubSchedNames(names)));
     }
     fn sub_scheds_end(&mut self, walk: &ListWalk) {
         self.out.record(&Record::SubSchedsEnd(*walk));
@@ -304,19 +353,14 @@ pub fn serve<M: PhysMem + ?Sized>(request: &[u8], mem: &M, out: &mut [u8]) -> Re
     let mut writer = Writer::new(out, &Header::DUMP)?;
     writer.record(&Record::Context(req.context.clone()));
     writer.record(&Record::Shape { nr_cpus: req.symbols.nr_cpus, nr_nodes: req.symbols.nr_nodes });
-    let mut enc = Encoder { guest, out: writer, root: None };
+    let mut enc = Encoder { guest, out: writer, symbols: &req.symbols, root: None };
     guest.walk_machine(&mut enc);
     if let Some(root) = enc.root {
-        let mut name = [0u8; OPS_NAME_LEN];
-        let ops_name = req.symbols.ops_name_offset.and_then(|off| {
-            let at = VirtAddr(root.sched_kva.0.wrapping_add(u64::from(off)));
-            guest.read_bytes(at, &mut name, Field::ScxRoot).ok()?;
-            let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-            name.get(..end)
-        });
         let enable_state =
             req.symbols.scx_enable_state_var.and_then(|a| guest.read_u32(a, Field::ScxRoot).ok());
-        enc.out.record(&Record::Scheduler(SchedulerExtra { ops_name, enable_state }));
+        enc.with_names(root.sched_kva, |out, names| {
+            out.record(&Record::Scheduler(SchedulerExtra { names, enable_state }));
+        });
     }
     Ok(enc.out.finish())
 }
