@@ -76,11 +76,18 @@ pub fn read_kallsyms(info: &VmcoreInfo, read: &ReadVirt<'_>) -> Result<SymbolTab
     let offsets: Vec<i32> =
         offsets.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap_or_default())).collect();
     let tokens: Vec<Vec<u8>> = tokens.into_iter().map(<[u8]>::to_vec).collect();
-    let mut index = KallsymsIndex { names, tokens, offsets, offsets_va, num, encoding: Encoding::PcRelative };
+    // A name's expanded length is the sum of its tokens' lengths: one table load per token
+    // (a missing token expands to one byte, "?").
+    let mut token_lens = [1usize; 256];
+    for (l, t) in token_lens.iter_mut().zip(&tokens) {
+        *l = t.len();
+    }
+    let mut index =
+        KallsymsIndex { names, tokens, token_lens, offsets, offsets_va, num, encoding: Encoding::PcRelative };
     // Check that the tables decode (every entry in bounds) and calibrate against _stext.
     let mut stext_entry = None;
-    index.for_each(&|len| len == "_stext".len(), |i, name| {
-        if name == b"_stext" {
+    index.for_each(&|len| len == "_stext".len(), |i, _, toks| {
+        if index.is_named(toks, b"_stext") {
             stext_entry = Some(i);
         }
         true
@@ -98,6 +105,8 @@ pub fn read_kallsyms(info: &VmcoreInfo, read: &ReadVirt<'_>) -> Result<SymbolTab
 struct KallsymsIndex {
     names: Vec<u8>,
     tokens: Vec<Vec<u8>>,
+    /// `tokens[t].len()` for every token byte `t`.
+    token_lens: [usize; 256],
     offsets: Vec<i32>,
     offsets_va: u64,
     num: u32,
@@ -105,16 +114,15 @@ struct KallsymsIndex {
 }
 
 impl KallsymsIndex {
-    /// Calls `f(index, name without its type character)` for each symbol whose name length
-    /// `wanted_len` accepts (others are not even expanded), until `f` returns false; an error
-    /// if the names run out before `num` symbols.
+    /// Calls `f(index, name length, the name's token bytes)` for each symbol whose name length
+    /// (type character excluded) `wanted_len` accepts, until `f` returns false; an error if the names
+    /// run out before `num` symbols.
     fn for_each(
         &self,
         wanted_len: &dyn Fn(usize) -> bool,
-        mut f: impl FnMut(usize, &[u8]) -> bool,
+        mut f: impl FnMut(usize, usize, &[u8]) -> bool,
     ) -> Result<(), Error> {
         let bad = |i| Error::BadInput(format!("kallsyms in guest memory: kallsyms_names ends at symbol {i}"));
-        let mut name = Vec::with_capacity(256);
         let mut p = 0usize;
         for i in 0..self.num as usize {
             let short = *self.names.get(p).ok_or_else(|| bad(i))?;
@@ -129,19 +137,37 @@ impl KallsymsIndex {
             let toks = self.names.get(p..p + len).ok_or_else(|| bad(i))?;
             p += len;
             // The expanded length, type character excluded, from the token lengths alone.
-            let full: usize = toks.iter().map(|&t| self.tokens.get(usize::from(t)).map_or(1, Vec::len)).sum();
-            if !wanted_len(full.saturating_sub(1)) {
+            let full: usize = toks.iter().map(|&t| self.token_lens[usize::from(t)]).sum();
+            let len = full.saturating_sub(1);
+            if !wanted_len(len) {
                 continue;
             }
-            name.clear();
-            for &t in toks {
-                name.extend_from_slice(self.tokens.get(usize::from(t)).map_or(&b"?"[..], Vec::as_slice));
-            }
-            if !f(i, name.get(1..).unwrap_or(&[])) {
+            if !f(i, len, toks) {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// Whether the symbol of token bytes `toks` is named `want` (after its type character),
+    /// compared token by token: most candidates differ in their first token and are never
+    /// expanded.
+    fn is_named(&self, toks: &[u8], want: &[u8]) -> bool {
+        let mut type_char = true;
+        let mut rest = want;
+        for &t in toks {
+            let mut tok = self.tokens.get(usize::from(t)).map_or(&b"?"[..], Vec::as_slice);
+            if type_char {
+                let Some((_, after)) = tok.split_first() else { continue };
+                tok = after;
+                type_char = false;
+            }
+            match rest.strip_prefix(tok) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        !type_char && rest.is_empty()
     }
 }
 
@@ -149,10 +175,22 @@ impl SymbolSearch for KallsymsIndex {
     fn find(&self, names: &[&str]) -> Vec<Option<u64>> {
         let mut out = vec![None; names.len()];
         let mut left = names.len();
-        let lens: std::collections::HashSet<usize> = names.iter().map(|n| n.len()).collect();
-        let _ = self.for_each(&|len| lens.contains(&len), |i, name| {
-            for (slot, want) in out.iter_mut().zip(names) {
-                if slot.is_none() && want.as_bytes() == name {
+        // The wanted names by length: a symbol is expanded only when some name has its length,
+        // and compared only with those names (most of ~200 000 symbols are 4-30 bytes long).
+        let mut by_len: Vec<Vec<usize>> = Vec::new();
+        for (k, n) in names.iter().enumerate() {
+            if by_len.len() <= n.len() {
+                by_len.resize(n.len() + 1, Vec::new());
+            }
+            if let Some(v) = by_len.get_mut(n.len()) {
+                v.push(k);
+            }
+        }
+        let _ = self.for_each(&|len| by_len.get(len).is_some_and(|v| !v.is_empty()), |i, len, toks| {
+            for &k in by_len.get(len).map_or(&[][..], Vec::as_slice) {
+                if let Some(slot) = out.get_mut(k).filter(|s| s.is_none())
+                    && names.get(k).is_some_and(|w| self.is_named(toks, w.as_bytes()))
+                {
                     let off = self.offsets.get(i).copied().unwrap_or(0);
                     *slot = Some(self.encoding.address(self.offsets_va, i, off));
                     left -= 1;
