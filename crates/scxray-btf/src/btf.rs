@@ -15,6 +15,16 @@ const TYPE_HEAD_LEN: usize = 12;
 /// How many typedef/modifier hops [`Btf::resolve_alias`] follows before calling it a cycle.
 pub(crate) const MAX_ALIAS_HOPS: u32 = 64;
 
+/// A base blob's index apart from its bytes ([`Btf::to_index`], [`Btf::with_index`]).
+#[cfg(feature = "alloc")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BtfIndex {
+    words: Vec<u32>,
+    count: u32,
+    /// The type and string sections' lengths together: a cheap check that the bytes match.
+    sections_len: usize,
+}
+
 /// The index words: type offsets, then the name hash table.
 enum Words<'a> {
     Borrowed(&'a [u32]),
@@ -291,6 +301,39 @@ impl<'a> Btf<'a> {
     #[cfg(feature = "alloc")]
     pub fn parse_split(data: &'a [u8], base: &'a Btf<'a>) -> Result<Self, BtfError> {
         Self::parse_owned(data, Some(base))
+    }
+
+    /// This base blob's index, owned apart from the bytes, or `None` for a split blob. Kept
+    /// next to the bytes (where a `Btf` that borrows them cannot be), it makes a later
+    /// [`Btf::with_index`] of the same bytes a header read instead of a walk of every type.
+    #[cfg(feature = "alloc")]
+    #[must_use]
+    pub fn to_index(&self) -> Option<BtfIndex> {
+        if self.base.is_some() {
+            return None;
+        }
+        let len = self.types.len().checked_add(self.strings.len())?;
+        Some(BtfIndex { words: self.words.as_slice().to_vec(), count: self.count, sections_len: len })
+    }
+
+    /// The base blob `data` with the `index` an earlier parse of the same bytes built. Only
+    /// the header is read again. An index of other bytes of the same section lengths gives
+    /// wrong answers, never a panic or an out-of-bounds read: every lookup is checked.
+    ///
+    /// # Errors
+    /// The header is malformed, or the index was built for other section lengths.
+    #[cfg(feature = "alloc")]
+    pub fn with_index(data: &'a [u8], index: &'a BtfIndex) -> Result<Self, BtfError> {
+        let s = sections(data, true)?;
+        let len = s.types.len().saturating_add(s.strings.len());
+        let words = index.words.as_slice();
+        let cap = words.len().checked_sub(usize_of(index.count)?);
+        match cap {
+            Some(cap) if len == index.sections_len && cap.is_power_of_two() => {
+                Self::finish(s, Words::Borrowed(words), index.count, cap, None, 1, 0)
+            }
+            _ => Err(BtfError::IndexMismatch { indexed_len: index.sections_len, len }),
+        }
     }
 
     #[cfg(feature = "alloc")]

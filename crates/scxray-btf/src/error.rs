@@ -119,6 +119,13 @@ pub enum BtfError {
         /// Words given.
         got: usize,
     },
+    /// A [`crate::BtfIndex`] handed in with a blob it was not built from.
+    IndexMismatch {
+        /// Length of the blob the index was built from.
+        indexed_len: usize,
+        /// Length of the blob given.
+        len: usize,
+    },
     /// A type of the wrong kind for the query (e.g. members asked of an INT).
     WrongKind {
         /// The type's id.
@@ -201,6 +208,9 @@ impl fmt::Display for BtfError {
             }
             Self::ScratchTooSmall { needed, got } => {
                 write!(f, "BTF index needs {needed} scratch words, got {got}")
+            }
+            Self::IndexMismatch { indexed_len, len } => {
+                write!(f, "BTF index built for a {indexed_len}-byte blob, given a {len}-byte one")
             }
             Self::WrongKind { type_id, kind, expected } => {
                 write!(f, "BTF type {type_id} is {kind}, expected {expected}")

@@ -55,6 +55,8 @@ mod raw;
 mod resolve;
 mod types;
 
+#[cfg(feature = "alloc")]
+pub use btf::BtfIndex;
 pub use btf::{Btf, MAX_STRING_LEN, TypeIter};
 pub use error::{BtfError, ResolveError, Section};
 pub use query::{FlatMember, FlatMembers, MAX_ANON_DEPTH, MAX_MEMBER_VISITS, Member, MemberOffset, Members};

@@ -275,6 +275,8 @@ fn split_btf_continues_ids_and_strings() {
         let owned_base = Btf::parse(base_data).unwrap();
         let owned = Btf::parse_split(data, &owned_base).unwrap();
         assert_eq!(owned.member_offset("mod_state.count").unwrap().unwrap().byte_offset(), Some(16));
+        // Only a base blob has an index of its own to keep.
+        assert!(owned.to_index().is_none() && owned_base.to_index().is_some());
     }
 }
 
@@ -458,4 +460,34 @@ fn malformed_headers_and_records_name_the_place() {
     let mut bad = good.clone();
     bad[24..28].copy_from_slice(&0x00ff_ffffu32.to_le_bytes());
     assert!(matches!(Btf::parse_in(&bad, &mut s), Err(BtfError::StringOutOfBounds { offset: 0x00ff_ffff })));
+}
+
+/// An index kept apart from the bytes answers like the parse that built it; handed another
+/// blob it is refused, and a damaged one gives wrong answers at worst, never a panic.
+#[cfg(feature = "alloc")]
+#[test]
+fn an_index_kept_apart_rebuilds_the_same_btf() {
+    let data = kernel::build(&Opts::default());
+    let parsed = Btf::parse(&data).unwrap();
+    let index = parsed.to_index().unwrap();
+    let again = Btf::with_index(&data, &index).unwrap();
+    assert_eq!(resolve_layout(&again).unwrap(), resolve_layout(&parsed).unwrap());
+    assert_eq!(again.last_id(), parsed.last_id());
+    for path in ["scx_sched.ops", "task_struct.scx", "rq.scx", "scx_rq.local_dsq"] {
+        assert_eq!(again.member_offset(path), parsed.member_offset(path), "{path}");
+    }
+
+    // Another blob (other section lengths): refused.
+    let other = kernel::build(&Opts { pnode: !Opts::default().pnode, ..Opts::default() });
+    assert!(matches!(Btf::with_index(&other, &index), Err(BtfError::IndexMismatch { .. })));
+
+    // Same lengths, scrambled bytes: lookups may fail or mislead; none panics.
+    let mut scrambled = data.clone();
+    for (i, b) in scrambled.iter_mut().enumerate().skip(32) {
+        *b = b.wrapping_mul(31).wrapping_add(i as u8);
+    }
+    if let Ok(b) = Btf::with_index(&scrambled, &index) {
+        let _ = resolve_layout(&b);
+        let _ = b.member_offset("scx_sched.ops");
+    }
 }

@@ -83,6 +83,8 @@ pub struct Target {
     pub layout: Layout,
     /// The raw BTF (for queries beyond the layout).
     pub btf: Vec<u8>,
+    /// The index configuration built for `btf` ([`Target::parsed_btf`] reuses it).
+    pub btf_index: Option<scxray_btf::BtfIndex>,
     /// Runtime symbol addresses.
     pub symbols: RuntimeSymbols,
     /// `__per_cpu_offset[0..nr_cpu_ids]`.
@@ -314,6 +316,7 @@ impl Target {
         };
         let parsed = parse_btf(&btf)?;
         let layout = layout_of(&parsed)?;
+        let btf_index = parsed.to_index();
         let mut symbols = symbols;
         if symbols.scx_root.is_none() {
             symbols.globals =
@@ -363,6 +366,7 @@ impl Target {
             paging,
             layout,
             btf,
+            btf_index,
             symbols,
             per_cpu_offsets,
             nr_cpus,
@@ -385,6 +389,15 @@ impl Target {
             globals: s.globals,
         };
         Guest::new(&self.memory, &self.translator, &self.layout, symbols).with_limits(limits)
+    }
+
+    /// The kernel's BTF, parsed: with the index configuration built when there is one (no
+    /// second walk of the ~150 000 types), else parsed anew. `None` when there is no valid BTF.
+    pub fn parsed_btf(&self) -> Option<scxray_btf::Btf<'_>> {
+        match &self.btf_index {
+            Some(index) => scxray_btf::Btf::with_index(&self.btf, index).ok(),
+            None => scxray_btf::Btf::parse(&self.btf).ok(),
+        }
     }
 
     /// The runtime address of a kernel symbol.

@@ -88,7 +88,7 @@ fn translator_config(t: &AnyTranslator) -> Result<TranslatorConfig, Error> {
 
 /// Encodes the request that makes an embedded scxray walk `target` under `limits`.
 pub fn request(target: &Target, limits: Limits) -> Result<Vec<u8>, Error> {
-    let btf = scxray_btf::Btf::parse(&target.btf).ok();
+    let btf = target.parsed_btf();
     let exit_kinds = btf.as_ref().map(|b| enum_constants(b, "scx_exit_kind")).unwrap_or_default();
     // 6.12-6.14 name the enum `scx_ops_enable_state`.
     let enable_states = btf

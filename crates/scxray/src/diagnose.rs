@@ -18,9 +18,9 @@ pub struct KernelInfo<'t> {
 pub type EnumConstants = Vec<(String, u64)>;
 
 impl<'t> KernelInfo<'t> {
-    /// Lookups over `target`'s BTF (which was already parsed once during configuration).
+    /// Lookups over `target`'s BTF, with the index configuration built.
     pub fn new(target: &'t Target) -> Self {
-        Self { target, btf: Btf::parse(&target.btf).ok() }
+        Self { target, btf: target.parsed_btf() }
     }
 
     /// Every constant of `enum name`.

@@ -61,6 +61,7 @@ fn target(g: &TestGuest, enable_state: VirtAddr) -> Target {
         paging: "x86_64 4-level".into(),
         layout: g.layout,
         btf: Vec::new(),
+        btf_index: None,
         symbols: RuntimeSymbols {
             runqueues: s.runqueues.map(|v| v.0),
             per_cpu_offset: Some(s.per_cpu_offset_kva.0),
