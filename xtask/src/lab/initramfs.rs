@@ -210,7 +210,7 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
             poll = if spec.quick_truth { "0.2" } else { "1" },
             settle = if spec.quick_truth { 0 } else { sch.settle_secs },
             subs = sub_start_script(&spec.sub_schedulers, sch),
-            exited = SCHEDULER_EXITED,
+            exited = exited_check("sp", "SCXRAY-SCHED-EXITED"),
         ));
     }
     // From here on: builtins only.
@@ -302,11 +302,16 @@ fn sub_cgroups_script(subs: &[SubScheduler]) -> String {
     s
 }
 
-/// Ends the enable wait when the scheduler process (`$sp`) is gone or a zombie: a scheduler
-/// that fails to load exits at once, and the guest should not wait out the whole timeout.
-/// `/proc/PID/stat`'s third field is the state; the scheduler's comm has no spaces.
-const SCHEDULER_EXITED: &str = "pst=gone; [ -r /proc/$sp/stat ] && read -r _ _ pst _ < /proc/$sp/stat; \
-                                case $pst in Z|X|gone) echo \"SCXRAY-SCHED-EXITED after $n s\"; break;; esac";
+/// Ends an enable wait (a shell loop counting `$n`) when the scheduler process `$<pid_var>` is
+/// gone or a zombie, saying `<what> after N s`: a scheduler that fails to load exits at once,
+/// and the guest should not wait out the whole timeout. `/proc/PID/stat`'s third field is the
+/// state; the scheduler's comm has no spaces.
+fn exited_check(pid_var: &str, what: &str) -> String {
+    format!(
+        "pst=gone; [ -r /proc/${pid_var}/stat ] && read -r _ _ pst _ < /proc/${pid_var}/stat; \
+         case $pst in Z|X|gone) echo \"{what} after $n s\"; break;; esac"
+    )
+}
 
 /// Starts each of `subs` once the parent `sch` is enabled and waits until it has attached:
 /// its sysfs directory `.../sub/sub-<cgroup id>` exists and the kernel has logged one more
@@ -324,6 +329,7 @@ fn sub_start_script(subs: &[SubScheduler], sch: &Scheduler) -> String {
             "  cgid=$(stat -c %i {qdir})\n  \
                echo \"SCXRAY-SUB-START {g} cgroup id $cgid\"\n  \
                /bin/scheduler {args} >{log} 2>&1 &\n  \
+               ssp=$!\n  \
                n=0\n  \
                ok=\n  \
                while [ $n -lt {timeout} ]; do\n    \
@@ -331,6 +337,7 @@ fn sub_start_script(subs: &[SubScheduler], sch: &Scheduler) -> String {
                           /sys/kernel/sched_ext/root/sub/*/sub/*/sub/sub-$cgid; do [ -d $f ] && ok=$f; done\n    \
                  if [ -n \"$ok\" ] && [ $(dmesg | grep -c 'BPF sub-scheduler .* enabled') -ge {nth} ]; then break; fi\n    \
                  ok=\n    \
+                 {exited}\n    \
                  sleep 1\n    \
                  n=$((n+1))\n  \
                done\n  \
@@ -342,6 +349,7 @@ fn sub_start_script(subs: &[SubScheduler], sch: &Scheduler) -> String {
                  cat {log}\n  \
                fi\n",
             qdir = shell_quote(&dir),
+            exited = exited_check("ssp", &format!("SCXRAY-SUB-EXITED {g}")),
             args = args.join(" "),
             timeout = sch.enable_timeout_secs,
             nth = k + 1,
@@ -523,6 +531,10 @@ mod tests {
         assert!(at("( echo 0 > '/sys/fs/cgroup/scxsub1'/cgroup.procs; while") < at("/bin/scheduler  >"));
         assert!(at("SCXRAY-SCHED-ENABLED") < at("/bin/scheduler '-c' '/sys/fs/cgroup/scxsub1'"));
         assert!(at("SCXRAY-SUB-ATTACHED scxsub1") < at("SCXRAY-TRUTH-BEGIN"));
+        assert!(
+            at("ssp=$!") < at("SCXRAY-SUB-EXITED scxsub1")
+                && at("SCXRAY-SUB-EXITED") < at("SCXRAY-SUB-ATTACHED")
+        );
         assert!(at("SCXRAY-TRUTH-BEGIN") < at("scx_sched_truth /sys/kernel/sched_ext/root 0"));
         // Without sub-schedulers: no cgroup2 mount, no sub start.
         let plain = init_script(&GuestSpec { sub_schedulers: vec![], ..spec }, &[]);
