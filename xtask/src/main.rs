@@ -113,6 +113,8 @@ fn test_all(args: &[String]) -> Result<(), String> {
             lab::soak::run(&["--seconds".into(), "20".into()])?;
             // The same guest as an ELF core and as QEMU's kdump-compressed cores: same report.
             lab::kdump::run(&[])?;
+            // The matrix's dumps walked by the embedded side over the wire: same report.
+            lab::wire::run(&[])?;
         }
     }
     println!("xtask: test-all passed in {:.0} s", start.elapsed().as_secs_f64());

@@ -28,6 +28,7 @@ pub mod qemu;
 pub mod schedulers;
 pub mod selfbuilt;
 pub mod soak;
+pub mod wire;
 
 /// Entry point of `cargo xtask lab <command> ...`.
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -44,6 +45,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "all" => matrix::run(rest),
         "soak" => soak::run(rest),
         "kdump" => kdump::run(rest),
+        "wire" => wire::run(rest),
         "btf" => btf_check(),
         "help" | "--help" | "-h" => {
             print_help();
@@ -75,6 +77,7 @@ fn print_help() {
          soak [--seconds N]                 read a running guest's shared RAM file in a loop (default 60 s)\n  \
          kdump [--kernel K]                 QEMU's kdump-zlib/lzo/snappy dumps of one instant read like its ELF core\n  \
          check [name...]                    run scxray on cached dumps, check each against its guest's truth\n  \
+         wire                               the matrix's dumps over the wire format: embedded walk == direct report\n  \
          apt newest <glob> <arch> [suite]   newest package of the private apt environment\n  \
          apt fetch <name> <arch> [suite]    download a .deb (cached, SHA256-checked), print its path\n"
     );

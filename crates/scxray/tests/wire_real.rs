@@ -1,0 +1,51 @@
+//! The wire format on real kernels: for each lab dump named in `SCXRAY_WIRE_DUMPS`
+//! (`:`-separated), the host encodes the request, the bare-metal example's `serve` walks the
+//! dump's memory, and the decoded report must be the direct report of the same dump, less
+//! what only the host reads (per-task detail, the global state, exit info, event counters).
+//!
+//! Ignored by `cargo test`: the dumps come from the real-kernel lab, which runs this after its
+//! matrix (`cargo xtask lab wire`).
+
+use scxray::{Inputs, Report, Target};
+use scxray_core::Limits;
+use std::path::PathBuf;
+
+#[test]
+#[ignore = "needs the lab's dumps: cargo xtask lab wire"]
+fn the_embedded_walk_of_a_real_dump_is_the_direct_report() {
+    let list = std::env::var("SCXRAY_WIRE_DUMPS").expect("SCXRAY_WIRE_DUMPS names the dumps");
+    let dumps: Vec<PathBuf> = list.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect();
+    assert!(!dumps.is_empty(), "SCXRAY_WIRE_DUMPS names no dump");
+    for dump in &dumps {
+        let inputs = Inputs { memory: dump.clone(), vmlinux: None, btf: None, system_map: None, raw_base: 0 };
+        let t = Target::configure(&inputs).unwrap_or_else(|e| panic!("{}: {e}", dump.display()));
+        let limits = Limits::DEFAULT;
+        let mut direct = Report::build(&t, limits);
+        assert!(direct.scheduler.is_some(), "{}: no scheduler in the dump", dump.display());
+
+        let request = scxray::decode::request(&t, limits).unwrap();
+        let mut out = vec![0u8; 16 << 20];
+        let n = scxray_bare_metal::serve(&request, &t.memory, &mut out)
+            .unwrap_or_else(|e| panic!("{}: serve: {e:?}", dump.display()));
+        let decoded = scxray::decode::decode(&out[..n]).unwrap();
+
+        // What only the host reads.
+        direct.tasks.clear();
+        direct.unreadable_tasks.clear();
+        direct.sched_ext = scxray::diagnose::GlobalState::default();
+        if let Some(s) = direct.scheduler.as_mut() {
+            s.exit = None;
+            s.events.clear();
+        }
+        let (d, w) = (serde_json::to_value(&direct).unwrap(), serde_json::to_value(&decoded).unwrap());
+        assert!(d == w, "{}: the decoded wire dump differs from the direct report", dump.display());
+        eprintln!(
+            "{}: wire dump of {n} bytes: {} schedulers ({}), {} DSQs, {} scx_tasks: same report",
+            dump.display(),
+            decoded.schedulers.len(),
+            decoded.schedulers.iter().filter_map(|s| s.name.as_deref()).collect::<Vec<_>>().join(", "),
+            decoded.dsqs.len(),
+            decoded.scx_tasks.tasks.len()
+        );
+    }
+}
