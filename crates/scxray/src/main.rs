@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
     name = "scxray",
     version,
     after_long_help = "EXAMPLES:\n  \
+        scxray dump guest.core             (symbols and BTF found in the guest's own memory)\n  \
+        scxray diff before.core after.core (what is stuck between two dumps; exit 4 if anything)\n  \
         scxray dump guest.core --vmlinux vmlinux-7.3.4+deb13-cloud-amd64\n  \
         scxray dump guest.core --vmlinux vmlinux --format json > state.json\n  \
         scxray dump guest.core --system-map System.map --btf vmlinux.btf\n  \
