@@ -18,6 +18,7 @@ use std::time::Instant;
 /// Every fuzz target of `fuzz/`.
 pub const TARGETS: &[&str] = &[
     "walk_machine",
+    "serve",
     "translate_x86_64",
     "translate_aarch64",
     "btf",
@@ -87,7 +88,8 @@ fn run_targets(targets: &[&'static str], seconds: u64) -> Result<Vec<Run>, Strin
     for &target in targets {
         let corpus = root.join("fuzz/corpus").join(target);
         std::fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
-        let seeds = format!("fuzz/corpus-seed/{target}");
+        // `serve` decodes the same input as walk_machine: it starts from its seeds.
+        let seeds = format!("fuzz/corpus-seed/{}", if target == "serve" { "walk_machine" } else { target });
         let corpus = format!("fuzz/corpus/{target}");
         let max_time = format!("-max_total_time={seconds}");
         eprintln!("xtask: ==> fuzz {target} for {seconds} s");
