@@ -90,6 +90,34 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
         Ok(())
     }
 
+    /// The NUL-terminated string at `kva` (what a `char *` points to: a name, a path), read
+    /// into `buf` one page at a time up to its NUL, so a short string just before unmapped
+    /// memory still reads. Returns the bytes before the NUL, and `true` when the string went
+    /// on past `buf` (then all of `buf`).
+    ///
+    /// # Errors
+    /// A page the string reaches before its NUL does not translate or read.
+    pub fn read_c_string<'b>(
+        &self,
+        kva: VirtAddr,
+        buf: &'b mut [u8],
+        field: Field,
+    ) -> Result<(&'b [u8], bool), ReadError> {
+        let mut len = 0usize;
+        while let Some(rest) = buf.get_mut(len..).filter(|r| !r.is_empty()) {
+            let at = offset(kva, u64::try_from(len).unwrap_or(u64::MAX), field)?;
+            let to_page_end = MIN_PAGE.saturating_sub(at.0 & (MIN_PAGE - 1));
+            let n = usize::try_from(to_page_end).map_or(rest.len(), |p| p.min(rest.len()));
+            let chunk = rest.get_mut(..n).unwrap_or(&mut []);
+            self.read_bytes(at, chunk, field)?;
+            if let Some(end) = chunk.iter().position(|&b| b == 0) {
+                return Ok((buf.get(..len.saturating_add(end)).unwrap_or(&[]), false));
+            }
+            len = len.saturating_add(n);
+        }
+        Ok((buf.get(..len).unwrap_or(&[]), true))
+    }
+
     /// Whether `len` bytes at `kva` lie inside one page (the common case: one translation).
     #[inline]
     fn in_page(kva: VirtAddr, len: usize) -> bool {
@@ -223,5 +251,52 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
     /// kernel's own modular `unsigned long` arithmetic (on arm64 the offset is "negative").
     pub fn per_cpu_ptr(&self, base: VirtAddr, cpu: u32) -> Result<Option<VirtAddr>, ReadError> {
         Ok(self.per_cpu_offset(cpu)?.map(|off| VirtAddr(base.0.wrapping_add(off))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AddressKind, FlatImage, Layout, LinearRange, LinearTranslator};
+
+    /// Two pages of memory, the second unmapped: strings near the end of the first.
+    #[test]
+    fn c_strings_stop_at_their_nul_the_buffer_or_unmapped_memory() {
+        let mut bytes = [b'x'; 4096];
+        bytes[4090..4094].copy_from_slice(b"/sub");
+        bytes[4094] = 0;
+        let mem = FlatImage::new(PhysAddr(0), &bytes);
+        let base = 0xffff_8880_0000_0000;
+        let ranges = [LinearRange {
+            va_start: VirtAddr(base),
+            len: 4096,
+            pa_start: PhysAddr(0),
+            kind: AddressKind::DirectMap,
+        }];
+        let t = LinearTranslator::new(&ranges);
+        let layout = Layout::default();
+        let symbols = KernelSymbols {
+            runqueues: None,
+            per_cpu_offsets: None,
+            scx_root: None,
+            scx_tasks: None,
+            nr_cpus: 1,
+            nr_nodes: 1,
+            globals: None,
+        };
+        let g = Guest::new(&mem, &t, &layout, symbols);
+        let mut buf = [0u8; 64];
+        // A short string just before unmapped memory still reads.
+        let (s, cut) = g.read_c_string(VirtAddr(base + 4090), &mut buf, Field::ScxRoot).unwrap();
+        assert_eq!((s, cut), (&b"/sub"[..], false));
+        // Longer than the buffer: all of it, cut.
+        let mut small = [0u8; 3];
+        assert_eq!(
+            g.read_c_string(VirtAddr(base + 4090), &mut small, Field::ScxRoot).unwrap(),
+            (&b"/su"[..], true)
+        );
+        // Running into unmapped memory before its NUL: an error naming the address.
+        let e = g.read_c_string(VirtAddr(base + 4095), &mut buf, Field::ScxRoot).unwrap_err();
+        assert_eq!(e.kva, VirtAddr(base + 4096));
     }
 }

@@ -101,22 +101,10 @@ impl<'t> KernelInfo<'t> {
         if va == 0 {
             return None;
         }
-        let mut out = Vec::new();
-        let mut chunk = [0u8; 64];
-        while out.len() < max {
-            let at = va.wrapping_add(out.len() as u64);
-            // Stop at a page end so a short string near unmapped memory still reads.
-            let n = (64usize).min(4096 - (at & 4095) as usize).min(max - out.len());
-            self.target.read_virt(at, &mut chunk[..n]).ok()?;
-            match chunk[..n].iter().position(|&b| b == 0) {
-                Some(end) => {
-                    out.extend_from_slice(&chunk[..end]);
-                    break;
-                }
-                None => out.extend_from_slice(&chunk[..n]),
-            }
-        }
-        Some(String::from_utf8_lossy(&out).into_owned())
+        let mut buf = vec![0u8; max];
+        let guest = self.target.guest(scxray_core::Limits::DEFAULT);
+        let (s, _) = guest.read_c_string(VirtAddr(va), &mut buf, scxray_core::Field::ScxRoot).ok()?;
+        Some(String::from_utf8_lossy(s).into_owned())
     }
     /// The first of `names` the kernel has, at its runtime address.
     pub fn symbol(&self, names: &[&str]) -> Option<u64> {

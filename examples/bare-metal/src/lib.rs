@@ -239,40 +239,15 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Encoder<'_, '_, '_, M, T> {
             let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
             name.get(..end)
         });
-        let (cgroup_path, cgroup_path_cut) = match self.symbols.cgrp_path_offset.and_then(|off| {
+        let path_ptr = self.symbols.cgrp_path_offset.and_then(|off| {
             let ptr = g.read_u64(VirtAddr(sched.0.wrapping_add(u64::from(off))), Field::ScxRoot).ok()?;
-            (ptr != 0).then_some(ptr)
-        }) {
-            Some(ptr) => match read_c_string(g, VirtAddr(ptr), &mut path) {
-                Some((p, cut)) => (Some(p), cut),
-                None => (None, false),
-            },
-            None => (None, false),
-        };
+            (ptr != 0).then_some(VirtAddr(ptr))
+        });
+        let (cgroup_path, cgroup_path_cut) = path_ptr
+            .and_then(|p| g.read_c_string(p, &mut path, Field::ScxRoot).ok())
+            .map_or((None, false), |(p, cut)| (Some(p), cut));
         f(&mut self.out, SchedNames { ops_name, cgroup_path, cgroup_path_cut });
     }
-}
-
-/// The NUL-terminated string at `at`, read into `buf` one page at a time (a short string
-/// before unmapped memory still reads); `true` when it went on past `buf`.
-fn read_c_string<'b, M: PhysMem + ?Sized, T: Translate + ?Sized>(
-    g: &Guest<'_, M, T>,
-    at: VirtAddr,
-    buf: &'b mut [u8],
-) -> Option<(&'b [u8], bool)> {
-    let mut len = 0usize;
-    while len < buf.len() {
-        let va = at.0.wrapping_add(len as u64);
-        let to_page_end = usize::try_from(0x1000 - (va & 0xfff)).unwrap_or(1);
-        let n = to_page_end.min(buf.len() - len);
-        let chunk = buf.get_mut(len..len + n)?;
-        g.read_bytes(VirtAddr(va), chunk, Field::ScxRoot).ok()?;
-        if let Some(end) = chunk.iter().position(|&b| b == 0) {
-            return Some((buf.get(..len + end)?, false));
-        }
-        len += n;
-    }
-    Some((buf.get(..len)?, true))
 }
 
 impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Visitor for Encoder<'_, '_, '_, M, T> {
