@@ -6,6 +6,9 @@
 //! Ignored by `cargo test`: the dumps come from the real-kernel lab, which runs this after its
 //! matrix (`cargo xtask lab wire`).
 
+mod common;
+
+use common::wire_part;
 use scxray::{Inputs, Report, Target};
 use scxray_core::Limits;
 use std::path::PathBuf;
@@ -20,7 +23,7 @@ fn the_embedded_walk_of_a_real_dump_is_the_direct_report() {
         let inputs = Inputs { memory: dump.clone(), vmlinux: None, btf: None, system_map: None, raw_base: 0 };
         let t = Target::configure(&inputs).unwrap_or_else(|e| panic!("{}: {e}", dump.display()));
         let limits = Limits::DEFAULT;
-        let mut direct = Report::build(&t, limits);
+        let direct = Report::build(&t, limits);
         assert!(direct.scheduler.is_some(), "{}: no scheduler in the dump", dump.display());
 
         let request = scxray::decode::request(&t, limits).unwrap();
@@ -29,15 +32,8 @@ fn the_embedded_walk_of_a_real_dump_is_the_direct_report() {
             .unwrap_or_else(|e| panic!("{}: serve: {e:?}", dump.display()));
         let decoded = scxray::decode::decode(&out[..n]).unwrap();
 
-        // What only the host reads.
-        direct.tasks.clear();
-        direct.unreadable_tasks.clear();
-        direct.sched_ext = scxray::diagnose::GlobalState::default();
-        if let Some(s) = direct.scheduler.as_mut() {
-            s.exit = None;
-            s.events.clear();
-        }
-        let (d, w) = (serde_json::to_value(&direct).unwrap(), serde_json::to_value(&decoded).unwrap());
+        let d = serde_json::to_value(wire_part(direct)).unwrap();
+        let w = serde_json::to_value(&decoded).unwrap();
         assert!(d == w, "{}: the decoded wire dump differs from the direct report", dump.display());
         eprintln!(
             "{}: wire dump of {n} bytes: {} schedulers ({}), {} DSQs, {} scx_tasks: same report",

@@ -3,6 +3,9 @@
 //! dump it writes, and `scxray decode` on that dump — whose JSON must be exactly what
 //! `scxray dump` builds from the same guest directly.
 
+mod common;
+
+use common::{wire_part, write_temp};
 use scxray::config::RuntimeSymbols;
 use scxray::kernel::symbols::{SymbolSource, SymbolTable};
 use scxray::kernel::vmlinux::Arch;
@@ -107,18 +110,8 @@ fn decode_of_the_embedded_dump_is_the_direct_report() {
     assert!(n < out.len());
 
     let json = scxray_decode(&out[..n], "dump.bin");
-    // The wire carries the walk, not what the host reads besides it: per-task detail, the
-    // global state, exit info and event counters.
-    let mut direct = direct;
     assert!(!direct.tasks.is_empty(), "the direct report has task detail");
-    direct.tasks.clear();
-    direct.unreadable_tasks.clear();
-    direct.sched_ext = scxray::diagnose::GlobalState::default();
-    if let Some(s) = direct.scheduler.as_mut() {
-        s.exit = None;
-        s.events.clear();
-    }
-    let expected = serde_json::to_string_pretty(&direct).unwrap() + "\n";
+    let expected = serde_json::to_string_pretty(&wire_part(direct)).unwrap() + "\n";
     assert_eq!(json, expected);
 }
 
@@ -187,21 +180,15 @@ fn every_schedulers_name_and_cgroup_path_travel() {
     b.set_cgroup_path(inner, &long_path);
     let f = b.write_core(&CoreSpec::default());
 
-    let dir = std::env::temp_dir().join(format!("scxray-wire-{}-names", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (core, btf, map) = (dir.join("guest.core"), dir.join("vmlinux.btf"), dir.join("System.map"));
-    std::fs::write(&core, &f.core).unwrap();
-    std::fs::write(&btf, &f.btf).unwrap();
-    std::fs::write(&map, &f.system_map).unwrap();
+    let w = write_temp("wire-names", &f);
     let t = Target::configure(&scxray::Inputs {
-        memory: core,
+        memory: w.core.clone().into(),
         vmlinux: None,
-        btf: Some(btf),
-        system_map: Some(map),
+        btf: Some(w.btf.clone().into()),
+        system_map: Some(w.map.clone().into()),
         raw_base: 0,
     })
     .unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
     let direct = Report::build(&t, Limits::DEFAULT);
     let names = |r: &Report| -> Vec<(Option<String>, Option<String>, i32)> {
         r.schedulers.iter().map(|s| (s.name.clone(), s.cgroup_path.clone(), s.level)).collect()

@@ -330,3 +330,17 @@ pub fn populated(scheme: AddressScheme, spec: &CoreSpec) -> (CoreFiles, Expect) 
     };
     (files, expect)
 }
+
+/// A direct report as a wire dump of the same guest decodes: the wire carries the walk, not
+/// what the host reads besides it (per-task detail, the global state, exit info, event
+/// counters).
+pub fn wire_part(mut r: scxray::report::Report) -> scxray::report::Report {
+    r.tasks.clear();
+    r.unreadable_tasks.clear();
+    r.sched_ext = scxray::diagnose::GlobalState::default();
+    if let Some(s) = r.scheduler.as_mut() {
+        s.exit = None;
+        s.events.clear();
+    }
+    r
+}
