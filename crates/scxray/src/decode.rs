@@ -3,9 +3,9 @@
 //! sends back into the same [`Report`] `scxray dump` builds (`scxray decode FILE`).
 //!
 //! The embedded side reads the pid and comm of every task where it finds it, every
-//! scheduler's `ops.name` and cgroup path, and `scx_enable_state_var`; the host facts it cannot know (release, paging,
-//! memory, the names of `enum scx_exit_kind` and `enum scx_enable_state` from BTF) travel in
-//! the request's [`Context`], which it echoes.
+//! scheduler's `ops.name` and cgroup path, and `scx_enable_state_var`; the host facts it
+//! cannot know (release, paging, memory, the names of `enum scx_exit_kind` and
+//! `enum scx_enable_state` from BTF) travel in the request's [`Context`], which it echoes.
 
 use crate::config::Target;
 use crate::error::Error;
@@ -265,13 +265,14 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
         })
         .collect();
     for (sub, user) in &c.walks.subs {
+        let names = names_of(sub.state.sched_kva);
         schedulers.push(SchedEntry::new(
             &sub.state,
             Some(sub.parent_kva),
             sub.level,
             sub.depth,
-            names_of(sub.state.sched_kva).ops_name.map(text),
-            names_of(sub.state.sched_kva).cgroup_path.map(text),
+            names.ops_name.map(text),
+            names.cgroup_path.map(text),
             exit_name(sub.state.exit_kind),
             owned(sub.state.sched_kva),
             user.as_ref(),

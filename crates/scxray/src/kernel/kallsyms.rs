@@ -175,8 +175,8 @@ impl SymbolSearch for KallsymsIndex {
     fn find(&self, names: &[&str]) -> Vec<Option<u64>> {
         let mut out = vec![None; names.len()];
         let mut left = names.len();
-        // The wanted names by length: a symbol is expanded only when some name has its length,
-        // and compared only with those names (most of ~200 000 symbols are 4-30 bytes long).
+        // The wanted names by length: a symbol is compared (token by token, never expanded)
+        // only with the names of its length (most of ~200 000 symbols are 4-30 bytes long).
         let mut by_len: Vec<Vec<usize>> = Vec::new();
         for (k, n) in names.iter().enumerate() {
             if by_len.len() <= n.len() {
