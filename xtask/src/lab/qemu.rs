@@ -202,9 +202,13 @@ pub struct BootResult {
     pub later_dump: Option<PathBuf>,
 }
 
-/// `<cache>/dumps`.
+/// `<cache>/dumps`, or `$SCXRAY_DUMPS`: several lab runs at once (one per worktree) share the
+/// cache's downloads and builds but must not overwrite each other's dumps.
 pub fn dumps_dir() -> PathBuf {
-    apt::cache_dir().join("dumps")
+    match std::env::var_os("SCXRAY_DUMPS").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => apt::cache_dir().join("dumps"),
+    }
 }
 
 /// The QEMU command line (without the QMP and serial arguments) for `kernel`.
