@@ -6,7 +6,7 @@
 use scxray_core::{PerCpuOffsets, VirtAddr};
 use scxray_fuzz::{MachineInput, MemSpec, TranslatorSpec, Writer};
 use scxray_tests::kernels::debian_7_3_amd64;
-use scxray_tests::{GuestBuilder, TestGuest};
+use scxray_tests::{GuestBuilder, KitAddr, TestGuest};
 use std::path::{Path, PathBuf};
 
 fn out_dir(target: &str) -> PathBuf {
@@ -101,7 +101,7 @@ fn walk_machine_seeds() {
     // One CPU, no scheduler: a self-looping scx_tasks node.
     let mut b = GuestBuilder::new(debian_7_3_amd64(), 1, 1);
     let t = b.add_task(1, b"init");
-    let node = VirtAddr(b.see(t).0 + u64::from(b.layout.see.unwrap().tasks_node));
+    let node = b.see(t).at(b.layout.see.unwrap().tasks_node);
     b.write_u64(node, node.0);
     write("walk_machine", "one-cpu-self-loop", &machine_input(&b.build(), false, TranslatorSpec::Linear));
 }

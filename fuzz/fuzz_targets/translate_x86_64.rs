@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
         let before = mem.reads.get();
         if let Ok(m) = t.walk(&mem, va) {
             let size = m.page_size.bytes();
-            assert!(m.pa.0 >= m.page_base.0 && m.pa.0 - m.page_base.0 < size, "{m:?}");
+            assert!(m.pa.checked_offset_from(m.page_base).is_some_and(|o| o < size), "{m:?}");
         }
         assert!(mem.reads.get() - before <= levels);
     }

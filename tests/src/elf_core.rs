@@ -9,7 +9,7 @@
 
 use crate::pagetables::Tables;
 use crate::scheme::{AddressScheme, Paging, X86_START_KERNEL_MAP};
-use crate::{GuestBuilder, RUNQUEUES_OFF, TestGuest, btf_blob, system_map};
+use crate::{GuestBuilder, KitAddr, RUNQUEUES_OFF, TestGuest, btf_blob, system_map};
 use scxray_core::VirtAddr;
 use std::collections::BTreeMap;
 
@@ -143,22 +143,22 @@ impl GuestBuilder {
     /// Writes `scx_root->ops.name` (requires [`GuestBuilder::attach_scheduler`]).
     pub fn set_ops_name(&mut self, name: &str) {
         assert!(name.len() < btf_blob::OPS_NAME_LEN as usize);
-        let at = self.sched().0 + u64::from(btf_blob::SCHED_OPS_OFF + btf_blob::OPS_NAME_OFF);
-        self.write(VirtAddr(at), name.as_bytes());
+        let at = self.sched().at(btf_blob::SCHED_OPS_OFF + btf_blob::OPS_NAME_OFF);
+        self.write(at, name.as_bytes());
     }
 
     /// Sets `ops.name` of the (sub-)scheduler at `sched` (`&scx_ops` for the globals).
     pub fn set_ops_name_of(&mut self, sched: VirtAddr, name: &str) {
         assert!(name.len() < btf_blob::OPS_NAME_LEN as usize);
         let off = if self.globals().is_some() { 0 } else { btf_blob::SCHED_OPS_OFF };
-        self.write(VirtAddr(sched.0 + u64::from(off + btf_blob::OPS_NAME_OFF)), name.as_bytes());
+        self.write(sched.at(off + btf_blob::OPS_NAME_OFF), name.as_bytes());
     }
 
     /// Points `scx_sched.cgrp_path` of `sched` at a fresh copy of `path`.
     pub fn set_cgroup_path(&mut self, sched: VirtAddr, path: &str) {
         let s = self.alloc(path.len() as u64 + 1, 8);
         self.write(s, path.as_bytes());
-        self.write_u64(VirtAddr(sched.0 + u64::from(btf_blob::SCHED_CGRP_PATH_OFF)), s.0);
+        self.write_u64(sched.at(btf_blob::SCHED_CGRP_PATH_OFF), s.0);
     }
 
     /// Sets `scx_sched.aborting` and `scx_sched.bypass_depth`.
@@ -204,10 +204,10 @@ impl GuestBuilder {
         self.write(index_va, &index);
         let offsets_va = self.alloc_image_aligned(4 * entries.len() as u64, 8);
         for (i, (n, a)) in entries.iter().enumerate() {
-            let at = offsets_va.0 + 4 * i as u64;
-            let rel = i32::try_from(a.wrapping_sub(at) as i64)
+            let at = offsets_va.at(4 * i as u64);
+            let rel = i32::try_from(a.wrapping_sub(at.0) as i64)
                 .unwrap_or_else(|_| panic!("{n} at {a:#x} is beyond kallsyms_offsets' reach"));
-            self.write(VirtAddr(at), &rel.to_le_bytes());
+            self.write(at, &rel.to_le_bytes());
         }
         vec![
             ("kallsyms_names", names_va.0),
@@ -272,7 +272,7 @@ impl GuestBuilder {
             let start = self.alloc_image_aligned(btf.len() as u64, 4096);
             self.write(start, &btf);
             self.image_vars.push(("__start_BTF", start));
-            self.image_vars.push(("__stop_BTF", VirtAddr(start.0 + btf.len() as u64)));
+            self.image_vars.push(("__stop_BTF", start.at(btf.len() as u64)));
         }
 
         // Page tables: the root in the image (init_top_pgt / swapper_pg_dir).

@@ -33,6 +33,22 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 pub use record::Recorder;
+
+/// Address arithmetic for building and poking guests: `kva.at(off)` is the address `off`
+/// bytes past `kva`. An overflow panics: it is a bug in a test, never guest data (the
+/// walkers' own arithmetic is checked and names the field: `VirtAddr::member`).
+pub trait KitAddr {
+    /// `self + off`.
+    #[must_use]
+    fn at(self, off: impl Into<u64>) -> Self;
+}
+
+impl KitAddr for VirtAddr {
+    fn at(self, off: impl Into<u64>) -> Self {
+        let off = off.into();
+        self.checked_add(off).unwrap_or_else(|| panic!("kit address {self:?} + {off:#x} overflows"))
+    }
+}
 pub use scheme::AddressScheme;
 
 /// Base of the direct map (x86_64's default `page_offset_base`).
@@ -187,7 +203,7 @@ impl GuestBuilder {
             // on x86_64, an image address on arm64, where the offset is "negative").
             let off = area.0.wrapping_sub(b.map.scheme.percpu_base);
             b.per_cpu_offsets.push(off);
-            b.write_u64(VirtAddr(b.per_cpu_offset_kva.0 + u64::from(cpu) * 8), off);
+            b.write_u64(b.per_cpu_offset_kva.at(u64::from(cpu) * 8), off);
             b.init_rq(cpu);
         }
         b.per_cpu_offsets.extend(std::iter::repeat_n(0, OFFSET_TAIL_SLOTS as usize));
@@ -267,7 +283,7 @@ impl GuestBuilder {
     pub fn write(&mut self, kva: VirtAddr, bytes: &[u8]) {
         let mut done = 0usize;
         while done < bytes.len() {
-            let at = kva.0 + done as u64;
+            let at = kva.at(done as u64).0;
             let n = ((scheme::PAGE - at % scheme::PAGE) as usize).min(bytes.len() - done);
             let pa = self.map.pa(at);
             self.write_pa(pa, &bytes[done..done + n]);
@@ -279,7 +295,7 @@ impl GuestBuilder {
     pub fn read(&self, kva: VirtAddr, out: &mut [u8]) {
         let mut done = 0usize;
         while done < out.len() {
-            let at = kva.0 + done as u64;
+            let at = kva.at(done as u64).0;
             let n = ((scheme::PAGE - at % scheme::PAGE) as usize).min(out.len() - done);
             let i = usize::try_from(self.map.pa(at) - self.map.scheme.mem_base).unwrap();
             out[done..done + n].copy_from_slice(&self.mem[i..i + n]);
@@ -330,7 +346,7 @@ impl GuestBuilder {
     }
 
     fn at(kva: VirtAddr, off: u64) -> VirtAddr {
-        VirtAddr(kva.0 + off)
+        kva.at(off)
     }
 
     // ---- lists ------------------------------------------------------------------------

@@ -7,7 +7,7 @@ use scxray_core::{
     PerCpuOffsets, PhysAddr, PhysMem, ReadCause, ReadCost, Translate, TranslateError, VirtAddr,
 };
 use scxray_tests::kernels::debian_7_3_amd64;
-use scxray_tests::{DIRECT_MAP, GuestBuilder, KitMem, Recorder, TestGuest};
+use scxray_tests::{DIRECT_MAP, GuestBuilder, KitAddr, KitMem, Recorder, TestGuest};
 use std::cell::Cell;
 
 const LINEAR: ReadCost = ReadCost::LINEAR;
@@ -52,7 +52,7 @@ fn scx_tasks_walk(g: &TestGuest) -> ListWalk {
 }
 
 fn tasks_node(b: &GuestBuilder, task: VirtAddr) -> VirtAddr {
-    VirtAddr(b.see(task).0 + u64::from(b.layout.see.unwrap().tasks_node))
+    b.see(task).at(b.layout.see.unwrap().tasks_node)
 }
 
 // ---- the bound itself ------------------------------------------------------------------------
@@ -152,7 +152,7 @@ fn a_dsq_at_physical_zero_is_never_reported() {
     let mut b = machine(1, 1);
     let sched = b.attach_scheduler(0, 4);
     let sl = b.layout.sched.unwrap();
-    let array = VirtAddr(b.read_u64(VirtAddr(sched.0 + u64::from(sl.pnode.unwrap()))));
+    let array = VirtAddr(b.read_u64(sched.at(sl.pnode.unwrap())));
     let global_off = u64::from(b.layout.sched_pnode.unwrap().global_dsq);
     b.write_u64(array, DIRECT_MAP.wrapping_sub(global_off));
     let r = walk_machine_within_bound(&b.build());
@@ -170,7 +170,7 @@ fn a_list_that_runs_into_another_list_is_truncated() {
     let dsq = b.local_dsq(0);
     b.enqueue(dsq, queued);
     let ln = b.layout.dsq_lnode.unwrap();
-    let node = VirtAddr(b.see(queued).0 + u64::from(b.layout.see.unwrap().dsq_list) + u64::from(ln.node));
+    let node = b.see(queued).at(u64::from(b.layout.see.unwrap().dsq_list) + u64::from(ln.node));
     b.write_u64(node, tasks_node(&b, other).0);
     let g = b.build();
     let (r, reads) = counted(&g, |gg| {
@@ -194,7 +194,7 @@ fn every_list_of_a_machine_self_looping_stays_within_the_machine_bound() {
     for cpu in 0..2 {
         let t = b.add_detached_task(10 + cpu as i32, b"r");
         b.make_runnable(cpu, t);
-        let node = VirtAddr(b.see(t).0 + u64::from(b.layout.see.unwrap().runnable_node));
+        let node = b.see(t).at(b.layout.see.unwrap().runnable_node);
         heads.push(node);
         for dsq in [b.local_dsq(cpu), b.bypass_dsq(cpu)] {
             let q = b.add_detached_task(20, b"q");
@@ -280,7 +280,7 @@ fn bucket_table_size_u32_max_reads_at_most_the_bucket_cap() {
     let size_at = {
         let sl = b.layout.sched.unwrap();
         let rl = b.layout.rht.unwrap();
-        let tbl = b.read_u64(VirtAddr(b.sched().0 + u64::from(sl.dsq_hash) + u64::from(rl.tbl)));
+        let tbl = b.read_u64(b.sched().at(u64::from(sl.dsq_hash) + u64::from(rl.tbl)));
         VirtAddr(tbl + u64::from(rl.bucket_table_size))
     };
     b.write_u32(size_at, u32::MAX);
@@ -294,8 +294,8 @@ fn self_looping_user_dsq(b: &mut GuestBuilder, bucket: u32) {
     let dsq = b.add_user_dsq(u64::from(bucket), bucket, false);
     let dl = b.layout.dsq.unwrap();
     let rl = b.layout.rht.unwrap();
-    let node = VirtAddr(dsq.0 + u64::from(dl.hash_node));
-    b.write_u64(VirtAddr(node.0 + u64::from(rl.rhash_head_next)), node.0);
+    let node = dsq.at(dl.hash_node);
+    b.write_u64(node.at(rl.rhash_head_next), node.0);
 }
 
 #[test]
@@ -556,9 +556,9 @@ fn a_self_looping_sub_scheduler_list_stops_at_the_cap_within_the_bound() {
     let sl = b.layout.sched.unwrap();
     // a.sibling.next -> a.sibling (never back to root.children), and a.children -> root's
     // children (a cycle through the hierarchy).
-    let node = VirtAddr(a.0 + u64::from(sl.sibling.unwrap()));
+    let node = a.at(sl.sibling.unwrap());
     b.write_u64(node, node.0);
-    b.write_u64(VirtAddr(a.0 + u64::from(sl.children.unwrap())), root.0 + u64::from(sl.children.unwrap()));
+    b.write_u64(a.at(sl.children.unwrap()), root.at(sl.children.unwrap()).0);
     let g = b.build();
     let r = walk_machine_within_bound(&g);
     let end = r.sub_scheds_ends[0];
@@ -572,7 +572,7 @@ fn a_children_list_into_unmapped_space_is_broken_within_the_bound() {
     let mut b = machine(1, 1);
     let root = b.attach_scheduler(0, 4);
     let sl = b.layout.sched.unwrap();
-    b.write_u64(VirtAddr(root.0 + u64::from(sl.children.unwrap())), UNMAPPED);
+    b.write_u64(root.at(sl.children.unwrap()), UNMAPPED);
     let r = walk_machine_within_bound(&b.build());
     assert!(r.sub_scheds.is_empty());
     assert!(r.sub_scheds_ends[0].broken.is_some());

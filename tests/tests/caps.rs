@@ -3,8 +3,8 @@
 use scxray_core::{
     DsqOrigin, HashTruncation, Limits, MAX_BUCKET_CHAIN, MAX_LIST_NODES, MAX_RHT_BUCKETS, MAX_RHT_NODES,
 };
-use scxray_tests::GuestBuilder;
 use scxray_tests::kernels::debian_7_3_amd64;
+use scxray_tests::{GuestBuilder, KitAddr};
 
 #[test]
 fn caps_have_the_specified_values() {
@@ -138,7 +138,7 @@ fn bucket_table_size_u32_max_is_bounded_by_the_bucket_cap() {
     // and the walk visits at most the cap.
     let mut g = g0;
     let sched = g.with(|gg| gg.read_root()).unwrap().unwrap().sched_kva;
-    let tbl_ptr = scxray_core::VirtAddr(sched.0 + u64::from(g.layout.sched.unwrap().dsq_hash));
+    let tbl_ptr = sched.at(g.layout.sched.unwrap().dsq_hash);
     let pa = scxray_tests::pa_of(tbl_ptr) as usize;
     let tbl = u64::from_le_bytes(g.mem[pa..pa + 8].try_into().unwrap());
     let tpa = scxray_tests::pa_of(scxray_core::VirtAddr(tbl)) as usize;

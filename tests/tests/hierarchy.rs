@@ -3,7 +3,7 @@
 
 use scxray_core::{DsqOrigin, Limits, MAX_SCHED_DEPTH, Pass, Problem, Provenance, Symbol, VirtAddr};
 use scxray_tests::kernels::{debian_7_3_amd64, globals_era};
-use scxray_tests::{GuestBuilder, Recorder, SCX_DSQ_GLOBAL};
+use scxray_tests::{GuestBuilder, KitAddr, Recorder, SCX_DSQ_GLOBAL};
 
 fn machine(cpus: u32, nodes: u32) -> GuestBuilder {
     GuestBuilder::new(debian_7_3_amd64(), cpus, nodes)
@@ -112,7 +112,7 @@ fn an_unreadable_sibling_link_breaks_the_walk_without_inventing_schedulers() {
     b.add_sub_sched(root, 0, 4);
     let sibling = u64::from(b.layout.sched.unwrap().sibling.unwrap());
     let mut g = b.build();
-    g.poison(VirtAddr(a.0 + sibling), 8);
+    g.poison(a.at(sibling), 8);
     let r = g.record();
     assert!(r.sub_scheds.is_empty(), "a node whose next pointer is unreadable is not reported");
     let end = r.sub_scheds_ends[0];

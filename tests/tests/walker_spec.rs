@@ -6,7 +6,9 @@ use scxray_core::{
     VirtAddr,
 };
 use scxray_tests::kernels::{debian_7_2_amd64, debian_7_3_amd64};
-use scxray_tests::{DIRECT_MAP, GuestBuilder, KERNEL_IMAGE, SCX_DSQ_GLOBAL, SCX_DSQ_LOCAL, TestGuest};
+use scxray_tests::{
+    DIRECT_MAP, GuestBuilder, KERNEL_IMAGE, KitAddr, SCX_DSQ_GLOBAL, SCX_DSQ_LOCAL, TestGuest,
+};
 
 fn machine(cpus: u32, nodes: u32) -> GuestBuilder {
     GuestBuilder::new(debian_7_3_amd64(), cpus, nodes)
@@ -212,8 +214,7 @@ fn dsq_node_whose_flags_cannot_be_read_is_skipped() {
     b.enqueue(dsq, a);
     b.enqueue(dsq, c);
     let l = b.layout;
-    let flags_of_c =
-        VirtAddr(b.see(c).0 + u64::from(l.see.unwrap().dsq_list) + u64::from(l.dsq_lnode.unwrap().flags));
+    let flags_of_c = b.see(c).at(u64::from(l.see.unwrap().dsq_list) + u64::from(l.dsq_lnode.unwrap().flags));
     let mut g = b.build();
     g.poison(flags_of_c, 4);
     let r = g.record();
@@ -261,8 +262,8 @@ fn root_state_is_read_from_scx_root() {
     let mut b = machine(1, 1);
     let sched = b.attach_scheduler(0x402, 4);
     let sl = b.layout.sched.unwrap();
-    b.write_u8(VirtAddr(sched.0 + u64::from(sl.aborting.unwrap())), 1);
-    b.write_i32(VirtAddr(sched.0 + u64::from(sl.bypass_depth.unwrap())), 2);
+    b.write_u8(sched.at(sl.aborting.unwrap()), 1);
+    b.write_i32(sched.at(sl.bypass_depth.unwrap()), 2);
     let r = b.build().record();
     let root = r.roots[0];
     assert_eq!(root.sched_kva, sched);
@@ -277,8 +278,8 @@ fn root_members_absent_read_as_false_and_zero() {
     let mut b = machine(1, 1);
     let sched = b.attach_scheduler(1, 4);
     let sl = b.layout.sched.unwrap();
-    b.write_u8(VirtAddr(sched.0 + u64::from(sl.aborting.unwrap())), 1);
-    b.write_i32(VirtAddr(sched.0 + u64::from(sl.bypass_depth.unwrap())), 2);
+    b.write_u8(sched.at(sl.aborting.unwrap()), 1);
+    b.write_i32(sched.at(sl.bypass_depth.unwrap()), 2);
     let mut g = b.build();
     let s = g.layout.sched.as_mut().unwrap();
     s.aborting = None;
@@ -352,8 +353,8 @@ fn pass3_global_dsqs_per_node_null_entries_skipped() {
     let g1 = b.global_dsq(1);
     b.enqueue(g1, t);
     // Node 2's pnode pointer is NULL.
-    let array = VirtAddr(b.read_u64(VirtAddr(sched.0 + u64::from(b.layout.sched.unwrap().pnode.unwrap()))));
-    b.write_u64(VirtAddr(array.0 + 16), 0);
+    let array = VirtAddr(b.read_u64(sched.at(b.layout.sched.unwrap().pnode.unwrap())));
+    b.write_u64(array.at(16u64), 0);
     let r = b.build().record();
     let globals: Vec<String> = r.labels().into_iter().filter(|l| l.starts_with("global")).collect();
     assert_eq!(globals, ["global node 0", "global node 1"]);
@@ -367,8 +368,8 @@ fn pa_zero_dsq_is_never_reported() {
     let mut b = machine(1, 2);
     let sched = b.attach_scheduler(0, 4);
     // Node 1's pnode points at the direct-map address of PA 0, with a plausible DSQ there.
-    let array = VirtAddr(b.read_u64(VirtAddr(sched.0 + u64::from(b.layout.sched.unwrap().pnode.unwrap()))));
-    b.write_u64(VirtAddr(array.0 + 8), DIRECT_MAP);
+    let array = VirtAddr(b.read_u64(sched.at(b.layout.sched.unwrap().pnode.unwrap())));
+    b.write_u64(array.at(8u64), DIRECT_MAP);
     let dl = b.layout.dsq.unwrap();
     b.write_pa(u64::from(dl.id), &SCX_DSQ_GLOBAL.to_le_bytes());
     b.write_pa(u64::from(dl.nr), &3u32.to_le_bytes());
@@ -432,7 +433,7 @@ fn rhashtable_untranslatable_chain_node_is_a_broken_chain_not_a_truncation() {
     b.attach_scheduler(0, 4);
     let d = b.add_user_dsq(1, 0, false);
     b.add_user_dsq(2, 1, false);
-    let next_at = VirtAddr(d.0 + u64::from(b.layout.dsq.unwrap().hash_node));
+    let next_at = d.at(b.layout.dsq.unwrap().hash_node);
     b.write_u64(next_at, UNMAPPED);
     let r = b.build().record();
     let hw = r.user_ends[0];
@@ -470,7 +471,7 @@ fn pass4_scx_tasks_cursor_is_skipped() {
 fn pass4_node_whose_flags_cannot_be_read_is_kept() {
     let mut b = machine(1, 1);
     let a = b.add_task(1, b"a");
-    let flags = VirtAddr(b.see(a).0 + u64::from(b.layout.see.unwrap().flags));
+    let flags = b.see(a).at(b.layout.see.unwrap().flags);
     // A set cursor bit the walker must not see: the flags are unreadable.
     b.set_see_flags(a, 1 << 31);
     let mut g = b.build();
@@ -494,7 +495,7 @@ fn list_untranslatable_node_ends_the_walk_without_truncated() {
     let mut b = machine(1, 1);
     let a = b.add_task(1, b"a");
     b.add_task(2, b"b");
-    let node_a = VirtAddr(b.see(a).0 + u64::from(b.layout.see.unwrap().tasks_node));
+    let node_a = b.see(a).at(b.layout.see.unwrap().tasks_node);
     b.write_u64(node_a, UNMAPPED);
     let r = b.build().record();
     assert_eq!(r.task_kvas(), vec![a]);
@@ -510,7 +511,7 @@ fn list_next_pointer_zero_ends_the_walk() {
     let mut b = machine(1, 1);
     let a = b.add_task(1, b"a");
     b.add_task(2, b"b");
-    let node_a = VirtAddr(b.see(a).0 + u64::from(b.layout.see.unwrap().tasks_node));
+    let node_a = b.see(a).at(b.layout.see.unwrap().tasks_node);
     b.write_u64(node_a, 0);
     let r = b.build().record();
     assert_eq!(r.task_kvas(), vec![a]);
@@ -522,7 +523,7 @@ fn list_next_pointer_zero_ends_the_walk() {
 fn list_cycle_that_never_returns_to_the_head_is_capped() {
     let mut b = machine(1, 1);
     let a = b.add_task(1, b"a");
-    let node_a = VirtAddr(b.see(a).0 + u64::from(b.layout.see.unwrap().tasks_node));
+    let node_a = b.see(a).at(b.layout.see.unwrap().tasks_node);
     b.write_u64(node_a, node_a.0); // a self-loop
     let r = b.build().record();
     let w = r.scx_tasks_ends[0];

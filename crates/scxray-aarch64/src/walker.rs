@@ -159,7 +159,7 @@ impl Aarch64Walker {
             let index = va.0.checked_shr(shift).unwrap_or(0) & index_mask;
             let entry = table.checked_add(index.saturating_mul(8));
             let entry = entry.ok_or(TranslateError::NotMapped { va, level: level.core_level() })?;
-            let raw = mem.read_u64(PhysAddr(entry))?;
+            let raw: u64 = mem.read_le(PhysAddr(entry))?;
             let desc = Descriptor(raw);
             match desc.kind(g, level) {
                 DescriptorKind::Invalid => {

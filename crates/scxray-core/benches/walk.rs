@@ -112,7 +112,7 @@ fn list(c: &mut Criterion) {
     let v = scxray(&guest);
     assert_eq!((v.dsq_tasks, v.scx_tasks, v.problems, v.truncated), (LIST_NODES, LIST_NODES, 0, 0));
 
-    let dsq_head = dsq.0 + u64::from(g.layout.dsq.unwrap().list);
+    let dsq_head = dsq.checked_add(g.layout.dsq.unwrap().list.into()).unwrap().0;
     let tasks_head = g.symbols.scx_tasks.unwrap().0;
     let heads = [(dsq_head, g.map.pa(dsq_head)), (tasks_head, g.map.pa(tasks_head))];
     let bare = |mem: &[u8]| heads.iter().map(|&(h, pa)| bare_chase(mem, h, pa)).sum::<u32>();

@@ -62,6 +62,43 @@ pub enum Field {
     BypassDepthVar,
     GlobalDsqs,
     GlobalDsqsEntry,
+    // What the host reads beside the walks (names, paths, exit info, counters, globals, the
+    // machine's shape, kallsyms and BTF). Appended, so the wire encoding of the fields above
+    // is unchanged. `*field` names what a pointer field points to.
+    SchedOpsName,
+    OpsNameVar,
+    SchedCgrpPath,
+    SchedCgrpPathString,
+    SchedExitInfo,
+    ExitInfoVar,
+    ExitInfoKind,
+    ExitInfoExitCode,
+    ExitInfoReason,
+    ExitInfoReasonString,
+    ExitInfoMsg,
+    ExitInfoMsgString,
+    EventStat,
+    ScxEnabledVar,
+    SwitchingAllVar,
+    SwitchedAllVar,
+    InSoftlockupVar,
+    BreatherDepthVar,
+    NrRejectedVar,
+    EnableSeqVar,
+    WatchdogTimestampVar,
+    Jiffies,
+    TaskCpusMask,
+    NrCpuIdsVar,
+    NrNodeIdsVar,
+    PerCpuOffsetArray,
+    PageOffsetBaseVar,
+    KernelBtf,
+    KallsymsNumSyms,
+    KallsymsTokenIndex,
+    KallsymsTokenTable,
+    KallsymsNames,
+    KallsymsOffsets,
+    Requested,
 }
 
 impl Field {
@@ -120,6 +157,40 @@ impl Field {
             Self::BypassDepthVar => "scx_ops_bypass_depth",
             Self::GlobalDsqs => "global_dsqs",
             Self::GlobalDsqsEntry => "global_dsqs[node]",
+            Self::SchedOpsName => "scx_sched.ops.name",
+            Self::OpsNameVar => "scx_ops.name",
+            Self::SchedCgrpPath => "scx_sched.cgrp_path",
+            Self::SchedCgrpPathString => "*scx_sched.cgrp_path",
+            Self::SchedExitInfo => "scx_sched.exit_info",
+            Self::ExitInfoVar => "scx_exit_info",
+            Self::ExitInfoKind => "scx_exit_info.kind",
+            Self::ExitInfoExitCode => "scx_exit_info.exit_code",
+            Self::ExitInfoReason => "scx_exit_info.reason",
+            Self::ExitInfoReasonString => "*scx_exit_info.reason",
+            Self::ExitInfoMsg => "scx_exit_info.msg",
+            Self::ExitInfoMsgString => "*scx_exit_info.msg",
+            Self::EventStat => "scx_event_stats (a counter)",
+            Self::ScxEnabledVar => "__scx_enabled",
+            Self::SwitchingAllVar => "scx_switching_all",
+            Self::SwitchedAllVar => "__scx_switched_all",
+            Self::InSoftlockupVar => "scx_in_softlockup",
+            Self::BreatherDepthVar => "scx_breather_depth",
+            Self::NrRejectedVar => "scx_nr_rejected",
+            Self::EnableSeqVar => "scx_enable_seq",
+            Self::WatchdogTimestampVar => "scx_watchdog_timestamp",
+            Self::Jiffies => "jiffies",
+            Self::TaskCpusMask => "*task_struct.cpus_ptr",
+            Self::NrCpuIdsVar => "nr_cpu_ids",
+            Self::NrNodeIdsVar => "nr_node_ids",
+            Self::PerCpuOffsetArray => "__per_cpu_offset",
+            Self::PageOffsetBaseVar => "page_offset_base",
+            Self::KernelBtf => "__start_BTF",
+            Self::KallsymsNumSyms => "kallsyms_num_syms",
+            Self::KallsymsTokenIndex => "kallsyms_token_index",
+            Self::KallsymsTokenTable => "kallsyms_token_table",
+            Self::KallsymsNames => "kallsyms_names",
+            Self::KallsymsOffsets => "kallsyms_offsets",
+            Self::Requested => "the requested bytes",
         }
     }
 }
@@ -172,3 +243,27 @@ impl fmt::Display for ReadError {
 }
 
 impl core::error::Error for ReadError {}
+
+/// The walkers' address arithmetic, with errors naming the field: here rather than in
+/// [`crate::addr`], which the error types build on.
+impl VirtAddr {
+    /// The address of the member at `off` in the struct at `self`, or an overflow error naming
+    /// `field` (a hostile pointer near the top of the address space).
+    ///
+    /// # Errors
+    /// `self + off` wraps.
+    #[inline]
+    pub fn member(self, off: impl Into<u64>, field: Field) -> Result<Self, ReadError> {
+        self.checked_add(off.into()).ok_or(ReadError { field, kva: self, cause: ReadCause::AddressOverflow })
+    }
+
+    /// The struct whose member at `off` is at `self` (the kernel's `container_of`), or an
+    /// overflow error naming `field` (a bogus pointer near 0).
+    ///
+    /// # Errors
+    /// `self - off` wraps.
+    #[inline]
+    pub fn container_of(self, off: impl Into<u64>, field: Field) -> Result<Self, ReadError> {
+        self.checked_sub(off.into()).ok_or(ReadError { field, kva: self, cause: ReadCause::AddressOverflow })
+    }
+}

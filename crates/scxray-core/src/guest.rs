@@ -4,9 +4,10 @@ use crate::addr::{PhysAddr, VirtAddr};
 use crate::error::{Field, ReadCause, ReadError};
 use crate::layout::Layout;
 use crate::limits::Limits;
-use crate::memory::PhysMem;
+use crate::memory::{LeInt, PhysMem};
 use crate::symbols::{KernelSymbols, PerCpuOffsets};
 use crate::translate::{LinearRange, Translate};
+use zerocopy::{FromBytes, IntoBytes};
 
 /// The smallest page any supported guest uses: a read that crosses this boundary is split,
 /// because virtually contiguous memory (vmalloc, per-CPU chunks) need not be physically so.
@@ -33,16 +34,6 @@ impl<M: ?Sized, T: ?Sized> Clone for Guest<'_, M, T> {
     }
 }
 impl<M: ?Sized, T: ?Sized> Copy for Guest<'_, M, T> {}
-
-/// `base + off` as an address, or an overflow error naming the field.
-pub(crate) fn offset(base: VirtAddr, off: u64, field: Field) -> Result<VirtAddr, ReadError> {
-    base.checked_add(off).ok_or(ReadError { field, kva: base, cause: ReadCause::AddressOverflow })
-}
-
-/// `node - off` (container_of), or an overflow error naming the field.
-pub(crate) fn container_of(node: VirtAddr, off: u64, field: Field) -> Result<VirtAddr, ReadError> {
-    node.checked_sub(off).ok_or(ReadError { field, kva: node, cause: ReadCause::AddressOverflow })
-}
 
 impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
     /// A guest with the default caps.
@@ -74,9 +65,9 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
             if rest.is_empty() {
                 break;
             }
-            let at = offset(kva, u64::try_from(done).unwrap_or(u64::MAX), field)?;
+            let at = kva.member(u64::try_from(done).unwrap_or(u64::MAX), field)?;
             // Bytes left before the next page boundary: MIN_PAGE minus the offset in page.
-            let to_page_end = MIN_PAGE.saturating_sub(at.0 & (MIN_PAGE - 1));
+            let to_page_end = MIN_PAGE.saturating_sub(at.offset_in(MIN_PAGE));
             let n = usize::try_from(to_page_end).map_or(rest.len(), |p| p.min(rest.len()));
             let chunk = rest.get_mut(..n).unwrap_or(&mut []);
             let pa = self.translate(at, field)?;
@@ -105,8 +96,8 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
     ) -> Result<(&'b [u8], bool), ReadError> {
         let mut len = 0usize;
         while let Some(rest) = buf.get_mut(len..).filter(|r| !r.is_empty()) {
-            let at = offset(kva, u64::try_from(len).unwrap_or(u64::MAX), field)?;
-            let to_page_end = MIN_PAGE.saturating_sub(at.0 & (MIN_PAGE - 1));
+            let at = kva.member(u64::try_from(len).unwrap_or(u64::MAX), field)?;
+            let to_page_end = MIN_PAGE.saturating_sub(at.offset_in(MIN_PAGE));
             let n = usize::try_from(to_page_end).map_or(rest.len(), |p| p.min(rest.len()));
             let chunk = rest.get_mut(..n).unwrap_or(&mut []);
             self.read_bytes(at, chunk, field)?;
@@ -121,47 +112,34 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
     /// Whether `len` bytes at `kva` lie inside one page (the common case: one translation).
     #[inline]
     fn in_page(kva: VirtAddr, len: usize) -> bool {
-        u64::try_from(len).is_ok_and(|n| (kva.0 & (MIN_PAGE - 1)).saturating_add(n) <= MIN_PAGE)
+        u64::try_from(len).is_ok_and(|n| kva.offset_in(MIN_PAGE).saturating_add(n) <= MIN_PAGE)
     }
 
-    #[inline]
-    fn read_array<const N: usize>(&self, kva: VirtAddr, field: Field) -> Result<[u8; N], ReadError> {
-        let mut b = [0u8; N];
-        // The common case, a value inside one page: one translation, one read, no loop.
-        if Self::in_page(kva, N) {
+    /// The `T` whose bytes are at `kva`, as guest memory holds them (multi-byte fields of `T`
+    /// are zerocopy's `little_endian` types), with errors naming `field`. A value inside one
+    /// page (the common case) is one translation and one [`PhysMem::read_obj`]; one that
+    /// crosses a page is read page by page.
+    ///
+    /// # Errors
+    /// A page of it does not translate or read.
+    pub fn read_obj<V: FromBytes + IntoBytes>(&self, kva: VirtAddr, field: Field) -> Result<V, ReadError> {
+        if Self::in_page(kva, size_of::<V>()) {
             let pa = self.translate(kva, field)?;
-            self.mem.read(pa, &mut b).map_err(|e| ReadError { field, kva, cause: ReadCause::Memory(e) })?;
-        } else {
-            self.read_bytes(kva, &mut b, field)?;
+            return self.mem.read_obj(pa).map_err(|e| ReadError { field, kva, cause: ReadCause::Memory(e) });
         }
-        Ok(b)
+        let mut value = V::new_zeroed();
+        self.read_bytes(kva, value.as_mut_bytes(), field)?;
+        Ok(value)
     }
 
-    /// Reads a byte.
-    pub fn read_u8(&self, kva: VirtAddr, field: Field) -> Result<u8, ReadError> {
-        let [b] = self.read_array::<1>(kva, field)?;
-        Ok(b)
+    /// The little-endian integer at `kva`: [`Guest::read_obj`] of its [`LeInt::Le`].
+    ///
+    /// # Errors
+    /// As [`Guest::read_obj`].
+    pub fn read_le<V: LeInt>(&self, kva: VirtAddr, field: Field) -> Result<V, ReadError> {
+        self.read_obj::<V::Le>(kva, field).map(V::from_le)
     }
-    /// Reads a little-endian `u32`.
-    pub fn read_u32(&self, kva: VirtAddr, field: Field) -> Result<u32, ReadError> {
-        if Self::in_page(kva, 4) {
-            let pa = self.translate(kva, field)?;
-            return self.mem.read_u32(pa).map_err(|e| ReadError { field, kva, cause: ReadCause::Memory(e) });
-        }
-        Ok(zerocopy::little_endian::U32::from_bytes(self.read_array(kva, field)?).get())
-    }
-    /// Reads a little-endian `i32`.
-    pub fn read_i32(&self, kva: VirtAddr, field: Field) -> Result<i32, ReadError> {
-        Ok(zerocopy::little_endian::I32::from_bytes(self.read_array(kva, field)?).get())
-    }
-    /// Reads a little-endian `u64`.
-    pub fn read_u64(&self, kva: VirtAddr, field: Field) -> Result<u64, ReadError> {
-        if Self::in_page(kva, 8) {
-            let pa = self.translate(kva, field)?;
-            return self.mem.read_u64(pa).map_err(|e| ReadError { field, kva, cause: ReadCause::Memory(e) });
-        }
-        Ok(zerocopy::little_endian::U64::from_bytes(self.read_array(kva, field)?).get())
-    }
+
     /// A list node's `next` pointer ([`Field::ListHeadNext`]). `span` is the last span a
     /// translation answered for ([`Translate::translate_span`]): a node inside it is read
     /// without translating, and a node outside it is translated and its span kept for the
@@ -191,11 +169,11 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
             }
         };
         let next =
-            self.mem.read_u64(pa).map_err(|e| ReadError { field, kva: node, cause: ReadCause::Memory(e) })?;
+            self.mem.read_le(pa).map_err(|e| ReadError { field, kva: node, cause: ReadCause::Memory(e) })?;
         Ok(VirtAddr(next))
     }
 
-    /// Reads a little-endian `u32`, `None` when it cannot be read: [`Guest::read_u32`] for
+    /// Reads a little-endian `u32`, `None` when it cannot be read: [`Guest::read_le`] for
     /// callers that drop the error, without building one (a list node's cursor flags).
     /// Inside `span` (see [`Guest::read_next`]) the physical address is derived instead of
     /// translated again.
@@ -203,15 +181,18 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
     pub(crate) fn read_u32_in(&self, kva: VirtAddr, span: Option<&LinearRange>) -> Option<u32> {
         let pa = match span.and_then(|r| r.apply_len(kva, 4)) {
             Some(pa) => pa,
-            None if !Self::in_page(kva, 4) => return self.read_u32(kva, Field::ListHeadNext).ok(),
+            None if !Self::in_page(kva, 4) => return self.read_le(kva, Field::ListHeadNext).ok(),
             None => self.translator.translate(self.mem, kva).ok()?,
         };
-        self.mem.read_u32(pa).ok()
+        self.mem.read_le(pa).ok()
     }
 
     /// Reads a pointer (guests are 64-bit).
+    ///
+    /// # Errors
+    /// As [`Guest::read_obj`].
     pub fn read_ptr(&self, kva: VirtAddr, field: Field) -> Result<VirtAddr, ReadError> {
-        self.read_u64(kva, field).map(VirtAddr)
+        self.read_le(kva, field).map(VirtAddr)
     }
 
     /// How many CPU slots the per-CPU walks visit: `nr_cpus`, bounded by the slots the
@@ -234,8 +215,8 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
         let value = match self.symbols.per_cpu_offsets {
             Some(PerCpuOffsets::Slice(s)) => usize::try_from(cpu).ok().and_then(|i| s.get(i)).copied(),
             Some(PerCpuOffsets::Guest { kva, slots }) if cpu < slots => {
-                let at = offset(kva, u64::from(cpu).saturating_mul(8), Field::PerCpuOffset)?;
-                Some(self.read_u64(at, Field::PerCpuOffset)?)
+                let at = kva.member(u64::from(cpu).saturating_mul(8), Field::PerCpuOffset)?;
+                Some(self.read_le(at, Field::PerCpuOffset)?)
             }
             Some(PerCpuOffsets::Guest { .. }) | None => None,
         };
@@ -250,7 +231,7 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
     /// The address of a per-CPU variable for `cpu`: `base + __per_cpu_offset[cpu]`, in the
     /// kernel's own modular `unsigned long` arithmetic (on arm64 the offset is "negative").
     pub fn per_cpu_ptr(&self, base: VirtAddr, cpu: u32) -> Result<Option<VirtAddr>, ReadError> {
-        Ok(self.per_cpu_offset(cpu)?.map(|off| VirtAddr(base.0.wrapping_add(off))))
+        Ok(self.per_cpu_offset(cpu)?.map(|off| base.wrapping_add(off)))
     }
 }
 
@@ -287,16 +268,16 @@ mod tests {
         let g = Guest::new(&mem, &t, &layout, symbols);
         let mut buf = [0u8; 64];
         // A short string just before unmapped memory still reads.
-        let (s, cut) = g.read_c_string(VirtAddr(base + 4090), &mut buf, Field::ScxRoot).unwrap();
+        let (s, cut) = g.read_c_string(VirtAddr(base + 4090), &mut buf, Field::SchedCgrpPathString).unwrap();
         assert_eq!((s, cut), (&b"/sub"[..], false));
         // Longer than the buffer: all of it, cut.
         let mut small = [0u8; 3];
         assert_eq!(
-            g.read_c_string(VirtAddr(base + 4090), &mut small, Field::ScxRoot).unwrap(),
+            g.read_c_string(VirtAddr(base + 4090), &mut small, Field::SchedCgrpPathString).unwrap(),
             (&b"/su"[..], true)
         );
         // Running into unmapped memory before its NUL: an error naming the address.
-        let e = g.read_c_string(VirtAddr(base + 4095), &mut buf, Field::ScxRoot).unwrap_err();
-        assert_eq!(e.kva, VirtAddr(base + 4096));
+        let e = g.read_c_string(VirtAddr(base + 4095), &mut buf, Field::SchedOpsName).unwrap_err();
+        assert_eq!((e.kva, e.field), (VirtAddr(base + 4096), Field::SchedOpsName));
     }
 }

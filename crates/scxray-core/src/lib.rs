@@ -92,7 +92,7 @@ pub use limits::{
     Limits, MAX_BUCKET_CHAIN, MAX_CPUS, MAX_LIST_NODES, MAX_NODES, MAX_RHT_BUCKETS, MAX_RHT_NODES,
     MAX_SCHED_DEPTH, MAX_SUB_SCHEDS, ReadCost,
 };
-pub use memory::{FlatImage, MemError, PhysMem, RegionSet};
+pub use memory::{FlatImage, LeInt, MemError, PhysMem, RegionSet};
 pub use output::{
     Comm, CpuScx, DsqHeader, DsqOrigin, HashTruncation, HashWalk, ListWalk, Pass, Problem, Provenance,
     SchedState, SubSched, TaskEntry, TaskIdentity,
@@ -102,3 +102,6 @@ pub use task::{DsqId, TaskDetail};
 pub use tlb::CachedTranslate;
 pub use translate::{AddressKind, LinearRange, LinearTranslator, Translate, TranslateError};
 pub use visit::Visitor;
+/// The zerocopy that [`PhysMem::read_obj`] and [`Guest::read_obj`] are generic over, for
+/// implementors that override `read_obj` and for callers reading their own structs.
+pub use zerocopy;

@@ -5,7 +5,8 @@
 
 use crate::addr::PhysAddr;
 use core::fmt;
-use zerocopy::little_endian::{I32, U16, U32, U64};
+use zerocopy::little_endian::{I16, I32, I64, U16, U32, U64};
+use zerocopy::{FromBytes, IntoBytes};
 
 /// Why a guest-physical read failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,56 +41,77 @@ impl fmt::Display for MemError {
 
 impl core::error::Error for MemError {}
 
+/// An integer as guest memory holds it: little-endian, whatever the host. Its [`LeInt::Le`] is
+/// zerocopy's byte-order type of the same width, so a read of it never depends on the host's
+/// byte order; [`PhysMem::read_le`] and [`Guest::read_le`](crate::Guest::read_le) read one.
+pub trait LeInt: Copy {
+    /// The little-endian representation (zerocopy's `little_endian` type; `u8`/`i8` as is).
+    type Le: FromBytes + IntoBytes;
+    /// The value `le` holds.
+    fn from_le(le: Self::Le) -> Self;
+}
+
+macro_rules! le_int {
+    ($($t:ty => $le:ty),* $(,)?) => {$(
+        impl LeInt for $t {
+            type Le = $le;
+            #[inline(always)]
+            fn from_le(le: $le) -> Self {
+                le.into()
+            }
+        }
+    )*};
+}
+le_int!(u8 => u8, i8 => i8, u16 => U16, i16 => I16, u32 => U32, i32 => I32, u64 => U64, i64 => I64);
+
 /// Fallible reads of guest-physical bytes.
 ///
-/// Implementors provide [`PhysMem::read`]; the typed helpers decode little-endian values.
+/// Implementors provide [`PhysMem::read`]; [`PhysMem::read_obj`] reads any plain-bytes type
+/// and may be overridden for speed (a memory that can hand out a slice decodes in place, see
+/// [`FlatImage`]); [`PhysMem::read_le`] is the little-endian integer read on top of it.
+/// Overrides must read the same bytes as `read` would: the tests compare them.
+///
+/// The typed reads are generic, so the trait is not object safe (nor is
+/// [`Translate`](crate::Translate)): walkers take memories as type parameters.
 pub trait PhysMem {
     /// Fills `buf` with the bytes at `pa..pa + buf.len()`, or fails without a partial
     /// result the caller could mistake for data.
     fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError>;
 
-    /// Reads one byte.
-    fn read_u8(&self, pa: PhysAddr) -> Result<u8, MemError> {
-        let mut b = [0u8; 1];
-        self.read(pa, &mut b)?;
-        Ok(b[0])
+    /// The `T` whose bytes are at `pa`, as guest memory holds them: multi-byte fields of `T`
+    /// must be zerocopy's `little_endian` types (or arrays of bytes). Fails as
+    /// [`PhysMem::read`] does for `size_of::<T>()` bytes.
+    #[inline]
+    fn read_obj<T: FromBytes + IntoBytes>(&self, pa: PhysAddr) -> Result<T, MemError> {
+        let mut value = T::new_zeroed();
+        self.read(pa, value.as_mut_bytes())?;
+        Ok(value)
     }
-    /// Reads a little-endian `u16`.
-    fn read_u16(&self, pa: PhysAddr) -> Result<u16, MemError> {
-        let mut b = [0u8; 2];
-        self.read(pa, &mut b)?;
-        Ok(U16::from_bytes(b).get())
-    }
-    /// Reads a little-endian `u32`.
-    fn read_u32(&self, pa: PhysAddr) -> Result<u32, MemError> {
-        let mut b = [0u8; 4];
-        self.read(pa, &mut b)?;
-        Ok(U32::from_bytes(b).get())
-    }
-    /// Reads a little-endian `u64`.
-    fn read_u64(&self, pa: PhysAddr) -> Result<u64, MemError> {
-        let mut b = [0u8; 8];
-        self.read(pa, &mut b)?;
-        Ok(U64::from_bytes(b).get())
-    }
-    /// Reads a little-endian `i32`.
-    fn read_i32(&self, pa: PhysAddr) -> Result<i32, MemError> {
-        let mut b = [0u8; 4];
-        self.read(pa, &mut b)?;
-        Ok(I32::from_bytes(b).get())
+
+    /// The little-endian integer at `pa`: [`PhysMem::read_obj`] of its [`LeInt::Le`].
+    ///
+    /// A memory that decodes in place may override this too, to build the `Result` around the
+    /// integer rather than around its byte-order type ([`FlatImage`] does: the list walk keeps
+    /// its `next` pointer in a register then, measured 0.55x -> 0.66x of the bare chase).
+    #[inline]
+    fn read_le<V: LeInt>(&self, pa: PhysAddr) -> Result<V, MemError> {
+        self.read_obj::<V::Le>(pa).map(V::from_le)
     }
 }
 
 impl<M: PhysMem + ?Sized> PhysMem for &M {
+    #[inline]
     fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
         (**self).read(pa, buf)
     }
     // Forwarded so that an implementation's faster typed reads are kept.
-    fn read_u32(&self, pa: PhysAddr) -> Result<u32, MemError> {
-        (**self).read_u32(pa)
+    #[inline]
+    fn read_obj<T: FromBytes + IntoBytes>(&self, pa: PhysAddr) -> Result<T, MemError> {
+        (**self).read_obj(pa)
     }
-    fn read_u64(&self, pa: PhysAddr) -> Result<u64, MemError> {
-        (**self).read_u64(pa)
+    #[inline]
+    fn read_le<V: LeInt>(&self, pa: PhysAddr) -> Result<V, MemError> {
+        (**self).read_le(pa)
     }
 }
 
@@ -124,15 +146,13 @@ impl<'a> FlatImage<'a> {
     }
 }
 
-impl FlatImage<'_> {
-    /// The `N` bytes at `pa`, decoded in place (no copy through a caller's buffer).
-    #[inline]
-    fn array<const N: usize>(&self, pa: PhysAddr) -> Result<[u8; N], MemError> {
-        window(self.base.0, self.bytes.len(), pa, N)
-            .and_then(|r| self.bytes.get(r))
-            .and_then(|s| <[u8; N]>::try_from(s).ok())
-            .ok_or(MemError::NotBacked { pa, len: len_u64(N) })
-    }
+/// The `T` at `pa` of the slice `bytes` that begins at guest address `base`, decoded in place
+/// (no copy through a zeroed buffer), or `None` when any of it falls outside.
+#[inline]
+fn obj_in<T: FromBytes>(base: PhysAddr, bytes: &[u8], pa: PhysAddr) -> Option<T> {
+    window(base.0, bytes.len(), pa, size_of::<T>())
+        .and_then(|r| bytes.get(r))
+        .and_then(|s| T::read_from_bytes(s).ok())
 }
 
 impl PhysMem for FlatImage<'_> {
@@ -144,13 +164,18 @@ impl PhysMem for FlatImage<'_> {
         buf.copy_from_slice(src);
         Ok(())
     }
+    /// In place, no copy through a zeroed buffer.
     #[inline]
-    fn read_u32(&self, pa: PhysAddr) -> Result<u32, MemError> {
-        self.array(pa).map(|b| U32::from_bytes(b).get())
+    fn read_obj<T: FromBytes + IntoBytes>(&self, pa: PhysAddr) -> Result<T, MemError> {
+        obj_in(self.base, self.bytes, pa).ok_or(MemError::NotBacked { pa, len: len_u64(size_of::<T>()) })
     }
+    /// In place, decoded before the `Result` is built: the list walks read every `next`
+    /// pointer through this.
     #[inline]
-    fn read_u64(&self, pa: PhysAddr) -> Result<u64, MemError> {
-        self.array(pa).map(|b| U64::from_bytes(b).get())
+    fn read_le<V: LeInt>(&self, pa: PhysAddr) -> Result<V, MemError> {
+        obj_in::<V::Le>(self.base, self.bytes, pa)
+            .map(V::from_le)
+            .ok_or(MemError::NotBacked { pa, len: len_u64(size_of::<V>()) })
     }
 }
 
@@ -181,6 +206,13 @@ impl PhysMem for RegionSet<'_> {
         }
         Err(MemError::NotBacked { pa, len: len_u64(buf.len()) })
     }
+    #[inline]
+    fn read_obj<T: FromBytes + IntoBytes>(&self, pa: PhysAddr) -> Result<T, MemError> {
+        self.regions
+            .iter()
+            .find_map(|&(base, bytes)| obj_in(base, bytes, pa))
+            .ok_or(MemError::NotBacked { pa, len: len_u64(size_of::<T>()) })
+    }
 }
 
 #[cfg(test)]
@@ -191,21 +223,72 @@ mod tests {
     fn flat_image_reads_little_endian_whatever_the_host() {
         let bytes = [0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0xfe, 0xff, 0xff, 0xff];
         let m = FlatImage::new(PhysAddr(0x1000), &bytes);
-        assert_eq!(m.read_u64(PhysAddr(0x1000)), Ok(0x8877_6655_4433_2211));
-        assert_eq!(m.read_u32(PhysAddr(0x1004)), Ok(0x8877_6655));
-        assert_eq!(m.read_u16(PhysAddr(0x1001)), Ok(0x3322));
-        assert_eq!(m.read_i32(PhysAddr(0x1008)), Ok(-2));
-        assert_eq!(m.read_u8(PhysAddr(0x100b)), Ok(0xff));
+        assert_eq!(m.read_le::<u64>(PhysAddr(0x1000)), Ok(0x8877_6655_4433_2211));
+        assert_eq!(m.read_le::<u32>(PhysAddr(0x1004)), Ok(0x8877_6655));
+        assert_eq!(m.read_le::<u16>(PhysAddr(0x1001)), Ok(0x3322));
+        assert_eq!(m.read_le::<i32>(PhysAddr(0x1008)), Ok(-2));
+        assert_eq!(m.read_le::<i16>(PhysAddr(0x100a)), Ok(-1));
+        assert_eq!(m.read_le::<i64>(PhysAddr(0x1004)), Ok(-0x0000_0001_7788_99ab));
+        assert_eq!(m.read_le::<u8>(PhysAddr(0x100b)), Ok(0xff));
+        assert_eq!(m.read_le::<i8>(PhysAddr(0x100b)), Ok(-1));
+    }
+
+    /// A struct of little-endian fields, read whole: what `read_obj` is for.
+    #[derive(zerocopy::FromBytes, zerocopy::IntoBytes, Debug, PartialEq, Eq)]
+    #[repr(C)]
+    struct ListHead {
+        next: U64,
+        prev: U64,
+    }
+
+    #[test]
+    fn read_obj_reads_a_struct_the_same_from_every_memory() {
+        let mut bytes = [0u8; 24];
+        bytes[4..12].copy_from_slice(&0x1122_3344_5566_7788u64.to_le_bytes());
+        bytes[12..20].copy_from_slice(&0x99aa_bbcc_ddee_ff00u64.to_le_bytes());
+        let want = ListHead { next: U64::new(0x1122_3344_5566_7788), prev: U64::new(0x99aa_bbcc_ddee_ff00) };
+        let flat = FlatImage::new(PhysAddr(0x1000), &bytes);
+        let regions = [(PhysAddr(0x1000), &bytes[..])];
+        let set = RegionSet::new(&regions);
+        // The trait's own read_obj, through `read` only.
+        struct ReadOnly<'a>(FlatImage<'a>);
+        impl PhysMem for ReadOnly<'_> {
+            fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
+                self.0.read(pa, buf)
+            }
+        }
+        let plain = ReadOnly(flat);
+        assert_eq!(flat.read_obj::<ListHead>(PhysAddr(0x1004)), Ok(want));
+        assert_eq!(set.read_obj::<ListHead>(PhysAddr(0x1004)), flat.read_obj(PhysAddr(0x1004)));
+        assert_eq!(plain.read_obj::<ListHead>(PhysAddr(0x1004)), flat.read_obj(PhysAddr(0x1004)));
+        assert_eq!((&&plain).read_le::<u64>(PhysAddr(0x100c)), Ok(0x99aa_bbcc_ddee_ff00));
+        // FlatImage's own read_le, directly and through references, reads what `read` does.
+        for at in 0x1000..0x1018 {
+            let pa = PhysAddr(at);
+            assert_eq!(flat.read_le::<u64>(pa), plain.read_le::<u64>(pa), "{pa:?}");
+            assert_eq!((&&flat).read_le::<i32>(pa), plain.read_le::<i32>(pa), "{pa:?}");
+        }
+        assert_eq!(
+            flat.read_le::<u64>(PhysAddr(0x1011)),
+            Err(MemError::NotBacked { pa: PhysAddr(0x1011), len: 8 })
+        );
+        let past = Err(MemError::NotBacked { pa: PhysAddr(0x1009), len: 16 });
+        assert_eq!(flat.read_obj::<ListHead>(PhysAddr(0x1009)), past);
+        assert_eq!(set.read_obj::<ListHead>(PhysAddr(0x1009)), past);
+        assert_eq!(plain.read_obj::<ListHead>(PhysAddr(0x1009)), past);
     }
 
     #[test]
     fn flat_image_rejects_reads_outside_or_straddling_the_end() {
         let bytes = [0u8; 16];
         let m = FlatImage::new(PhysAddr(0x1000), &bytes);
-        assert_eq!(m.read_u64(PhysAddr(0x100c)), Err(MemError::NotBacked { pa: PhysAddr(0x100c), len: 8 }));
-        assert!(m.read_u8(PhysAddr(0xfff)).is_err());
-        assert!(m.read_u8(PhysAddr(0x1010)).is_err());
-        assert!(m.read_u64(PhysAddr(u64::MAX - 2)).is_err());
+        assert_eq!(
+            m.read_le::<u64>(PhysAddr(0x100c)),
+            Err(MemError::NotBacked { pa: PhysAddr(0x100c), len: 8 })
+        );
+        assert!(m.read_le::<u8>(PhysAddr(0xfff)).is_err());
+        assert!(m.read_le::<u8>(PhysAddr(0x1010)).is_err());
+        assert!(m.read_le::<u64>(PhysAddr(u64::MAX - 2)).is_err());
     }
 
     #[test]
@@ -214,13 +297,15 @@ mod tests {
         let high = [2u8; 16];
         let regions = [(PhysAddr(0), &low[..]), (PhysAddr(0x1_0000_0000), &high[..])];
         let m = RegionSet::new(&regions);
-        assert_eq!(m.read_u8(PhysAddr(15)), Ok(1));
-        assert_eq!(m.read_u8(PhysAddr(0x1_0000_0000)), Ok(2));
+        assert_eq!(m.read_le::<u8>(PhysAddr(15)), Ok(1));
+        assert_eq!(m.read_le::<u8>(PhysAddr(0x1_0000_0000)), Ok(2));
         assert_eq!(
-            m.read_u8(PhysAddr(0x8000_0000)),
+            m.read_le::<u8>(PhysAddr(0x8000_0000)),
             Err(MemError::NotBacked { pa: PhysAddr(0x8000_0000), len: 1 })
         );
         // A value straddling the end of a region is not read from the next one.
-        assert!(m.read_u32(PhysAddr(14)).is_err());
+        assert!(m.read_le::<u32>(PhysAddr(14)).is_err());
+        let mut b = [0u8; 4];
+        assert!(m.read(PhysAddr(14), &mut b).is_err());
     }
 }

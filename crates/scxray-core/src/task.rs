@@ -3,7 +3,7 @@
 
 use crate::addr::VirtAddr;
 use crate::error::{Field, ReadCause, ReadError};
-use crate::guest::{Guest, offset};
+use crate::guest::Guest;
 use crate::layout::LayoutGroup;
 use crate::memory::PhysMem;
 use crate::output::Comm;
@@ -148,17 +148,20 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
         let tl = self.layout.task.ok_or(missing(LayoutGroup::Task))?;
         let see_l = self.layout.see.ok_or(missing(LayoutGroup::See))?;
         let id = self.read_task_identity(kva)?;
-        let see = offset(kva, tl.scx.into(), Field::SeeFlags)?;
-        let at = |base: VirtAddr, off: u32, f: Field| offset(base, off.into(), f);
-        let opt_u32 = |base, off: Option<u32>, f| off.map(|o| self.read_u32(at(base, o, f)?, f)).transpose();
-        let opt_i32 = |base, off: Option<u32>, f| off.map(|o| self.read_i32(at(base, o, f)?, f)).transpose();
-        let opt_u64 = |base, off: Option<u32>, f| off.map(|o| self.read_u64(at(base, o, f)?, f)).transpose();
+        let see = kva.member(tl.scx, Field::SeeFlags)?;
+        let at = |base: VirtAddr, off: u32, f: Field| base.member(off, f);
+        let opt_u32 =
+            |base, off: Option<u32>, f| off.map(|o| self.read_le::<u32>(at(base, o, f)?, f)).transpose();
+        let opt_i32 =
+            |base, off: Option<u32>, f| off.map(|o| self.read_le::<i32>(at(base, o, f)?, f)).transpose();
+        let opt_u64 =
+            |base, off: Option<u32>, f| off.map(|o| self.read_le::<u64>(at(base, o, f)?, f)).transpose();
         let dsq_kva = opt_u64(see, see_l.dsq, Field::SeeDsq)?.map(VirtAddr);
         // The id of the DSQ the task names; a task caught mid-migration may name one whose
         // list no longer holds it, and a freed DSQ may not translate: that is not an error.
         let dsq_id = match (dsq_kva, self.layout.dsq) {
             (Some(d), Some(dl)) if d.0 != 0 => {
-                offset(d, dl.id.into(), Field::DsqId).and_then(|a| self.read_u64(a, Field::DsqId)).ok()
+                d.member(dl.id, Field::DsqId).and_then(|a| self.read_le::<u64>(a, Field::DsqId)).ok()
             }
             _ => None,
         };
@@ -170,7 +173,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             state: opt_u32(kva, tl.state, Field::TaskState)?,
             on_rq: opt_i32(kva, tl.on_rq, Field::TaskOnRq)?,
             cpus_ptr: opt_u64(kva, tl.cpus_ptr, Field::TaskCpusPtr)?.map(VirtAddr),
-            scx_flags: self.read_u32(at(see, see_l.flags, Field::SeeFlags)?, Field::SeeFlags)?,
+            scx_flags: self.read_le::<u32>(at(see, see_l.flags, Field::SeeFlags)?, Field::SeeFlags)?,
             dsq_kva,
             dsq_id,
             ops_state: opt_u64(see, see_l.ops_state, Field::SeeOpsState)?,

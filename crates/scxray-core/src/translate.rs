@@ -118,11 +118,10 @@ pub trait Translate {
         va: VirtAddr,
     ) -> Result<(PhysAddr, Option<LinearRange>), TranslateError> {
         let (pa, whole_page) = self.translate_in_page(mem, va)?;
-        let in_page = va.0 & (PAGE_4K - 1);
-        let span = whole_page.then(|| LinearRange {
-            va_start: VirtAddr(va.0 & !(PAGE_4K - 1)),
+        let span = pa.checked_sub(va.offset_in(PAGE_4K)).filter(|_| whole_page).map(|pa_start| LinearRange {
+            va_start: va.align_down(PAGE_4K),
             len: PAGE_4K,
-            pa_start: PhysAddr(pa.0.wrapping_sub(in_page)),
+            pa_start,
             kind: AddressKind::PageWalk,
         });
         Ok((pa, span))
@@ -172,7 +171,7 @@ impl LinearRange {
     #[must_use]
     #[inline]
     pub fn apply(&self, va: VirtAddr) -> Option<PhysAddr> {
-        let off = va.0.checked_sub(self.va_start.0)?;
+        let off = va.checked_offset_from(self.va_start)?;
         (off < self.len).then_some(())?;
         self.pa_start.checked_add(off)
     }
@@ -181,7 +180,7 @@ impl LinearRange {
     #[must_use]
     #[inline]
     pub fn apply_len(&self, va: VirtAddr, len: u64) -> Option<PhysAddr> {
-        let off = va.0.checked_sub(self.va_start.0)?;
+        let off = va.checked_offset_from(self.va_start)?;
         (off <= self.len.checked_sub(len)?).then_some(())?;
         self.pa_start.checked_add(off)
     }
@@ -219,10 +218,10 @@ impl Translate for LinearTranslator<'_> {
         mem: &M,
         va: VirtAddr,
     ) -> Result<(PhysAddr, bool), TranslateError> {
-        let first = va.0 & !(PAGE_4K - 1);
-        let last = first | (PAGE_4K - 1);
+        let first = va.align_down(PAGE_4K);
+        let last = first.0 | (PAGE_4K - 1);
         for r in self.ranges {
-            if let Some(off) = first.checked_sub(r.va_start.0) {
+            if let Some(off) = first.checked_offset_from(r.va_start) {
                 if off >= r.len {
                     continue;
                 }
@@ -230,9 +229,10 @@ impl Translate for LinearTranslator<'_> {
                 // covers the page when the page's last byte is inside it too, and that byte's
                 // physical address does not wrap (then no address of the page wraps).
                 let last_off = off.wrapping_add(PAGE_4K - 1);
-                if r.len.wrapping_sub(off) >= PAGE_4K && r.pa_start.0.checked_add(last_off).is_some() {
-                    let va_off = off.wrapping_add(va.0 & (PAGE_4K - 1));
-                    return Ok((PhysAddr(r.pa_start.0.wrapping_add(va_off)), true));
+                let va_off = off.wrapping_add(va.offset_in(PAGE_4K));
+                let whole = r.len.wrapping_sub(off) >= PAGE_4K && r.pa_start.checked_add(last_off).is_some();
+                if let Some(pa) = r.pa_start.checked_add(va_off).filter(|_| whole) {
+                    return Ok((pa, true));
                 }
             } else if r.va_start.0 > last || r.len == 0 {
                 continue;
@@ -262,7 +262,7 @@ impl Translate for LinearTranslator<'_> {
         // [lo, hi] inclusive, so a range reaching the top of the address space is expressible.
         let mut lo = r.va_start.0;
         let mut hi = r.va_start.0.saturating_add(r.len.saturating_sub(1));
-        if r.pa_start.0.checked_add(hi.wrapping_sub(lo)).is_none() {
+        if r.pa_start.checked_add(hi.wrapping_sub(lo)).is_none() {
             return Ok((pa, None));
         }
         for e in self.ranges.iter().take(earlier) {
@@ -281,10 +281,11 @@ impl Translate for LinearTranslator<'_> {
             }
         }
         let len = hi.wrapping_sub(lo).checked_add(1);
-        let span = len.map(|len| LinearRange {
+        // `lo` lies in `r` (clipping only raises it, up to `va` at most).
+        let span = len.zip(r.apply(VirtAddr(lo))).map(|(len, pa_start)| LinearRange {
             va_start: VirtAddr(lo),
             len,
-            pa_start: PhysAddr(r.pa_start.0.wrapping_add(lo.wrapping_sub(r.va_start.0))),
+            pa_start,
             kind: r.kind,
         });
         Ok((pa, span))

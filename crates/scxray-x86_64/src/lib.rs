@@ -7,7 +7,7 @@
 //!
 //! `no_std`, no `alloc`, no `unsafe`, no architecture-specific code: an aarch64 or big-endian
 //! host reads an x86_64 guest the same way, since every entry is read with
-//! [`scxray_core::PhysMem::read_u64`] (little-endian).
+//! [`scxray_core::PhysMem::read_le`] (little-endian).
 //!
 //! The pieces:
 //! - [`X86Config`]: CR3, [`PagingMode`], `page_offset_base`, `phys_base` and the region sizes;

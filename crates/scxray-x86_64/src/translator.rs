@@ -67,7 +67,7 @@ impl X86Translator {
 
     /// `va - page_offset_base` inside the direct map.
     fn direct_map_offset(&self, va: VirtAddr) -> Option<u64> {
-        let offset = va.0.checked_sub(self.config.page_offset_base.0)?;
+        let offset = va.checked_offset_from(self.config.page_offset_base)?;
         (offset < self.config.direct_map_size).then_some(offset)
     }
 
@@ -78,7 +78,7 @@ impl X86Translator {
 
     /// `va - kernel_map_start` inside the kernel image.
     fn kernel_image_offset(&self, va: VirtAddr) -> Option<u64> {
-        let offset = va.0.checked_sub(self.config.kernel_map_start.0)?;
+        let offset = va.checked_offset_from(self.config.kernel_map_start)?;
         (offset < self.config.kernel_image_size).then_some(offset)
     }
 
@@ -116,7 +116,7 @@ impl Translate for X86Translator {
             // The kernel's own `__pa_symbol` arithmetic is modular: `phys_base` is "negative"
             // when KASLR loads the image below LOAD_PHYSICAL_ADDR (seen on real 7.3 guests:
             // phys_base = -0x2a00000). The result is still checked against memory.
-            let pa = PhysAddr(self.config.phys_base.0.wrapping_add(offset));
+            let pa = self.config.phys_base.wrapping_add(offset);
             return self.check_in_memory(va, pa);
         }
         self.walk(mem, va).map(|m| m.pa)
@@ -141,9 +141,9 @@ impl Translate for X86Translator {
         if let Some(end) = self.config.phys_end {
             len = len.min(end.0);
         }
-        let last = len.checked_sub(1).and_then(|l| start.0.checked_add(l));
-        let canonical = |a: u64| self.config.paging_mode.is_canonical(VirtAddr(a));
-        let span = last.filter(|&l| canonical(start.0) && canonical(l)).map(|_| LinearRange {
+        let last = len.checked_sub(1).and_then(|l| start.checked_add(l));
+        let canonical = |a: VirtAddr| self.config.paging_mode.is_canonical(a);
+        let span = last.filter(|&l| canonical(start) && canonical(l)).map(|_| LinearRange {
             va_start: start,
             len,
             pa_start: PhysAddr(0),

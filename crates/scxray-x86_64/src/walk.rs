@@ -49,7 +49,7 @@ impl PageTables {
             return Err(TranslateError::BadDescriptor { va, level: root.number(), descriptor: self.cr3.0 });
         }
         for &level in self.mode.levels() {
-            let descriptor = Descriptor(mem.read_u64(entry_address(table, level, va))?);
+            let descriptor = Descriptor(mem.read_le(entry_address(table, level, va))?);
             match descriptor.decode(level, phys_mask) {
                 Ok(Entry::Table(next)) => table = next,
                 Ok(Entry::Page { base, size }) => {

@@ -360,5 +360,5 @@ fn ps_in_an_oracle_pml4_entry_is_a_bad_descriptor() {
     let mem = FlatImage::new(PhysAddr(ARENA_PA), &image);
     let got = four_level_tables(ARENA_PA).walk(&mem, VirtAddr(m.va));
     assert_eq!(got, Err(TranslateError::BadDescriptor { va: VirtAddr(m.va), level: 3, descriptor: entry }));
-    assert_eq!(mem.read_u64(PhysAddr(ARENA_PA + at as u64)), Ok(entry));
+    assert_eq!(mem.read_le::<u64>(PhysAddr(ARENA_PA + at as u64)), Ok(entry));
 }

@@ -92,7 +92,7 @@ use scxray_core::wire::{
 };
 use scxray_core::{
     AddressKind, CpuScx, DsqHeader, Field, Guest, HashWalk, LinearTranslator, ListWalk, PhysAddr, PhysMem,
-    Problem, SchedState, SubSched, TaskEntry, Translate, TranslateError, VirtAddr, Visitor,
+    Problem, Provenance, SchedState, SubSched, TaskEntry, Translate, TranslateError, VirtAddr, Visitor,
 };
 use scxray_x86_64::{Cr3, PagingMode, X86Config, X86Translator};
 use serde::Serialize;
@@ -229,22 +229,26 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Encoder<'_, '_, '_, M, T> {
 
     /// Reads `sched`'s names into the two buffers and passes them to `f` (they live on this
     /// stack frame only: records are written at once, never kept).
-    fn with_names(&mut self, sched: VirtAddr, f: impl FnOnce(&mut Writer<'_>, SchedNames<'_>)) {
+    fn with_names(&mut self, state: &SchedState, f: impl FnOnce(&mut Writer<'_>, SchedNames<'_>)) {
         let mut name = [0u8; OPS_NAME_LEN];
         let mut path = [0u8; CGROUP_PATH_LEN];
         let g = &self.guest;
+        let sched = state.sched_kva;
+        // 6.12-6.15 have no `struct scx_sched`: the name is the `scx_ops` variable's.
+        let name_field =
+            if state.provenance == Provenance::Globals { Field::OpsNameVar } else { Field::SchedOpsName };
         let ops_name = self.symbols.ops_name_offset.and_then(|off| {
-            let at = VirtAddr(sched.0.wrapping_add(u64::from(off)));
-            g.read_bytes(at, &mut name, Field::ScxRoot).ok()?;
+            let at = sched.member(off, name_field).ok()?;
+            g.read_bytes(at, &mut name, name_field).ok()?;
             let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
             name.get(..end)
         });
         let path_ptr = self.symbols.cgrp_path_offset.and_then(|off| {
-            let ptr = g.read_u64(VirtAddr(sched.0.wrapping_add(u64::from(off))), Field::ScxRoot).ok()?;
-            (ptr != 0).then_some(VirtAddr(ptr))
+            let ptr = g.read_ptr(sched.member(off, Field::SchedCgrpPath).ok()?, Field::SchedCgrpPath).ok()?;
+            (ptr.0 != 0).then_some(ptr)
         });
         let (cgroup_path, cgroup_path_cut) = path_ptr
-            .and_then(|p| g.read_c_string(p, &mut path, Field::ScxRoot).ok())
+            .and_then(|p| g.read_c_string(p, &mut path, Field::SchedCgrpPathString).ok())
             .map_or((None, false), |(p, cut)| (Some(p), cut));
         f(&mut self.out, SchedNames { ops_name, cgroup_path, cgroup_path_cut });
     }
@@ -280,7 +284,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Visitor for Encoder<'_, '_, '_,
     }
     fn sub_sched(&mut self, sched: &SubSched) {
         self.out.record(&Record::SubSched(*sched));
-        self.with_names(sched.state.sched_kva, |out, names| out.record(&Record::SubSchedNames(names)));
+        self.with_names(&sched.state, |out, names| out.record(&Record::SubSchedNames(names)));
     }
     fn sub_scheds_end(&mut self, walk: &ListWalk) {
         self.out.record(&Record::SubSchedsEnd(*walk));
@@ -331,9 +335,11 @@ pub fn serve<M: PhysMem + ?Sized>(request: &[u8], mem: &M, out: &mut [u8]) -> Re
     let mut enc = Encoder { guest, out: writer, symbols: &req.symbols, root: None };
     guest.walk_machine(&mut enc);
     if let Some(root) = enc.root {
-        let enable_state =
-            req.symbols.scx_enable_state_var.and_then(|a| guest.read_u32(a, Field::ScxRoot).ok());
-        enc.with_names(root.sched_kva, |out, names| {
+        let enable_state = req
+            .symbols
+            .scx_enable_state_var
+            .and_then(|a| guest.read_le::<u32>(a, Field::EnableStateVar).ok());
+        enc.with_names(&root, |out, names| {
             out.record(&Record::Scheduler(SchedulerExtra { names, enable_state }));
         });
     }

@@ -2,7 +2,7 @@
 
 use crate::addr::VirtAddr;
 use crate::error::Field;
-use crate::guest::{Guest, container_of, offset};
+use crate::guest::Guest;
 use crate::layout::LayoutGroup;
 use crate::memory::PhysMem;
 use crate::output::{DsqHeader, DsqOrigin, ListWalk, Pass, Problem, TaskEntry};
@@ -43,9 +43,9 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
                 origin,
                 kva,
                 pa,
-                id: self.read_u64(offset(kva, dl.id.into(), Field::DsqId)?, Field::DsqId)?,
-                nr: self.read_u32(offset(kva, dl.nr.into(), Field::DsqNr)?, Field::DsqNr)?,
-                seq: self.read_u32(offset(kva, dl.seq.into(), Field::DsqSeq)?, Field::DsqSeq)?,
+                id: self.read_le::<u64>(kva.member(dl.id, Field::DsqId)?, Field::DsqId)?,
+                nr: self.read_le::<u32>(kva.member(dl.nr, Field::DsqNr)?, Field::DsqNr)?,
+                seq: self.read_le::<u32>(kva.member(dl.seq, Field::DsqSeq)?, Field::DsqSeq)?,
                 sched,
             })
         })();
@@ -68,7 +68,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
         let task_from_node =
             u64::from(tl.scx).saturating_add(u64::from(see.dsq_list)).saturating_add(u64::from(ln.node));
         let cursor = self.layout.flags.dsq_lnode_iter_cursor;
-        let head = match offset(kva, dl.list.into(), Field::Dsq) {
+        let head = match kva.member(dl.list, Field::Dsq) {
             Ok(h) => h,
             Err(error) => {
                 v.problem(&Problem::Unreadable { pass, error });
@@ -83,7 +83,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
                 Some(f) if f & cursor == 0 => {}
                 _ => return Node::Skipped,
             }
-            match container_of(node, task_from_node, Field::ListHeadNext) {
+            match node.container_of(task_from_node, Field::ListHeadNext) {
                 Ok(task_kva) => {
                     v.dsq_task(&header, TaskEntry { task_kva, runnable_in_scx: false });
                     Node::Reported

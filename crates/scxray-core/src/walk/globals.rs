@@ -5,7 +5,7 @@
 
 use crate::addr::VirtAddr;
 use crate::error::Field;
-use crate::guest::{Guest, offset};
+use crate::guest::Guest;
 use crate::limits::MAX_NODES;
 use crate::memory::PhysMem;
 use crate::output::{DsqOrigin, Pass, Problem, Provenance, SchedState};
@@ -17,16 +17,16 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
     /// The root state from the globals; `Ok(None)` while the enable state is "disabled".
     pub(crate) fn read_root_globals(&self, g: &SchedGlobals) -> Result<Option<SchedState>, Problem> {
         let unreadable = |error| Problem::Unreadable { pass: Pass::Root, error };
-        let state = self.read_u32(g.enable_state, Field::EnableStateVar).map_err(unreadable)?;
+        let state = self.read_le::<u32>(g.enable_state, Field::EnableStateVar).map_err(unreadable)?;
         if state == g.disabled {
             return Ok(None);
         }
         let exit_kind = match g.exit_kind {
-            Some(at) => self.read_u32(at, Field::ExitKindVar).map_err(unreadable)?,
+            Some(at) => self.read_le::<u32>(at, Field::ExitKindVar).map_err(unreadable)?,
             None => 0,
         };
         let bypass_depth = match g.bypass_depth {
-            Some(at) => self.read_i32(at, Field::BypassDepthVar).map_err(unreadable)?,
+            Some(at) => self.read_le::<i32>(at, Field::BypassDepthVar).map_err(unreadable)?,
             None => 0,
         };
         Ok(Some(SchedState {
@@ -63,7 +63,8 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             Err(error) => return v.problem(&Problem::Unreadable { pass, error }),
         };
         for node in 0..self.symbols.nr_nodes.min(MAX_NODES) {
-            let entry = offset(array, u64::from(node).saturating_mul(8), Field::GlobalDsqsEntry)
+            let entry = array
+                .member(u64::from(node).saturating_mul(8), Field::GlobalDsqsEntry)
                 .and_then(|at| self.read_ptr(at, Field::GlobalDsqsEntry));
             match entry {
                 Ok(p) if p.0 == 0 => {}

@@ -4,7 +4,7 @@
 
 use crate::addr::VirtAddr;
 use crate::error::Field;
-use crate::guest::{Guest, container_of, offset};
+use crate::guest::Guest;
 use crate::layout::LayoutGroup;
 use crate::limits::MAX_SCHED_DEPTH;
 use crate::memory::PhysMem;
@@ -51,7 +51,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
 
     /// The children of `parent`, which sit at `depth`, and their descendants.
     fn walk_children<V: Visitor + ?Sized>(&self, parent: VirtAddr, depth: u32, h: &mut Hierarchy, v: &mut V) {
-        let head = match offset(parent, h.children.into(), Field::SchedChildren) {
+        let head = match parent.member(h.children, Field::SchedChildren) {
             Ok(head) => head,
             Err(e) => {
                 h.walk.broken.get_or_insert(e);
@@ -80,7 +80,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
                     return;
                 }
             };
-            let sched = match container_of(node, h.sibling.into(), Field::SchedSibling) {
+            let sched = match node.container_of(h.sibling, Field::SchedSibling) {
                 Ok(s) => s,
                 Err(e) => {
                     h.walk.broken.get_or_insert(e);
@@ -98,8 +98,9 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             };
             let level = match h.level {
                 None => None,
-                Some(o) => match offset(sched, o.into(), Field::SchedLevel)
-                    .and_then(|at| self.read_i32(at, Field::SchedLevel))
+                Some(o) => match sched
+                    .member(o, Field::SchedLevel)
+                    .and_then(|at| self.read_le::<i32>(at, Field::SchedLevel))
                 {
                     Ok(l) => Some(l),
                     Err(error) => {

@@ -2,7 +2,7 @@
 
 use crate::addr::VirtAddr;
 use crate::error::{Field, ReadError};
-use crate::guest::{Guest, container_of, offset};
+use crate::guest::Guest;
 use crate::layout::LayoutGroup;
 use crate::memory::PhysMem;
 use crate::output::{DsqOrigin, HashTruncation, HashWalk, Pass, Problem};
@@ -24,7 +24,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             v.user_dsqs_end(&hw);
             return hw;
         };
-        match offset(sched, sl.dsq_hash.into(), Field::RhashtableTbl) {
+        match sched.member(sl.dsq_hash, Field::RhashtableTbl) {
             Ok(ht) => self.walk_dsq_hash(ht, sched, v),
             Err(error) => {
                 let hw = HashWalk { first_error: Some(error), ..HashWalk::default() };
@@ -52,10 +52,9 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             return hw;
         };
         let table = (|| -> Result<(VirtAddr, u32), ReadError> {
-            let tbl =
-                self.read_ptr(offset(ht, rl.tbl.into(), Field::RhashtableTbl)?, Field::RhashtableTbl)?;
-            let size_at = offset(tbl, rl.bucket_table_size.into(), Field::BucketTableSize)?;
-            Ok((tbl, self.read_u32(size_at, Field::BucketTableSize)?))
+            let tbl = self.read_ptr(ht.member(rl.tbl, Field::RhashtableTbl)?, Field::RhashtableTbl)?;
+            let size_at = tbl.member(rl.bucket_table_size, Field::BucketTableSize)?;
+            Ok((tbl, self.read_le::<u32>(size_at, Field::BucketTableSize)?))
         })();
         let (tbl, size) = match table {
             Ok(t) => t,
@@ -76,9 +75,10 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
         };
         'buckets: for i in 0..size.min(self.limits.rht_buckets) {
             hw.buckets_visited = hw.buckets_visited.saturating_add(1);
-            let bucket = offset(tbl, u64::from(rl.bucket_table_buckets), Field::BucketTableBucket)
-                .and_then(|b| offset(b, u64::from(i).saturating_mul(8), Field::BucketTableBucket))
-                .and_then(|at| self.read_u64(at, Field::BucketTableBucket));
+            let bucket = tbl
+                .member(u64::from(rl.bucket_table_buckets), Field::BucketTableBucket)
+                .and_then(|b| b.member(u64::from(i).saturating_mul(8), Field::BucketTableBucket))
+                .and_then(|at| self.read_le::<u64>(at, Field::BucketTableBucket));
             let mut node = match bucket {
                 Ok(head) => head & !LOW_BIT,
                 Err(e) => {
@@ -99,15 +99,16 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
                 chain = chain.saturating_add(1);
                 hw.nodes = hw.nodes.saturating_add(1);
                 let here = VirtAddr(node);
-                match container_of(here, dl.hash_node.into(), Field::RhashHeadNext) {
+                match here.container_of(dl.hash_node, Field::RhashHeadNext) {
                     Ok(dsq) => self.walk_owned_dsq(DsqOrigin::User, dsq, Some(owner), pass, v),
                     Err(e) => {
                         note_break(&mut hw, e);
                         break;
                     }
                 }
-                let next = offset(here, rl.rhash_head_next.into(), Field::RhashHeadNext)
-                    .and_then(|at| self.read_u64(at, Field::RhashHeadNext));
+                let next = here
+                    .member(rl.rhash_head_next, Field::RhashHeadNext)
+                    .and_then(|at| self.read_le::<u64>(at, Field::RhashHeadNext));
                 node = match next {
                     Ok(n) => n,
                     Err(e) => {

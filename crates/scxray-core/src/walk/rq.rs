@@ -2,7 +2,7 @@
 
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::error::{Field, ReadError};
-use crate::guest::{Guest, container_of, offset};
+use crate::guest::Guest;
 use crate::layout::{LayoutGroup, RqLayout, ScxRqLayout};
 use crate::memory::PhysMem;
 use crate::output::{Comm, CpuScx, DsqOrigin, ListWalk, Pass, Problem, TaskEntry, TaskIdentity};
@@ -56,10 +56,10 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             return v.runnable_end(cpu, &ListWalk::default());
         };
         let task_from_node = u64::from(tl.scx).saturating_add(u64::from(see.runnable_node));
-        let head = offset(rq_kva, u64::from(rl.scx).saturating_add(sl.runnable_list.into()), Field::Rq);
+        let head = rq_kva.member(u64::from(rl.scx).saturating_add(sl.runnable_list.into()), Field::Rq);
         let walk = match head {
             Ok(head) => walk_list(self, head, self.limits.list_nodes, None, |node, _| {
-                match container_of(node, task_from_node, Field::ListHeadNext) {
+                match node.container_of(task_from_node, Field::ListHeadNext) {
                     Ok(task_kva) => {
                         v.runnable_task(cpu, TaskEntry { task_kva, runnable_in_scx: true });
                         Node::Reported
@@ -80,26 +80,27 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
         rl: &RqLayout,
         sl: &ScxRqLayout,
     ) -> Result<CpuScx, ReadError> {
-        let scx = offset(rq_kva, rl.scx.into(), Field::Rq)?;
-        let at = |off: u32, f: Field| offset(scx, off.into(), f);
+        let scx = rq_kva.member(rl.scx, Field::Rq)?;
+        let at = |off: u32, f: Field| scx.member(off, f);
         let opt_u64 = |off: Option<u32>, f: Field| -> Result<Option<u64>, ReadError> {
-            off.map(|o| self.read_u64(at(o, f)?, f)).transpose()
+            off.map(|o| self.read_le::<u64>(at(o, f)?, f)).transpose()
         };
-        let curr_kva = self.read_ptr(offset(rq_kva, rl.curr.into(), Field::RqCurr)?, Field::RqCurr)?;
+        let curr_kva = self.read_ptr(rq_kva.member(rl.curr, Field::RqCurr)?, Field::RqCurr)?;
         Ok(CpuScx {
             cpu,
             rq_kva,
             rq_pa,
-            nr_running: self.read_u32(at(sl.nr_running, Field::ScxRqNrRunning)?, Field::ScxRqNrRunning)?,
-            flags: self.read_u32(at(sl.flags, Field::ScxRqFlags)?, Field::ScxRqFlags)?,
+            nr_running: self
+                .read_le::<u32>(at(sl.nr_running, Field::ScxRqNrRunning)?, Field::ScxRqNrRunning)?,
+            flags: self.read_le::<u32>(at(sl.flags, Field::ScxRqFlags)?, Field::ScxRqFlags)?,
             cpu_released: self
-                .read_u8(at(sl.cpu_released, Field::ScxRqCpuReleased)?, Field::ScxRqCpuReleased)?
+                .read_le::<u8>(at(sl.cpu_released, Field::ScxRqCpuReleased)?, Field::ScxRqCpuReleased)?
                 != 0,
             ops_qseq: opt_u64(sl.ops_qseq, Field::ScxRqOpsQseq)?,
             kick_sync: opt_u64(sl.kick_sync, Field::ScxRqKickSync)?,
             nr_immed: sl
                 .nr_immed
-                .map(|o| self.read_u32(at(o, Field::ScxRqNrImmed)?, Field::ScxRqNrImmed))
+                .map(|o| self.read_le::<u32>(at(o, Field::ScxRqNrImmed)?, Field::ScxRqNrImmed))
                 .transpose()?,
             clock: opt_u64(sl.clock, Field::ScxRqClock)?,
             curr_kva,
@@ -123,9 +124,9 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             kva,
             cause: crate::error::ReadCause::MissingLayout(LayoutGroup::Task),
         })?;
-        let pid = self.read_i32(offset(kva, tl.pid.into(), Field::TaskPid)?, Field::TaskPid)?;
+        let pid = self.read_le::<i32>(kva.member(tl.pid, Field::TaskPid)?, Field::TaskPid)?;
         let mut comm = [0u8; 16];
-        self.read_bytes(offset(kva, tl.comm.into(), Field::TaskComm)?, &mut comm, Field::TaskComm)?;
+        self.read_bytes(kva.member(tl.comm, Field::TaskComm)?, &mut comm, Field::TaskComm)?;
         Ok(TaskIdentity { kva, pid, comm: Comm(comm) })
     }
 
@@ -157,7 +158,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             ];
             for (off, origin) in embedded {
                 let Some(off) = off else { continue };
-                match offset(rq_kva, u64::from(rl.scx).saturating_add(off.into()), Field::Dsq) {
+                match rq_kva.member(u64::from(rl.scx).saturating_add(off.into()), Field::Dsq) {
                     Ok(kva) => self.walk_dsq(origin, kva, pass, v),
                     Err(error) => v.problem(&Problem::Unreadable { pass, error }),
                 }

@@ -3,7 +3,7 @@
 
 use crate::addr::VirtAddr;
 use crate::error::Field;
-use crate::guest::{Guest, offset};
+use crate::guest::Guest;
 use crate::layout::LayoutGroup;
 use crate::limits::MAX_NODES;
 use crate::memory::PhysMem;
@@ -38,18 +38,19 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             return Err(Problem::MissingLayout { pass, group: LayoutGroup::Sched });
         };
         let unreadable = |error| Problem::Unreadable { pass, error };
-        let at = |off: u32, f: Field| offset(sched, off.into(), f).map_err(unreadable);
-        let exit_kind = self.read_u32(at(sl.exit_kind, Field::SchedExitKind)?, Field::SchedExitKind);
+        let at = |off: u32, f: Field| sched.member(off, f).map_err(unreadable);
+        let exit_kind = self.read_le::<u32>(at(sl.exit_kind, Field::SchedExitKind)?, Field::SchedExitKind);
         let aborting = match sl.aborting {
             Some(o) => {
-                self.read_u8(at(o, Field::SchedAborting)?, Field::SchedAborting).map_err(unreadable)? != 0
+                self.read_le::<u8>(at(o, Field::SchedAborting)?, Field::SchedAborting).map_err(unreadable)?
+                    != 0
             }
             None => false,
         };
         let bypass_depth = match sl.bypass_depth {
-            Some(o) => {
-                self.read_i32(at(o, Field::SchedBypassDepth)?, Field::SchedBypassDepth).map_err(unreadable)?
-            }
+            Some(o) => self
+                .read_le::<i32>(at(o, Field::SchedBypassDepth)?, Field::SchedBypassDepth)
+                .map_err(unreadable)?,
             None => 0,
         };
         Ok(SchedState {
@@ -85,8 +86,8 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
         if self.symbols.per_cpu_offsets.is_none() {
             return v.problem(&Problem::MissingSymbol { pass, symbol: Symbol::PerCpuOffset });
         }
-        let pcpu = offset(sched, pcpu_off.into(), Field::SchedPcpu)
-            .and_then(|at| self.read_ptr(at, Field::SchedPcpu));
+        let pcpu =
+            sched.member(pcpu_off, Field::SchedPcpu).and_then(|at| self.read_ptr(at, Field::SchedPcpu));
         let pcpu = match pcpu {
             Ok(p) => p,
             Err(error) => return v.problem(&Problem::Unreadable { pass, error }),
@@ -94,7 +95,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
         for cpu in 0..self.cpu_count() {
             let dsq = self
                 .per_cpu_ptr(pcpu, cpu)
-                .and_then(|p| p.map(|p| offset(p, ppl.bypass_dsq.into(), Field::Dsq)).transpose());
+                .and_then(|p| p.map(|p| p.member(ppl.bypass_dsq, Field::Dsq)).transpose());
             match dsq {
                 Ok(Some(kva)) => self.walk_owned_dsq(DsqOrigin::Bypass { cpu }, kva, Some(sched), pass, v),
                 Ok(None) => {}
@@ -116,18 +117,19 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
         let Some(pnl) = self.layout.sched_pnode else {
             return v.problem(&Problem::MissingLayout { pass, group: LayoutGroup::SchedPnode });
         };
-        let array = offset(sched, pnode_off.into(), Field::SchedPnode)
-            .and_then(|at| self.read_ptr(at, Field::SchedPnode));
+        let array =
+            sched.member(pnode_off, Field::SchedPnode).and_then(|at| self.read_ptr(at, Field::SchedPnode));
         let array = match array {
             Ok(a) => a,
             Err(error) => return v.problem(&Problem::Unreadable { pass, error }),
         };
         for node in 0..self.symbols.nr_nodes.min(MAX_NODES) {
-            let entry = offset(array, u64::from(node).saturating_mul(8), Field::SchedPnodeEntry)
+            let entry = array
+                .member(u64::from(node).saturating_mul(8), Field::SchedPnodeEntry)
                 .and_then(|at| self.read_ptr(at, Field::SchedPnodeEntry));
             match entry {
                 Ok(p) if p.0 == 0 => {}
-                Ok(p) => match offset(p, pnl.global_dsq.into(), Field::Dsq) {
+                Ok(p) => match p.member(pnl.global_dsq, Field::Dsq) {
                     Ok(kva) => self.walk_owned_dsq(DsqOrigin::Global { node }, kva, Some(sched), pass, v),
                     Err(error) => v.problem(&Problem::Unreadable { pass, error }),
                 },

@@ -2,7 +2,7 @@
 //! teardown, which empties every runnable_list).
 
 use crate::error::Field;
-use crate::guest::{Guest, container_of};
+use crate::guest::Guest;
 use crate::layout::LayoutGroup;
 use crate::memory::PhysMem;
 use crate::output::{ListWalk, Pass, Problem, TaskEntry};
@@ -38,7 +38,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             if matches!(flags, Some(f) if f & cursor != 0) {
                 return Node::Skipped;
             }
-            match container_of(node, task_from_node, Field::ListHeadNext) {
+            match node.container_of(task_from_node, Field::ListHeadNext) {
                 Ok(task_kva) => {
                     v.scx_task(TaskEntry { task_kva, runnable_in_scx: false });
                     Node::Reported

@@ -216,7 +216,7 @@ impl PhysMem for ElfCore {
         let mut done = 0usize;
         while done < buf.len() {
             let at =
-                pa.0.checked_add(done as u64).ok_or(MemError::NotBacked { pa, len: buf.len() as u64 })?;
+                pa.checked_add(done as u64).ok_or(MemError::NotBacked { pa, len: buf.len() as u64 })?.get();
             let seg = self.segment(at).ok_or(MemError::NotBacked { pa, len: buf.len() as u64 })?;
             let in_seg = seg.len - (at - seg.pa);
             let n = (buf.len() - done).min(usize::try_from(in_seg).unwrap_or(usize::MAX));
@@ -306,13 +306,13 @@ mod tests {
             c.cpus,
             vec![CpuNote { pc: Some(0xffff_ffff_8100_1234), cr3: Some(0x1234_5000), cr4: Some(0x1000) }]
         );
-        assert_eq!(c.read_u64(PhysAddr(0x1008)), Ok(0x0f0e_0d0c_0b0a_0908));
-        assert_eq!(c.read_u8(PhysAddr(0x201f)), Ok(0xaa));
+        assert_eq!(c.read_le::<u64>(PhysAddr(0x1008)), Ok(0x0f0e_0d0c_0b0a_0908));
+        assert_eq!(c.read_le::<u8>(PhysAddr(0x201f)), Ok(0xaa));
         // The hole between the segments, the end, and the top of the address space.
-        assert!(c.read_u64(PhysAddr(0x103c)).is_err(), "straddles the end of a segment into a hole");
-        assert!(c.read_u8(PhysAddr(0x1800)).is_err());
-        assert!(c.read_u8(PhysAddr(0x2020)).is_err());
-        assert!(c.read_u64(PhysAddr(u64::MAX - 3)).is_err());
+        assert!(c.read_le::<u64>(PhysAddr(0x103c)).is_err(), "straddles the end of a segment into a hole");
+        assert!(c.read_le::<u8>(PhysAddr(0x1800)).is_err());
+        assert!(c.read_le::<u8>(PhysAddr(0x2020)).is_err());
+        assert!(c.read_le::<u64>(PhysAddr(u64::MAX - 3)).is_err());
         assert_eq!(crate::source::Memory::Elf(c).scan(&[0xaa, 0xaa], 3), vec![0x2000, 0x2001, 0x2002]);
     }
 
@@ -348,8 +348,8 @@ mod tests {
         let top = core(&[(u64::MAX - 64, &[0xaa; 64])]);
         let c = ElfCore::from_bytes(&top, Path::new("top")).unwrap();
         assert_eq!(c.phys_end(), u64::MAX);
-        assert_eq!(c.read_u8(PhysAddr(u64::MAX - 1)), Ok(0xaa));
-        assert!(c.read_u8(PhysAddr(u64::MAX)).is_err());
+        assert_eq!(c.read_le::<u8>(PhysAddr(u64::MAX - 1)), Ok(0xaa));
+        assert!(c.read_le::<u8>(PhysAddr(u64::MAX)).is_err());
         assert_eq!(crate::source::Memory::Elf(c).scan(&[0xaa], 1), vec![u64::MAX - 64]);
         // Not a core.
         let mut exec = good;

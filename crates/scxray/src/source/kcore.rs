@@ -179,7 +179,7 @@ impl PhysMem for Kcore {
         let mut done = 0usize;
         while done < buf.len() {
             let at =
-                pa.0.checked_add(done as u64).ok_or(MemError::NotBacked { pa, len: buf.len() as u64 })?;
+                pa.checked_add(done as u64).ok_or(MemError::NotBacked { pa, len: buf.len() as u64 })?.get();
             let seg = self.segment(at).ok_or(MemError::NotBacked { pa, len: buf.len() as u64 })?;
             let n = (buf.len() - done).min(usize::try_from(seg.len - (at - seg.pa)).unwrap_or(usize::MAX));
             self.file

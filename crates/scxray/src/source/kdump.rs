@@ -715,7 +715,7 @@ impl PhysMem for KdumpCore {
         let mut done = 0usize;
         while done < buf.len() {
             let at =
-                pa.0.checked_add(done as u64).ok_or(MemError::NotBacked { pa, len: buf.len() as u64 })?;
+                pa.checked_add(done as u64).ok_or(MemError::NotBacked { pa, len: buf.len() as u64 })?.get();
             let pfn = at / self.page_size;
             let within = (at % self.page_size) as usize;
             let page = self.page(pfn).map_err(|e| match e {

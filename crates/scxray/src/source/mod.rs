@@ -10,6 +10,7 @@ pub mod raw;
 #[cfg(feature = "vm-memory")]
 pub mod vm_memory;
 
+use scxray_core::zerocopy::{FromBytes, IntoBytes};
 use scxray_core::{MemError, PhysAddr, PhysMem};
 use std::path::Path;
 
@@ -137,6 +138,15 @@ impl PhysMem for Memory {
             Self::Raw(r) => r.read(pa, buf),
             Self::Kdump(k) => k.read(pa, buf),
             Self::Live(k) => k.read(pa, buf),
+        }
+    }
+    // Forwarded so that a source's faster typed read (the raw image's) is kept.
+    fn read_obj<T: FromBytes + IntoBytes>(&self, pa: PhysAddr) -> Result<T, MemError> {
+        match self {
+            Self::Elf(e) => e.read_obj(pa),
+            Self::Raw(r) => r.read_obj(pa),
+            Self::Kdump(k) => k.read_obj(pa),
+            Self::Live(k) => k.read_obj(pa),
         }
     }
 }

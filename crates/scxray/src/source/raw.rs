@@ -4,6 +4,7 @@
 use super::bytes::Bytes;
 use super::find_all;
 use crate::error::Error;
+use scxray_core::zerocopy::{FromBytes, IntoBytes};
 use scxray_core::{FlatImage, MemError, PhysAddr, PhysMem};
 use std::path::Path;
 
@@ -55,6 +56,9 @@ impl PhysMem for RawImage {
     fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
         FlatImage::new(PhysAddr(self.base), &self.map).read(pa, buf)
     }
+    fn read_obj<T: FromBytes + IntoBytes>(&self, pa: PhysAddr) -> Result<T, MemError> {
+        FlatImage::new(PhysAddr(self.base), &self.map).read_obj(pa)
+    }
 }
 
 #[cfg(test)]
@@ -65,9 +69,9 @@ mod tests {
     fn an_in_memory_raw_image_reads_from_its_base() {
         let img = RawImage::from_bytes(&(0..=255u8).collect::<Vec<_>>(), 0x10_0000);
         assert_eq!((img.base(), img.len(), img.phys_end()), (0x10_0000, 256, 0x10_0100));
-        assert_eq!(img.read_u32(PhysAddr(0x10_0004)), Ok(0x0706_0504));
-        assert!(img.read_u32(PhysAddr(0x10_00fe)).is_err());
-        assert!(img.read_u8(PhysAddr(0xf_ffff)).is_err());
+        assert_eq!(img.read_le::<u32>(PhysAddr(0x10_0004)), Ok(0x0706_0504));
+        assert!(img.read_le::<u32>(PhysAddr(0x10_00fe)).is_err());
+        assert!(img.read_le::<u8>(PhysAddr(0xf_ffff)).is_err());
         assert_eq!(img.scan(&[9, 10], 4), vec![0x10_0009]);
     }
 }

@@ -42,7 +42,7 @@ impl<M: GuestMemory + ?Sized> PhysMem for VmMemory<'_, M> {
         if buf.is_empty() {
             return Ok(());
         }
-        if pa.0.checked_add(len).is_none()
+        if pa.checked_add(len).is_none()
             || !self.0.check_range(GuestAddress(pa.0), buf.len(), Permissions::Read)
         {
             return Err(not_backed);
