@@ -3,7 +3,7 @@
 //!
 //! `cargo +nightly run --manifest-path fuzz/Cargo.toml --example make_seeds`
 
-use scxray_core::{PerCpuOffsets, VirtAddr};
+use scxray_core::PerCpuOffsets;
 use scxray_fuzz::{MachineInput, MemSpec, TranslatorSpec, Writer};
 use scxray_tests::kernels::debian_7_3_amd64;
 use scxray_tests::{GuestBuilder, KitAddr, TestGuest};

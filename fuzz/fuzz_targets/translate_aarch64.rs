@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scxray_aarch64::{Aarch64Translator, KernelImage, VmcoreInfo};
+use scxray_aarch64::{Aarch64KernelConfig, Aarch64Translator, KernelImage};
 use scxray_core::{AddressKind, PhysAddr, Translate, VirtAddr};
 use scxray_fuzz::{MemSpec, Reader};
 
@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
         2 => 65536,
         _ => r.u64(),
     };
-    let info = VmcoreInfo {
+    let info = Aarch64KernelConfig {
         swapper_pg_dir: PhysAddr(r.u64()),
         va_bits: u32::from(r.u8()),
         tcr_el1_t1sz: if r.bool() { Some(r.u8()) } else { None },
@@ -38,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
     let t = if from_registers {
         Aarch64Translator::from_registers(ttbr1, tcr)
     } else {
-        Aarch64Translator::from_vmcoreinfo(&info)
+        Aarch64Translator::from_kernel_config(&info)
     };
     let Ok(mut t) = t else { return };
     if let Some(phys_offset) = linear {

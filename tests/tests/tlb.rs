@@ -4,7 +4,7 @@
 //! guard pages and unmapped or non-canonical addresses, through evictions.
 
 use proptest::prelude::*;
-use scxray_aarch64::{Aarch64Translator, VmcoreInfo};
+use scxray_aarch64::{Aarch64KernelConfig, Aarch64Translator};
 use scxray_core::tlb::CachedTranslate;
 use scxray_core::{FlatImage, PhysAddr, Translate, VirtAddr};
 use scxray_tests::kernels::debian_7_3_amd64;
@@ -62,7 +62,7 @@ fn walked(scheme: AddressScheme) -> Walked {
             }))
         }
         Paging::Aarch64 { page_size, va_bits } => Walker::Arm(
-            Aarch64Translator::from_vmcoreinfo(&VmcoreInfo {
+            Aarch64Translator::from_kernel_config(&Aarch64KernelConfig {
                 swapper_pg_dir: PhysAddr(root),
                 va_bits,
                 tcr_el1_t1sz: None,

@@ -3,7 +3,7 @@
 //! with the 4K and 64K granules (48-bit VA).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use scxray_aarch64::{Aarch64Translator, VmcoreInfo};
+use scxray_aarch64::{Aarch64KernelConfig, Aarch64Translator};
 use scxray_core::{PhysAddr, Translate, VirtAddr};
 use scxray_tests::kernels::debian_7_3_amd64;
 use scxray_tests::{AddressScheme, GuestBuilder, TestGuest};
@@ -18,7 +18,7 @@ fn guest(page_size: u64) -> (TestGuest, Aarch64Translator) {
     b.attach_scheduler(0, 8192);
     let root = b.alloc_phys(page_size, page_size);
     b.map_kernel(root);
-    let t = Aarch64Translator::from_vmcoreinfo(&VmcoreInfo {
+    let t = Aarch64Translator::from_kernel_config(&Aarch64KernelConfig {
         swapper_pg_dir: PhysAddr(root),
         va_bits: 48,
         tcr_el1_t1sz: None,

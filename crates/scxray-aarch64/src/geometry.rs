@@ -209,7 +209,7 @@ impl AddressFormat {
 }
 
 /// The full shape of one TTBR1 translation: derived from `TCR_EL1` by
-/// [`crate::Aarch64Walker::from_registers`], never stored inconsistently.
+/// [`crate::PageWalker::from_registers`], never stored inconsistently.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Geometry {
     pub(crate) granule: Granule,

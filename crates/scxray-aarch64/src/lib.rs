@@ -29,15 +29,29 @@
 //! ## Entry points
 //!
 //! - [`Aarch64Translator::from_registers`]`(ttbr1_el1, tcr_el1)` when the dump has registers;
-//! - [`Aarch64Translator::from_vmcoreinfo`] when it does not (QEMU's arm64 dumps): the
-//!   registers are rebuilt from `swapper_pg_dir`, `VA_BITS`, `TCR_EL1_T1SZ`, the page size
-//!   and whether LPA2 is on;
+//! - [`Aarch64Translator::from_kernel_config`] when it does not (QEMU's arm64 dumps): the
+//!   registers are rebuilt from an [`Aarch64KernelConfig`] (`swapper_pg_dir`, `VA_BITS`,
+//!   `TCR_EL1_T1SZ`, the page size and whether LPA2 is on, all from VMCOREINFO);
 //! - then [`Aarch64Translator::with_linux_linear_map`] (`PHYS_OFFSET`) and
 //!   [`Aarch64Translator::with_kernel_image`] (`kimage_voffset`) add the cheap linear rules,
 //!   applied only inside their ranges; everything else walks.
 //!
 //! Errors name levels as [`scxray_core::TranslateError`] does, 0 being the leaf: see
 //! [`Level::core_level`].
+//!
+//! ## Modules
+//!
+//! Named as in `scxray-x86_64` for the same concepts:
+//! - [`config`]: what the translator must know, the registers [`TcrEl1`] and [`Ttbr1El1`] or
+//!   the [`Aarch64KernelConfig`], and the [`ConfigError`] of one it cannot walk;
+//! - [`geometry`]: the shape of the walk, [`Granule`], [`Level`], [`AddressFormat`] and
+//!   [`Geometry`];
+//! - [`descriptor`]: one stage 1 descriptor, [`Descriptor`] with its [`DescriptorBits`] and
+//!   its [`DescriptorKind`] at a level;
+//! - [`walker`]: the bare TTBR1 walk, [`PageWalker`], returning a [`Mapping`] with the level
+//!   and block or page size;
+//! - [`translator`]: [`Aarch64Translator`], the [`scxray_core::Translate`] implementation (the
+//!   [`LinearMap`] and [`KernelImage`] rules, the walk for everything else).
 //!
 //! Not modelled: 128-bit descriptors (FEAT_D128), TTBR0, stage 2, and the CPU's own PA
 //! limit: 64K level-1 blocks are accepted only when `TCR_EL1.IPS` selects 52 bits.
@@ -75,14 +89,14 @@
     )
 )]
 
+pub mod config;
 pub mod descriptor;
 pub mod geometry;
-pub mod regs;
 pub mod translator;
 pub mod walker;
 
+pub use config::{Aarch64KernelConfig, ConfigError, TcrEl1, Ttbr1El1, bits_to_ips, ips_to_bits};
 pub use descriptor::{Descriptor, DescriptorBits, DescriptorKind};
 pub use geometry::{AddressFormat, Geometry, Granule, Level};
-pub use regs::{TcrEl1, Ttbr1El1, bits_to_ips, ips_to_bits};
-pub use translator::{Aarch64Translator, KernelImage, LinearMap, VmcoreInfo};
-pub use walker::{Aarch64Walker, ConfigError, Mapped};
+pub use translator::{Aarch64Translator, KernelImage, LinearMap};
+pub use walker::{Mapping, PageWalker};

@@ -1,8 +1,8 @@
 //! The translator embedders use: Linux's two linear rules where they apply, the walk elsewhere.
 
+use crate::config::{Aarch64KernelConfig, ConfigError, TcrEl1, Ttbr1El1, bits_to_ips};
 use crate::geometry::Granule;
-use crate::regs::{TcrEl1, Ttbr1El1, bits_to_ips};
-use crate::walker::{Aarch64Walker, ConfigError};
+use crate::walker::PageWalker;
 use scxray_core::{AddressKind, LinearRange, PhysAddr, PhysMem, Translate, TranslateError, VirtAddr};
 
 /// Linux's linear map of all RAM: `[PAGE_OFFSET, PAGE_END)` with
@@ -83,31 +83,6 @@ impl KernelImage {
     }
 }
 
-/// What VMCOREINFO tells about an arm64 kernel's page tables, for dumps without registers
-/// (QEMU's arm64 `dump-guest-memory` records no `TTBR1_EL1`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct VmcoreInfo {
-    /// Physical address of `swapper_pg_dir` (its `SYMBOL()` minus `kimage_voffset`). The kernel
-    /// runs with `TTBR1_EL1 = phys_to_ttbr(pa(swapper_pg_dir))`, so this is its own value;
-    /// with one exception the constructor applies too: a 64K kernel built for 52-bit VAs
-    /// running with 48 (`T1SZ = 16`) adds `TTBR1_BADDR_4852_OFFSET` (`offset_ttbr1`), so the
-    /// 48-bit walk starts at the last 64 of the 1024 root entries.
-    pub swapper_pg_dir: PhysAddr,
-    /// `NUMBER(VA_BITS)`: the configured VA size (the linear map's `PAGE_OFFSET`).
-    pub va_bits: u32,
-    /// `NUMBER(TCR_EL1_T1SZ)`: the VA size in use (`64 - T1SZ`), smaller than `VA_BITS` when
-    /// a 52-bit kernel runs on 48-bit hardware. `None` (kernels before 5.9) means
-    /// `64 - VA_BITS`.
-    pub tcr_el1_t1sz: Option<u8>,
-    /// `PAGESIZE`.
-    pub page_size: u64,
-    /// Whether 52-bit physical addresses are on: LPA2 (`TCR_EL1.DS = 1`) with 4K and 16K
-    /// pages, FEAT_LPA (`IPS = 52`) with 64K. With 4K/16K pages and `T1SZ = 12` it must be
-    /// on; otherwise a 52-bit-capable kernel (VMCOREINFO's `NUMBER(MAX_PHYSMEM_BITS)` = 52)
-    /// turns it on only when the CPU has LPA2, which VMCOREINFO does not record.
-    pub lpa2: bool,
-}
-
 /// Linux's `TTBR1_BADDR_4852_OFFSET` where it applies: 64K pages, `VA_BITS = 52` without
 /// LPA2, running with a 48-bit VA space. The root table then has 1024 entries of which a
 /// 48-bit walk may index only the last 64: `(1024 - 64) * 8` bytes in.
@@ -119,7 +94,7 @@ const fn ttbr1_4852_offset(granule: Granule, va_bits: u32, t1sz: u8) -> u64 {
 /// configured), the TTBR1 walk for everything else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Aarch64Translator {
-    walker: Aarch64Walker,
+    walker: PageWalker,
     linear: Option<LinearMap>,
     image: Option<KernelImage>,
     va_bits_config: Option<u32>,
@@ -127,46 +102,47 @@ pub struct Aarch64Translator {
 
 impl Aarch64Translator {
     /// A translator that walks everything, from `TTBR1_EL1` and `TCR_EL1`
-    /// (see [`Aarch64Walker::from_registers`]).
+    /// (see [`PageWalker::from_registers`]).
     ///
     /// # Errors
-    /// As [`Aarch64Walker::from_registers`].
+    /// As [`PageWalker::from_registers`].
     pub fn from_registers(ttbr1_el1: u64, tcr_el1: u64) -> Result<Self, ConfigError> {
-        Ok(Self::from_walker(Aarch64Walker::from_registers(ttbr1_el1, tcr_el1)?))
+        Ok(Self::from_walker(PageWalker::from_registers(ttbr1_el1, tcr_el1)?))
     }
 
     /// A translator over an existing walker.
     #[must_use]
-    pub const fn from_walker(walker: Aarch64Walker) -> Self {
+    pub const fn from_walker(walker: PageWalker) -> Self {
         Self { walker, linear: None, image: None, va_bits_config: None }
     }
 
-    /// A translator from VMCOREINFO values, for dumps without registers: it synthesizes the
+    /// A translator from the kernel's configuration (VMCOREINFO's values), for dumps without
+    /// registers: it synthesizes the
     /// registers the kernel itself runs with, `TTBR1_EL1 = phys_to_ttbr(swapper_pg_dir)` and
     /// a `TCR_EL1` with `T1SZ`, `TG1` from the page size, `IPS` 52 or 48 bits and `DS` as
-    /// [`VmcoreInfo::lpa2`] says. Add the linear rules with [`Self::with_linux_linear_map`]
+    /// [`Aarch64KernelConfig::lpa2`] says. Add the linear rules with [`Self::with_linux_linear_map`]
     /// and [`Self::with_kernel_image`].
     ///
     /// # Errors
     /// [`ConfigError`] for a page size without a granule or an impossible VA size.
-    pub fn from_vmcoreinfo(info: &VmcoreInfo) -> Result<Self, ConfigError> {
-        let granule =
-            Granule::from_page_size(info.page_size).ok_or(ConfigError::Granule { raw: info.page_size })?;
-        let t1sz = match info.tcr_el1_t1sz {
+    pub fn from_kernel_config(config: &Aarch64KernelConfig) -> Result<Self, ConfigError> {
+        let granule = Granule::from_page_size(config.page_size)
+            .ok_or(ConfigError::Granule { raw: config.page_size })?;
+        let t1sz = match config.tcr_el1_t1sz {
             Some(t) => t,
             None => {
-                let va = u8::try_from(info.va_bits).unwrap_or(u8::MAX);
+                let va = u8::try_from(config.va_bits).unwrap_or(u8::MAX);
                 64u8.checked_sub(va).ok_or(ConfigError::VaSize { t1sz: 0 })?
             }
         };
-        let pa_bits = if info.lpa2 { 52 } else { 48 };
+        let pa_bits = if config.lpa2 { 52 } else { 48 };
         let ips = bits_to_ips(pa_bits).unwrap_or(0b101);
-        let tcr = TcrEl1::new(t1sz, granule, ips, info.lpa2 && granule != Granule::K64);
+        let tcr = TcrEl1::new(t1sz, granule, ips, config.lpa2 && granule != Granule::K64);
         let format = tcr.address_format(granule);
-        let root = info.swapper_pg_dir.0.saturating_add(ttbr1_4852_offset(granule, info.va_bits, t1sz));
+        let root = config.swapper_pg_dir.0.saturating_add(ttbr1_4852_offset(granule, config.va_bits, t1sz));
         let ttbr = Ttbr1El1::from_table(root, format);
         let mut t = Self::from_registers(ttbr.bits(), tcr.bits())?;
-        t.va_bits_config = Some(info.va_bits);
+        t.va_bits_config = Some(config.va_bits);
         Ok(t)
     }
 
@@ -178,7 +154,7 @@ impl Aarch64Translator {
     }
 
     /// Adds Linux's linear map for `PHYS_OFFSET`, using `VA_BITS` from
-    /// [`Self::from_vmcoreinfo`] (or the walk's VA size for [`Self::from_registers`]; with
+    /// [`Self::from_kernel_config`] (or the walk's VA size for [`Self::from_registers`]; with
     /// registers from a 52-bit kernel on 48-bit hardware give [`LinearMap::linux`] the
     /// kernel's `VA_BITS` instead).
     #[must_use]
@@ -200,7 +176,7 @@ impl Aarch64Translator {
 
     /// The walker behind the rules.
     #[must_use]
-    pub const fn walker(&self) -> &Aarch64Walker {
+    pub const fn walker(&self) -> &PageWalker {
         &self.walker
     }
 

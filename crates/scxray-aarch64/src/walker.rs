@@ -1,53 +1,13 @@
 //! The TTBR1 page-table walk, configured from the registers exactly as the hardware is.
 
+use crate::config::{ConfigError, TcrEl1, Ttbr1El1};
 use crate::descriptor::{Descriptor, DescriptorKind};
 use crate::geometry::{AddressFormat, Geometry, Granule, Level};
-use crate::regs::{TcrEl1, Ttbr1El1};
-use core::fmt;
 use scxray_core::{AddressKind, PhysAddr, PhysMem, Translate, TranslateError, VirtAddr};
-
-/// Why a register (or VMCOREINFO) configuration describes no walk this crate can do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConfigError {
-    /// `TCR_EL1.TG1 = 0b00` (reserved), or a page size that is not 4K, 16K or 64K.
-    Granule {
-        /// The raw `TG1` field, or the page size given.
-        raw: u64,
-    },
-    /// `TCR_EL1.IPS = 0b111` (reserved without FEAT_D128, which this crate does not walk).
-    PaSize {
-        /// The raw `IPS` field.
-        ips: u8,
-    },
-    /// `T1SZ` outside what the granule and format allow: 16 (12 with 64K or DS = 1, i.e.
-    /// FEAT_LVA/LPA2) up to 48 (47 with 64K, FEAT_TTST).
-    VaSize {
-        /// The raw `T1SZ`.
-        t1sz: u8,
-    },
-    /// The root table address is beyond the output address size.
-    TableBase {
-        /// The root table address decoded from `TTBR1_EL1`.
-        pa: PhysAddr,
-    },
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Granule { raw } => write!(f, "no translation granule for {raw:#x}"),
-            Self::PaSize { ips } => write!(f, "reserved physical address size encoding {ips:#b}"),
-            Self::VaSize { t1sz } => write!(f, "T1SZ {t1sz} is outside the supported range"),
-            Self::TableBase { pa } => write!(f, "root table {pa} is beyond the output address size"),
-        }
-    }
-}
-
-impl core::error::Error for ConfigError {}
 
 /// How a translated address was mapped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Mapped {
+pub struct Mapping {
     /// The physical address.
     pub pa: PhysAddr,
     /// Level of the block or page descriptor.
@@ -61,14 +21,14 @@ pub struct Mapped {
 /// The walk reads at most [`Geometry::levels`] descriptors, one a level, so a table that
 /// points at itself (or any loop) ends at the leaf level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Aarch64Walker {
+pub struct PageWalker {
     geometry: Geometry,
     root: PhysAddr,
     walks_disabled: bool,
     top_byte_ignored: bool,
 }
 
-impl Aarch64Walker {
+impl PageWalker {
     /// Configures the walk from `TTBR1_EL1` and `TCR_EL1` as the hardware does: `T1SZ` gives
     /// the VA size, `TG1` the granule, both together the start level; `IPS` the output size,
     /// `DS` (4K/16K) or a 52-bit `IPS` (64K) the 52-bit formats; `EPD1` disables walks and
@@ -143,7 +103,7 @@ impl Aarch64Walker {
     /// `BadDescriptor` for a reserved descriptor type or a table address beyond the output
     /// size; `OutsideMemory` for an output address beyond it; `Memory` when a descriptor
     /// cannot be read. Levels are reported as [`Level::core_level`].
-    pub fn walk<M: PhysMem + ?Sized>(&self, mem: &M, va: VirtAddr) -> Result<Mapped, TranslateError> {
+    pub fn walk<M: PhysMem + ?Sized>(&self, mem: &M, va: VirtAddr) -> Result<Mapping, TranslateError> {
         let g = &self.geometry;
         let start = g.start;
         if self.walks_disabled || !self.in_range(va) {
@@ -183,7 +143,7 @@ impl Aarch64Walker {
                     if pa.checked_shr(pa_limit_shift).unwrap_or(0) != 0 {
                         return Err(TranslateError::OutsideMemory { va, pa: PhysAddr(pa) });
                     }
-                    return Ok(Mapped { pa: PhysAddr(pa), level, size_shift: shift });
+                    return Ok(Mapping { pa: PhysAddr(pa), level, size_shift: shift });
                 }
             }
         }
@@ -201,7 +161,7 @@ pub(crate) const fn low_mask(bits: u32) -> u64 {
     if bits >= 64 { u64::MAX } else { (1u64 << bits).wrapping_sub(1) }
 }
 
-impl Translate for Aarch64Walker {
+impl Translate for PageWalker {
     fn kind(&self, _va: VirtAddr) -> AddressKind {
         AddressKind::PageWalk
     }

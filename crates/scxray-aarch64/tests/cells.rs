@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Builder, CELLS, Cfg, Fmt};
-use scxray_aarch64::{Aarch64Translator, Aarch64Walker, Granule, Level};
+use scxray_aarch64::{Aarch64Translator, Granule, Level, PageWalker};
 use scxray_core::{PhysAddr, Translate, TranslateError, VirtAddr};
 
 struct Placed {
@@ -54,7 +54,7 @@ fn populate(b: &mut Builder) -> Vec<Placed> {
 fn exercise(name: &str, cfg: Cfg) {
     let mut b = Builder::with_default_base(cfg);
     let placed = populate(&mut b);
-    let w = Aarch64Walker::from_registers(b.ttbr(), b.tcr()).unwrap();
+    let w = PageWalker::from_registers(b.ttbr(), b.tcr()).unwrap();
     assert_eq!(w.geometry().start().get(), cfg.start(), "{name}: start level");
     assert_eq!(w.geometry().levels(), cfg.levels(), "{name}: levels");
     let mem = b.phys();

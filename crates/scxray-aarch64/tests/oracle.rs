@@ -11,7 +11,7 @@ use aarch64_paging::paging::{Constraints, El1And0, MemoryRegion, RootTable, VaRa
 use aarch64_paging::target::TargetAllocator;
 use common::{Builder, Cfg, Fmt};
 use proptest::prelude::*;
-use scxray_aarch64::{Aarch64Walker, Granule, TcrEl1};
+use scxray_aarch64::{Granule, PageWalker, TcrEl1};
 use scxray_core::{FlatImage, PhysAddr, TranslateError, VirtAddr};
 
 const BASE: u64 = 0x8000_0000;
@@ -87,10 +87,10 @@ fn build_ours(root_level: usize, regions: &[Region]) -> Builder {
 
 fn check(root_level: usize, regions: &[Region], constraints: Constraints) {
     let o = build_oracle(root_level, regions, constraints);
-    let w = Aarch64Walker::from_registers(o.root, o.tcr).unwrap();
+    let w = PageWalker::from_registers(o.root, o.tcr).unwrap();
     let mem = FlatImage::new(PhysAddr(BASE), &o.bytes);
     let ours = build_ours(root_level, regions);
-    let ours_w = Aarch64Walker::from_registers(ours.ttbr(), ours.tcr()).unwrap();
+    let ours_w = PageWalker::from_registers(ours.ttbr(), ours.tcr()).unwrap();
     let ours_mem = ours.phys();
     for r in regions {
         for p in 0..r.pages {
@@ -129,7 +129,7 @@ fn oracle_pages_and_blocks_48bit() {
     // The oracle really used blocks where it could, and pages when told not to.
     let level_of = |c, va| {
         let o = build_oracle(0, &regions, c);
-        let w = Aarch64Walker::from_registers(o.root, o.tcr).unwrap();
+        let w = PageWalker::from_registers(o.root, o.tcr).unwrap();
         w.walk(&FlatImage::new(PhysAddr(BASE), &o.bytes), VirtAddr(va)).unwrap().level.get()
     };
     assert_eq!(level_of(Constraints::empty(), base + 0x1234), 1);

@@ -6,7 +6,7 @@
 //! caller fills in `page_offset_base` and `phys_base` with the values read from the guest.
 
 use crate::descriptor::ARCH_MAX_PHYS_BITS;
-use crate::mode::PagingMode;
+use crate::geometry::PagingMode;
 use scxray_core::{PhysAddr, VirtAddr};
 
 /// `__START_KERNEL_map`: where the kernel image mapping starts. Fixed; KASLR moves the

@@ -5,7 +5,7 @@
 //! decide a translation; access rights (R/W, U/S, NX, protection keys) do not, because the
 //! host reads memory, it does not execute or write it.
 
-use crate::level::{Level, PageSize};
+use crate::geometry::{Level, PageSize};
 use bitflags::bitflags;
 use scxray_core::PhysAddr;
 
@@ -15,7 +15,7 @@ bitflags! {
     /// Bits 9..11 and 52..58 are ignored by the processor (software may use them) and have
     /// no flag here; the address field is not a flag, see [`Descriptor`].
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-    pub struct EntryFlags: u64 {
+    pub struct DescriptorBits: u64 {
         /// P: the entry is valid. When clear the processor ignores every other bit.
         const PRESENT = 1 << 0;
         /// R/W: writes allowed (not used for translation).
@@ -59,9 +59,10 @@ pub const fn phys_addr_mask(max_phys_bits: u8) -> u64 {
     (1u64 << bits).wrapping_sub(1)
 }
 
-/// What a present or non-present entry means at its level.
+/// What an entry is at its level, with the address it holds (`scxray-aarch64`'s
+/// `DescriptorKind`, which leaves the address to `Descriptor::address`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Entry {
+pub enum DescriptorKind {
     /// P = 0: nothing mapped through this entry.
     NotPresent,
     /// The physical address of the next-level table.
@@ -94,8 +95,8 @@ pub struct Descriptor(pub u64);
 impl Descriptor {
     /// The attribute bits.
     #[must_use]
-    pub const fn flags(self) -> EntryFlags {
-        EntryFlags::from_bits_truncate(self.0)
+    pub const fn flags(self) -> DescriptorBits {
+        DescriptorBits::from_bits_truncate(self.0)
     }
 
     /// Bits 12..51, unmasked by MAXPHYADDR.
@@ -109,19 +110,19 @@ impl Descriptor {
     ///
     /// # Errors
     /// The reserved-bit violation of a present entry.
-    pub const fn decode(self, level: Level, phys_mask: u64) -> Result<Entry, Reserved> {
+    pub const fn decode(self, level: Level, phys_mask: u64) -> Result<DescriptorKind, Reserved> {
         let flags = self.flags();
-        if !flags.contains(EntryFlags::PRESENT) {
-            return Ok(Entry::NotPresent);
+        if !flags.contains(DescriptorBits::PRESENT) {
+            return Ok(DescriptorKind::NotPresent);
         }
         let address = self.address_field();
         if address & !phys_mask != 0 {
             return Err(Reserved::AboveMaxPhysAddr);
         }
-        let maps_page = flags.contains(EntryFlags::PAGE_SIZE);
+        let maps_page = flags.contains(DescriptorBits::PAGE_SIZE);
         match (level, level.leaf_page_size()) {
             // A PTE is always a leaf; its bit 7 is PAT, not PS.
-            (Level::Pt, _) => Ok(Entry::Page { base: PhysAddr(address), size: PageSize::Size4KiB }),
+            (Level::Pt, _) => Ok(DescriptorKind::Page { base: PhysAddr(address), size: PageSize::Size4KiB }),
             (_, None) if maps_page => Err(Reserved::PageSizeAtRoot),
             (_, Some(size)) if maps_page => {
                 // The field's bits below the page alignment are reserved, except PAT (bit 12).
@@ -129,9 +130,9 @@ impl Descriptor {
                 if address & !base_mask & !LARGE_PAGE_PAT != 0 {
                     return Err(Reserved::MisalignedLargePage);
                 }
-                Ok(Entry::Page { base: PhysAddr(address & base_mask), size })
+                Ok(DescriptorKind::Page { base: PhysAddr(address & base_mask), size })
             }
-            _ => Ok(Entry::Table(PhysAddr(address))),
+            _ => Ok(DescriptorKind::Table(PhysAddr(address))),
         }
     }
 }
@@ -140,15 +141,15 @@ impl Descriptor {
 mod tests {
     use super::*;
 
-    const PRESENT: u64 = EntryFlags::PRESENT.bits();
-    const PS: u64 = EntryFlags::PAGE_SIZE.bits();
+    const PRESENT: u64 = DescriptorBits::PRESENT.bits();
+    const PS: u64 = DescriptorBits::PAGE_SIZE.bits();
     const FULL: u64 = phys_addr_mask(52);
 
     #[test]
     fn not_present_ignores_every_other_bit() {
         let d = Descriptor(!PRESENT);
         for level in Level::FIVE_LEVEL_WALK {
-            assert_eq!(d.decode(level, FULL), Ok(Entry::NotPresent));
+            assert_eq!(d.decode(level, FULL), Ok(DescriptorKind::NotPresent));
         }
     }
 
@@ -157,8 +158,8 @@ mod tests {
         let d = Descriptor(0xfff0_0000_1234_5000 | 0xfff);
         // NX, protection key, ignored bits 52..58 and all low attribute bits except PS.
         let d = Descriptor(d.0 & !PS);
-        assert_eq!(d.decode(Level::Pml4, FULL), Ok(Entry::Table(PhysAddr(0x1234_5000))));
-        assert_eq!(d.decode(Level::Pd, FULL), Ok(Entry::Table(PhysAddr(0x1234_5000))));
+        assert_eq!(d.decode(Level::Pml4, FULL), Ok(DescriptorKind::Table(PhysAddr(0x1234_5000))));
+        assert_eq!(d.decode(Level::Pd, FULL), Ok(DescriptorKind::Table(PhysAddr(0x1234_5000))));
     }
 
     #[test]
@@ -168,16 +169,16 @@ mod tests {
         assert_eq!(d.decode(Level::Pml4, FULL), Err(Reserved::PageSizeAtRoot));
         assert_eq!(
             d.decode(Level::Pdpt, FULL),
-            Ok(Entry::Page { base: PhysAddr(0x4000_0000), size: PageSize::Size1GiB })
+            Ok(DescriptorKind::Page { base: PhysAddr(0x4000_0000), size: PageSize::Size1GiB })
         );
         assert_eq!(
             d.decode(Level::Pd, FULL),
-            Ok(Entry::Page { base: PhysAddr(0x4000_0000), size: PageSize::Size2MiB })
+            Ok(DescriptorKind::Page { base: PhysAddr(0x4000_0000), size: PageSize::Size2MiB })
         );
         // In a PTE bit 7 is PAT: still a 4 KiB page.
         assert_eq!(
             d.decode(Level::Pt, FULL),
-            Ok(Entry::Page { base: PhysAddr(0x4000_0000), size: PageSize::Size4KiB })
+            Ok(DescriptorKind::Page { base: PhysAddr(0x4000_0000), size: PageSize::Size4KiB })
         );
     }
 
@@ -186,11 +187,11 @@ mod tests {
         let pat = Descriptor(0x4000_0000 | LARGE_PAGE_PAT | PS | PRESENT);
         assert_eq!(
             pat.decode(Level::Pdpt, FULL),
-            Ok(Entry::Page { base: PhysAddr(0x4000_0000), size: PageSize::Size1GiB })
+            Ok(DescriptorKind::Page { base: PhysAddr(0x4000_0000), size: PageSize::Size1GiB })
         );
         assert_eq!(
             pat.decode(Level::Pd, FULL),
-            Ok(Entry::Page { base: PhysAddr(0x4000_0000), size: PageSize::Size2MiB })
+            Ok(DescriptorKind::Page { base: PhysAddr(0x4000_0000), size: PageSize::Size2MiB })
         );
         for bit in 13..30 {
             let d = Descriptor(0x4000_0000 | (1 << bit) | PS | PRESENT);
@@ -198,7 +199,10 @@ mod tests {
             let expect_pd = if bit < 21 {
                 Err(Reserved::MisalignedLargePage)
             } else {
-                Ok(Entry::Page { base: PhysAddr(0x4000_0000 | (1 << bit)), size: PageSize::Size2MiB })
+                Ok(DescriptorKind::Page {
+                    base: PhysAddr(0x4000_0000 | (1 << bit)),
+                    size: PageSize::Size2MiB,
+                })
             };
             assert_eq!(d.decode(Level::Pd, FULL), expect_pd, "bit {bit}");
         }
@@ -211,7 +215,7 @@ mod tests {
         let bad = Descriptor((1 << 39) | PRESENT);
         assert_eq!(
             ok.decode(Level::Pt, mask),
-            Ok(Entry::Page { base: PhysAddr(1 << 38), size: PageSize::Size4KiB })
+            Ok(DescriptorKind::Page { base: PhysAddr(1 << 38), size: PageSize::Size4KiB })
         );
         for level in Level::FIVE_LEVEL_WALK {
             assert_eq!(bad.decode(level, mask), Err(Reserved::AboveMaxPhysAddr), "{level:?}");

@@ -9,11 +9,16 @@
 //! host reads an x86_64 guest the same way, since every entry is read with
 //! [`scxray_core::PhysMem::read_le`] (little-endian).
 //!
-//! The pieces:
-//! - [`X86Config`]: CR3, [`PagingMode`], `page_offset_base`, `phys_base` and the region sizes;
-//! - [`X86Translator`]: the [`scxray_core::Translate`] implementation;
-//! - [`PageTables`]: the bare walk, returning a [`Mapping`] with the page size;
-//! - [`Descriptor`], [`EntryFlags`], [`Level`], [`PageSize`]: one entry, decoded.
+//! The modules, named as in `scxray-aarch64` for the same concepts:
+//! - [`config`]: what the translator must know, [`X86Config`] (CR3, the paging mode,
+//!   `page_offset_base`, `phys_base`, the region sizes) and the register [`Cr3`];
+//! - [`geometry`]: the shape of the walk, [`PagingMode`] (4- or 5-level), [`Level`],
+//!   [`PageSize`];
+//! - [`descriptor`]: one paging-structure entry, [`Descriptor`] with its [`DescriptorBits`],
+//!   decoded to a [`DescriptorKind`] (or the [`Reserved`] violation);
+//! - [`walker`]: the bare walk, [`PageWalker`], returning a [`Mapping`] with the page size;
+//! - [`translator`]: [`X86Translator`], the [`scxray_core::Translate`] implementation (the
+//!   direct map and kernel image rules, the walk for everything else).
 //!
 //! ```
 //! use scxray_core::{FlatImage, PhysAddr, Translate, TranslateError, VirtAddr};
@@ -53,17 +58,17 @@
 
 pub mod config;
 pub mod descriptor;
-pub mod level;
-pub mod mode;
+pub mod geometry;
 pub mod translator;
-pub mod walk;
+pub mod walker;
 
 pub use config::{
     Cr3, DIRECT_MAP_SIZE_L4, DIRECT_MAP_SIZE_L5, KERNEL_IMAGE_SIZE, PAGE_OFFSET_BASE_L4, PAGE_OFFSET_BASE_L5,
     START_KERNEL_MAP, X86Config,
 };
-pub use descriptor::{ARCH_MAX_PHYS_BITS, Descriptor, Entry, EntryFlags, Reserved, phys_addr_mask};
-pub use level::{Level, PageSize};
-pub use mode::{CR4_LA57, PagingMode};
+pub use descriptor::{
+    ARCH_MAX_PHYS_BITS, Descriptor, DescriptorBits, DescriptorKind, Reserved, phys_addr_mask,
+};
+pub use geometry::{CR4_LA57, Level, PageSize, PagingMode};
 pub use translator::X86Translator;
-pub use walk::{Mapping, PageTables};
+pub use walker::{Mapping, PageWalker};

@@ -2,7 +2,7 @@
 
 use crate::config::X86Config;
 use crate::descriptor::phys_addr_mask;
-use crate::walk::{Mapping, PageTables};
+use crate::walker::{Mapping, PageWalker};
 use scxray_core::{AddressKind, LinearRange, PhysAddr, PhysMem, Translate, TranslateError, VirtAddr};
 
 /// Translates Linux x86_64 kernel virtual addresses:
@@ -32,10 +32,10 @@ impl X86Translator {
         &self.config
     }
 
-    /// The guest's page tables as the walk reads them.
+    /// The walker behind the rules: the guest's page tables as the walk reads them.
     #[must_use]
-    pub const fn page_tables(&self) -> PageTables {
-        PageTables {
+    pub const fn walker(&self) -> PageWalker {
+        PageWalker {
             cr3: self.config.cr3,
             mode: self.config.paging_mode,
             max_phys_bits: self.config.max_phys_bits,
@@ -58,9 +58,9 @@ impl X86Translator {
     /// Walks the page tables for `va` whatever region it is in, reporting the page size.
     ///
     /// # Errors
-    /// As [`PageTables::walk`], plus `OutsideMemory` beyond the configured RAM end.
+    /// As [`PageWalker::walk`], plus `OutsideMemory` beyond the configured RAM end.
     pub fn walk<M: PhysMem + ?Sized>(&self, mem: &M, va: VirtAddr) -> Result<Mapping, TranslateError> {
-        let mapping = self.page_tables().walk(mem, va)?;
+        let mapping = self.walker().walk(mem, va)?;
         self.check_in_memory(va, mapping.pa)?;
         Ok(mapping)
     }
@@ -105,7 +105,7 @@ impl Translate for X86Translator {
 
     fn translate<M: PhysMem + ?Sized>(&self, mem: &M, va: VirtAddr) -> Result<PhysAddr, TranslateError> {
         if !self.config.paging_mode.is_canonical(va) {
-            let level = self.config.paging_mode.root().number();
+            let level = self.config.paging_mode.root().core_level();
             return Err(TranslateError::NotMapped { va, level });
         }
         if let Some(offset) = self.linear_direct_map_offset(va) {

@@ -6,7 +6,7 @@ mod common;
 
 use common::{Builder, CountingMem, GIB1, KIB4, MIB2};
 use scxray_core::{FlatImage, PhysAddr, TranslateError, VirtAddr};
-use scxray_x86_64::{CR4_LA57, Cr3, PageTables, PagingMode, X86Config, X86Translator};
+use scxray_x86_64::{CR4_LA57, Cr3, PageWalker, PagingMode, X86Config, X86Translator};
 use x86_64::structures::paging::PageTableFlags as F;
 
 /// Tables at 16 MiB; nothing else is backed, so a walk that follows a page as if it were a
@@ -40,8 +40,8 @@ fn guest(levels: u32) -> Builder {
     b
 }
 
-fn tables(b: &Builder, max_phys_bits: u8) -> PageTables {
-    PageTables { cr3: Cr3(b.root()), mode: mode(b.levels), max_phys_bits }
+fn tables(b: &Builder, max_phys_bits: u8) -> PageWalker {
+    PageWalker { cr3: Cr3(b.root()), mode: mode(b.levels), max_phys_bits }
 }
 
 fn walk(b: &Builder, va: u64) -> Result<u64, TranslateError> {
@@ -282,7 +282,7 @@ fn a_cr3_above_maxphyaddr_is_reported() {
     let image = b.image();
     let mem = FlatImage::new(PhysAddr(b.root()), &image);
     let cr3 = Cr3(b.root() | 1 << 40);
-    let t = PageTables { cr3, mode: PagingMode::FourLevel, max_phys_bits: 40 };
+    let t = PageWalker { cr3, mode: PagingMode::FourLevel, max_phys_bits: 40 };
     assert_eq!(
         t.walk(&mem, VirtAddr(VA_4K)),
         Err(TranslateError::BadDescriptor { va: VirtAddr(VA_4K), level: 3, descriptor: cr3.0 })
@@ -297,7 +297,7 @@ fn pcid_and_flag_bits_of_cr3_are_masked() {
         let mem = FlatImage::new(PhysAddr(b.root()), &image);
         // PCID 0xabc (or PWT/PCD), LAM_U57/LAM_U48 (62, 61), the no-flush hint (63).
         for extra in [0xabc, 0x018, 0xfff, 1 << 63, 0x7 << 61 | 0x123] {
-            let t = PageTables { cr3: Cr3(b.root() | extra), mode: mode(levels), max_phys_bits: 52 };
+            let t = PageWalker { cr3: Cr3(b.root() | extra), mode: mode(levels), max_phys_bits: 52 };
             for (va, pa, _) in PAGES {
                 let va = va_for(levels, va);
                 assert_eq!(t.walk(&mem, VirtAddr(va)).map(|m| m.pa), Ok(PhysAddr(pa)), "{extra:#x}");

@@ -8,7 +8,7 @@ mod common;
 
 use common::{CountingMem, GIB1, KIB4, MIB2, Mapped, XorShift, canonical, raw};
 use scxray_core::{FlatImage, PhysAddr, PhysMem, Translate, TranslateError, VirtAddr};
-use scxray_x86_64::{Cr3, PageSize, PageTables, PagingMode, X86Config, X86Translator};
+use scxray_x86_64::{Cr3, PageSize, PageWalker, PagingMode, X86Config, X86Translator};
 use x86_64::structures::paging::mapper::{MappedPageTable, PageTableFrameMapping, TranslateResult};
 use x86_64::structures::paging::{
     FrameAllocator, Mapper, Page, PageTable, PageTableFlags as F, PhysFrame, Size1GiB, Size2MiB, Size4KiB,
@@ -196,8 +196,8 @@ fn build_oracle(seed: u64) -> Oracle {
     Oracle { image, mappings, probes }
 }
 
-fn four_level_tables(cr3: u64) -> PageTables {
-    PageTables { cr3: Cr3(cr3), mode: PagingMode::FourLevel, max_phys_bits: 52 }
+fn four_level_tables(cr3: u64) -> PageWalker {
+    PageWalker { cr3: Cr3(cr3), mode: PagingMode::FourLevel, max_phys_bits: 52 }
 }
 
 #[test]
@@ -296,7 +296,7 @@ fn five_level_over_the_oracles_pml4_agrees_with_four_level() {
     let slots = [0usize, 0x11, 0x1ff];
     let (image, pml5_pa) = with_pml5(&oracle, &slots);
     let mem = CountingMem::new(FlatImage::new(PhysAddr(ARENA_PA), &image));
-    let five = PageTables { cr3: Cr3(pml5_pa), mode: PagingMode::FiveLevel, max_phys_bits: 52 };
+    let five = PageWalker { cr3: Cr3(pml5_pa), mode: PagingMode::FiveLevel, max_phys_bits: 52 };
     let four = four_level_tables(ARENA_PA);
     for &(va4, answer) in oracle.probes.iter().step_by(3) {
         let via_four = four.walk(&mem, VirtAddr(va4)).map(|m| m.pa).ok();
@@ -329,7 +329,7 @@ fn own_five_level_builder_agrees_with_the_oracle() {
     }
     let image = builder.image();
     let mem = CountingMem::new(FlatImage::new(PhysAddr(builder.root()), &image));
-    let five = PageTables { cr3: Cr3(builder.root()), mode: PagingMode::FiveLevel, max_phys_bits: 52 };
+    let five = PageWalker { cr3: Cr3(builder.root()), mode: PagingMode::FiveLevel, max_phys_bits: 52 };
     let mut reads = [0usize; 3];
     for &(va4, answer) in &oracle.probes {
         let via_four = four.walk(&oracle_mem, VirtAddr(va4)).map(|m| m.pa).ok();

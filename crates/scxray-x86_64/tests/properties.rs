@@ -6,7 +6,7 @@ mod common;
 use common::{Builder, CountingMem, GIB1, KIB4, MIB2, Mapped, canonical};
 use proptest::prelude::*;
 use scxray_core::{FlatImage, PhysAddr, Translate, TranslateError, VirtAddr};
-use scxray_x86_64::{Cr3, PageTables, PagingMode, X86Config, X86Translator};
+use scxray_x86_64::{Cr3, PageWalker, PagingMode, X86Config, X86Translator};
 use x86_64::structures::paging::PageTableFlags as F;
 
 const TABLES_PA: u64 = 0x4000_0000;
@@ -87,7 +87,7 @@ fn build(levels: u32, requests: &[Request]) -> Builder {
 }
 
 fn walk(mem: &CountingMem<FlatImage<'_>>, levels: u32, va: u64) -> Result<u64, TranslateError> {
-    let tables = PageTables { cr3: Cr3(TABLES_PA), mode: mode_of(levels), max_phys_bits: 52 };
+    let tables = PageWalker { cr3: Cr3(TABLES_PA), mode: mode_of(levels), max_phys_bits: 52 };
     let got = tables.walk(mem, VirtAddr(va)).map(|m| m.pa.0);
     let reads = mem.take();
     assert!(reads <= levels as usize, "{reads} reads for {va:#x}");
@@ -113,7 +113,7 @@ proptest! {
         let mem = CountingMem::new(FlatImage::new(PhysAddr(TABLES_PA), &image));
         for (m, offset) in b.mappings.iter().zip(offsets.iter().cycle()) {
             let offset = offset % m.size;
-            let tables = PageTables { cr3: Cr3(TABLES_PA), mode: mode_of(levels), max_phys_bits: 52 };
+            let tables = PageWalker { cr3: Cr3(TABLES_PA), mode: mode_of(levels), max_phys_bits: 52 };
             let got = tables.walk(&mem, VirtAddr(m.va + offset));
             prop_assert_eq!(got.map(|x| x.pa.0), Ok(m.pa + offset), "{:?}", m);
             // Exactly one entry per level down to the leaf.
@@ -187,7 +187,7 @@ proptest! {
     ) {
         let image = common::tables_to_bytes(entries.into_iter());
         let mem = CountingMem::new(FlatImage::new(PhysAddr(TABLES_PA), &image));
-        let tables = PageTables { cr3: Cr3(cr3), mode: mode_of(levels), max_phys_bits };
+        let tables = PageWalker { cr3: Cr3(cr3), mode: mode_of(levels), max_phys_bits };
         for va in vas {
             for va in [va, canonical(va, sign_bit(levels))] {
                 let _ = tables.walk(&mem, VirtAddr(va));
@@ -252,7 +252,7 @@ proptest! {
         let image = common::tables_to_bytes(entries);
         let mem = CountingMem::new(FlatImage::new(PhysAddr(TABLES_PA), &image));
         let va = canonical(va, sign_bit(levels));
-        let tables = PageTables { cr3: Cr3(TABLES_PA), mode: mode_of(levels), max_phys_bits: 52 };
+        let tables = PageWalker { cr3: Cr3(TABLES_PA), mode: mode_of(levels), max_phys_bits: 52 };
         let got = tables.walk(&mem, VirtAddr(va));
         prop_assert_eq!(mem.take(), levels as usize);
         let pa = got.map(|m| m.pa.0).map_err(|e| TestCaseError::fail(format!("{e}")))?;

@@ -201,7 +201,7 @@ fn phys_end_bounds_every_rule() {
     assert_eq!(check(&t, &mem, VMALLOC_VA), Ok(VMALLOC_PA));
     assert_eq!(check(&t, &mem, VMALLOC_VA + KIB4 + 8), outside(VMALLOC_VA + KIB4 + 8, 0x40_0000_0008));
     // The bare walk reports the mapping regardless; the translator's walk applies the bound.
-    let tables = t.page_tables();
+    let tables = t.walker();
     assert_eq!(tables.walk(&mem, VirtAddr(VMALLOC_VA + KIB4)).map(|m| m.pa), Ok(PhysAddr(0x40_0000_0000)));
     assert!(matches!(t.walk(&mem, VirtAddr(VMALLOC_VA + KIB4)), Err(TranslateError::OutsideMemory { .. })));
 }

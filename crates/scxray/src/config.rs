@@ -575,14 +575,14 @@ fn aarch64_translator(
     // VA size, and RAM may sit above 2^48.
     let lpa2 =
         if page_size == 65536 { info.number("MAX_PHYSMEM_BITS") == Some(52) } else { in_use_va_bits == 52 };
-    let cfg = scxray_aarch64::VmcoreInfo {
+    let cfg = scxray_aarch64::Aarch64KernelConfig {
         swapper_pg_dir: PhysAddr(swapper.wrapping_sub(voffset)),
         va_bits,
         tcr_el1_t1sz: t1sz,
         page_size,
         lpa2,
     };
-    let mut t = Aarch64Translator::from_vmcoreinfo(&cfg)
+    let mut t = Aarch64Translator::from_kernel_config(&cfg)
         .map_err(|e| Error::BadInput(format!("aarch64 page tables from VMCOREINFO: {e:?}")))?
         .with_linux_linear_map(phys_offset);
     if let (Some(start), Some(end)) = (runtime("_text"), runtime("_end")) {

@@ -325,7 +325,7 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scxray_aarch64::{Aarch64Translator, KernelImage, VmcoreInfo};
+    use scxray_aarch64::{Aarch64KernelConfig, Aarch64Translator, KernelImage};
     use scxray_core::PhysAddr;
 
     /// The registers rebuilt for the wire make the walker the host had, with its rules.
@@ -341,14 +341,14 @@ mod tests {
             (65536, 52, Some(12), true),
         ];
         for (page_size, va_bits, t1sz, lpa2) in shapes {
-            let info = VmcoreInfo {
+            let info = Aarch64KernelConfig {
                 swapper_pg_dir: PhysAddr(0x4_1234_0000 & !(page_size - 1)),
                 va_bits,
                 tcr_el1_t1sz: t1sz,
                 page_size,
                 lpa2,
             };
-            let host = Aarch64Translator::from_vmcoreinfo(&info)
+            let host = Aarch64Translator::from_kernel_config(&info)
                 .unwrap()
                 .with_linux_linear_map(0x4000_0000)
                 .with_kernel_image(KernelImage {

@@ -275,15 +275,15 @@ fn aarch64_64k_52_bit_kaslr() {
 
 /// The kit's arm64 tables agree with its address map through the real walker alone.
 fn aarch64_walk_agrees(f: &CoreFiles, page_size: u64, va_bits: u32, lpa: bool) {
-    use scxray_aarch64::{Aarch64Translator, VmcoreInfo};
-    let info = VmcoreInfo {
+    use scxray_aarch64::{Aarch64KernelConfig, Aarch64Translator};
+    let info = Aarch64KernelConfig {
         swapper_pg_dir: PhysAddr(f.root),
         va_bits,
         tcr_el1_t1sz: Some((64 - va_bits) as u8),
         page_size,
         lpa2: lpa,
     };
-    let t = Aarch64Translator::from_vmcoreinfo(&info).unwrap();
+    let t = Aarch64Translator::from_kernel_config(&info).unwrap();
     walk_agrees(f, &t);
 }
 

@@ -1,9 +1,9 @@
 //! The page-table walk: from CR3 down through 4 or 5 levels to a leaf.
 
 use crate::config::Cr3;
-use crate::descriptor::{Descriptor, Entry, phys_addr_mask};
-use crate::level::{Level, PageSize};
-use crate::mode::PagingMode;
+use crate::descriptor::{Descriptor, DescriptorKind, phys_addr_mask};
+use crate::geometry::PagingMode;
+use crate::geometry::{Level, PageSize};
 use scxray_core::{PhysAddr, PhysMem, TranslateError, VirtAddr};
 
 /// A successful walk: where `va` lives and the page that maps it.
@@ -17,9 +17,10 @@ pub struct Mapping {
     pub page_size: PageSize,
 }
 
-/// One guest address space as the processor sees it: the root table and how to read it.
+/// The page-table walker: one guest address space as the processor sees it, the root table
+/// and how to read it. Every address goes through the tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PageTables {
+pub struct PageWalker {
     /// CR3, PCID and flag bits included; only the table base is used.
     pub cr3: Cr3,
     /// 4- or 5-level.
@@ -28,7 +29,7 @@ pub struct PageTables {
     pub max_phys_bits: u8,
 }
 
-impl PageTables {
+impl PageWalker {
     /// Walks the tables for `va`, reading at most one entry per level (4 or 5 reads), so a
     /// hostile or self-referencing table cannot make it loop.
     ///
@@ -41,34 +42,40 @@ impl PageTables {
     pub fn walk<M: PhysMem + ?Sized>(&self, mem: &M, va: VirtAddr) -> Result<Mapping, TranslateError> {
         let root = self.mode.root();
         if !self.mode.is_canonical(va) {
-            return Err(TranslateError::NotMapped { va, level: root.number() });
+            return Err(TranslateError::NotMapped { va, level: root.core_level() });
         }
         let phys_mask = phys_addr_mask(self.max_phys_bits);
         let mut table = self.cr3.table_base();
         if table.0 & !phys_mask != 0 {
-            return Err(TranslateError::BadDescriptor { va, level: root.number(), descriptor: self.cr3.0 });
+            return Err(TranslateError::BadDescriptor {
+                va,
+                level: root.core_level(),
+                descriptor: self.cr3.0,
+            });
         }
         for &level in self.mode.levels() {
             let descriptor = Descriptor(mem.read_le(entry_address(table, level, va))?);
             match descriptor.decode(level, phys_mask) {
-                Ok(Entry::Table(next)) => table = next,
-                Ok(Entry::Page { base, size }) => {
+                Ok(DescriptorKind::Table(next)) => table = next,
+                Ok(DescriptorKind::Page { base, size }) => {
                     // The base is aligned to `size`: OR-ing in the offset cannot carry.
                     let pa = PhysAddr(base.0 | (va.0 & size.offset_mask()));
                     return Ok(Mapping { pa, page_base: base, page_size: size });
                 }
-                Ok(Entry::NotPresent) => return Err(TranslateError::NotMapped { va, level: level.number() }),
+                Ok(DescriptorKind::NotPresent) => {
+                    return Err(TranslateError::NotMapped { va, level: level.core_level() });
+                }
                 Err(_) => {
                     return Err(TranslateError::BadDescriptor {
                         va,
-                        level: level.number(),
+                        level: level.core_level(),
                         descriptor: descriptor.0,
                     });
                 }
             }
         }
         // Not reached: a PTE always decodes to a page or an error.
-        Err(TranslateError::NotMapped { va, level: Level::Pt.number() })
+        Err(TranslateError::NotMapped { va, level: Level::Pt.core_level() })
     }
 }
 

@@ -4,7 +4,7 @@ mod common;
 
 use common::{Builder, Cfg, Fmt};
 use scxray_aarch64::{
-    Aarch64Translator, Aarch64Walker, ConfigError, Granule, KernelImage, LinearMap, VmcoreInfo,
+    Aarch64KernelConfig, Aarch64Translator, ConfigError, Granule, KernelImage, LinearMap, PageWalker,
 };
 use scxray_core::{AddressKind, PhysAddr, Translate, TranslateError, VirtAddr};
 
@@ -122,15 +122,15 @@ fn vmcore_case(cfg: Cfg, base: u64, t1sz: Option<u8>, va_bits: u32) {
     let va = 0xffff_ffc0_1234_0000u64;
     let pa = if cfg.fmt == Fmt::Plain { 0x8_7654_0000 } else { 0x000d_8765_4321_0000 };
     b.map(va, pa, 3);
-    let info = VmcoreInfo {
+    let info = Aarch64KernelConfig {
         swapper_pg_dir: PhysAddr(b.root),
         va_bits,
         tcr_el1_t1sz: t1sz,
         page_size: cfg.page(),
         lpa2: cfg.fmt != Fmt::Plain,
     };
-    let t = Aarch64Translator::from_vmcoreinfo(&info).unwrap();
-    let regs = Aarch64Walker::from_registers(b.ttbr(), b.tcr()).unwrap();
+    let t = Aarch64Translator::from_kernel_config(&info).unwrap();
+    let regs = PageWalker::from_registers(b.ttbr(), b.tcr()).unwrap();
     assert_eq!(t.walker().geometry(), regs.geometry(), "{cfg:?}");
     assert_eq!(t.walker().root(), regs.root());
     assert_eq!(t.translate(&b.phys(), VirtAddr(va + 0x18)), Ok(PhysAddr(pa + 0x18)), "{cfg:?}");
@@ -163,14 +163,14 @@ fn vmcoreinfo_64k_52bit_kernel_on_48bit_hardware() {
     let mut b = Builder::new(cfg, 0x4125_0000);
     let va = 0xffff_8000_1234_0000u64;
     b.map(va, 0x8_7654_0000, 3);
-    let info = VmcoreInfo {
+    let info = Aarch64KernelConfig {
         swapper_pg_dir: PhysAddr(b.root),
         va_bits: 52,
         tcr_el1_t1sz: Some(16),
         page_size: 0x1_0000,
         lpa2: false,
     };
-    let t = Aarch64Translator::from_vmcoreinfo(&info).unwrap();
+    let t = Aarch64Translator::from_kernel_config(&info).unwrap();
     assert_eq!(t.walker().root(), PhysAddr(b.root + 0x1e00));
     assert_eq!(t.walker().geometry().va_bits(), 48);
     assert_eq!(t.translate(&b.phys(), VirtAddr(va + 0x18)), Ok(PhysAddr(0x8_7654_0018)));
@@ -178,28 +178,28 @@ fn vmcoreinfo_64k_52bit_kernel_on_48bit_hardware() {
     let t = t.with_linux_linear_map(0);
     assert_eq!(t.linear_map().map(|l| l.start), Some(VirtAddr(0xfff0_0000_0000_0000)));
     // Without the offset, the 48-bit walk would read the root's first 64 entries.
-    let plain = Aarch64Walker::from_registers(b.root, Cfg::new(Granule::K64, 48, Fmt::Plain).tcr()).unwrap();
+    let plain = PageWalker::from_registers(b.root, Cfg::new(Granule::K64, 48, Fmt::Plain).tcr()).unwrap();
     assert!(plain.walk(&b.phys(), VirtAddr(va)).is_err());
     // With registers, the offset is in TTBR1 already (512-byte aligned, so kept).
     let tcr48 = Cfg::new(Granule::K64, 48, Fmt::Plain).tcr();
-    let regs = Aarch64Walker::from_registers(b.root + 0x1e00, tcr48).unwrap();
+    let regs = PageWalker::from_registers(b.root + 0x1e00, tcr48).unwrap();
     assert_eq!(regs.walk(&b.phys(), VirtAddr(va)).map(|m| m.pa), Ok(PhysAddr(0x8_7654_0000)));
 }
 
 #[test]
 fn vmcoreinfo_rejects_what_no_kernel_has() {
-    let info = VmcoreInfo {
+    let info = Aarch64KernelConfig {
         swapper_pg_dir: PhysAddr(0x4000_0000),
         va_bits: 48,
         tcr_el1_t1sz: Some(16),
         page_size: 8192,
         lpa2: false,
     };
-    assert_eq!(Aarch64Translator::from_vmcoreinfo(&info), Err(ConfigError::Granule { raw: 8192 }));
-    let info = VmcoreInfo { page_size: 4096, tcr_el1_t1sz: Some(12), ..info };
-    assert_eq!(Aarch64Translator::from_vmcoreinfo(&info), Err(ConfigError::VaSize { t1sz: 12 }));
-    let info = VmcoreInfo { tcr_el1_t1sz: None, va_bits: 200, ..info };
-    assert!(Aarch64Translator::from_vmcoreinfo(&info).is_err());
+    assert_eq!(Aarch64Translator::from_kernel_config(&info), Err(ConfigError::Granule { raw: 8192 }));
+    let info = Aarch64KernelConfig { page_size: 4096, tcr_el1_t1sz: Some(12), ..info };
+    assert_eq!(Aarch64Translator::from_kernel_config(&info), Err(ConfigError::VaSize { t1sz: 12 }));
+    let info = Aarch64KernelConfig { tcr_el1_t1sz: None, va_bits: 200, ..info };
+    assert!(Aarch64Translator::from_kernel_config(&info).is_err());
 }
 
 /// `translate_span` on a linear-map address gives the linear map, cut where physical

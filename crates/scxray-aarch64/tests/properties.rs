@@ -5,7 +5,7 @@ mod common;
 
 use common::{Builder, CELLS};
 use proptest::prelude::*;
-use scxray_aarch64::{Aarch64Translator, Aarch64Walker, Granule, TcrEl1};
+use scxray_aarch64::{Aarch64Translator, Granule, PageWalker, TcrEl1};
 use scxray_core::{FlatImage, PhysAddr, Translate, TranslateError, VirtAddr};
 
 /// A run of `count` leaves at `level`, placed in slot `slot` of the lower half of the space.
@@ -67,7 +67,7 @@ fn expected(model: &[(u64, u64, u64)], va: u64) -> Option<u64> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
-    /// Mapped addresses translate as the model says, others fail; no walk reads more than one
+    /// Mapping addresses translate as the model says, others fail; no walk reads more than one
     /// descriptor a level.
     #[test]
     fn random_mappings_translate_as_mapped(
@@ -78,7 +78,7 @@ proptest! {
         let cfg = CELLS[cell].1;
         let mut b = Builder::with_default_base(cfg);
         let model = place(&mut b, &runs);
-        let w = Aarch64Walker::from_registers(b.ttbr(), b.tcr()).unwrap();
+        let w = PageWalker::from_registers(b.ttbr(), b.tcr()).unwrap();
         let mem = b.phys();
         let levels = cfg.levels();
         let mut vas: Vec<u64> = Vec::new();
@@ -163,7 +163,7 @@ proptest! {
             let w = if self_ref && i % 2 == 0 { (w & 0xf000_0000_0000_0ffc) | base | 0b11 } else { *w };
             bytes.extend_from_slice(&w.to_le_bytes());
         }
-        let w = Aarch64Walker::from_registers(Builder::new(cfg, base).ttbr(), cfg.tcr()).unwrap();
+        let w = PageWalker::from_registers(Builder::new(cfg, base).ttbr(), cfg.tcr()).unwrap();
         let mem = common::Mem { base, bytes: &bytes, reads: Default::default() };
         for va in vas {
             let va = VirtAddr(va | cfg.va_base());
@@ -184,7 +184,7 @@ fn self_referencing_tables_terminate() {
         for _ in 0..(cfg.page() / 8) {
             bytes.extend_from_slice(&desc.to_le_bytes());
         }
-        let w = Aarch64Walker::from_registers(b.ttbr(), b.tcr()).unwrap();
+        let w = PageWalker::from_registers(b.ttbr(), b.tcr()).unwrap();
         let mem = common::Mem { base: b.root, bytes: &bytes, reads: Default::default() };
         for va in [cfg.va_base(), u64::MAX, cfg.va_base() | 0x1234_5678_9abc] {
             let got = w.walk(&mem, VirtAddr(va));
@@ -205,7 +205,7 @@ fn tables_at_the_top_of_memory_do_not_overflow() {
         for ds in [false, true] {
             let tcr = TcrEl1::new(16, granule, 0b110, ds).bits();
             let ttbr = 0x000f_ffff_ffff_f000 & !(granule.size() - 1);
-            let Ok(w) = Aarch64Walker::from_registers(ttbr | 0x3c, tcr) else { continue };
+            let Ok(w) = PageWalker::from_registers(ttbr | 0x3c, tcr) else { continue };
             let mem = FlatImage::new(PhysAddr(w.root().0), &bytes);
             let _ = w.walk(&mem, VirtAddr(u64::MAX));
             let _ = w.walk(&mem, VirtAddr(0xffff_0000_0000_0000));

@@ -4,14 +4,14 @@
 mod common;
 
 use common::{Builder, Cfg, Fmt};
-use scxray_aarch64::{Aarch64Walker, ConfigError, Granule, Level, TcrEl1, Ttbr1El1};
+use scxray_aarch64::{ConfigError, Granule, Level, PageWalker, TcrEl1, Ttbr1El1};
 use scxray_core::{PhysAddr, TranslateError, VirtAddr};
 
 /// Aligned for every granule.
 const VA: u64 = 0xffff_8000_1234_0000;
 
-fn walker(b: &Builder) -> Aarch64Walker {
-    Aarch64Walker::from_registers(b.ttbr(), b.tcr()).unwrap()
+fn walker(b: &Builder) -> PageWalker {
+    PageWalker::from_registers(b.ttbr(), b.tcr()).unwrap()
 }
 
 fn page_4k() -> Builder {
@@ -138,7 +138,7 @@ fn lpa2_output_bits_51_50_in_bits_9_8_and_49_48_in_place() {
     assert_eq!(ds.walk(&b.phys(), VirtAddr(VA + 7)).unwrap().pa, PhysAddr(0x000b_2345_6789_a007));
     // DS = 0: bits 9:8 are shareability and bits 49:48 RES0, neither is address.
     let plain = Cfg::new(Granule::K4, 48, Fmt::Plain);
-    let w = Aarch64Walker::from_registers(b.ttbr(), plain.tcr()).unwrap();
+    let w = PageWalker::from_registers(b.ttbr(), plain.tcr()).unwrap();
     assert_eq!(w.walk(&b.phys(), VirtAddr(VA + 7)).unwrap().pa, PhysAddr(0x2345_6789_a007));
     // The same for 16K, and for a table address: a level-2 table above 2^50.
     let cfg = Cfg::new(Granule::K16, 47, Fmt::Lpa2);
@@ -147,7 +147,7 @@ fn lpa2_output_bits_51_50_in_bits_9_8_and_49_48_in_place() {
     let m = walker(&b).walk(&b.phys(), VirtAddr(VA + 1)).unwrap();
     assert_eq!(m.pa, PhysAddr(0x0004_0000_0000_4001));
     let no_ds = (Cfg::new(Granule::K16, 47, Fmt::Plain).tcr() & !(0b111 << 32)) | (0b110 << 32);
-    let no_ds = Aarch64Walker::from_registers(b.ttbr(), no_ds).unwrap();
+    let no_ds = PageWalker::from_registers(b.ttbr(), no_ds).unwrap();
     assert!(no_ds.walk(&b.phys(), VirtAddr(VA + 1)).is_err());
 }
 
@@ -160,19 +160,18 @@ fn lpa_output_bits_51_48_in_bits_15_12_with_64k() {
     let lpa = walker(&b);
     assert_eq!(lpa.walk(&b.phys(), VirtAddr(VA + 0x123)).unwrap().pa, PhysAddr(0x000a_2345_6789_0123));
     // IPS 48: no LPA, bits 15:12 are RES0 and not address.
-    let plain =
-        Aarch64Walker::from_registers(b.ttbr(), Cfg::new(Granule::K64, 48, Fmt::Plain).tcr()).unwrap();
+    let plain = PageWalker::from_registers(b.ttbr(), Cfg::new(Granule::K64, 48, Fmt::Plain).tcr()).unwrap();
     assert_eq!(plain.walk(&b.phys(), VirtAddr(VA + 0x123)).unwrap().pa, PhysAddr(0x2345_6789_0123));
     // DS means nothing with 64K: bits 9:8 stay shareability.
     let ds = Cfg::new(Granule::K64, 48, Fmt::Plain).tcr() | (1 << 59);
-    let ds = Aarch64Walker::from_registers(b.ttbr(), ds).unwrap();
+    let ds = PageWalker::from_registers(b.ttbr(), ds).unwrap();
     assert_eq!(ds.walk(&b.phys(), VirtAddr(VA + 0x123)).unwrap().pa, PhysAddr(0x2345_6789_0123));
 }
 
 #[test]
 fn ttbr_asid_and_cnp_are_not_address() {
     let b = page_4k();
-    let w = Aarch64Walker::from_registers(b.ttbr_with(0xabcd, true), b.tcr()).unwrap();
+    let w = PageWalker::from_registers(b.ttbr_with(0xabcd, true), b.tcr()).unwrap();
     assert_eq!(w.root(), PhysAddr(b.root));
     assert_eq!(w.walk(&b.phys(), VirtAddr(VA)).unwrap().pa, PhysAddr(0x8765_4000));
     let reg = Ttbr1El1::from_bits_retain(b.ttbr_with(0xabcd, true));
@@ -190,13 +189,13 @@ fn ttbr_bits_5_2_hold_base_bits_51_48_in_52bit_formats() {
         b.map(VA, 0x1_0000_0000, 3);
         let ttbr = b.ttbr_with(0x42, true);
         assert_eq!(ttbr & 0x3c, (base >> 48) << 2);
-        let w = Aarch64Walker::from_registers(ttbr, b.tcr()).unwrap();
+        let w = PageWalker::from_registers(ttbr, b.tcr()).unwrap();
         assert_eq!(w.root(), PhysAddr(base), "{cfg:?}");
         assert_eq!(w.walk(&b.phys(), VirtAddr(VA)).unwrap().pa, PhysAddr(0x1_0000_0000));
     }
     // Without a 52-bit format, bits 5:2 are low address bits below the root's alignment.
-    let w = Aarch64Walker::from_registers(0x4000_0000 | 0x3c, Cfg::new(Granule::K4, 48, Fmt::Plain).tcr())
-        .unwrap();
+    let w =
+        PageWalker::from_registers(0x4000_0000 | 0x3c, Cfg::new(Granule::K4, 48, Fmt::Plain).tcr()).unwrap();
     assert_eq!(w.root(), PhysAddr(0x4000_0000));
 }
 
@@ -213,14 +212,14 @@ fn t1sz_sets_the_range_and_the_start_level() {
     let below = VirtAddr(first - 0x1000);
     assert_eq!(w.walk(&b.phys(), below), Err(TranslateError::NotMapped { va: below, level: core(1) }));
     // The same tables read with T1SZ = 16 index a level-0 table instead: not the same walk.
-    let w48 = Aarch64Walker::from_registers(b.ttbr(), Cfg::new(Granule::K4, 48, Fmt::Plain).tcr()).unwrap();
+    let w48 = PageWalker::from_registers(b.ttbr(), Cfg::new(Granule::K4, 48, Fmt::Plain).tcr()).unwrap();
     assert_ne!(w48.walk(&b.phys(), VirtAddr(first)).map(|m| m.pa), Ok(PhysAddr(0x5000)));
     // Every T1SZ each granule accepts gives the start level the Arm ARM's tables give.
     for granule in Granule::ALL {
         for t1sz in 0u8..64 {
             for ds in [false, true] {
                 let tcr = TcrEl1::new(t1sz, granule, 0b110, ds).bits();
-                let got = Aarch64Walker::from_registers(0, tcr);
+                let got = PageWalker::from_registers(0, tcr);
                 let lva = granule == Granule::K64 || ds;
                 let max = if granule == Granule::K64 { 47 } else { 48 };
                 let ok = (if lva { 12 } else { 16 }..=max).contains(&t1sz);
@@ -242,7 +241,7 @@ fn tg1_encodings() {
         [(0b10u64, Some(Granule::K4)), (0b01, Some(Granule::K16)), (0b11, Some(Granule::K64)), (0b00, None)]
     {
         let tcr = (16u64 << 16) | (tg1 << 30) | (0b101 << 32);
-        let got = Aarch64Walker::from_registers(0x4000_0000, tcr).map(|w| w.geometry().granule());
+        let got = PageWalker::from_registers(0x4000_0000, tcr).map(|w| w.geometry().granule());
         match granule {
             Some(g) => assert_eq!(got, Ok(g)),
             None => assert_eq!(got, Err(ConfigError::Granule { raw: 0 })),
@@ -255,7 +254,7 @@ fn tg1_encodings() {
     assert_eq!(walker(&b).walk(&b.phys(), VirtAddr(VA)).unwrap().pa, PhysAddr(0x9_8765_4000));
     for g in [Granule::K4, Granule::K64] {
         let tcr = (b.tcr() & !(0b11 << 30)) | (g.tg1() << 30);
-        let w = Aarch64Walker::from_registers(b.ttbr(), tcr).unwrap();
+        let w = PageWalker::from_registers(b.ttbr(), tcr).unwrap();
         assert_ne!(w.walk(&b.phys(), VirtAddr(VA)).map(|m| m.pa), Ok(PhysAddr(0x9_8765_4000)));
     }
 }
@@ -297,11 +296,11 @@ fn ips_limits_outputs_tables_and_the_root() {
     // The root beyond it: a configuration error, as is the reserved IPS encoding.
     let tcr = cfg.tcr();
     assert_eq!(
-        Aarch64Walker::from_registers(1 << 32, tcr),
+        PageWalker::from_registers(1 << 32, tcr),
         Err(ConfigError::TableBase { pa: PhysAddr(1 << 32) })
     );
     let reserved = (tcr & !(0b111 << 32)) | (0b111 << 32);
-    assert_eq!(Aarch64Walker::from_registers(0, reserved), Err(ConfigError::PaSize { ips: 0b111 }));
+    assert_eq!(PageWalker::from_registers(0, reserved), Err(ConfigError::PaSize { ips: 0b111 }));
     // LPA2 with IPS 48: 52-bit descriptors, but output above 2^48 is outside.
     let mut cfg = Cfg::new(Granule::K4, 48, Fmt::Lpa2);
     cfg.pa_bits = 48;
@@ -317,7 +316,7 @@ fn ips_limits_outputs_tables_and_the_root() {
 #[test]
 fn epd1_disables_ttbr1_walks() {
     let b = page_4k();
-    let w = Aarch64Walker::from_registers(b.ttbr(), b.tcr() | (1 << 23)).unwrap();
+    let w = PageWalker::from_registers(b.ttbr(), b.tcr() | (1 << 23)).unwrap();
     assert!(matches!(w.walk(&b.phys(), VirtAddr(VA)), Err(TranslateError::NotMapped { .. })));
 }
 
@@ -326,7 +325,7 @@ fn tbi1_ignores_the_top_byte() {
     let b = page_4k();
     let tagged = VirtAddr((VA & 0x00ff_ffff_ffff_ffff) | (0x3c << 56));
     assert!(matches!(walker(&b).walk(&b.phys(), tagged), Err(TranslateError::NotMapped { .. })));
-    let w = Aarch64Walker::from_registers(b.ttbr(), b.tcr() | (1 << 38)).unwrap();
+    let w = PageWalker::from_registers(b.ttbr(), b.tcr() | (1 << 38)).unwrap();
     assert_eq!(w.walk(&b.phys(), tagged).unwrap().pa, PhysAddr(0x8765_4000));
     // Bits 55:48 still have to be ones.
     let bad = VirtAddr(tagged.0 & !(1 << 50));

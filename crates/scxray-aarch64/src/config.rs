@@ -1,10 +1,15 @@
-//! `TCR_EL1` and `TTBR1_EL1`, the two registers that configure a TTBR1 walk.
+//! What the translator must know about the guest: `TCR_EL1` and `TTBR1_EL1`, the two
+//! registers that configure a TTBR1 walk, or for dumps without registers the
+//! [`Aarch64KernelConfig`] VMCOREINFO gives; and [`ConfigError`], why a configuration
+//! describes no walk this crate can do.
 //!
-//! Only the fields the walk needs are named; every other bit is kept (`const _ = !0`) so a
-//! register value round-trips unchanged.
+//! Only the register fields the walk needs are named; every other bit is kept
+//! (`const _ = !0`) so a register value round-trips unchanged.
 
 use crate::geometry::{AddressFormat, Granule};
 use bitflags::bitflags;
+use core::fmt;
+use scxray_core::PhysAddr;
 
 bitflags! {
     /// Translation Control Register (EL1): the TTBR1 half and the shared fields.
@@ -155,6 +160,73 @@ impl Ttbr1El1 {
         let low = self.bits() & 0x0000_ffff_ffff_ffff & !(1u64 << align_shift).wrapping_sub(1);
         if format.is_52bit() { low | ((self.bits() & Self::BADDR_51_48.bits()) << 46) } else { low }
     }
+}
+
+/// Why a register (or kernel) configuration describes no walk this crate can do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// `TCR_EL1.TG1 = 0b00` (reserved), or a page size that is not 4K, 16K or 64K.
+    Granule {
+        /// The raw `TG1` field, or the page size given.
+        raw: u64,
+    },
+    /// `TCR_EL1.IPS = 0b111` (reserved without FEAT_D128, which this crate does not walk).
+    PaSize {
+        /// The raw `IPS` field.
+        ips: u8,
+    },
+    /// `T1SZ` outside what the granule and format allow: 16 (12 with 64K or DS = 1, i.e.
+    /// FEAT_LVA/LPA2) up to 48 (47 with 64K, FEAT_TTST).
+    VaSize {
+        /// The raw `T1SZ`.
+        t1sz: u8,
+    },
+    /// The root table address is beyond the output address size.
+    TableBase {
+        /// The root table address decoded from `TTBR1_EL1`.
+        pa: PhysAddr,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Granule { raw } => write!(f, "no translation granule for {raw:#x}"),
+            Self::PaSize { ips } => write!(f, "reserved physical address size encoding {ips:#b}"),
+            Self::VaSize { t1sz } => write!(f, "T1SZ {t1sz} is outside the supported range"),
+            Self::TableBase { pa } => write!(f, "root table {pa} is beyond the output address size"),
+        }
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+/// What the kernel's configuration (VMCOREINFO) tells about its page tables, for dumps without
+/// registers (QEMU's arm64 `dump-guest-memory` records no `TTBR1_EL1`):
+/// [`Aarch64Translator::from_kernel_config`](crate::Aarch64Translator::from_kernel_config)
+/// rebuilds the registers from it. Not to be confused with the host's parsed VMCOREINFO note,
+/// which it is filled from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Aarch64KernelConfig {
+    /// Physical address of `swapper_pg_dir` (its `SYMBOL()` minus `kimage_voffset`). The kernel
+    /// runs with `TTBR1_EL1 = phys_to_ttbr(pa(swapper_pg_dir))`, so this is its own value;
+    /// with one exception the constructor applies too: a 64K kernel built for 52-bit VAs
+    /// running with 48 (`T1SZ = 16`) adds `TTBR1_BADDR_4852_OFFSET` (`offset_ttbr1`), so the
+    /// 48-bit walk starts at the last 64 of the 1024 root entries.
+    pub swapper_pg_dir: PhysAddr,
+    /// `NUMBER(VA_BITS)`: the configured VA size (the linear map's `PAGE_OFFSET`).
+    pub va_bits: u32,
+    /// `NUMBER(TCR_EL1_T1SZ)`: the VA size in use (`64 - T1SZ`), smaller than `VA_BITS` when
+    /// a 52-bit kernel runs on 48-bit hardware. `None` (kernels before 5.9) means
+    /// `64 - VA_BITS`.
+    pub tcr_el1_t1sz: Option<u8>,
+    /// `PAGESIZE`.
+    pub page_size: u64,
+    /// Whether 52-bit physical addresses are on: LPA2 (`TCR_EL1.DS = 1`) with 4K and 16K
+    /// pages, FEAT_LPA (`IPS = 52`) with 64K. With 4K/16K pages and `T1SZ = 12` it must be
+    /// on; otherwise a 52-bit-capable kernel (VMCOREINFO's `NUMBER(MAX_PHYSMEM_BITS)` = 52)
+    /// turns it on only when the CPU has LPA2, which VMCOREINFO does not record.
+    pub lpa2: bool,
 }
 
 #[cfg(test)]
