@@ -10,14 +10,31 @@
 //! address is an error value naming the field ([`ReadError`]), and every guest value is
 //! decoded as little-endian whatever the host.
 //!
-//! The pieces:
-//! - [`PhysMem`]: fallible guest-physical reads ([`FlatImage`], [`RegionSet`] provided);
-//! - [`Translate`]: kernel virtual -> physical (page-table walkers in `scxray-x86_64` and
-//!   `scxray-aarch64`; [`LinearTranslator`] here);
-//! - [`Layout`]: member offsets, from BTF (`scxray-btf`) or the embedder;
-//! - [`KernelSymbols`]: where the walks start;
-//! - [`Guest`]: the context all walkers share, with the walks as methods;
-//! - [`Visitor`]: the streaming output; [`collect`]: the `heapless` collected outputs.
+//! The modules, in the order data flows through them:
+//! - [`addr`]: the address newtypes [`PhysAddr`] and [`VirtAddr`], with their checked (and,
+//!   where the kernel's own arithmetic is modular, wrapping) arithmetic as methods;
+//! - [`memory`]: [`PhysMem`], fallible guest-physical reads with one typed family
+//!   ([`PhysMem::read_obj`] for any plain-bytes type, [`PhysMem::read_le`] for the
+//!   little-endian integers of [`LeInt`]); [`FlatImage`] and [`RegionSet`] provided;
+//! - [`translate`]: [`Translate`], kernel virtual -> physical ([`LinearTranslator`] here, the
+//!   page-table walkers in `scxray-x86_64` and `scxray-aarch64`); [`tlb`]: [`CachedTranslate`],
+//!   a software TLB over any of them;
+//! - [`layout`]: [`Layout`], member offsets from BTF (`scxray-btf`) or the embedder;
+//!   [`symbols`]: [`KernelSymbols`], where the walks start; [`limits`]: the caps;
+//! - [`guest`]: [`Guest`], the context every walker shares, with the one `Field`-labelled
+//!   typed read ([`Guest::read_obj`], [`Guest::read_le`], [`Guest::read_ptr`],
+//!   [`Guest::read_bytes`], [`Guest::read_c_string`]); [`error`]: [`ReadError`] naming the
+//!   [`Field`], its address and the cause;
+//! - the walks, methods of [`Guest`] in the private `walk` module (per-CPU `rq->scx`,
+//!   DSQs, `dsq_hash`, `scx_tasks`, the scheduler and its sub-schedulers, the 6.12-6.15
+//!   globals) and [`task`] (one task's detail);
+//! - [`visit`]: [`Visitor`], the streaming output, and [`output`], the values it carries;
+//!   [`collect`]: the `heapless` collected outputs;
+//! - `wire` (feature `serde`): the embedded wire format's message types.
+//!
+//! The walkers of the scheduler's BPF state (its maps and programs, issue 18) will live in
+//! `src/bpf/`, beside `walk`, on the same [`Guest`] reads; decoding their values with the
+//! BPF objects' BTF belongs to `scxray-btf`.
 //!
 //! ```
 //! use scxray_core::*;
