@@ -92,7 +92,7 @@ pub trait PhysMem {
     ///
     /// A memory that decodes in place may override this too, to build the `Result` around the
     /// integer rather than around its byte-order type ([`FlatImage`] does: the list walk keeps
-    /// its `next` pointer in a register then, measured 0.55x -> 0.66x of the bare chase).
+    /// its `next` pointer in a register then: 0.66x of the bare chase instead of 0.55x).
     #[inline]
     fn read_le<V: LeInt>(&self, pa: PhysAddr) -> Result<V, MemError> {
         self.read_obj::<V::Le>(pa).map(V::from_le)
