@@ -27,6 +27,18 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Values
+//!
+//! [`Btf::decode_value`] walks the bytes of a value (a BPF map's key or value, read with the
+//! map's own BTF, standalone or split over vmlinux's) along its type and streams every field
+//! to a [`ValueVisitor`] with its [`FieldPath`] (`qa.fifos[2].head`), without allocation:
+//! STRUCT/UNION members (bitfields too), ARRAY elements (`char` arrays as strings), ENUMs by
+//! name, ints of every size and signedness, pointers as addresses, DATASEC variables by name
+//! (global-data maps: `.bss`, `.data`, `.rodata`). [`format_value`] writes the same as text,
+//! with a [`PointerNamer`] hook for addresses the caller can name; [`Btf::locate`] names the
+//! field at a byte offset (an arena pointer as an arena global's field). Every walk is capped
+//! ([`DecodeLimits`]) and a field outside the value is a [`DecodeError`] naming type and offset.
+//!
 //! [`Layout`]: scxray_core::Layout
 
 #![no_std]
@@ -50,16 +62,23 @@ extern crate alloc;
 
 mod btf;
 mod error;
+mod format;
 mod query;
 mod raw;
 mod resolve;
 mod types;
+mod value;
 
 #[cfg(feature = "alloc")]
 pub use btf::BtfIndex;
 pub use btf::{Btf, MAX_STRING_LEN, TypeIter};
 pub use error::{BtfError, ResolveError, Section};
+pub use format::{FormatError, NoNames, PointerNamer, Style, ValueWriter, format_value};
 pub use query::{FlatMember, FlatMembers, MAX_ANON_DEPTH, MAX_MEMBER_VISITS, Member, MemberOffset, Members};
 pub use raw::Endian;
 pub use resolve::resolve_layout;
 pub use types::{ArrayInfo, EnumValue, IntInfo, Kind, RawEnumerator, RawMember, Type};
+pub use value::{
+    DecodeError, DecodeLimits, DecodeSummary, Field, FieldPath, Flow, IntValue, Located, MAX_DECODE_DEPTH,
+    MAX_STRING_BYTES, POINTER_SIZE, ReadFailed, Segment, Value, ValueBytes, ValueVisitor,
+};

@@ -173,6 +173,46 @@ impl<'a> Btf<'a> {
         Ok(Some(result))
     }
 
+    /// The size in bytes of an object of type `type_id`: typedefs and modifiers looked
+    /// through, an ARRAY's elements multiplied out, a PTR [`crate::POINTER_SIZE`] bytes, a VAR
+    /// its type's, `void` (id 0) nothing.
+    ///
+    /// # Errors
+    /// A FWD, FUNC, FUNC_PROTO or DECL_TAG (no size), a chain longer than 64 types (a cycle),
+    /// a size past `u64`, or malformed BTF.
+    pub fn type_size(&self, type_id: u32) -> Result<u64, BtfError> {
+        let mut id = type_id;
+        let mut count: u64 = 1;
+        for _ in 0..crate::btf::MAX_ALIAS_HOPS {
+            if id == 0 {
+                return Ok(0);
+            }
+            let t = self.type_by_id(id)?;
+            let overflow = BtfError::OffsetOverflow { type_id: t.id };
+            match t.kind {
+                k if k.is_alias() => id = t.size_or_type,
+                Kind::Var => id = t.size_or_type,
+                Kind::Array => {
+                    let a = t.array().ok_or(BtfError::BadRecord { type_id: t.id, index: 0 })?;
+                    count = count.checked_mul(u64::from(a.nelems)).ok_or(overflow)?;
+                    id = a.elem_type;
+                }
+                Kind::Ptr => return count.checked_mul(u64::from(crate::POINTER_SIZE)).ok_or(overflow),
+                _ => match t.size() {
+                    Some(size) => return count.checked_mul(u64::from(size)).ok_or(overflow),
+                    None => {
+                        return Err(BtfError::WrongKind {
+                            type_id: t.id,
+                            kind: t.kind,
+                            expected: "a sized type",
+                        });
+                    }
+                },
+            }
+        }
+        Err(BtfError::TooDeep { type_id })
+    }
+
     /// The size in bytes of the STRUCT or UNION named `name`.
     ///
     /// # Errors

@@ -138,6 +138,14 @@ impl BtfBuilder {
         id
     }
 
+    /// An INT with its whole encoding word: `encoding` (1 signed, 2 char, 4 bool), and the
+    /// legacy bitfield `offset` and `bits` inside its `size` bytes.
+    pub fn int_enc(&mut self, name: &str, size: u32, encoding: u32, offset: u32, bits: u32) -> u32 {
+        let id = self.head(name, kind::INT, 0, false, size);
+        self.word((encoding << 24) | (offset << 16) | bits);
+        id
+    }
+
     pub fn ptr(&mut self, ty: u32) -> u32 {
         self.head("", kind::PTR, 0, false, ty)
     }
