@@ -206,6 +206,18 @@ fn btf_seeds() {
     let mut base = vec![0u8];
     base.extend_from_slice(&none);
     write("btf", "kit-no-sched-ext", &base);
+
+    // btf_decode: the kit's BPF program, its `.bss` and its task context, each with a value.
+    let prog = scxray_tests::btf_blob::BpfProgram::new();
+    for (name, type_id, len) in [("kit-bss", prog.bss, 120u16), ("kit-task-ctx", prog.task_ctx, 24)] {
+        let mut seed = vec![0u8];
+        seed.extend_from_slice(&type_id.to_le_bytes());
+        seed.extend_from_slice(&len.to_le_bytes());
+        seed.push(0x8f);
+        seed.extend((0..len).map(|i| (i as u8).wrapping_mul(37)));
+        seed.extend_from_slice(&prog.blob);
+        write("btf_decode", name, &seed);
+    }
 }
 
 /// A minimal little-endian x86_64 ELF core: one PT_NOTE (VMCOREINFO and an NT_PRSTATUS)

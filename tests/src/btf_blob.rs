@@ -37,7 +37,12 @@ const INT: u32 = 1;
 const PTR: u32 = 2;
 const ARRAY: u32 = 3;
 const STRUCT: u32 = 4;
+const UNION: u32 = 5;
 const ENUM: u32 = 6;
+const TYPEDEF: u32 = 8;
+const VAR: u32 = 14;
+const DATASEC: u32 = 15;
+const ENUM64: u32 = 19;
 
 /// A little-endian BTF writer (only the kinds the kit needs).
 #[derive(Debug, Default)]
@@ -118,6 +123,62 @@ impl Writer {
             let n = self.str(n);
             self.word(n);
             self.word(v as u32);
+        }
+        id
+    }
+
+    /// `BTF_KIND_STRUCT` (or UNION) with `(name, type, bit offset, bitfield width)` members
+    /// (width 0: not a bitfield), in the order given.
+    pub fn composite_bits(
+        &mut self,
+        union: bool,
+        name: &str,
+        size: u32,
+        members: &[(&str, u32, u32, u8)],
+    ) -> u32 {
+        let kind_flag = members.iter().any(|m| m.3 != 0);
+        let kind = if union { UNION } else { STRUCT };
+        let id = self.head(name, kind, u32::try_from(members.len()).unwrap(), kind_flag, size);
+        for &(n, ty, bits, width) in members {
+            let n = self.str(n);
+            self.word(n);
+            self.word(ty);
+            self.word(if kind_flag { (u32::from(width) << 24) | bits } else { bits });
+        }
+        id
+    }
+
+    /// `BTF_KIND_ENUM64` of 8 bytes.
+    pub fn enum64(&mut self, name: &str, signed: bool, values: &[(&str, u64)]) -> u32 {
+        let id = self.head(name, ENUM64, u32::try_from(values.len()).unwrap(), signed, 8);
+        for &(n, v) in values {
+            let n = self.str(n);
+            self.word(n);
+            self.word(v as u32);
+            self.word((v >> 32) as u32);
+        }
+        id
+    }
+
+    /// `BTF_KIND_TYPEDEF`.
+    pub fn typedef(&mut self, name: &str, ty: u32) -> u32 {
+        self.head(name, TYPEDEF, 0, false, ty)
+    }
+
+    /// `BTF_KIND_VAR` (linkage 1: global).
+    pub fn var(&mut self, name: &str, ty: u32) -> u32 {
+        let id = self.head(name, VAR, 0, false, ty);
+        self.word(1);
+        id
+    }
+
+    /// `BTF_KIND_DATASEC` with `(var, offset, size)` entries.
+    pub fn datasec(&mut self, name: &str, size: u32, vars: &[(u32, u32, u32)]) -> u32 {
+        let id = self.head(name, DATASEC, u32::try_from(vars.len()).unwrap(), false, size);
+        for &(v, off, sz) in vars {
+            self.word(v);
+            self.word(off);
+            self.word(sz);
         }
         id
     }
@@ -352,4 +413,68 @@ pub fn for_layout(layout: &Layout, opts: Options) -> Vec<u8> {
         w.enum_("scx_ops_enable_state", false, &refs);
     }
     w.build()
+}
+
+/// A BPF program's BTF, scx_qmap-like: the `.bss` DATASEC the global-data map's value is
+/// (a struct of five FIFOs with head/tail pointers, an enum, a counter and a name), and the
+/// per-task context with bitfields a TASK_STORAGE map holds.
+#[derive(Debug, Clone)]
+pub struct BpfProgram {
+    /// The blob.
+    pub blob: Vec<u8>,
+    /// The `.bss` DATASEC (size [`BpfProgram::BSS_SIZE`]).
+    pub bss: u32,
+    /// `struct task_ctx` (size 24).
+    pub task_ctx: u32,
+}
+
+impl BpfProgram {
+    /// Size of `.bss`: `qa` (96 bytes: `nr_queued` then `fifos[5]` of 16 bytes, and `flags`),
+    /// then `nr_dispatched` at 96 and `name` at 104.
+    pub const BSS_SIZE: u32 = 120;
+
+    /// The program's BTF.
+    pub fn new() -> Self {
+        let mut w = Writer::new();
+        let u32_ = w.int("unsigned int", 4, false);
+        let int = w.int("int", 4, true);
+        let u64_ = w.int("long long unsigned int", 8, false);
+        let char_ = w.int("char", 1, true);
+        let u64_t = w.typedef("u64", u64_);
+        let task_ctx_fwd = 8; // the id `struct task_ctx` gets below
+        let ctx_ptr = w.ptr(task_ctx_fwd);
+        let fifo = w.struct_("qmap_fifo", 16, &[("head", ctx_ptr, 0), ("tail", ctx_ptr, 8)]);
+        let task_ctx = w.composite_bits(
+            false,
+            "task_ctx",
+            24,
+            &[
+                ("next", ctx_ptr, 0, 0),
+                ("fifo", int, 64, 0),
+                ("force_local", u32_, 96, 1),
+                ("highpri", u32_, 97, 1),
+                ("core", u32_, 98, 6),
+            ],
+        );
+        assert_eq!(task_ctx, task_ctx_fwd);
+        let fifos = w.array(fifo, int, 5);
+        let mode = w.enum_("qmap_mode", false, &[("QMAP_FIFO", 0), ("QMAP_PRIO", 1)]);
+        let qa = w.struct_(
+            "qmap_arena",
+            96,
+            &[("nr_queued", u64_t, 0), ("fifos", fifos, 8), ("mode", mode, 88), ("seq_flag", u32_, 92)],
+        );
+        let name = w.array(char_, int, 16);
+        let qa_var = w.var("qa", qa);
+        let nr_var = w.var("nr_dispatched", u64_t);
+        let name_var = w.var("name", name);
+        let bss = w.datasec(".bss", Self::BSS_SIZE, &[(qa_var, 0, 96), (nr_var, 96, 8), (name_var, 104, 16)]);
+        Self { blob: w.build(), bss, task_ctx }
+    }
+}
+
+impl Default for BpfProgram {
+    fn default() -> Self {
+        Self::new()
+    }
 }

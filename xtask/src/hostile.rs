@@ -22,6 +22,7 @@ pub const TARGETS: &[&str] = &[
     "translate_x86_64",
     "translate_aarch64",
     "btf",
+    "btf_decode",
     "elf_core",
     "kdump",
     "lzo",

@@ -581,6 +581,45 @@ fn paths_show_names_and_indices() {
     assert_eq!(s, "qa.fifos[2]");
 }
 
+#[test]
+fn the_kits_bpf_program_decodes_its_bss_and_task_context() {
+    let prog = scxray_tests::btf_blob::BpfProgram::new();
+    let btf = parse(prog.blob.clone());
+    let mut bss = [0u8; 120];
+    bss[0..8].copy_from_slice(&3u64.to_le_bytes());
+    bss[8 + 2 * 16..8 + 2 * 16 + 8].copy_from_slice(&0x1_0000_1000u64.to_le_bytes());
+    bss[88..92].copy_from_slice(&1u32.to_le_bytes());
+    bss[96..104].copy_from_slice(&77u64.to_le_bytes());
+    bss[104..109].copy_from_slice(b"qmap\0");
+    let limits = DecodeLimits { max_array_elems: 3, ..DecodeLimits::DEFAULT };
+    let mut out = String::new();
+    let summary =
+        format_value(&btf, prog.bss, &mut &bss[..], &limits, Style::Compact, NoNames, &mut out).unwrap();
+    assert_eq!(
+        out,
+        "{.qa = {.nr_queued = 3, .fifos = [{.head = 0x0, .tail = 0x0}, {.head = 0x0, .tail = 0x0}, \
+         {.head = 0x100001000, .tail = 0x0}, …+2], .mode = QMAP_PRIO, .seq_flag = 0}, .nr_dispatched = 77, \
+         .name = \"qmap\"}"
+    );
+    assert!(summary.truncated);
+    let mut ctx = [0u8; 24];
+    ctx[0..8].copy_from_slice(&0xffff_c900_0000_0040u64.to_le_bytes());
+    ctx[8..12].copy_from_slice(&4i32.to_le_bytes());
+    ctx[12] = 0b1010_1001; // force_local 1, highpri 0, core 0b101010
+    let mut out = String::new();
+    format_value(
+        &btf,
+        prog.task_ctx,
+        &mut &ctx[..],
+        &DecodeLimits::DEFAULT,
+        Style::Compact,
+        NoNames,
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(out, "{.next = 0xffffc90000000040, .fifo = 4, .force_local = 1, .highpri = 0, .core = 42}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
