@@ -517,7 +517,7 @@ pub fn decode_layout(r: &mut Reader<'_>) -> Layout {
         16,
     );
     let flags = LayoutFlags { task_cursor: r.u32(), dsq_lnode_iter_cursor: r.u32() };
-    Layout { rq, scx_rq, task, see, dsq, dsq_lnode, sched, sched_pcpu, sched_pnode, rht, flags }
+    Layout { rq, scx_rq, task, see, dsq, dsq_lnode, sched, sched_pcpu, sched_pnode, rht, flags, bpf: Default::default() }
 }
 
 /// The inverse of [`decode_layout`].

@@ -93,4 +93,10 @@ fn collected_outputs_round_trip_through_postcard() {
     let layout = debian_7_3_amd64();
     let back: scxray_core::Layout = postcard::from_bytes(&postcard::to_allocvec(&layout).unwrap()).unwrap();
     assert_eq!(back, layout);
+    // The BPF layout is not serialized (wire version 3 has no BPF pass): it comes back empty,
+    // and the encoding is the same bytes as without it.
+    let with_bpf = scxray_core::Layout { bpf: scxray_tests::kernels::debian_7_3_amd64_bpf(), ..layout };
+    assert_eq!(postcard::to_allocvec(&with_bpf).unwrap(), postcard::to_allocvec(&layout).unwrap());
+    let back: scxray_core::Layout = postcard::from_bytes(&postcard::to_allocvec(&with_bpf).unwrap()).unwrap();
+    assert_eq!(back, layout);
 }

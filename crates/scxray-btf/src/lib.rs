@@ -66,6 +66,7 @@ mod format;
 mod query;
 mod raw;
 mod resolve;
+mod resolve_bpf;
 mod types;
 mod value;
 
@@ -77,6 +78,7 @@ pub use format::{FormatError, NoNames, PointerNamer, Style, ValueWriter, format_
 pub use query::{FlatMember, FlatMembers, MAX_ANON_DEPTH, MAX_MEMBER_VISITS, Member, MemberOffset, Members};
 pub use raw::Endian;
 pub use resolve::resolve_layout;
+pub use resolve_bpf::resolve_bpf_layout;
 pub use types::{ArrayInfo, EnumValue, IntInfo, Kind, RawEnumerator, RawMember, Type};
 pub use value::{
     DecodeError, DecodeLimits, DecodeSummary, Field, FieldPath, Flow, IntValue, Located, MAX_DECODE_DEPTH,

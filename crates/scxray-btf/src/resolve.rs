@@ -15,23 +15,45 @@ use scxray_core::{
 
 use crate::btf::Btf;
 use crate::error::{BtfError, ResolveError};
+use crate::query::MemberOffset;
 use crate::types::{Kind, Type};
 
 /// One struct of the layout, found by name.
-struct Group<'b, 'a> {
-    btf: &'b Btf<'a>,
-    ty: Type<'a>,
-    name: &'static str,
+pub(crate) struct Group<'b, 'a> {
+    pub(crate) btf: &'b Btf<'a>,
+    pub(crate) ty: Type<'a>,
+    pub(crate) name: &'static str,
 }
 
 impl<'b, 'a> Group<'b, 'a> {
-    fn find(btf: &'b Btf<'a>, name: &'static str) -> Result<Option<Self>, BtfError> {
+    pub(crate) fn find(btf: &'b Btf<'a>, name: &'static str) -> Result<Option<Self>, BtfError> {
         Ok(btf.find_struct(name)?.map(|ty| Self { btf, ty, name }))
     }
 
-    /// The member's byte offset, `None` when absent.
-    fn opt(&self, member: &'static str) -> Result<Option<u32>, ResolveError> {
-        let Some(m) = self.btf.find_member(self.ty, member)? else { return Ok(None) };
+    /// The member at a dotted `path` inside this struct (`idr_rt.xa_head`: each step may sit
+    /// inside anonymous members), `None` when a step is absent.
+    pub(crate) fn member(&self, path: &'static str) -> Result<Option<MemberOffset>, ResolveError> {
+        let mut ty = self.ty;
+        let mut found: Option<MemberOffset> = None;
+        for part in path.split('.') {
+            if let Some(prev) = found {
+                ty = self.btf.resolve_alias(prev.type_id)?;
+                if !ty.kind.is_composite() {
+                    return Ok(None);
+                }
+            }
+            let Some(m) = self.btf.find_member(ty, part)? else { return Ok(None) };
+            let base = found.map_or(0, |f| f.bit_offset);
+            let bit_offset =
+                base.checked_add(m.bit_offset).ok_or(BtfError::OffsetOverflow { type_id: ty.id })?;
+            found = Some(MemberOffset { bit_offset, ..m });
+        }
+        Ok(found)
+    }
+
+    /// The byte offset of the member at `path`, `None` when absent.
+    pub(crate) fn opt(&self, member: &'static str) -> Result<Option<u32>, ResolveError> {
+        let Some(m) = self.member(member)? else { return Ok(None) };
         m.byte_offset().map(Some).ok_or(ResolveError::UnusableOffset {
             strukt: self.name,
             member,
@@ -40,12 +62,12 @@ impl<'b, 'a> Group<'b, 'a> {
     }
 
     /// The member's byte offset; its absence is an error.
-    fn req(&self, member: &'static str) -> Result<u32, ResolveError> {
+    pub(crate) fn req(&self, member: &'static str) -> Result<u32, ResolveError> {
         self.opt(member)?.ok_or(ResolveError::MissingMember { strukt: self.name, member })
     }
 
-    fn has(&self, member: &'static str) -> Result<bool, ResolveError> {
-        Ok(self.btf.find_member(self.ty, member)?.is_some())
+    pub(crate) fn has(&self, member: &'static str) -> Result<bool, ResolveError> {
+        Ok(self.member(member)?.is_some())
     }
 }
 
@@ -184,7 +206,8 @@ pub fn resolve_layout(btf: &Btf<'_>) -> Result<Layout, ResolveError> {
             .unwrap_or(defaults.dsq_lnode_iter_cursor),
     };
 
-    Ok(Layout { rq, scx_rq, task, see, dsq, dsq_lnode, sched, sched_pcpu, sched_pnode, rht, flags })
+    let bpf = crate::resolve_bpf::resolve_bpf_layout(btf)?;
+    Ok(Layout { rq, scx_rq, task, see, dsq, dsq_lnode, sched, sched_pcpu, sched_pnode, rht, flags, bpf })
 }
 
 /// The offset (from `rq.scx`) of the `struct scx_dispatch_q` inside `scx_rq.rescue`.
@@ -209,7 +232,7 @@ fn rescue_dsq(g: &Group<'_, '_>) -> Result<Option<u32>, ResolveError> {
     };
     let inner = inner.ok_or(ResolveError::RescueWithoutDsq)?;
     let bit_offset = rescue.bit_offset.checked_add(inner).ok_or(ResolveError::RescueWithoutDsq)?;
-    let combined = crate::query::MemberOffset { bit_offset, ..rescue };
+    let combined = MemberOffset { bit_offset, ..rescue };
     combined.byte_offset().map(Some).ok_or(ResolveError::UnusableOffset {
         strukt: "scx_rq",
         member: "rescue",

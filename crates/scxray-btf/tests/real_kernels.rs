@@ -63,6 +63,40 @@ fn tokens(l: &Layout) -> BTreeSet<String> {
     put("scx_sched.children", sc.children.is_some());
     put("scx_sched.sibling", sc.sibling.is_some());
     put("scx_sched.level", sc.level.is_some());
+    let b = &l.bpf;
+    put("[bpf.idr]", b.idr.is_some());
+    put("[bpf.map]", b.map.is_some());
+    put("[bpf.prog]", b.prog.is_some());
+    put("[bpf.btf]", b.btf.is_some());
+    put("[bpf.array]", b.array.is_some());
+    put("[bpf.htab]", b.htab.is_some());
+    put("[bpf.local_storage]", b.local_storage.is_some());
+    put("[bpf.queue_stack]", b.queue_stack.is_some());
+    put("[bpf.arena]", b.arena.is_some());
+    put("[bpf.struct_ops]", b.struct_ops.is_some());
+    put("idr.idr_base", b.idr.is_some_and(|i| i.base.is_some()));
+    let m = b.map.unwrap_or_default();
+    put("bpf_map.btf_vmlinux_value_type_id", m.btf_vmlinux_value_type_id.is_some());
+    put("bpf_map.map_extra", m.map_extra.is_some());
+    let p = b.prog.unwrap_or_default();
+    put("bpf_prog.jited_len", p.jited_len.is_some());
+    put("bpf_prog.stats", p.stats.is_some());
+    put("bpf_prog_aux.btf", p.aux_btf.is_some());
+    put("bpf_prog_aux.load_time", p.aux_load_time.is_some());
+    put("bpf_prog_aux.verified_insns", p.aux_verified_insns.is_some());
+    put("bpf_prog_aux.arena", p.aux_arena.is_some());
+    put("bpf_prog_aux.attach_st_ops_member_off", p.aux_st_ops_member_off.is_some());
+    put("bpf_prog_stats.misses", p.stats_misses.is_some());
+    put("btf.id", b.btf.is_some_and(|k| k.id.is_some()));
+    put("bpf_htab.count", b.htab.is_some_and(|h| h.count.is_some()));
+    put("task_struct.bpf_storage", b.local_storage.is_some_and(|s| s.task_storage.is_some()));
+    let a = b.arena.unwrap_or_default();
+    put("bpf_arena.rt", a.free.is_some());
+    put("bpf_arena.scratch_page", a.scratch_page.is_some());
+    put("bpf_arena.nr_pages", a.nr_pages.is_some());
+    put("sched_ext_ops.priv", b.struct_ops.is_some_and(|s| s.ops_priv.is_some()));
+    put("scx_sched.arena_map", b.sched_arena_map.is_some());
+    put("scx_sched.arena_kern_base", b.sched_arena_kern_base.is_some());
     out
 }
 
@@ -82,10 +116,20 @@ fn table() -> Vec<(String, BTreeSet<String>)> {
 /// The kernel matrix's numbers, for the kernels it measured.
 fn matrix_layout(release: &str) -> Option<Layout> {
     match release {
-        "7.2.13+deb14-cloud-amd64" => Some(scxray_tests::kernels::debian_7_2_amd64()),
-        "7.3.4+deb13-cloud-amd64" => Some(scxray_tests::kernels::debian_7_3_amd64()),
+        "7.2.13+deb14-cloud-amd64" => Some(Layout {
+            bpf: scxray_tests::kernels::debian_7_2_amd64_bpf(),
+            ..scxray_tests::kernels::debian_7_2_amd64()
+        }),
+        "7.3.4+deb13-cloud-amd64" => Some(Layout {
+            bpf: scxray_tests::kernels::debian_7_3_amd64_bpf(),
+            ..scxray_tests::kernels::debian_7_3_amd64()
+        }),
         "7.3.4+deb13-cloud-arm64" => {
             let mut l = scxray_tests::kernels::debian_7_3_amd64();
+            l.bpf = scxray_tests::kernels::debian_7_3_amd64_bpf();
+            if let Some(s) = l.bpf.local_storage.as_mut() {
+                s.task_storage = Some(3600);
+            }
             l.rq = Some(RqLayout { scx: 2424, curr: 24, cpu: Some(4008), clock: Some(3856) });
             l.task = Some(TaskLayout {
                 scx: 776,
@@ -208,8 +252,10 @@ fn check_dir(dir: &Path) -> (usize, Vec<String>) {
 #[test]
 fn table_lines_cover_every_token() {
     // Every sched_ext line lists exactly the tokens `tokens` produces (no typos, no gaps).
-    let all: BTreeSet<String> =
-        tokens(&scxray_tests::kernels::debian_7_3_amd64()).iter().map(|t| t[1..].to_string()).collect();
+    let all: BTreeSet<String> = tokens(&matrix_layout("7.3.4+deb13-cloud-amd64").unwrap())
+        .iter()
+        .map(|t| t[1..].to_string())
+        .collect();
     for (name, toks) in table() {
         if toks.len() == 1 && toks.contains("no-sched-ext") {
             continue;

@@ -303,7 +303,7 @@ fn split_btf_on_split_btf() {
 fn synthetic_7_3_kernel_resolves_to_the_kernel_matrix() {
     let btf = btf_of(kernel::build(&Opts::default()));
     let layout = resolve_layout(&btf).unwrap();
-    assert_eq!(layout, scxray_tests::kernels::debian_7_3_amd64());
+    assert_eq!(layout, matrix_7_3());
     // The query API on the same blob.
     assert_eq!(btf.struct_size("rq").unwrap(), Some(4736));
     assert_eq!(btf.struct_size("scx_rq").unwrap(), Some(672));
@@ -413,7 +413,48 @@ fn header_longer_than_24_bytes_is_accepted() {
     kernel::add_types(&mut b, &Opts::default());
     b.header_padding = 8;
     let l = resolve_layout(&btf_of(b.build())).unwrap();
+    assert_eq!(l, matrix_7_3());
+}
+
+/// The kernel matrix's 7.3 amd64 layout with its BPF objects (the synthetic kernel has both).
+fn matrix_7_3() -> scxray_core::Layout {
+    scxray_core::Layout {
+        bpf: scxray_tests::kernels::debian_7_3_amd64_bpf(),
+        ..scxray_tests::kernels::debian_7_3_amd64()
+    }
+}
+
+#[test]
+fn a_bpf_group_without_a_required_member_is_none_and_the_rest_resolves() {
+    let opts = Opts {
+        omit: vec!["bpf_htab.n_buckets", "bpf_arena.scratch_page", "bpf_arena.nr_pages"],
+        ..Opts::default()
+    };
+    let l = resolve_layout(&btf_of(kernel::build(&opts))).unwrap();
+    let mut want = matrix_7_3();
+    want.bpf.htab = None;
+    if let Some(a) = want.bpf.arena.as_mut() {
+        a.scratch_page = None;
+        a.nr_pages = None;
+    }
+    assert_eq!(l, want);
+    // Without the range tree's node, the arena has no free-page tree but is still read.
+    let l =
+        resolve_layout(&btf_of(kernel::build(&Opts { omit: vec!["range_node.rn_last"], ..Opts::default() })))
+            .unwrap();
+    assert_eq!(l.bpf.arena.unwrap().free, None);
+    assert!(l.bpf.arena.unwrap().kern_vm == 296);
+    // No BPF structs at all: every group absent, the sched_ext layout unchanged.
+    let l = resolve_layout(&btf_of(kernel::build(&Opts { bpf: false, ..Opts::default() }))).unwrap();
     assert_eq!(l, scxray_tests::kernels::debian_7_3_amd64());
+}
+
+#[test]
+fn the_hash_bucket_size_comes_from_the_buckets_pointer_not_the_first_struct_named_bucket() {
+    let btf = btf_of(kernel::build(&Opts::default()));
+    // The decoy `struct bucket` (8 bytes) comes first by id; the hash table's is 16 bytes.
+    assert_eq!(btf.struct_size("bucket").unwrap(), Some(8));
+    assert_eq!(resolve_layout(&btf).unwrap().bpf.htab.unwrap().bucket_size, 16);
 }
 
 #[test]

@@ -6,6 +6,8 @@
 //! as absent and never read (offset 0 is a real member, so it must never stand for "absent").
 //! Offsets are `u32` bytes on every target, so a layout means the same on a 32-bit embedder.
 
+use crate::bpf::BpfLayout;
+
 /// Member offsets inside `struct rq`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -241,6 +243,10 @@ pub struct Layout {
     pub rht: Option<RhtLayout>,
     /// Flag values.
     pub flags: LayoutFlags,
+    /// The kernel's BPF objects (programs, maps, BTF objects, arenas). Not on the wire yet
+    /// (version 3 has no BPF pass): an embedded side sees no BPF layout.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub bpf: BpfLayout,
 }
 
 /// Names of the layout groups, for reporting which one a blinded pass was missing.

@@ -81,6 +81,7 @@
 )]
 
 pub mod addr;
+pub mod bpf;
 pub mod collect;
 pub mod error;
 pub mod guest;

@@ -1,0 +1,9 @@
+#![doc = include_str!("README.md")]
+
+mod layout;
+
+pub use layout::{
+    ArenaFreeTreeLayout, BpfArenaLayout, BpfArrayLayout, BpfHtabLayout, BpfIdrLayout, BpfLayout,
+    BpfLocalStorageLayout, BpfMapLayout, BpfProgLayout, BpfQueueStackLayout, BpfStructOpsLayout,
+    KernelBtfLayout,
+};
