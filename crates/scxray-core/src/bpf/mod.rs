@@ -1,6 +1,8 @@
 #![doc = include_str!("README.md")]
 
+pub mod arena;
 mod layout;
+pub mod queue;
 pub mod xarray;
 
 pub use layout::{
