@@ -515,6 +515,15 @@ impl<'a, S: ValueBytes, V: ValueVisitor<'a>> Decoder<'_, 'a, '_, S, V> {
 }
 
 impl<'a, S: ValueBytes, V: ValueVisitor<'a>> Decoder<'_, 'a, '_, S, V> {
+    /// After a halt inside a STRUCT, UNION, DATASEC or ARRAY: when a cap halted the walk (not
+    /// the visitor), its end is still sent, so that what was shown stays well-formed.
+    fn close(&mut self, type_id: u32, offset: u64, end: &Value<'_, 'a>) -> Step {
+        if !self.summary.stopped {
+            self.emit(type_id, offset, end);
+        }
+        Step::Halt
+    }
+
     /// Appends `seg` to the path; false when that goes past the depth cap (the step is then
     /// on the path anyway, to name the field [`Self::too_deep`] reports).
     fn enter(&mut self, seg: Segment<'a>) -> bool {
@@ -671,10 +680,15 @@ impl<'a, S: ValueBytes, V: ValueVisitor<'a>> Decoder<'_, 'a, '_, S, V> {
                     .and_then(|o| o.checked_add(offset))
                     .ok_or(DecodeError::Overflow { type_id })?;
                 let step = self.field(info.elem_type, at, Some(Segment::Index(index)))?;
-                shown = index.saturating_add(1);
                 if step == Step::Halt {
-                    return Ok(Step::Halt);
+                    // The element cut short counts as not shown.
+                    return Ok(self.close(
+                        type_id,
+                        offset,
+                        &Value::ArrayEnd { shown: index, len: info.nelems },
+                    ));
                 }
+                shown = index.saturating_add(1);
             }
             if cap < info.nelems {
                 self.summary.truncated = true;
@@ -728,8 +742,8 @@ impl<'a, S: ValueBytes, V: ValueVisitor<'a>> Decoder<'_, 'a, '_, S, V> {
         if flow == Flow::Continue {
             for index in 0..u32::from(ty.vlen) {
                 let m = ty.member(index).ok_or(BtfError::BadRecord { type_id: ty.id, index })?;
-                let seg =
-                    if m.name_off == 0 { Segment::Anon } else { Segment::Name(self.btf.str_at(m.name_off)?) };
+                let name = self.btf.str_at(m.name_off)?;
+                let seg = if name.is_empty() { Segment::Anon } else { Segment::Name(name) };
                 let byte = u64::from(m.bit_offset / 8);
                 let at = offset.checked_add(byte).ok_or(DecodeError::Overflow { type_id })?;
                 let step = if m.bitfield_size != 0 || m.bit_offset % 8 != 0 {
@@ -738,7 +752,7 @@ impl<'a, S: ValueBytes, V: ValueVisitor<'a>> Decoder<'_, 'a, '_, S, V> {
                     self.field(m.type_id, at, Some(seg))?
                 };
                 if step == Step::Halt {
-                    return Ok(Step::Halt);
+                    return Ok(self.close(type_id, offset, &Value::End));
                 }
             }
         }
@@ -808,7 +822,7 @@ impl<'a, S: ValueBytes, V: ValueVisitor<'a>> Decoder<'_, 'a, '_, S, V> {
                     self.field(var_id, at, Some(seg))?
                 };
                 if step == Step::Halt {
-                    return Ok(Step::Halt);
+                    return Ok(self.close(type_id, offset, &Value::End));
                 }
             }
         }

@@ -327,6 +327,26 @@ fn arrays_stop_at_the_cap_and_say_so() {
 }
 
 #[test]
+fn the_node_cap_closes_what_it_opened() {
+    let mut b = BtfBuilder::new();
+    let int = b.int("int", 4, true);
+    let inner = b.struct_("inner", 8, &[m("a", int, 0), m("b", int, 4)]);
+    let xs = b.array(inner, int, 10);
+    let outer = b.struct_("outer", 80, &[m("xs", xs, 0)]);
+    let btf = parse(b.build());
+    let bytes: Vec<u8> = (1..=20i32).flat_map(|v| v.to_le_bytes()).collect();
+    // outer, xs, xs[0], a, b: the cap fires at xs[1].
+    let limits = DecodeLimits { max_nodes: 5, ..DecodeLimits::DEFAULT };
+    let (got, summary) = collect(&btf, outer, &bytes, &limits);
+    assert_eq!(got[got.len() - 2..], ["xs @0 = array end 1/10", " @0 = end"]);
+    assert!(summary.truncated && !summary.stopped);
+    assert_eq!(summary.nodes, 5);
+    let mut out = String::new();
+    format_value(&btf, outer, &mut &bytes[..], &limits, Style::Compact, NoNames, &mut out).unwrap();
+    assert_eq!(out, "{.xs = [{.a = 1, .b = 2}, …+9]}");
+}
+
+#[test]
 fn strings_stop_at_the_nul_or_the_cap() {
     let mut b = BtfBuilder::new();
     let char_ = b.int("char", 1, true);
