@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use scxray_btf::{Btf, resolve_layout};
+use scxray_btf::{Btf, DecodeLimits, NoNames, Style, format_value, resolve_bpf_layout, resolve_layout};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -122,6 +122,11 @@ fn bench(c: &mut Criterion) {
                     resolve_layout(&btf).unwrap()
                 })
             });
+            // The BPF groups' share of resolve_layout, on the parsed BTF.
+            let btf = Btf::parse_in(&d, &mut s).unwrap();
+            g.bench_function("Debian 7.3.4 amd64 vmlinux: resolve_bpf_layout (parsed)", |b| {
+                b.iter(|| resolve_bpf_layout(black_box(&btf)).unwrap())
+            });
         }
         Err(_) => println!("{}: not there (cargo xtask lab fetches it): skipped", real.display()),
     }
@@ -130,6 +135,28 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let btf = Btf::parse_in(black_box(&synthetic), &mut s2).unwrap();
             resolve_layout(&btf).unwrap()
+        })
+    });
+    // A global-data map's value decoded to text: the kit's scx_qmap-like `.bss`.
+    let prog = scxray_tests::btf_blob::BpfProgram::new();
+    let mut ps = vec![0u32; Btf::scratch_words(&prog.blob).unwrap()];
+    let pbtf = Btf::parse_in(&prog.blob, &mut ps).unwrap();
+    let bss: Vec<u8> = (0..scxray_tests::btf_blob::BpfProgram::BSS_SIZE).map(|i| i as u8).collect();
+    let mut out = String::with_capacity(1024);
+    g.bench_function("kit .bss (120 bytes, 19 values): format_value", |b| {
+        b.iter(|| {
+            out.clear();
+            let limits = DecodeLimits::DEFAULT;
+            format_value(
+                &pbtf,
+                prog.bss,
+                &mut black_box(&bss[..]),
+                &limits,
+                Style::Compact,
+                NoNames,
+                &mut out,
+            )
+            .unwrap()
         })
     });
     g.finish();
