@@ -32,9 +32,11 @@
 //!   [`collect`]: the `heapless` collected outputs;
 //! - `wire` (feature `serde`): the embedded wire format's message types.
 //!
-//! The walkers of the scheduler's BPF state (its maps and programs, issue 18) will live in
-//! `src/bpf/`, beside `walk`, on the same [`Guest`] reads; decoding their values with the
-//! BPF objects' BTF belongs to `scxray-btf`.
+//! [`bpf`] is the scheduler's BPF state (its maps and programs, issue 18): so far the layout
+//! of the kernel's BPF objects ([`Layout::bpf`]), the ID tables' xarray walk and an arena's
+//! and a queue's arithmetic, with a design note on how each object is reached; its walkers
+//! will live there, beside `walk`, on the same [`Guest`] reads. Decoding their values with
+//! the BPF objects' BTF belongs to `scxray-btf`.
 //!
 //! ```
 //! use scxray_core::*;
