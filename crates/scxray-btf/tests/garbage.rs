@@ -126,10 +126,10 @@ fn wide_deep_anonymous_nesting_hits_the_work_limit() {
     let mut scratch = common::scratch_for(&data);
     let btf = Btf::parse_in(&data, &mut scratch).unwrap();
     let bomb = btf.find_struct("bomb").unwrap().unwrap();
-    let start = std::time::Instant::now();
+    // The work limit, not the clock, is what ends the search: both stop with its error (a
+    // wall-clock bound here failed on a loaded machine and proved nothing the error does not).
     assert_eq!(btf.find_member(bomb, "absent"), Err(BtfError::WorkLimit { type_id: bomb.id }));
     assert!(btf.flat_members(bomb).unwrap().any(|r| r == Err(BtfError::WorkLimit { type_id: bomb.id })));
-    assert!(start.elapsed() < std::time::Duration::from_secs(10));
 }
 
 #[test]
