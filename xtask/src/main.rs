@@ -104,17 +104,17 @@ fn test_all(args: &[String]) -> Result<(), String> {
     // The real-kernel lab: Debian's kernels under QEMU running the kernel's own schedulers,
     // each dump checked against the guest's own truth (see xtask/src/lab).
     if !no_lab {
-        lab::btf_check()?;
+        lab::runs::btf::btf_check()?;
         let lab_args: Vec<String> = if quick_lab { vec!["--quick".into()] } else { Vec::new() };
         eprintln!("xtask: ==> real-kernel lab{}", if quick_lab { " (quick)" } else { "" });
-        lab::matrix::run(&lab_args)?;
+        lab::runs::matrix::run(&lab_args)?;
         if !quick_lab {
             // scxray reading a running guest's RAM in a loop, as a hypervisor's monitor would.
-            lab::soak::run(&["--seconds".into(), "20".into()])?;
+            lab::runs::soak::run(&["--seconds".into(), "20".into()])?;
             // The same guest as an ELF core and as QEMU's kdump-compressed cores: same report.
-            lab::kdump::run(&[])?;
+            lab::runs::kdump::run(&[])?;
             // The matrix's dumps walked by the embedded side over the wire: same report.
-            lab::wire::run(&[])?;
+            lab::runs::wire::run(&[])?;
         }
     }
     println!("xtask: test-all passed in {:.0} s", start.elapsed().as_secs_f64());
@@ -133,15 +133,10 @@ fn demo(args: &[String]) -> Result<(), String> {
         ]));
     }
     // A real guest: Debian's 7.3 kernel running the kernel's own scx_qmap under QEMU.
-    let scxray = lab::build_scxray()?;
-    let kernel = lab::kernels::prepare(lab::kernels::spec("7.3-amd64")?)?;
-    lab::schedulers::build_schedulers(&kernel.release, kernel.spec.arch)?;
-    let binary = lab::schedulers::schedulers_dir().join(&kernel.release).join("scx_qmap");
-    let guest = lab::initramfs::GuestSpec {
-        scheduler: Some(lab::initramfs::Scheduler::new(binary)),
-        ..lab::initramfs::GuestSpec::default()
-    };
-    let boot = lab::boot(&kernel, &guest, &lab::qemu::BootOptions::default(), "demo")?;
+    let scxray = lab::runs::scxray::build_scxray()?;
+    let kernel = lab::kernels::prepare::prepare(lab::kernels::spec::spec("7.3-amd64")?)?;
+    let guest = lab::runs::boot::example_guest(&kernel, "scx_qmap")?;
+    let boot = lab::runs::boot::boot(&kernel, &guest, &lab::host::qemu::BootOptions::default(), "demo")?;
     eprintln!(
         "xtask: the guest ran scx_qmap (sched_ext {}); its memory is in {}",
         boot.truth.state,

@@ -45,7 +45,7 @@
 //!   - `KERNEL_GZIP` instead of tinyconfig's xz (faster to build and to unpack).
 //! - Build: `make -j<cores> bzImage` in `<cache>/selfbuilt/build/linux-<version>/` (out of tree,
 //!   kept for incremental rebuilds); log `<cache>/selfbuilt/make-<release>.log`.
-//! - Results in `<cache>/kernels/<release>/`, the same files [`kernels::prepare`] leaves for
+//! - Results in `<cache>/kernels/<release>/`, the same files [`super::debian::prepare`] leaves for
 //!   Debian's kernels: `vmlinuz` (the bzImage), `vmlinux` (with symbols and DWARF),
 //!   `vmlinux.btf` (its `.BTF` section), `System.map`, `config`, no modules, and `kernel.txt`
 //!   whose first lines are the cache key: the recipe number, the source package and version,
@@ -62,11 +62,15 @@
 //! ~10-26 s; under TCG scx_qmap is enabled ~15 s after it starts (scx_simple 4 s, scx_central
 //! 5 s), `SCXRAY-READY` ~25 s after QEMU starts.
 
-use super::{apt, kernels};
-use crate::util::Step;
+use super::kernel::{Kernel, describe, kernels_dir};
+use super::spec::KernelSpec;
+use crate::lab::host::dirs::cache_dir;
+use crate::lab::host::logged::run_logged;
+use crate::lab::host::system::{ensure_host_packages, tool_version};
+use crate::lab::host::{apt, elf, source};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 /// Bumped whenever the recipe changes in a way [`CONFIG`] does not show.
@@ -74,7 +78,7 @@ const RECIPE: u32 = 1;
 
 /// The options set on top of `make tinyconfig`: `(name without CONFIG_, value)`, value `y`,
 /// `n`, a number or a quoted string.
-pub const CONFIG: &[(&str, &str)] = &[
+const CONFIG: &[(&str, &str)] = &[
     ("64BIT", "y"),
     ("SMP", "y"),
     ("NR_CPUS", "8"),
@@ -152,36 +156,25 @@ const HOST_PACKAGES: &[(&str, &str)] = &[
 ];
 
 /// `<cache>/selfbuilt`.
-pub fn selfbuilt_dir() -> PathBuf {
-    apt::cache_dir().join("selfbuilt")
+fn selfbuilt_dir() -> PathBuf {
+    cache_dir().join("selfbuilt")
 }
 
 /// The source package of `spec`: the newest `linux-source-<series>` of its suite.
-pub fn source_package(spec: &kernels::KernelSpec) -> Result<apt::PackageInfo, String> {
+fn source_package(spec: &KernelSpec) -> Result<apt::PackageInfo, String> {
     let name = format!("linux-source-{}", spec.series);
     apt::newest(&name, spec.arch, Some(spec.suite))?.ok_or_else(|| format!("no {name} in {}", spec.suite))
 }
 
 /// `uname -r` of the kernel built from `source`: `<upstream version>-<flavour>`.
-pub fn release(spec: &kernels::KernelSpec, source: &apt::PackageInfo) -> String {
+fn release(spec: &KernelSpec, source: &apt::PackageInfo) -> String {
     let upstream = source.version.split(':').next_back().unwrap_or(&source.version);
     let upstream = upstream.rsplit_once('-').map_or(upstream, |(u, _)| u);
     format!("{upstream}-{}", spec.flavour)
 }
 
-/// The first line of `cmd --version` (`?` when it cannot run).
-fn tool_version(cmd: &str) -> String {
-    Command::new(cmd)
-        .arg("--version")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).lines().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".into())
-}
-
 /// The cache key (the first lines of `kernel.txt`): everything the build depends on.
-fn cache_key(spec: &kernels::KernelSpec, source: &apt::PackageInfo) -> String {
+fn cache_key(spec: &KernelSpec, source: &apt::PackageInfo) -> String {
     let mut key = format!(
         "selfbuilt {} recipe {RECIPE}\nsource {} {} {}\ngcc {}\npahole {}\n",
         spec.name,
@@ -199,26 +192,26 @@ fn cache_key(spec: &kernels::KernelSpec, source: &apt::PackageInfo) -> String {
 
 /// The kernel of `spec` when it is built and up to date in the cache, without building
 /// anything (`None` also when the key cannot be computed, e.g. no apt index).
-pub fn cached(spec: &kernels::KernelSpec) -> Option<kernels::Kernel> {
+pub fn cached(spec: &KernelSpec) -> Option<Kernel> {
     let source = source_package(spec).ok()?;
     let release = release(spec, &source);
-    let dir = kernels::kernels_dir().join(&release);
+    let dir = kernels_dir().join(&release);
     let text = fs::read_to_string(dir.join("kernel.txt")).ok()?;
     let complete =
         ["vmlinuz", "vmlinux", "vmlinux.btf", "System.map", "config"].iter().all(|f| dir.join(f).is_file());
     (complete && text.starts_with(&cache_key(spec, &source)))
-        .then(|| kernels::describe(spec, &release, &source.version, &dir, &text))
+        .then(|| describe(spec, &release, &source.version, &dir, &text))
 }
 
 /// Builds the kernel of `spec` (or finds it built, see [`cached`]) and returns it.
-pub fn prepare(spec: &kernels::KernelSpec) -> Result<kernels::Kernel, String> {
+pub fn prepare(spec: &KernelSpec) -> Result<Kernel, String> {
     if spec.arch != "amd64" {
         return Err(format!("{}: self-built kernels are amd64 only", spec.name));
     }
     if let Some(k) = cached(spec) {
         return Ok(k);
     }
-    super::schedulers::ensure_host_packages(HOST_PACKAGES)?;
+    ensure_host_packages(HOST_PACKAGES)?;
     let _lock = BuildLock::take()?;
     // Another process may have built it while this one waited for nothing: look again.
     if let Some(k) = cached(spec) {
@@ -247,7 +240,7 @@ pub fn prepare(spec: &kernels::KernelSpec) -> Result<kernels::Kernel, String> {
     }
 
     // The results, in the layout of Debian's kernels.
-    let dir = kernels::kernels_dir().join(&release);
+    let dir = kernels_dir().join(&release);
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(dir.join("modules")).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
     for (from, to) in [
@@ -260,7 +253,7 @@ pub fn prepare(spec: &kernels::KernelSpec) -> Result<kernels::Kernel, String> {
         fs::copy(&from, dir.join(to)).map_err(|e| format!("copy {}: {e}", from.display()))?;
     }
     let vmlinux = fs::read(dir.join("vmlinux")).map_err(|e| format!("read vmlinux: {e}"))?;
-    let btf = kernels::elf_section(&vmlinux, ".BTF").ok_or("the built vmlinux has no .BTF section")?;
+    let btf = elf::section(&vmlinux, ".BTF").ok_or("the built vmlinux has no .BTF section")?;
     fs::write(dir.join("vmlinux.btf"), btf).map_err(|e| format!("write BTF: {e}"))?;
     fs::write(dir.join("modules/load-order"), "").map_err(|e| format!("write load-order: {e}"))?;
     let text = format!(
@@ -272,7 +265,7 @@ pub fn prepare(spec: &kernels::KernelSpec) -> Result<kernels::Kernel, String> {
     );
     fs::write(dir.join("kernel.txt"), &text).map_err(|e| format!("write kernel.txt: {e}"))?;
     eprintln!("xtask: <== build kernel {} ok ({:.1} s)", spec.name, start.elapsed().as_secs_f64());
-    Ok(kernels::describe(spec, &release, &source.version, &dir, &text))
+    Ok(describe(spec, &release, &source.version, &dir, &text))
 }
 
 /// `<cache>/selfbuilt/build.lock`, holding the builder's pid: two builds in one build tree
@@ -322,7 +315,7 @@ impl Drop for BuildLock {
 pub fn ensure_source(p: &apt::PackageInfo, series: &str) -> Result<PathBuf, String> {
     let base = selfbuilt_dir().join("src").join(format!("{}_{}", p.name, p.version));
     let stamp = format!("{} {}\n", p.name, p.version);
-    super::schedulers::unpack_linux_source(p, series, &base, &[], &stamp, "Makefile")
+    source::unpack_linux_source(p, series, &base, &[], &stamp, "Makefile")
 }
 
 /// `make -C <tree> O=<build>`, without the private apt environment.
@@ -339,27 +332,6 @@ fn kmake_output(tree: &Path, build: &Path, args: &[&str]) -> Result<String, Stri
         return Err(format!("make {args:?} failed: {}", String::from_utf8_lossy(&out.stderr)));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-/// Runs `cmd` as a named step with stdout and stderr appended to `log`; on failure the error
-/// carries the log's last lines.
-fn run_logged(mut cmd: Command, what: &str, log: &Path) -> Result<(), String> {
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(|e| format!("open {}: {e}", log.display()))?;
-    let err = file.try_clone().map_err(|e| format!("log: {e}"))?;
-    cmd.stdout(Stdio::from(file)).stderr(Stdio::from(err));
-    Step::new(&format!("{what} (log: {})", log.display())).run(cmd).map_err(|e| {
-        let text = fs::read_to_string(log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        format!(
-            "{e}\n--- last lines of {}:\n{}",
-            log.display(),
-            lines[lines.len().saturating_sub(30)..].join("\n")
-        )
-    })
 }
 
 /// Writes `<build>/.config`: tinyconfig, [`CONFIG`], olddefconfig; checks that every option
@@ -425,7 +397,7 @@ mod tests {
 
     #[test]
     fn release_names() {
-        let spec = kernels::spec("6.12sb-amd64").copied().unwrap_or_else(|e| panic!("{e}"));
+        let spec = crate::lab::kernels::spec::spec("6.12sb-amd64").copied().unwrap_or_else(|e| panic!("{e}"));
         let p = apt::PackageInfo {
             name: "linux-source-6.12".into(),
             version: "6.12.117-1".into(),

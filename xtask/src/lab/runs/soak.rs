@@ -1,11 +1,18 @@
 //! `cargo xtask lab soak [--seconds N]`: scxray as a hypervisor-side monitor would use it.
 //! A guest runs scx_qmap under load with its RAM in a shared file
-//! (`memory-backend-file,share=on`); scxray reads that file in a loop while the guest keeps
-//! running, never pausing it, so every walk sees memory changing under it (torn lists, tasks
-//! moving between queues). The soak passes when no walk panics or hangs, every walk ends within
+//! (`memory-backend-file,share=on`, `<run directory>/soak/guest-ram`); scxray reads that file
+//! in a loop while the guest keeps running, never pausing it, so every walk sees memory
+//! changing under it (torn lists, tasks moving between queues). The soak passes when no walk panics or hangs, every walk ends within
 //! the time bound, and every result stays within the caps.
 
-use super::{apt, initramfs, kernels, qemu, schedulers};
+use super::boot::{example_guest, initramfs_path};
+use super::scxray::build_scxray;
+use crate::lab::host::dirs::scratch_dir;
+use crate::lab::host::initramfs;
+use crate::lab::host::qemu::{self, BootOptions};
+use crate::lab::host::truth::GuestTruth;
+use crate::lab::kernels::prepare::prepare;
+use crate::lab::kernels::spec::spec;
 use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -34,24 +41,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .position(|a| a == "--seconds")
         .and_then(|i| args.get(i + 1))
         .map_or(Ok(60), |v| v.parse().map_err(|_| format!("--seconds {v}: not a number")))?;
-    let scxray = super::build_scxray()?;
-    let kernel = kernels::prepare(kernels::spec("7.3-amd64")?)?;
-    schedulers::build_schedulers(&kernel.release, kernel.spec.arch)?;
-    let binary = schedulers::schedulers_dir().join(&kernel.release).join("scx_qmap");
-    let guest = initramfs::GuestSpec {
-        scheduler: Some(initramfs::Scheduler::new(binary)),
-        ..initramfs::GuestSpec::default()
-    };
-    let dir = apt::cache_dir().join("soak");
+    let scxray = build_scxray()?;
+    let kernel = prepare(spec("7.3-amd64")?)?;
+    let guest = example_guest(&kernel, "scx_qmap")?;
+    let dir = scratch_dir("soak");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let ram = dir.join("guest-ram");
     let _ = std::fs::remove_file(&ram);
-    let opts =
-        qemu::BootOptions { numa_nodes: 1, ram_file: Some(ram.clone()), ..qemu::BootOptions::default() };
-    let initrd = apt::cache_dir().join("initramfs").join("lab-soak.cpio");
-    initramfs::build(&kernel, &guest, &initrd)?;
+    let opts = BootOptions { numa_nodes: 1, ram_file: Some(ram.clone()), ..BootOptions::default() };
+    let initrd = initramfs_path("lab-soak");
+    initramfs::build(&kernel.boot_kernel(), &guest, &initrd)?;
     let mut stats = Stats::default();
-    let mut live = |truth: &qemu::GuestTruth| -> Result<(), String> {
+    let mut live = |truth: &GuestTruth| -> Result<(), String> {
         if truth.state != "enabled" {
             return Err(format!("scx_qmap did not enable sched_ext (state {})", truth.state));
         }
@@ -62,7 +63,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         Ok(())
     };
-    let r = qemu::boot_live(&kernel, &initrd, &opts, "lab-soak", &mut live);
+    let r = qemu::boot_live(&kernel.boot_kernel(), &initrd, &opts, "lab-soak", &mut live);
     let _ = std::fs::remove_file(&ram);
     r?;
     let avg = stats.total.as_secs_f64() * 1000.0 / f64::from(stats.walks.max(1));

@@ -298,7 +298,7 @@ pub fn check(scxray: &Path, core: &Path, truth: &Truth, expect: Expect) -> Verdi
 /// showed, no more: for each, the entry with the same `cgroup_path` (string: the kernel's
 /// `scx_sched.cgrp_path`, `/` for the root, `/scxsub1` for a sub-scheduler on that cgroup) has
 /// the same `name` (string: `ops.name`) and `level` (integer: `scx_sched.level`, 0 for the root).
-pub fn check_sub_schedulers(r: &Value, truth: &Truth, v: &mut Verdict) {
+fn check_sub_schedulers(r: &Value, truth: &Truth, v: &mut Verdict) {
     let Some(list) = r["schedulers"].as_array() else {
         v.failures.push(format!(
             "no `schedulers` array in the report (the guest has {} schedulers)",

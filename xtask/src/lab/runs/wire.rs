@@ -3,7 +3,7 @@
 //! decoder; each decoded report must be the direct report of the same dump
 //! (`crates/scxray/tests/wire_real.rs`, an ignored test this runs with the dumps named).
 
-use super::qemu;
+use crate::lab::host::dirs::dumps_dir;
 use crate::util::{Step, cargo};
 
 /// The matrix cases whose dumps go over the wire: a nested sub-scheduler hierarchy (names and
@@ -19,7 +19,7 @@ const CASES: &[(&str, bool)] = &[
 
 /// Runs the check over the cached dumps; a required one missing is an error.
 pub fn run(_args: &[String]) -> Result<(), String> {
-    let dir = qemu::dumps_dir();
+    let dir = dumps_dir();
     let mut dumps = Vec::new();
     for &(case, required) in CASES {
         let p = dir.join(format!("{case}.core"));

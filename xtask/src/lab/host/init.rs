@@ -1,7 +1,4 @@
-//! The guest's initramfs: a newc cpio archive with a static busybox, the kernel's
-//! `qemu_fw_cfg` module (so QEMU's dumps carry the guest's VMCOREINFO note), the kernel config
-//! at `/boot/config-<release>`, an optional scheduler binary at `/bin/scheduler`, and an `/init`
-//! script that
+//! The guest's `/init`: a busybox shell script, generated from a [`GuestSpec`], that
 //!
 //! 1. mounts proc, sysfs, devtmpfs, debugfs, and loads the modules;
 //! 2. starts the workload: busy loops (more than CPUs) and sleepers;
@@ -19,7 +16,7 @@
 //!    sysfs, CPUs, every task;
 //! 6. prints `SCXRAY-READY` and forks nothing more.
 //!
-//! Truth lines (one per line, parsed by [`super::qemu::GuestTruth::parse`]):
+//! Truth lines (one per line, parsed by [`super::truth::GuestTruth::parse`]):
 //! `release <uname -r>`, `state <enabled|disabled|...|absent>`, `ops <name|none>`,
 //! `sched <level> <cgroup id|-> <ops> <sysfs dir> <cgroup path>` (one per scheduler directory
 //! under `/sys/kernel/sched_ext`, the root first: level is its nesting depth there, the cgroup
@@ -33,125 +30,7 @@
 //! sysfs shows no per-scheduler state: a scheduler's directory exists from shortly before its
 //! `ops.init()` until it is disabled, and the kernel's only state file is the global one.
 
-use super::apt;
-use super::kernels::Kernel;
-use std::fs;
-use std::path::{Path, PathBuf};
-
-/// What runs in the guest besides the scheduler.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Workload {
-    /// Busy loops `while :; do :; done` (want more than the guest's CPUs).
-    pub spinners: u32,
-    /// `sleep` processes (tasks that are not runnable).
-    pub sleepers: u32,
-}
-
-impl Default for Workload {
-    fn default() -> Self {
-        Self { spinners: 8, sleepers: 4 }
-    }
-}
-
-/// A sched_ext scheduler to run in the guest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scheduler {
-    /// Host path of the binary; it becomes `/bin/scheduler` in the guest.
-    pub binary: PathBuf,
-    /// Its arguments (passed word by word, shell-quoted).
-    pub args: Vec<String>,
-    /// More files for the guest: (host path, absolute guest path), e.g. shared libraries.
-    pub extra_files: Vec<(PathBuf, String)>,
-    /// Seconds to wait for `/sys/kernel/sched_ext/state` to read `enabled`.
-    pub enable_timeout_secs: u32,
-    /// Seconds to let the scheduler run after it is enabled, before the truth is taken.
-    pub settle_secs: u32,
-}
-
-impl Scheduler {
-    /// A scheduler with no arguments or extra files, 240 s to enable, 3 s to settle.
-    pub fn new(binary: PathBuf) -> Self {
-        Self { binary, args: Vec::new(), extra_files: Vec::new(), enable_timeout_secs: 240, settle_secs: 3 }
-    }
-}
-
-/// A sub-scheduler: a second instance of the guest's scheduler binary (`/bin/scheduler`, which
-/// must take `-c CGROUP_DIR`, as scx_qmap does) attached to a child cgroup of the parent
-/// scheduler's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubScheduler {
-    /// The cgroup, relative to the cgroup2 root (`scxsub1`, or nested `scxsub1/inner`: then an
-    /// earlier sub-scheduler must hold `scxsub1`). Created by the guest.
-    pub cgroup: String,
-    /// More arguments after `-c /sys/fs/cgroup/<cgroup>`.
-    pub args: Vec<String>,
-    /// Busy loops and sleepers started inside the cgroup.
-    pub workload: Workload,
-}
-
-impl SubScheduler {
-    /// A sub-scheduler on `cgroup` with 2 spinners and 2 sleepers of its own.
-    pub fn new(cgroup: &str) -> Self {
-        Self { cgroup: cgroup.to_owned(), args: Vec::new(), workload: Workload { spinners: 2, sleepers: 2 } }
-    }
-}
-
-/// Everything the initramfs is made of.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GuestSpec {
-    pub workload: Workload,
-    pub scheduler: Option<Scheduler>,
-    /// Sub-schedulers started, in order, once [`Self::scheduler`] is enabled (each waits for the
-    /// previous one to attach). Each gets the scheduler's enable timeout to attach and its
-    /// settle time after.
-    pub sub_schedulers: Vec<SubScheduler>,
-    /// Print `SCXRAY-READY` as soon as the scheduler is enabled: poll its state every 0.2 s, no
-    /// settling and no task listing. For a scheduler made to stall, whose watchdog kills it
-    /// seconds after the stall begins: the dumps must come before that.
-    pub quick_truth: bool,
-}
-
-/// The busybox applets linked in `/bin`.
-const APPLETS: &[&str] = &[
-    "sh", "mount", "insmod", "cat", "sleep", "echo", "ls", "ps", "dmesg", "mkdir", "uname", "true",
-    "poweroff", "grep", "head", "tail", "free", "top", "stat",
-];
-
-/// A statically linked busybox for `arch` (`amd64`/`arm64`): the system's `/bin/busybox` on
-/// amd64 when it is static (installing `busybox-static` if busybox is missing), otherwise
-/// Debian's `busybox-static` for `arch` from the private apt environment (sid).
-pub fn busybox_for(arch: &str) -> Result<PathBuf, String> {
-    if arch == "amd64" && cfg!(target_arch = "x86_64") {
-        apt::ensure_host_tool("busybox", "busybox-static")?;
-        if let Some(bb) = apt::which("busybox")
-            && fs::read(&bb).is_ok_and(|d| is_static_elf(&d))
-        {
-            return Ok(bb);
-        }
-    }
-    let dir = apt::cache_dir().join("busybox").join(arch);
-    let find = || ["usr/bin/busybox", "bin/busybox"].iter().map(|p| dir.join(p)).find(|p| p.is_file());
-    if let Some(bb) = find() {
-        return Ok(bb);
-    }
-    let deb = apt::fetch_from("busybox-static", arch, "sid")?;
-    apt::extract(&deb, &dir)?;
-    find().ok_or_else(|| format!("busybox-static for {arch} has no busybox binary"))
-}
-
-/// An ELF without a PT_INTERP program header.
-fn is_static_elf(d: &[u8]) -> bool {
-    if d.len() < 64 || &d[..4] != b"\x7fELF" || d[4] != 2 {
-        return false;
-    }
-    let phoff = u64::from_le_bytes(d[0x20..0x28].try_into().unwrap_or([0; 8])) as usize;
-    let phentsize = usize::from(u16::from_le_bytes([d[0x36], d[0x37]]));
-    let phnum = usize::from(u16::from_le_bytes([d[0x38], d[0x39]]));
-    (0..phnum).all(|i| {
-        let o = phoff + i * phentsize;
-        d.get(o..o + 4).is_some_and(|t| u32::from_le_bytes(t.try_into().unwrap_or([0; 4])) != 3)
-    })
-}
+use super::guest::{GuestSpec, Scheduler, SubScheduler};
 
 /// Single-quotes a word for the shell.
 fn shell_quote(s: &str) -> String {
@@ -362,151 +241,9 @@ fn sub_start_script(subs: &[SubScheduler], sch: &Scheduler) -> String {
     s
 }
 
-/// A newc ("070701") cpio archive writer.
-#[derive(Debug, Default)]
-pub struct Cpio {
-    buf: Vec<u8>,
-    ino: u32,
-}
-
-impl Cpio {
-    fn header(&mut self, name: &str, mode: u32, size: usize, rdev: (u32, u32)) {
-        self.ino += 1;
-        let name = name.trim_start_matches('/');
-        let fields = [
-            self.ino,
-            mode,
-            0, // uid
-            0, // gid
-            if mode & 0o170000 == 0o040000 { 2 } else { 1 },
-            0, // mtime: reproducible archives
-            u32::try_from(size).unwrap_or(u32::MAX),
-            0,
-            0, // dev major/minor
-            rdev.0,
-            rdev.1,
-            u32::try_from(name.len() + 1).unwrap_or(0),
-            0, // check
-        ];
-        self.buf.extend_from_slice(b"070701");
-        for f in fields {
-            self.buf.extend_from_slice(format!("{f:08x}").as_bytes());
-        }
-        self.buf.extend_from_slice(name.as_bytes());
-        self.buf.push(0);
-        self.pad();
-    }
-
-    fn pad(&mut self) {
-        while !self.buf.len().is_multiple_of(4) {
-            self.buf.push(0);
-        }
-    }
-
-    /// A directory (parents must be added first).
-    pub fn dir(&mut self, name: &str) {
-        self.header(name, 0o040755, 0, (0, 0));
-    }
-
-    /// A regular file with permission bits `perm`.
-    pub fn file(&mut self, name: &str, perm: u32, data: &[u8]) {
-        self.header(name, 0o100000 | (perm & 0o7777), data.len(), (0, 0));
-        self.buf.extend_from_slice(data);
-        self.pad();
-    }
-
-    /// A symbolic link `name` -> `target`.
-    pub fn symlink(&mut self, name: &str, target: &str) {
-        self.header(name, 0o120777, target.len(), (0, 0));
-        self.buf.extend_from_slice(target.as_bytes());
-        self.pad();
-    }
-
-    /// A character device node.
-    pub fn chardev(&mut self, name: &str, major: u32, minor: u32) {
-        self.header(name, 0o020600, 0, (major, minor));
-    }
-
-    /// Ends the archive and returns its bytes.
-    pub fn finish(mut self) -> Vec<u8> {
-        self.header("TRAILER!!!", 0, 0, (0, 0));
-        while !self.buf.len().is_multiple_of(512) {
-            self.buf.push(0);
-        }
-        self.buf
-    }
-}
-
-/// Builds the initramfs for `kernel` and `spec` at `out` (uncompressed newc cpio) and returns
-/// the `/init` script it contains.
-pub fn build(kernel: &Kernel, spec: &GuestSpec, out: &Path) -> Result<String, String> {
-    let busybox = busybox_for(kernel.spec.arch)?;
-    let read = |p: &Path| fs::read(p).map_err(|e| format!("read {}: {e}", p.display()));
-    let mut c = Cpio::default();
-    let mut dirs: Vec<String> = ["bin", "dev", "proc", "sys", "tmp", "boot", "lib", "lib/modules"]
-        .iter()
-        .map(|d| (*d).to_owned())
-        .collect();
-    for d in &dirs {
-        c.dir(d);
-    }
-    c.chardev("dev/console", 5, 1);
-    c.chardev("dev/null", 1, 3);
-    c.file("bin/busybox", 0o755, &read(&busybox)?);
-    for a in APPLETS {
-        c.symlink(&format!("bin/{a}"), "busybox");
-    }
-    let mut modules = Vec::new();
-    for m in &kernel.modules {
-        let name = m.file_name().and_then(|n| n.to_str()).unwrap_or("m.ko");
-        c.file(&format!("lib/modules/{name}"), 0o644, &read(m)?);
-        modules.push(format!("/lib/modules/{name}"));
-    }
-    if let Some(cfg) = &kernel.config {
-        c.file(&format!("boot/config-{}", kernel.release), 0o644, &read(cfg)?);
-    }
-    if let Some(s) = &spec.scheduler {
-        c.file("bin/scheduler", 0o755, &read(&s.binary)?);
-        for (host, guest) in &s.extra_files {
-            let guest = guest.trim_start_matches('/');
-            // Parent directories first.
-            let mut parent = String::new();
-            for part in guest.split('/').collect::<Vec<_>>().split_last().map_or(&[][..], |(_, p)| p) {
-                parent = if parent.is_empty() { (*part).to_owned() } else { format!("{parent}/{part}") };
-                if !dirs.contains(&parent) {
-                    c.dir(&parent);
-                    dirs.push(parent.clone());
-                }
-            }
-            c.file(guest, 0o755, &read(host)?);
-        }
-    }
-    let script = init_script(spec, &modules);
-    c.file("init", 0o755, script.as_bytes());
-    if let Some(d) = out.parent() {
-        fs::create_dir_all(d).map_err(|e| format!("mkdir {}: {e}", d.display()))?;
-    }
-    fs::write(out, c.finish()).map_err(|e| format!("write {}: {e}", out.display()))?;
-    Ok(script)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cpio_layout() {
-        let mut c = Cpio::default();
-        c.dir("bin");
-        c.file("init", 0o755, b"#!/bin/sh\n");
-        let a = c.finish();
-        assert_eq!(&a[..6], b"070701");
-        assert_eq!(a.len() % 512, 0);
-        // Second header starts 4-aligned right after "bin\0" padded.
-        let first = (110 + 4usize).next_multiple_of(4); // header + "bin\0", padded
-        assert_eq!(&a[first..first + 6], b"070701");
-        assert!(a.windows(10).any(|w| w == b"TRAILER!!!"));
-    }
 
     #[test]
     fn sub_scheduler_script() {
@@ -517,7 +254,7 @@ mod tests {
         };
         let s = init_script(&spec, &[]);
         if let Ok(p) = std::env::var("SCXRAY_DUMP_INIT") {
-            let _ = fs::write(p, &s);
+            let _ = std::fs::write(p, &s);
         }
         let at = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("no `{needle}` in:\n{s}"));
         // cgroup and its tasks before the parent, the sub after the parent is enabled, the

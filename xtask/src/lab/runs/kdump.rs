@@ -5,7 +5,11 @@
 //! `kdump-raw-*` ones from 8.2). `scxray dump --format json` must report the same thing from
 //! each of them as from the ELF core (only `machine.memory`, which names the format, differs).
 
-use super::{initramfs, kernels, qemu, schedulers};
+use super::boot::{boot, example_guest};
+use super::scxray::build_scxray;
+use crate::lab::host::qemu::BootOptions;
+use crate::lab::kernels::prepare::prepare;
+use crate::lab::kernels::spec::spec;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -64,21 +68,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .position(|a| a == "--kernel")
         .and_then(|i| args.get(i + 1))
         .map_or("7.3-amd64", String::as_str);
-    let scxray = super::build_scxray()?;
-    let spec = kernels::spec(kname)?;
-    let kernel = kernels::prepare(spec)?;
-    schedulers::build_schedulers(&kernel.release, spec.arch)?;
-    let binary = schedulers::schedulers_dir().join(&kernel.release).join("scx_qmap");
-    let guest = initramfs::GuestSpec {
-        scheduler: Some(initramfs::Scheduler::new(binary)),
-        ..initramfs::GuestSpec::default()
-    };
-    let opts = qemu::BootOptions {
+    let scxray = build_scxray()?;
+    let spec = spec(kname)?;
+    let kernel = prepare(spec)?;
+    let guest = example_guest(&kernel, "scx_qmap")?;
+    let opts = BootOptions {
         extra_formats: FORMATS.iter().map(|f| (*f).to_owned()).collect(),
-        ..qemu::BootOptions::default()
+        ..BootOptions::default()
     };
     let name = format!("lab-kdump-{}", spec.name);
-    let r = super::boot(&kernel, &guest, &opts, &name)?;
+    let r = boot(&kernel, &guest, &opts, &name)?;
     if r.truth.state != "enabled" {
         return Err(format!("scx_qmap did not enable sched_ext (state {})", r.truth.state));
     }

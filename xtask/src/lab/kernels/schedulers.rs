@@ -8,7 +8,7 @@
 //!
 //! - Source: `linux-source-7.3` (trixie-backports, `7.3.4-1~bpo13+1`; 7.2: `linux-source-7.2`
 //!   `7.2.13-1` from sid), always the same Debian version as the lab kernel
-//!   ([`kernels::prepare`]). Only `tools/`, `include/`, `scripts/` (`bpf_doc.py` generates
+//!   ([`super::prepare::prepare`]). Only `tools/`, `include/`, `scripts/` (`bpf_doc.py` generates
 //!   libbpf's helper header), `kernel/bpf/` (bpftool compiles `disasm.c`) and
 //!   `arch/{x86,arm64}/include/uapi` are unpacked ([`SOURCE_PARTS`], ~180 MB, 30 s).
 //! - libbpf and bpftool: the source's own `tools/lib/bpf` (libbpf 1.8) and `tools/bpf/bpftool`,
@@ -20,20 +20,12 @@
 //!   packages needed) and `LLVM_STRIP=true` (it would only strip debug info from bpftool's own
 //!   helper BPF objects; there is no `llvm-strip` without a host LLVM).
 //! - vmlinux.h: `bpftool btf dump` of the lab kernel's own BTF (`<cache>/kernels/<release>/
-//!   vmlinux.btf`, taken out of the cloud kernel's vmlinuz by [`kernels::prepare`]); when that is
+//!   vmlinux.btf`, taken out of the cloud kernel's vmlinuz by [`super::debian`]); when that is
 //!   missing, Debian's `linux-bpf-dev` of the same version (its vmlinux.h comes from the generic
 //!   flavour, ~20k lines differ from the cloud kernel's; CO-RE relocates field offsets at load
 //!   time either way). `build.txt` says which one was used.
-//! - BPF compiler: `clang-22` `1:22.1.8-1~deb13u5` from trixie (the same 22.1.8 as sid's) and
-//!   its dependency closure (49 packages, ~90 MB, as `apt-get install -s` resolves it against an
-//!   empty dpkg status), unpacked with `dpkg -x` into `<cache>/clang22/` and never installed.
-//!   Why 22: the team found that clang 19 and 21 fail on 7.x's `scx_qmap.bpf.c` (BPF arena
-//!   code); 22 compiles all three.
-//!   clang 22 needs glibc 2.38 (bookworm has 2.36), so the generated wrapper
-//!   `<cache>/clang22/clang` runs it through the private root's own loader:
-//!   `ld-linux-x86-64.so.2 --library-path <root libs> --argv0 clang <clang> -resource-dir <..>`
-//!   (`LD_LIBRARY_PATH` would leak the newer libc into every program `make` starts).
-//!   The BPF objects are target-independent: the same amd64-hosted clang builds both arches.
+//! - BPF compiler: the lab's private clang 22 ([`crate::lab::host::clang`]: clang 19 and 21
+//!   fail on 7.x's `scx_qmap.bpf.c`); the same amd64-hosted clang builds both arches' BPF.
 //! - Userspace, amd64: the host's gcc 12 and bookworm's static `libelf.a` (0.188), `libz.a`,
 //!   `libzstd.a`, `libc.a` (host packages `make gcc libc6-dev libelf-dev zlib1g-dev libzstd-dev
 //!   pkg-config python3 xz-utils`, installed with the system apt when missing).
@@ -90,32 +82,24 @@
 //! libbpf's messages (more with `-v`) when they cannot load; the kernel's own view is `/sys/kernel/sched_ext/state` and
 //! `/sys/kernel/sched_ext/root/ops`.
 
-use super::{apt, kernels};
-use crate::util::Step;
+use super::kernel::Kernel;
+use super::prepare::prepare;
+use super::selfbuilt;
+use super::spec::{Packaging, spec};
+use super::sysroot::{ensure_sysroot, sysroot_packages};
+use crate::lab::host::dirs::cache_dir;
+use crate::lab::host::logged::run_logged;
+use crate::lab::host::system::{ensure_host_packages, package_version};
+use crate::lab::host::{apt, clang, elf, source};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 /// The schedulers built, as named in `tools/sched_ext`.
 pub const SCHEDULERS: &[&str] = &["scx_qmap", "scx_simple", "scx_central"];
-/// The BPF compiler package and the suite it is taken from.
-pub const CLANG_PACKAGE: &str = "clang-22";
-pub const CLANG_SUITE: &str = "trixie";
 /// Bumped whenever the recipe changes, so `build.txt` no longer matches and everything rebuilds.
 const RECIPE: u32 = 2;
-/// The arm64 sysroot: (package, suite).
-const ARM64_SYSROOT: &[(&str, &str)] = &[
-    ("libc6-dev", "trixie"),
-    ("libc6", "trixie"),
-    ("linux-libc-dev", "trixie"),
-    ("zlib1g-dev", "trixie"),
-    ("zlib1g", "trixie"),
-    ("libzstd-dev", "trixie"),
-    ("libzstd1", "trixie"),
-    ("libelf-dev", "trixie-backports"),
-    ("libelf1t64", "trixie-backports"),
-];
 /// Host packages the build needs: (package, a file it installs).
 const HOST_PACKAGES: &[(&str, &str)] = &[
     ("make", "/usr/bin/make"),
@@ -131,8 +115,14 @@ const HOST_PACKAGES: &[(&str, &str)] = &[
 const ARM64_HOST_PACKAGES: &[(&str, &str)] = &[("gcc-aarch64-linux-gnu", "/usr/bin/aarch64-linux-gnu-gcc")];
 
 /// `<cache>/schedulers`.
-pub fn schedulers_dir() -> PathBuf {
-    apt::cache_dir().join("schedulers")
+fn schedulers_dir() -> PathBuf {
+    cache_dir().join("schedulers")
+}
+
+/// Where the example scheduler `name` (one of [`SCHEDULERS`]) for the kernel `release` is once
+/// built: `<cache>/schedulers/<release>/<name>`.
+pub fn example_binary(release: &str, name: &str) -> PathBuf {
+    schedulers_dir().join(release).join(name)
 }
 
 /// `cargo xtask lab schedulers [--kernel SERIES|RELEASE] [--arch amd64|arm64]`.
@@ -163,18 +153,18 @@ pub fn cmd(args: &[String]) -> Result<(), String> {
 ///
 /// `kernel_release` is a series of the kernel matrix (`7.3`, `7.2`) or a full release
 /// (`7.3.4+deb13-cloud-amd64`), which must then be the one the matrix currently resolves to.
-pub fn build_schedulers(kernel_release: &str, arch: &str) -> Result<Vec<PathBuf>, String> {
+fn build_schedulers(kernel_release: &str, arch: &str) -> Result<Vec<PathBuf>, String> {
     if arch != "amd64" && arch != "arm64" {
         return Err(format!("unsupported arch `{arch}` (amd64 or arm64)"));
     }
     // A kernel's name (`6.12sb-amd64`, `7.3-amd64`) names it whatever the arch.
-    if let Ok(spec) = kernels::spec(kernel_release) {
-        return build_for(&kernels::prepare(spec)?);
+    if let Ok(spec) = spec(kernel_release) {
+        return build_for(&prepare(spec)?);
     }
     let series: String = kernel_release.split('.').take(2).collect::<Vec<_>>().join(".");
     let series = series.split(['+', '-']).next().unwrap_or("").to_owned();
-    let spec = kernels::spec(&format!("{series}-{arch}"))?;
-    let kernel = kernels::prepare(spec)?;
+    let spec = spec(&format!("{series}-{arch}"))?;
+    let kernel = prepare(spec)?;
     if ![series.as_str(), spec.name, kernel.release.as_str()].contains(&kernel_release) {
         return Err(format!(
             "kernel {kernel_release} asked for, but the lab's {series} for {arch} is now {}",
@@ -186,7 +176,7 @@ pub fn build_schedulers(kernel_release: &str, arch: &str) -> Result<Vec<PathBuf>
 
 /// Builds (or finds already built) [`SCHEDULERS`] for the prepared lab kernel `kernel`, from
 /// the `linux-source` of its series and Debian version, against its own BTF.
-pub fn build_for(kernel: &kernels::Kernel) -> Result<Vec<PathBuf>, String> {
+pub fn build_for(kernel: &Kernel) -> Result<Vec<PathBuf>, String> {
     let (series, arch) = (kernel.spec.series, kernel.spec.arch);
 
     // Every input, resolved to an exact package version: the cache key.
@@ -194,8 +184,7 @@ pub fn build_for(kernel: &kernels::Kernel) -> Result<Vec<PathBuf>, String> {
         .into_iter()
         .find(|p| p.version == kernel.version)
         .ok_or_else(|| format!("no linux-source-{series} {} in {:?}", kernel.version, apt::SUITES))?;
-    let clang = apt::newest(CLANG_PACKAGE, "amd64", Some(CLANG_SUITE))?
-        .ok_or_else(|| format!("no {CLANG_PACKAGE} in {CLANG_SUITE}"))?;
+    let clang = clang::package()?;
     let vmlinux = VmlinuxSource::choose(kernel, arch)?;
     let sysroot_pkgs = if arch == "arm64" { sysroot_packages()? } else { Vec::new() };
     let mut key = format!(
@@ -215,14 +204,14 @@ pub fn build_for(kernel: &kernels::Kernel) -> Result<Vec<PathBuf>, String> {
         if arch == "amd64" { HOST_PACKAGES.to_vec() } else { [HOST_PACKAGES, ARM64_HOST_PACKAGES].concat() };
     ensure_host_packages(&host)?;
     for (pkg, _) in &host {
-        key.push_str(&format!("host {pkg} {}\n", host_version(pkg)));
+        key.push_str(&format!("host {pkg} {}\n", package_version(pkg)));
     }
 
     let out_dir = schedulers_dir().join(&kernel.release);
-    let outputs: Vec<PathBuf> = SCHEDULERS.iter().map(|s| out_dir.join(s)).collect();
+    let outputs: Vec<PathBuf> = SCHEDULERS.iter().map(|s| example_binary(&kernel.release, s)).collect();
     let stamp = out_dir.join("build.txt");
     // Stamps written before keys were cache-relative name the cache by its absolute path.
-    let absolute = format!("{}/", apt::cache_dir().display());
+    let absolute = format!("{}/", cache_dir().display());
     if fs::read_to_string(&stamp).is_ok_and(|s| s.replace(&absolute, "<cache>/") == key)
         && outputs.iter().all(|p| p.is_file())
     {
@@ -231,10 +220,10 @@ pub fn build_for(kernel: &kernels::Kernel) -> Result<Vec<PathBuf>, String> {
     }
 
     let start = Instant::now();
-    let clang_bin = ensure_clang(&clang)?;
+    let clang_bin = clang::ensure_clang(&clang)?;
     // A self-built kernel's whole source tree is unpacked already: its tools/ are the same.
-    let src = if kernel.spec.packaging == kernels::Packaging::SelfBuilt {
-        super::selfbuilt::ensure_source(&source, series)?
+    let src = if kernel.spec.packaging == Packaging::SelfBuilt {
+        selfbuilt::ensure_source(&source, series)?
     } else {
         ensure_source(&source, series)?
     };
@@ -276,17 +265,8 @@ pub fn build_for(kernel: &kernels::Kernel) -> Result<Vec<PathBuf>, String> {
     make.args(SCHEDULERS);
     let log = out_dir.join("make.log");
     fs::create_dir_all(&out_dir).map_err(|e| format!("mkdir {}: {e}", out_dir.display()))?;
-    let log_file = fs::File::create(&log).map_err(|e| format!("create {}: {e}", log.display()))?;
-    let log_err = log_file.try_clone().map_err(|e| format!("log: {e}"))?;
-    make.stdout(Stdio::from(log_file)).stderr(Stdio::from(log_err));
-    Step::new(&format!(
-        "make {} for {} {arch} (log: {})",
-        SCHEDULERS.join(" "),
-        kernel.release,
-        log.display()
-    ))
-    .run(make)
-    .map_err(|e| format!("{e}\n--- last lines of {}:\n{}", log.display(), tail(&log, 30)))?;
+    let _ = fs::remove_file(&log);
+    run_logged(make, &format!("make {} for {} {arch}", SCHEDULERS.join(" "), kernel.release), &log)?;
 
     // The static link, from make's objects.
     let build = work.join("build");
@@ -328,7 +308,7 @@ enum VmlinuxSource {
 }
 
 impl VmlinuxSource {
-    fn choose(kernel: &kernels::Kernel, arch: &str) -> Result<Self, String> {
+    fn choose(kernel: &Kernel, arch: &str) -> Result<Self, String> {
         if let Some(b) = kernel.btf.as_ref().filter(|b| b.is_file()) {
             return Ok(Self::Btf(b.clone()));
         }
@@ -369,151 +349,6 @@ impl VmlinuxSource {
     }
 }
 
-/// The arm64 sysroot's packages, newest of each suite.
-fn sysroot_packages() -> Result<Vec<apt::PackageInfo>, String> {
-    ARM64_SYSROOT
-        .iter()
-        .map(|(name, suite)| {
-            apt::newest(name, "arm64", Some(suite))?.ok_or_else(|| format!("no {name} for arm64 in {suite}"))
-        })
-        .collect()
-}
-
-/// Unpacks the arm64 sysroot into `<cache>/sysroots/arm64` (reused while its packages match).
-fn ensure_sysroot(pkgs: &[apt::PackageInfo]) -> Result<PathBuf, String> {
-    let dir = apt::cache_dir().join("sysroots").join("arm64");
-    let key: String = pkgs.iter().map(|p| format!("{} {} {}\n", p.name, p.version, p.suite)).collect();
-    let stamp = dir.join(".packages");
-    if fs::read_to_string(&stamp).is_ok_and(|s| s == key) {
-        return Ok(dir);
-    }
-    eprintln!("xtask: ==> arm64 sysroot in {}", dir.display());
-    let _ = fs::remove_dir_all(&dir);
-    for p in pkgs {
-        apt::extract(&apt::fetch_info(p)?, &dir)?;
-    }
-    // libc.so's linker script names /lib/aarch64-linux-gnu/...: merged-/usr layout.
-    if !dir.join("lib").exists() {
-        std::os::unix::fs::symlink("usr/lib", dir.join("lib")).map_err(|e| format!("symlink lib: {e}"))?;
-    }
-    fs::write(&stamp, key).map_err(|e| format!("write {}: {e}", stamp.display()))?;
-    Ok(dir)
-}
-
-/// Unpacks `clang` and its dependency closure into `<cache>/clang22/` and writes the wrapper
-/// `<cache>/clang22/clang` (see the module doc); returns the wrapper's path.
-fn ensure_clang(clang: &apt::PackageInfo) -> Result<PathBuf, String> {
-    let root = apt::cache_dir().join("clang22");
-    let wrapper = root.join("clang");
-    let stamp = root.join(".packages");
-    let key_head = format!("{} {} {}\n", clang.name, clang.version, clang.suite);
-    if fs::read_to_string(&stamp).is_ok_and(|s| s.starts_with(&key_head)) && wrapper.is_file() {
-        return Ok(wrapper);
-    }
-    let start = Instant::now();
-    eprintln!("xtask: ==> {} {} and its dependencies into {}", clang.name, clang.version, root.display());
-    let closure = dependency_closure(clang)?;
-    let _ = fs::remove_dir_all(&root);
-    let mut key = key_head;
-    for p in &closure {
-        apt::extract(&apt::fetch_info(p)?, &root)?;
-        key.push_str(&format!("{} {} {} {}\n", p.name, p.version, p.arch, p.suite));
-    }
-    let major = clang.name.trim_start_matches("clang-");
-    let llvm = root.join(format!("usr/lib/llvm-{major}"));
-    let resource = fs::read_dir(llvm.join("lib/clang"))
-        .map_err(|e| format!("{}: {e}", llvm.join("lib/clang").display()))?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.join("include").is_dir())
-        .ok_or("no clang resource directory in the unpacked packages")?;
-    let libs = root.join("usr/lib/x86_64-linux-gnu");
-    let loader = libs.join("ld-linux-x86-64.so.2");
-    if !loader.exists() {
-        return Err(format!("{} is missing (libc6 not in the closure?)", loader.display()));
-    }
-    let script = format!(
-        "#!/bin/sh\n# Generated by `cargo xtask lab schedulers`: Debian's {name} {version} from a private\n\
-         # root, run by that root's own loader (it needs a newer glibc than the host's).\n\
-         exec '{loader}' --library-path '{libs}:{llvm}/lib' --argv0 clang '{llvm}/bin/clang' \
-         -resource-dir '{resource}' \"$@\"\n",
-        name = clang.name,
-        version = clang.version,
-        loader = loader.display(),
-        libs = libs.display(),
-        llvm = llvm.display(),
-        resource = resource.display(),
-    );
-    fs::write(&wrapper, script).map_err(|e| format!("write {}: {e}", wrapper.display()))?;
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755))
-        .map_err(|e| format!("chmod {}: {e}", wrapper.display()))?;
-    let v = Command::new(&wrapper)
-        .arg("--version")
-        .output()
-        .map_err(|e| format!("run {}: {e}", wrapper.display()))?;
-    let text = String::from_utf8_lossy(&v.stdout);
-    if !v.status.success() || !text.contains(&format!("clang version {major}.")) {
-        return Err(format!(
-            "{} --version failed: {text}{}",
-            wrapper.display(),
-            String::from_utf8_lossy(&v.stderr)
-        ));
-    }
-    fs::write(&stamp, key).map_err(|e| format!("write {}: {e}", stamp.display()))?;
-    eprintln!(
-        "xtask: <== {} ok: {} packages ({:.1} s)",
-        clang.name,
-        closure.len(),
-        start.elapsed().as_secs_f64()
-    );
-    Ok(wrapper)
-}
-
-/// `pkg` and everything it depends on (no recommends), as apt resolves it for an empty system
-/// with `pkg`'s suite preferred. Only a simulation (`-s`) runs, and dpkg is set to `/bin/false`
-/// besides: nothing can be installed.
-fn dependency_closure(pkg: &apt::PackageInfo) -> Result<Vec<apt::PackageInfo>, String> {
-    apt::update()?;
-    let target = format!("{}:{}", pkg.name, if pkg.arch == "all" { "amd64" } else { &pkg.arch });
-    let out = apt::apt_command("apt-get")
-        .env_remove("APT_CONFIG")
-        .args(["-o", "Dir::Bin::dpkg=/bin/false", "-o", "APT::Architecture=amd64"])
-        .args(["install", "-s", "-q", "--no-install-recommends", "-t", &pkg.suite, &target])
-        .output()
-        .map_err(|e| format!("cannot run apt-get: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!(
-            "apt-get -s install {target} failed:\n{text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let mut closure = Vec::new();
-    for (name, version, arch) in text.lines().filter_map(parse_inst_line) {
-        let found = apt::packages(&name, if arch == "all" { "amd64" } else { &arch }, None)?
-            .into_iter()
-            .find(|p| p.version == version && p.arch == arch)
-            .ok_or_else(|| format!("{name} {version} ({arch}) is not in the private index"))?;
-        closure.push(found);
-    }
-    if !closure.iter().any(|p| p.name == pkg.name) {
-        return Err(format!("apt's plan for {target} does not contain it:\n{text}"));
-    }
-    Ok(closure)
-}
-
-/// `Inst libc6 (2.41-12+deb13u5 Debian:13.2/stable [amd64]) []` -> (name, version, arch).
-fn parse_inst_line(line: &str) -> Option<(String, String, String)> {
-    let rest = line.strip_prefix("Inst ")?;
-    let (name, rest) = rest.split_once(' ')?;
-    let name = name.split(':').next()?.to_owned();
-    let inner = rest.strip_prefix('(')?.split(')').next()?;
-    let version = inner.split_whitespace().next()?.to_owned();
-    let arch = inner.rsplit_once('[')?.1.trim_end_matches(']').to_owned();
-    Some((name, version, arch))
-}
-
 /// The parts of the kernel source the build reads: the tools, the kernel's headers (`-I../../
 /// include`), `scripts/bpf_doc.py` (libbpf's helper header), `kernel/bpf/disasm.c` (bpftool)
 /// and each architecture's UAPI headers (`tools/include/uapi/asm/*.h` include them).
@@ -523,136 +358,21 @@ const SOURCE_PARTS: &[&str] =
 /// Unpacks [`SOURCE_PARTS`] of `linux-source-<series>` into
 /// `<cache>/src/<name>_<version>/linux-source-<series>` (reused while complete).
 fn ensure_source(p: &apt::PackageInfo, series: &str) -> Result<PathBuf, String> {
-    let base = apt::cache_dir().join("src").join(format!("{}_{}", p.name, p.version));
+    let base = cache_dir().join("src").join(format!("{}_{}", p.name, p.version));
     let stamp = SOURCE_PARTS.join("\n") + "\n";
-    unpack_linux_source(p, series, &base, SOURCE_PARTS, &stamp, "tools/sched_ext/Makefile")
-}
-
-/// Unpacks `parts` of `linux-source-<series>`'s tarball (all of it when empty) into
-/// `base/linux-source-<series>` and returns that tree. Reused while `base/.complete` holds
-/// `stamp` and the tree has `marker`; otherwise `base` is made anew.
-pub(super) fn unpack_linux_source(
-    p: &apt::PackageInfo,
-    series: &str,
-    base: &Path,
-    parts: &[&str],
-    stamp: &str,
-    marker: &str,
-) -> Result<PathBuf, String> {
-    let top = format!("linux-source-{series}");
-    let tree = base.join(&top);
-    let done = base.join(".complete");
-    if fs::read_to_string(&done).is_ok_and(|s| s == stamp) && tree.join(marker).is_file() {
-        return Ok(tree);
-    }
-    let _ = fs::remove_dir_all(base);
-    let deb = apt::fetch_info(p)?;
-    let unpacked = base.join("deb");
-    apt::extract(&deb, &unpacked)?;
-    let tarball = unpacked.join(format!("usr/src/{top}.tar.xz"));
-    if !tarball.is_file() {
-        return Err(format!("{} has no {}", p.name, tarball.display()));
-    }
-    let mut tar = Command::new("tar");
-    tar.current_dir(base).arg("-xJf").arg(&tarball);
-    for part in parts {
-        tar.arg(format!("{top}/{part}"));
-    }
-    let what = if parts.is_empty() { String::new() } else { "tools/ and headers of ".into() };
-    Step::new(&format!("unpack {what}{} {}", p.name, p.version)).run(tar)?;
-    let _ = fs::remove_dir_all(&unpacked);
-    fs::write(&done, stamp).map_err(|e| format!("write {}: {e}", done.display()))?;
-    Ok(tree)
-}
-
-/// Installs the host packages whose marker file is missing, with the system's own apt.
-pub(super) fn ensure_host_packages(pkgs: &[(&str, &str)]) -> Result<(), String> {
-    let missing: Vec<&str> = pkgs.iter().filter(|(_, f)| !Path::new(f).exists()).map(|(p, _)| *p).collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    eprintln!("xtask: host packages missing: {}", missing.join(" "));
-    let install = || {
-        Command::new("apt-get")
-            .env_remove("APT_CONFIG")
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .args(["install", "-y", "-q", "--no-install-recommends"])
-            .args(&missing)
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let update = || {
-        Command::new("apt-get")
-            .env_remove("APT_CONFIG")
-            .args(["update", "-q"])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !(install() || (update() && install())) {
-        return Err(format!("apt-get install {} failed", missing.join(" ")));
-    }
-    match pkgs.iter().find(|(_, f)| !Path::new(f).exists()) {
-        Some((p, f)) => Err(format!("{p} is installed but {f} is still missing")),
-        None => Ok(()),
-    }
-}
-
-/// The installed version of a host package (`?` when unknown).
-fn host_version(pkg: &str) -> String {
-    Command::new("dpkg-query")
-        .args(["-W", "-f", "${Version}", pkg])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map_or("?".to_owned(), |o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    source::unpack_linux_source(p, series, &base, SOURCE_PARTS, &stamp, "tools/sched_ext/Makefile")
 }
 
 /// Fails unless `path` is an ELF executable for `arch` without a program interpreter.
 fn check_static(path: &Path, arch: &str) -> Result<(), String> {
     let data = fs::read(path).map_err(|e| format!("read {}: {e}", path.display()))?;
-    let machine = if arch == "arm64" { 183 } else { 62 };
-    elf_is_static(&data, machine).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// Checks an ELF64 little-endian image: machine `machine`, executable, no `PT_INTERP`.
-fn elf_is_static(data: &[u8], machine: u16) -> Result<(), String> {
-    let u16_at = |o: usize| data.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
-    let u32_at = |o: usize| data.get(o..o + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-    let u64_at = |o: usize| {
-        data.get(o..o + 8).map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
-    };
-    if data.get(..6) != Some(&[0x7f, b'E', b'L', b'F', 2, 1][..]) {
-        return Err("not a little-endian ELF64 file".into());
-    }
-    if u16_at(18) != Some(machine) {
-        return Err(format!("ELF machine {:?}, expected {machine}", u16_at(18)));
-    }
-    if u16_at(16) != Some(2) {
-        return Err("not an ET_EXEC executable (static-pie or dynamic?)".into());
-    }
-    let phoff = u64_at(0x20).ok_or("truncated ELF header")? as usize;
-    let phentsize = usize::from(u16_at(0x36).ok_or("truncated ELF header")?);
-    let phnum = usize::from(u16_at(0x38).ok_or("truncated ELF header")?);
-    for i in 0..phnum {
-        match u32_at(phoff + i * phentsize) {
-            Some(3) => return Err("has a program interpreter: dynamically linked".into()),
-            Some(_) => {}
-            None => return Err("truncated program headers".into()),
-        }
-    }
-    Ok(())
-}
-
-/// The last `n` lines of a text file.
-fn tail(path: &Path, n: usize) -> String {
-    let text = fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
+    let machine = if arch == "arm64" { elf::EM_AARCH64 } else { elf::EM_X86_64 };
+    elf::check_static_executable(&data, machine).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// `path` as `<cache>/...` when it is inside the lab cache.
 fn cache_relative(path: &Path) -> String {
-    path.strip_prefix(apt::cache_dir())
+    path.strip_prefix(cache_dir())
         .map_or_else(|_| path.display().to_string(), |r| format!("<cache>/{}", r.display()))
 }
 
@@ -662,48 +382,8 @@ mod tests {
 
     #[test]
     fn cache_keys_name_the_btf_relative_to_the_cache() {
-        let inside = apt::cache_dir().join("kernels").join("7.3.4+deb13-cloud-amd64").join("vmlinux.btf");
+        let inside = cache_dir().join("kernels").join("7.3.4+deb13-cloud-amd64").join("vmlinux.btf");
         assert_eq!(cache_relative(&inside), "<cache>/kernels/7.3.4+deb13-cloud-amd64/vmlinux.btf");
         assert_eq!(cache_relative(Path::new("/elsewhere/vmlinux.btf")), "/elsewhere/vmlinux.btf");
-    }
-
-    #[test]
-    fn inst_lines() {
-        assert_eq!(
-            parse_inst_line("Inst libc6 (2.41-12+deb13u5 Debian:13.8/stable [amd64])"),
-            Some(("libc6".into(), "2.41-12+deb13u5".into(), "amd64".into()))
-        );
-        assert_eq!(
-            parse_inst_line("Inst libgcc-s1:amd64 (14.2.0-19 Debian:13.8/stable [amd64]) []"),
-            Some(("libgcc-s1".into(), "14.2.0-19".into(), "amd64".into()))
-        );
-        assert_eq!(
-            parse_inst_line("Inst linux-libc-dev (6.12.117-1 Debian:13.8/stable [all])"),
-            Some(("linux-libc-dev".into(), "6.12.117-1".into(), "all".into()))
-        );
-        assert_eq!(parse_inst_line("Conf libc6 (2.41-12+deb13u5 Debian:13.8/stable [amd64])"), None);
-    }
-
-    fn elf(machine: u16, etype: u16, interp: bool) -> Vec<u8> {
-        let mut d = vec![0u8; 0x40 + 2 * 56];
-        d[..6].copy_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1]);
-        d[16..18].copy_from_slice(&etype.to_le_bytes());
-        d[18..20].copy_from_slice(&machine.to_le_bytes());
-        d[0x20..0x28].copy_from_slice(&0x40u64.to_le_bytes());
-        d[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
-        d[0x38..0x3a].copy_from_slice(&2u16.to_le_bytes());
-        d[0x40..0x44].copy_from_slice(&1u32.to_le_bytes());
-        d[0x40 + 56..0x44 + 56].copy_from_slice(&(if interp { 3u32 } else { 4 }).to_le_bytes());
-        d
-    }
-
-    #[test]
-    fn static_check() {
-        assert!(elf_is_static(&elf(62, 2, false), 62).is_ok());
-        assert!(elf_is_static(&elf(62, 2, true), 62).is_err());
-        assert!(elf_is_static(&elf(62, 3, false), 62).is_err());
-        assert!(elf_is_static(&elf(183, 2, false), 62).is_err());
-        assert!(elf_is_static(&elf(183, 2, false), 183).is_ok());
-        assert!(elf_is_static(b"#!/bin/sh\n", 62).is_err());
     }
 }

@@ -1,8 +1,9 @@
 //! A private apt environment for the lab: Debian packages from other suites and architectures,
 //! without touching the system's apt sources, lists or package state.
 //!
-//! Everything lives under `<cache>/apt` (see [`cache_dir`]): a `sources.list` naming the suites
-//! [`SUITES`] for the architectures [`ARCHES`], the downloaded lists, and an empty dpkg status.
+//! Everything lives under `<cache>/apt` (see [`super::dirs::cache_dir`]): a `sources.list`
+//! naming the suites [`SUITES`] for the architectures [`ARCHES`], the downloaded lists, and an
+//! empty dpkg status. The .debs are kept in `<cache>/debs` ([`deb_path`]).
 //! The archive's address is read at run time from the system's own apt sources (see
 //! [`archive_uri`]); it is never written into the repository.
 //!
@@ -20,6 +21,7 @@
 //! suite's signed InRelease file, and every download is checked against them (by apt's own
 //! downloader and again here with `sha256sum`).
 
+use super::dirs::cache_dir;
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -30,9 +32,9 @@ use std::time::{Duration, Instant, SystemTime};
 /// The suites of the private sources.list, as they are written there.
 pub const SUITES: &[&str] = &["trixie", "trixie-backports", "sid"];
 /// The architectures the private environment indexes.
-pub const ARCHES: &[&str] = &["amd64", "arm64"];
+const ARCHES: &[&str] = &["amd64", "arm64"];
 /// The keyring the suites' signatures are checked with (`SCXRAY_APT_KEYRING` overrides).
-pub const DEFAULT_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
+const DEFAULT_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 /// Lists younger than this are not refreshed (`SCXRAY_APT_UPDATE=1` forces a refresh).
 const FRESH: Duration = Duration::from_secs(24 * 3600);
 
@@ -55,17 +57,8 @@ pub struct PackageInfo {
     pub sha256: String,
 }
 
-/// The lab's cache directory: `$SCXRAY_CACHE`, else `$HOME/.cache/scxray` (outside git).
-pub fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("SCXRAY_CACHE").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d);
-    }
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
-    home.join(".cache").join("scxray")
-}
-
 /// Root of the private apt environment: `<cache>/apt`.
-pub fn apt_dir() -> PathBuf {
+fn apt_dir() -> PathBuf {
     cache_dir().join("apt")
 }
 
@@ -73,7 +66,7 @@ pub fn apt_dir() -> PathBuf {
 /// entry (deb822 `*.sources` in `/etc/apt/sources.list.d`, then one-line `sources.list` and
 /// `*.list`) whose suites are not `*-security` or `*-updates` only. `SCXRAY_DEBIAN_MIRROR`
 /// overrides it.
-pub fn archive_uri() -> Result<String, String> {
+fn archive_uri() -> Result<String, String> {
     if let Ok(m) = std::env::var("SCXRAY_DEBIAN_MIRROR")
         && !m.is_empty()
     {
@@ -149,7 +142,7 @@ fn parse_deb822_sources(text: &str) -> Vec<(String, Vec<String>)> {
     out
 }
 
-/// (URI, [suite]) of every `deb` line of a one-line-style sources file.
+/// (URI, \[suite\]) of every `deb` line of a one-line-style sources file.
 fn parse_one_line_sources(text: &str) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     for line in text.lines() {
@@ -170,7 +163,7 @@ fn parse_one_line_sources(text: &str) -> Vec<(String, Vec<String>)> {
 }
 
 /// The `-o` options that make apt-get/apt-cache use only the private environment.
-pub fn apt_options() -> Vec<String> {
+fn apt_options() -> Vec<String> {
     let d = apt_dir();
     let p = |x: &str| d.join(x).display().to_string();
     let mut o = vec![
@@ -447,14 +440,9 @@ pub fn newest(pattern: &str, arch: &str, suite: Option<&str>) -> Result<Option<P
     Ok(packages(pattern, arch, suite)?.into_iter().next())
 }
 
-/// The newest version string of a package matching `pattern` (see [`newest`]).
-pub fn newest_version(pattern: &str, arch: &str, suite: Option<&str>) -> Result<Option<String>, String> {
-    Ok(newest(pattern, arch, suite)?.map(|p| p.version))
-}
-
 /// Downloads the newest version of the exact package `name` for `arch` from any suite (see
 /// [`fetch_info`]) and returns the cached .deb's path.
-pub fn fetch(name: &str, arch: &str) -> Result<PathBuf, String> {
+fn fetch(name: &str, arch: &str) -> Result<PathBuf, String> {
     let p = newest(name, arch, None)?.ok_or_else(|| format!("no package {name} for {arch} in {SUITES:?}"))?;
     fetch_info(&p)
 }
@@ -468,7 +456,7 @@ pub fn fetch_from(name: &str, arch: &str, suite: &str) -> Result<PathBuf, String
 
 /// Where [`fetch_info`] keeps a package: `<cache>/debs/<name>_<version>_<arch>.deb`
 /// (`:` of an epoch written as `%3a`, as apt does).
-pub fn deb_path(p: &PackageInfo) -> PathBuf {
+fn deb_path(p: &PackageInfo) -> PathBuf {
     cache_dir().join("debs").join(format!("{}_{}_{}.deb", p.name, p.version.replace(':', "%3a"), p.arch))
 }
 
@@ -541,37 +529,32 @@ pub fn extract(deb: &Path, dest: &Path) -> Result<(), String> {
     }
 }
 
-/// Makes sure the host has the program `tool` (looked up in `PATH`), installing the system
-/// package `package` with the system's apt (`apt-get install -y`) when it is missing.
-pub fn ensure_host_tool(tool: &str, package: &str) -> Result<(), String> {
-    if which(tool).is_some() {
-        return Ok(());
+/// `cargo xtask lab apt newest <glob> <arch> [suite]` (up to 20 packages, newest first) and
+/// `cargo xtask lab apt fetch <name> <arch> [suite]` (prints the cached .deb's path).
+pub fn cmd(args: &[String]) -> Result<(), String> {
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    match a.as_slice() {
+        ["newest", pat, arch, rest @ ..] => {
+            let suite = rest.first().copied();
+            for p in packages(pat, arch, suite)?.iter().take(20) {
+                println!("{}\t{}\t{}\t{}\t{}", p.name, p.version, p.arch, p.suite, p.size);
+            }
+            Ok(())
+        }
+        ["fetch", name, arch] => {
+            println!("{}", fetch(name, arch)?.display());
+            Ok(())
+        }
+        ["fetch", name, arch, suite] => {
+            println!("{}", fetch_from(name, arch, suite)?.display());
+            Ok(())
+        }
+        _ => Err("usage: lab apt newest <glob> <arch> [suite] | lab apt fetch <name> <arch> [suite]".into()),
     }
-    eprintln!("xtask: `{tool}` is missing: apt-get install {package}");
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "-q", "--no-install-recommends", package])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-    };
-    let ok = install().is_ok_and(|s| s.success())
-        || (Command::new("apt-get").args(["update", "-q"]).status().is_ok_and(|s| s.success())
-            && install().is_ok_and(|s| s.success()));
-    if ok && which(tool).is_some() {
-        Ok(())
-    } else {
-        Err(format!("could not install {package} (for `{tool}`)"))
-    }
-}
-
-/// The full path of `tool` in `PATH`, if any.
-pub fn which(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(tool)).find(|p| p.is_file())
 }
 
 /// `*`/`?` glob over the whole string.
-pub fn glob_match(pattern: &str, s: &str) -> bool {
+fn glob_match(pattern: &str, s: &str) -> bool {
     fn go(p: &[u8], s: &[u8]) -> bool {
         match p.split_first() {
             None => s.is_empty(),
@@ -585,7 +568,7 @@ pub fn glob_match(pattern: &str, s: &str) -> bool {
 
 /// Compares two Debian versions the way dpkg does (epoch, upstream version, revision; `~`
 /// sorts before everything, even the end of the string).
-pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
     fn split(v: &str) -> (u64, &str, &str) {
         let (epoch, rest) = match v.split_once(':') {
             Some((e, r)) if e.bytes().all(|c| c.is_ascii_digit()) => (e.parse().unwrap_or(0), r),

@@ -1,0 +1,77 @@
+//! What runs in the lab's guest: the workload, the scheduler and its sub-schedulers, and how
+//! the guest reports (see [`super::init`] for the script that runs them).
+
+use std::path::PathBuf;
+
+/// What runs in the guest besides the scheduler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workload {
+    /// Busy loops `while :; do :; done` (want more than the guest's CPUs).
+    pub spinners: u32,
+    /// `sleep` processes (tasks that are not runnable).
+    pub sleepers: u32,
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Self { spinners: 8, sleepers: 4 }
+    }
+}
+
+/// A sched_ext scheduler to run in the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scheduler {
+    /// Host path of the binary; it becomes `/bin/scheduler` in the guest.
+    pub binary: PathBuf,
+    /// Its arguments (passed word by word, shell-quoted).
+    pub args: Vec<String>,
+    /// More files for the guest: (host path, absolute guest path), e.g. shared libraries.
+    pub extra_files: Vec<(PathBuf, String)>,
+    /// Seconds to wait for `/sys/kernel/sched_ext/state` to read `enabled`.
+    pub enable_timeout_secs: u32,
+    /// Seconds to let the scheduler run after it is enabled, before the truth is taken.
+    pub settle_secs: u32,
+}
+
+impl Scheduler {
+    /// A scheduler with no arguments or extra files, 240 s to enable, 3 s to settle.
+    pub fn new(binary: PathBuf) -> Self {
+        Self { binary, args: Vec::new(), extra_files: Vec::new(), enable_timeout_secs: 240, settle_secs: 3 }
+    }
+}
+
+/// A sub-scheduler: a second instance of the guest's scheduler binary (`/bin/scheduler`, which
+/// must take `-c CGROUP_DIR`, as scx_qmap does) attached to a child cgroup of the parent
+/// scheduler's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubScheduler {
+    /// The cgroup, relative to the cgroup2 root (`scxsub1`, or nested `scxsub1/inner`: then an
+    /// earlier sub-scheduler must hold `scxsub1`). Created by the guest.
+    pub cgroup: String,
+    /// More arguments after `-c /sys/fs/cgroup/<cgroup>`.
+    pub args: Vec<String>,
+    /// Busy loops and sleepers started inside the cgroup.
+    pub workload: Workload,
+}
+
+impl SubScheduler {
+    /// A sub-scheduler on `cgroup` with 2 spinners and 2 sleepers of its own.
+    pub fn new(cgroup: &str) -> Self {
+        Self { cgroup: cgroup.to_owned(), args: Vec::new(), workload: Workload { spinners: 2, sleepers: 2 } }
+    }
+}
+
+/// Everything the initramfs is made of.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuestSpec {
+    pub workload: Workload,
+    pub scheduler: Option<Scheduler>,
+    /// Sub-schedulers started, in order, once [`Self::scheduler`] is enabled (each waits for the
+    /// previous one to attach). Each gets the scheduler's enable timeout to attach and its
+    /// settle time after.
+    pub sub_schedulers: Vec<SubScheduler>,
+    /// Print `SCXRAY-READY` as soon as the scheduler is enabled: poll its state every 0.2 s, no
+    /// settling and no task listing. For a scheduler made to stall, whose watchdog kills it
+    /// seconds after the stall begins: the dumps must come before that.
+    pub quick_truth: bool,
+}

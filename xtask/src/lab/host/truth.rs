@@ -1,0 +1,164 @@
+//! What the guest prints about itself between `SCXRAY-TRUTH-BEGIN` and `SCXRAY-TRUTH-END`
+//! on its serial console (the init script of [`super::initramfs`] writes it with shell
+//! builtins), and the `<name>.truth.txt` file the lab keeps of it.
+
+/// What the guest printed about itself (see [`super::initramfs`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuestTruth {
+    pub release: String,
+    /// `/sys/kernel/sched_ext/state`, or `absent`.
+    pub state: String,
+    /// `/sys/kernel/sched_ext/root/ops`, or `none`.
+    pub ops: String,
+    /// Every scheduler directory under `/sys/kernel/sched_ext` (`sched ...` lines), the root
+    /// first, sub-schedulers depth first.
+    pub scheds: Vec<GuestSched>,
+    /// `(cgroup path, pids)`: a sub-scheduler cgroup's `cgroup.procs` (`cgroup_tasks ...`).
+    pub cgroup_tasks: Vec<(String, Vec<u32>)>,
+    pub cpus_online: String,
+    pub nr_cpus: u32,
+    pub cmdline: String,
+    /// Every task /proc listed.
+    pub tasks: Vec<GuestTask>,
+}
+
+/// One scheduler as sysfs showed it: `sched <level> <cgroup id|-> <ops> <sysfs dir> <cgroup path>`
+/// (see [`super::initramfs`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuestSched {
+    /// Nesting depth under `/sys/kernel/sched_ext/root` (0: the root scheduler).
+    pub level: u32,
+    /// From the directory name `sub-<cgroup id>`; `-` for the root.
+    pub cgroup_id: String,
+    /// Its `ops` file.
+    pub ops: String,
+    /// Relative to `/sys/kernel/sched_ext` (`root`, `root/sub/sub-42`).
+    pub sysfs: String,
+    /// The cgroup2 path of the cgroup with that id (`/` for the root, `?`: not found).
+    pub cgroup_path: String,
+}
+
+/// One task as the guest saw it just before `SCXRAY-READY`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuestTask {
+    pub tid: u32,
+    pub tgid: u32,
+    /// `/proc/.../stat` state letter (`R`, `S`, `D`, `I`, ...).
+    pub state: String,
+    /// The CPU it last ran on (`-1`: unknown).
+    pub cpu: i32,
+    pub comm: String,
+}
+
+impl GuestTruth {
+    /// Parses the lines between `SCXRAY-TRUTH-BEGIN` and `SCXRAY-TRUTH-END` of a serial log.
+    pub fn parse(log: &str) -> Option<GuestTruth> {
+        let start = log.find("SCXRAY-TRUTH-BEGIN")?;
+        let body = &log[start..];
+        let end = body.find("SCXRAY-TRUTH-END")?;
+        let mut t = GuestTruth::default();
+        for line in body[..end].lines().skip(1) {
+            let line = line.trim_end_matches('\r');
+            let (key, val) = line.split_once(' ').unwrap_or((line, ""));
+            match key {
+                "release" => t.release = val.to_owned(),
+                "state" => t.state = val.to_owned(),
+                "ops" => t.ops = val.to_owned(),
+                "sched" => {
+                    let f: Vec<&str> = val.splitn(5, ' ').collect();
+                    if let [level, id, ops, sysfs, path] = f[..]
+                        && let Ok(level) = level.parse()
+                    {
+                        t.scheds.push(GuestSched {
+                            level,
+                            cgroup_id: id.to_owned(),
+                            ops: ops.to_owned(),
+                            sysfs: sysfs.to_owned(),
+                            cgroup_path: path.to_owned(),
+                        });
+                    }
+                }
+                "cgroup_tasks" => {
+                    let mut f = val.split_whitespace();
+                    let path = f.next().unwrap_or_default().to_owned();
+                    t.cgroup_tasks.push((path, f.filter_map(|p| p.parse().ok()).collect()));
+                }
+                "cpus_online" => t.cpus_online = val.to_owned(),
+                "nr_cpus" => t.nr_cpus = val.parse().unwrap_or(0),
+                "cmdline" => t.cmdline = val.to_owned(),
+                "task" => {
+                    let f: Vec<&str> = val.splitn(5, ' ').collect();
+                    if let [tid, tgid, state, cpu, comm] = f[..]
+                        && let (Ok(tid), Ok(tgid)) = (tid.parse(), tgid.parse())
+                    {
+                        let (state, comm) = (state.to_owned(), comm.to_owned());
+                        t.tasks.push(GuestTask { tid, tgid, state, cpu: cpu.parse().unwrap_or(-1), comm });
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(t)
+    }
+
+    /// The `<name>.truth.txt` form: the same `key value` lines the guest printed.
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "release {}\nstate {}\nops {}\ncpus_online {}\nnr_cpus {}\ncmdline {}\n",
+            self.release, self.state, self.ops, self.cpus_online, self.nr_cpus, self.cmdline
+        );
+        for x in &self.scheds {
+            s.push_str(&format!(
+                "sched {} {} {} {} {}\n",
+                x.level, x.cgroup_id, x.ops, x.sysfs, x.cgroup_path
+            ));
+        }
+        for (path, pids) in &self.cgroup_tasks {
+            let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
+            s.push_str(&format!("cgroup_tasks {path} {}\n", pids.join(" ")));
+        }
+        for k in &self.tasks {
+            s.push_str(&format!("task {} {} {} {} {}\n", k.tid, k.tgid, k.state, k.cpu, k.comm));
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truth_parses_and_round_trips() {
+        let log = "noise\r\nSCXRAY-TRUTH-BEGIN\r\nrelease 7.3.4+deb13-cloud-amd64\r\nstate enabled\r\n\
+                   ops qmap\r\nsched 0 - qmap root /\r\nsched 1 42 qmap root/sub/sub-42 /scxsub1\r\n\
+                   cgroup_tasks /scxsub1 120 121\r\ncpus_online 0-3\r\nnr_cpus 4\r\ncmdline console=ttyS0\r\n\
+                   task 1 1 S 0 init\r\ntask 7 7 I -1 kworker/R-a b\r\nSCXRAY-TRUTH-END\r\nSCXRAY-READY\r\n";
+        let t = GuestTruth::parse(log).unwrap();
+        assert_eq!(
+            (t.release.as_str(), t.state.as_str(), t.ops.as_str()),
+            ("7.3.4+deb13-cloud-amd64", "enabled", "qmap")
+        );
+        assert_eq!(t.nr_cpus, 4);
+        assert_eq!(t.scheds.len(), 2);
+        assert_eq!(
+            t.scheds[1],
+            GuestSched {
+                level: 1,
+                cgroup_id: "42".into(),
+                ops: "qmap".into(),
+                sysfs: "root/sub/sub-42".into(),
+                cgroup_path: "/scxsub1".into()
+            }
+        );
+        assert_eq!(t.cgroup_tasks, vec![("/scxsub1".to_owned(), vec![120, 121])]);
+        assert_eq!(t.tasks.len(), 2);
+        assert_eq!(
+            t.tasks[1],
+            GuestTask { tid: 7, tgid: 7, state: "I".into(), cpu: -1, comm: "kworker/R-a b".into() }
+        );
+        let again =
+            GuestTruth::parse(&format!("SCXRAY-TRUTH-BEGIN\n{}SCXRAY-TRUTH-END\n", t.to_text())).unwrap();
+        assert_eq!(again, t);
+    }
+}

@@ -1,0 +1,19 @@
+//! The lab's middle layer: the kernels it tests and what it builds for them. Which kernels
+//! ([`spec`]), a kernel in the cache ([`kernel`]), Debian's fetched and unpacked ([`debian`],
+//! with [`image`], [`btf`], [`modules`]) or the lab's own built ([`selfbuilt`]), either one
+//! ready ([`prepare`]), the table of them ([`list`]), and the kernel's example schedulers built
+//! for each ([`schedulers`], with [`sysroot`]).
+//!
+//! Imports from itself and the host layer ([`super::host`]) only; the runs layer builds on it.
+
+pub mod btf;
+pub mod debian;
+pub mod image;
+pub mod kernel;
+pub mod list;
+pub mod modules;
+pub mod prepare;
+pub mod schedulers;
+pub mod selfbuilt;
+pub mod spec;
+pub mod sysroot;

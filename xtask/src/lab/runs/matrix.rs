@@ -1,0 +1,147 @@
+//! `cargo xtask lab` (and the lab step of `test-all`): the whole real-kernel matrix. Fetches
+//! Debian's kernels, builds the kernel's example schedulers for them, boots each case under
+//! QEMU, dumps it, runs scxray on the dump and checks the report against what the guest itself
+//! printed; for the diff cases, dumps the same guest twice and checks `scxray diff`'s verdict.
+//! Prints the table ([`super::table`]): case -> boot, tasks, DSQs, checks passed, scxray time.
+
+use super::boot::boot;
+use super::cases::{CASES, Case};
+use super::check::{Expect, Truth, Verdict, check};
+use super::diff::check_diff;
+use super::scxray::build_scxray;
+use super::stall::hunt_stall;
+use super::table::{self, Row};
+use crate::lab::host::guest::GuestSpec;
+use crate::lab::host::qemu::BootOptions;
+use crate::lab::kernels::kernel::Kernel;
+use crate::lab::kernels::prepare::prepare;
+use crate::lab::kernels::schedulers::build_for;
+use crate::lab::kernels::selfbuilt;
+use crate::lab::kernels::spec::spec;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// `cargo xtask lab [--quick] [--with-612] [--only NAME]...`.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let with_612 = args.iter().any(|a| a == "--with-612");
+    let only: Vec<&String> =
+        args.iter().skip_while(|a| *a != "--only").skip(1).filter(|a| !a.starts_with("--")).collect();
+    let named = |c: &Case| only.iter().any(|o| o.as_str() == c.name);
+    let cases: Vec<&Case> = CASES
+        .iter()
+        .filter(|c| !quick || c.quick)
+        .filter(|c| only.is_empty() || named(c))
+        .filter(|c| !c.opt_in || with_612 || named(c) || opt_in_ready(c))
+        .collect();
+    let start = Instant::now();
+    let scxray = build_scxray()?;
+    // Kernels and schedulers first (cached: a warm run downloads and builds nothing).
+    let names: BTreeSet<&str> = cases.iter().map(|c| c.kernel).collect();
+    let mut prepared = Vec::new();
+    for n in names {
+        prepared.push(prepare(spec(n)?)?);
+    }
+    let sched_kernels: BTreeSet<&str> =
+        cases.iter().filter(|c| c.scheduler.is_some()).map(|c| c.kernel).collect();
+    for k in prepared.iter().filter(|k| sched_kernels.contains(k.spec.name)) {
+        build_for(k)?;
+    }
+    // Two guests at a time (one per core of these machines); the stall hunt, whose timing
+    // matters, runs alone at the end.
+    let (alone, shared): (Vec<&Case>, Vec<&Case>) = cases.into_iter().partition(|c| c.stall);
+    let jobs = std::env::var("SCXRAY_LAB_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(2usize).max(1);
+    let queue = std::sync::Mutex::new(shared.into_iter().enumerate().collect::<Vec<_>>());
+    let done = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| {
+                loop {
+                    let next = queue
+                        .lock()
+                        .ok()
+                        .and_then(|mut q| if q.is_empty() { None } else { Some(q.remove(0)) });
+                    let Some((i, c)) = next else { break };
+                    let row = match prepared.iter().find(|k| k.spec.name == c.kernel) {
+                        Some(kernel) => run_case(&scxray, kernel, c),
+                        None => Row::failed(c.name, "kernel not prepared".into()),
+                    };
+                    if let Ok(mut d) = done.lock() {
+                        d.push((i, row));
+                    }
+                }
+            });
+        }
+    });
+    let mut rows: Vec<(usize, Row)> = done.into_inner().unwrap_or_default();
+    rows.sort_by_key(|(i, _)| *i);
+    let mut rows: Vec<Row> = rows.into_iter().map(|(_, r)| r).collect();
+    for c in alone {
+        rows.push(match prepared.iter().find(|k| k.spec.name == c.kernel) {
+            Some(kernel) => run_case(&scxray, kernel, c),
+            None => Row::failed(c.name, "kernel not prepared".into()),
+        });
+    }
+    let failed = table::print(&rows);
+    eprintln!("xtask: lab: {} cases in {:.0} s", rows.len(), start.elapsed().as_secs_f64());
+    if failed == 0 { Ok(()) } else { Err(format!("lab: {failed} of {} cases failed", rows.len())) }
+}
+
+/// Whether an opt-in case's kernel is built already (said on stderr when it is not).
+fn opt_in_ready(c: &Case) -> bool {
+    let ready = spec(c.kernel).ok().and_then(selfbuilt::cached).is_some();
+    if !ready {
+        eprintln!(
+            "xtask: lab: {} skipped: kernel {} is not built (`cargo xtask lab --with-612` builds it)",
+            c.name, c.kernel
+        );
+    }
+    ready
+}
+
+fn run_case(scxray: &Path, kernel: &Kernel, c: &Case) -> Row {
+    if c.stall {
+        return hunt_stall(scxray, kernel, c);
+    }
+    let mut verdict = Verdict::default();
+    // A stalled scheduler is killed by its watchdog seconds after the stall begins: dump it
+    // at once, without the slow task listing (and so without the truth checks).
+    let stalled = matches!(c.diff, Some((_, true)));
+    let guest = GuestSpec {
+        scheduler: c.guest_scheduler(kernel),
+        sub_schedulers: c.guest_sub_schedulers(),
+        quick_truth: stalled,
+        ..GuestSpec::default()
+    };
+    let opts = BootOptions {
+        kaslr: c.kaslr,
+        la57: c.la57,
+        ready_timeout: Duration::from_secs(600),
+        later_dump: c.diff.map(|(secs, _)| Duration::from_secs(secs)),
+        ..BootOptions::default()
+    };
+    let boot = match boot(kernel, &guest, &opts, c.name) {
+        Ok(b) => b,
+        Err(e) => return Row::failed(c.name, format!("boot: {e}")),
+    };
+    if c.scheduler.is_some() && boot.truth.state != "enabled" {
+        verdict.failures.push(format!("the scheduler did not enable sched_ext (state {})", boot.truth.state));
+    }
+    if !c.subs.is_empty() {
+        let attached = boot.truth.scheds.iter().filter(|x| x.level > 0).count();
+        verdict.check_named(
+            attached == c.subs.len(),
+            &format!("the guest shows {attached} sub-schedulers in sysfs, want {}", c.subs.len()),
+        );
+    }
+    let truth = Truth::parse(&boot.truth.to_text());
+    let expect = Expect { nodes: opts.numa_nodes, sched_ext: kernel.sched_ext != Some(false) };
+    let mut v = if stalled { Verdict::default() } else { check(scxray, &boot.dump, &truth, expect) };
+    v.passed += verdict.passed;
+    v.failures.extend(verdict.failures);
+    if let (Some((_, stuck)), Some(later)) = (c.diff, &boot.later_dump) {
+        check_diff(scxray, &boot.dump, later, stuck, &mut v);
+    }
+    Row { name: c.name.into(), boot_secs: Some(boot.boot_secs), verdict: v }
+}

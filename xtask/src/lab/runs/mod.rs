@@ -1,0 +1,22 @@
+//! The lab's top layer: runs of guests and what is checked of them. The scxray under test
+//! ([`scxray`]), one guest booted and dumped ([`boot`]), the checks of a report against the
+//! guest's truth ([`check`]) and of `scxray diff` ([`diff`]), the table ([`table`]), the case
+//! matrix ([`cases`], [`matrix`], with the stall hunt [`stall`]), the checks again on a run's
+//! dumps ([`recheck`]), and the other runs: the BTF of every kernel ([`btf`]), the live soak
+//! ([`soak`]), the kdump formats ([`kdump`]) and the wire format ([`wire`]).
+//!
+//! Imports from itself and the lower layers ([`super::kernels`], [`super::host`]).
+
+pub mod boot;
+pub mod btf;
+pub mod cases;
+pub mod check;
+pub mod diff;
+pub mod kdump;
+pub mod matrix;
+pub mod recheck;
+pub mod scxray;
+pub mod soak;
+pub mod stall;
+pub mod table;
+pub mod wire;
