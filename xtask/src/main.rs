@@ -135,7 +135,7 @@ fn demo(args: &[String]) -> Result<(), String> {
     // A real guest: Debian's 7.3 kernel running the kernel's own scx_qmap under QEMU.
     let scxray = lab::runs::scxray::build_scxray()?;
     let kernel = lab::kernels::prepare::prepare(lab::kernels::spec::spec("7.3-amd64")?)?;
-    let guest = lab::runs::boot::example_guest(&kernel, "scx_qmap")?;
+    let guest = lab::runs::boot::example_guest(&kernel, &lab::kernels::schedulers::SCX_QMAP)?;
     let boot = lab::runs::boot::boot(&kernel, &guest, &lab::host::qemu::BootOptions::default(), "demo")?;
     eprintln!(
         "xtask: the guest ran scx_qmap (sched_ext {}); its memory is in {}",

@@ -108,6 +108,39 @@ pub fn check_static_executable(elf: &[u8], machine: u16) -> Result<(), String> {
     }
 }
 
+/// The program interpreter the ELF64 file `elf` names (`PT_INTERP`, e.g.
+/// `/lib64/ld-linux-x86-64.so.2`); `None` for a static program or a file that is not one.
+pub fn interpreter(elf: &[u8]) -> Option<String> {
+    let h = Header::parse(elf)?;
+    let p = program_headers(&h, elf.get(h.phoff..)?)?.into_iter().find(|p| p.p_type == PT_INTERP)?;
+    let start = usize::try_from(p.offset).ok()?;
+    let bytes = elf.get(start..start.checked_add(usize::try_from(p.filesz).ok()?)?)?;
+    let name = bytes.split(|&b| b == 0).next()?;
+    Some(String::from_utf8_lossy(name).into_owned())
+}
+
+/// `DT_NEEDED` of the dynamic section: a shared object the program or library needs.
+const DT_NEEDED: u64 = 1;
+
+/// The shared objects the ELF64 file `elf` needs (`DT_NEEDED` of its `.dynamic` section, names
+/// from `.dynstr`), in order; empty for a static program.
+pub fn needed(elf: &[u8]) -> Vec<String> {
+    let (Some(dynamic), Some(strings)) = (section(elf, ".dynamic"), section(elf, ".dynstr")) else {
+        return Vec::new();
+    };
+    dynamic
+        .chunks_exact(16)
+        .map(|e| (u64_at(e, 0).unwrap_or(0), u64_at(e, 8).unwrap_or(0)))
+        .take_while(|&(tag, _)| tag != 0)
+        .filter(|&(tag, _)| tag == DT_NEEDED)
+        .filter_map(|(_, off)| {
+            let name = strings.get(usize::try_from(off).ok()?..)?;
+            let name = &name[..name.iter().position(|&b| b == 0)?];
+            Some(String::from_utf8_lossy(name).into_owned())
+        })
+        .collect()
+}
+
 /// One section: its name and the file bytes it spans.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Section {
@@ -204,5 +237,16 @@ mod tests {
         assert_eq!(section(&d, ".text"), None);
         d[0x3e] = 7; // the names' section index beyond the table
         assert_eq!(sections(&d), None);
+    }
+
+    #[test]
+    fn a_dynamic_programs_loader_and_libraries() {
+        // The test binary itself: a dynamically linked Linux program.
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let interp = interpreter(&exe).expect("a PT_INTERP");
+        assert!(interp.starts_with('/') && interp.contains("ld-linux"), "{interp}");
+        assert!(needed(&exe).iter().any(|n| n == "libc.so.6"), "{:?}", needed(&exe));
+        assert_eq!(interpreter(&elf(62, 2, false)), None);
+        assert!(needed(&elf(62, 2, false)).is_empty());
     }
 }

@@ -1,5 +1,6 @@
-//! What runs in the lab's guest: the workload, the scheduler and its sub-schedulers, and how
-//! the guest reports (see [`super::init`] for the script that runs them).
+//! What runs in the lab's guest: the workload, the scheduler and its sub-schedulers, and what
+//! the guest reports (see [`super::init`] for the script that runs them, [`super::truth`] for
+//! what it prints).
 
 use std::path::PathBuf;
 
@@ -18,26 +19,59 @@ impl Default for Workload {
     }
 }
 
-/// A sched_ext scheduler to run in the guest.
+/// A file of the host copied into the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestFile {
+    pub host: PathBuf,
+    /// Its absolute path in the guest.
+    pub guest: String,
+}
+
+/// A sched_ext scheduler to run in the guest: the kernel's example schedulers (static, attached
+/// once sched_ext reads `enabled`) or any other binary, e.g. the sched-ext project's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scheduler {
     /// Host path of the binary; it becomes `/bin/scheduler` in the guest.
     pub binary: PathBuf,
     /// Its arguments (passed word by word, shell-quoted).
     pub args: Vec<String>,
-    /// More files for the guest: (host path, absolute guest path), e.g. shared libraries.
-    pub extra_files: Vec<(PathBuf, String)>,
-    /// Seconds to wait for `/sys/kernel/sched_ext/state` to read `enabled`.
+    /// What the binary needs besides itself: for a dynamically linked one, its loader and
+    /// shared libraries at the paths it names ([`super::libs::runtime_files`]).
+    pub files: Vec<GuestFile>,
+    /// Text the scheduler prints (to `/scheduler.log`) once it has attached, waited for after
+    /// sched_ext reads `enabled` (the truth then says `attached yes` or `attached no`). `None`:
+    /// `enabled` is proof enough.
+    pub attached_output: Option<String>,
+    /// Seconds to wait for `/sys/kernel/sched_ext/state` to read `enabled` (and as long again
+    /// for [`Self::attached_output`]).
     pub enable_timeout_secs: u32,
     /// Seconds to let the scheduler run after it is enabled, before the truth is taken.
     pub settle_secs: u32,
 }
 
 impl Scheduler {
-    /// A scheduler with no arguments or extra files, 240 s to enable, 3 s to settle.
+    /// A scheduler with no arguments or files, 240 s to enable, 3 s to settle.
     pub fn new(binary: PathBuf) -> Self {
-        Self { binary, args: Vec::new(), extra_files: Vec::new(), enable_timeout_secs: 240, settle_secs: 3 }
+        Self {
+            binary,
+            args: Vec::new(),
+            files: Vec::new(),
+            attached_output: None,
+            enable_timeout_secs: 240,
+            settle_secs: 3,
+        }
     }
+}
+
+/// More truth for the guest to collect: a shell command run once the schedulers have settled,
+/// before the truth block (so anything it forks has ended when the tasks are listed). Its
+/// output, stdout and stderr, becomes `extra <name> <line>` lines of the truth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtraTruth {
+    /// One word: `bpftool-maps`, `scheduler-stats`.
+    pub name: String,
+    /// The command, as the guest's busybox `sh -c` would run it (`PATH=/bin`).
+    pub command: String,
 }
 
 /// A sub-scheduler: a second instance of the guest's scheduler binary (`/bin/scheduler`, which
@@ -74,4 +108,9 @@ pub struct GuestSpec {
     /// settling and no task listing. For a scheduler made to stall, whose watchdog kills it
     /// seconds after the stall begins: the dumps must come before that.
     pub quick_truth: bool,
+    /// More truth to collect (in order), e.g. `bpftool` output or the scheduler's own stats.
+    pub extra_truth: Vec<ExtraTruth>,
+    /// More files for the guest, e.g. the programs [`Self::extra_truth`] runs and what they
+    /// need.
+    pub files: Vec<GuestFile>,
 }

@@ -30,7 +30,7 @@
 //! sysfs shows no per-scheduler state: a scheduler's directory exists from shortly before its
 //! `ops.init()` until it is disabled, and the kernel's only state file is the global one.
 
-use super::guest::{GuestSpec, Scheduler, SubScheduler};
+use super::guest::{ExtraTruth, GuestSpec, Scheduler, SubScheduler};
 
 /// Single-quotes a word for the shell.
 fn shell_quote(s: &str) -> String {
@@ -78,6 +78,7 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
              done\n\
              if [ \"$st\" = enabled ]; then\n  \
                echo \"SCXRAY-SCHED-ENABLED after $n s\"\n  \
+             {attached}\
                sleep {settle}\n\
              {subs}\
              else\n  \
@@ -90,8 +91,14 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
             settle = if spec.quick_truth { 0 } else { sch.settle_secs },
             subs = sub_start_script(&spec.sub_schedulers, sch),
             exited = exited_check("sp", "SCXRAY-SCHED-EXITED"),
+            attached = sch
+                .attached_output
+                .as_deref()
+                .map(|t| attached_wait(t, sch.enable_timeout_secs))
+                .unwrap_or_default(),
         ));
     }
+    s.push_str(&extra_truth_script(&spec.extra_truth));
     // From here on: builtins only.
     if spec.quick_truth {
         s.push_str("QUICK=1\n");
@@ -136,13 +143,61 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
            read -r l 2>/dev/null < $d/stat\n  \
            set -- ${l##*) }\n  \
            echo \"task $t $g ${1:-?} ${37:--1} $c\"\n\
-         done\n\
-         echo SCXRAY-TRUTH-END\n\
+         done\n",
+    );
+    if spec.scheduler.as_ref().is_some_and(|x| x.attached_output.is_some()) {
+        s.push_str("echo \"attached ${att:-no}\"\n");
+    }
+    for (i, x) in spec.extra_truth.iter().enumerate() {
+        s.push_str(&format!(
+            "while IFS= read -r l; do echo \"extra {name} $l\"; done < /tmp/extra-{i}\n",
+            name = x.name
+        ));
+    }
+    s.push_str(
+        "echo SCXRAY-TRUTH-END\n\
          echo SCXRAY-READY\n\
          wait\n\
          while :; do sleep 3600; done\n",
     );
     s
+}
+
+/// After sched_ext reads `enabled`: waits (as long as for `enabled`, while the scheduler runs)
+/// until the scheduler's output holds `text`, its own word that it has attached; sets `att` to
+/// `yes` or `no` for the truth and says `SCXRAY-SCHED-ATTACHED after N s` or
+/// `SCXRAY-SCHED-NOT-ATTACHED` with the output.
+fn attached_wait(text: &str, timeout: u32) -> String {
+    format!(
+        "att=no\n  \
+           n=0\n  \
+           while [ $n -lt {timeout} ]; do\n    \
+             grep -qF -- {text} /scheduler.log && att=yes && break\n    \
+             {exited}\n    \
+             sleep 1\n    \
+             n=$((n+1))\n  \
+           done\n  \
+           if [ $att = yes ]; then echo \"SCXRAY-SCHED-ATTACHED after $n s\"; \
+           else echo SCXRAY-SCHED-NOT-ATTACHED; cat /scheduler.log; fi\n  ",
+        text = shell_quote(text),
+        exited = exited_check("sp", "SCXRAY-SCHED-EXITED"),
+    )
+}
+
+/// Runs each extra truth command (see [`ExtraTruth`]) into `/tmp/extra-<i>`, saying
+/// `SCXRAY-EXTRA <name>` first; the truth block prints the files.
+fn extra_truth_script(extras: &[ExtraTruth]) -> String {
+    extras
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            format!(
+                "echo 'SCXRAY-EXTRA {}'\nsh -c {} >/tmp/extra-{i} 2>&1\n",
+                x.name,
+                shell_quote(&x.command)
+            )
+        })
+        .collect()
 }
 
 /// The cgroup setup for `subs` (before the workload): cgroup2 on `/sys/fs/cgroup`, the `cpu`
@@ -276,6 +331,40 @@ mod tests {
         // Without sub-schedulers: no cgroup2 mount, no sub start.
         let plain = init_script(&GuestSpec { sub_schedulers: vec![], ..spec }, &[]);
         assert!(!plain.contains("cgroup2") && !plain.contains("SCXRAY-SUB-START"));
+    }
+
+    #[test]
+    fn attached_output_and_extra_truth() {
+        let mut sched = Scheduler::new("scx_bpfland".into());
+        sched.attached_output = Some("scx_bpfland's word".into());
+        let spec = GuestSpec {
+            scheduler: Some(sched),
+            extra_truth: vec![
+                ExtraTruth { name: "maps".into(), command: "bpftool -j map show".into() },
+                ExtraTruth { name: "log".into(), command: "cat /scheduler.log".into() },
+            ],
+            ..GuestSpec::default()
+        };
+        let s = init_script(&spec, &[]);
+        let at = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("no `{needle}` in:\n{s}"));
+        // Enabled, then the scheduler's own word (quoted), then settling; the wait ends when the
+        // scheduler exits.
+        assert!(at("SCXRAY-SCHED-ENABLED") < at("grep -qF -- 'scx_bpfland'\\''s word' /scheduler.log"));
+        assert!(at("att=yes && break") < at("SCXRAY-SCHED-EXITED after $n s\"; break;; esac\n    sleep 1"));
+        assert!(at("SCXRAY-SCHED-ATTACHED after") < at("sleep 3"));
+        // The commands run after the schedulers settled and before the truth block, which
+        // prints their output after the task listing.
+        assert!(at("sleep 3") < at("sh -c 'bpftool -j map show' >/tmp/extra-0 2>&1"));
+        assert!(at("sh -c 'cat /scheduler.log' >/tmp/extra-1 2>&1") < at("SCXRAY-TRUTH-BEGIN"));
+        assert!(at("echo \"task $t") < at("echo \"attached ${att:-no}\""));
+        assert!(at("echo \"attached ${att:-no}\"") < at("echo \"extra maps $l\"; done < /tmp/extra-0"));
+        assert!(at("echo \"extra log $l\"; done < /tmp/extra-1") < at("SCXRAY-TRUTH-END"));
+        // Without them, none of it.
+        let plain = init_script(
+            &GuestSpec { scheduler: Some(Scheduler::new("scx_qmap".into())), ..GuestSpec::default() },
+            &[],
+        );
+        assert!(!plain.contains("att") && !plain.contains("extra") && !plain.contains("SCXRAY-EXTRA"));
     }
 
     #[test]

@@ -7,7 +7,8 @@
 use super::boot_kernel::BootKernel;
 use super::busybox::busybox_for;
 use super::cpio::Cpio;
-use super::guest::GuestSpec;
+use super::elf;
+use super::guest::{GuestFile, GuestSpec};
 use super::init::init_script;
 use std::fs;
 use std::path::Path;
@@ -17,6 +18,24 @@ const APPLETS: &[&str] = &[
     "sh", "mount", "insmod", "cat", "sleep", "echo", "ls", "ps", "dmesg", "mkdir", "uname", "true",
     "poweroff", "grep", "head", "tail", "free", "top", "stat",
 ];
+
+/// A character of an extra truth's name (it is one word of the truth lines).
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+}
+
+/// Fails when `data`, the file `host`, is a dynamically linked program whose loader is not
+/// among `files`: it would not start in the guest, whose only program is a static busybox.
+fn check_runnable(host: &Path, data: &[u8], files: &[&GuestFile]) -> Result<(), String> {
+    match elf::interpreter(data) {
+        Some(loader) if !files.iter().any(|f| f.guest == loader) => Err(format!(
+            "{} is dynamically linked, but its loader {loader} is not among the guest's files \
+             (add libs::runtime_files of it)",
+            host.display()
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// Builds the initramfs for `kernel` and `spec` at `out` (uncompressed newc cpio) and returns
 /// the `/init` script it contains.
@@ -46,21 +65,36 @@ pub fn build(kernel: &BootKernel<'_>, spec: &GuestSpec, out: &Path) -> Result<St
     if let Some(cfg) = kernel.config {
         c.file(&format!("boot/config-{}", kernel.release), 0o644, &read(cfg)?);
     }
-    if let Some(s) = &spec.scheduler {
-        c.file("bin/scheduler", 0o755, &read(&s.binary)?);
-        for (host, guest) in &s.extra_files {
-            let guest = guest.trim_start_matches('/');
-            // Parent directories first.
-            let mut parent = String::new();
-            for part in guest.split('/').collect::<Vec<_>>().split_last().map_or(&[][..], |(_, p)| p) {
-                parent = if parent.is_empty() { (*part).to_owned() } else { format!("{parent}/{part}") };
-                if !dirs.contains(&parent) {
-                    c.dir(&parent);
-                    dirs.push(parent.clone());
-                }
-            }
-            c.file(guest, 0o755, &read(host)?);
+    // The scheduler and the other files, each once (a library two programs need is listed by
+    // both), parent directories first.
+    let mut files: Vec<&GuestFile> = Vec::new();
+    for f in spec.scheduler.iter().flat_map(|s| &s.files).chain(&spec.files) {
+        if !files.iter().any(|g| g.guest == f.guest) {
+            files.push(f);
         }
+    }
+    if let Some(s) = &spec.scheduler {
+        let binary = read(&s.binary)?;
+        check_runnable(&s.binary, &binary, &files)?;
+        c.file("bin/scheduler", 0o755, &binary);
+    }
+    for f in &files {
+        let guest = f.guest.trim_start_matches('/');
+        let mut parent = String::new();
+        for part in guest.split('/').collect::<Vec<_>>().split_last().map_or(&[][..], |(_, p)| p) {
+            parent = if parent.is_empty() { (*part).to_owned() } else { format!("{parent}/{part}") };
+            if !dirs.contains(&parent) {
+                c.dir(&parent);
+                dirs.push(parent.clone());
+            }
+        }
+        let data = read(&f.host)?;
+        check_runnable(&f.host, &data, &files)?;
+        c.file(guest, 0o755, &data);
+    }
+    if let Some(x) = spec.extra_truth.iter().find(|x| x.name.is_empty() || !x.name.chars().all(is_name_char))
+    {
+        return Err(format!("extra truth name `{}`: one word of letters, digits, `-`, `_`, `.`", x.name));
     }
     let script = init_script(spec, &modules);
     c.file("init", 0o755, script.as_bytes());
@@ -69,4 +103,22 @@ pub fn build(kernel: &BootKernel<'_>, spec: &GuestSpec, out: &Path) -> Result<St
     }
     fs::write(out, c.finish()).map_err(|e| format!("write {}: {e}", out.display()))?;
     Ok(script)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::host::libs::runtime_files;
+
+    #[test]
+    fn a_dynamic_program_needs_its_loader_among_the_files() {
+        let exe = std::env::current_exe().unwrap();
+        let data = fs::read(&exe).unwrap();
+        let err = check_runnable(&exe, &data, &[]).unwrap_err();
+        assert!(err.contains("dynamically linked") && err.contains("ld-linux"), "{err}");
+        let files = runtime_files(&exe).unwrap();
+        assert!(check_runnable(&exe, &data, &files.iter().collect::<Vec<_>>()).is_ok());
+        // A static one (a shell script is not even an ELF file) needs nothing.
+        assert!(check_runnable(Path::new("init"), b"#!/bin/sh\n", &[]).is_ok());
+    }
 }

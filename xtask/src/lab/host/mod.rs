@@ -3,7 +3,7 @@
 //! ([`system`]), a private apt environment for Debian packages of other suites and
 //! architectures ([`apt`]), kernel source unpacking ([`source`]), the private clang 22
 //! ([`clang`]), ELF reading ([`elf`], [`elf_core`], [`bytes`]), the guest's initramfs
-//! ([`guest`], [`init`], [`busybox`], [`cpio`], [`initramfs`]) and QEMU ([`boot_kernel`],
+//! ([`guest`], [`init`], [`busybox`], [`libs`], [`cpio`], [`initramfs`]) and QEMU ([`boot_kernel`],
 //! [`qemu`], [`qmp`], [`truth`]) and long commands with their output in a log ([`logged`]).
 //!
 //! Imports only from itself (and `crate::util`); the kernels and runs layers build on it.
@@ -20,6 +20,7 @@ pub mod elf_core;
 pub mod guest;
 pub mod init;
 pub mod initramfs;
+pub mod libs;
 pub mod logged;
 pub mod qemu;
 pub mod qmp;

@@ -20,6 +20,12 @@ pub struct GuestTruth {
     pub cmdline: String,
     /// Every task /proc listed.
     pub tasks: Vec<GuestTask>,
+    /// Whether the scheduler printed its own word that it attached (`attached yes|no`); `None`
+    /// when it was not asked for (see `Scheduler::attached_output`).
+    pub attached: Option<bool>,
+    /// More truth the case asked for (`extra <name> <line>`): each name with its output lines,
+    /// in order (see `ExtraTruth`).
+    pub extra: Vec<(String, Vec<String>)>,
 }
 
 /// One scheduler as sysfs showed it: `sched <level> <cgroup id|-> <ops> <sysfs dir> <cgroup path>`
@@ -86,6 +92,14 @@ impl GuestTruth {
                 "cpus_online" => t.cpus_online = val.to_owned(),
                 "nr_cpus" => t.nr_cpus = val.parse().unwrap_or(0),
                 "cmdline" => t.cmdline = val.to_owned(),
+                "attached" => t.attached = Some(val == "yes"),
+                "extra" => {
+                    let (name, text) = val.split_once(' ').unwrap_or((val, ""));
+                    match t.extra.iter_mut().find(|(n, _)| n == name) {
+                        Some((_, lines)) => lines.push(text.to_owned()),
+                        None => t.extra.push((name.to_owned(), vec![text.to_owned()])),
+                    }
+                }
                 "task" => {
                     let f: Vec<&str> = val.splitn(5, ' ').collect();
                     if let [tid, tgid, state, cpu, comm] = f[..]
@@ -116,6 +130,14 @@ impl GuestTruth {
         for (path, pids) in &self.cgroup_tasks {
             let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
             s.push_str(&format!("cgroup_tasks {path} {}\n", pids.join(" ")));
+        }
+        if let Some(a) = self.attached {
+            s.push_str(if a { "attached yes\n" } else { "attached no\n" });
+        }
+        for (name, lines) in &self.extra {
+            for l in lines {
+                s.push_str(&format!("extra {name} {l}\n"));
+            }
         }
         for k in &self.tasks {
             s.push_str(&format!("task {} {} {} {} {}\n", k.tid, k.tgid, k.state, k.cpu, k.comm));
@@ -157,8 +179,31 @@ mod tests {
             t.tasks[1],
             GuestTask { tid: 7, tgid: 7, state: "I".into(), cpu: -1, comm: "kworker/R-a b".into() }
         );
+        assert_eq!((t.attached, t.extra.len()), (None, 0));
         let again =
             GuestTruth::parse(&format!("SCXRAY-TRUTH-BEGIN\n{}SCXRAY-TRUTH-END\n", t.to_text())).unwrap();
         assert_eq!(again, t);
+    }
+
+    #[test]
+    fn the_attached_word_and_extra_truth() {
+        let log = "SCXRAY-TRUTH-BEGIN\r\nops bpfland\r\nattached yes\r\nextra maps [{\"id\": 7,\r\n\
+                   extra stats  dsqs 3\r\nextra maps   \"name\": \"a b\\n\"}]\r\nextra empty\r\nSCXRAY-TRUTH-END\r\n";
+        let t = GuestTruth::parse(log).unwrap();
+        assert_eq!(t.attached, Some(true));
+        let lines = |v: &[&str]| v.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            t.extra,
+            vec![
+                ("maps".to_owned(), lines(&["[{\"id\": 7,", "  \"name\": \"a b\\n\"}]"])),
+                ("stats".to_owned(), lines(&[" dsqs 3"])),
+                ("empty".to_owned(), lines(&[""])),
+            ]
+        );
+        let again =
+            GuestTruth::parse(&format!("SCXRAY-TRUTH-BEGIN\n{}SCXRAY-TRUTH-END\n", t.to_text())).unwrap();
+        assert_eq!(again, t);
+        let no = GuestTruth::parse("SCXRAY-TRUTH-BEGIN\nattached no\nSCXRAY-TRUTH-END\n").unwrap();
+        assert_eq!(no.attached, Some(false));
     }
 }

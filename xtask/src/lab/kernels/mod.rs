@@ -2,7 +2,7 @@
 //! ([`spec`]), a kernel in the cache ([`kernel`]), Debian's fetched and unpacked ([`debian`],
 //! with [`image`], [`btf`], [`modules`]) or the lab's own built ([`selfbuilt`]), either one
 //! ready ([`prepare`]), the table of them ([`list`]), and the kernel's example schedulers built
-//! for each ([`schedulers`], with [`sysroot`]).
+//! for each ([`schedulers`], with [`sysroot`]) as [`program`]s the runs put in their guests.
 //!
 //! Imports from itself and the host layer ([`super::host`]) only; the runs layer builds on it.
 
@@ -13,6 +13,7 @@ pub mod kernel;
 pub mod list;
 pub mod modules;
 pub mod prepare;
+pub mod program;
 pub mod schedulers;
 pub mod selfbuilt;
 pub mod spec;

@@ -84,6 +84,7 @@
 
 use super::kernel::Kernel;
 use super::prepare::prepare;
+use super::program::Program;
 use super::selfbuilt;
 use super::spec::{Packaging, spec};
 use super::sysroot::{ensure_sysroot, sysroot_packages};
@@ -97,7 +98,7 @@ use std::process::Command;
 use std::time::Instant;
 
 /// The schedulers built, as named in `tools/sched_ext`.
-pub const SCHEDULERS: &[&str] = &["scx_qmap", "scx_simple", "scx_central"];
+const SCHEDULERS: &[&str] = &["scx_qmap", "scx_simple", "scx_central"];
 /// Bumped whenever the recipe changes, so `build.txt` no longer matches and everything rebuilds.
 const RECIPE: u32 = 2;
 /// Host packages the build needs: (package, a file it installs).
@@ -121,9 +122,27 @@ fn schedulers_dir() -> PathBuf {
 
 /// Where the example scheduler `name` (one of [`SCHEDULERS`]) for the kernel `release` is once
 /// built: `<cache>/schedulers/<release>/<name>`.
-pub fn example_binary(release: &str, name: &str) -> PathBuf {
+fn example_binary(release: &str, name: &str) -> PathBuf {
     schedulers_dir().join(release).join(name)
 }
+
+/// Builds the example schedulers for `kernel` (all three at once; cached).
+fn build_examples(kernel: &Kernel) -> Result<(), String> {
+    build_for(kernel).map(|_| ())
+}
+
+/// The kernel's example schedulers, as programs for the guests.
+pub const SCX_QMAP: Program =
+    Program { name: "scx_qmap", build: build_examples, path: |k| example_binary(&k.release, "scx_qmap") };
+pub const SCX_SIMPLE: Program =
+    Program { name: "scx_simple", build: build_examples, path: |k| example_binary(&k.release, "scx_simple") };
+pub const SCX_CENTRAL: Program = Program {
+    name: "scx_central",
+    build: build_examples,
+    path: |k| example_binary(&k.release, "scx_central"),
+};
+/// All of them.
+pub const EXAMPLES: &[Program] = &[SCX_QMAP, SCX_SIMPLE, SCX_CENTRAL];
 
 /// `cargo xtask lab schedulers [--kernel SERIES|RELEASE] [--arch amd64|arm64]`.
 pub fn cmd(args: &[String]) -> Result<(), String> {

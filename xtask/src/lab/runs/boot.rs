@@ -3,12 +3,14 @@
 //! what the dump holds.
 
 use crate::lab::host::dirs::scratch_dir;
-use crate::lab::host::guest::{GuestSpec, Scheduler, SubScheduler};
+use crate::lab::host::guest::{ExtraTruth, GuestFile, GuestSpec, Scheduler, SubScheduler};
 use crate::lab::host::initramfs;
+use crate::lab::host::libs::runtime_files;
 use crate::lab::host::qemu::{self, BootOptions, BootResult};
 use crate::lab::kernels::kernel::Kernel;
 use crate::lab::kernels::prepare::prepare;
-use crate::lab::kernels::schedulers::{SCHEDULERS, build_for, example_binary};
+use crate::lab::kernels::program::Program;
+use crate::lab::kernels::schedulers::EXAMPLES;
 use crate::lab::kernels::spec::spec;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,7 +23,8 @@ pub fn cmd(args: &[String]) -> Result<(), String> {
     let mut name: Option<String> = None;
     let mut sched_path: Option<PathBuf> = None;
     let mut sched_args: Vec<String> = Vec::new();
-    let (mut enable_timeout, mut settle) = (None, None);
+    let (mut enable_timeout, mut settle, mut attached_output) = (None, None, None);
+    let mut programs: Vec<PathBuf> = Vec::new();
     let mut it = args.iter();
     let num = |v: Option<&String>, flag: &str| -> Result<u32, String> {
         v.and_then(|v| v.parse().ok()).ok_or_else(|| format!("{flag} needs a number"))
@@ -44,6 +47,15 @@ pub fn cmd(args: &[String]) -> Result<(), String> {
             }
             "--enable-timeout" => enable_timeout = Some(num(it.next(), a)?),
             "--settle" => settle = Some(num(it.next(), a)?),
+            "--attached-output" => {
+                attached_output = Some(it.next().ok_or("--attached-output needs a text")?.clone())
+            }
+            "--extra-truth" => {
+                let v = it.next().ok_or("--extra-truth needs NAME=COMMAND")?;
+                let (name, command) = v.split_once('=').ok_or("--extra-truth needs NAME=COMMAND")?;
+                guest.extra_truth.push(ExtraTruth { name: name.to_owned(), command: command.to_owned() });
+            }
+            "--program" => programs.push(PathBuf::from(it.next().ok_or("--program needs a path")?)),
             "--sub" => guest.sub_schedulers.push(SubScheduler::new(
                 it.next().ok_or("--sub needs a cgroup (relative to the cgroup2 root)")?,
             )),
@@ -66,24 +78,19 @@ pub fn cmd(args: &[String]) -> Result<(), String> {
         // A name of the kernel's example schedulers: the scheduler builder's binary for this
         // kernel. Not built from here: two lab processes building at once collide.
         let name = p.to_string_lossy().into_owned();
-        let p = if !p.is_file() && SCHEDULERS.contains(&name.as_str()) {
-            let built = example_binary(&kernel.release, &name);
-            if !built.is_file() {
-                return Err(format!(
-                    "{} is not built: run `cargo xtask lab schedulers --kernel {}`",
-                    built.display(),
-                    spec.name
-                ));
-            }
-            built
-        } else {
-            p
+        let p = match EXAMPLES.iter().find(|e| e.name == name).filter(|_| !p.is_file()) {
+            Some(e) => e
+                .binary(&kernel)
+                .map_err(|e| format!("{e}: run `cargo xtask lab schedulers --kernel {}`", spec.name))?,
+            None => p,
         };
         if !p.is_file() {
             return Err(format!("scheduler binary {} does not exist", p.display()));
         }
-        let mut s = Scheduler::new(p);
+        // A dynamically linked one takes its loader and libraries along.
+        let mut s = Scheduler { files: runtime_files(&p)?, ..Scheduler::new(p) };
         s.args = sched_args;
+        s.attached_output = attached_output;
         if let Some(t) = enable_timeout {
             s.enable_timeout_secs = t;
         }
@@ -92,6 +99,13 @@ pub fn cmd(args: &[String]) -> Result<(), String> {
         }
         guest.scheduler = Some(s);
     }
+    for p in programs {
+        let file_name = p.file_name().ok_or_else(|| format!("--program {}: no file name", p.display()))?;
+        guest.files.extend(runtime_files(&p)?);
+        guest
+            .files
+            .push(GuestFile { host: p.clone(), guest: format!("/bin/{}", file_name.to_string_lossy()) });
+    }
     let name = name.unwrap_or_else(|| default_name(&kernel, &opts, &guest));
     let r = boot(&kernel, &guest, &opts, &name)?;
     print_boot_result(&kernel, &r);
@@ -99,6 +113,12 @@ pub fn cmd(args: &[String]) -> Result<(), String> {
         return Err(format!(
             "the scheduler did not enable sched_ext (state {}); see {}",
             r.truth.state,
+            r.serial_log.display()
+        ));
+    }
+    if r.truth.attached == Some(false) {
+        return Err(format!(
+            "the scheduler never printed its attached output; see {}",
             r.serial_log.display()
         ));
     }
@@ -126,14 +146,11 @@ pub fn boot(
     qemu::boot_and_dump(&kernel.boot_kernel(), &initrd, opts, name)
 }
 
-/// A guest running the kernel's example scheduler `name` (`scx_qmap`, ...) with the default
+/// A guest running the kernel's example scheduler `program` (`SCX_QMAP`, ...) with the default
 /// workload, the scheduler built for `kernel` first (cached).
-pub fn example_guest(kernel: &Kernel, name: &str) -> Result<GuestSpec, String> {
-    build_for(kernel)?;
-    Ok(GuestSpec {
-        scheduler: Some(Scheduler::new(example_binary(&kernel.release, name))),
-        ..GuestSpec::default()
-    })
+pub fn example_guest(kernel: &Kernel, program: &Program) -> Result<GuestSpec, String> {
+    (program.build)(kernel)?;
+    Ok(GuestSpec { scheduler: Some(Scheduler::new(program.binary(kernel)?)), ..GuestSpec::default() })
 }
 
 /// Where the run keeps the initramfs of the guest `name`: `<run directory>/initramfs/<name>.cpio`.

@@ -2,9 +2,41 @@
 //! and what is checked beyond the report (a second dump for `scxray diff`, a stall hunt,
 //! sub-schedulers).
 
-use crate::lab::host::guest::{Scheduler, SubScheduler};
+use crate::lab::host::guest::{ExtraTruth, GuestFile, GuestSpec, Scheduler, SubScheduler};
+use crate::lab::host::libs::runtime_files;
 use crate::lab::kernels::kernel::Kernel;
-use crate::lab::kernels::schedulers::example_binary;
+use crate::lab::kernels::program::Program;
+use crate::lab::kernels::schedulers::{SCX_CENTRAL, SCX_QMAP, SCX_SIMPLE};
+
+/// The scheduler a case runs.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseScheduler {
+    /// Its binary: one of the kernel's example schedulers, or any other scheduler, static or
+    /// dynamically linked (its loader and shared libraries then go into the guest with it).
+    pub program: Program,
+    /// Its arguments, split at whitespace.
+    pub args: &'static str,
+    /// What it prints once it has attached, which the guest waits for after sched_ext reads
+    /// `enabled` and the case then checks (`None`: `enabled` is proof enough).
+    pub attached_output: Option<&'static str>,
+}
+
+/// More truth a case's guest collects (see [`ExtraTruth`]): the command's output is kept in the
+/// truth file as `extra <name> <line>` lines.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseTruth {
+    /// One word.
+    pub name: &'static str,
+    /// A busybox shell command (`PATH=/bin`).
+    pub command: &'static str,
+    /// Programs the command runs, put at `/bin/<name>` with what they need.
+    pub programs: &'static [Program],
+}
+
+/// One of the kernel's example schedulers with its arguments.
+const fn example(program: Program, args: &'static str) -> Option<CaseScheduler> {
+    Some(CaseScheduler { program, args, attached_output: None })
+}
 
 /// One guest of the matrix.
 #[derive(Debug, Clone, Copy)]
@@ -16,8 +48,8 @@ pub struct Case {
     pub kaslr: bool,
     /// x86 only: offer LA57 (5-level paging).
     pub la57: bool,
-    /// An example scheduler and its arguments.
-    pub scheduler: Option<(&'static str, &'static str)>,
+    /// The scheduler the guest runs.
+    pub scheduler: Option<CaseScheduler>,
     /// Dump again this many seconds later and check `scxray diff`: `Some((secs, stuck))`.
     pub diff: Option<(u64, bool)>,
     /// Part of the quick lane (`--quick`) as well as the full one.
@@ -30,6 +62,8 @@ pub struct Case {
     /// Its kernel is one the lab builds itself (`SELF_BUILT`), which takes long: the case runs
     /// only with `--with-612`, when `--only` names it, or when the kernel is already built.
     pub opt_in: bool,
+    /// More truth the guest collects.
+    pub extra_truth: &'static [CaseTruth],
 }
 
 const fn case(name: &'static str, kernel: &'static str) -> Case {
@@ -44,6 +78,7 @@ const fn case(name: &'static str, kernel: &'static str) -> Case {
         stall: false,
         subs: &[],
         opt_in: false,
+        extra_truth: &[],
     }
 }
 
@@ -63,53 +98,81 @@ const fn case(name: &'static str, kernel: &'static str) -> Case {
 /// guest run 2 s of guest time, stops it, dumps it and compares the dump with the previous
 /// one (`scxray diff`) until a pair shows tasks stuck; `diff` must name them (exit 4).
 pub const CASES: &[Case] = &[
-    Case { scheduler: Some(("scx_qmap", "")), quick: true, ..case("lab-7.3-amd64-qmap", "7.3-amd64") },
+    Case { scheduler: example(SCX_QMAP, ""), quick: true, ..case("lab-7.3-amd64-qmap", "7.3-amd64") },
     Case {
         kaslr: false,
-        scheduler: Some(("scx_central", "")),
+        scheduler: example(SCX_CENTRAL, ""),
         ..case("lab-7.3-amd64-nokaslr-central", "7.3-amd64")
     },
     Case {
         la57: false,
-        scheduler: Some(("scx_simple", "")),
+        scheduler: example(SCX_SIMPLE, ""),
         ..case("lab-7.3-amd64-la57off-simple", "7.3-amd64")
     },
-    Case { scheduler: Some(("scx_qmap", "")), ..case("lab-7.2-amd64-qmap", "7.2-amd64") },
+    Case { scheduler: example(SCX_QMAP, ""), ..case("lab-7.2-amd64-qmap", "7.2-amd64") },
     case("lab-7.1-amd64", "7.1-amd64"),
-    Case { scheduler: Some(("scx_qmap", "")), ..case("lab-7.3-arm64-qmap", "7.3-arm64") },
+    Case { scheduler: example(SCX_QMAP, ""), ..case("lab-7.3-arm64-qmap", "7.3-arm64") },
     Case { kaslr: false, quick: true, ..case("lab-7.3-arm64-nokaslr", "7.3-arm64") },
     case("lab-7.3-arm64-16k", "7.3-arm64-16k"),
     Case { quick: true, ..case("lab-6.12-amd64", "6.12-amd64") },
-    Case { scheduler: Some(("scx_qmap", "")), opt_in: true, ..case("lab-6.12sb-amd64-qmap", "6.12sb-amd64") },
+    Case { scheduler: example(SCX_QMAP, ""), opt_in: true, ..case("lab-6.12sb-amd64-qmap", "6.12sb-amd64") },
     Case {
-        scheduler: Some(("scx_qmap", "-t 2 -d 1")),
+        scheduler: example(SCX_QMAP, "-t 2 -d 1"),
         stall: true,
         ..case("lab-7.3-amd64-qmap-stall", "7.3-amd64")
     },
     Case {
-        scheduler: Some(("scx_simple", "")),
+        scheduler: example(SCX_SIMPLE, ""),
         diff: Some((4, false)),
         ..case("lab-7.3-amd64-simple-twice", "7.3-amd64")
     },
     Case {
-        scheduler: Some(("scx_qmap", "")),
+        scheduler: example(SCX_QMAP, ""),
         subs: &["scxsub1", "scxsub1/inner"],
         ..case("lab-7.3-amd64-qmap-sub-nested", "7.3-amd64")
     },
 ];
 
 impl Case {
-    /// The example scheduler this case runs, built for `kernel`, with its arguments.
-    pub fn guest_scheduler(&self, kernel: &Kernel) -> Option<Scheduler> {
-        let (name, args) = self.scheduler?;
-        let mut s = Scheduler::new(example_binary(&kernel.release, name));
-        s.args = args.split_whitespace().map(str::to_owned).collect();
-        Some(s)
+    /// The programs the case's guest runs: its scheduler and its extra truth's programs.
+    pub fn programs(&self) -> impl Iterator<Item = &Program> {
+        self.scheduler.iter().map(|s| &s.program).chain(self.extra_truth.iter().flat_map(|t| t.programs))
     }
 
-    /// The sub-schedulers this case starts after its scheduler.
-    pub fn guest_sub_schedulers(&self) -> Vec<SubScheduler> {
-        self.subs.iter().map(|g| SubScheduler::new(g)).collect()
+    /// What the case's guest runs on `kernel` (its [`Self::programs`] built).
+    pub fn guest(&self, kernel: &Kernel) -> Result<GuestSpec, String> {
+        let scheduler = match &self.scheduler {
+            None => None,
+            Some(c) => {
+                let binary = c.program.binary(kernel)?;
+                Some(Scheduler {
+                    files: runtime_files(&binary)?,
+                    args: c.args.split_whitespace().map(str::to_owned).collect(),
+                    attached_output: c.attached_output.map(str::to_owned),
+                    ..Scheduler::new(binary)
+                })
+            }
+        };
+        let mut files: Vec<GuestFile> = Vec::new();
+        for p in self.extra_truth.iter().flat_map(|t| t.programs) {
+            let binary = p.binary(kernel)?;
+            files.extend(runtime_files(&binary)?);
+            files.push(GuestFile { host: binary, guest: format!("/bin/{}", p.name) });
+        }
+        Ok(GuestSpec {
+            scheduler,
+            sub_schedulers: self.subs.iter().map(|g| SubScheduler::new(g)).collect(),
+            // A stalled scheduler is killed by its watchdog seconds after the stall begins:
+            // dump it at once, without the slow task listing (and so without the truth checks).
+            quick_truth: self.stall || matches!(self.diff, Some((_, true))),
+            extra_truth: self
+                .extra_truth
+                .iter()
+                .map(|t| ExtraTruth { name: t.name.to_owned(), command: t.command.to_owned() })
+                .collect(),
+            files,
+            ..GuestSpec::default()
+        })
     }
 }
 
@@ -126,5 +189,46 @@ mod tests {
             assert!(!(c.opt_in && c.quick), "{}: an opt-in case is not quick", c.name);
         }
         assert!(CASES.iter().any(|c| c.opt_in), "the self-built 6.12 has a case");
+    }
+
+    #[test]
+    fn a_case_with_another_scheduler_and_extra_truth() {
+        // A dynamically linked "scheduler" and truth program: the test binary itself.
+        const SELF: Program = Program {
+            name: "selftest",
+            build: |_| Ok(()),
+            path: |_| std::env::current_exe().unwrap_or_default(),
+        };
+        const TRUTH: &[CaseTruth] =
+            &[CaseTruth { name: "stats", command: "selftest --stats", programs: &[SELF] }];
+        let c = Case {
+            scheduler: Some(CaseScheduler {
+                program: SELF,
+                args: "--slice 5",
+                attached_output: Some("attached!"),
+            }),
+            extra_truth: TRUTH,
+            ..case("lab-test", "7.3-amd64")
+        };
+        let spec = spec("7.3-amd64").unwrap();
+        let kernel =
+            crate::lab::kernels::kernel::describe(spec, "7.3.0-test", "1", std::path::Path::new("/none"), "");
+        let g = c.guest(&kernel).unwrap();
+        let s = g.scheduler.as_ref().unwrap();
+        let exe = std::env::current_exe().unwrap();
+        assert_eq!(
+            (&s.binary, s.args.join(" "), s.attached_output.as_deref()),
+            (&exe, "--slice 5".into(), Some("attached!"))
+        );
+        assert!(s.files.iter().any(|f| f.guest.ends_with("/libc.so.6")), "{:?}", s.files);
+        assert_eq!(
+            g.extra_truth,
+            vec![ExtraTruth { name: "stats".into(), command: "selftest --stats".into() }]
+        );
+        assert!(g.files.iter().any(|f| f.guest == "/bin/selftest" && f.host == exe), "{:?}", g.files);
+        assert!(g.files.iter().any(|f| f.guest.ends_with("/libc.so.6")), "{:?}", g.files);
+        assert_eq!(c.programs().count(), 2);
+        // An example scheduler's case: static, nothing else goes along.
+        assert!(CASES[0].programs().all(|p| p.built_with(&SCX_QMAP)));
     }
 }

@@ -9,6 +9,7 @@ use super::boot::{boot, example_guest};
 use super::scxray::build_scxray;
 use crate::lab::host::qemu::BootOptions;
 use crate::lab::kernels::prepare::prepare;
+use crate::lab::kernels::schedulers::SCX_QMAP;
 use crate::lab::kernels::spec::spec;
 use serde_json::Value;
 use std::path::Path;
@@ -71,7 +72,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let scxray = build_scxray()?;
     let spec = spec(kname)?;
     let kernel = prepare(spec)?;
-    let guest = example_guest(&kernel, "scx_qmap")?;
+    let guest = example_guest(&kernel, &SCX_QMAP)?;
     let opts = BootOptions {
         extra_formats: FORMATS.iter().map(|f| (*f).to_owned()).collect(),
         ..BootOptions::default()

@@ -11,11 +11,10 @@ use super::diff::check_diff;
 use super::scxray::build_scxray;
 use super::stall::hunt_stall;
 use super::table::{self, Row};
-use crate::lab::host::guest::GuestSpec;
 use crate::lab::host::qemu::BootOptions;
 use crate::lab::kernels::kernel::Kernel;
 use crate::lab::kernels::prepare::prepare;
-use crate::lab::kernels::schedulers::build_for;
+use crate::lab::kernels::program::Program;
 use crate::lab::kernels::selfbuilt;
 use crate::lab::kernels::spec::spec;
 use std::collections::BTreeSet;
@@ -43,10 +42,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
     for n in names {
         prepared.push(prepare(spec(n)?)?);
     }
-    let sched_kernels: BTreeSet<&str> =
-        cases.iter().filter(|c| c.scheduler.is_some()).map(|c| c.kernel).collect();
-    for k in prepared.iter().filter(|k| sched_kernels.contains(k.spec.name)) {
-        build_for(k)?;
+    // What the guests run, built once per kernel (the example schedulers all at once).
+    let mut built: Vec<(&str, &Program)> = Vec::new();
+    for c in &cases {
+        let Some(kernel) = prepared.iter().find(|k| k.spec.name == c.kernel) else { continue };
+        for p in c.programs() {
+            if !built.iter().any(|(k, b)| *k == c.kernel && b.built_with(p)) {
+                (p.build)(kernel).map_err(|e| format!("{} for {}: {e}", p.name, c.kernel))?;
+                built.push((c.kernel, p));
+            }
+        }
     }
     // Two guests at a time (one per core of these machines); the stall hunt, whose timing
     // matters, runs alone at the end.
@@ -105,15 +110,12 @@ fn run_case(scxray: &Path, kernel: &Kernel, c: &Case) -> Row {
         return hunt_stall(scxray, kernel, c);
     }
     let mut verdict = Verdict::default();
-    // A stalled scheduler is killed by its watchdog seconds after the stall begins: dump it
-    // at once, without the slow task listing (and so without the truth checks).
-    let stalled = matches!(c.diff, Some((_, true)));
-    let guest = GuestSpec {
-        scheduler: c.guest_scheduler(kernel),
-        sub_schedulers: c.guest_sub_schedulers(),
-        quick_truth: stalled,
-        ..GuestSpec::default()
+    let guest = match c.guest(kernel) {
+        Ok(g) => g,
+        Err(e) => return Row::failed(c.name, format!("guest: {e}")),
     };
+    // A stalled scheduler's guest has no task listing (see `Case::guest`): no truth checks.
+    let stalled = guest.quick_truth;
     let opts = BootOptions {
         kaslr: c.kaslr,
         la57: c.la57,
@@ -127,6 +129,12 @@ fn run_case(scxray: &Path, kernel: &Kernel, c: &Case) -> Row {
     };
     if c.scheduler.is_some() && boot.truth.state != "enabled" {
         verdict.failures.push(format!("the scheduler did not enable sched_ext (state {})", boot.truth.state));
+    }
+    if let Some(text) = c.scheduler.and_then(|s| s.attached_output) {
+        verdict.check_named(
+            boot.truth.attached == Some(true),
+            &format!("the scheduler did not print `{text}` (its word that it attached)"),
+        );
     }
     if !c.subs.is_empty() {
         let attached = boot.truth.scheds.iter().filter(|x| x.level > 0).count();

@@ -12,6 +12,7 @@ use crate::lab::host::initramfs;
 use crate::lab::host::qemu::{self, BootOptions};
 use crate::lab::host::truth::GuestTruth;
 use crate::lab::kernels::prepare::prepare;
+use crate::lab::kernels::schedulers::SCX_QMAP;
 use crate::lab::kernels::spec::spec;
 use serde_json::Value;
 use std::process::{Command, Stdio};
@@ -43,7 +44,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .map_or(Ok(60), |v| v.parse().map_err(|_| format!("--seconds {v}: not a number")))?;
     let scxray = build_scxray()?;
     let kernel = prepare(spec("7.3-amd64")?)?;
-    let guest = example_guest(&kernel, "scx_qmap")?;
+    let guest = example_guest(&kernel, &SCX_QMAP)?;
     let dir = scratch_dir("soak");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let ram = dir.join("guest-ram");

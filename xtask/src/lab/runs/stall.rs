@@ -28,7 +28,10 @@ const HUNT_HEAD_START: Duration = Duration::from_secs(20);
 /// Hunts the stall of case `c` (see the module doc).
 pub fn hunt_stall(scxray: &Path, kernel: &Kernel, c: &Case) -> Row {
     let mut v = Verdict::default();
-    let guest = GuestSpec { scheduler: c.guest_scheduler(kernel), quick_truth: true, ..GuestSpec::default() };
+    let guest = match c.guest(kernel) {
+        Ok(g) => GuestSpec { quick_truth: true, ..g },
+        Err(e) => return Row::failed(c.name, format!("guest: {e}")),
+    };
     // A smaller guest dumps faster: each slice is a full dump.
     let opts = BootOptions {
         ready_timeout: Duration::from_secs(600),
