@@ -1,13 +1,13 @@
-//! The embedded side of the wire format over an arbitrary guest: the bare-metal example's
-//! `serve` walks the memory a request describes (layout, symbols, caps and translator from the
-//! walk_machine input, name and cgroup-path offsets too) into a bounded output buffer. It must
-//! never panic, and whatever it writes, the host's decoder must read back.
+//! The embedded side of the wire format over an arbitrary guest: scxray-wire's `serve` walks
+//! the memory a request describes (layout, symbols, caps and translator from the walk_machine
+//! input, name and cgroup-path offsets too) into a bounded output buffer. It must never panic,
+//! and whatever it writes, the host's decoder must read back.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scxray_core::wire::{Context, Header, Request, Symbols, TranslatorConfig, X86_64Config};
 use scxray_core::{AddressKind, LinearRange, PhysAddr, VirtAddr};
 use scxray_fuzz::{DIRECT_MAP, KERNEL_IMAGE, MachineInput, TranslatorSpec};
+use scxray_wire::{Context, Request, Symbols, TranslatorConfig, X86_64Config};
 
 /// Caps under fuzzing, as for walk_machine.
 const FUZZ_CAP: u32 = 48;
@@ -81,13 +81,12 @@ fuzz_target!(|data: &[u8]| {
             enable_states: heapless::Vec::new(),
         },
     };
-    let mut bytes = postcard::to_stdvec(&Header::REQUEST).unwrap();
-    bytes.extend_from_slice(&postcard::to_stdvec(&request).unwrap());
+    let bytes = request.encode_with(postcard::ser_flavors::StdVec::new()).unwrap();
     // Small enough that full buffers (dropped records) happen too.
     let mut out = vec![0u8; 4096];
-    let n = scxray_bare_metal::serve(&bytes, &mem, &mut out).expect("a request the host encoded is served");
+    let n = scxray_wire::serve(&bytes, &mem, &mut out).expect("a request the host encoded is served");
     let dump = out.get(..n).expect("serve returns a length within its buffer");
-    if let Err(e) = scxray::decode::decode(dump) {
+    if let Err(e) = scxray::wire::decode(dump) {
         panic!("the decoder refused what serve wrote: {e}");
     }
 });

@@ -1,6 +1,7 @@
-//! The embedding lanes: `cross` (the no_std crates for four bare-metal targets, the bare-metal
-//! example and its `.text` size) and `foreign` (the core and translator test suites on
-//! aarch64 and big-endian s390x Linux under qemu-user).
+//! The embedding lanes: `cross` (the no_std crates, scxray-wire among them, for four
+//! bare-metal targets, the bare-metal example over scxray-wire and its `.text` size) and
+//! `foreign` (the core and translator test suites on aarch64 and big-endian s390x Linux under
+//! qemu-user).
 //!
 //! `foreign` sets the cross linker and the qemu runner through `CARGO_TARGET_<TRIPLE>_*`
 //! environment variables for its own cargo only: nothing is written to a `.cargo/config`.
@@ -24,6 +25,9 @@ const CROSS_BUILDS: &[(&str, &[&str])] = &[
     ("scxray-core defmt", &["-p", "scxray-core", "--features", "defmt"]),
     ("scxray-core serde+defmt", &["-p", "scxray-core", "--features", "serde,defmt"]),
     ("scxray-btf alloc", &["-p", "scxray-btf", "--features", "alloc"]),
+    // On its own: it turns the core's serde on, which would unify into the builds above.
+    ("scxray-wire", &["-p", "scxray-wire"]),
+    ("scxray-wire defmt", &["-p", "scxray-wire", "--features", "defmt"]),
 ];
 
 /// Targets the bare-metal example links for.

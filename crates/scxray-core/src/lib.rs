@@ -97,8 +97,6 @@ pub mod tlb;
 pub mod translate;
 pub mod visit;
 mod walk;
-#[cfg(feature = "serde")]
-pub mod wire;
 
 pub use addr::{PhysAddr, VirtAddr};
 pub use collect::{CpuRunnable, CpuSummary, DsqSummary, DsqTasks, MachineSummary, TaskList, UserDsqIndex};

@@ -6,12 +6,12 @@ use crate::kernel::symbols::SymbolSource;
 use crate::kernel::vmlinux::Arch;
 use crate::kernel::{SymbolTable, VmcoreInfo, Vmlinux};
 use crate::source::Memory;
-use crate::translator::AnyTranslator;
 use object::elf;
 use scxray_aarch64::{Aarch64Translator, KernelImage};
 use scxray_core::{
     Guest, KernelSymbols, Layout, Limits, PerCpuOffsets, PhysAddr, PhysMem, Translate, VirtAddr,
 };
+use scxray_wire::Translator;
 use scxray_x86_64::{Cr3, PagingMode, X86Config, X86Translator};
 use std::path::PathBuf;
 
@@ -76,7 +76,7 @@ pub struct Target {
     /// KASLR displacement of the kernel image.
     pub kaslr_offset: u64,
     /// The translator.
-    pub translator: AnyTranslator,
+    pub translator: Translator,
     /// Paging mode, in words ("x86_64 5-level", "aarch64 4K granule, 52-bit VA").
     pub paging: String,
     /// The kernel layout from BTF.
@@ -377,7 +377,7 @@ impl Target {
     }
 
     /// The walker over this guest.
-    pub fn guest(&self, limits: Limits) -> Guest<'_, Memory, AnyTranslator> {
+    pub fn guest(&self, limits: Limits) -> Guest<'_, Memory, Translator> {
         let s = &self.symbols;
         let symbols = KernelSymbols {
             runqueues: s.runqueues.map(VirtAddr),
@@ -470,7 +470,7 @@ fn layout_of(parsed: &scxray_btf::Btf<'_>) -> Result<Layout, Error> {
 }
 
 /// Reads guest virtual memory page by page through `t`.
-pub fn read_virt(mem: &Memory, t: &AnyTranslator, va: u64, buf: &mut [u8]) -> Result<(), String> {
+pub fn read_virt(mem: &Memory, t: &Translator, va: u64, buf: &mut [u8]) -> Result<(), String> {
     let mut done = 0usize;
     while done < buf.len() {
         let at = va.wrapping_add(done as u64);
@@ -487,7 +487,7 @@ fn x86_translator(
     info: Option<&VmcoreInfo>,
     runtime: &dyn Fn(&str) -> Option<u64>,
     how: &mut Vec<String>,
-) -> Result<(AnyTranslator, String), Error> {
+) -> Result<(Translator, String), Error> {
     let phys_base = info.and_then(|v| v.number("phys_base")).map_or(0, |v| v as u64);
     let cpu0 = memory.cpu_notes().iter().find(|c| c.cr3.is_some()).copied();
     let mode = match (cpu0.and_then(|c| c.cr4), info.and_then(|v| v.number("pgtable_l5_enabled"))) {
@@ -534,7 +534,7 @@ fn x86_translator(
     };
     // page_offset_base is a variable in the kernel image: read it through the image rule.
     if let Some(sym) = runtime("page_offset_base") {
-        let t = AnyTranslator::X86(X86Translator::new(config));
+        let t = Translator::X86_64(X86Translator::new(config));
         let mut b = [0u8; 8];
         read_virt(memory, &t, sym, &mut b)
             .map_err(|e| Error::BadInput(format!("reading page_offset_base at {sym:#x}: {e}")))?;
@@ -547,14 +547,14 @@ fn x86_translator(
         PagingMode::FiveLevel => 5,
         PagingMode::FourLevel => 4,
     };
-    Ok((AnyTranslator::X86(X86Translator::new(config)), format!("x86_64 {levels}-level")))
+    Ok((Translator::X86_64(X86Translator::new(config)), format!("x86_64 {levels}-level")))
 }
 
 fn aarch64_translator(
     info: Option<&VmcoreInfo>,
     runtime: &dyn Fn(&str) -> Option<u64>,
     how: &mut Vec<String>,
-) -> Result<(AnyTranslator, String), Error> {
+) -> Result<(Translator, String), Error> {
     let info = info.ok_or_else(|| {
         Error::BadInput("aarch64 dumps need VMCOREINFO (QEMU records no TTBR1_EL1): none was found".into())
     })?;
@@ -593,7 +593,7 @@ fn aarch64_translator(
         cfg.swapper_pg_dir.0
     ));
     Ok((
-        AnyTranslator::Aarch64(t),
+        Translator::Aarch64(t),
         format!(
             "aarch64 {}K granule, {in_use_va_bits}-bit VA{}",
             page_size / 1024,

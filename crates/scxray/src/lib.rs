@@ -2,10 +2,10 @@
 //!
 //! Reads a Linux `sched_ext` scheduler's state out of a VM's memory or a memory dump:
 //! memory sources ([`source`]), kernel knowledge ([`kernel`]: VMCOREINFO, symbols, vmlinux),
-//! auto-configuration ([`config`]), and the owned report ([`report`], JSON and text).
+//! auto-configuration ([`config`]), the owned report ([`report`], JSON and text), and the
+//! host's side of the wire format to an embedded scxray ([`wire`]).
 
 pub mod config;
-pub mod decode;
 pub mod diagnose;
 pub mod diff;
 pub mod error;
@@ -14,8 +14,8 @@ pub mod live;
 pub mod report;
 pub mod source;
 pub mod text;
-pub mod translator;
 mod walks;
+pub mod wire;
 
 pub use config::{Inputs, Target};
 pub use error::Error;

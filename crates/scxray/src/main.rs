@@ -345,7 +345,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Decode(d) => {
             let bytes = std::fs::read(&d.file).map_err(|e| Error::io(&d.file, e))?;
-            let report = scxray::decode::decode(&bytes)?;
+            let report = scxray::wire::decode(&bytes)?;
             match d.format {
                 Format::Json => println!(
                     "{}",

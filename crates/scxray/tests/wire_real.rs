@@ -1,7 +1,8 @@
 //! The wire format on real kernels: for each lab dump named in `SCXRAY_WIRE_DUMPS`
-//! (`:`-separated), the host encodes the request, the bare-metal example's `serve` walks the
-//! dump's memory, and the decoded report must be the direct report of the same dump, less
-//! what only the host reads (per-task detail, the global state, exit info, event counters).
+//! (`:`-separated), the host encodes the request, scxray-wire's `serve` (the embedded side)
+//! walks the dump's memory, and the decoded report must be the direct report of the same
+//! dump, less what only the host reads (per-task detail, the global state, exit info, event
+//! counters).
 //!
 //! Ignored by `cargo test`: the dumps come from the real-kernel lab, which runs this after its
 //! matrix (`cargo xtask lab wire`).
@@ -26,11 +27,11 @@ fn the_embedded_walk_of_a_real_dump_is_the_direct_report() {
         let direct = Report::build(&t, limits);
         assert!(direct.scheduler.is_some(), "{}: no scheduler in the dump", dump.display());
 
-        let request = scxray::decode::request(&t, limits).unwrap();
+        let request = scxray::wire::request(&t, limits).unwrap();
         let mut out = vec![0u8; 16 << 20];
-        let n = scxray_bare_metal::serve(&request, &t.memory, &mut out)
+        let n = scxray_wire::serve(&request, &t.memory, &mut out)
             .unwrap_or_else(|e| panic!("{}: serve: {e:?}", dump.display()));
-        let decoded = scxray::decode::decode(&out[..n]).unwrap();
+        let decoded = scxray::wire::decode(&out[..n]).unwrap();
 
         let d = serde_json::to_value(wire_part(direct)).unwrap();
         let w = serde_json::to_value(&decoded).unwrap();

@@ -1,7 +1,7 @@
 //! The wire format end to end: a synthetic guest from the test kit, the request the host
-//! encodes for it, the bare-metal example's `serve` over a window of the guest's RAM, the
-//! dump it writes, and `scxray decode` on that dump — whose JSON must be exactly what
-//! `scxray dump` builds from the same guest directly.
+//! encodes for it, scxray-wire's `serve` (the embedded side) over a window of the guest's
+//! RAM, the dump it writes, and `scxray decode` on that dump — whose JSON must be exactly
+//! what `scxray dump` builds from the same guest directly.
 
 mod common;
 
@@ -10,11 +10,10 @@ use scxray::config::RuntimeSymbols;
 use scxray::kernel::symbols::{SymbolSource, SymbolTable};
 use scxray::kernel::vmlinux::Arch;
 use scxray::source::Memory;
-use scxray::translator::AnyTranslator;
 use scxray::{Report, Target};
-use scxray_core::wire::WireError;
 use scxray_core::{FlatImage, Limits, PhysAddr, VirtAddr};
 use scxray_tests::{DIRECT_MAP, IMAGE_PA, KERNEL_IMAGE, TestGuest};
+use scxray_wire::{Translator, WireError};
 use scxray_x86_64::{Cr3, PagingMode, X86Config, X86Translator};
 use std::path::PathBuf;
 use std::process::Command;
@@ -60,7 +59,7 @@ fn target(g: &TestGuest, enable_state: VirtAddr) -> Target {
         release: Some("7.3.0-synthetic".into()),
         vmcoreinfo: None,
         kaslr_offset: 0,
-        translator: AnyTranslator::X86(X86Translator::new(config)),
+        translator: Translator::X86_64(X86Translator::new(config)),
         paging: "x86_64 4-level".into(),
         layout: g.layout,
         btf: Vec::new(),
@@ -102,11 +101,11 @@ fn decode_of_the_embedded_dump_is_the_direct_report() {
     assert!(direct.dsqs.iter().any(|d| d.kind == "user" && d.tasks.len() == 4));
     assert!(direct.scx_tasks.tasks.iter().all(|t| t.pid.is_some()));
 
-    let request = scxray::decode::request(&t, limits).unwrap();
+    let request = scxray::wire::request(&t, limits).unwrap();
     // The embedded side sees only the request and a window of guest RAM.
     let window = FlatImage::new(PhysAddr(0), &g.mem);
     let mut out = vec![0u8; 64 << 10];
-    let n = scxray_bare_metal::serve(&request, &window, &mut out).unwrap();
+    let n = scxray_wire::serve(&request, &window, &mut out).unwrap();
     assert!(n < out.len());
 
     let json = scxray_decode(&out[..n], "dump.bin");
@@ -119,11 +118,11 @@ fn decode_of_the_embedded_dump_is_the_direct_report() {
 fn a_full_output_buffer_is_a_truncated_dump_not_a_wrong_one() {
     let (g, state) = guest();
     let t = target(&g, state);
-    let request = scxray::decode::request(&t, Limits::DEFAULT).unwrap();
+    let request = scxray::wire::request(&t, Limits::DEFAULT).unwrap();
     let window = FlatImage::new(PhysAddr(0), &g.mem);
     let mut out = vec![0u8; 600];
-    let n = scxray_bare_metal::serve(&request, &window, &mut out).unwrap();
-    let report = scxray::decode::decode(&out[..n]).unwrap();
+    let n = scxray_wire::serve(&request, &window, &mut out).unwrap();
+    let report = scxray::wire::decode(&out[..n]).unwrap();
     assert!(report.truncated);
     assert!(report.problems.last().unwrap().contains("records of the dump were dropped"));
     // What did fit is what the direct walk saw first.
@@ -135,13 +134,13 @@ fn a_full_output_buffer_is_a_truncated_dump_not_a_wrong_one() {
 fn requests_and_dumps_of_another_kind_or_version_are_refused() {
     let (g, state) = guest();
     let t = target(&g, state);
-    let mut request = scxray::decode::request(&t, Limits::DEFAULT).unwrap();
+    let mut request = scxray::wire::request(&t, Limits::DEFAULT).unwrap();
     let window = FlatImage::new(PhysAddr(0), &g.mem);
     let mut out = vec![0u8; 64 << 10];
     // A dump handed in as a request.
-    let n = scxray_bare_metal::serve(&request, &window, &mut out).unwrap();
+    let n = scxray_wire::serve(&request, &window, &mut out).unwrap();
     assert_eq!(
-        scxray_bare_metal::serve(&out[..n], &window, &mut [0u8; 64]),
+        scxray_wire::serve(&out[..n], &window, &mut [0u8; 64]),
         Err(WireError::Magic { found: *b"SXDP" })
     );
     // Versions 1 (before the DSQ owner and sub-schedulers) and 2 (before the schedulers'
@@ -149,15 +148,15 @@ fn requests_and_dumps_of_another_kind_or_version_are_refused() {
     for old in [1, 2] {
         request[4] = old;
         assert_eq!(
-            scxray_bare_metal::serve(&request, &window, &mut out),
+            scxray_wire::serve(&request, &window, &mut out),
             Err(WireError::Version { found: old.into() })
         );
     }
     // A request handed to the decoder.
-    request[4] = u8::try_from(scxray_core::wire::VERSION).unwrap();
-    assert!(scxray::decode::decode(&request).is_err());
+    request[4] = u8::try_from(scxray_wire::VERSION).unwrap();
+    assert!(scxray::wire::decode(&request).is_err());
     // Too small for even an empty dump.
-    assert_eq!(scxray_bare_metal::serve(&request, &window, &mut [0u8; 8]), Err(WireError::OutputTooSmall));
+    assert_eq!(scxray_wire::serve(&request, &window, &mut [0u8; 8]), Err(WireError::OutputTooSmall));
 }
 
 /// A 7.3 guest with a sub-scheduler, from a real ELF core with BTF: the embedded side reads
@@ -202,12 +201,12 @@ fn every_schedulers_name_and_cgroup_path_travel() {
         ]
     );
 
-    let request = scxray::decode::request(&t, Limits::DEFAULT).unwrap();
+    let request = scxray::wire::request(&t, Limits::DEFAULT).unwrap();
     let window = FlatImage::new(PhysAddr(f.guest.mem_base), &f.guest.mem);
     let mut out = vec![0u8; 64 << 10];
-    let n = scxray_bare_metal::serve(&request, &window, &mut out).unwrap();
-    let decoded = scxray::decode::decode(&out[..n]).unwrap();
-    let cut = long_path[..scxray_core::wire::CGROUP_PATH_LEN].to_owned();
+    let n = scxray_wire::serve(&request, &window, &mut out).unwrap();
+    let decoded = scxray::wire::decode(&out[..n]).unwrap();
+    let cut = long_path[..scxray_wire::CGROUP_PATH_LEN].to_owned();
     let mut want = names(&direct);
     want[2].1 = Some(cut);
     assert_eq!(names(&decoded), want);

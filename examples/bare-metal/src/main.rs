@@ -1,10 +1,11 @@
-//! The bare-metal program: scxray-core and both translators linked into a freestanding
-//! binary (`#![no_std]`, `#![no_main]`, a panic handler, no allocator).
+//! The bare-metal program: scxray's embedded side (`scxray-wire`, over scxray-core and both
+//! translators) linked into a freestanding binary (`#![no_std]`, `#![no_main]`, a panic
+//! handler, no allocator).
 //!
 //! A loader (a VMM's monitor, a test harness) fills [`SCXRAY_MAILBOX`] with where the
 //! request, a window of guest RAM and the output buffer are, then jumps to `_start`, which
-//! serves the request with [`scxray_bare_metal::serve`], stores the dump's length (or -1) in
-//! the mailbox and parks the CPU. With the `defmt` feature it also logs what it found.
+//! serves the request with [`scxray_wire::serve`], stores the dump's length (or -1) in the
+//! mailbox and parks the CPU. With the `defmt` feature it also logs what it found.
 //!
 //! Build: `cargo build --release -p scxray-bare-metal --target x86_64-unknown-none` (or
 //! `thumbv7em-none-eabihf`). On a host target this file builds a stub `main` that says so.
@@ -16,7 +17,7 @@
 fn main() {
     eprintln!(
         "scxray-bare-metal is a freestanding program: build it with --target x86_64-unknown-none or \
-         thumbv7em-none-eabihf. Its logic is the library function scxray_bare_metal::serve."
+         thumbv7em-none-eabihf. Its logic is the library function scxray_wire::serve."
     );
 }
 
@@ -81,7 +82,7 @@ mod bare {
                 )
             };
             let mem = FlatImage::new(PhysAddr(m.window_pa), window);
-            match scxray_bare_metal::serve(request, &mem, out) {
+            match scxray_wire::serve(request, &mem, out) {
                 Ok(n) => {
                     #[cfg(feature = "defmt")]
                     log_dump(out.get(..n).unwrap_or(&[]));
@@ -103,12 +104,10 @@ mod bare {
 
     /// Logs each record of a dump with defmt: the core's own `defmt::Format` impls.
     #[cfg(feature = "defmt")]
-    fn log_dump(mut dump: &[u8]) {
-        use scxray_core::wire::{Header, Record};
-        let Ok((_, rest)) = postcard::take_from_bytes::<Header>(dump) else { return };
-        dump = rest;
-        while let Ok((record, rest)) = postcard::take_from_bytes::<Record<'_>>(dump) {
-            dump = rest;
+    fn log_dump(dump: &[u8]) {
+        use scxray_wire::{Record, Records};
+        let Ok(records) = Records::new(dump) else { return };
+        for record in records.map_while(Result::ok) {
             match record {
                 Record::Root(r) => defmt::info!("root {}", r),
                 Record::SubSched(s) => defmt::info!("sub-scheduler {}", s),
@@ -117,10 +116,7 @@ mod bare {
                 Record::DsqEnd(w) | Record::ScxTasksEnd(w) => defmt::info!("walk {}", w),
                 Record::UserDsqsEnd(w) => defmt::info!("dsq_hash {}", w),
                 Record::Problem(p) => defmt::warn!("problem {}", p),
-                Record::End(t) => {
-                    defmt::info!("end, {} records dropped", t.records_dropped);
-                    break;
-                }
+                Record::End(t) => defmt::info!("end, {} records dropped", t.records_dropped),
                 _ => {}
             }
         }

@@ -1,6 +1,6 @@
 //! `cargo xtask lab wire`: the wire format on real kernels. The matrix's dumps of guests
-//! running a scheduler go through the host's request, the bare-metal example's `serve` and the
-//! decoder; each decoded report must be the direct report of the same dump
+//! running a scheduler go through the host's request, scxray-wire's `serve` (the embedded side)
+//! and the decoder; each decoded report must be the direct report of the same dump
 //! (`crates/scxray/tests/wire_real.rs`, an ignored test this runs with the dumps named).
 
 use crate::lab::host::dirs::dumps_dir;
@@ -34,9 +34,6 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     let mut c =
         cargo(&["test", "--quiet", "-p", "scxray", "--test", "wire_real", "--", "--ignored", "--nocapture"]);
     c.env("SCXRAY_WIRE_DUMPS", dumps.join(":"));
-    Step::new(&format!(
-        "wire: {} real dumps walked by the bare-metal example, decoded, compared",
-        dumps.len()
-    ))
-    .run(c)
+    Step::new(&format!("wire: {} real dumps walked by scxray-wire's serve, decoded, compared", dumps.len()))
+        .run(c)
 }

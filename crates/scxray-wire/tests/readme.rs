@@ -1,4 +1,5 @@
-//! The README's embedding example is this crate's doc-tested one, line for line.
+//! The README's embedding example (linking the core without the wire format) is this crate's
+//! doc-tested one, line for line.
 
 /// The lines of the `n`th fenced code block of `lines`.
 fn block(lines: &[&str], n: usize) -> Vec<String> {
