@@ -139,15 +139,32 @@ const WANTED_SYMBOLS: &[&str] = &[
 
 /// The vmcoreinfo text found in memory: the page that starts with `OSRELEASE=`.
 fn scan_vmcoreinfo(mem: &Memory) -> Option<(u64, VmcoreInfo)> {
-    for pa in mem.scan(b"OSRELEASE=", 64) {
+    find_vmcoreinfo(mem, &mem.scan(b"OSRELEASE=", 64)).map(|(pa, _, info)| (pa, info))
+}
+
+/// The first of `hits` (addresses of `OSRELEASE=`) where a whole VMCOREINFO text starts: its
+/// address, text (up to the NUL, at most 4 KiB) and parse.
+pub(crate) fn find_vmcoreinfo(mem: &dyn PhysMem, hits: &[u64]) -> Option<(u64, String, VmcoreInfo)> {
+    for &pa in hits {
         let mut buf = vec![0u8; 4096];
-        let n = (0..buf.len())
-            .find(|&i| mem.read(PhysAddr(pa + i as u64), &mut buf[i..=i]).is_err() || buf[i] == 0)
-            .unwrap_or(buf.len());
-        let text = String::from_utf8_lossy(&buf[..n]);
+        // Page by page up to the NUL: the text may end just before unbacked memory.
+        let mut n = 0;
+        while n < buf.len() {
+            let at = pa.wrapping_add(n as u64);
+            let chunk = ((4096 - (at & 4095)) as usize).min(buf.len() - n);
+            if mem.read(PhysAddr(at), &mut buf[n..n + chunk]).is_err() {
+                break;
+            }
+            if let Some(z) = buf[n..n + chunk].iter().position(|&b| b == 0) {
+                n += z;
+                break;
+            }
+            n += chunk;
+        }
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
         let info = VmcoreInfo::parse(&text);
         if info.page_size().is_some() && info.get("KERNELOFFSET").is_some() {
-            return Some((pa, info));
+            return Some((pa, text, info));
         }
     }
     None

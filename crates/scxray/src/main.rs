@@ -1,7 +1,10 @@
 //! The `scxray` command.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use scxray::config::Preset;
 use scxray::error::exit;
+use scxray::source::qemu::layout::RamSpec;
+use scxray::source::{AttachSpec, Memory};
 use scxray::{Error, Inputs, Report, Target};
 use scxray_core::Limits;
 use std::path::PathBuf;
@@ -24,6 +27,8 @@ use std::time::{Duration, Instant};
         scxray dump guest.core --vmlinux vmlinux --format json > state.json\n  \
         scxray dump guest.core --system-map System.map --btf vmlinux.btf\n  \
         scxray info guest.core --vmlinux vmlinux\n\n\
+        scxray dump --qemu 4242            (a running QEMU, read through /proc/4242/mem; not paused)\n  \
+        scxray dump --qmp /tmp/qmp.sock    (the same, its RAM layout from QEMU's monitor)\n  \
         scxray dump                        (the running host: /proc/kcore, as root)\n\n\
         Memory dumps: QEMU's `dump-guest-memory` (paging=false) or a kdump /proc/vmcore copy (ELF),\n\
         a kdump-compressed core (makedumpfile; QEMU's kdump-zlib/-lzo/-snappy, plain or flattened),\n\
@@ -113,12 +118,37 @@ struct ReadArgs {
 #[derive(Args, Debug)]
 struct KernelArgs {
     /// The guest memory: an ELF core (QEMU dump-guest-memory, kdump vmcore), a
-    /// kdump-compressed core (makedumpfile, QEMU kdump-*), or a raw RAM image. Without it,
-    /// the running host itself: /proc/kcore, /sys/kernel/btf/vmlinux and /proc/kallsyms
-    /// (needs root).
+    /// kdump-compressed core (makedumpfile, QEMU kdump-*), or a raw RAM image. Without it (and
+    /// without --qemu, --qmp, --ram), the running host itself: /proc/kcore,
+    /// /sys/kernel/btf/vmlinux and /proc/kallsyms (needs root).
     memory: Option<PathBuf>,
+    /// A running QEMU (KVM or TCG, started normally): its guest RAM is read through
+    /// /proc/PID/mem while the guest runs, which needs ptrace rights over the process (its uid,
+    /// or CAP_SYS_PTRACE). Alone, the layout comes from the process: one RAM block (x86 up to
+    /// 2.75 GiB, arm64 virt), checked against the guest kernel; with --qmp, from QEMU.
+    #[arg(long, value_name = "PID", conflicts_with = "memory")]
+    qemu: Option<u32>,
+    /// The running QEMU's QMP socket (-qmp unix:SOCKET,server=on,wait=off): QEMU names every
+    /// RAM range (any size, NUMA nodes, memory devices), each checked against QEMU's own reads.
+    /// The QEMU process is the socket's owner (or --qemu). The socket is released after
+    /// attaching.
+    #[arg(long, value_name = "SOCKET", conflicts_with = "memory")]
+    qmp: Option<PathBuf>,
+    /// A guest RAM range of any VMM's process, given by hand (repeat for each range): SIZE bytes
+    /// from guest-physical GPA are at host virtual address HVA in process PID. Numbers are
+    /// decimal or 0x-hex, sizes may end in K, M, G, T. Checked against the guest kernel when
+    /// its VMCOREINFO is in memory. Example: --ram 0:2G@4242:0x7f3a00000000 --ram
+    /// 0x100000000:2G@4242:0x7f3a80000000
+    #[arg(long, value_name = "GPA:SIZE@PID:HVA", conflicts_with_all = ["memory", "qemu", "qmp"])]
+    ram: Vec<RamSpec>,
     #[command(flatten)]
     files: KernelFiles,
+}
+
+impl KernelArgs {
+    fn attach_spec(&self) -> AttachSpec {
+        AttachSpec { pid: self.qemu, qmp: self.qmp.clone(), ram: self.ram.clone() }
+    }
 }
 
 /// Kernel files that override what scxray finds in the dump itself.
@@ -190,10 +220,16 @@ fn parse_u64(s: &str) -> Result<u64, String> {
     .map_err(|e| format!("{s}: {e}"))
 }
 
-/// Configures the dump named by `k`, or the running host when there is none.
+/// Configures the dump named by `k`, the running guest it attaches to, or the running host
+/// when there is neither.
 fn configure(k: &KernelArgs) -> Result<Target, Error> {
+    let spec = k.attach_spec();
     match &k.memory {
         Some(m) => Target::configure(&inputs(m, &k.files)),
+        None if !spec.is_empty() => {
+            let memory = Memory::attach(&spec)?;
+            Target::configure_with(memory, &inputs(std::path::Path::new(""), &k.files), Preset::default())
+        }
         None => scxray::live::configure(&inputs(std::path::Path::new(""), &k.files)),
     }
 }

@@ -5,7 +5,7 @@
 //! read physical memory only. Read with `pread`, never mapped (the file is not mappable and
 //! its size is that of the kernel's address space).
 
-use super::{CpuNote, find_all, notes};
+use super::{ChunkScan, CpuNote, notes};
 use crate::error::Error;
 use scxray_core::{MemError, PhysAddr, PhysMem};
 use std::fs::File;
@@ -149,28 +149,21 @@ impl Kcore {
     }
 
     pub(crate) fn scan(&self, needle: &[u8], max: usize) -> Vec<u64> {
-        let mut out = Vec::new();
-        let keep = needle.len().saturating_sub(1);
+        let mut scan = ChunkScan::new(needle, max);
         let mut buf = vec![0u8; 1 << 20];
-        for s in &self.segments {
+        'segments: for s in &self.segments {
             let mut at = 0u64;
-            let mut carry: Vec<u8> = Vec::new();
-            while at < s.len && out.len() < max {
+            while at < s.len {
                 let n = (s.len - at).min(buf.len() as u64) as usize;
                 if self.file.read_exact_at(&mut buf[..n], s.offset + at).is_err() {
-                    carry.clear();
-                    at += n as u64;
-                    continue;
+                    scan.gap();
+                } else if !scan.feed(s.pa + at, &buf[..n]) {
+                    break 'segments;
                 }
-                let base = s.pa + at - carry.len() as u64;
-                carry.extend_from_slice(&buf[..n]);
-                out.extend(find_all(&carry, needle, max - out.len()).into_iter().map(|o| base + o as u64));
-                let cut = carry.len().saturating_sub(keep);
-                carry.drain(..cut);
                 at += n as u64;
             }
         }
-        out
+        scan.finish()
     }
 }
 

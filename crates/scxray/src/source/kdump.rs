@@ -21,9 +21,9 @@
 //! does not decompress to exactly one page reads as [`MemError::Unavailable`], a page the
 //! dump left out as [`MemError::NotBacked`].
 
+use super::ChunkScan;
 use super::CpuNote;
 use super::bytes::Bytes;
-use super::find_all;
 use crate::error::Error;
 use scxray_core::{MemError, PhysAddr, PhysMem};
 use std::borrow::Cow;
@@ -682,31 +682,17 @@ impl KdumpCore {
 
     /// Every hit of `needle` in the dumped pages (at most `max`), decompressing each once.
     pub(crate) fn scan(&self, needle: &[u8], max: usize) -> Vec<u64> {
-        let mut out = Vec::new();
-        let keep = needle.len().saturating_sub(1);
-        let mut carry: Vec<u8> = Vec::new();
-        let mut carry_pfn = None;
+        let mut scan = ChunkScan::new(needle, max);
         'runs: for (start, n) in self.runs() {
             for pfn in start..start + n {
-                let Ok(page) = self.decode_page(pfn) else {
-                    carry_pfn = None;
-                    continue;
-                };
-                if carry_pfn != Some(pfn.wrapping_sub(1)) {
-                    carry.clear();
+                match self.decode_page(pfn) {
+                    Ok(page) if !scan.feed(pfn * self.page_size, &page) => break 'runs,
+                    Ok(_) => {}
+                    Err(_) => scan.gap(),
                 }
-                let base = (pfn * self.page_size).wrapping_sub(carry.len() as u64);
-                carry.extend_from_slice(&page);
-                out.extend(find_all(&carry, needle, max - out.len()).into_iter().map(|o| base + o as u64));
-                if out.len() >= max {
-                    break 'runs;
-                }
-                let cut = carry.len().saturating_sub(keep);
-                carry.drain(..cut);
-                carry_pfn = Some(pfn);
             }
         }
-        out
+        scan.finish()
     }
 }
 

@@ -6,6 +6,7 @@ pub mod kcore;
 pub mod kdump;
 pub mod lzo;
 pub mod notes;
+pub mod qemu;
 pub mod raw;
 #[cfg(feature = "vm-memory")]
 pub mod vm_memory;
@@ -18,6 +19,7 @@ pub use bytes::Bytes;
 pub use elf_core::{CpuNote, ElfCore};
 pub use kcore::Kcore;
 pub use kdump::KdumpCore;
+pub use qemu::{AttachSpec, GuestProcess};
 pub use raw::RawImage;
 
 use crate::error::Error;
@@ -33,6 +35,8 @@ pub enum Memory {
     Kdump(Box<KdumpCore>),
     /// The running host's memory (`/proc/kcore`).
     Live(Kcore),
+    /// A running VM's RAM read from its VMM process (`--qemu`, `--qmp`, `--ram`).
+    Process(Box<GuestProcess>),
 }
 
 impl Memory {
@@ -51,6 +55,11 @@ impl Memory {
         }
     }
 
+    /// Attaches to a running VM (see [`qemu`]).
+    pub fn attach(spec: &AttachSpec) -> Result<Self, Error> {
+        Ok(Self::Process(Box::new(GuestProcess::attach(spec)?)))
+    }
+
     /// The highest physical address backed, plus one.
     pub fn phys_end(&self) -> u64 {
         match self {
@@ -58,6 +67,7 @@ impl Memory {
             Self::Raw(r) => r.phys_end(),
             Self::Kdump(k) => k.phys_end(),
             Self::Live(k) => k.phys_end(),
+            Self::Process(p) => p.memory().phys_end(),
         }
     }
 
@@ -68,6 +78,7 @@ impl Memory {
             Self::Raw(r) => vec![(r.base(), r.len())],
             Self::Kdump(k) => k.ranges(),
             Self::Live(k) => k.ranges(),
+            Self::Process(p) => p.ranges(),
         }
     }
 
@@ -78,6 +89,7 @@ impl Memory {
             Self::Raw(r) => format!("raw image, {} MiB at physical {:#x}", r.len() >> 20, r.base()),
             Self::Kdump(k) => k.describe(),
             Self::Live(k) => k.describe(),
+            Self::Process(p) => p.describe(),
         }
     }
 
@@ -85,7 +97,7 @@ impl Memory {
     pub fn elf(&self) -> Option<&ElfCore> {
         match self {
             Self::Elf(e) => Some(e),
-            Self::Raw(_) | Self::Kdump(_) | Self::Live(_) => None,
+            Self::Raw(_) | Self::Kdump(_) | Self::Live(_) | Self::Process(_) => None,
         }
     }
 
@@ -96,6 +108,7 @@ impl Memory {
             Self::Kdump(k) => k.vmcoreinfo.as_deref(),
             Self::Raw(_) => None,
             Self::Live(k) => k.vmcoreinfo.as_deref(),
+            Self::Process(p) => p.vmcoreinfo.as_ref().map(|(_, t)| t.as_str()),
         }
     }
 
@@ -106,6 +119,7 @@ impl Memory {
             Self::Kdump(k) => Some(k.machine),
             Self::Raw(_) => None,
             Self::Live(k) => Some(k.machine),
+            Self::Process(p) => p.machine,
         }
     }
 
@@ -114,7 +128,7 @@ impl Memory {
         match self {
             Self::Elf(e) => &e.cpus,
             Self::Kdump(k) => &k.cpus,
-            Self::Raw(_) => &[],
+            Self::Raw(_) | Self::Process(_) => &[],
             Self::Live(k) => &k.cpus,
         }
     }
@@ -127,6 +141,7 @@ impl Memory {
             Self::Raw(r) => r.scan(needle, max),
             Self::Kdump(k) => k.scan(needle, max),
             Self::Live(k) => k.scan(needle, max),
+            Self::Process(p) => p.scan(needle, max),
         }
     }
 }
@@ -138,6 +153,7 @@ impl PhysMem for Memory {
             Self::Raw(r) => r.read(pa, buf),
             Self::Kdump(k) => k.read(pa, buf),
             Self::Live(k) => k.read(pa, buf),
+            Self::Process(p) => p.read(pa, buf),
         }
     }
     // Forwarded so that a source's faster typed read (the raw image's) is kept.
@@ -166,4 +182,77 @@ pub(crate) fn find_all(hay: &[u8], needle: &[u8], max: usize) -> Vec<usize> {
         i += p + 1;
     }
     out
+}
+
+/// Finds `needle` in memory that arrives in chunks: a hit may straddle two chunks that follow
+/// each other in guest-physical memory, so the last `needle.len() - 1` bytes of each chunk are
+/// kept for the next.
+#[derive(Debug)]
+pub(crate) struct ChunkScan<'n> {
+    needle: &'n [u8],
+    max: usize,
+    carry: Vec<u8>,
+    /// The address just past the carried bytes.
+    carry_end: Option<u64>,
+    hits: Vec<u64>,
+}
+
+impl<'n> ChunkScan<'n> {
+    pub(crate) fn new(needle: &'n [u8], max: usize) -> Self {
+        Self { needle, max, carry: Vec::new(), carry_end: None, hits: Vec::new() }
+    }
+
+    /// Searches the bytes at `pa`; `false` once `max` hits are found.
+    pub(crate) fn feed(&mut self, pa: u64, chunk: &[u8]) -> bool {
+        if self.carry_end != Some(pa) {
+            self.carry.clear();
+        }
+        let base = pa.wrapping_sub(self.carry.len() as u64);
+        self.carry.extend_from_slice(chunk);
+        let left = self.max.saturating_sub(self.hits.len());
+        self.hits.extend(
+            find_all(&self.carry, self.needle, left).into_iter().map(|o| base.wrapping_add(o as u64)),
+        );
+        let cut = self.carry.len().saturating_sub(self.needle.len().saturating_sub(1));
+        self.carry.drain(..cut);
+        self.carry_end = Some(pa.wrapping_add(chunk.len() as u64));
+        self.hits.len() < self.max
+    }
+
+    /// Memory that could not be read: no hit straddles it.
+    pub(crate) fn gap(&mut self) {
+        self.carry.clear();
+        self.carry_end = None;
+    }
+
+    /// The hits found so far, taken (a caller that stops at the first good one).
+    pub(crate) fn take_hits(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.hits)
+    }
+
+    /// The hits, in the order found.
+    pub(crate) fn finish(self) -> Vec<u64> {
+        self.hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunk_scan_finds_hits_across_chunks_but_not_across_gaps() {
+        let mut s = ChunkScan::new(b"OSRELEASE=", 8);
+        assert!(s.feed(0x1000, b"......OSREL"));
+        assert!(s.feed(0x100b, b"EASE=7.3 OSRELEASE=x"));
+        assert!(s.feed(0x2000, b"OSRE"));
+        s.gap();
+        assert!(s.feed(0x2004, b"LEASE="));
+        // Not contiguous with what came before: no straddling hit.
+        assert!(s.feed(0x3000, b"ASE=OSRELEASE="));
+        assert_eq!(s.finish(), vec![0x1006, 0x1014, 0x3004]);
+        let mut s = ChunkScan::new(b"ab", 2);
+        assert!(!s.feed(0, b"ab ab"));
+        assert_eq!(s.finish(), vec![0, 3]);
+    }
 }
