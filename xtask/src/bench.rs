@@ -18,6 +18,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("scxray-aarch64", "translate"),
     ("scxray-btf", "resolve"),
     ("scxray", "cli"),
+    ("scxray", "process_memory"),
 ];
 
 /// One benchmark's result.
