@@ -22,7 +22,7 @@ fn walk(mem: &ProcessMemory, span: u64) -> u64 {
         x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         let page = (x >> 33) % PAGES;
         let at = page * 4096 % span + (x >> 20) % 4088;
-        sum = sum.wrapping_add(mem.read_u64(PhysAddr(at & !7)).unwrap_or(0));
+        sum = sum.wrapping_add(mem.read_le::<u64>(PhysAddr(at & !7)).unwrap_or(0));
     }
     sum
 }

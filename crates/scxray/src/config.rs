@@ -144,7 +144,7 @@ fn scan_vmcoreinfo(mem: &Memory) -> Option<(u64, VmcoreInfo)> {
 
 /// The first of `hits` (addresses of `OSRELEASE=`) where a whole VMCOREINFO text starts: its
 /// address, text (up to the NUL, at most 4 KiB) and parse.
-pub(crate) fn find_vmcoreinfo(mem: &dyn PhysMem, hits: &[u64]) -> Option<(u64, String, VmcoreInfo)> {
+pub(crate) fn find_vmcoreinfo(mem: &impl PhysMem, hits: &[u64]) -> Option<(u64, String, VmcoreInfo)> {
     for &pa in hits {
         let mut buf = vec![0u8; 4096];
         // Page by page up to the NUL: the text may end just before unbacked memory.

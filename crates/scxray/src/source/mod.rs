@@ -163,6 +163,7 @@ impl PhysMem for Memory {
             Self::Raw(r) => r.read_obj(pa),
             Self::Kdump(k) => k.read_obj(pa),
             Self::Live(k) => k.read_obj(pa),
+            Self::Process(p) => p.read_obj(pa),
         }
     }
 }

@@ -716,7 +716,7 @@ mod tests {
         data[at + 8] = 1;
         let ranges = vec![RamRange { gpa: 0, len: 2 * PAGE as u64, hva: page, name: "p".into() }];
         let m = ProcessMemory::open(std::process::id(), ranges).unwrap();
-        let read = |m: &ProcessMemory| m.read_u8(PhysAddr(8)).unwrap();
+        let read = |m: &ProcessMemory| m.read_le::<u8>(PhysAddr(8)).unwrap();
         let poke = |v: u8| poke_through_proc_self_mem(&data, at + 8, v);
         assert_eq!(read(&m), 1);
         poke(2);

@@ -158,7 +158,7 @@ pub fn anchor(info: &VmcoreInfo, aarch64: bool) -> Result<Anchor, String> {
 }
 
 /// Reads the anchor through `mem`: `Ok` when the release is there.
-pub fn check_anchor(mem: &dyn PhysMem, a: &Anchor) -> Result<(), String> {
+pub fn check_anchor(mem: &impl PhysMem, a: &Anchor) -> Result<(), String> {
     let mut got = vec![0u8; a.release.len()];
     mem.read(PhysAddr(a.pa), &mut got).map_err(|e| format!("init_uts_ns's release: {e}"))?;
     if got == a.release {
