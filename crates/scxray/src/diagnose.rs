@@ -2,46 +2,38 @@
 //! the kernel's `scx_show_state.py` prints, the exit info of an errored scheduler and its
 //! event counters. Names come from the kernel's own BTF enums wherever it has them.
 
-use crate::config::Target;
-use scxray_btf::Btf;
+use crate::kernel::btf::{EnumConstants, KernelTypes};
+use crate::target::Target;
 use scxray_core::{DsqId, TaskDetail, VirtAddr};
 use serde::{Deserialize, Serialize};
 
-/// BTF-backed lookups over the guest kernel.
+/// BTF-backed lookups and reads over the guest kernel.
 #[derive(Debug)]
 pub struct KernelInfo<'t> {
     target: &'t Target,
-    btf: Option<Btf<'t>>,
+    types: KernelTypes<'t>,
 }
-
-/// An enum's constants as `(name, bit pattern)`.
-pub type EnumConstants = Vec<(String, u64)>;
 
 impl<'t> KernelInfo<'t> {
     /// Lookups over `target`'s BTF, with the index configuration built.
     pub fn new(target: &'t Target) -> Self {
-        Self { target, btf: target.parsed_btf() }
+        Self { target, types: target.types() }
     }
 
     /// Every constant of `enum name`.
     pub fn enum_constants(&self, name: &str) -> EnumConstants {
-        let Some(btf) = &self.btf else { return Vec::new() };
-        let Ok(Some(ty)) = btf.find_enum(name) else { return Vec::new() };
-        (0..u32::from(ty.vlen))
-            .filter_map(|i| ty.enumerator(i))
-            .filter_map(|e| Some((btf.str_at(e.name_off).ok()?.to_owned(), e.value.bits()?)))
-            .collect()
+        self.types.enum_constants(name)
     }
 
     /// The name of the constant of `enum name` whose bit pattern is `value`.
     pub fn enum_name(&self, name: &str, value: u64) -> Option<String> {
-        self.enum_constants(name).into_iter().find(|&(_, v)| v == value).map(|(n, _)| n)
+        self.types.enum_name(name, value)
     }
 
     /// `scx_enable_state_var`'s value and its name by `enum scx_enable_state` ("enabled"), or
     /// `state N` when BTF has no name for it.
     pub fn enable_state(&self) -> (Option<u32>, Option<String>) {
-        let value = self.target.symbols.scx_enable_state_var.and_then(|a| self.u32_at(a));
+        let value = self.target.symbols().scx_enable_state_var.and_then(|a| self.u32_at(a));
         let name = value.map(|v| {
             self.enum_name("scx_enable_state", u64::from(v))
                 .or_else(|| self.enum_name("scx_ops_enable_state", u64::from(v)))
@@ -55,20 +47,12 @@ impl<'t> KernelInfo<'t> {
 
     /// The byte offset of a dotted member path (`scx_sched.exit_info`).
     pub fn offset(&self, path: &str) -> Option<u64> {
-        let btf = self.btf.as_ref()?;
-        btf.member_offset(path).ok().flatten()?.byte_offset().map(u64::from)
+        self.types.offset(path)
     }
 
     /// Named `s64` members of a struct (the event counters).
     pub fn s64_members(&self, strukt: &str) -> Vec<(String, u64)> {
-        let Some(btf) = &self.btf else { return Vec::new() };
-        let Ok(Some(ty)) = btf.find_struct(strukt) else { return Vec::new() };
-        let Ok(members) = btf.flat_members(ty) else { return Vec::new() };
-        members
-            .filter_map(Result::ok)
-            .filter(|m| m.bitfield_size == 0 && m.bit_offset % 8 == 0)
-            .map(|m| (m.name.to_owned(), m.bit_offset / 8))
-            .collect()
+        self.types.s64_members(strukt)
     }
 
     fn read<const N: usize>(&self, va: u64) -> Option<[u8; N]> {
@@ -112,7 +96,7 @@ impl<'t> KernelInfo<'t> {
     }
     /// The guest's `jiffies`.
     pub fn jiffies(&self) -> Option<u64> {
-        self.u64_at(self.target.symbols.jiffies?)
+        self.u64_at(self.target.symbols().jiffies?)
     }
 }
 
@@ -255,7 +239,7 @@ pub fn task_report(
     jiffies: Option<u64>,
     found_on: Vec<String>,
 ) -> TaskReport {
-    let nr_cpus = k.target.nr_cpus;
+    let nr_cpus = k.target.nr_cpus();
     let cpus_allowed = d.cpus_ptr.filter(|p| p.0 != 0).and_then(|p| {
         let words = nr_cpus.div_ceil(64) as usize;
         let mut b = vec![0u8; words * 8];
@@ -393,7 +377,8 @@ fn per_cpu_event_counters(k: &KernelInfo<'_>, base: u64) -> Vec<(String, i64)> {
         .map(|(name, off)| {
             let sum = k
                 .target
-                .per_cpu_offsets
+                .machine()
+                .per_cpu_offsets()
                 .iter()
                 .enumerate()
                 .filter(|&(cpu, &o)| cpu == 0 || o != 0)

@@ -2,21 +2,20 @@
 //!
 //! Reads a Linux `sched_ext` scheduler's state out of a VM's memory or a memory dump:
 //! memory sources ([`source`]), kernel knowledge ([`kernel`]: VMCOREINFO, symbols, vmlinux),
-//! auto-configuration ([`config`]), the owned report ([`report`], JSON and text), and the
+//! auto-configuration ([`target`]), the owned report ([`report`], JSON and text), and the
 //! host's side of the wire format to an embedded scxray ([`wire`]).
 
-pub mod config;
 pub mod diagnose;
 pub mod diff;
 pub mod error;
 pub mod kernel;
-pub mod live;
 pub mod report;
 pub mod source;
+pub mod target;
 pub mod text;
 mod walks;
 pub mod wire;
 
-pub use config::{Inputs, Target};
 pub use error::Error;
 pub use report::Report;
+pub use target::{Inputs, Target};

@@ -1,10 +1,10 @@
 //! The `scxray` command.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use scxray::config::Preset;
 use scxray::error::exit;
 use scxray::source::qemu::layout::RamSpec;
 use scxray::source::{AttachSpec, Memory};
+use scxray::target::Preset;
 use scxray::{Error, Inputs, Report, Target};
 use scxray_core::Limits;
 use std::path::PathBuf;
@@ -230,7 +230,7 @@ fn configure(k: &KernelArgs) -> Result<Target, Error> {
             let memory = Memory::attach(&spec)?;
             Target::configure_with(memory, &inputs(std::path::Path::new(""), &k.files), Preset::default())
         }
-        None => scxray::live::configure(&inputs(std::path::Path::new(""), &k.files)),
+        None => scxray::target::live::configure(&inputs(std::path::Path::new(""), &k.files)),
     }
 }
 
@@ -279,11 +279,11 @@ fn run(cli: Cli) -> Result<(), Error> {
             progress.set("configuring");
             let t = configure(&k)?;
             progress.set("");
-            println!("release: {}", t.release.as_deref().unwrap_or("unknown"));
-            for line in &t.how {
+            println!("release: {}", t.release().unwrap_or("unknown"));
+            for line in t.setup() {
                 println!("{line}");
             }
-            let l = &t.layout;
+            let l = t.layout();
             let groups = [
                 ("rq", l.rq.is_some()),
                 ("scx_rq", l.scx_rq.is_some()),
@@ -308,8 +308,8 @@ fn run(cli: Cli) -> Result<(), Error> {
                 }
             );
             if layout {
-                println!("{:#?}", t.layout);
-                println!("{:#x?}", t.symbols);
+                println!("{:#?}", t.layout());
+                println!("{:#x?}", t.symbols());
             }
             Ok(())
         }

@@ -13,7 +13,7 @@
 //! `walk = {reported, skipped, truncated, broken}`. `provenance` is `live` (from `scx_root`)
 //! or `globals` (6.12-6.15's kernel globals).
 
-use crate::config::Target;
+use crate::target::Target;
 use crate::walks::Walks;
 use scxray_core::{
     CpuScx, DsqHeader, DsqOrigin, Guest, HashWalk, ListWalk, PhysMem, Problem, SchedState, SubSched,
@@ -569,13 +569,13 @@ impl Report {
         Self {
             schema: SCHEMA.into(),
             machine: MachineFacts {
-                arch: target.arch.to_string(),
-                release: target.release.clone(),
-                cpus: target.nr_cpus,
-                nodes: target.nr_nodes,
-                paging: target.paging.clone(),
-                kaslr_offset: hex(target.kaslr_offset),
-                memory: target.memory.describe(),
+                arch: target.arch().to_string(),
+                release: target.release().map(str::to_owned),
+                cpus: target.nr_cpus(),
+                nodes: target.nr_nodes(),
+                paging: target.paging().to_string(),
+                kaslr_offset: hex(target.kaslr_offset()),
+                memory: target.memory().describe(),
             },
             sched_ext: crate::diagnose::global_state(&kernel),
             scheduler,

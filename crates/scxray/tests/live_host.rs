@@ -5,7 +5,7 @@
 mod common;
 
 use common::{populated, scxray, temp_dir, write};
-use scxray::live::{HostPaths, configure_from};
+use scxray::target::live::{HostPaths, configure_from};
 use scxray::{Inputs, Report};
 use scxray_core::{Limits, PhysAddr, PhysMem};
 use scxray_tests::AddressScheme;
@@ -100,7 +100,7 @@ fn a_synthetic_host_reads_like_its_elf_core() {
     std::fs::write(&paths.kptr_restrict, "2\n").unwrap();
 
     let t = configure_from(&paths, &Inputs::default()).unwrap_or_else(|e| panic!("{e}"));
-    let how = t.how.join("\n");
+    let how = t.setup().iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
     for needle in [
         "memory: live host memory via",
         "2 physical segments",
@@ -114,7 +114,7 @@ fn a_synthetic_host_reads_like_its_elf_core() {
     // bytes read match the guest's.
     let mut b = [0u8; 64];
     let pa = f.scheme.image_pa + 0x40;
-    t.memory.read(PhysAddr(pa), &mut b).unwrap();
+    t.memory().read(PhysAddr(pa), &mut b).unwrap();
     let off = usize::try_from(pa - f.guest.mem_base).unwrap();
     assert_eq!(b[..], f.guest.mem[off..off + 64]);
 

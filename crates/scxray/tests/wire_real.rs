@@ -29,7 +29,7 @@ fn the_embedded_walk_of_a_real_dump_is_the_direct_report() {
 
         let request = scxray::wire::request(&t, limits).unwrap();
         let mut out = vec![0u8; 16 << 20];
-        let n = scxray_wire::serve(&request, &t.memory, &mut out)
+        let n = scxray_wire::serve(&request, t.memory(), &mut out)
             .unwrap_or_else(|e| panic!("{}: serve: {e:?}", dump.display()));
         let decoded = scxray::wire::decode(&out[..n]).unwrap();
 

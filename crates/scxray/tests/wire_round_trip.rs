@@ -6,10 +6,8 @@
 mod common;
 
 use common::{wire_part, write_temp};
-use scxray::config::RuntimeSymbols;
-use scxray::kernel::symbols::{SymbolSource, SymbolTable};
-use scxray::kernel::vmlinux::Arch;
 use scxray::source::Memory;
+use scxray::target::{MachineShape, Paging, RuntimeSymbols};
 use scxray::{Report, Target};
 use scxray_core::{FlatImage, Limits, PhysAddr, VirtAddr};
 use scxray_tests::{DIRECT_MAP, IMAGE_PA, KERNEL_IMAGE, TestGuest};
@@ -53,31 +51,24 @@ fn target(g: &TestGuest, enable_state: VirtAddr) -> Target {
         ..X86Config::new(Cr3(0), PagingMode::FourLevel)
     };
     let s = &g.symbols;
-    Target {
+    let symbols = RuntimeSymbols {
+        runqueues: s.runqueues.map(|v| v.0),
+        per_cpu_offset: Some(s.per_cpu_offset_kva.0),
+        scx_root: s.scx_root.map(|v| v.0),
+        scx_tasks: s.scx_tasks.map(|v| v.0),
+        scx_enable_state_var: Some(enable_state.0),
+        ..RuntimeSymbols::default()
+    };
+    let machine = MachineShape::new(g.per_cpu_offsets[..s.nr_cpus as usize].to_vec(), s.nr_nodes).unwrap();
+    Target::from_parts(
         memory,
-        arch: Arch::X86_64,
-        release: Some("7.3.0-synthetic".into()),
-        vmcoreinfo: None,
-        kaslr_offset: 0,
-        translator: Translator::X86_64(X86Translator::new(config)),
-        paging: "x86_64 4-level".into(),
-        layout: g.layout,
-        btf: Vec::new(),
-        btf_index: None,
-        symbols: RuntimeSymbols {
-            runqueues: s.runqueues.map(|v| v.0),
-            per_cpu_offset: Some(s.per_cpu_offset_kva.0),
-            scx_root: s.scx_root.map(|v| v.0),
-            scx_tasks: s.scx_tasks.map(|v| v.0),
-            scx_enable_state_var: Some(enable_state.0),
-            ..RuntimeSymbols::default()
-        },
-        per_cpu_offsets: g.per_cpu_offsets[..s.nr_cpus as usize].to_vec(),
-        nr_cpus: s.nr_cpus,
-        nr_nodes: s.nr_nodes,
-        how: Vec::new(),
-        table: SymbolTable::from_pairs([], SymbolSource::Kallsyms),
-    }
+        Translator::X86_64(X86Translator::new(config)),
+        Paging::X86_64 { levels: 4 },
+        g.layout,
+        symbols,
+        machine,
+    )
+    .with_release("7.3.0-synthetic")
 }
 
 /// `scxray decode <file>`'s standard output.

@@ -1,5 +1,6 @@
-//! Kernel knowledge: VMCOREINFO, symbol tables, vmlinux files.
+//! Kernel knowledge: VMCOREINFO, symbol tables, vmlinux files, the BTF by name.
 
+pub mod btf;
 pub mod kallsyms;
 pub mod symbols;
 pub mod vmcoreinfo;

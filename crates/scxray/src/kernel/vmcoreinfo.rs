@@ -1,6 +1,7 @@
 //! VMCOREINFO: the `KEY=VALUE` text the kernel keeps for dump tools (OSRELEASE, KASLR offset,
 //! phys_base, page-table roots, VA_BITS, ...), from a core's note or found in memory.
 
+use scxray_core::{PhysAddr, PhysMem};
 use std::collections::BTreeMap;
 
 /// Parsed VMCOREINFO.
@@ -63,6 +64,34 @@ impl VmcoreInfo {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// The first of `hits` (addresses of `OSRELEASE=`) where a whole VMCOREINFO text starts: its
+/// address, text (up to the NUL, at most 4 KiB) and parse.
+pub fn find_vmcoreinfo(mem: &impl PhysMem, hits: &[u64]) -> Option<(u64, String, VmcoreInfo)> {
+    for &pa in hits {
+        let mut buf = vec![0u8; 4096];
+        // Page by page up to the NUL: the text may end just before unbacked memory.
+        let mut n = 0;
+        while n < buf.len() {
+            let at = pa.wrapping_add(n as u64);
+            let chunk = ((4096 - (at & 4095)) as usize).min(buf.len() - n);
+            if mem.read(PhysAddr(at), &mut buf[n..n + chunk]).is_err() {
+                break;
+            }
+            if let Some(z) = buf[n..n + chunk].iter().position(|&b| b == 0) {
+                n += z;
+                break;
+            }
+            n += chunk;
+        }
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let info = VmcoreInfo::parse(&text);
+        if info.page_size().is_some() && info.get("KERNELOFFSET").is_some() {
+            return Some((pa, text, info));
+        }
+    }
+    None
 }
 
 fn parse_hex(s: &str) -> Option<u64> {

@@ -4,7 +4,8 @@
 //! `--system-map`. The BTF is read first: a kernel without sched_ext is told so (exit 3)
 //! without root; reading memory needs root.
 
-use crate::config::{Inputs, Preset, Target, resolve_layout};
+use super::setup::BtfFrom;
+use super::{Inputs, Preset, Target};
 use crate::error::Error;
 use crate::kernel::SymbolTable;
 use crate::kernel::symbols::SymbolSource;
@@ -43,9 +44,9 @@ pub fn configure(inputs: &Inputs) -> Result<Target, Error> {
 /// Configures a live kernel from `paths` (tests point them at synthetic files).
 pub fn configure_from(paths: &HostPaths, inputs: &Inputs) -> Result<Target, Error> {
     // BTF first: whether there is anything to read at all.
-    let (btf_path, btf_what) = match &inputs.btf {
-        Some(p) => (p.clone(), p.display().to_string()),
-        None => (paths.btf.clone(), format!("{} (the running kernel's)", paths.btf.display())),
+    let (btf_path, btf_from) = match &inputs.btf {
+        Some(p) => (p.clone(), BtfFrom::File(p.clone())),
+        None => (paths.btf.clone(), BtfFrom::RunningKernel(paths.btf.clone())),
     };
     let btf = std::fs::read(&btf_path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound && inputs.btf.is_none() {
@@ -57,19 +58,16 @@ pub fn configure_from(paths: &HostPaths, inputs: &Inputs) -> Result<Target, Erro
             Error::io(&btf_path, e)
         }
     })?;
-    resolve_layout(&btf)?;
+    super::btf::check(&btf)?;
 
     let kcore = Kcore::open(&paths.kcore)?;
     // --system-map, when given, is read by configuration as link-time addresses.
     let preset_symbols = match &inputs.system_map {
         Some(_) => None,
-        None => Some((
-            read_kallsyms(&paths.kallsyms, &paths.kptr_restrict)?,
-            paths.kallsyms.display().to_string(),
-        )),
+        None => Some((read_kallsyms(&paths.kallsyms, &paths.kptr_restrict)?, paths.kallsyms.clone())),
     };
     let memory = Memory::Live(kcore);
-    let preset = Preset { symbols: preset_symbols, btf: Some((btf, btf_what)) };
+    let preset = Preset { symbols: preset_symbols, btf: Some((btf, btf_from)) };
     Target::configure_with(memory, inputs, preset)
 }
 
