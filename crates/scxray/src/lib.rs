@@ -5,15 +5,12 @@
 //! auto-configuration ([`target`]), the owned report ([`report`], JSON and text), and the
 //! host's side of the wire format to an embedded scxray ([`wire`]).
 
-pub mod diagnose;
-pub mod diff;
 pub mod error;
 pub mod kernel;
 pub mod report;
 pub mod source;
 pub mod target;
-pub mod text;
-mod walks;
+pub mod walk;
 pub mod wire;
 
 pub use error::Error;

@@ -365,14 +365,14 @@ fn run(cli: Cli) -> Result<(), Error> {
                     "both dumps are from the same instant (jiffies {ja}): take them some seconds apart"
                 )));
             }
-            let diff = scxray::diff::diff(&a, &b);
+            let diff = scxray::report::diff::diff(&a, &b);
             match d.format {
                 Format::Json => println!(
                     "{}",
                     serde_json::to_string_pretty(&diff)
                         .map_err(|e| Error::Internal(format!("JSON encoding: {e}")))?
                 ),
-                Format::Text => print!("{}", scxray::diff::render(&diff)),
+                Format::Text => print!("{}", scxray::report::diff::render(&diff)),
             }
             if !diff.healthy {
                 return Err(Error::Stuck);
@@ -388,7 +388,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                     serde_json::to_string_pretty(&report)
                         .map_err(|e| Error::Internal(format!("JSON: {e}")))?
                 ),
-                Format::Text => print!("{}", scxray::text::render(&report)),
+                Format::Text => print!("{}", scxray::report::text::render(&report)),
             }
             Ok(())
         }
@@ -411,7 +411,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                         .map_err(|e| Error::Internal(format!("JSON encoding: {e}")))?;
                     println!("{s}");
                 }
-                Format::Text => print!("{}", scxray::text::render(&report)),
+                Format::Text => print!("{}", scxray::report::text::render(&report)),
             }
             Ok(())
         }

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::report::{
     MachineFacts, Report, SCHEMA, SchedEntry, SchedulerFacts, TaskRef, describe_problem, provenance_name,
 };
-use crate::walks::Walks;
+use crate::walk::Walks;
 use scxray_core::{Problem, SchedState, VirtAddr};
 use scxray_wire::{CGROUP_PATH_LEN, Context, EnumName, Record, Records, SchedNames, TaskRecord, WireError};
 
@@ -75,15 +75,6 @@ fn collect(bytes: &[u8]) -> Result<Collected<'_>, Error> {
         return Err(bad(&format!("{} bytes after the end record", records.rest().len())));
     }
     Ok(c)
-}
-
-fn task_ref(t: &TaskRecord) -> TaskRef {
-    match &t.identity {
-        Ok(id) => {
-            TaskRef { kva: hex(t.kva.0), pid: Some(id.pid), comm: Some(id.comm.to_string()), error: None }
-        }
-        Err(e) => TaskRef { kva: hex(t.kva.0), pid: None, comm: None, error: Some(e.to_string()) },
-    }
 }
 
 /// A name the guest wrote, for the report (lossy UTF-8, like the direct report).
@@ -171,7 +162,7 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
     }
     Ok(Report {
         // The wire carries neither the global sched_ext state nor per-task detail.
-        sched_ext: crate::diagnose::GlobalState::default(),
+        sched_ext: crate::report::GlobalState::default(),
         tasks: Vec::new(),
         unreadable_tasks: Vec::new(),
         schema: SCHEMA.into(),
@@ -187,10 +178,10 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
         scheduler,
         schedulers,
         sub_scheds_walk: c.walks.sub_scheds_walk(),
-        cpus: c.walks.cpu_reports(task_ref),
-        dsqs: c.walks.dsq_reports(task_ref),
+        cpus: c.walks.cpu_reports(TaskRef::from_record),
+        dsqs: c.walks.dsq_reports(TaskRef::from_record),
         user_dsqs: c.walks.user_dsqs_report(),
-        scx_tasks: c.walks.scx_tasks_report(task_ref),
+        scx_tasks: c.walks.scx_tasks_report(TaskRef::from_record),
         problems,
         truncated,
     })

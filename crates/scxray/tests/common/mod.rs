@@ -337,7 +337,7 @@ pub fn populated(scheme: AddressScheme, spec: &CoreSpec) -> (CoreFiles, Expect) 
 pub fn wire_part(mut r: scxray::report::Report) -> scxray::report::Report {
     r.tasks.clear();
     r.unreadable_tasks.clear();
-    r.sched_ext = scxray::diagnose::GlobalState::default();
+    r.sched_ext = scxray::report::GlobalState::default();
     if let Some(s) = r.scheduler.as_mut() {
         s.exit = None;
         s.events.clear();

@@ -2,7 +2,7 @@
 //! is stuck. A healthy scheduler moves tasks: DSQ sequence numbers advance, runnable tasks get
 //! to run (their `runnable_at` moves), CPUs with work see their clock advance.
 
-use crate::report::Report;
+use super::schema::{CpuReport, DsqReport, Report, TaskReport};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -101,10 +101,8 @@ fn key(label: &str, kva: &str) -> String {
 
 /// Compares `a` (earlier) with `b` (later).
 pub fn diff(a: &Report, b: &Report) -> Diff {
-    let in_a: HashMap<String, &crate::report::DsqReport> =
-        a.dsqs.iter().map(|d| (key(&d.label, &d.kva), d)).collect();
-    let in_b: HashMap<String, &crate::report::DsqReport> =
-        b.dsqs.iter().map(|d| (key(&d.label, &d.kva), d)).collect();
+    let in_a: HashMap<String, &DsqReport> = a.dsqs.iter().map(|d| (key(&d.label, &d.kva), d)).collect();
+    let in_b: HashMap<String, &DsqReport> = b.dsqs.iter().map(|d| (key(&d.label, &d.kva), d)).collect();
     let mut dsqs = Vec::new();
     for d in &b.dsqs {
         let Some(old) = in_a.get(&key(&d.label, &d.kva)) else { continue };
@@ -142,7 +140,7 @@ pub fn diff(a: &Report, b: &Report) -> Diff {
         .collect();
 
     // A task is waiting when the kernel has it queued (QUEUED) and it is not running.
-    fn waiting(r: &Report) -> HashMap<String, &crate::diagnose::TaskReport> {
+    fn waiting(r: &Report) -> HashMap<String, &TaskReport> {
         r.tasks
             .iter()
             .filter(|t| t.scx_flags.flags.iter().any(|f| f == "QUEUED"))
@@ -167,7 +165,7 @@ pub fn diff(a: &Report, b: &Report) -> Diff {
         .collect();
     starving.sort_by_key(|t| t.pid);
 
-    let cpus_a: HashMap<u32, &crate::report::CpuReport> = a.cpus.iter().map(|c| (c.cpu, c)).collect();
+    let cpus_a: HashMap<u32, &CpuReport> = a.cpus.iter().map(|c| (c.cpu, c)).collect();
     let stalled_cpus: Vec<StalledCpu> = b
         .cpus
         .iter()

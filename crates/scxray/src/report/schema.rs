@@ -1,6 +1,5 @@
-//! The owned report of one walk: machine facts, scheduler, per-CPU state, every DSQ, task
-//! lists, and what was absent or truncated and why. Serialised as JSON (schema below) or
-//! rendered as text.
+//! The report's types: what `scxray.dump/1` serialises, field by field, and their
+//! constructors from the core's values.
 //!
 //! JSON schema `scxray.dump/1` — stable field names; new fields may be added:
 //! `{schema, machine{arch,release,cpus,nodes,paging,kaslr_offset,memory}, scheduler{state,
@@ -13,14 +12,9 @@
 //! `walk = {reported, skipped, truncated, broken}`. `provenance` is `live` (from `scx_root`)
 //! or `globals` (6.12-6.15's kernel globals).
 
-use crate::target::Target;
-use crate::walks::Walks;
-use scxray_core::{
-    CpuScx, DsqHeader, DsqOrigin, Guest, HashWalk, ListWalk, PhysMem, Problem, SchedState, SubSched,
-    TaskEntry, Translate, VirtAddr, Visitor,
-};
+use scxray_core::{CpuScx, DsqHeader, DsqOrigin, HashWalk, ListWalk, Problem, SchedState, VirtAddr};
+use scxray_wire::TaskRecord;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// The schema tag of the JSON output.
 pub const SCHEMA: &str = "scxray.dump/1";
@@ -102,7 +96,7 @@ pub struct SchedulerFacts {
     /// `live` or `bss_snapshot`.
     pub provenance: String,
     /// Why the scheduler exited (`scx_exit_info`), when `exit_kind` is not NONE.
-    pub exit: Option<crate::diagnose::ExitInfo>,
+    pub exit: Option<ExitInfo>,
     /// Event counters (`struct scx_event_stats`), summed over CPUs.
     pub events: std::collections::BTreeMap<String, i64>,
 }
@@ -234,7 +228,7 @@ pub struct Report {
     /// Machine facts.
     pub machine: MachineFacts,
     /// The global sched_ext state (what `scx_show_state.py` prints).
-    pub sched_ext: crate::diagnose::GlobalState,
+    pub sched_ext: GlobalState,
     /// The scheduler, when one is attached.
     pub scheduler: Option<SchedulerFacts>,
     /// Every scheduler of the hierarchy, root first, sub-schedulers depth-first (absent from
@@ -253,7 +247,7 @@ pub struct Report {
     /// `scx_tasks`.
     pub scx_tasks: TasksReport,
     /// Every task found by any walker, once, with its detail.
-    pub tasks: Vec<crate::diagnose::TaskReport>,
+    pub tasks: Vec<TaskReport>,
     /// Tasks whose detail could not be read: address and why.
     pub unreadable_tasks: Vec<TaskRef>,
     /// What could not be done, in words.
@@ -266,6 +260,21 @@ impl TaskRef {
     /// A task whose pid and comm were read.
     pub fn from_identity(t: &scxray_core::TaskIdentity) -> Self {
         Self { kva: hex(t.kva.0), pid: Some(t.pid), comm: Some(t.comm.to_string()), error: None }
+    }
+
+    /// A task found by a walk: its identity, or why it could not be read.
+    pub fn from_record(t: &TaskRecord) -> Self {
+        match &t.identity {
+            Ok(id) => {
+                Self { kva: hex(t.kva.0), pid: Some(id.pid), comm: Some(id.comm.to_string()), error: None }
+            }
+            Err(e) => Self::unreadable(t.kva, e),
+        }
+    }
+
+    /// A task whose identity could not be read.
+    pub fn unreadable(kva: VirtAddr, e: &scxray_core::ReadError) -> Self {
+        Self { kva: hex(kva.0), pid: None, comm: None, error: Some(e.to_string()) }
     }
 }
 
@@ -331,56 +340,6 @@ impl DsqReport {
     }
 }
 
-/// Collects the stream of one walk.
-#[derive(Default)]
-struct Collector {
-    root: Option<SchedState>,
-    walks: Walks<VirtAddr>,
-    problems: Vec<Problem>,
-}
-
-impl Visitor for Collector {
-    fn root(&mut self, r: &SchedState) {
-        self.root = Some(*r);
-    }
-    fn cpu(&mut self, c: &CpuScx) {
-        self.walks.cpu(*c);
-    }
-    fn runnable_task(&mut self, cpu: u32, t: TaskEntry) {
-        self.walks.runnable_task(cpu, t.task_kva);
-    }
-    fn runnable_end(&mut self, cpu: u32, w: &ListWalk) {
-        self.walks.runnable_end(cpu, *w);
-    }
-    fn dsq(&mut self, d: &DsqHeader) {
-        self.walks.dsq(*d);
-    }
-    fn dsq_task(&mut self, _d: &DsqHeader, t: TaskEntry) {
-        self.walks.dsq_task(t.task_kva);
-    }
-    fn dsq_end(&mut self, _d: &DsqHeader, w: &ListWalk) {
-        self.walks.dsq_end(*w);
-    }
-    fn user_dsqs_end(&mut self, w: &HashWalk) {
-        self.walks.user_dsqs_end(*w);
-    }
-    fn sub_sched(&mut self, s: &SubSched) {
-        self.walks.sub_sched(*s);
-    }
-    fn sub_scheds_end(&mut self, w: &ListWalk) {
-        self.walks.sub_scheds_end(*w);
-    }
-    fn scx_task(&mut self, t: TaskEntry) {
-        self.walks.scx_task(t.task_kva);
-    }
-    fn scx_tasks_end(&mut self, w: &ListWalk) {
-        self.walks.scx_tasks_end(*w);
-    }
-    fn problem(&mut self, p: &Problem) {
-        self.problems.push(*p);
-    }
-}
-
 impl From<&HashWalk> for UserDsqsReport {
     fn from(u: &HashWalk) -> Self {
         let mut t = Vec::new();
@@ -434,28 +393,7 @@ impl SchedEntry {
     }
 }
 
-/// `ops.name` of the scheduler at `sched` (`&scx_ops` itself when `globals`).
-fn sched_name(k: &crate::diagnose::KernelInfo<'_>, sched: VirtAddr, globals: bool) -> Option<String> {
-    // `char name[SCX_OPS_NAME_LEN]`, 128 bytes.
-    let off = if globals { k.offset("sched_ext_ops.name") } else { k.offset("scx_sched.ops.name") }?;
-    k.string_at(sched.0.wrapping_add(off), 128)
-}
-
-/// `scx_sched.level`.
-fn sched_level(k: &crate::diagnose::KernelInfo<'_>, sched: VirtAddr) -> Option<i32> {
-    k.i32_at(sched.0.wrapping_add(k.offset("scx_sched.level")?))
-}
-
-/// `scx_sched.cgrp_path`, a `char *` (the kernel's `PATH_MAX` bounds it).
-fn cgroup_path(k: &crate::diagnose::KernelInfo<'_>, sched: VirtAddr) -> Option<String> {
-    let ptr = k.u64_at(sched.0.wrapping_add(k.offset("scx_sched.cgrp_path")?))?;
-    if ptr == 0 {
-        return None;
-    }
-    k.string_at(ptr, 4096)
-}
-
-fn hex(v: u64) -> String {
+pub(super) fn hex(v: u64) -> String {
     format!("{v:#x}")
 }
 
@@ -472,171 +410,100 @@ pub fn describe_problem(p: &Problem) -> String {
     }
 }
 
-/// Reads task identities once per task.
-struct Tasks<'g, 'a, M: ?Sized, T: ?Sized> {
-    guest: &'g Guest<'a, M, T>,
-    cache: HashMap<VirtAddr, TaskRef>,
+/// `sched_ext_entity.flags`, decoded with `enum scx_ent_flags`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScxFlags {
+    /// The raw value (hex).
+    pub raw: String,
+    /// Single-bit flags set (`QUEUED`, `RESET_RUNNABLE_AT`, ...).
+    pub flags: Vec<String>,
+    /// The task state field (`NONE`, `INIT`, `READY`, `ENABLED`, ...).
+    pub state: Option<String>,
+    /// The re-enqueue reason field (7.2+).
+    pub reenq_reason: Option<String>,
 }
 
-impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Tasks<'_, '_, M, T> {
-    fn get(&mut self, kva: VirtAddr) -> TaskRef {
-        let g = self.guest;
-        self.cache
-            .entry(kva)
-            .or_insert_with(|| match g.read_task_identity(kva) {
-                Ok(t) => {
-                    TaskRef { kva: hex(kva.0), pid: Some(t.pid), comm: Some(t.comm.to_string()), error: None }
-                }
-                Err(e) => TaskRef { kva: hex(kva.0), pid: None, comm: None, error: Some(e.to_string()) },
-            })
-            .clone()
-    }
+/// A task with everything the kernel's dump prints about it, and where scxray found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskReport {
+    /// `task_struct` address.
+    pub kva: String,
+    /// pid.
+    pub pid: i32,
+    /// tgid.
+    pub tgid: Option<i32>,
+    /// comm.
+    pub comm: String,
+    /// Task state letter (R, S, D, I, ...).
+    pub state: Option<String>,
+    /// `sched_ext_entity.flags`, decoded.
+    pub scx_flags: ScxFlags,
+    /// The DSQ the task names (`p->scx.dsq`), its address.
+    pub dsq_kva: Option<String>,
+    /// That DSQ's id, raw (hex) and decoded.
+    pub dsq_id: Option<String>,
+    /// The decoded id (`LOCAL`, `GLOBAL`, `LOCAL_ON|3`, a user id).
+    pub dsq: Option<String>,
+    /// `ops_state`.
+    pub ops_state: Option<u64>,
+    /// `ddsp_dsq_id`, decoded.
+    pub ddsp_dsq: Option<String>,
+    /// `weight`.
+    pub weight: Option<u32>,
+    /// `sticky_cpu`.
+    pub sticky_cpu: Option<i32>,
+    /// `holding_cpu`.
+    pub holding_cpu: Option<i32>,
+    /// `runnable_at` (jiffies).
+    pub runnable_at: Option<u64>,
+    /// `jiffies - runnable_at` at the time of the dump.
+    pub runnable_age_jiffies: Option<i64>,
+    /// `slice` (ns).
+    pub slice: Option<u64>,
+    /// `dsq_vtime`.
+    pub dsq_vtime: Option<u64>,
+    /// Allowed CPUs (`cpus_ptr`), as a list.
+    pub cpus_allowed: Option<String>,
+    /// Where scxray found it: `scx_tasks`, `runnable cpu N`, `curr cpu N`, a DSQ label.
+    pub found_on: Vec<String>,
 }
 
-impl Report {
-    /// Walks `target` under `limits` and builds the report.
-    pub fn build(target: &Target, limits: scxray_core::Limits) -> Self {
-        let guest = target.guest(limits);
-        let mut c = Collector::default();
-        guest.walk_machine(&mut c);
-        let mut tasks = Tasks { guest: &guest, cache: HashMap::new() };
-        let kernel = crate::diagnose::KernelInfo::new(target);
-
-        let scheduler = c.root.map(|r| {
-            let globals = r.provenance == scxray_core::Provenance::Globals;
-            let exit_kind_name = kernel.enum_name("scx_exit_kind", u64::from(r.exit_kind));
-            // 6.12-6.15 keep the exit info behind the `scx_exit_info` pointer variable.
-            let exit_ptr_at = if globals {
-                kernel.symbol(&["scx_exit_info"])
-            } else {
-                kernel.offset("scx_sched.exit_info").map(|o| r.sched_kva.0.wrapping_add(o))
-            };
-            SchedulerFacts {
-                state: kernel.enable_state().1,
-                ops_name: sched_name(&kernel, r.sched_kva, globals),
-                sched_kva: hex(r.sched_kva.0),
-                exit_kind: r.exit_kind,
-                exit_kind_name,
-                aborting: r.aborting,
-                bypass_depth: r.bypass_depth,
-                provenance: provenance_name(r.provenance).into(),
-                exit: if r.exit_kind == 0 {
-                    None
-                } else {
-                    exit_ptr_at.and_then(|at| crate::diagnose::exit_info(&kernel, at))
-                },
-                events: if globals {
-                    crate::diagnose::global_event_counters(&kernel).into_iter().collect()
-                } else {
-                    crate::diagnose::event_counters(&kernel, r.sched_kva).into_iter().collect()
-                },
-            }
-        });
-        let mut schedulers = Vec::new();
-        if let Some(r) = &c.root {
-            let globals = r.provenance == scxray_core::Provenance::Globals;
-            schedulers.push(SchedEntry::new(
-                r,
-                None,
-                if globals { Some(0) } else { sched_level(&kernel, r.sched_kva) },
-                0,
-                sched_name(&kernel, r.sched_kva, globals),
-                if globals { None } else { cgroup_path(&kernel, r.sched_kva) },
-                kernel.enum_name("scx_exit_kind", u64::from(r.exit_kind)),
-                c.walks.owned(r.sched_kva),
-                c.walks.user.as_ref(),
-            ));
-        }
-        for (sub, user) in &c.walks.subs {
-            let kva = sub.state.sched_kva;
-            schedulers.push(SchedEntry::new(
-                &sub.state,
-                Some(sub.parent_kva),
-                sub.level,
-                sub.depth,
-                sched_name(&kernel, kva, false),
-                cgroup_path(&kernel, kva),
-                kernel.enum_name("scx_exit_kind", u64::from(sub.state.exit_kind)),
-                c.walks.owned(kva),
-                user.as_ref(),
-            ));
-        }
-        let w = &c.walks;
-        let cpus = w.cpu_reports(|&k| tasks.get(k));
-        let dsqs = w.dsq_reports(|&k| tasks.get(k));
-        let (task_details, unreadable_tasks) = details(&guest, &kernel, w);
-        let scx_tasks = w.scx_tasks_report(|&k| tasks.get(k));
-        Self {
-            schema: SCHEMA.into(),
-            machine: MachineFacts {
-                arch: target.arch().to_string(),
-                release: target.release().map(str::to_owned),
-                cpus: target.nr_cpus(),
-                nodes: target.nr_nodes(),
-                paging: target.paging().to_string(),
-                kaslr_offset: hex(target.kaslr_offset()),
-                memory: target.memory().describe(),
-            },
-            sched_ext: crate::diagnose::global_state(&kernel),
-            scheduler,
-            schedulers,
-            sub_scheds_walk: c.walks.sub_scheds_walk(),
-            cpus,
-            dsqs,
-            user_dsqs: c.walks.user_dsqs_report(),
-            scx_tasks,
-            tasks: task_details,
-            unreadable_tasks,
-            problems: c.problems.iter().map(describe_problem).collect(),
-            truncated: c.walks.truncated(),
-        }
-    }
+/// The global sched_ext state: what `tools/sched_ext/scx_show_state.py` prints, and more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct GlobalState {
+    /// `scx_enable_state_var` by name (`enabled`, `disabled`, ...).
+    pub enable_state: Option<String>,
+    /// Its raw value.
+    pub enable_state_value: Option<u32>,
+    /// The `__scx_enabled` static key (`__scx_ops_enabled` before 6.16).
+    pub enabled: Option<u32>,
+    /// `scx_switching_all`.
+    pub switching_all: Option<bool>,
+    /// The `__scx_switched_all` static key.
+    pub switched_all: Option<u32>,
+    /// `scx_in_softlockup` (kernels that have it).
+    pub in_softlockup: Option<bool>,
+    /// `scx_breather_depth` / `scx_ops_breather_depth` (kernels that have it).
+    pub breather_depth: Option<i32>,
+    /// `scx_nr_rejected`.
+    pub nr_rejected: Option<i64>,
+    /// `scx_enable_seq`.
+    pub enable_seq: Option<i64>,
+    /// `jiffies` at the time of the dump.
+    pub jiffies: Option<u64>,
+    /// `jiffies - scx_watchdog_timestamp`: how long since the watchdog last ran.
+    pub watchdog_age_jiffies: Option<i64>,
 }
 
-/// Every task any walker found, once, in first-seen order, with its detail and the lists it
-/// was found on.
-fn details<M: PhysMem + ?Sized, T: Translate + ?Sized>(
-    guest: &Guest<'_, M, T>,
-    kernel: &crate::diagnose::KernelInfo<'_>,
-    c: &Walks<VirtAddr>,
-) -> (Vec<crate::diagnose::TaskReport>, Vec<TaskRef>) {
-    let mut order: Vec<VirtAddr> = Vec::new();
-    let mut found: HashMap<VirtAddr, Vec<String>> = HashMap::new();
-    let mut note = |kva: VirtAddr, place: String| {
-        let e = found.entry(kva).or_insert_with(|| {
-            order.push(kva);
-            Vec::new()
-        });
-        e.push(place);
-    };
-    for (cpu, run, _) in &c.cpus {
-        if cpu.curr_kva.0 != 0 {
-            note(cpu.curr_kva, format!("curr cpu {}", cpu.cpu));
-        }
-        for &t in run {
-            note(t, format!("runnable cpu {}", cpu.cpu));
-        }
-    }
-    for (h, ts, _) in &c.dsqs {
-        for &t in ts {
-            note(t, format!("dsq {}", h.origin));
-        }
-    }
-    for &t in &c.tasks {
-        note(t, "scx_tasks".into());
-    }
-    let flags = kernel.enum_constants("scx_ent_flags");
-    let jiffies = kernel.jiffies();
-    let mut ok = Vec::new();
-    let mut bad = Vec::new();
-    for kva in order {
-        let places = found.remove(&kva).unwrap_or_default();
-        match guest.read_task_detail(kva) {
-            Ok(d) => ok.push(crate::diagnose::task_report(kernel, &d, &flags, jiffies, places)),
-            Err(e) => {
-                bad.push(TaskRef { kva: hex(kva.0), pid: None, comm: None, error: Some(e.to_string()) })
-            }
-        }
-    }
-    (ok, bad)
+/// Why a scheduler exited (`struct scx_exit_info`), when it did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitInfo {
+    /// `kind`.
+    pub kind: Option<i32>,
+    /// `exit_code`.
+    pub exit_code: Option<i64>,
+    /// `reason`.
+    pub reason: Option<String>,
+    /// `msg`.
+    pub msg: Option<String>,
 }

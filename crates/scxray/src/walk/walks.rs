@@ -1,14 +1,14 @@
-//! What one walk of a machine found, in the walkers' order. The live report (tasks as
-//! addresses, read again for detail) and the wire decoder (tasks as the records the embedded
-//! side sent) collect the same events into [`Walks`] and build the same report parts from it,
-//! so a walk added to the core shows up, and sets `truncated`, in both the same way.
+//! What one walk of a machine found, in the walkers' order. The live walk (tasks as
+//! addresses, their identities read after the walk) and the wire decoder (tasks as the records
+//! the embedded side sent) collect the same events into [`Walks`], and the report builds the
+//! same parts from it, so a walk added to the core shows up, and sets `truncated`, in both
+//! the same way.
 
-use crate::report::{CpuReport, DsqReport, TaskRef, TasksReport, UserDsqsReport, WalkEnd};
 use scxray_core::{CpuScx, DsqHeader, HashWalk, ListWalk, SubSched, VirtAddr};
 
 /// The walks' results; `T` is how a task was found (an address, a wire record).
-#[derive(Debug)]
-pub(crate) struct Walks<T> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Walks<T> {
     /// Each CPU with its runnable list.
     pub cpus: Vec<(CpuScx, Vec<T>, ListWalk)>,
     /// Every DSQ with its queued tasks, in walk order (all schedulers').
@@ -21,6 +21,7 @@ pub(crate) struct Walks<T> {
     pub subs_walk: Option<ListWalk>,
     /// `scx_tasks`.
     pub tasks: Vec<T>,
+    /// How the `scx_tasks` walk ended.
     pub tasks_walk: ListWalk,
 }
 
@@ -39,6 +40,7 @@ impl<T> Default for Walks<T> {
 }
 
 impl<T> Walks<T> {
+    /// A CPU's `rq->scx`; its runnable tasks follow.
     pub fn cpu(&mut self, s: CpuScx) {
         self.cpus.push((s, Vec::new(), ListWalk::default()));
     }
@@ -50,22 +52,26 @@ impl<T> Walks<T> {
         }
     }
 
+    /// How the runnable walk of `cpu` ended.
     pub fn runnable_end(&mut self, cpu: u32, w: ListWalk) {
         if let Some(last) = self.cpus.last_mut().filter(|c| c.0.cpu == cpu) {
             last.2 = w;
         }
     }
 
+    /// A DSQ; its queued tasks follow.
     pub fn dsq(&mut self, h: DsqHeader) {
         self.dsqs.push((h, Vec::new(), ListWalk::default()));
     }
 
+    /// A task queued on the last DSQ.
     pub fn dsq_task(&mut self, t: T) {
         if let Some(last) = self.dsqs.last_mut() {
             last.1.push(t);
         }
     }
 
+    /// How the last DSQ's walk ended.
     pub fn dsq_end(&mut self, w: ListWalk) {
         if let Some(last) = self.dsqs.last_mut() {
             last.2 = w;
@@ -80,18 +86,22 @@ impl<T> Walks<T> {
         }
     }
 
+    /// A sub-scheduler; its `dsq_hash` walk follows.
     pub fn sub_sched(&mut self, s: SubSched) {
         self.subs.push((s, None));
     }
 
+    /// How the sub-scheduler walk ended.
     pub fn sub_scheds_end(&mut self, w: ListWalk) {
         self.subs_walk = Some(w);
     }
 
+    /// A task on `scx_tasks`.
     pub fn scx_task(&mut self, t: T) {
         self.tasks.push(t);
     }
 
+    /// How the `scx_tasks` walk ended.
     pub fn scx_tasks_end(&mut self, w: ListWalk) {
         self.tasks_walk = w;
     }
@@ -111,26 +121,17 @@ impl<T> Walks<T> {
             || self.tasks_walk.truncated
     }
 
-    pub fn cpu_reports(&self, mut task: impl FnMut(&T) -> TaskRef) -> Vec<CpuReport> {
-        self.cpus
-            .iter()
-            .map(|(s, run, w)| CpuReport::new(s, run.iter().map(&mut task).collect(), w))
-            .collect()
-    }
-
-    pub fn dsq_reports(&self, mut task: impl FnMut(&T) -> TaskRef) -> Vec<DsqReport> {
-        self.dsqs.iter().map(|(h, ts, w)| DsqReport::new(h, ts.iter().map(&mut task).collect(), w)).collect()
-    }
-
-    pub fn user_dsqs_report(&self) -> Option<UserDsqsReport> {
-        self.user.as_ref().map(UserDsqsReport::from)
-    }
-
-    pub fn scx_tasks_report(&self, task: impl FnMut(&T) -> TaskRef) -> TasksReport {
-        TasksReport { tasks: self.tasks.iter().map(task).collect(), walk: WalkEnd::from(&self.tasks_walk) }
-    }
-
-    pub fn sub_scheds_walk(&self) -> Option<WalkEnd> {
-        self.subs_walk.as_ref().map(WalkEnd::from)
+    /// The same walks with each task mapped by `f`, in walk order.
+    pub fn map_tasks<U>(self, mut f: impl FnMut(T) -> U) -> Walks<U> {
+        let mut tasks = |v: Vec<T>| -> Vec<U> { v.into_iter().map(&mut f).collect() };
+        Walks {
+            cpus: self.cpus.into_iter().map(|(c, run, w)| (c, tasks(run), w)).collect(),
+            dsqs: self.dsqs.into_iter().map(|(h, ts, w)| (h, tasks(ts), w)).collect(),
+            user: self.user,
+            subs: self.subs,
+            subs_walk: self.subs_walk,
+            tasks: tasks(self.tasks),
+            tasks_walk: self.tasks_walk,
+        }
     }
 }

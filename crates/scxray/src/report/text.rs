@@ -3,8 +3,7 @@
 //! the state letter follows), plus what the kernel's dump does not show: the global state,
 //! every DSQ with its depth, seq and queued tasks, and what scxray could not read.
 
-use crate::diagnose::TaskReport;
-use crate::report::{Report, TaskRef};
+use super::schema::{Report, TaskRef, TaskReport};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 

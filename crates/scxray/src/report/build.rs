@@ -1,0 +1,98 @@
+//! The report built from what the walk stage read ([`Snapshot`]) and what configuration knows
+//! (machine facts, the BTF's enum names). No guest memory is read here.
+
+use super::diagnose::{event_counters, exit_info, global_state, task_report};
+use super::schema::{
+    MachineFacts, Report, SCHEMA, SchedEntry, SchedulerFacts, TaskRef, describe_problem, hex, provenance_name,
+};
+use crate::target::Target;
+use crate::walk::{Snapshot, walk};
+use scxray_core::Limits;
+
+impl Report {
+    /// Walks `target` under `limits` and builds the report.
+    pub fn build(target: &Target, limits: Limits) -> Self {
+        Self::from_snapshot(target, &walk(target, limits))
+    }
+
+    /// The report of what one walk of `target` read.
+    pub fn from_snapshot(target: &Target, s: &Snapshot) -> Self {
+        let types = target.types();
+        let exit_kind_name = |kind: u32| types.enum_name("scx_exit_kind", u64::from(kind));
+        let sched_ext = global_state(&s.globals, &types);
+        let w = &s.walks;
+        let root = s.root.as_ref().zip(s.root_reads.as_ref());
+        let scheduler = root.map(|(r, reads)| SchedulerFacts {
+            state: sched_ext.enable_state.clone(),
+            ops_name: reads.names.name.value().cloned(),
+            sched_kva: hex(r.sched_kva.0),
+            exit_kind: r.exit_kind,
+            exit_kind_name: exit_kind_name(r.exit_kind),
+            aborting: r.aborting,
+            bypass_depth: r.bypass_depth,
+            provenance: provenance_name(r.provenance).into(),
+            exit: reads.exit.value().map(exit_info),
+            events: reads.events.value().map(event_counters).unwrap_or_default(),
+        });
+        let root_entry = root.map(|(r, reads)| {
+            SchedEntry::new(
+                r,
+                None,
+                reads.level.get(),
+                0,
+                reads.names.name.value().cloned(),
+                reads.names.cgroup_path.value().cloned(),
+                exit_kind_name(r.exit_kind),
+                w.owned(r.sched_kva),
+                w.user.as_ref(),
+            )
+        });
+        let subs = w.subs.iter().zip(&s.sub_names).map(|((sub, user), names)| {
+            SchedEntry::new(
+                &sub.state,
+                Some(sub.parent_kva),
+                sub.level,
+                sub.depth,
+                names.name.value().cloned(),
+                names.cgroup_path.value().cloned(),
+                exit_kind_name(sub.state.exit_kind),
+                w.owned(sub.state.sched_kva),
+                user.as_ref(),
+            )
+        });
+        let flags = types.enum_constants("scx_ent_flags");
+        let jiffies = s.globals.jiffies.get();
+        let mut tasks = Vec::new();
+        let mut unreadable_tasks = Vec::new();
+        for t in &s.tasks {
+            match &t.detail {
+                Ok(d) => tasks.push(task_report(d, &t.found_on, &flags, jiffies, target.nr_cpus())),
+                Err(e) => unreadable_tasks.push(TaskRef::unreadable(t.kva, e)),
+            }
+        }
+        Self {
+            schema: SCHEMA.into(),
+            machine: MachineFacts {
+                arch: target.arch().to_string(),
+                release: target.release().map(str::to_owned),
+                cpus: target.nr_cpus(),
+                nodes: target.nr_nodes(),
+                paging: target.paging().to_string(),
+                kaslr_offset: hex(target.kaslr_offset()),
+                memory: target.memory().describe(),
+            },
+            sched_ext,
+            scheduler,
+            schedulers: root_entry.into_iter().chain(subs).collect(),
+            sub_scheds_walk: w.sub_scheds_walk(),
+            cpus: w.cpu_reports(TaskRef::from_record),
+            dsqs: w.dsq_reports(TaskRef::from_record),
+            user_dsqs: w.user_dsqs_report(),
+            scx_tasks: w.scx_tasks_report(TaskRef::from_record),
+            tasks,
+            unreadable_tasks,
+            problems: s.problems.iter().map(describe_problem).collect(),
+            truncated: w.truncated(),
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Diagnosis beyond the walk: what the report derives from what was read. Per-task detail
+//! with decoded flags and state letter, the names of the enable state and exit kind, the
+//! global state the kernel's `scx_show_state.py` prints, the exit info and event counters.
+//! Names come from the kernel's own BTF enums wherever it has them.
+
+use super::schema::{ExitInfo, GlobalState, ScxFlags, TaskReport, hex};
+use crate::kernel::btf::{EnumConstants, KernelTypes};
+use crate::walk::{EventCounts, ExitReads, GlobalReads, Place, TaskReads};
+use scxray_core::DsqId;
+use std::collections::BTreeMap;
+
+/// `task_struct.__state` as the letter `ps` shows (`task_state_index`).
+pub fn task_state_letter(state: u32) -> char {
+    // TASK_IDLE = TASK_UNINTERRUPTIBLE | TASK_NOLOAD.
+    if state == 0x402 {
+        return 'I';
+    }
+    const REPORT: [(u32, char); 7] =
+        [(0x1, 'S'), (0x2, 'D'), (0x4, 'T'), (0x8, 't'), (0x10, 'X'), (0x20, 'Z'), (0x40, 'P')];
+    if state & 0x7f == 0 {
+        return 'R';
+    }
+    REPORT.iter().find(|(bit, _)| state & bit != 0).map_or('?', |&(_, c)| c)
+}
+
+/// A CPU mask as a list ("0-3,6").
+pub fn cpu_list(words: &[u64], nr_cpus: u32) -> String {
+    let set = |c: u32| words.get((c / 64) as usize).is_some_and(|w| w >> (c % 64) & 1 == 1);
+    let mut parts = Vec::new();
+    let mut c = 0;
+    while c < nr_cpus {
+        if set(c) {
+            let start = c;
+            while c + 1 < nr_cpus && set(c + 1) {
+                c += 1;
+            }
+            parts.push(if start == c { start.to_string() } else { format!("{start}-{c}") });
+        }
+        c += 1;
+    }
+    if parts.is_empty() { "(none)".into() } else { parts.join(",") }
+}
+
+/// Decodes `scx.flags` against the constants of `enum scx_ent_flags`.
+pub fn decode_scx_flags(raw: u32, constants: &EnumConstants) -> ScxFlags {
+    let get = |n: &str| constants.iter().find(|(k, _)| k == n).map(|&(_, v)| v);
+    let strip = |n: &str| n.trim_start_matches("SCX_TASK_").to_owned();
+    let raw64 = u64::from(raw);
+    let state_mask = get("SCX_TASK_STATE_MASK").unwrap_or(0x700);
+    let reenq_mask = get("SCX_TASK_REENQ_REASON_MASK").unwrap_or(0);
+    let fields = state_mask | reenq_mask;
+    let is_meta = |n: &str| n.ends_with("_SHIFT") || n.ends_with("_BITS") || n.ends_with("_MASK");
+    let mut flags: Vec<String> = constants
+        .iter()
+        .filter(|(n, v)| !is_meta(n) && v.is_power_of_two() && v & fields == 0 && raw64 & v != 0)
+        .map(|(n, _)| strip(n))
+        .collect();
+    let known: u64 = constants
+        .iter()
+        .filter(|(n, v)| !is_meta(n) && v.is_power_of_two() && v & fields == 0)
+        .fold(0, |a, (_, v)| a | v);
+    if raw64 & !known & !fields != 0 {
+        flags.push(format!("{:#x}", raw64 & !known & !fields));
+    }
+    let field = |mask: u64, prefix: &str| -> Option<String> {
+        if mask == 0 {
+            return None;
+        }
+        let v = raw64 & mask;
+        constants
+            .iter()
+            .find(|(n, c)| n.starts_with(prefix) && !is_meta(n) && *c & !mask == 0 && *c == v)
+            .map(|(n, _)| n.trim_start_matches(prefix).to_owned())
+            .or_else(|| Some(format!("{v:#x}")))
+    };
+    let state = if constants.is_empty() { None } else { field(state_mask, "SCX_TASK_") };
+    ScxFlags {
+        raw: format!("{raw:#x}"),
+        flags,
+        state,
+        reenq_reason: field(reenq_mask, "SCX_TASK_REENQ_").filter(|_| reenq_mask != 0),
+    }
+}
+
+/// Where a task was found, in words (`curr cpu 3`, `runnable cpu 3`, `dsq local cpu 3`,
+/// `scx_tasks`).
+pub fn place_name(p: &Place) -> String {
+    match p {
+        Place::Curr(cpu) => format!("curr cpu {cpu}"),
+        Place::Runnable(cpu) => format!("runnable cpu {cpu}"),
+        Place::Dsq(origin) => format!("dsq {origin}"),
+        Place::ScxTasks => "scx_tasks".into(),
+    }
+}
+
+/// A task's report from its detail: `flags` are `enum scx_ent_flags`'s constants, `jiffies`
+/// the guest's at the time of the dump.
+pub fn task_report(
+    t: &TaskReads,
+    found_on: &[Place],
+    flags: &EnumConstants,
+    jiffies: Option<u64>,
+    nr_cpus: u32,
+) -> TaskReport {
+    let d = &t.detail;
+    TaskReport {
+        kva: hex(d.kva.0),
+        pid: d.pid,
+        tgid: d.tgid,
+        comm: d.comm.to_string(),
+        state: d.state.map(|s| task_state_letter(s).to_string()),
+        scx_flags: decode_scx_flags(d.scx_flags, flags),
+        dsq_kva: d.dsq_kva.filter(|v| v.0 != 0).map(|v| hex(v.0)),
+        dsq_id: d.dsq_id.map(hex),
+        dsq: d.dsq_id.map(|v| DsqId::decode(v).to_string()),
+        ops_state: d.ops_state,
+        ddsp_dsq: d.ddsp_dsq_id.map(|v| DsqId::decode(v).to_string()),
+        weight: d.weight,
+        sticky_cpu: d.sticky_cpu,
+        holding_cpu: d.holding_cpu,
+        runnable_at: d.runnable_at,
+        runnable_age_jiffies: d.runnable_at.zip(jiffies).map(|(r, j)| j.wrapping_sub(r) as i64),
+        slice: d.slice,
+        dsq_vtime: d.dsq_vtime,
+        cpus_allowed: t.cpus_allowed.value().map(|w| cpu_list(w, nr_cpus)),
+        found_on: found_on.iter().map(place_name).collect(),
+    }
+}
+
+/// The enable state's name by `enum scx_enable_state` (`scx_ops_enable_state` before 6.15),
+/// lower case without its prefix ("enabled"), or `state N` when BTF has no name for it.
+pub fn enable_state_name(types: &KernelTypes<'_>, value: u32) -> String {
+    types
+        .enum_name("scx_enable_state", u64::from(value))
+        .or_else(|| types.enum_name("scx_ops_enable_state", u64::from(value)))
+        .map_or_else(
+            || format!("state {value}"),
+            |n| n.trim_start_matches("SCX_OPS_").trim_start_matches("SCX_").to_ascii_lowercase(),
+        )
+}
+
+/// The global state from its variables.
+pub fn global_state(g: &GlobalReads, types: &KernelTypes<'_>) -> GlobalState {
+    let jiffies = g.jiffies.get();
+    GlobalState {
+        enable_state: g.enable_state.get().map(|v| enable_state_name(types, v)),
+        enable_state_value: g.enable_state.get(),
+        enabled: g.enabled.get(),
+        switching_all: g.switching_all.get().map(|b| b != 0),
+        switched_all: g.switched_all.get(),
+        in_softlockup: g.in_softlockup.get().map(|b| b != 0),
+        breather_depth: g.breather_depth.get(),
+        nr_rejected: g.nr_rejected.get(),
+        enable_seq: g.enable_seq.get(),
+        jiffies,
+        watchdog_age_jiffies: g.watchdog_timestamp.get().zip(jiffies).map(|(t, j)| j.wrapping_sub(t) as i64),
+    }
+}
+
+/// Why a scheduler exited, as read.
+pub fn exit_info(e: &ExitReads) -> ExitInfo {
+    ExitInfo {
+        kind: e.kind.get(),
+        exit_code: e.exit_code.get(),
+        reason: e.reason.value().cloned(),
+        msg: e.msg.value().cloned(),
+    }
+}
+
+/// The event counters by name without the `SCX_EV_` prefix.
+pub fn event_counters(e: &EventCounts) -> BTreeMap<String, i64> {
+    e.sums.iter().map(|(name, sum)| (name.trim_start_matches("SCX_EV_").to_owned(), *sum)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_letters_follow_the_kernel() {
+        assert_eq!(task_state_letter(0), 'R');
+        assert_eq!(task_state_letter(1), 'S');
+        assert_eq!(task_state_letter(2), 'D');
+        assert_eq!(task_state_letter(0x402), 'I');
+        assert_eq!(task_state_letter(0x40), 'P');
+    }
+
+    #[test]
+    fn cpu_lists_compress_ranges() {
+        assert_eq!(cpu_list(&[0b1111], 4), "0-3");
+        assert_eq!(cpu_list(&[0b1011_0101], 8), "0,2,4-5,7");
+        assert_eq!(cpu_list(&[0, 1], 128), "64");
+        assert_eq!(cpu_list(&[0], 4), "(none)");
+    }
+
+    #[test]
+    fn scx_flags_decode_with_the_kernels_enum() {
+        // enum scx_ent_flags of Debian 7.3 (kernel matrix).
+        let c: EnumConstants = [
+            ("SCX_TASK_QUEUED", 0x1),
+            ("SCX_TASK_IN_CUSTODY", 0x2),
+            ("SCX_TASK_RESET_RUNNABLE_AT", 0x4),
+            ("SCX_TASK_DEQD_FOR_SLEEP", 0x8),
+            ("SCX_TASK_STATE_SHIFT", 0x8),
+            ("SCX_TASK_STATE_BITS", 0x3),
+            ("SCX_TASK_STATE_MASK", 0x700),
+            ("SCX_TASK_NONE", 0x0),
+            ("SCX_TASK_INIT", 0x200),
+            ("SCX_TASK_READY", 0x300),
+            ("SCX_TASK_ENABLED", 0x400),
+            ("SCX_TASK_REENQ_REASON_MASK", 0x7000),
+            ("SCX_TASK_REENQ_NONE", 0x0),
+            ("SCX_TASK_REENQ_KFUNC", 0x1000),
+            ("SCX_TASK_CURSOR", 0x8000_0000),
+        ]
+        .iter()
+        .map(|&(n, v)| (n.to_owned(), v))
+        .collect();
+        let f = decode_scx_flags(0x405, &c);
+        assert_eq!(f.flags, ["QUEUED", "RESET_RUNNABLE_AT"]);
+        assert_eq!(f.state.as_deref(), Some("ENABLED"));
+        assert_eq!(f.reenq_reason.as_deref(), Some("NONE"));
+        let f = decode_scx_flags(0x1301 | 0x10_0000, &c);
+        assert_eq!(f.flags, ["QUEUED", "0x100000"]);
+        assert_eq!((f.state.as_deref(), f.reenq_reason.as_deref()), (Some("READY"), Some("KFUNC")));
+    }
+}

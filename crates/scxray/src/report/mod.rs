@@ -1,0 +1,16 @@
+//! The report stage: the owned report of one walk (machine facts, scheduler, per-CPU state,
+//! every DSQ, task lists, and what was absent or truncated and why), built from the walk
+//! stage's data without reading guest memory; serialised as JSON ([`schema`], `scxray.dump/1`)
+//! or rendered as [`text`]; what [`diagnose`] derives; and the [`diff`] of two reports.
+
+mod build;
+pub mod diagnose;
+pub mod diff;
+mod parts;
+pub mod schema;
+pub mod text;
+
+pub use schema::{
+    CpuReport, DsqReport, ExitInfo, GlobalState, MachineFacts, Report, SCHEMA, SchedEntry, SchedulerFacts,
+    ScxFlags, TaskRef, TaskReport, TasksReport, UserDsqsReport, WalkEnd, describe_problem, provenance_name,
+};

@@ -1,0 +1,60 @@
+//! The walk stage: everything one report needs, read out of guest memory and returned as
+//! data ([`Snapshot`]). It runs the core walks (per-CPU state, every DSQ, the sub-scheduler
+//! tree, `scx_tasks`) and every other read of the report: task identities and detail,
+//! scheduler names and cgroup paths, exit info, event counters, the global state. A read
+//! that failed is kept as its [`scxray_core::ReadError`] ([`Reading::Failed`]). After this
+//! stage nothing reads guest memory.
+
+mod collect;
+mod global;
+mod read;
+mod sched;
+mod tasks;
+pub mod walks;
+
+pub use global::GlobalReads;
+pub use read::Reading;
+pub use sched::{EventCounts, ExitReads, RootReads, SchedNames};
+pub use tasks::{FoundTask, Place, TaskReads};
+pub use walks::Walks;
+
+use crate::target::Target;
+use scxray_core::{Limits, Problem, SchedState};
+use scxray_wire::TaskRecord;
+
+/// What one walk of a guest read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The root scheduler, when one is attached.
+    pub root: Option<SchedState>,
+    /// The walks' results, each task with its identity.
+    pub walks: Walks<TaskRecord>,
+    /// What the walks could not do.
+    pub problems: Vec<Problem>,
+    /// The root's names, level, exit info and counters, when there is a root.
+    pub root_reads: Option<RootReads>,
+    /// Each sub-scheduler's names, one per `walks.subs`, in order (sub-schedulers are 7.2+:
+    /// never the 6.12-6.15 globals).
+    pub sub_names: Vec<SchedNames>,
+    /// Every task found, once, in first-seen order, with its detail.
+    pub tasks: Vec<FoundTask>,
+    /// The global sched_ext state.
+    pub globals: GlobalReads,
+}
+
+/// Walks `target` under `limits` and reads everything else a report needs.
+pub fn walk(target: &Target, limits: Limits) -> Snapshot {
+    let mut c = collect::Collector::default();
+    target.guest(limits).walk_machine(&mut c);
+    let r = read::Reader::new(target);
+    let walks = tasks::identities(&r, c.walks);
+    Snapshot {
+        root_reads: c.root.as_ref().map(|s| sched::root(&r, s)),
+        sub_names: walks.subs.iter().map(|(s, _)| sched::names(&r, s.state.sched_kva, false)).collect(),
+        tasks: tasks::found(&r, &walks),
+        globals: global::read(&r),
+        root: c.root,
+        walks,
+        problems: c.problems,
+    }
+}

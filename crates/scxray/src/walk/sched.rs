@@ -1,0 +1,149 @@
+//! What the host reads about each scheduler beyond the walk's `SchedState`: its name and
+//! cgroup, the root's level, why it exited, its event counters.
+
+use super::read::{Reader, Reading};
+use scxray_core::{Field, Provenance, SchedState, VirtAddr};
+
+/// A scheduler's names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedNames {
+    /// `ops.name`.
+    pub name: Reading<String>,
+    /// `scx_sched.cgrp_path`: the cgroup it schedules (none on 6.12-6.15).
+    pub cgroup_path: Reading<String>,
+}
+
+/// What the host reads about the root scheduler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootReads {
+    /// Its names.
+    pub names: SchedNames,
+    /// `scx_sched.level` (none on 6.12-6.15).
+    pub level: Reading<i32>,
+    /// Why it exited; read only when `exit_kind` says it did.
+    pub exit: Reading<ExitReads>,
+    /// Its event counters.
+    pub events: Reading<EventCounts>,
+}
+
+/// `struct scx_exit_info`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExitReads {
+    /// `kind`.
+    pub kind: Reading<i32>,
+    /// `exit_code`.
+    pub exit_code: Reading<i64>,
+    /// `reason`.
+    pub reason: Reading<String>,
+    /// `msg`.
+    pub msg: Reading<String>,
+}
+
+/// The event counters (`struct scx_event_stats`, per CPU), summed over the CPUs read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EventCounts {
+    /// Each counter (its member name, `SCX_EV_*`) and its sum.
+    pub sums: Vec<(String, i64)>,
+    /// The per-CPU copies that could not be read: which CPU, and why.
+    pub unread: Vec<(u32, scxray_core::ReadError)>,
+}
+
+/// `char name[SCX_OPS_NAME_LEN]`.
+const OPS_NAME_LEN: usize = 128;
+/// The kernel's `PATH_MAX`.
+const PATH_MAX: usize = 4096;
+
+/// The root's reads.
+pub(super) fn root(r: &Reader<'_>, s: &SchedState) -> RootReads {
+    let globals = s.provenance == Provenance::Globals;
+    let kva = s.sched_kva;
+    // 6.12-6.15 keep the exit info behind the `scx_exit_info` pointer variable.
+    let exit_ptr_at = if globals {
+        r.symbol(&["scx_exit_info"]).map_or(Reading::Absent, Reading::Value)
+    } else {
+        r.member(kva, "scx_sched.exit_info", Field::ScxRoot)
+    };
+    RootReads {
+        names: names(r, kva, globals),
+        level: if globals {
+            Reading::Absent
+        } else {
+            r.member(kva, "scx_sched.level", Field::SchedLevel)
+                .and_then(|a| r.int(Some(a), Field::SchedLevel))
+        },
+        exit: if s.exit_kind == 0 { Reading::Absent } else { exit_ptr_at.and_then(|at| exit_info(r, at)) },
+        events: if globals {
+            r.symbol(&["event_stats_cpu"])
+                .map_or(Reading::Absent, |base| Reading::Value(per_cpu_events(r, base)))
+        } else {
+            sched_events(r, kva)
+        },
+    }
+}
+
+/// A scheduler's names: `ops.name` (of `&scx_ops` itself on 6.12-6.15, `globals`) and its
+/// cgroup path.
+pub(super) fn names(r: &Reader<'_>, sched: VirtAddr, globals: bool) -> SchedNames {
+    let name_path = if globals { "sched_ext_ops.name" } else { "scx_sched.ops.name" };
+    SchedNames {
+        name: r
+            .member(sched, name_path, Field::ScxRoot)
+            .and_then(|at| r.string(at, OPS_NAME_LEN, Field::ScxRoot)),
+        cgroup_path: if globals {
+            Reading::Absent
+        } else {
+            r.member(sched, "scx_sched.cgrp_path", Field::ScxRoot)
+                .and_then(|at| r.string_at_pointer(at, PATH_MAX, Field::ScxRoot))
+        },
+    }
+}
+
+/// The `struct scx_exit_info` whose pointer is at `ptr_at` (`&sched->exit_info`, or the
+/// `scx_exit_info` variable of 6.12-6.15).
+fn exit_info(r: &Reader<'_>, ptr_at: VirtAddr) -> Reading<ExitReads> {
+    r.int::<u64>(Some(ptr_at), Field::ScxRoot).and_then(|ptr| {
+        if ptr == 0 {
+            return Reading::Absent;
+        }
+        let field = |m: &str| r.member(VirtAddr(ptr), &format!("scx_exit_info.{m}"), Field::ScxRoot);
+        Reading::Value(ExitReads {
+            kind: field("kind").and_then(|a| r.int(Some(a), Field::ScxRoot)),
+            exit_code: field("exit_code").and_then(|a| r.int(Some(a), Field::ScxRoot)),
+            reason: field("reason").and_then(|a| r.string_at_pointer(a, 128, Field::ScxRoot)),
+            msg: field("msg").and_then(|a| r.string_at_pointer(a, 1024, Field::ScxRoot)),
+        })
+    })
+}
+
+/// A scheduler's event counters: per CPU in `scx_sched.pcpu->event_stats`.
+fn sched_events(r: &Reader<'_>, sched: VirtAddr) -> Reading<EventCounts> {
+    let Some(stats_off) = r.types().offset("scx_sched_pcpu.event_stats") else { return Reading::Absent };
+    r.member(sched, "scx_sched.pcpu", Field::SchedPcpu)
+        .and_then(|at| r.int::<u64>(Some(at), Field::SchedPcpu))
+        .map(|pcpu| per_cpu_events(r, VirtAddr(pcpu.wrapping_add(stats_off))))
+}
+
+/// The members of the per-CPU `struct scx_event_stats` at `base` (a per-CPU address: each
+/// CPU's copy is at `base + __per_cpu_offset[cpu]`), summed over the possible CPUs.
+fn per_cpu_events(r: &Reader<'_>, base: VirtAddr) -> EventCounts {
+    let offsets = r.target().machine().per_cpu_offsets();
+    let mut unread = Vec::new();
+    let sums = r
+        .types()
+        .s64_members("scx_event_stats")
+        .into_iter()
+        .map(|(name, off)| {
+            let mut sum = 0i64;
+            for (cpu, &o) in (0u32..).zip(offsets).filter(|&(cpu, &o)| cpu == 0 || o != 0) {
+                let at = VirtAddr(base.0.wrapping_add(o).wrapping_add(off));
+                match r.int::<i64>(Some(at), Field::ScxRoot) {
+                    Reading::Value(v) => sum = sum.wrapping_add(v),
+                    Reading::Failed(e) => unread.push((cpu, e)),
+                    Reading::Absent => {}
+                }
+            }
+            (name, sum)
+        })
+        .collect();
+    EventCounts { sums, unread }
+}
