@@ -249,6 +249,27 @@ pub struct Layout {
     pub bpf: BpfLayout,
 }
 
+impl Layout {
+    /// Whether the kernel's BTF gave the offsets of `group`.
+    #[must_use]
+    pub const fn has(&self, group: LayoutGroup) -> bool {
+        match group {
+            LayoutGroup::Rq => self.rq.is_some(),
+            LayoutGroup::ScxRq => self.scx_rq.is_some(),
+            LayoutGroup::Task => self.task.is_some(),
+            LayoutGroup::See => self.see.is_some(),
+            LayoutGroup::Dsq => self.dsq.is_some(),
+            LayoutGroup::DsqLnode => self.dsq_lnode.is_some(),
+            LayoutGroup::Sched => self.sched.is_some(),
+            LayoutGroup::SchedPcpu => self.sched_pcpu.is_some(),
+            LayoutGroup::SchedPnode => self.sched_pnode.is_some(),
+            LayoutGroup::Rht => self.rht.is_some(),
+            LayoutGroup::SchedPcpuMember => matches!(self.sched, Some(SchedLayout { pcpu: Some(_), .. })),
+            LayoutGroup::SchedPnodeMember => matches!(self.sched, Some(SchedLayout { pnode: Some(_), .. })),
+        }
+    }
+}
+
 /// Names of the layout groups, for reporting which one a blinded pass was missing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -281,6 +302,21 @@ pub enum LayoutGroup {
 }
 
 impl LayoutGroup {
+    /// The struct groups a [`Layout`] holds, in its field order (the member groups are parts
+    /// of [`Self::Sched`]).
+    pub const STRUCTS: [Self; 10] = [
+        Self::Rq,
+        Self::ScxRq,
+        Self::Task,
+        Self::See,
+        Self::Dsq,
+        Self::DsqLnode,
+        Self::Sched,
+        Self::SchedPcpu,
+        Self::SchedPnode,
+        Self::Rht,
+    ];
+
     /// The kernel's name for the group.
     #[must_use]
     pub const fn kernel_name(self) -> &'static str {
@@ -304,5 +340,51 @@ impl LayoutGroup {
 impl core::fmt::Display for LayoutGroup {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.kernel_name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each struct group answers for its own field: with one field cleared, exactly that
+    /// group is missing.
+    #[test]
+    fn each_struct_group_is_its_own_field() {
+        let full = Layout {
+            rq: Some(RqLayout::default()),
+            scx_rq: Some(ScxRqLayout::default()),
+            task: Some(TaskLayout::default()),
+            see: Some(SeeLayout::default()),
+            dsq: Some(DsqLayout::default()),
+            dsq_lnode: Some(DsqLnodeLayout::default()),
+            sched: Some(SchedLayout::default()),
+            sched_pcpu: Some(SchedPcpuLayout::default()),
+            sched_pnode: Some(SchedPnodeLayout::default()),
+            rht: Some(RhtLayout::default()),
+            ..Layout::default()
+        };
+        let clear: [fn(&mut Layout); 10] = [
+            |l| l.rq = None,
+            |l| l.scx_rq = None,
+            |l| l.task = None,
+            |l| l.see = None,
+            |l| l.dsq = None,
+            |l| l.dsq_lnode = None,
+            |l| l.sched = None,
+            |l| l.sched_pcpu = None,
+            |l| l.sched_pnode = None,
+            |l| l.rht = None,
+        ];
+        for (cleared, clear) in LayoutGroup::STRUCTS.iter().zip(clear) {
+            let mut l = full;
+            clear(&mut l);
+            let mut missing = LayoutGroup::STRUCTS.iter().filter(|&&g| !l.has(g));
+            assert_eq!((missing.next(), missing.next()), (Some(cleared), None));
+        }
+        assert!(!full.has(LayoutGroup::SchedPcpuMember));
+        let with_pcpu =
+            Layout { sched: Some(SchedLayout { pcpu: Some(8), ..SchedLayout::default() }), ..full };
+        assert!(with_pcpu.has(LayoutGroup::SchedPcpuMember) && !with_pcpu.has(LayoutGroup::SchedPnodeMember));
     }
 }
