@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scxray::kernel::VmcoreInfo;
+use scxray::source::VmcoreInfo;
 use scxray::kernel::kallsyms::read_kallsyms;
 use scxray_fuzz::Reader;
 use std::cell::Cell;

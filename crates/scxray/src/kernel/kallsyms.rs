@@ -11,8 +11,8 @@
 //! base is calibrated against `SYMBOL(_stext)`, which VMCOREINFO always carries.
 
 use super::symbols::{SymbolSearch, SymbolSource, SymbolTable};
-use super::vmcoreinfo::VmcoreInfo;
 use crate::error::Error;
+use crate::source::VmcoreInfo;
 use std::sync::Arc;
 
 /// Reads guest kernel virtual memory.

@@ -1,11 +1,10 @@
-//! Kernel knowledge: VMCOREINFO, symbol tables, vmlinux files, the BTF by name.
+//! Kernel knowledge: symbol tables (kallsyms in memory, vmlinux, System.map), vmlinux files, the
+//! BTF by name.
 
 pub mod btf;
 pub mod kallsyms;
 pub mod symbols;
-pub mod vmcoreinfo;
 pub mod vmlinux;
 
 pub use symbols::SymbolTable;
-pub use vmcoreinfo::VmcoreInfo;
 pub use vmlinux::Vmlinux;

@@ -10,6 +10,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+/// Looks a symbol up: its address, when the kernel has it.
+pub type SymbolLookup<'a> = dyn Fn(&str) -> Option<u64> + 'a;
+
 /// Where a symbol table came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SymbolSource {

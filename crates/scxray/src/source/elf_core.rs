@@ -3,7 +3,7 @@
 //! copied into RAM as a whole.
 
 use super::bytes::Bytes;
-use super::find_all;
+use super::scan::find_all;
 use crate::error::Error;
 use object::Endianness;
 use object::elf;

@@ -5,7 +5,8 @@
 //! read physical memory only. Read with `pread`, never mapped (the file is not mappable and
 //! its size is that of the kernel's address space).
 
-use super::{ChunkScan, CpuNote, notes};
+use super::scan::ChunkScan;
+use super::{CpuNote, notes};
 use crate::error::Error;
 use scxray_core::{MemError, PhysAddr, PhysMem};
 use std::fs::File;

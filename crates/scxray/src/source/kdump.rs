@@ -21,9 +21,9 @@
 //! does not decompress to exactly one page reads as [`MemError::Unavailable`], a page the
 //! dump left out as [`MemError::NotBacked`].
 
-use super::ChunkScan;
 use super::CpuNote;
 use super::bytes::Bytes;
+use super::scan::ChunkScan;
 use crate::error::Error;
 use scxray_core::{MemError, PhysAddr, PhysMem};
 use std::borrow::Cow;

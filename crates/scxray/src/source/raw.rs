@@ -2,7 +2,7 @@
 //! a QEMU `memory-backend-file,share=on` guest (read while the guest runs).
 
 use super::bytes::Bytes;
-use super::find_all;
+use super::scan::find_all;
 use crate::error::Error;
 use scxray_core::zerocopy::{FromBytes, IntoBytes};
 use scxray_core::{FlatImage, MemError, PhysAddr, PhysMem};

@@ -3,10 +3,11 @@
 //! globals whose "disabled" value only BTF knows.
 
 use super::inputs::{Identity, Inputs};
-use super::paging::Runtime;
+use super::read::read_virt;
 use super::setup::{BtfFrom, SetupStep};
 use crate::error::Error;
 use crate::kernel::btf::{KernelBtf, KernelTypes};
+use crate::kernel::symbols::SymbolLookup;
 use crate::source::Memory;
 use scxray_core::{Layout, SchedGlobals, VirtAddr};
 use scxray_wire::Translator;
@@ -24,7 +25,7 @@ pub(super) fn load(
     id: &Identity,
     memory: &Memory,
     translator: &Translator,
-    runtime: &Runtime<'_>,
+    runtime: &SymbolLookup<'_>,
     setup: &mut Vec<SetupStep>,
 ) -> Result<Types, Error> {
     let (bytes, from) = if let Some(preset) = preset {
@@ -41,7 +42,7 @@ pub(super) fn load(
             Error::BadInput(format!("__start_BTF {start:#x} / __stop_BTF {stop:#x}: not a plausible range"))
         })?;
         let mut b = vec![0u8; len as usize];
-        super::read_virt(memory, translator, start, &mut b)
+        read_virt(memory, translator, start, &mut b)
             .map_err(|e| Error::BadInput(format!("reading the kernel's BTF from memory: {e}")))?;
         (b, BtfFrom::KernelImage { len })
     };
@@ -73,7 +74,7 @@ fn layout_of(parsed: Option<&scxray_btf::Btf<'_>>) -> Result<Layout, Error> {
 /// A 6.12-6.15 kernel's scheduler globals, when it has `scx_ops` and an enable state whose
 /// "disabled" value its BTF names (6.12-6.14: `scx_ops_enable_state_var`, `SCX_OPS_DISABLED`;
 /// 6.15: `scx_enable_state_var`, `SCX_DISABLED`).
-pub(super) fn sched_globals(types: &KernelTypes<'_>, runtime: &Runtime<'_>) -> Option<SchedGlobals> {
+pub(super) fn sched_globals(types: &KernelTypes<'_>, runtime: &SymbolLookup<'_>) -> Option<SchedGlobals> {
     let ops = runtime("scx_ops")?;
     let enable_state = runtime("scx_ops_enable_state_var").or_else(|| runtime("scx_enable_state_var"))?;
     let disabled = [("scx_ops_enable_state", "SCX_OPS_DISABLED"), ("scx_enable_state", "SCX_DISABLED")]

@@ -3,10 +3,10 @@
 
 use super::setup::{BtfFrom, SetupStep, VmcoreinfoFrom};
 use crate::error::Error;
-use crate::kernel::vmcoreinfo::find_vmcoreinfo;
 use crate::kernel::vmlinux::Arch;
-use crate::kernel::{SymbolTable, VmcoreInfo, Vmlinux};
+use crate::kernel::{SymbolTable, Vmlinux};
 use crate::source::Memory;
+use crate::source::vmcoreinfo::{VmcoreInfo, find_vmcoreinfo};
 use object::elf;
 use std::path::PathBuf;
 

@@ -1,6 +1,7 @@
 //! The machine's shape from the guest's own variables: `nr_cpu_ids`, `nr_node_ids` and
 //! `__per_cpu_offset[]`.
 
+use super::read::read_virt;
 use super::setup::SetupStep;
 use super::symbols::RuntimeSymbols;
 use crate::error::Error;
@@ -54,7 +55,7 @@ pub(super) fn read(
     let read_u32 = |addr: Option<u64>, what: &str| -> Result<Option<u32>, Error> {
         let Some(a) = addr else { return Ok(None) };
         let mut b = [0u8; 4];
-        super::read_virt(memory, translator, a, &mut b)
+        read_virt(memory, translator, a, &mut b)
             .map_err(|e| Error::BadInput(format!("reading {what} at {a:#x}: {e}")))?;
         Ok(Some(u32::from_le_bytes(b)))
     };
@@ -70,7 +71,7 @@ pub(super) fn read(
     let mut per_cpu_offsets = vec![0u64; nr_cpus as usize];
     if let Some(a) = symbols.per_cpu_offset {
         let mut b = vec![0u8; nr_cpus as usize * 8];
-        super::read_virt(memory, translator, a, &mut b)
+        read_virt(memory, translator, a, &mut b)
             .map_err(|e| Error::BadInput(format!("reading __per_cpu_offset at {a:#x}: {e}")))?;
         for (o, c) in per_cpu_offsets.iter_mut().zip(b.chunks_exact(8)) {
             *o = u64::from_le_bytes(c.try_into().unwrap_or_default());

@@ -11,6 +11,7 @@ mod inputs;
 pub mod live;
 mod machine;
 mod paging;
+mod read;
 pub mod setup;
 mod symbols;
 
@@ -20,12 +21,12 @@ pub use setup::{Paging, SetupStep};
 pub use symbols::RuntimeSymbols;
 
 use crate::error::Error;
+use crate::kernel::SymbolTable;
 use crate::kernel::btf::{KernelBtf, KernelTypes};
 use crate::kernel::symbols::SymbolSource;
 use crate::kernel::vmlinux::Arch;
-use crate::kernel::{SymbolTable, VmcoreInfo};
-use crate::source::Memory;
-use scxray_core::{Guest, KernelSymbols, Layout, Limits, PerCpuOffsets, PhysMem, Translate, VirtAddr};
+use crate::source::{Memory, VmcoreInfo};
+use scxray_core::{Guest, KernelSymbols, Layout, Limits, PerCpuOffsets, VirtAddr};
 use scxray_wire::Translator;
 
 /// A configured guest: memory, translator, layout, symbols, and how each was found.
@@ -219,19 +220,6 @@ impl Target {
 
     /// Reads `buf.len()` bytes at kernel virtual `va`.
     pub fn read_virt(&self, va: u64, buf: &mut [u8]) -> Result<(), String> {
-        read_virt(&self.memory, &self.translator, va, buf)
+        read::read_virt(&self.memory, &self.translator, va, buf)
     }
-}
-
-/// Reads guest virtual memory page by page through `t`.
-fn read_virt(mem: &Memory, t: &Translator, va: u64, buf: &mut [u8]) -> Result<(), String> {
-    let mut done = 0usize;
-    while done < buf.len() {
-        let at = va.wrapping_add(done as u64);
-        let n = ((4096 - (at & 4095)) as usize).min(buf.len() - done);
-        let pa = t.translate(mem, VirtAddr(at)).map_err(|e| e.to_string())?;
-        mem.read(pa, &mut buf[done..done + n]).map_err(|e| e.to_string())?;
-        done += n;
-    }
-    Ok(())
 }

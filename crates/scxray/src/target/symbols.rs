@@ -4,6 +4,7 @@
 
 use super::inputs::{Identity, Inputs};
 use super::paging::{self, X86_START_KERNEL_MAP};
+use super::read::read_virt;
 use super::setup::{SetupStep, SymbolsFrom};
 use crate::error::Error;
 use crate::kernel::SymbolTable;
@@ -100,7 +101,7 @@ pub(super) fn table(
                         .into(),
                 ));
             };
-            let read = |va: u64, buf: &mut [u8]| super::read_virt(memory, &translator, va, buf);
+            let read = |va: u64, buf: &mut [u8]| read_virt(memory, &translator, va, buf);
             let t = crate::kernel::kallsyms::read_kallsyms(info, &read)?;
             setup.push(SetupStep::Symbols { count: t.len(), from: SymbolsFrom::KallsymsInMemory });
             t

@@ -432,7 +432,7 @@ fn kernel_check(
     // The first hit where a whole VMCOREINFO starts ends the scan (it lies low in RAM).
     let mut found = None;
     memory.scan_until(b"OSRELEASE=", 64, &mut |pa| {
-        found = crate::kernel::vmcoreinfo::find_vmcoreinfo(memory, &[pa]);
+        found = super::vmcoreinfo::find_vmcoreinfo(memory, &[pa]);
         found.is_some()
     });
     let Some((pa, text, info)) = found else {

@@ -169,7 +169,7 @@ impl ProcessMemory {
         max: usize,
         accept: &mut dyn FnMut(u64) -> bool,
     ) -> Option<u64> {
-        let mut scan = super::super::ChunkScan::new(needle, max);
+        let mut scan = super::super::scan::ChunkScan::new(needle, max);
         let mut buf = vec![0u8; 1 << 20];
         let mut seen = 0;
         for r in &self.ranges {

@@ -10,7 +10,7 @@
 //!   most likely to get wrong: where RAM starts.
 
 use super::process::ProcessMemory;
-use crate::kernel::VmcoreInfo;
+use crate::source::vmcoreinfo::VmcoreInfo;
 use scxray_core::{PhysAddr, PhysMem};
 
 /// What the VMM itself reads at a guest-physical address (QEMU: `xp`), filling the buffer.

@@ -1,9 +1,9 @@
 //! aarch64: the page tables and linear map from VMCOREINFO (QEMU records no TTBR1_EL1), the
 //! kernel image range from `_text`/`_end`.
 
-use super::Runtime;
 use crate::error::Error;
-use crate::kernel::VmcoreInfo;
+use crate::kernel::symbols::SymbolLookup;
+use crate::source::VmcoreInfo;
 use crate::target::setup::{Pa52, Paging, SetupStep};
 use scxray_aarch64::{Aarch64Translator, KernelImage};
 use scxray_core::{PhysAddr, VirtAddr};
@@ -11,7 +11,7 @@ use scxray_wire::Translator;
 
 pub(super) fn translator(
     info: Option<&VmcoreInfo>,
-    runtime: &Runtime<'_>,
+    runtime: &SymbolLookup<'_>,
     setup: &mut Vec<SetupStep>,
 ) -> Result<(Translator, Paging), Error> {
     let info = info.ok_or_else(|| {

@@ -8,21 +8,19 @@ mod x86_64;
 use super::inputs::Identity;
 use super::setup::{Paging, SetupStep};
 use crate::error::Error;
+use crate::kernel::symbols::SymbolLookup;
 use crate::kernel::vmlinux::Arch;
 use crate::source::Memory;
 use scxray_wire::Translator;
 
 pub(super) use x86_64::START_KERNEL_MAP as X86_START_KERNEL_MAP;
 
-/// Looks a symbol up at its runtime address.
-pub(super) type Runtime<'a> = dyn Fn(&str) -> Option<u64> + 'a;
-
 /// The translator and paging mode of `id`'s architecture, with symbols from `runtime`; the
 /// steps it took are appended to `setup`.
 pub(super) fn translator(
     memory: &Memory,
     id: &Identity,
-    runtime: &Runtime<'_>,
+    runtime: &SymbolLookup<'_>,
     setup: &mut Vec<SetupStep>,
 ) -> Result<(Translator, Paging), Error> {
     let info = id.vmcoreinfo.as_ref();

@@ -1,10 +1,11 @@
 //! x86_64: paging mode from CR4 or VMCOREINFO, the root from CR3 or `init_top_pgt`, the
 //! direct map from `page_offset_base`.
 
-use super::Runtime;
 use crate::error::Error;
-use crate::kernel::VmcoreInfo;
+use crate::kernel::symbols::SymbolLookup;
 use crate::source::Memory;
+use crate::source::VmcoreInfo;
+use crate::target::read::read_virt;
 use crate::target::setup::{Paging, SetupStep, X86ModeFrom, X86RootFrom};
 use scxray_core::{PhysAddr, VirtAddr};
 use scxray_wire::Translator;
@@ -17,7 +18,7 @@ pub(in crate::target) const START_KERNEL_MAP: u64 = 0xffff_ffff_8000_0000;
 pub(super) fn translator(
     memory: &Memory,
     info: Option<&VmcoreInfo>,
-    runtime: &Runtime<'_>,
+    runtime: &SymbolLookup<'_>,
     setup: &mut Vec<SetupStep>,
 ) -> Result<(Translator, Paging), Error> {
     let phys_base = info.and_then(|v| v.number("phys_base")).map_or(0, |v| v as u64);
@@ -68,7 +69,7 @@ pub(super) fn translator(
     if let Some(sym) = runtime("page_offset_base") {
         let t = Translator::X86_64(X86Translator::new(config));
         let mut b = [0u8; 8];
-        crate::target::read_virt(memory, &t, sym, &mut b)
+        read_virt(memory, &t, sym, &mut b)
             .map_err(|e| Error::BadInput(format!("reading page_offset_base at {sym:#x}: {e}")))?;
         config.page_offset_base = VirtAddr(u64::from_le_bytes(b));
         setup.push(SetupStep::X86DirectMap(Some(config.page_offset_base.0)));

@@ -1,5 +1,7 @@
 //! VMCOREINFO: the `KEY=VALUE` text the kernel keeps for dump tools (OSRELEASE, KASLR offset,
-//! phys_base, page-table roots, VA_BITS, ...), from a core's note or found in memory.
+//! phys_base, page-table roots, VA_BITS, ...), as a dump carries it (an ELF note, the kdump
+//! header) or memory holds it. The source stage has it because a dump says this about itself
+//! and an attached guest's RAM layout is checked against it.
 
 use scxray_core::{PhysAddr, PhysMem};
 use std::collections::BTreeMap;
