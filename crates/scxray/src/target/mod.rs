@@ -1,8 +1,8 @@
 //! Configuration: from a memory dump (and whatever kernel files the user has) to a
 //! [`Target`] the walkers read, as a short pipeline of named steps, each in its own module:
-//! [`inputs`] (VMCOREINFO, architecture, release, KASLR), [`symbols`] (a symbol table and
-//! the runtime addresses), [`paging`] (the translators, per architecture), [`btf`] (the BTF
-//! and the `Layout` from it), [`machine`] (CPUs, nodes, per-CPU offsets). The [`live`] host
+//! `inputs` (VMCOREINFO, architecture, release, KASLR), `symbols` (a symbol table and the
+//! runtime addresses), `paging` (the translators, one builder per architecture), `btf` (the
+//! BTF and the `Layout` from it), `machine` (CPUs, nodes, per-CPU offsets). The [`live`] host
 //! presets symbols and BTF from its own files. What each step found is a [`SetupStep`], for
 //! `scxray info`.
 
