@@ -86,6 +86,17 @@ fn test_all(args: &[String]) -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
+    // The library as a VMM or test harness depends on it: no default features, so no clap.
+    Step::new("clippy of the scxray library without the cli feature").run(cargo(&[
+        "clippy",
+        "-p",
+        "scxray",
+        "--lib",
+        "--no-default-features",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     Step::new("tests").run(cargo(&["test", "--workspace", "--all-features"]))?;
     for target in NO_STD_TARGETS {
         for krate in NO_STD_CRATES {
