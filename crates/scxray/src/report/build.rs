@@ -21,27 +21,30 @@ impl Report {
         let exit_kind_name = |kind: u32| types.enum_name("scx_exit_kind", u64::from(kind));
         let sched_ext = global_state(&s.globals, &types);
         let w = &s.walks;
-        let root = s.root.as_ref().zip(s.root_reads.as_ref());
-        let scheduler = root.map(|(r, reads)| SchedulerFacts {
-            state: sched_ext.enable_state.clone(),
-            ops_name: reads.names.name.value().cloned(),
-            sched_kva: hex(r.sched_kva.0),
-            exit_kind: r.exit_kind,
-            exit_kind_name: exit_kind_name(r.exit_kind),
-            aborting: r.aborting,
-            bypass_depth: r.bypass_depth,
-            provenance: provenance_name(r.provenance).into(),
-            exit: reads.exit.value().map(exit_info),
-            events: reads.events.value().map(event_counters).unwrap_or_default(),
+        let scheduler = s.root.as_ref().map(|root| {
+            let r = &root.state;
+            SchedulerFacts {
+                state: sched_ext.enable_state.clone(),
+                ops_name: root.names.name.value().cloned(),
+                sched_kva: hex(r.sched_kva.0),
+                exit_kind: r.exit_kind,
+                exit_kind_name: exit_kind_name(r.exit_kind),
+                aborting: r.aborting,
+                bypass_depth: r.bypass_depth,
+                provenance: provenance_name(r.provenance).into(),
+                exit: root.exit.value().map(exit_info),
+                events: root.events.value().map(event_counters).unwrap_or_default(),
+            }
         });
-        let root_entry = root.map(|(r, reads)| {
+        let root_entry = s.root.as_ref().map(|root| {
+            let r = &root.state;
             SchedEntry::new(
                 r,
                 None,
-                reads.level.get(),
+                root.level.get(),
                 0,
-                reads.names.name.value().cloned(),
-                reads.names.cgroup_path.value().cloned(),
+                root.names.name.value().cloned(),
+                root.names.cgroup_path.value().cloned(),
                 exit_kind_name(r.exit_kind),
                 w.owned(r.sched_kva),
                 w.user.as_ref(),

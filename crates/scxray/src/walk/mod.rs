@@ -14,25 +14,23 @@ pub mod walks;
 
 pub use global::GlobalReads;
 pub use read::Reading;
-pub use sched::{EventCounts, ExitReads, RootReads, SchedNames};
+pub use sched::{EventCounts, ExitReads, Root, SchedNames};
 pub use tasks::{FoundTask, Place, TaskReads};
 pub use walks::Walks;
 
 use crate::target::Target;
-use scxray_core::{Limits, Problem, SchedState};
+use scxray_core::{Limits, Problem};
 use scxray_wire::TaskRecord;
 
 /// What one walk of a guest read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     /// The root scheduler, when one is attached.
-    pub root: Option<SchedState>,
+    pub root: Option<Root>,
     /// The walks' results, each task with its identity.
     pub walks: Walks<TaskRecord>,
     /// What the walks could not do.
     pub problems: Vec<Problem>,
-    /// The root's names, level, exit info and counters, when there is a root.
-    pub root_reads: Option<RootReads>,
     /// Each sub-scheduler's names, one per `walks.subs`, in order (sub-schedulers are 7.2+:
     /// never the 6.12-6.15 globals).
     pub sub_names: Vec<SchedNames>,
@@ -49,11 +47,10 @@ pub fn walk(target: &Target, limits: Limits) -> Snapshot {
     let r = read::Reader::new(target);
     let walks = tasks::identities(&r, c.walks);
     Snapshot {
-        root_reads: c.root.as_ref().map(|s| sched::root(&r, s)),
+        root: c.root.map(|s| sched::root(&r, s)),
         sub_names: walks.subs.iter().map(|(s, _)| sched::names(&r, s.state.sched_kva, false)).collect(),
         tasks: tasks::found(&r, &walks),
         globals: global::read(&r),
-        root: c.root,
         walks,
         problems: c.problems,
     }

@@ -13,9 +13,11 @@ pub struct SchedNames {
     pub cgroup_path: Reading<String>,
 }
 
-/// What the host reads about the root scheduler.
+/// The root scheduler: what the walk found, and what the host read about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RootReads {
+pub struct Root {
+    /// Its state, as the walk read it.
+    pub state: SchedState,
     /// Its names.
     pub names: SchedNames,
     /// `scx_sched.level` (none on 6.12-6.15).
@@ -53,8 +55,8 @@ const OPS_NAME_LEN: usize = 128;
 /// The kernel's `PATH_MAX`.
 const PATH_MAX: usize = 4096;
 
-/// The root's reads.
-pub(super) fn root(r: &Reader<'_>, s: &SchedState) -> RootReads {
+/// The root, with what the host reads about it.
+pub(super) fn root(r: &Reader<'_>, s: SchedState) -> Root {
     let globals = s.provenance == Provenance::Globals;
     let kva = s.sched_kva;
     // 6.12-6.15 keep the exit info behind the `scx_exit_info` pointer variable.
@@ -63,7 +65,8 @@ pub(super) fn root(r: &Reader<'_>, s: &SchedState) -> RootReads {
     } else {
         r.member(kva, "scx_sched.exit_info", Field::ScxRoot)
     };
-    RootReads {
+    Root {
+        state: s,
         names: names(r, kva, globals),
         level: if globals {
             Reading::Absent
