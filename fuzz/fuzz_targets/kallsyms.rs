@@ -6,6 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use scxray::source::VmcoreInfo;
 use scxray::kernel::kallsyms::read_kallsyms;
+use scxray_core::{Field, MemError, PhysAddr, ReadCause, ReadError, VirtAddr};
 use scxray_fuzz::Reader;
 use std::cell::Cell;
 
@@ -33,12 +34,14 @@ fuzz_target!(|data: &[u8]| {
     let mem = r.rest();
     let info = VmcoreInfo::parse(&text);
     let bytes_read = Cell::new(0u64);
-    let read = |va: u64, buf: &mut [u8]| -> Result<(), String> {
+    let read = |va: VirtAddr, buf: &mut [u8], field: Field| -> Result<(), ReadError> {
         bytes_read.set(bytes_read.get() + buf.len() as u64);
-        let off = va.checked_sub(BASE).ok_or("below the image")?;
-        let start = usize::try_from(off).map_err(|_| "too far")?;
-        let src = mem.get(start..start.checked_add(buf.len()).ok_or("overflow")?).ok_or("not backed")?;
-        buf.copy_from_slice(src);
+        let src = va
+            .checked_offset_from(VirtAddr(BASE))
+            .and_then(|off| usize::try_from(off).ok())
+            .and_then(|start| mem.get(start..start.checked_add(buf.len())?));
+        let not_backed = MemError::NotBacked { pa: PhysAddr(va.0.wrapping_sub(BASE)), len: buf.len() as u64 };
+        buf.copy_from_slice(src.ok_or(ReadError { field, kva: va, cause: ReadCause::Memory(not_backed) })?);
         Ok(())
     };
     let _ = read_kallsyms(&info, &read);

@@ -230,15 +230,20 @@ pub struct ReadError {
     pub cause: ReadCause,
 }
 
+impl fmt::Display for ReadCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Translate(e) => write!(f, "{e}"),
+            Self::Memory(e) => write!(f, "{e}"),
+            Self::AddressOverflow => f.write_str("address computation overflowed"),
+            Self::MissingLayout(g) => write!(f, "the layout has no offsets for {g}"),
+        }
+    }
+}
+
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot read {} at {}: ", self.field, self.kva)?;
-        match &self.cause {
-            ReadCause::Translate(e) => write!(f, "{e}"),
-            ReadCause::Memory(e) => write!(f, "{e}"),
-            ReadCause::AddressOverflow => f.write_str("address computation overflowed"),
-            ReadCause::MissingLayout(g) => write!(f, "the layout has no offsets for {g}"),
-        }
+        write!(f, "cannot read {} at {}: {}", self.field, self.kva, self.cause)
     }
 }
 

@@ -13,10 +13,11 @@
 use super::symbols::{SymbolSearch, SymbolSource, SymbolTable};
 use crate::error::Error;
 use crate::source::VmcoreInfo;
+use scxray_core::{Field, ReadError, VirtAddr};
 use std::sync::Arc;
 
-/// Reads guest kernel virtual memory.
-pub type ReadVirt<'a> = dyn Fn(u64, &mut [u8]) -> Result<(), String> + 'a;
+/// Reads guest kernel virtual memory, the error naming the field read.
+pub type ReadVirt<'a> = dyn Fn(VirtAddr, &mut [u8], Field) -> Result<(), ReadError> + 'a;
 
 /// Most symbols a kernel has ever had is a few hundred thousand; more means garbage.
 const MAX_SYMS: u32 = 4_000_000;
@@ -43,18 +44,21 @@ pub fn read_kallsyms(info: &VmcoreInfo, read: &ReadVirt<'_>) -> Result<SymbolTab
     let stext = sym(info, "_stext")?;
 
     let mut b4 = [0u8; 4];
-    read(num_va, &mut b4).map_err(|e| bad(format!("kallsyms_num_syms at {num_va:#x}: {e}")))?;
+    read(VirtAddr(num_va), &mut b4, Field::KallsymsNumSyms)
+        .map_err(|e| bad(format!("kallsyms_num_syms at {num_va:#x}: {}", e.cause)))?;
     let num = u32::from_le_bytes(b4);
     if num == 0 || num > MAX_SYMS {
         return Err(bad(format!("kallsyms_num_syms reads {num}")));
     }
     let mut index = vec![0u8; 512];
-    read(token_index_va, &mut index).map_err(|e| bad(format!("kallsyms_token_index: {e}")))?;
+    read(VirtAddr(token_index_va), &mut index, Field::KallsymsTokenIndex)
+        .map_err(|e| bad(format!("kallsyms_token_index: {}", e.cause)))?;
     let index: Vec<usize> =
         index.chunks_exact(2).map(|c| usize::from(u16::from_le_bytes([c[0], c[1]]))).collect();
     let table_len = index.iter().max().copied().unwrap_or(0) + 256;
     let mut table = vec![0u8; table_len];
-    read(token_table_va, &mut table).map_err(|e| bad(format!("kallsyms_token_table: {e}")))?;
+    read(VirtAddr(token_table_va), &mut table, Field::KallsymsTokenTable)
+        .map_err(|e| bad(format!("kallsyms_token_table: {}", e.cause)))?;
     let tokens: Vec<&[u8]> = index
         .iter()
         .map(|&o| {
@@ -69,9 +73,11 @@ pub fn read_kallsyms(info: &VmcoreInfo, read: &ReadVirt<'_>) -> Result<SymbolTab
             bad(format!("kallsyms_names {names_va:#x} / token table {token_table_va:#x} out of order"))
         })?;
     let mut names = vec![0u8; names_len as usize];
-    read(names_va, &mut names).map_err(|e| bad(format!("kallsyms_names: {e}")))?;
+    read(VirtAddr(names_va), &mut names, Field::KallsymsNames)
+        .map_err(|e| bad(format!("kallsyms_names: {}", e.cause)))?;
     let mut offsets = vec![0u8; num as usize * 4];
-    read(offsets_va, &mut offsets).map_err(|e| bad(format!("kallsyms_offsets: {e}")))?;
+    read(VirtAddr(offsets_va), &mut offsets, Field::KallsymsOffsets)
+        .map_err(|e| bad(format!("kallsyms_offsets: {}", e.cause)))?;
 
     let offsets: Vec<i32> =
         offsets.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap_or_default())).collect();

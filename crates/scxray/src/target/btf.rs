@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::kernel::btf::{KernelBtf, KernelTypes};
 use crate::kernel::symbols::SymbolLookup;
 use crate::source::Memory;
-use scxray_core::{Layout, SchedGlobals, VirtAddr};
+use scxray_core::{Field, Layout, SchedGlobals, VirtAddr};
 use scxray_wire::Translator;
 
 /// The kernel's BTF and the layout resolved from it.
@@ -42,8 +42,8 @@ pub(super) fn load(
             Error::BadInput(format!("__start_BTF {start:#x} / __stop_BTF {stop:#x}: not a plausible range"))
         })?;
         let mut b = vec![0u8; len as usize];
-        read_virt(memory, translator, start, &mut b)
-            .map_err(|e| Error::BadInput(format!("reading the kernel's BTF from memory: {e}")))?;
+        read_virt(memory, translator, VirtAddr(start), &mut b, Field::KernelBtf)
+            .map_err(|e| Error::BadInput(format!("reading the kernel's BTF from memory: {}", e.cause)))?;
         (b, BtfFrom::KernelImage { len })
     };
     setup.push(SetupStep::Btf(from));

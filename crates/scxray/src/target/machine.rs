@@ -6,6 +6,7 @@ use super::setup::SetupStep;
 use super::symbols::RuntimeSymbols;
 use crate::error::Error;
 use crate::source::Memory;
+use scxray_core::{Field, VirtAddr};
 use scxray_wire::Translator;
 
 /// How many CPUs and nodes the guest has, and where each CPU's per-CPU area is.
@@ -52,14 +53,14 @@ pub(super) fn read(
     symbols: &RuntimeSymbols,
     setup: &mut Vec<SetupStep>,
 ) -> Result<MachineShape, Error> {
-    let read_u32 = |addr: Option<u64>, what: &str| -> Result<Option<u32>, Error> {
+    let read_u32 = |addr: Option<u64>, field: Field| -> Result<Option<u32>, Error> {
         let Some(a) = addr else { return Ok(None) };
         let mut b = [0u8; 4];
-        read_virt(memory, translator, a, &mut b)
-            .map_err(|e| Error::BadInput(format!("reading {what} at {a:#x}: {e}")))?;
+        read_virt(memory, translator, VirtAddr(a), &mut b, field)
+            .map_err(|e| Error::BadInput(format!("reading {field} at {a:#x}: {}", e.cause)))?;
         Ok(Some(u32::from_le_bytes(b)))
     };
-    let nr_cpus = read_u32(symbols.nr_cpu_ids, "nr_cpu_ids")?
+    let nr_cpus = read_u32(symbols.nr_cpu_ids, Field::NrCpuIdsVar)?
         .ok_or_else(|| Error::BadInput("the symbol nr_cpu_ids is missing".into()))?;
     if nr_cpus == 0 || nr_cpus > scxray_core::MAX_CPUS {
         return Err(Error::BadInput(format!(
@@ -67,12 +68,12 @@ pub(super) fn read(
         )));
     }
     let nr_nodes =
-        read_u32(symbols.nr_node_ids, "nr_node_ids")?.unwrap_or(1).clamp(1, scxray_core::MAX_NODES);
+        read_u32(symbols.nr_node_ids, Field::NrNodeIdsVar)?.unwrap_or(1).clamp(1, scxray_core::MAX_NODES);
     let mut per_cpu_offsets = vec![0u64; nr_cpus as usize];
     if let Some(a) = symbols.per_cpu_offset {
         let mut b = vec![0u8; nr_cpus as usize * 8];
-        read_virt(memory, translator, a, &mut b)
-            .map_err(|e| Error::BadInput(format!("reading __per_cpu_offset at {a:#x}: {e}")))?;
+        read_virt(memory, translator, VirtAddr(a), &mut b, Field::PerCpuOffsetArray)
+            .map_err(|e| Error::BadInput(format!("reading __per_cpu_offset at {a:#x}: {}", e.cause)))?;
         for (o, c) in per_cpu_offsets.iter_mut().zip(b.chunks_exact(8)) {
             *o = u64::from_le_bytes(c.try_into().unwrap_or_default());
         }

@@ -218,8 +218,9 @@ impl Target {
         symbols::runtime_address(&self.table, self.arch(), self.kaslr_offset, name)
     }
 
-    /// Reads `buf.len()` bytes at kernel virtual `va`.
-    pub fn read_virt(&self, va: u64, buf: &mut [u8]) -> Result<(), String> {
-        read::read_virt(&self.memory, &self.translator, va, buf)
+    /// Reads `buf.len()` bytes at kernel virtual `va` (what the user asked for:
+    /// [`Field::Requested`](scxray_core::Field::Requested)).
+    pub fn read_virt(&self, va: u64, buf: &mut [u8]) -> Result<(), scxray_core::ReadError> {
+        read::read_virt(&self.memory, &self.translator, VirtAddr(va), buf, scxray_core::Field::Requested)
     }
 }

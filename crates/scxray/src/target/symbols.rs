@@ -101,7 +101,7 @@ pub(super) fn table(
                         .into(),
                 ));
             };
-            let read = |va: u64, buf: &mut [u8]| read_virt(memory, &translator, va, buf);
+            let read = |va, buf: &mut [u8], field| read_virt(memory, &translator, va, buf, field);
             let t = crate::kernel::kallsyms::read_kallsyms(info, &read)?;
             setup.push(SetupStep::Symbols { count: t.len(), from: SymbolsFrom::KallsymsInMemory });
             t

@@ -34,14 +34,14 @@ pub(super) fn read(r: &Reader<'_>) -> GlobalReads {
     let symbols = r.target().symbols();
     GlobalReads {
         enable_state: r.int(symbols.scx_enable_state_var.map(VirtAddr), Field::EnableStateVar),
-        enabled: r.int(at(&["__scx_enabled", "__scx_ops_enabled"]), Field::ScxRoot),
-        switching_all: r.int(at(&["scx_switching_all"]), Field::ScxRoot),
-        switched_all: r.int(at(&["__scx_switched_all"]), Field::ScxRoot),
-        in_softlockup: r.int(at(&["scx_in_softlockup"]), Field::ScxRoot),
-        breather_depth: r.int(at(&["scx_breather_depth", "scx_ops_breather_depth"]), Field::ScxRoot),
-        nr_rejected: r.int(at(&["scx_nr_rejected"]), Field::ScxRoot),
-        enable_seq: r.int(at(&["scx_enable_seq"]), Field::ScxRoot),
-        jiffies: r.int(symbols.jiffies.map(VirtAddr), Field::ScxRoot),
-        watchdog_timestamp: r.int(at(&["scx_watchdog_timestamp"]), Field::ScxRoot),
+        enabled: r.int(at(&["__scx_enabled", "__scx_ops_enabled"]), Field::ScxEnabledVar),
+        switching_all: r.int(at(&["scx_switching_all"]), Field::SwitchingAllVar),
+        switched_all: r.int(at(&["__scx_switched_all"]), Field::SwitchedAllVar),
+        in_softlockup: r.int(at(&["scx_in_softlockup"]), Field::InSoftlockupVar),
+        breather_depth: r.int(at(&["scx_breather_depth", "scx_ops_breather_depth"]), Field::BreatherDepthVar),
+        nr_rejected: r.int(at(&["scx_nr_rejected"]), Field::NrRejectedVar),
+        enable_seq: r.int(at(&["scx_enable_seq"]), Field::EnableSeqVar),
+        jiffies: r.int(symbols.jiffies.map(VirtAddr), Field::Jiffies),
+        watchdog_timestamp: r.int(at(&["scx_watchdog_timestamp"]), Field::WatchdogTimestampVar),
     }
 }

@@ -4,7 +4,7 @@
 use crate::kernel::btf::KernelTypes;
 use crate::source::Memory;
 use crate::target::Target;
-use scxray_core::{Field, Guest, Limits, ReadCause, ReadError, VirtAddr};
+use scxray_core::{Field, Guest, LeInt, Limits, ReadError, VirtAddr};
 use scxray_wire::Translator;
 
 /// One value the host read from guest memory.
@@ -67,26 +67,6 @@ impl<T> From<Result<T, ReadError>> for Reading<T> {
     }
 }
 
-/// A little-endian integer as guest memory holds it.
-pub(super) trait LeInt: Sized {
-    /// Its size in bytes.
-    const SIZE: usize;
-    /// From its little-endian bytes (`b.len() == SIZE`).
-    fn from_le(b: &[u8]) -> Self;
-}
-
-macro_rules! le_int {
-    ($($t:ty),*) => {$(
-        impl LeInt for $t {
-            const SIZE: usize = size_of::<$t>();
-            fn from_le(b: &[u8]) -> Self {
-                <$t>::from_le_bytes(b.try_into().unwrap_or_default())
-            }
-        }
-    )*};
-}
-le_int!(u8, i32, u32, i64, u64);
-
 /// Reads one guest's kernel variables and members by name.
 pub(super) struct Reader<'t> {
     target: &'t Target,
@@ -124,19 +104,16 @@ impl<'t> Reader<'t> {
     pub fn member(&self, base: VirtAddr, path: &str, field: Field) -> Reading<VirtAddr> {
         match self.types.offset(path) {
             None => Reading::Absent,
-            Some(off) => match base.checked_add(off) {
-                Some(at) => Reading::Value(at),
-                None => Reading::Failed(ReadError { field, kva: base, cause: ReadCause::AddressOverflow }),
-            },
+            Some(off) => base.member(off, field).into(),
         }
     }
 
     /// The integer at `at` (`None`: the kernel has no such variable).
     pub fn int<T: LeInt>(&self, at: Option<VirtAddr>, field: Field) -> Reading<T> {
-        let Some(at) = at else { return Reading::Absent };
-        let mut b = [0u8; 8];
-        let b = &mut b[..T::SIZE];
-        self.guest.read_bytes(at, b, field).map(|()| T::from_le(b)).into()
+        match at {
+            None => Reading::Absent,
+            Some(at) => self.guest.read_le(at, field).into(),
+        }
     }
 
     /// `words` little-endian 64-bit words at `at` (a CPU mask).
@@ -163,8 +140,14 @@ impl<'t> Reader<'t> {
             .into()
     }
 
-    /// The string a `char *` at `at` points to.
-    pub fn string_at_pointer(&self, at: VirtAddr, max: usize, field: Field) -> Reading<String> {
-        self.int::<u64>(Some(at), field).and_then(|p| self.string(VirtAddr(p), max, field))
+    /// The string the `char *` at `at` (`pointer`) points to (`string`).
+    pub fn string_at_pointer(
+        &self,
+        at: VirtAddr,
+        max: usize,
+        pointer: Field,
+        string: Field,
+    ) -> Reading<String> {
+        self.int::<u64>(Some(at), pointer).and_then(|p| self.string(VirtAddr(p), max, string))
     }
 }

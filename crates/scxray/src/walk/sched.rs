@@ -63,7 +63,7 @@ pub(super) fn root(r: &Reader<'_>, s: SchedState) -> Root {
     let exit_ptr_at = if globals {
         r.symbol(&["scx_exit_info"]).map_or(Reading::Absent, Reading::Value)
     } else {
-        r.member(kva, "scx_sched.exit_info", Field::ScxRoot)
+        r.member(kva, "scx_sched.exit_info", Field::SchedExitInfo)
     };
     Root {
         state: s,
@@ -74,7 +74,12 @@ pub(super) fn root(r: &Reader<'_>, s: SchedState) -> Root {
             r.member(kva, "scx_sched.level", Field::SchedLevel)
                 .and_then(|a| r.int(Some(a), Field::SchedLevel))
         },
-        exit: if s.exit_kind == 0 { Reading::Absent } else { exit_ptr_at.and_then(|at| exit_info(r, at)) },
+        exit: if s.exit_kind == 0 {
+            Reading::Absent
+        } else {
+            let pointer = if globals { Field::ExitInfoVar } else { Field::SchedExitInfo };
+            exit_ptr_at.and_then(|at| exit_info(r, at, pointer))
+        },
         events: if globals {
             r.symbol(&["event_stats_cpu"])
                 .map_or(Reading::Absent, |base| Reading::Value(per_cpu_events(r, base)))
@@ -87,33 +92,40 @@ pub(super) fn root(r: &Reader<'_>, s: SchedState) -> Root {
 /// A scheduler's names: `ops.name` (of `&scx_ops` itself on 6.12-6.15, `globals`) and its
 /// cgroup path.
 pub(super) fn names(r: &Reader<'_>, sched: VirtAddr, globals: bool) -> SchedNames {
-    let name_path = if globals { "sched_ext_ops.name" } else { "scx_sched.ops.name" };
+    let (name_path, name_field) = if globals {
+        ("sched_ext_ops.name", Field::OpsNameVar)
+    } else {
+        ("scx_sched.ops.name", Field::SchedOpsName)
+    };
     SchedNames {
-        name: r
-            .member(sched, name_path, Field::ScxRoot)
-            .and_then(|at| r.string(at, OPS_NAME_LEN, Field::ScxRoot)),
+        name: r.member(sched, name_path, name_field).and_then(|at| r.string(at, OPS_NAME_LEN, name_field)),
         cgroup_path: if globals {
             Reading::Absent
         } else {
-            r.member(sched, "scx_sched.cgrp_path", Field::ScxRoot)
-                .and_then(|at| r.string_at_pointer(at, PATH_MAX, Field::ScxRoot))
+            r.member(sched, "scx_sched.cgrp_path", Field::SchedCgrpPath).and_then(|at| {
+                r.string_at_pointer(at, PATH_MAX, Field::SchedCgrpPath, Field::SchedCgrpPathString)
+            })
         },
     }
 }
 
-/// The `struct scx_exit_info` whose pointer is at `ptr_at` (`&sched->exit_info`, or the
-/// `scx_exit_info` variable of 6.12-6.15).
-fn exit_info(r: &Reader<'_>, ptr_at: VirtAddr) -> Reading<ExitReads> {
-    r.int::<u64>(Some(ptr_at), Field::ScxRoot).and_then(|ptr| {
+/// The `struct scx_exit_info` whose pointer (`pointer`) is at `ptr_at` (`&sched->exit_info`,
+/// or the `scx_exit_info` variable of 6.12-6.15).
+fn exit_info(r: &Reader<'_>, ptr_at: VirtAddr, pointer: Field) -> Reading<ExitReads> {
+    r.int::<u64>(Some(ptr_at), pointer).and_then(|ptr| {
         if ptr == 0 {
             return Reading::Absent;
         }
-        let field = |m: &str| r.member(VirtAddr(ptr), &format!("scx_exit_info.{m}"), Field::ScxRoot);
+        let member = |m: &str, field| r.member(VirtAddr(ptr), &format!("scx_exit_info.{m}"), field);
+        let string = |m: &str, max, pointer, string| {
+            member(m, pointer).and_then(|a| r.string_at_pointer(a, max, pointer, string))
+        };
         Reading::Value(ExitReads {
-            kind: field("kind").and_then(|a| r.int(Some(a), Field::ScxRoot)),
-            exit_code: field("exit_code").and_then(|a| r.int(Some(a), Field::ScxRoot)),
-            reason: field("reason").and_then(|a| r.string_at_pointer(a, 128, Field::ScxRoot)),
-            msg: field("msg").and_then(|a| r.string_at_pointer(a, 1024, Field::ScxRoot)),
+            kind: member("kind", Field::ExitInfoKind).and_then(|a| r.int(Some(a), Field::ExitInfoKind)),
+            exit_code: member("exit_code", Field::ExitInfoExitCode)
+                .and_then(|a| r.int(Some(a), Field::ExitInfoExitCode)),
+            reason: string("reason", 128, Field::ExitInfoReason, Field::ExitInfoReasonString),
+            msg: string("msg", 1024, Field::ExitInfoMsg, Field::ExitInfoMsgString),
         })
     })
 }
@@ -123,7 +135,8 @@ fn sched_events(r: &Reader<'_>, sched: VirtAddr) -> Reading<EventCounts> {
     let Some(stats_off) = r.types().offset("scx_sched_pcpu.event_stats") else { return Reading::Absent };
     r.member(sched, "scx_sched.pcpu", Field::SchedPcpu)
         .and_then(|at| r.int::<u64>(Some(at), Field::SchedPcpu))
-        .map(|pcpu| per_cpu_events(r, VirtAddr(pcpu.wrapping_add(stats_off))))
+        .and_then(|pcpu| VirtAddr(pcpu).member(stats_off, Field::SchedPcpu).into())
+        .map(|stats| per_cpu_events(r, stats))
 }
 
 /// The members of the per-CPU `struct scx_event_stats` at `base` (a per-CPU address: each
@@ -138,8 +151,9 @@ fn per_cpu_events(r: &Reader<'_>, base: VirtAddr) -> EventCounts {
         .map(|(name, off)| {
             let mut sum = 0i64;
             for (cpu, &o) in (0u32..).zip(offsets).filter(|&(cpu, &o)| cpu == 0 || o != 0) {
-                let at = VirtAddr(base.0.wrapping_add(o).wrapping_add(off));
-                match r.int::<i64>(Some(at), Field::ScxRoot) {
+                // The per-CPU offset is the kernel's modular `unsigned long` arithmetic.
+                let at = base.wrapping_add(o).member(off, Field::EventStat);
+                match Reading::from(at).and_then(|at| r.int::<i64>(Some(at), Field::EventStat)) {
                     Reading::Value(v) => sum = sum.wrapping_add(v),
                     Reading::Failed(e) => unread.push((cpu, e)),
                     Reading::Absent => {}

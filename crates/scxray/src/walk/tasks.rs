@@ -95,6 +95,6 @@ pub(super) fn found(r: &Reader<'_>, walks: &Walks<TaskRecord>) -> Vec<FoundTask>
 fn cpus_allowed(r: &Reader<'_>, d: &TaskDetail) -> Reading<Vec<u64>> {
     match d.cpus_ptr.filter(|p| p.0 != 0) {
         None => Reading::Absent,
-        Some(p) => r.words(p, r.target().nr_cpus().div_ceil(64) as usize, Field::TaskCpusPtr),
+        Some(p) => r.words(p, r.target().nr_cpus().div_ceil(64) as usize, Field::TaskCpusMask),
     }
 }

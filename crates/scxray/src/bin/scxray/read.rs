@@ -37,13 +37,13 @@ pub fn run(r: &ReadArgs, progress: &Progress) -> Result<(), Error> {
     .wrapping_add(off);
     if r.deref {
         let mut b = [0u8; 8];
-        t.read_virt(addr, &mut b).map_err(|e| Error::BadInput(format!("{addr:#x}: {e}")))?;
+        t.read_virt(addr, &mut b).map_err(|e| Error::BadInput(format!("{addr:#x}: {}", e.cause)))?;
         addr = u64::from_le_bytes(b);
         println!("*{} = {addr:#x}", r.at);
     }
     let len = r.len.min(1 << 20) as usize;
     let mut buf = vec![0u8; len.next_multiple_of(8)];
-    t.read_virt(addr, &mut buf).map_err(|e| Error::BadInput(format!("{addr:#x}: {e}")))?;
+    t.read_virt(addr, &mut buf).map_err(|e| Error::BadInput(format!("{addr:#x}: {}", e.cause)))?;
     for (i, w) in buf.chunks_exact(8).enumerate() {
         let va = addr + 8 * i as u64;
         if i % 2 == 0 {

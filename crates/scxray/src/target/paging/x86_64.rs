@@ -7,7 +7,7 @@ use crate::source::Memory;
 use crate::source::VmcoreInfo;
 use crate::target::read::read_virt;
 use crate::target::setup::{Paging, SetupStep, X86ModeFrom, X86RootFrom};
-use scxray_core::{PhysAddr, VirtAddr};
+use scxray_core::{Field, PhysAddr, VirtAddr};
 use scxray_wire::Translator;
 use scxray_x86_64::{Cr3, PagingMode, X86Config, X86Translator};
 
@@ -69,8 +69,8 @@ pub(super) fn translator(
     if let Some(sym) = runtime("page_offset_base") {
         let t = Translator::X86_64(X86Translator::new(config));
         let mut b = [0u8; 8];
-        read_virt(memory, &t, sym, &mut b)
-            .map_err(|e| Error::BadInput(format!("reading page_offset_base at {sym:#x}: {e}")))?;
+        read_virt(memory, &t, VirtAddr(sym), &mut b, Field::PageOffsetBaseVar)
+            .map_err(|e| Error::BadInput(format!("reading page_offset_base at {sym:#x}: {}", e.cause)))?;
         config.page_offset_base = VirtAddr(u64::from_le_bytes(b));
         setup.push(SetupStep::X86DirectMap(Some(config.page_offset_base.0)));
     } else {
