@@ -209,3 +209,11 @@ fn every_schedulers_name_and_cgroup_path_travel() {
     );
     assert!(!direct.truncated);
 }
+
+#[test]
+fn decode_help_names_the_version_it_reads() {
+    let out = Command::new(env!("CARGO_BIN_EXE_scxray")).args(["decode", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    let version = format!("wire format version {};", scxray_wire::VERSION);
+    assert!(help.contains(&version), "decode --help does not say `{version}`:\n{help}");
+}

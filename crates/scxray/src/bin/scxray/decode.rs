@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct DecodeArgs {
-    /// The postcard-encoded dump (wire format version 1).
+    /// The postcard-encoded dump an embedded serve or DumpWriter wrote (wire format version 3;
+    /// another version is refused, naming the version found).
     file: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
