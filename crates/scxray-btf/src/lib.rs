@@ -63,6 +63,7 @@ extern crate alloc;
 mod btf;
 mod error;
 mod format;
+mod group;
 mod query;
 mod raw;
 mod resolve;

@@ -16,7 +16,7 @@ use scxray_core::bpf::{
 
 use crate::btf::Btf;
 use crate::error::ResolveError;
-use crate::resolve::Group;
+use crate::group::Group;
 use crate::types::Kind;
 
 /// A group's result: a missing struct or required member is `None`, malformed BTF an error.

@@ -1,7 +1,5 @@
 //! Why a message could not be read or written.
 
-use crate::header::VERSION;
-
 /// Why a message could not be read or written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -15,6 +13,9 @@ pub enum WireError {
     Version {
         /// The version found.
         found: u16,
+        /// The version this build reads (`header::VERSION`): carried here so that the error
+        /// says it without depending on the header's module.
+        expected: u16,
     },
     /// The body does not decode.
     Malformed,
@@ -31,8 +32,8 @@ impl core::fmt::Display for WireError {
             Self::Magic { found } => {
                 write!(f, "not an scxray wire message of this kind (magic {found:02x?})")
             }
-            Self::Version { found } => {
-                write!(f, "wire format version {found}, this build reads version {VERSION}")
+            Self::Version { found, expected } => {
+                write!(f, "wire format version {found}, this build reads version {expected}")
             }
             Self::Malformed => f.write_str("the message body does not decode"),
             Self::OutputTooSmall => f.write_str("the output buffer is too small for a dump"),

@@ -37,7 +37,7 @@ impl Header {
         if self.magic != expected.magic {
             Err(WireError::Magic { found: self.magic })
         } else if self.version != expected.version {
-            Err(WireError::Version { found: self.version })
+            Err(WireError::Version { found: self.version, expected: expected.version })
         } else {
             Ok(())
         }

@@ -140,7 +140,7 @@ fn requests_and_dumps_of_another_kind_or_version_are_refused() {
         request[4] = old;
         assert_eq!(
             scxray_wire::serve(&request, &window, &mut out),
-            Err(WireError::Version { found: old.into() })
+            Err(WireError::Version { found: old.into(), expected: scxray_wire::VERSION })
         );
     }
     // A request handed to the decoder.
