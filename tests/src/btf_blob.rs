@@ -349,7 +349,11 @@ pub fn for_layout(layout: &Layout, opts: Options) -> Vec<u8> {
             );
             w.ptr(bt)
         };
-        w.struct_("rhashtable", 136, &[("tbl", bt_ptr, r.tbl)])
+        let mut ms = vec![("tbl", bt_ptr, r.tbl)];
+        if let Some(off) = r.nelems {
+            ms.push(("nelems", int, off));
+        }
+        w.struct_("rhashtable", 160, &ms)
     });
     if let Some(p) = layout.sched_pcpu {
         w.struct_("scx_sched_pcpu", p.bypass_dsq + sizes::DSQ as u32, &[("bypass_dsq", dsq, p.bypass_dsq)]);

@@ -68,7 +68,13 @@ pub fn debian_7_3_amd64() -> Layout {
         }),
         sched_pcpu: Some(SchedPcpuLayout { bypass_dsq: 304 }),
         sched_pnode: Some(SchedPnodeLayout { global_dsq: 0 }),
-        rht: Some(RhtLayout { tbl: 0, bucket_table_size: 0, bucket_table_buckets: 64, rhash_head_next: 0 }),
+        rht: Some(RhtLayout {
+            tbl: 0,
+            bucket_table_size: 0,
+            bucket_table_buckets: 64,
+            rhash_head_next: 0,
+            nelems: Some(156),
+        }),
         flags: LayoutFlags::KERNEL_DEFAULT,
         // The kit's guests hold no BPF objects: see `debian_7_3_amd64_bpf`.
         bpf: BpfLayout::default(),

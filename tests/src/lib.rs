@@ -146,8 +146,12 @@ pub struct GuestBuilder {
     per_cpu_offset_kva: VirtAddr,
     scx_root: VirtAddr,
     scx_tasks: VirtAddr,
+    /// The kernel's `nr_threads`, counting the tasks [`GuestBuilder::add_task`] adds.
+    nr_threads: VirtAddr,
     sched: Option<VirtAddr>,
     bucket_table: Option<VirtAddr>,
+    /// The root's `struct rhashtable` (`scx_sched.dsq_hash`, or the `dsq_hash` global).
+    dsq_hash: Option<VirtAddr>,
     /// `scx_sched`s built so far (each gets its own slice of the per-CPU areas).
     scheds_built: u64,
     globals: Option<SchedGlobals>,
@@ -182,8 +186,10 @@ impl GuestBuilder {
             per_cpu_offset_kva: VirtAddr(0),
             scx_root: VirtAddr(0),
             scx_tasks: VirtAddr(0),
+            nr_threads: VirtAddr(0),
             sched: None,
             bucket_table: None,
+            dsq_hash: None,
             scheds_built: 0,
             globals: None,
             image_vars: Vec::new(),
@@ -193,6 +199,8 @@ impl GuestBuilder {
         b.scx_root = b.alloc_image(8);
         b.scx_tasks = b.alloc_image(16);
         b.init_list(b.scx_tasks);
+        b.nr_threads = b.alloc_image(8);
+        b.image_vars.push(("nr_threads", b.nr_threads));
         for cpu in 0..nr_cpus {
             let area = if b.map.scheme.percpu_in_vmalloc {
                 b.alloc_vmalloc(PERCPU_AREA)
@@ -440,13 +448,21 @@ impl GuestBuilder {
 
     // ---- tasks ----------------------------------------------------------------------------
 
-    /// A new task on `scx_tasks`, with `pid` and `comm` (up to 16 bytes, copied as given).
+    /// A new task on `scx_tasks`, with `pid` and `comm` (up to 16 bytes, copied as given),
+    /// counted in `nr_threads`.
     pub fn add_task(&mut self, pid: i32, comm: &[u8]) -> VirtAddr {
         let task = self.alloc(sizes::TASK, 64);
         self.init_task(task, pid, comm);
         let node = self.task_tasks_node(task);
         self.list_add_tail(node, self.scx_tasks);
+        let n = self.read_u32(self.nr_threads);
+        self.write_u32(self.nr_threads, n + 1);
         task
+    }
+
+    /// The kernel's `nr_threads` variable (the count [`Self::add_task`] keeps).
+    pub fn nr_threads(&self) -> VirtAddr {
+        self.nr_threads
     }
 
     /// A task that is not on `scx_tasks`.
@@ -540,6 +556,7 @@ impl GuestBuilder {
         let (sched, tbl) = self.new_sched(exit_kind, buckets);
         self.write_u64(self.scx_root, sched.0);
         self.bucket_table = tbl;
+        self.dsq_hash = Some(Self::at(sched, u64::from(self.layout.sched.unwrap().dsq_hash)));
         self.sched = Some(sched);
         sched
     }
@@ -620,7 +637,8 @@ impl GuestBuilder {
         let exit_kind_at = var(self, "scx_exit_kind", 8);
         let bypass_depth = var(self, "scx_ops_bypass_depth", 8);
         let global_dsqs = var(self, "global_dsqs", 8);
-        let dsq_hash = var(self, "dsq_hash", 136);
+        // 7.3's struct rhashtable (the kit's offsets are 7.3's): 160 bytes.
+        let dsq_hash = var(self, "dsq_hash", 160);
         self.write_u32(enable_state, if enabled { 1 } else { 3 });
         self.write_u32(exit_kind_at, exit_kind);
         let array = self.alloc(u64::from(self.nr_nodes) * 8, 8);
@@ -631,6 +649,7 @@ impl GuestBuilder {
             self.write_u64(Self::at(array, u64::from(n) * 8), dsq.0);
         }
         self.bucket_table = self.new_bucket_table(dsq_hash, buckets);
+        self.dsq_hash = Some(dsq_hash);
         let g = SchedGlobals {
             ops,
             enable_state,
@@ -717,29 +736,42 @@ impl GuestBuilder {
     }
 
     /// A user DSQ with `id`, pushed on the front of bucket `bucket`'s chain as the kernel's
-    /// `rht_assign_locked` does; `locked` leaves the bucket's lock bit set.
+    /// `rht_assign_locked` does and counted in `nelems`; `locked` leaves the bucket's lock
+    /// bit set.
     pub fn add_user_dsq(&mut self, id: u64, bucket: u32, locked: bool) -> VirtAddr {
         let slot = self.bucket(bucket);
-        self.add_user_dsq_at(slot, id, locked)
+        let ht = self.dsq_hash.expect("attach_scheduler first");
+        self.add_user_dsq_at(ht, slot, id, locked)
     }
 
     /// [`Self::add_user_dsq`] in the `dsq_hash` of the (sub-)scheduler at `sched`.
     pub fn add_user_dsq_in(&mut self, sched: VirtAddr, id: u64, bucket: u32) -> VirtAddr {
         let slot = self.bucket_in(sched, bucket);
-        self.add_user_dsq_at(slot, id, false)
+        let ht = Self::at(sched, u64::from(self.layout.sched.unwrap().dsq_hash));
+        self.add_user_dsq_at(ht, slot, id, false)
     }
 
-    fn add_user_dsq_at(&mut self, slot: VirtAddr, id: u64, locked: bool) -> VirtAddr {
+    /// The nulls marker that ends bucket `slot`'s chain: `RHT_NULLS_MARKER(slot)`, the slot's
+    /// address with bit 0 set.
+    pub fn nulls_marker(slot: VirtAddr) -> u64 {
+        slot.0 | 1
+    }
+
+    fn add_user_dsq_at(&mut self, ht: VirtAddr, slot: VirtAddr, id: u64, locked: bool) -> VirtAddr {
         let dl = self.layout.dsq.unwrap();
         let rl = self.layout.rht.unwrap();
         let dsq = self.alloc(sizes::DSQ, 8);
         self.init_dsq(dsq, id);
         let node = Self::at(dsq, u64::from(dl.hash_node));
         let old = self.read_u64(slot) & !1;
-        // An empty chain ends in the bucket's nulls marker: (bucket address << 1) | 1.
-        let next = if old == 0 { (slot.0 << 1) | 1 } else { old };
+        let next = if old == 0 { Self::nulls_marker(slot) } else { old };
         self.write_u64(Self::at(node, u64::from(rl.rhash_head_next)), next);
         self.write_u64(slot, node.0 | u64::from(locked));
+        if let Some(off) = rl.nelems {
+            let at = Self::at(ht, u64::from(off));
+            let n = self.read_u32(at);
+            self.write_u32(at, n + 1);
+        }
         dsq
     }
 
@@ -781,6 +813,7 @@ impl GuestBuilder {
                 // A kernel with the globals has no scx_root.
                 scx_root: if self.globals.is_some() { None } else { Some(self.scx_root) },
                 scx_tasks: Some(self.scx_tasks),
+                nr_threads: Some(self.nr_threads),
                 nr_cpus: self.nr_cpus,
                 nr_nodes: self.nr_nodes,
                 offsets_from_guest: false,
@@ -827,6 +860,8 @@ pub struct Symbols {
     pub scx_root: Option<VirtAddr>,
     /// `scx_tasks`.
     pub scx_tasks: Option<VirtAddr>,
+    /// `nr_threads`.
+    pub nr_threads: Option<VirtAddr>,
     /// `nr_cpu_ids`.
     pub nr_cpus: u32,
     /// `nr_node_ids`.
@@ -875,6 +910,7 @@ impl TestGuest {
             per_cpu_offsets: Some(per_cpu_offsets),
             scx_root: s.scx_root,
             scx_tasks: s.scx_tasks,
+            nr_threads: s.nr_threads,
             nr_cpus: s.nr_cpus,
             nr_nodes: s.nr_nodes,
             globals: s.globals,

@@ -3,8 +3,9 @@
 //! `scxray_core::limits`, checked with the kit's counting memory).
 
 use scxray_core::{
-    DsqOrigin, FlatImage, Guest, HashTruncation, KernelSymbols, Layout, Limits, ListWalk, MemError,
-    PerCpuOffsets, PhysAddr, PhysMem, ReadCause, ReadCost, Translate, TranslateError, VirtAddr,
+    Cap, CapBasis, DsqOrigin, Field, FlatImage, Guest, HashTruncation, KernelSymbols, LIST_NODES_CEILING,
+    Layout, Limit, Limits, ListWalk, MemError, PerCpuOffsets, PhysAddr, PhysMem, Problem,
+    RHT_BUCKETS_CEILING, ReadCause, ReadCost, Translate, TranslateError, VirtAddr,
 };
 use scxray_tests::kernels::debian_7_3_amd64;
 use scxray_tests::{DIRECT_MAP, GuestBuilder, KitAddr, KitMem, Recorder, TestGuest};
@@ -59,24 +60,34 @@ fn tasks_node(b: &GuestBuilder, task: VirtAddr) -> VirtAddr {
 
 #[test]
 fn the_bound_formulas_have_the_documented_values() {
-    // One DSQ under the default caps, linear translation: 2 (4 + 2 * 4096) = 16 392.
-    assert_eq!(DEFAULT.dsq_reads(LINEAR), 16_392);
-    assert_eq!(DEFAULT.list_walk_values(1), 8193);
-    assert_eq!(DEFAULT.scx_tasks_reads(LINEAR), 16_386);
+    // One DSQ walked alone under the default caps, linear translation: its header (4 values
+    // of 2 reads) and a list at the ceiling, 2 values a node: 8 + 4 * 4 210 688.
+    assert_eq!(DEFAULT.dsq_reads(LINEAR), 16_842_760);
+    assert_eq!(DEFAULT.list_walk_values(1), 2 * 4_210_688 + 1);
+    // scx_tasks: nr_threads, then the list at the ceiling.
+    assert_eq!(DEFAULT.scx_tasks_reads(LINEAR), 16_842_756);
     // Per value 2 (1 + L): a 5-level walk makes one value cost 12 reads.
     assert_eq!(ReadCost { levels: 5 }.value(), 12);
+    // One dsq_hash: 2^21 bucket heads and tbl, size, nelems (2 reads each), 2^20 DSQs of
+    // 8 header and 14 chain reads, and their lists' nodes (the budget): 4 194 310 +
+    // 23 068 672 + 16 842 752.
+    assert_eq!(DEFAULT.user_dsqs_reads(LINEAR), 44_105_734);
+    // 64 CPUs, one node: the root's own passes, then up to 32 sub-schedulers with theirs. The
+    // lists of the whole machine (DSQ nodes, runnable nodes, scx_tasks) are 42.1 million of
+    // it, whatever the number of DSQs: every DSQ list shares one budget, every runnable_list
+    // another.
+    let no_subs = Limits { sub_scheds: 0, ..DEFAULT };
+    assert_eq!(no_subs.machine_reads(64, 1, false, LINEAR), 69_373_346);
+    assert_eq!(DEFAULT.sub_scheds_reads(64, 1, false, LINEAR), 889_275_394);
     let m64 = DEFAULT.machine_reads(64, 1, false, LINEAR);
     let worst = DEFAULT.machine_reads(u32::MAX, u32::MAX, true, LINEAR);
-    println!("64 CPUs: {m64}; worst case: {worst}");
-    assert_eq!(DEFAULT.user_dsqs_reads(LINEAR), 134_430_724);
-    // The root's own passes, then up to 32 sub-schedulers with theirs.
-    let no_subs = Limits { sub_scheds: 0, ..DEFAULT };
-    assert_eq!(no_subs.machine_reads(64, 1, false, LINEAR), 139_185_566);
-    assert_eq!(DEFAULT.sub_scheds_reads(64, 1, false, LINEAR), 4_335_879_106);
-    assert_eq!(m64, 4_475_064_670);
-    assert_eq!(worst, 9_892_276_884);
+    assert_eq!(m64, 941_805_986);
+    assert_eq!(worst, 945_236_696);
     // Beyond MAX_CPUS and MAX_NODES nothing grows.
     assert_eq!(DEFAULT.machine_reads(8192, 1024, true, LINEAR), worst);
+    // The old caps, fixed: smaller, still bounded by the same budgets.
+    assert_eq!(Limits::FLOORS.machine_reads(64, 1, false, LINEAR), 27_677_090);
+    assert_eq!(Limits::FLOORS.machine_reads(8192, 1024, true, LINEAR), 39_004_888);
 }
 
 // ---- lists -----------------------------------------------------------------------------------
@@ -106,13 +117,13 @@ fn a_cycle_that_never_returns_to_the_head_is_truncated() {
     assert_eq!(w.reported, 4096);
     // The same under a small caller cap, with fewer reads.
     let mut g = g;
-    g.limits.list_nodes = 10;
+    g.limits.list_nodes = Cap::Fixed(10);
     let w = scx_tasks_walk(&g);
     assert_eq!((w.reported, w.truncated), (10, true));
 }
 
 #[test]
-fn head_next_zero_ends_the_walk_untruncated() {
+fn head_next_zero_is_a_broken_walk_not_an_empty_one() {
     let mut b = machine(1, 1);
     b.add_task(1, b"a");
     let head = b.build().symbols.scx_tasks.unwrap();
@@ -120,7 +131,63 @@ fn head_next_zero_ends_the_walk_untruncated() {
     b.add_task(1, b"a");
     b.write_u64(head, 0);
     let w = scx_tasks_walk(&b.build());
-    assert_eq!(w, ListWalk::default(), "an empty, complete walk");
+    assert_eq!((w.reported, w.skipped, w.truncated), (0, 0, false));
+    let e = w.broken.expect("a NULL head.next is no empty list");
+    assert_eq!((e.field, e.kva, e.cause), (Field::ListHeadNext, head, ReadCause::NullPointer));
+}
+
+#[test]
+fn a_null_next_breaks_every_kind_of_list() {
+    // A DSQ, a runnable_list, scx_tasks, and the sub-scheduler children and sibling lists:
+    // each holds a node whose next is NULL.
+    let mut b = machine(2, 1);
+    let root = b.attach_scheduler(0, 4);
+    let sub = b.add_sub_sched(root, 0, 4);
+    let sl = b.layout.sched.unwrap();
+    let (sub_children, sub_sibling) = (sub.at(sl.children.unwrap()), sub.at(sl.sibling.unwrap()));
+    b.write_u64(sub_sibling, 0);
+    b.write_u64(sub_children, 0);
+    let q = b.add_detached_task(1, b"q");
+    let dsq = b.local_dsq(0);
+    b.enqueue(dsq, q);
+    let qnode = dsq_node(&b, q);
+    b.write_u64(qnode, 0);
+    let r1 = b.add_detached_task(2, b"r");
+    b.make_runnable(1, r1);
+    let rnode = b.see(r1).at(b.layout.see.unwrap().runnable_node);
+    b.write_u64(rnode, 0);
+    let t = b.add_task(3, b"t");
+    let tnode = tasks_node(&b, t);
+    b.write_u64(tnode, 0);
+    let r = walk_machine_within_bound(&b.build());
+    let null_at = |w: ListWalk, kva: VirtAddr, field: Field| {
+        let e = w.broken.expect("broken");
+        assert_eq!((e.field, e.kva, e.cause, w.truncated), (field, kva, ReadCause::NullPointer, false));
+    };
+    let d = r.dsq("local cpu 0").unwrap();
+    assert_eq!(d.tasks, vec![q], "the node before the NULL is reported");
+    null_at(d.walk.unwrap(), qnode, Field::ListHeadNext);
+    assert_eq!(r.runnable_of(1), vec![r1]);
+    null_at(r.runnable_ends.iter().find(|(c, _)| *c == 1).unwrap().1, rnode, Field::ListHeadNext);
+    assert_eq!(r.task_kvas(), vec![t]);
+    null_at(r.scx_tasks_ends[0], tnode, Field::ListHeadNext);
+    // The sub-scheduler's own children list is NULL at its head, and its sibling link is
+    // NULL too: the first NULL met (its children's) is the one kept.
+    assert_eq!(r.sub_scheds.len(), 1);
+    null_at(r.sub_scheds_ends[0], sub_children, Field::SchedChildren);
+    // The sibling link alone.
+    let mut b = machine(1, 1);
+    let root = b.attach_scheduler(0, 4);
+    let sub = b.add_sub_sched(root, 0, 4);
+    let sub_sibling = sub.at(sl.sibling.unwrap());
+    b.write_u64(sub_sibling, 0);
+    let r = walk_machine_within_bound(&b.build());
+    assert_eq!(r.sub_scheds.len(), 1);
+    null_at(r.sub_scheds_ends[0], sub_sibling, Field::SchedSibling);
+}
+
+fn dsq_node(b: &GuestBuilder, task: VirtAddr) -> VirtAddr {
+    b.see(task).at(u64::from(b.layout.see.unwrap().dsq_list) + u64::from(b.layout.dsq_lnode.unwrap().node))
 }
 
 #[test]
@@ -143,7 +210,9 @@ fn a_pointer_to_physical_zero_is_read_not_trusted() {
     let t = b.add_task(1, b"a");
     b.write_u64(tasks_node(&b, t), DIRECT_MAP);
     let w = scx_tasks_walk(&b.build());
-    assert_eq!((w.reported + w.skipped, w.truncated, w.broken), (2, false, None));
+    assert_eq!((w.reported + w.skipped, w.truncated), (2, false));
+    let e = w.broken.expect("a NULL next breaks the list");
+    assert_eq!((e.kva, e.cause), (VirtAddr(DIRECT_MAP), ReadCause::NullPointer));
 }
 
 #[test]
@@ -158,6 +227,32 @@ fn a_dsq_at_physical_zero_is_never_reported() {
     let r = walk_machine_within_bound(&b.build());
     assert!(r.dsq("global node 0").is_none(), "{:?}", r.labels());
     assert!(r.dsqs.iter().all(|d| d.header.pa.0 != 0));
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| matches!(p, Problem::Unreadable { pass: scxray_core::Pass::GlobalDsqs, error }
+            if error.cause == ReadCause::PhysicalZero && error.kva == VirtAddr(DIRECT_MAP))),
+        "{:?}",
+        r.problems
+    );
+}
+
+#[test]
+fn an_unreadable_curr_keeps_the_error_that_made_it_so() {
+    let mut b = machine(2, 1);
+    let t = b.add_detached_task(5, b"gone");
+    b.set_curr(0, t);
+    b.set_curr(1, VirtAddr(UNMAPPED));
+    let r = walk_machine_within_bound(&b.build());
+    let (c0, c1) = (r.cpus[0], r.cpus[1]);
+    assert_eq!((c0.curr.map(|c| c.pid), c0.curr_error), (Some(5), None));
+    assert_eq!((c1.curr, c1.curr_kva), (None, VirtAddr(UNMAPPED)));
+    let e = c1.curr_error.expect("the failed read is kept");
+    assert_eq!(e.field, Field::TaskPid);
+    assert!(matches!(e.cause, ReadCause::Translate(_)), "{e:?}");
+    // No current task: neither.
+    let r = walk_machine_within_bound(&machine(1, 1).build());
+    assert_eq!((r.cpus[0].curr, r.cpus[0].curr_error), (None, None));
 }
 
 #[test]
@@ -235,7 +330,7 @@ fn every_list_of_a_machine_self_looping_stays_within_the_machine_bound() {
 // ---- DSQ headers, comm ---------------------------------------------------------------------
 
 #[test]
-fn nr_u32_max_is_reported_as_read_and_bounds_nothing() {
+fn nr_u32_max_is_reported_as_read_and_its_cap_is_the_ceiling() {
     let mut b = machine(1, 1);
     let dsq = b.local_dsq(0);
     let t = b.add_detached_task(1, b"a");
@@ -245,7 +340,49 @@ fn nr_u32_max_is_reported_as_read_and_bounds_nothing() {
     let d = r.dsq("local cpu 0").unwrap();
     assert_eq!((d.header.nr, d.header.seq), (u32::MAX, u32::MAX));
     assert_eq!(d.tasks, vec![t]);
-    assert!(!d.walk.unwrap().truncated);
+    let w = d.walk.unwrap();
+    assert!(!w.truncated);
+    assert_eq!((w.cap.value, w.cap.basis), (LIST_NODES_CEILING, CapBasis::Ceiling { count: u32::MAX }));
+}
+
+#[test]
+fn dsqs_claiming_u32_max_tasks_on_looping_lists_stop_at_the_ceiling_then_the_budget() {
+    // Two local DSQs claiming u32::MAX tasks, each list one node pointing to itself. The first
+    // is walked to the ceiling, which spends the machine's DSQ budget (no kernel has more
+    // queued tasks): the second is cut at once. Within the machine bound.
+    let mut b = machine(2, 1);
+    for cpu in 0..2 {
+        let dsq = b.local_dsq(cpu);
+        let q = b.add_detached_task(1, b"q");
+        b.enqueue(dsq, q);
+        b.set_dsq_counts(dsq, u32::MAX, 0);
+        let node = dsq_node(&b, q);
+        b.write_u64(node, node.0);
+    }
+    let r = walk_machine_within_bound(&b.build());
+    let w0 = r.dsq("local cpu 0").unwrap().walk.unwrap();
+    assert_eq!((w0.reported, w0.truncated), (LIST_NODES_CEILING, true));
+    assert_eq!(w0.cap.basis, CapBasis::Ceiling { count: u32::MAX });
+    let w1 = r.dsq("local cpu 1").unwrap().walk.unwrap();
+    assert_eq!((w1.reported, w1.truncated, w1.cap.value, w1.cap.basis), (0, true, 0, CapBasis::Budget));
+}
+
+#[test]
+fn nr_threads_i32_max_on_a_looping_scx_tasks_stops_at_the_ceiling() {
+    let mut b = machine(2, 1);
+    let t = b.add_task(2, b"t");
+    let node = tasks_node(&b, t);
+    b.write_u64(node, node.0);
+    let nr_threads = b.nr_threads();
+    b.write_u32(nr_threads, i32::MAX as u32);
+    let r = walk_machine_within_bound(&b.build());
+    let w = r.scx_tasks_ends[0];
+    assert_eq!((w.reported, w.truncated), (LIST_NODES_CEILING, true));
+    let ceiling = CapBasis::Ceiling { count: i32::MAX as u32 };
+    assert_eq!(
+        w.cap,
+        scxray_core::WalkCap { limit: Limit::ListNodes, value: LIST_NODES_CEILING, basis: ceiling }
+    );
 }
 
 #[test]
@@ -274,7 +411,7 @@ fn user_walk(g: &TestGuest) -> scxray_core::HashWalk {
 }
 
 #[test]
-fn bucket_table_size_u32_max_reads_at_most_the_bucket_cap() {
+fn bucket_table_size_u32_max_reads_at_most_the_bucket_ceiling() {
     let mut b = machine(1, 1);
     b.attach_scheduler(0, 4);
     let size_at = {
@@ -285,26 +422,79 @@ fn bucket_table_size_u32_max_reads_at_most_the_bucket_cap() {
     };
     b.write_u32(size_at, u32::MAX);
     let hw = user_walk(&b.build());
-    assert_eq!((hw.table_size, hw.buckets_visited), (u32::MAX, 65536));
+    assert_eq!((hw.table_size, hw.buckets_visited), (u32::MAX, RHT_BUCKETS_CEILING));
     assert!(hw.truncated.contains(HashTruncation::BUCKETS));
 }
 
-/// A user DSQ whose `rhash_head.next` points to itself.
-fn self_looping_user_dsq(b: &mut GuestBuilder, bucket: u32) {
-    let dsq = b.add_user_dsq(u64::from(bucket), bucket, false);
-    let dl = b.layout.dsq.unwrap();
-    let rl = b.layout.rht.unwrap();
-    let node = dsq.at(dl.hash_node);
-    b.write_u64(node.at(rl.rhash_head_next), node.0);
+/// A user DSQ in `bucket` whose `rhash_head.next` is set to `next(node)`.
+fn user_dsq_pointing(
+    b: &mut GuestBuilder,
+    bucket: u32,
+    id: u64,
+    next: impl FnOnce(VirtAddr) -> u64,
+) -> VirtAddr {
+    let dsq = b.add_user_dsq(id, bucket, false);
+    let node = dsq.at(b.layout.dsq.unwrap().hash_node);
+    let at = node.at(b.layout.rht.unwrap().rhash_head_next);
+    b.write_u64(at, next(node));
+    dsq
+}
+
+/// The user DSQs a walk of `g`'s root reported, in order, and how it ended.
+fn user_dsqs_of(g: &TestGuest) -> (Vec<VirtAddr>, scxray_core::HashWalk) {
+    let sched = g.with(|gg| gg.read_root()).unwrap().unwrap().sched_kva;
+    let (r, reads) = counted(g, |gg| {
+        let mut r = Recorder::default();
+        gg.walk_user_dsqs(sched, &mut r);
+        r
+    });
+    let bound = g.limits.user_dsqs_reads(LINEAR);
+    assert!(reads <= bound, "user DSQs: {reads} reads, bound {bound}");
+    (r.dsqs.iter().map(|d| d.header.kva).collect(), r.user_ends[0])
 }
 
 #[test]
-fn a_self_looping_chain_stops_at_1024() {
+fn a_self_looping_chain_reports_its_dsq_once_and_the_loop() {
+    let mut b = machine(1, 1);
+    b.attach_scheduler(0, 4);
+    let d = user_dsq_pointing(&mut b, 2, 7, |node| node.0);
+    let (dsqs, hw) = user_dsqs_of(&b.build());
+    assert_eq!(dsqs, vec![d]);
+    assert_eq!((hw.nodes, hw.looped_chains, hw.first_looped_bucket), (1, 1, Some(2)));
+    assert_eq!((hw.truncated, hw.broken_chains), (HashTruncation::empty(), 0));
+}
+
+#[test]
+fn a_chain_that_loops_back_past_the_buffer_reports_each_dsq_once() {
+    // 40 DSQs in one chain (more than the 32 the walk buffers), the last one pointing back to
+    // the 10th: the chain is measured, and each DSQ reported once, in chain order.
+    for (len, back) in [(3u64, 0usize), (33, 32), (40, 9), (100, 99), (100, 0)] {
+        let mut b = machine(1, 1);
+        b.attach_scheduler(0, 1);
+        // add_user_dsq pushes on the front: the first added is the chain's last.
+        let mut dsqs: Vec<VirtAddr> = (0..len).map(|i| b.add_user_dsq(i, 0, false)).collect();
+        dsqs.reverse();
+        let node = |d: VirtAddr| d.at(b.layout.dsq.unwrap().hash_node);
+        let last = node(dsqs[dsqs.len() - 1]).at(b.layout.rht.unwrap().rhash_head_next);
+        b.write_u64(last, node(dsqs[back]).0);
+        let (got, hw) = user_dsqs_of(&b.build());
+        assert_eq!(got, dsqs, "len {len} back to {back}");
+        assert_eq!((hw.nodes, hw.looped_chains, hw.truncated), (len as u32, 1, HashTruncation::empty()));
+    }
+}
+
+#[test]
+fn a_chain_longer_than_its_cap_that_loops_is_cut_at_the_cap() {
     let mut b = machine(1, 1);
     b.attach_scheduler(0, 1);
-    self_looping_user_dsq(&mut b, 0);
-    let hw = user_walk(&b.build());
-    assert_eq!((hw.nodes, hw.truncated), (1024, HashTruncation::CHAIN));
+    let mut dsqs: Vec<VirtAddr> = (0..1100).map(|i| b.add_user_dsq(i, 0, false)).collect();
+    dsqs.reverse();
+    let node = |d: VirtAddr| d.at(b.layout.dsq.unwrap().hash_node);
+    let last = node(dsqs[1099]).at(b.layout.rht.unwrap().rhash_head_next);
+    b.write_u64(last, node(dsqs[500]).0);
+    let (got, hw) = user_dsqs_of(&b.build());
+    assert_eq!(got[..], dsqs[..1024]);
+    assert_eq!((hw.nodes, hw.looped_chains, hw.truncated), (1024, 0, HashTruncation::CHAIN));
 }
 
 #[test]
@@ -314,34 +504,82 @@ fn a_chain_of_1025_nodes_stops_at_1024() {
     for i in 0..1025 {
         b.add_user_dsq(i, 0, i % 2 == 0);
     }
-    let hw = user_walk(&b.build());
+    let (_, hw) = user_dsqs_of(&b.build());
     assert_eq!((hw.nodes, hw.truncated), (1024, HashTruncation::CHAIN));
 }
 
 #[test]
-fn self_looping_chains_in_every_bucket_stop_at_8192_nodes() {
-    // 9 buckets x 1024 = 9216 > 8192: eight full chains reach the node cap, which fires at
-    // the eighth chain's 1025th node; the ninth bucket is never read.
+fn looping_chains_in_every_bucket_report_each_dsq_once_within_the_bound() {
+    // 64 buckets, each chain 40 DSQs long looping back to its 5th: the long path in every
+    // bucket, each DSQ once.
     let mut b = machine(1, 1);
-    b.attach_scheduler(0, 9);
-    for i in 0..9 {
-        self_looping_user_dsq(&mut b, i);
+    b.attach_scheduler(0, 64);
+    let rl = b.layout.rht.unwrap();
+    let hash_node = b.layout.dsq.unwrap().hash_node;
+    let mut all = Vec::new();
+    for bucket in 0..64u32 {
+        let mut chain: Vec<VirtAddr> =
+            (0..40).map(|i| b.add_user_dsq(u64::from(bucket) * 100 + i, bucket, false)).collect();
+        chain.reverse();
+        let last = chain[39].at(hash_node).at(rl.rhash_head_next);
+        b.write_u64(last, chain[4].at(hash_node).0);
+        all.extend(chain);
     }
-    let hw = user_walk(&b.build());
-    assert_eq!(hw.nodes, 8192);
-    assert!(hw.truncated.contains(HashTruncation::NODES) && hw.truncated.contains(HashTruncation::CHAIN));
-    assert_eq!(hw.buckets_visited, 8);
+    let (got, hw) = user_dsqs_of(&b.build());
+    assert_eq!(got, all);
+    assert_eq!((hw.nodes, hw.looped_chains, hw.first_looped_bucket), (64 * 40, 64, Some(0)));
 }
 
 #[test]
-fn a_chain_of_8193_distinct_nodes_stops_at_8192() {
+fn a_chain_into_another_bucket_is_reported_as_stray() {
+    // Bucket 0's chain ends in bucket 3's chain: its DSQs are listed twice, and the walk says
+    // which chain ran astray.
     let mut b = machine(1, 1);
-    b.attach_scheduler(0, 16);
-    for i in 0..8193 {
-        b.add_user_dsq(u64::from(i), i % 16, false);
+    b.attach_scheduler(0, 4);
+    let d3 = b.add_user_dsq(3, 3, false);
+    let node3 = d3.at(b.layout.dsq.unwrap().hash_node);
+    let d0 = user_dsq_pointing(&mut b, 0, 0, |_| node3.0);
+    let (got, hw) = user_dsqs_of(&b.build());
+    assert_eq!(got, vec![d0, d3, d3]);
+    assert_eq!((hw.stray_chains, hw.first_stray_bucket, hw.looped_chains), (1, Some(0), 0));
+    // A kernel chain ends at its own bucket's marker: nothing stray.
+    let (_, hw) = user_dsqs_of(&user_dsqs_machine(8, 4));
+    assert_eq!((hw.nodes, hw.stray_chains), (8, 0));
+}
+
+fn user_dsqs_machine(n: u32, buckets: u32) -> TestGuest {
+    let mut b = machine(1, 1);
+    b.attach_scheduler(0, buckets);
+    for i in 0..n {
+        b.add_user_dsq(u64::from(i), i % buckets, i % 3 == 0);
     }
-    let hw = user_walk(&b.build());
+    b.build()
+}
+
+#[test]
+fn a_null_next_in_a_chain_breaks_it() {
+    let mut b = machine(1, 1);
+    b.attach_scheduler(0, 4);
+    let d = user_dsq_pointing(&mut b, 1, 1, |_| 0);
+    let at = d.at(b.layout.dsq.unwrap().hash_node).at(b.layout.rht.unwrap().rhash_head_next);
+    b.add_user_dsq(2, 2, false);
+    let (got, hw) = user_dsqs_of(&b.build());
+    assert_eq!(got.len(), 2, "the DSQ before the NULL is reported, and the next chain walked");
+    assert_eq!(hw.broken_chains, 1);
+    let e = hw.first_error.unwrap();
+    assert_eq!((e.field, e.kva, e.cause), (Field::RhashHeadNext, at, ReadCause::NullPointer));
+}
+
+#[test]
+fn distinct_dsqs_past_a_fixed_node_cap_stop_at_it() {
+    let mut g = user_dsqs_machine(8193, 16);
+    g.limits.rht_nodes = Cap::Fixed(8192);
+    let (_, hw) = user_dsqs_of(&g);
     assert_eq!((hw.nodes, hw.truncated), (8192, HashTruncation::NODES));
+    // nelems sizes the cap by default: all of them.
+    g.limits = Limits::DEFAULT;
+    let (_, hw) = user_dsqs_of(&g);
+    assert_eq!((hw.nodes, hw.truncated), (8193, HashTruncation::empty()));
 }
 
 #[test]
@@ -353,6 +591,29 @@ fn a_bucket_pointing_into_unmapped_space_is_a_broken_chain_not_a_truncation() {
     let hw = user_walk(&b.build());
     assert_eq!((hw.broken_chains, hw.truncated), (1, HashTruncation::empty()));
     assert!(hw.first_error.is_some());
+}
+
+#[test]
+fn an_unreadable_or_negative_nelems_gives_the_ceiling() {
+    let mut b = machine(1, 1);
+    b.attach_scheduler(0, 4);
+    b.add_user_dsq(1, 0, false);
+    let nelems = b.sched().at(b.layout.sched.unwrap().dsq_hash).at(b.layout.rht.unwrap().nelems.unwrap());
+    b.write_u32(nelems, u32::MAX); // -1
+    let mut g = b.build();
+    let (_, hw) = user_dsqs_of(&g);
+    assert_eq!(
+        (hw.nodes, hw.node_cap.basis, hw.node_cap.value),
+        (1, CapBasis::NoCount, scxray_core::RHT_NODES_CEILING)
+    );
+    g.poison(nelems, 4);
+    let r = g.record();
+    assert!(
+        r.problems.iter().any(
+            |p| matches!(p, Problem::Unreadable { error, .. } if error.field == Field::RhashtableNelems)
+        )
+    );
+    assert_eq!(r.user_ends[0].node_cap.basis, CapBasis::NoCount);
 }
 
 // ---- CPU and node counts --------------------------------------------------------------------
@@ -535,6 +796,7 @@ fn a_walk_through_self_referencing_page_tables_stays_within_the_page_walk_bound(
         per_cpu_offsets: Some(PerCpuOffsets::Slice(&offsets)),
         scx_root: Some(VirtAddr(0xffff_c900_0000_0040)),
         scx_tasks: Some(VirtAddr(0xffff_c900_0000_0080)),
+        nr_threads: None,
         nr_cpus: 2,
         nr_nodes: 1,
         globals: None,
@@ -549,22 +811,52 @@ fn a_walk_through_self_referencing_page_tables_stays_within_the_page_walk_bound(
 // ---- sub-schedulers --------------------------------------------------------------------------
 
 #[test]
-fn a_self_looping_sub_scheduler_list_stops_at_the_cap_within_the_bound() {
-    let mut b = machine(2, 1);
-    let root = b.attach_scheduler(0, 4);
-    let a = b.add_sub_sched(root, 0, 4);
-    let sl = b.layout.sched.unwrap();
-    // a.sibling.next -> a.sibling (never back to root.children), and a.children -> root's
-    // children (a cycle through the hierarchy).
-    let node = a.at(sl.sibling.unwrap());
-    b.write_u64(node, node.0);
-    b.write_u64(a.at(sl.children.unwrap()), root.at(sl.children.unwrap()).0);
-    let g = b.build();
-    let r = walk_machine_within_bound(&g);
+fn a_hierarchy_that_loops_reports_each_scheduler_once_within_the_bound() {
+    // (a) a sibling list that never returns to its head: a.sibling -> a.sibling;
+    // (b) a scheduler on its own children list: a.children -> a.sibling;
+    // (c) a grandchild whose children list leads back to its grandparent: b.children -> a.
+    for case in ['a', 'b', 'c'] {
+        let mut b = machine(2, 1);
+        let root = b.attach_scheduler(0, 4);
+        let a = b.add_sub_sched(root, 0, 4);
+        let sl = b.layout.sched.unwrap();
+        let (children, sibling) = (sl.children.unwrap(), sl.sibling.unwrap());
+        let (at, field, want) = match case {
+            'a' => {
+                b.write_u64(a.at(sibling), a.at(sibling).0);
+                (a.at(sibling), Field::SchedSibling, vec![a])
+            }
+            'b' => {
+                b.write_u64(a.at(children), a.at(sibling).0);
+                (a.at(children), Field::SchedChildren, vec![a])
+            }
+            _ => {
+                let c = b.add_sub_sched(a, 0, 4);
+                b.write_u64(c.at(children), a.at(sibling).0);
+                (c.at(children), Field::SchedChildren, vec![a, c])
+            }
+        };
+        let r = walk_machine_within_bound(&b.build());
+        let got: Vec<VirtAddr> = r.sub_scheds.iter().map(|s| s.state.sched_kva).collect();
+        assert_eq!(got, want, "case {case}");
+        let end = r.sub_scheds_ends[0];
+        assert!(!end.truncated, "case {case}");
+        let e = end.broken.expect("a loop breaks the hierarchy");
+        assert_eq!((e.field, e.kva, e.cause), (field, at, ReadCause::Cycle), "case {case}");
+    }
+}
+
+#[test]
+fn the_sub_scheduler_cap_still_bounds_a_hierarchy_wider_than_it() {
+    let mut b = machine(1, 1);
+    let root = b.attach_scheduler(0, 2);
+    for _ in 0..40 {
+        b.add_sub_sched(root, 0, 2);
+    }
+    let r = walk_machine_within_bound(&b.build());
     let end = r.sub_scheds_ends[0];
-    assert!(end.truncated);
-    assert_eq!(end.reported, scxray_core::MAX_SUB_SCHEDS);
-    assert_eq!(r.sub_scheds.len() as u32, scxray_core::MAX_SUB_SCHEDS);
+    assert_eq!((end.reported, end.truncated), (scxray_core::MAX_SUB_SCHEDS, true));
+    assert_eq!(end.cap, scxray_core::WalkCap { limit: Limit::SubScheds, value: 32, basis: CapBasis::Fixed });
 }
 
 #[test]

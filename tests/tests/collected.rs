@@ -30,11 +30,11 @@ fn collected_sizes_match_the_documented_table() {
         size_of::<UserDsqIndex<8192>>(),
         size_of::<MachineSummary<64, 256>>()
     );
-    assert_eq!(size_of::<TaskList<4096>>(), 32_848);
-    assert_eq!(size_of::<DsqTasks<4096>>(), 32_960);
-    assert_eq!(size_of::<CpuRunnable<4096>>(), 33_040);
-    assert_eq!(size_of::<UserDsqIndex<8192>>(), 983_128);
-    assert_eq!(size_of::<MachineSummary<64, 256>>(), 44_608);
+    assert_eq!(size_of::<TaskList<4096>>(), 32_864);
+    assert_eq!(size_of::<DsqTasks<4096>>(), 32_976);
+    assert_eq!(size_of::<CpuRunnable<4096>>(), 33_104);
+    assert_eq!(size_of::<UserDsqIndex<8192>>(), 1_114_256);
+    assert_eq!(size_of::<MachineSummary<64, 256>>(), 52_960);
 }
 
 fn busy_guest() -> scxray_tests::TestGuest {
@@ -99,4 +99,30 @@ fn collected_outputs_round_trip_through_postcard() {
     assert_eq!(postcard::to_allocvec(&with_bpf).unwrap(), postcard::to_allocvec(&layout).unwrap());
     let back: scxray_core::Layout = postcard::from_bytes(&postcard::to_allocvec(&with_bpf).unwrap()).unwrap();
     assert_eq!(back, layout);
+}
+
+#[test]
+fn machine_summary_keeps_the_roots_user_dsqs_and_the_hierarchys_end() {
+    // The root has 3 user DSQs; its two sub-schedulers have none and 1, and the hierarchy is
+    // cut by a cap of 1 sub-scheduler.
+    let mut b = GuestBuilder::new(debian_7_3_amd64(), 1, 1);
+    let root = b.attach_scheduler(0, 4);
+    for i in 0..3 {
+        b.add_user_dsq(i, i as u32, false);
+    }
+    let a = b.add_sub_sched(root, 0, 4);
+    b.add_user_dsq_in(a, 9, 1);
+    b.add_sub_sched(root, 0, 4);
+    let mut g = b.build();
+    let s: MachineSummary<4, 64> = g.with(|gg| gg.collect_machine());
+    assert_eq!(
+        (s.user_dsqs.nodes, s.sub_sched_count),
+        (3, 2),
+        "the root's dsq_hash, not the last one walked"
+    );
+    assert_eq!((s.sub_scheds.reported, s.sub_scheds.truncated, s.truncated), (2, false, false));
+    g.limits.sub_scheds = 1;
+    let s: MachineSummary<4, 64> = g.with(|gg| gg.collect_machine());
+    assert_eq!((s.user_dsqs.nodes, s.sub_sched_count), (3, 1));
+    assert!(s.sub_scheds.truncated && s.truncated, "the hierarchy's cut reaches the summary");
 }

@@ -2,8 +2,8 @@
 //! rule's code makes it fail. Guests are synthetic, laid out at Debian 7.3 amd64 offsets.
 
 use scxray_core::{
-    DsqOrigin, Field, LayoutGroup, MAX_LIST_NODES, Pass, Problem, Provenance, ReadCause, Symbol, TaskEntry,
-    VirtAddr,
+    DsqOrigin, Field, LIST_NODES_FLOOR, LayoutGroup, Pass, Problem, Provenance, ReadCause, ReadError, Symbol,
+    TaskEntry, VirtAddr,
 };
 use scxray_tests::kernels::{debian_7_2_amd64, debian_7_3_amd64};
 use scxray_tests::{
@@ -378,7 +378,9 @@ fn pa_zero_dsq_is_never_reported() {
     let r = b.build().record();
     assert!(r.dsq("global node 0").is_some());
     assert!(r.dsq("global node 1").is_none(), "a DSQ at PA 0 is a phantom");
-    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    // Not walked, but not dropped without a word either.
+    let want = ReadError { field: Field::Dsq, kva: VirtAddr(DIRECT_MAP), cause: ReadCause::PhysicalZero };
+    assert_eq!(r.problems, vec![Problem::Unreadable { pass: Pass::GlobalDsqs, error: want }]);
 }
 
 #[test]
@@ -507,7 +509,9 @@ fn list_untranslatable_node_ends_the_walk_without_truncated() {
 }
 
 #[test]
-fn list_next_pointer_zero_ends_the_walk() {
+fn list_next_pointer_zero_breaks_the_walk() {
+    // A kernel's circular list never holds NULL: the walk ends there as broken (the list goes
+    // on where it cannot be followed), not as complete.
     let mut b = machine(1, 1);
     let a = b.add_task(1, b"a");
     b.add_task(2, b"b");
@@ -516,7 +520,10 @@ fn list_next_pointer_zero_ends_the_walk() {
     let r = b.build().record();
     assert_eq!(r.task_kvas(), vec![a]);
     let w = r.scx_tasks_ends[0];
-    assert_eq!((w.truncated, w.broken), (false, None));
+    assert!(!w.truncated);
+    let e = w.broken.expect("broken at the NULL");
+    assert_eq!((e.field, e.kva, e.cause), (Field::ListHeadNext, node_a, ReadCause::NullPointer));
+    assert!(e.to_string().contains("is NULL"), "{e}");
 }
 
 #[test]
@@ -528,7 +535,8 @@ fn list_cycle_that_never_returns_to_the_head_is_capped() {
     let r = b.build().record();
     let w = r.scx_tasks_ends[0];
     assert!(w.truncated);
-    assert_eq!(w.reported, MAX_LIST_NODES);
+    // nr_threads is 1: the floor.
+    assert_eq!(w.reported, LIST_NODES_FLOOR);
 }
 
 // ---- Blinding and errors ----------------------------------------------------------------

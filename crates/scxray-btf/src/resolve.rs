@@ -143,6 +143,7 @@ pub fn resolve_layout(btf: &Btf<'_>) -> Result<Layout, ResolveError> {
             bucket_table_size: bt.req("size")?,
             bucket_table_buckets: bt.req("buckets")?,
             rhash_head_next: head.req("next")?,
+            nelems: ht.opt("nelems")?,
         }),
         _ => None,
     };

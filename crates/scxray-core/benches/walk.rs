@@ -12,8 +12,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use scxray_core::{
-    CpuScx, DsqHeader, DsqOrigin, Guest, HashWalk, Limits, LinearTranslator, ListWalk, Pass, Problem,
-    TaskEntry, VirtAddr, Visitor,
+    CpuScx, DsqHeader, DsqOrigin, Guest, HashWalk, LinearTranslator, ListWalk, Pass, Problem, TaskEntry,
+    VirtAddr, Visitor,
 };
 use scxray_tests::kernels::debian_7_3_amd64;
 use scxray_tests::{DIRECT_MAP, GuestBuilder, TestGuest};
@@ -168,9 +168,9 @@ fn machine_guest() -> TestGuest {
             _ => b.enqueue(user[(i as usize * 7) % user.len()], t),
         }
     }
-    let mut g = b.build();
-    g.limits = Limits { list_nodes: 16_384, ..Limits::DEFAULT };
-    g
+    // The default caps: scx_tasks (10 000 tasks) is walked whole, its cap sized from
+    // `nr_threads`.
+    b.build()
 }
 
 fn machine(c: &mut Criterion) {

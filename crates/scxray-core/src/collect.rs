@@ -6,18 +6,20 @@
 //!
 //! | type | bytes | default capacity |
 //! |---|---|---|
-//! | `TaskList<N>` | `8 * N + 80` | `TaskList<4096>`: 32 848 |
-//! | `DsqTasks<N>` | `8 * N + 192` | `DsqTasks<4096>`: 32 960 |
-//! | `CpuRunnable<N>` | `8 * N + 272` | `CpuRunnable<4096>`: 33 040 |
-//! | `UserDsqIndex<N>` | `120 * N + 88` | `UserDsqIndex<8192>`: 983 128 |
-//! | `MachineSummary<C, D>` | `200 * C + 120 * D + 1088` | `MachineSummary<64, 256>`: 44 608 |
+//! | `TaskList<N>` | `8 * N + 96` | `TaskList<4096>`: 32 864 |
+//! | `DsqTasks<N>` | `8 * N + 208` | `DsqTasks<4096>`: 32 976 |
+//! | `CpuRunnable<N>` | `8 * N + 336` | `CpuRunnable<4096>`: 33 104 |
+//! | `UserDsqIndex<N>` | `136 * N + 144` | `UserDsqIndex<8192>`: 1 114 256 |
+//! | `MachineSummary<C, D>` | `264 * C + 136 * D + 1248` | `MachineSummary<64, 256>`: 52 960 |
 //!
 //! Place big ones in a `static` or on the heap, not on a small stack.
 
 use crate::addr::VirtAddr;
 use crate::guest::Guest;
 use crate::memory::PhysMem;
-use crate::output::{CpuScx, DsqHeader, DsqOrigin, HashWalk, ListWalk, Pass, Problem, SchedState, TaskEntry};
+use crate::output::{
+    CpuScx, DsqHeader, DsqOrigin, HashWalk, ListWalk, Pass, Problem, SchedState, SubSched, TaskEntry,
+};
 use crate::translate::Translate;
 use crate::visit::Visitor;
 use heapless::Vec;
@@ -179,8 +181,13 @@ pub struct MachineSummary<const CPUS: usize = 64, const DSQS: usize = 256> {
     pub cpus: Vec<CpuSummary, CPUS>,
     /// Every DSQ found, per-CPU ones first.
     pub dsqs: Vec<DsqSummary, DSQS>,
-    /// How the `dsq_hash` walk ended (default when it did not run).
+    /// How the root scheduler's `dsq_hash` walk ended (default when it did not run); a
+    /// sub-scheduler's that was cut sets `truncated`.
     pub user_dsqs: HashWalk,
+    /// Sub-schedulers found.
+    pub sub_sched_count: u32,
+    /// How the sub-scheduler walk ended (default on a kernel without them).
+    pub sub_scheds: ListWalk,
     /// How the `scx_tasks` walk ended.
     pub scx_tasks: ListWalk,
     /// The first problems met.
@@ -214,8 +221,18 @@ impl<const CPUS: usize, const DSQS: usize> Visitor for MachineSummary<CPUS, DSQS
         self.truncated |= walk.truncated;
     }
     fn user_dsqs_end(&mut self, walk: &HashWalk) {
-        self.user_dsqs = *walk;
+        // The root's comes before any sub-scheduler; theirs must not replace it.
+        if self.sub_sched_count == 0 {
+            self.user_dsqs = *walk;
+        }
         self.truncated |= walk.is_truncated();
+    }
+    fn sub_sched(&mut self, _sched: &SubSched) {
+        self.sub_sched_count = self.sub_sched_count.saturating_add(1);
+    }
+    fn sub_scheds_end(&mut self, walk: &ListWalk) {
+        self.sub_scheds = *walk;
+        self.truncated |= walk.truncated;
     }
     fn scx_tasks_end(&mut self, walk: &ListWalk) {
         self.scx_tasks = *walk;

@@ -99,6 +99,9 @@ pub enum Field {
     KallsymsNames,
     KallsymsOffsets,
     Requested,
+    // Appended with the caps sized from the kernel's counts.
+    NrThreadsVar,
+    RhashtableNelems,
 }
 
 impl Field {
@@ -191,6 +194,8 @@ impl Field {
             Self::KallsymsNames => "kallsyms_names",
             Self::KallsymsOffsets => "kallsyms_offsets",
             Self::Requested => "the requested bytes",
+            Self::NrThreadsVar => "nr_threads",
+            Self::RhashtableNelems => "rhashtable.nelems",
         }
     }
 }
@@ -215,6 +220,16 @@ pub enum ReadCause {
     AddressOverflow,
     /// The layout has no offsets for the struct this field belongs to.
     MissingLayout(crate::layout::LayoutGroup),
+    /// The field held a NULL pointer where the kernel never keeps one (a `list_head.next`,
+    /// an `rhash_head.next`): the structure goes on somewhere the walk cannot follow.
+    NullPointer,
+    /// The field points back to a node the walk already visited: the structure loops without
+    /// returning to where it started (a `list_head` whose nodes never lead back to its head,
+    /// a scheduler that is its own descendant).
+    Cycle,
+    /// The address translates to physical address 0, where no kernel structure lives (the
+    /// page is reserved, or no RAM): a bogus pointer, not read (it would read as zeros).
+    PhysicalZero,
 }
 
 /// A field that could not be read: which, where, why.
@@ -237,13 +252,27 @@ impl fmt::Display for ReadCause {
             Self::Memory(e) => write!(f, "{e}"),
             Self::AddressOverflow => f.write_str("address computation overflowed"),
             Self::MissingLayout(g) => write!(f, "the layout has no offsets for {g}"),
+            Self::NullPointer => f.write_str("a NULL pointer, which the kernel never leaves there"),
+            Self::Cycle => f.write_str("a link back to a node already walked (a loop)"),
+            Self::PhysicalZero => f.write_str("physical address 0, where no kernel structure lives"),
         }
     }
 }
 
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot read {} at {}: {}", self.field, self.kva, self.cause)
+        let (field, kva) = (self.field, self.kva);
+        match &self.cause {
+            // Read fine, but a value the kernel never holds there: not "cannot read".
+            ReadCause::NullPointer => {
+                write!(f, "{field} at {kva} is NULL, which the kernel never leaves there")
+            }
+            ReadCause::Cycle => write!(f, "{field} at {kva} leads back to a node already walked (a loop)"),
+            ReadCause::PhysicalZero => {
+                write!(f, "{field} at {kva} is at physical address 0, where no kernel structure lives")
+            }
+            cause => write!(f, "cannot read {field} at {kva}: {cause}"),
+        }
     }
 }
 

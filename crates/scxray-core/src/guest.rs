@@ -289,6 +289,7 @@ mod tests {
             per_cpu_offsets: None,
             scx_root: None,
             scx_tasks: None,
+            nr_threads: None,
             nr_cpus: 1,
             nr_nodes: 1,
             globals: None,

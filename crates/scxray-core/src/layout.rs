@@ -192,6 +192,9 @@ pub struct RhtLayout {
     pub bucket_table_buckets: u32,
     /// `rhash_head.next`.
     pub rhash_head_next: u32,
+    /// `rhashtable.nelems` (`atomic_t`): the entries the table holds, which sizes the walk's
+    /// DSQ cap ([`crate::limits`]); `None`: the cap is the ceiling.
+    pub nelems: Option<u32>,
 }
 
 /// Flag values the walkers test; the kernel's enums when BTF has them.

@@ -20,7 +20,8 @@
 //!   page-table walkers in `scxray-x86_64` and `scxray-aarch64`); [`tlb`]: [`CachedTranslate`],
 //!   a software TLB over any of them;
 //! - [`layout`]: [`Layout`], member offsets from BTF (`scxray-btf`) or the embedder;
-//!   [`symbols`]: [`KernelSymbols`], where the walks start; [`limits`]: the caps;
+//!   [`symbols`]: [`KernelSymbols`], where the walks start; [`limits`]: the caps, sized from
+//!   the kernel's own counts under ceilings, and the read bounds they imply;
 //! - [`guest`]: [`Guest`], the context every walker shares, with the one `Field`-labelled
 //!   typed read ([`Guest::read_obj`], [`Guest::read_le`], [`Guest::read_ptr`],
 //!   [`Guest::read_bytes`], [`Guest::read_c_string`]); [`error`]: [`ReadError`] naming the
@@ -55,6 +56,7 @@
 //!     per_cpu_offsets: None,
 //!     scx_root: None,
 //!     scx_tasks: None,
+//!     nr_threads: None,
 //!     nr_cpus: 1,
 //!     nr_nodes: 1,
 //!     globals: None,
@@ -107,8 +109,9 @@ pub use layout::{
     SchedPcpuLayout, SchedPnodeLayout, ScxRqLayout, SeeLayout, TaskLayout,
 };
 pub use limits::{
-    Limits, MAX_BUCKET_CHAIN, MAX_CPUS, MAX_LIST_NODES, MAX_NODES, MAX_RHT_BUCKETS, MAX_RHT_NODES,
-    MAX_SCHED_DEPTH, MAX_SUB_SCHEDS, ReadCost,
+    CHAIN_BUFFER, Cap, CapBasis, LIST_NODES_CEILING, LIST_NODES_FLOOR, Limit, Limits, MAX_BUCKET_CHAIN,
+    MAX_CPUS, MAX_NODES, MAX_SCHED_DEPTH, MAX_SUB_SCHEDS, PID_MAX_LIMIT, RHT_BUCKETS_CEILING,
+    RHT_BUCKETS_FLOOR, RHT_NODES_CEILING, RHT_NODES_FLOOR, ReadCost, WalkCap,
 };
 pub use memory::{FlatImage, LeInt, MemError, PhysMem, RegionSet};
 pub use output::{

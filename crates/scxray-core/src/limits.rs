@@ -1,53 +1,140 @@
 //! Caps on every pointer chase. Guest memory is hostile: each walk is bounded, and a cap that
-//! fires sets `truncated` on the output it cut.
+//! fires sets `truncated` on the output it cut, which records the cap ([`WalkCap`]: which
+//! [`Limit`], its value, and how the value was set).
+//!
+//! # Caps sized from the kernel's own counts
+//!
+//! A cap is [`Cap::Fixed`] (the caller's number) or [`Cap::Kernel`]: sized per walk from what
+//! the kernel itself counts of the thing walked, plus a slack for what the count leaves out,
+//! never below a floor (the fixed caps of earlier versions) and never above a ceiling that no
+//! kernel can exceed, so a hostile count cannot make a walk longer than the ceiling:
+//!
+//! | walk | count read | cap ([`Cap::Kernel`]) |
+//! |---|---|---|
+//! | a DSQ's list | `scx_dispatch_q.nr` (header, read first) | `nr + 2 C + 1` |
+//! | a runnable_list | `scx_rq.nr_running` (read first) | `nr_running + 2 C + 1` |
+//! | `scx_tasks` | the kernel's `nr_threads` | `2 nr_threads + 2 C + 1` |
+//! | `dsq_hash`'s DSQs | `rhashtable.nelems` | `nelems + C` |
+//! | `dsq_hash`'s buckets | `bucket_table.size` | `size` |
+//!
+//! `C` is the number of CPUs the walk visits (`nr_cpu_ids`, at most [`MAX_CPUS`]). The
+//! slacks, from the kernel's code (7.3, and where older kernels differ):
+//!
+//! - A DSQ's list holds its `nr` tasks and the iterator cursors parked in it (the kernel's
+//!   own, and `bpf_iter_scx_dsq`'s): a cursor lives on the stack of a CPU walking the DSQ,
+//!   and iterators nest, so two per CPU. `nr` is updated under the DSQ's lock just after the
+//!   list, so a dump can catch one enqueue or dequeue in between: `+ 1`.
+//! - A runnable_list holds tasks only, and `nr_running` moves with it under the rq lock; it
+//!   gets a DSQ's slack all the same (it costs nothing unless the list is longer).
+//! - `scx_tasks` holds every task with a pid (`nr_threads` counts them, from `copy_process`
+//!   to `release_task`), the idle tasks (pid 0, not counted: one per CPU, `C`), iterator
+//!   cursors (`scx_task_iter`, on the stack of a task iterating: `C + 1` more), and tasks
+//!   already released but not yet off the list: in 7.3 an exiting thread between
+//!   `release_task` and its last switch (`sched_ext_dead`), before 7.3 every reaped task
+//!   until the last reference to its `task_struct` is put (`sched_ext_free`, at least an RCU
+//!   grace period later). A mass exit can leave as many of those as there were live tasks, so
+//!   the margin is as large as the count itself: `2 nr_threads`.
+//! - `nelems` is incremented just after a node is linked, one insertion per CPU at a time:
+//!   `+ C`. `bucket_table.size` is the table's own number of buckets: no slack.
+//!
+//! A count that cannot be had (the symbol or member is unknown, the read fails, or it is
+//! negative) gives the ceiling ([`CapBasis::NoCount`]; a failed read is also reported as a
+//! problem); a count whose cap would pass the ceiling gives the ceiling
+//! ([`CapBasis::Ceiling`], which records the count: `nr = u32::MAX` is an absurd one).
+//!
+//! The ceilings, from the kernel:
+//!
+//! - [`LIST_NODES_CEILING`] = `PID_MAX_LIMIT + 2 MAX_CPUS` = 4 210 688 nodes on one task list:
+//!   every task but the idle ones holds a pid below `pid_max`, which cannot be set above
+//!   `PID_MAX_LIMIT` (4 194 304 on 64-bit); the idle tasks are one per CPU (at most
+//!   [`MAX_CPUS`]), and the cursors at most as many again.
+//! - Across a machine, a task's `dsq_list` node is on one DSQ at most and its `runnable_node`
+//!   on one runnable_list at most, so all DSQ lists together (every scheduler's) and all
+//!   runnable_lists together hold at most that many nodes too: each kind of list has a
+//!   machine-wide budget of `max(list cap's largest value, LIST_NODES_CEILING)` nodes
+//!   ([`Limits::list_budget`]), shared by every walk of one [`Guest::walk_machine`]
+//!   (each standalone pass has its own). A list the budget cuts says so
+//!   ([`CapBasis::Budget`]).
+//! - [`RHT_NODES_CEILING`] = 2^20 user DSQs in one `dsq_hash`. The kernel's own limit is the
+//!   rhashtable's `max_elems` (2^31), too many to walk; 2^20 is 128 DSQs per CPU of the
+//!   largest machine (schedulers create DSQs per CPU, LLC, node or layer), 128 MiB of
+//!   `scx_dispatch_q`. A scheduler with more is walked to the ceiling, and the cut says so.
+//! - [`RHT_BUCKETS_CEILING`] = 2^21 buckets: the table the kernel grows to for
+//!   [`RHT_NODES_CEILING`] entries (it doubles past 75 % load).
+//! - [`MAX_CPUS`] = 8192 (the largest `CONFIG_NR_CPUS`), [`MAX_NODES`] = 1024 (`MAX_NUMNODES`
+//!   for `NODES_SHIFT` 10): `nr_cpu_ids` and `nr_node_ids` are themselves counts, bounded so.
+//!
+//! The bucket-chain and sub-scheduler caps count nothing the kernel counts: they are plain
+//! numbers. A kernel chain never holds more than `RHT_ELASTICITY` (16) entries (a longer one
+//! makes the insertion rehash), far below [`MAX_BUCKET_CHAIN`].
 //!
 //! # How many reads a walk makes, at most
 //!
 //! The caps bound the physical reads of every walk, whatever the guest's memory holds. The
 //! bound is computed by [`Limits::machine_reads`] and its per-pass parts below, and the
 //! adversarial suite (`tests/tests/adversarial.rs`) and the `walk_machine` fuzz target check
-//! it with a counting memory. In physical reads (`PhysMem::read` calls):
+//! it with a counting memory. In physical reads (`PhysMem::read` calls), with `N` the largest
+//! value the list cap can take ([`Cap::most`]: the ceiling, or the fixed number), `N_B` the
+//! list budget, `R` and `B` the same for the user-DSQ and bucket caps:
 //!
 //! - One *value* (a guest scalar or pointer, or `comm`: at most 16 bytes) costs at most
 //!   `v = 2 (1 + L)` reads: it crosses at most one 4 KiB boundary, and each of its (at most
 //!   two) pieces is translated (`L` descriptor reads, see [`ReadCost`]: 0 under the linear
 //!   rules, 4 or 5 for an x86_64 walk, at most 5 for aarch64) and then read once. A bare
 //!   translation (a DSQ's PA-0 check, the rq's PA) costs `L`.
-//! - A `list_head` walk of cap `N` with `k` reads per node reads at most `1 + N (1 + k)` values:
-//!   `head.next`, then per node its `next` and `k` more (the cursor flags: `k = 1` on a DSQ and
-//!   on `scx_tasks`, `k = 0` on a runnable_list). Past `N` nodes nothing more is read.
-//! - One DSQ: `Q = L + v (3 + 1 + 2 N)` (translate; `id`, `nr`, `seq`; its list with `k = 1`).
-//! - Pass 1, per CPU: `L + v (P + 10 + 1 + N)`: `P` = 1 when `__per_cpu_offset` is read from
-//!   the guest (0 for a slice), `rq.curr`, 3 scalars, 4 optional ones, `pid` and `comm`, then
-//!   the runnable_list (`k = 0`).
+//! - A `list_head` walk with `k` reads per node reads `1 + n (1 + k)` values for `n` nodes
+//!   visited: `head.next`, then per node its `next` and `k` more (the cursor flags: `k = 1` on
+//!   a DSQ and on `scx_tasks`, `k = 0` on a runnable_list). Past its cap nothing is read.
+//! - One DSQ: `Q = L + 4 v` (translate; `id`, `nr`, `seq`; `head.next`), plus `2 v` per node
+//!   of its list; the nodes of all DSQ lists of a pass (or of a whole machine) are at most
+//!   `min(N_B, N × DSQs)`.
+//! - Pass 1, per CPU: `L + v (P + 11)` (`P` = 1 when `__per_cpu_offset` is read from the
+//!   guest, 0 for a slice; `rq.curr`, 3 scalars, 4 optional ones, `pid` and `comm`,
+//!   `head.next`), plus `v` per runnable node, at most `min(N_B, N C)` in all.
 //! - Pass 2: `C (v P + 3 Q)` for `C` CPUs (local, reject and rescue DSQ each).
 //! - Root: `4 v`. Bypass: `v + C (v P + Q)`. Global: `v + D (v + Q)` for `D = min(nr_nodes,
 //!   MAX_NODES)` nodes.
-//! - User DSQs: `v (2 + B) + R (Q + v)`: `tbl` and `size`, one head per bucket for
-//!   `B = rht_buckets` buckets at most, and for each of at most `R = rht_nodes` nodes its DSQ
-//!   and its `next`.
-//! - `scx_tasks`: `v (1 + 2 N)`.
+//! - User DSQs: `v (3 + B) + R (Q + 7 v)`: `tbl`, `size` and `nelems`, one head per bucket,
+//!   and for each of at most `R` DSQs its header and at most 7 chain reads: a chain is read
+//!   once when it holds at most [`CHAIN_BUFFER`] distinct DSQs (every kernel chain), and a
+//!   longer one is measured first (cycle detection, then the cycle's start: at most 6 reads
+//!   per DSQ it reports) so that each DSQ is reported once.
+//! - `scx_tasks`: `v (2 + 2 N)` (`nr_threads`, then the list with `k = 1`).
 //! - Sub-schedulers (7.2+): `v (1 + 6 S)` for the hierarchy's lists and state, plus `S` times
 //!   one scheduler's bypass, global and user passes, for `S = sub_scheds` sub-schedulers.
 //! - The globals of 6.12-6.15 (no `scx_sched`): the root reads 3 values, there is no bypass
 //!   pass, and the global and user passes cost what they cost from a `scx_sched`.
-//! - `walk_machine`: the sum, with `C = min(nr_cpus, MAX_CPUS)`.
+//! - `walk_machine`: the sum, with `C = min(nr_cpus, MAX_CPUS)`, the list nodes of every DSQ
+//!   counted once against the one budget.
 //!
-//! Under the default caps and linear translation (`L = 0`, `v = 2`) one DSQ costs at most
-//! 16 392 reads and the user-DSQ pass 134.4 million (8192 DSQs, each with a full list); a
-//! 64-CPU machine with one node and no sub-schedulers costs at most 139.2 million reads. Each
-//! of the 32 sub-schedulers the default cap allows brings its own bypass, global and user
-//! passes: 4.48 billion for the 64-CPU machine, and 9.89 billion for the largest machine the
-//! caps allow (8192 CPUs, 1024 nodes): bounded, but large. A caller that walks a guest it
-//! distrusts under a time budget lowers the caps ([`Limits`]; `sub_scheds: 0` walks the root
-//! only); the numbers are checked by `tests/tests/adversarial.rs`.
+//! Under the default caps and linear translation (`L = 0`, `v = 2`) one DSQ walked alone costs
+//! at most 16.8 million reads (a list at the ceiling) and one user-DSQ pass 29.4 million; a
+//! 64-CPU machine with one node and no sub-schedulers costs at most 54.1 million reads, the
+//! DSQ and runnable lists of the whole machine together 25.3 million of them. Each of the 32
+//! sub-schedulers the default cap allows brings its own bypass, global and user passes: 0.99
+//! billion for the 64-CPU machine, and 1.06 billion for the largest machine the caps allow
+//! (8192 CPUs, 1024 nodes). A caller that walks a guest it distrusts under a time budget
+//! fixes lower caps ([`Limits`]; `sub_scheds: 0` walks the root only); the numbers are checked
+//! by `tests/tests/adversarial.rs`.
+//!
+//! [`Guest::walk_machine`]: crate::Guest::walk_machine
 
-/// Nodes visited on any one `list_head` walk (runnable_list, a DSQ's list, scx_tasks).
-pub const MAX_LIST_NODES: u32 = 4096;
-/// Total rhashtable nodes visited across all buckets of `dsq_hash`.
-pub const MAX_RHT_NODES: u32 = 8192;
-/// rhashtable buckets enumerated; a larger `bucket_table.size` is a truncation.
-pub const MAX_RHT_BUCKETS: u32 = 65536;
+/// The kernel's `PID_MAX_LIMIT` on 64-bit: `pid_max` cannot be set above it, so no kernel has
+/// more tasks with a pid.
+pub const PID_MAX_LIMIT: u32 = 4 * 1024 * 1024;
+/// Nodes one task list is never cut below (the fixed cap of earlier versions).
+pub const LIST_NODES_FLOOR: u32 = 4096;
+/// Nodes one task list never exceeds: `PID_MAX_LIMIT` tasks, one idle task per CPU, as many
+/// cursors.
+pub const LIST_NODES_CEILING: u32 = PID_MAX_LIMIT + 2 * MAX_CPUS;
+/// User DSQs one `dsq_hash` walk is never cut below.
+pub const RHT_NODES_FLOOR: u32 = 8192;
+/// User DSQs one `dsq_hash` walk never exceeds (see the module docs).
+pub const RHT_NODES_CEILING: u32 = 1 << 20;
+/// rhashtable buckets enumerated at least.
+pub const RHT_BUCKETS_FLOOR: u32 = 65536;
+/// rhashtable buckets enumerated at most: the table holding [`RHT_NODES_CEILING`] entries.
+pub const RHT_BUCKETS_CEILING: u32 = 1 << 21;
 /// Nodes on one bucket chain.
 pub const MAX_BUCKET_CHAIN: u32 = 1024;
 /// Sub-schedulers visited below the root, across the whole hierarchy.
@@ -55,19 +142,150 @@ pub const MAX_SUB_SCHEDS: u32 = 32;
 /// Levels of the sub-scheduler hierarchy descended: twice the kernel's `SCX_SUB_MAX_DEPTH`
 /// (4 in 7.3), so a deeper hierarchy is reported truncated, not followed without end.
 pub const MAX_SCHED_DEPTH: u32 = 8;
+/// Distinct nodes of one bucket chain the walk keeps on its stack to tell a chain that loops
+/// back from one that goes on: twice the kernel's `RHT_ELASTICITY` (16), so every chain a
+/// kernel builds is walked once; a longer one is measured before it is reported.
+pub const CHAIN_BUFFER: usize = 32;
 
-/// The caps one walk runs under. Defaults are the constants above; a caller walking a big
-/// machine in streaming form may raise them (a server has more than 4096 tasks).
+/// How one cap is set: from the kernel's count, or by the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Cap {
+    /// Sized per walk from the kernel's own count plus a slack (see the module docs), never
+    /// below `floor` and never above `ceiling` (the ceiling wins when `floor > ceiling`).
+    Kernel {
+        /// The smallest cap.
+        floor: u32,
+        /// The largest cap, whatever the count says.
+        ceiling: u32,
+    },
+    /// Exactly this many, whatever the kernel counts.
+    Fixed(u32),
+}
+
+impl Cap {
+    /// The largest value this cap can take (the read bounds are in terms of it).
+    #[must_use]
+    pub const fn most(self) -> u32 {
+        match self {
+            Self::Kernel { ceiling, .. } => ceiling,
+            Self::Fixed(n) => n,
+        }
+    }
+
+    /// The cap of one walk of `limit` whose kernel count is `count` (`None`: none to be had)
+    /// with `slack` added.
+    #[must_use]
+    pub fn resolve(self, limit: Limit, count: Option<u32>, slack: u32) -> WalkCap {
+        let (value, basis) = match (self, count) {
+            (Self::Fixed(n), _) => (n, CapBasis::Fixed),
+            (Self::Kernel { ceiling, .. }, None) => (ceiling, CapBasis::NoCount),
+            (Self::Kernel { floor, ceiling }, Some(count)) => {
+                let want = count.saturating_add(slack);
+                if want > ceiling || floor > ceiling {
+                    (
+                        ceiling,
+                        if want > ceiling { CapBasis::Ceiling { count } } else { CapBasis::Count { count } },
+                    )
+                } else if want < floor {
+                    (floor, CapBasis::Floor { count })
+                } else {
+                    (want, CapBasis::Count { count })
+                }
+            }
+        };
+        WalkCap { limit, value, basis }
+    }
+}
+
+/// Which cap: a member of [`Limits`] or a fixed constant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Limit {
+    /// [`Limits::list_nodes`] (and the list budget it sets).
+    #[default]
+    ListNodes,
+    /// [`Limits::rht_nodes`].
+    RhtNodes,
+    /// [`Limits::rht_buckets`].
+    RhtBuckets,
+    /// [`Limits::bucket_chain`].
+    BucketChain,
+    /// [`Limits::sub_scheds`].
+    SubScheds,
+    /// [`MAX_SCHED_DEPTH`].
+    SchedDepth,
+}
+
+/// How a walk's cap got its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum CapBasis {
+    /// Fixed by the caller ([`Cap::Fixed`]), or a cap that counts nothing the kernel counts.
+    #[default]
+    Fixed,
+    /// The kernel's count plus the slack fell below the floor: the floor.
+    Floor {
+        /// The count as read.
+        count: u32,
+    },
+    /// The kernel's count plus the slack.
+    Count {
+        /// The count as read.
+        count: u32,
+    },
+    /// The kernel's count plus the slack passed the ceiling (an absurd count, or a machine
+    /// beyond what the ceiling allows): the ceiling.
+    Ceiling {
+        /// The count as read.
+        count: u32,
+    },
+    /// No count to be had (the symbol or member is unknown, the read failed, or it was
+    /// negative): the ceiling.
+    NoCount,
+    /// What the machine-wide budget of this kind of list had left ([`Limits::list_budget`]):
+    /// the lists walked before it held that many nodes, more than a kernel can have.
+    Budget,
+}
+
+/// The cap one walk ran under: which, its value, how it was set. On a truncated walk, the
+/// cap that cut it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct WalkCap {
+    /// Which cap.
+    pub limit: Limit,
+    /// Its value: nodes (or buckets, or sub-schedulers, or levels).
+    pub value: u32,
+    /// How it was set.
+    pub basis: CapBasis,
+}
+
+impl WalkCap {
+    /// A cap that counts nothing the kernel counts.
+    #[must_use]
+    pub const fn fixed(limit: Limit, value: u32) -> Self {
+        Self { limit, value, basis: CapBasis::Fixed }
+    }
+}
+
+/// The caps one walk runs under. The default sizes every cap it can from the kernel's own
+/// counts (a server with more than 4096 tasks is walked whole); a caller fixes any of them
+/// with [`Cap::Fixed`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Limits {
-    /// Nodes per `list_head` walk.
-    pub list_nodes: u32,
-    /// rhashtable nodes across all buckets.
-    pub rht_nodes: u32,
-    /// rhashtable buckets.
-    pub rht_buckets: u32,
+    /// Nodes per `list_head` walk (a DSQ's list, a runnable_list, `scx_tasks`).
+    pub list_nodes: Cap,
+    /// User DSQs of one `dsq_hash`, across all its buckets.
+    pub rht_nodes: Cap,
+    /// Buckets of one `dsq_hash`.
+    pub rht_buckets: Cap,
     /// Nodes per bucket chain.
     pub bucket_chain: u32,
     /// Sub-schedulers below the root, in all.
@@ -75,14 +293,83 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The caps of the specification.
+    /// Every cap from the kernel's counts, between the floors and ceilings above.
     pub const DEFAULT: Self = Self {
-        list_nodes: MAX_LIST_NODES,
-        rht_nodes: MAX_RHT_NODES,
-        rht_buckets: MAX_RHT_BUCKETS,
+        list_nodes: Cap::Kernel { floor: LIST_NODES_FLOOR, ceiling: LIST_NODES_CEILING },
+        rht_nodes: Cap::Kernel { floor: RHT_NODES_FLOOR, ceiling: RHT_NODES_CEILING },
+        rht_buckets: Cap::Kernel { floor: RHT_BUCKETS_FLOOR, ceiling: RHT_BUCKETS_CEILING },
         bucket_chain: MAX_BUCKET_CHAIN,
         sub_scheds: MAX_SUB_SCHEDS,
     };
+
+    /// Every cap fixed at the floors: the caps of earlier versions (4096 nodes per list,
+    /// 8192 user DSQs, 65 536 buckets), for a caller that wants the shortest walks.
+    pub const FLOORS: Self = Self {
+        list_nodes: Cap::Fixed(LIST_NODES_FLOOR),
+        rht_nodes: Cap::Fixed(RHT_NODES_FLOOR),
+        rht_buckets: Cap::Fixed(RHT_BUCKETS_FLOOR),
+        bucket_chain: MAX_BUCKET_CHAIN,
+        sub_scheds: MAX_SUB_SCHEDS,
+    };
+
+    /// Nodes all DSQ lists (and, separately, all runnable_lists) of one walk may hold
+    /// together: a task is on one of each at most, so no kernel has more than
+    /// [`LIST_NODES_CEILING`]; a caller whose fixed list cap is larger gets that.
+    #[must_use]
+    pub const fn list_budget(&self) -> u32 {
+        let most = self.list_nodes.most();
+        if most > LIST_NODES_CEILING { most } else { LIST_NODES_CEILING }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// The slack of a DSQ's list over its `nr`, and of a runnable_list over its `nr_running`, on
+/// a machine of `cpus` CPUs: `2 C + 1` (module docs).
+pub(crate) const fn queue_slack(cpus: u32) -> u32 {
+    cpus.saturating_mul(2).saturating_add(1)
+}
+
+/// The slack of `scx_tasks` over `nr_threads` on a machine of `cpus` CPUs:
+/// `nr_threads + 2 C + 1` (module docs).
+pub(crate) const fn scx_tasks_slack(nr_threads: u32, cpus: u32) -> u32 {
+    nr_threads.saturating_add(queue_slack(cpus))
+}
+
+/// The slack of `dsq_hash`'s entries over `nelems` on a machine of `cpus` CPUs: `C`.
+pub(crate) const fn hash_slack(cpus: u32) -> u32 {
+    cpus
+}
+
+/// The nodes each kind of list may still visit in one walk ([`Limits::list_budget`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ListBudget {
+    /// Nodes left for DSQ lists.
+    pub dsq: u32,
+    /// Nodes left for runnable_lists.
+    pub runnable: u32,
+}
+
+impl ListBudget {
+    /// A full budget under `limits`.
+    pub(crate) const fn new(limits: &Limits) -> Self {
+        let n = limits.list_budget();
+        Self { dsq: n, runnable: n }
+    }
+
+    /// `cap` cut to what `left` allows, then `left` charged with what `visit` reports it
+    /// visited.
+    pub(crate) fn spend<R>(left: &mut u32, cap: WalkCap, visit: impl FnOnce(WalkCap) -> (R, u32)) -> R {
+        let cap =
+            if *left < cap.value { WalkCap { value: *left, basis: CapBasis::Budget, ..cap } } else { cap };
+        let (r, visited) = visit(cap);
+        *left = left.saturating_sub(visited);
+        r
+    }
 }
 
 /// What reading guest memory costs in physical reads, for the bounds above.
@@ -111,35 +398,76 @@ impl ReadCost {
     }
 }
 
+/// Chain reads per reported user DSQ at most: one when its chain fits [`CHAIN_BUFFER`], and
+/// for a longer chain the measurement (cycle detection: fewer than 3 steps per distinct node;
+/// the cycle's start: at most 2) and the reporting walk (1): 6, plus one per bucket for the
+/// node that ends the buffered walk, counted here.
+const CHAIN_READS_PER_DSQ: u64 = 7;
+
 impl Limits {
-    /// Values a `list_head` walk reads at most with `per_node` extra reads per node:
-    /// `1 + N (1 + k)`.
+    /// Values a `list_head` walk reads at most with `per_node` extra reads per node, with
+    /// the list cap at its largest: `1 + N (1 + k)`.
     #[must_use]
     pub fn list_walk_values(&self, per_node: u64) -> u64 {
-        u64::from(self.list_nodes).saturating_mul(per_node.saturating_add(1)).saturating_add(1)
+        u64::from(self.list_nodes.most()).saturating_mul(per_node.saturating_add(1)).saturating_add(1)
     }
 
-    /// Physical reads of one DSQ walk: `L + v (4 + 2 N)`.
+    /// Physical reads of one DSQ without its list's nodes: `Q = L + 4 v`.
+    #[must_use]
+    pub fn dsq_header_reads(c: ReadCost) -> u64 {
+        c.value().saturating_mul(4).saturating_add(c.translation())
+    }
+
+    /// Physical reads of the list nodes of `dsqs` DSQs walked under one budget:
+    /// `2 v min(N_B, N dsqs)`.
+    #[must_use]
+    pub fn dsq_nodes_reads(&self, dsqs: u64, c: ReadCost) -> u64 {
+        let nodes = u64::from(self.list_nodes.most()).saturating_mul(dsqs).min(u64::from(self.list_budget()));
+        c.value().saturating_mul(2).saturating_mul(nodes)
+    }
+
+    /// Physical reads of one DSQ walked alone: `Q + 2 v N`.
     #[must_use]
     pub fn dsq_reads(&self, c: ReadCost) -> u64 {
-        c.value().saturating_mul(self.list_walk_values(1).saturating_add(3)).saturating_add(c.translation())
+        Self::dsq_header_reads(c).saturating_add(self.dsq_nodes_reads(1, c))
     }
 
-    /// Physical reads of pass 1 for one CPU: `L + v (P + 11 + N)`.
+    /// Physical reads of pass 1 for one CPU without its runnable nodes: `L + v (P + 11)`.
+    fn rq_scx_fixed_reads(offsets_in_guest: bool, c: ReadCost) -> u64 {
+        c.value()
+            .saturating_mul(u64::from(offsets_in_guest).saturating_add(11))
+            .saturating_add(c.translation())
+    }
+
+    /// Physical reads of the runnable nodes of `cpus` CPUs under one budget:
+    /// `v min(N_B, N C)`.
+    fn runnable_nodes_reads(&self, cpus: u32, c: ReadCost) -> u64 {
+        let nodes = u64::from(self.list_nodes.most())
+            .saturating_mul(u64::from(cpus))
+            .min(u64::from(self.list_budget()));
+        c.value().saturating_mul(nodes)
+    }
+
+    /// Physical reads of pass 1 for one CPU walked alone: `L + v (P + 11 + N)`.
     #[must_use]
     pub fn rq_scx_reads(&self, offsets_in_guest: bool, c: ReadCost) -> u64 {
-        let values = self.list_walk_values(0).saturating_add(10).saturating_add(u64::from(offsets_in_guest));
-        c.value().saturating_mul(values).saturating_add(c.translation())
+        Self::rq_scx_fixed_reads(offsets_in_guest, c).saturating_add(self.runnable_nodes_reads(1, c))
     }
 
-    /// Physical reads of pass 2 over `cpus` CPUs: `C (v P + 3 Q)`.
-    #[must_use]
-    pub fn local_dsqs_reads(&self, cpus: u32, offsets_in_guest: bool, c: ReadCost) -> u64 {
+    /// DSQs of pass 2 over `cpus` CPUs, and its reads without their nodes: `C (v P + 3 Q)`.
+    fn local_dsqs_fixed(cpus: u32, offsets_in_guest: bool, c: ReadCost) -> (u64, u64) {
         let per_cpu = c
             .value()
             .saturating_mul(u64::from(offsets_in_guest))
-            .saturating_add(self.dsq_reads(c).saturating_mul(3));
-        per_cpu.saturating_mul(u64::from(cpus))
+            .saturating_add(Self::dsq_header_reads(c).saturating_mul(3));
+        (u64::from(cpus).saturating_mul(3), per_cpu.saturating_mul(u64::from(cpus)))
+    }
+
+    /// Physical reads of pass 2 over `cpus` CPUs, walked alone.
+    #[must_use]
+    pub fn local_dsqs_reads(&self, cpus: u32, offsets_in_guest: bool, c: ReadCost) -> u64 {
+        let (dsqs, fixed) = Self::local_dsqs_fixed(cpus, offsets_in_guest, c);
+        fixed.saturating_add(self.dsq_nodes_reads(dsqs, c))
     }
 
     /// Physical reads of `read_root`: `4 v`.
@@ -148,72 +476,107 @@ impl Limits {
         c.value().saturating_mul(4)
     }
 
-    /// Physical reads of the bypass-DSQ pass over `cpus` CPUs: `v + C (v P + Q)`.
+    /// DSQs of one scheduler's bypass, global and user passes over `cpus` CPUs and `nodes`
+    /// nodes, and their reads without the DSQs' nodes: `v + C (v P + Q)`, `v + D (v + Q)`,
+    /// `v (3 + B) + R (Q + 7 v)`.
+    fn sched_dsqs_fixed(&self, cpus: u32, nodes: u32, offsets_in_guest: bool, c: ReadCost) -> (u64, u64) {
+        let (v, q) = (c.value(), Self::dsq_header_reads(c));
+        let (cpus, nodes) = (u64::from(cpus), u64::from(nodes.min(MAX_NODES)));
+        let (r, b) = (u64::from(self.rht_nodes.most()), u64::from(self.rht_buckets.most()));
+        let bypass = v.saturating_mul(u64::from(offsets_in_guest)).saturating_add(q).saturating_mul(cpus);
+        let global = v.saturating_add(q).saturating_mul(nodes);
+        let user = v
+            .saturating_mul(b.saturating_add(3))
+            .saturating_add(q.saturating_add(v.saturating_mul(CHAIN_READS_PER_DSQ)).saturating_mul(r));
+        let reads = v.saturating_mul(2).saturating_add(bypass).saturating_add(global).saturating_add(user);
+        (cpus.saturating_add(nodes).saturating_add(r), reads)
+    }
+
+    /// Physical reads of the bypass-DSQ pass over `cpus` CPUs, walked alone.
     #[must_use]
     pub fn bypass_dsqs_reads(&self, cpus: u32, offsets_in_guest: bool, c: ReadCost) -> u64 {
-        let per_cpu = c.value().saturating_mul(u64::from(offsets_in_guest)).saturating_add(self.dsq_reads(c));
-        per_cpu.saturating_mul(u64::from(cpus)).saturating_add(c.value())
+        let per_cpu =
+            c.value().saturating_mul(u64::from(offsets_in_guest)).saturating_add(Self::dsq_header_reads(c));
+        per_cpu
+            .saturating_mul(u64::from(cpus))
+            .saturating_add(c.value())
+            .saturating_add(self.dsq_nodes_reads(u64::from(cpus), c))
     }
 
-    /// Physical reads of the global-DSQ pass over `nodes` nodes: `v + D (v + Q)`.
+    /// Physical reads of the global-DSQ pass over `nodes` nodes, walked alone.
     #[must_use]
     pub fn global_dsqs_reads(&self, nodes: u32, c: ReadCost) -> u64 {
-        let nodes = nodes.min(MAX_NODES);
-        let per_node = c.value().saturating_add(self.dsq_reads(c));
-        per_node.saturating_mul(u64::from(nodes)).saturating_add(c.value())
+        let nodes = u64::from(nodes.min(MAX_NODES));
+        let per_node = c.value().saturating_add(Self::dsq_header_reads(c));
+        per_node
+            .saturating_mul(nodes)
+            .saturating_add(c.value())
+            .saturating_add(self.dsq_nodes_reads(nodes, c))
     }
 
-    /// Physical reads of the user-DSQ pass: `v (2 + B) + R (Q + v)`.
+    /// Physical reads of the user-DSQ pass, walked alone: `v (3 + B) + R (Q + 7 v)` and the
+    /// DSQs' nodes.
     #[must_use]
     pub fn user_dsqs_reads(&self, c: ReadCost) -> u64 {
-        let table = c.value().saturating_mul(u64::from(self.rht_buckets).saturating_add(2));
-        let per_node = self.dsq_reads(c).saturating_add(c.value());
-        table.saturating_add(per_node.saturating_mul(u64::from(self.rht_nodes)))
+        let (v, r) = (c.value(), u64::from(self.rht_nodes.most()));
+        let table = v.saturating_mul(u64::from(self.rht_buckets.most()).saturating_add(3));
+        let per_dsq = Self::dsq_header_reads(c).saturating_add(v.saturating_mul(CHAIN_READS_PER_DSQ));
+        table.saturating_add(per_dsq.saturating_mul(r)).saturating_add(self.dsq_nodes_reads(r, c))
     }
 
-    /// Physical reads of the `scx_tasks` walk: `v (1 + 2 N)`.
+    /// Physical reads of the `scx_tasks` walk: `v (2 + 2 N)`.
     #[must_use]
     pub fn scx_tasks_reads(&self, c: ReadCost) -> u64 {
-        c.value().saturating_mul(self.list_walk_values(1))
+        c.value().saturating_mul(self.list_walk_values(1).saturating_add(1))
     }
 
     /// Physical reads of one scheduler's own DSQs (bypass, global, user) over `cpus` CPUs and
-    /// `nodes` nodes.
+    /// `nodes` nodes, walked alone.
     #[must_use]
     pub fn sched_dsqs_reads(&self, cpus: u32, nodes: u32, offsets_in_guest: bool, c: ReadCost) -> u64 {
-        self.bypass_dsqs_reads(cpus, offsets_in_guest, c)
-            .saturating_add(self.global_dsqs_reads(nodes, c))
-            .saturating_add(self.user_dsqs_reads(c))
+        let (dsqs, fixed) = self.sched_dsqs_fixed(cpus, nodes, offsets_in_guest, c);
+        fixed.saturating_add(self.dsq_nodes_reads(dsqs, c))
     }
 
-    /// Physical reads of the sub-scheduler walk: `v (1 + 6 S) + S (bypass + global + user)`
-    /// for `S = sub_scheds`: the root's `children.next`, then per sub-scheduler its
-    /// `sibling.next`, four state values (`exit_kind`, `aborting`, `bypass_depth`, `level`),
-    /// its own `children.next`, and its DSQs.
-    #[must_use]
-    pub fn sub_scheds_reads(&self, cpus: u32, nodes: u32, offsets_in_guest: bool, c: ReadCost) -> u64 {
+    /// DSQs and reads (without the DSQs' nodes) of the sub-scheduler walk:
+    /// `v (1 + 6 S) + S (bypass + global + user)` for `S = sub_scheds`: the root's
+    /// `children.next`, then per sub-scheduler its `sibling.next`, four state values
+    /// (`exit_kind`, `aborting`, `bypass_depth`, `level`), its own `children.next`, and its
+    /// DSQs.
+    fn sub_scheds_fixed(&self, cpus: u32, nodes: u32, offsets_in_guest: bool, c: ReadCost) -> (u64, u64) {
         let s = u64::from(self.sub_scheds);
         let lists = c.value().saturating_mul(s.saturating_mul(6).saturating_add(1));
-        lists.saturating_add(s.saturating_mul(self.sched_dsqs_reads(cpus, nodes, offsets_in_guest, c)))
+        let (dsqs, fixed) = self.sched_dsqs_fixed(cpus, nodes, offsets_in_guest, c);
+        (dsqs.saturating_mul(s), lists.saturating_add(fixed.saturating_mul(s)))
+    }
+
+    /// Physical reads of the sub-scheduler walk, walked alone.
+    #[must_use]
+    pub fn sub_scheds_reads(&self, cpus: u32, nodes: u32, offsets_in_guest: bool, c: ReadCost) -> u64 {
+        let (dsqs, fixed) = self.sub_scheds_fixed(cpus, nodes, offsets_in_guest, c);
+        fixed.saturating_add(self.dsq_nodes_reads(dsqs, c))
     }
 
     /// Physical reads of `Guest::walk_machine` at most, for a guest claiming `nr_cpus` CPUs
-    /// and `nr_nodes` nodes (the walk visits at most `MAX_CPUS` and `MAX_NODES` of them).
+    /// and `nr_nodes` nodes (the walk visits at most `MAX_CPUS` and `MAX_NODES` of them):
+    /// every pass's own reads, and the nodes of all DSQ lists and of all runnable_lists
+    /// each counted once against the walk's budget.
     #[must_use]
     pub fn machine_reads(&self, nr_cpus: u32, nr_nodes: u32, offsets_in_guest: bool, c: ReadCost) -> u64 {
         let cpus = nr_cpus.min(MAX_CPUS);
+        let rq = Self::rq_scx_fixed_reads(offsets_in_guest, c).saturating_mul(u64::from(cpus));
+        let (local_dsqs, local) = Self::local_dsqs_fixed(cpus, offsets_in_guest, c);
+        let (root_dsqs, root) = self.sched_dsqs_fixed(cpus, nr_nodes, offsets_in_guest, c);
+        let (sub_dsqs, subs) = self.sub_scheds_fixed(cpus, nr_nodes, offsets_in_guest, c);
+        let dsqs = local_dsqs.saturating_add(root_dsqs).saturating_add(sub_dsqs);
         Self::root_reads(c)
-            .saturating_add(self.rq_scx_reads(offsets_in_guest, c).saturating_mul(u64::from(cpus)))
-            .saturating_add(self.local_dsqs_reads(cpus, offsets_in_guest, c))
-            .saturating_add(self.sched_dsqs_reads(cpus, nr_nodes, offsets_in_guest, c))
-            .saturating_add(self.sub_scheds_reads(cpus, nr_nodes, offsets_in_guest, c))
+            .saturating_add(rq)
+            .saturating_add(self.runnable_nodes_reads(cpus, c))
+            .saturating_add(local)
+            .saturating_add(root)
+            .saturating_add(subs)
+            .saturating_add(self.dsq_nodes_reads(dsqs, c))
             .saturating_add(self.scx_tasks_reads(c))
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self::DEFAULT
     }
 }
 

@@ -3,6 +3,7 @@
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::error::ReadError;
 use crate::layout::LayoutGroup;
+use crate::limits::WalkCap;
 use crate::symbols::Symbol;
 use core::fmt;
 
@@ -93,6 +94,9 @@ pub struct CpuScx {
     pub curr_kva: VirtAddr,
     /// The current task, when `rq.curr` translated and its pid and comm were read.
     pub curr: Option<TaskIdentity>,
+    /// Why `curr` is `None` though `curr_kva` is not 0: the read of its pid or comm that
+    /// failed.
+    pub curr_error: Option<ReadError>,
 }
 
 /// Where a DSQ was found; its label in reports.
@@ -175,8 +179,13 @@ pub struct ListWalk {
     pub skipped: u32,
     /// The node cap fired: the list goes on beyond what was walked.
     pub truncated: bool,
-    /// The walk stopped early at an unreadable node (a partial walk, not a truncation).
+    /// The walk stopped early at an unreadable node, or at a NULL `next`
+    /// ([`crate::ReadCause::NullPointer`]): a partial walk, not a truncation.
     pub broken: Option<ReadError>,
+    /// The cap the walk ran under (when `truncated`, the one that cut it): which, its value,
+    /// and whether the kernel's count, a floor, a ceiling, the machine's list budget or the
+    /// caller set it.
+    pub cap: WalkCap,
 }
 
 bitflags::bitflags! {
@@ -213,10 +222,27 @@ pub struct HashWalk {
     pub nodes: u32,
     /// Caps that fired.
     pub truncated: HashTruncation,
-    /// Chains that ended at an unreadable node or bucket.
+    /// Chains that ended at an unreadable node or bucket, or at a NULL `next`.
     pub broken_chains: u32,
     /// The first such failure (or the table-level one).
     pub first_error: Option<ReadError>,
+    /// The DSQ cap the walk ran under (`nelems` and its slack, or the caller's).
+    pub node_cap: WalkCap,
+    /// The bucket cap the walk ran under (`bucket_table.size`, or the caller's).
+    pub bucket_cap: WalkCap,
+    /// The per-chain cap.
+    pub chain_cap: u32,
+    /// Chains that looped back to a DSQ already in them (a kernel chain ends at its bucket's
+    /// nulls marker): each DSQ of such a chain was reported once.
+    pub looped_chains: u32,
+    /// The first bucket whose chain looped.
+    pub first_looped_bucket: Option<u32>,
+    /// Chains that ended at another bucket's nulls marker: they ran into another chain
+    /// (hostile memory, or a rehash caught moving an entry), so DSQs past the junction may
+    /// also have been reported with their own chain.
+    pub stray_chains: u32,
+    /// The first bucket whose chain ended at another bucket's marker.
+    pub first_stray_bucket: Option<u32>,
 }
 
 impl HashWalk {

@@ -28,6 +28,9 @@ pub struct KernelSymbols<'a> {
     pub scx_root: Option<VirtAddr>,
     /// `scx_tasks`: the static `LIST_HEAD` of every sched_ext entity.
     pub scx_tasks: Option<VirtAddr>,
+    /// `nr_threads`: the kernel's count of tasks with a pid (an `int`), which sizes the
+    /// `scx_tasks` walk's cap ([`crate::limits`]); `None`: the cap is the ceiling.
+    pub nr_threads: Option<VirtAddr>,
     /// Number of possible CPUs (`nr_cpu_ids`).
     pub nr_cpus: u32,
     /// Number of NUMA nodes (`nr_node_ids`).

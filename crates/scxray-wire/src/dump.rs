@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn a_dump_reader_refuses_other_messages() {
-        assert_eq!(Records::new(b"SXRQ\x03").err(), Some(WireError::Magic { found: *b"SXRQ" }));
+        assert_eq!(Records::new(b"SXRQ\x04").err(), Some(WireError::Magic { found: *b"SXRQ" }));
         assert_eq!(Records::new(b"SXDP\x02").err(), Some(WireError::Version { found: 2, expected: VERSION }));
         assert_eq!(Records::new(b"SXD").err(), Some(WireError::Malformed));
     }

@@ -2,13 +2,14 @@
 //! of the format, checked before anything else is read.
 //!
 //! Versions: 1 had no sub-schedulers and no DSQ owner; 2 no scheduler names beyond the root's
-//! `ops.name`; 3 carries every scheduler's `ops.name` and cgroup path.
+//! `ops.name`; 3 fixed caps only (no `Cap`, no `WalkCap` in the walk ends, no `nr_threads` or
+//! `rhashtable.nelems`); 4 caps sized from the kernel's counts.
 
 use crate::error::WireError;
 use serde::{Deserialize, Serialize};
 
 /// The wire format version this crate reads and writes.
-pub const VERSION: u16 = 3;
+pub const VERSION: u16 = 4;
 /// Magic of a request.
 pub const REQUEST_MAGIC: [u8; 4] = *b"SXRQ";
 /// Magic of a dump.

@@ -84,6 +84,7 @@
 //!     per_cpu_offsets: Some(PerCpuOffsets::Guest { kva: VirtAddr(0xffff_ffff_8300_0000), slots: 4 }),
 //!     scx_root: Some(VirtAddr(0xffff_ffff_8350_1230)),
 //!     scx_tasks: Some(VirtAddr(0xffff_ffff_8350_1240)),
+//!     nr_threads: Some(VirtAddr(0xffff_ffff_8350_1250)),     // sizes the scx_tasks cap
 //!     nr_cpus: 4,
 //!     nr_nodes: 1,
 //!     globals: None,

@@ -77,6 +77,8 @@ pub struct Symbols {
     pub cgrp_path_offset: Option<u32>,
     /// 6.12-6.15: the scheduler globals (see [`KernelSymbols::globals`]).
     pub globals: Option<SchedGlobals>,
+    /// `nr_threads` (see [`KernelSymbols::nr_threads`]).
+    pub nr_threads: Option<VirtAddr>,
 }
 
 impl Symbols {
@@ -90,6 +92,7 @@ impl Symbols {
                 .map(|kva| PerCpuOffsets::Guest { kva, slots: self.per_cpu_slots }),
             scx_root: self.scx_root,
             scx_tasks: self.scx_tasks,
+            nr_threads: self.nr_threads,
             nr_cpus: self.nr_cpus,
             nr_nodes: self.nr_nodes,
             globals: self.globals,
@@ -151,7 +154,7 @@ mod tests {
         let req = request();
         let mut buf = [0u8; 1024];
         let bytes = req.encode_with(Slice::new(&mut buf)).unwrap();
-        assert_eq!(bytes[..5], *b"SXRQ\x03");
+        assert_eq!(bytes[..5], *b"SXRQ\x04");
         let back = Request::decode(bytes).unwrap();
         assert_eq!(back, req);
         let range = bytes.as_ptr_range();

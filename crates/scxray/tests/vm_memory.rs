@@ -57,6 +57,7 @@ fn a_kit_guest_in_guest_memory_mmap_walks_end_to_end() {
         per_cpu_offsets: Some(PerCpuOffsets::Slice(&g.per_cpu_offsets)),
         scx_root: s.scx_root,
         scx_tasks: s.scx_tasks,
+        nr_threads: s.nr_threads,
         nr_cpus: s.nr_cpus,
         nr_nodes: s.nr_nodes,
         globals: None,

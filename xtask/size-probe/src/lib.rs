@@ -43,6 +43,7 @@ pub extern "C" fn scxray_probe_walk(base: u64, cr3: u64, la57: u32, task: u64) -
         per_cpu_offsets: Some(PerCpuOffsets::Slice(offsets)),
         scx_root: Some(VirtAddr(0)),
         scx_tasks: Some(VirtAddr(0)),
+        nr_threads: Some(VirtAddr(0)),
         nr_cpus: 1,
         nr_nodes: 1,
         globals: None,

@@ -1,9 +1,10 @@
 //! One dispatch queue: header fields and its task list, iterator cursors skipped.
 
 use crate::addr::VirtAddr;
-use crate::error::Field;
+use crate::error::{Field, ReadCause, ReadError};
 use crate::guest::Guest;
 use crate::layout::LayoutGroup;
+use crate::limits::{Limit, ListBudget, queue_slack};
 use crate::memory::PhysMem;
 use crate::output::{DsqHeader, DsqOrigin, ListWalk, Pass, Problem, TaskEntry};
 use crate::translate::Translate;
@@ -12,13 +13,17 @@ use crate::walk::list::{FlagsAt, Node, walk_list};
 
 impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
     /// Walks the DSQ at `kva`: reports its header, then every queued task, then how the walk
-    /// ended. A DSQ whose physical address is 0 is not reported at all (it would read as an
-    /// all-zero phantom queue). `pass` labels any problem.
+    /// ended. A DSQ whose physical address is 0 is not walked (it would read as an all-zero
+    /// phantom queue) but reported as a problem ([`crate::ReadCause::PhysicalZero`]). `pass`
+    /// labels any problem. The list's cap is sized from the DSQ's own `nr`
+    /// ([`crate::limits`]).
     pub fn walk_dsq<V: Visitor + ?Sized>(&self, origin: DsqOrigin, kva: VirtAddr, pass: Pass, v: &mut V) {
-        self.walk_owned_dsq(origin, kva, None, pass, v);
+        let mut budget = ListBudget::new(&self.limits);
+        self.walk_owned_dsq(origin, kva, None, pass, v, &mut budget);
     }
 
-    /// [`Self::walk_dsq`] for a DSQ of the scheduler at `sched` (see [`DsqHeader::sched`]).
+    /// [`Self::walk_dsq`] for a DSQ of the scheduler at `sched` (see [`DsqHeader::sched`]),
+    /// its list's nodes charged to `budget`.
     pub(crate) fn walk_owned_dsq<V: Visitor + ?Sized>(
         &self,
         origin: DsqOrigin,
@@ -26,6 +31,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
         sched: Option<VirtAddr>,
         pass: Pass,
         v: &mut V,
+        budget: &mut ListBudget,
     ) {
         let Some(dl) = self.layout.dsq else {
             v.problem(&Problem::MissingLayout { pass, group: LayoutGroup::Dsq });
@@ -36,7 +42,8 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             Err(error) => return v.problem(&Problem::Unreadable { pass, error }),
         };
         if pa.0 == 0 {
-            return;
+            let error = ReadError { field: Field::Dsq, kva, cause: ReadCause::PhysicalZero };
+            return v.problem(&Problem::Unreadable { pass, error });
         }
         let header = (|| {
             Ok(DsqHeader {
@@ -78,18 +85,22 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
         // The list node's flags tell a task from an iterator cursor; a node whose flags
         // cannot be read is not reported (never report a task that was not validated).
         let flags = FlagsAt { back: ln.node.into(), forward: ln.flags.into() };
-        let walk = walk_list(self, head, self.limits.list_nodes, Some(flags), |node, flags| {
-            match flags {
-                Some(f) if f & cursor == 0 => {}
-                _ => return Node::Skipped,
-            }
-            match node.container_of(task_from_node, Field::ListHeadNext) {
-                Ok(task_kva) => {
-                    v.dsq_task(&header, TaskEntry { task_kva, runnable_in_scx: false });
-                    Node::Reported
+        let cap =
+            self.limits.list_nodes.resolve(Limit::ListNodes, Some(header.nr), queue_slack(self.cpu_count()));
+        let walk = ListBudget::spend(&mut budget.dsq, cap, |cap| {
+            walk_list(self, head, cap, Some(flags), |node, flags| {
+                match flags {
+                    Some(f) if f & cursor == 0 => {}
+                    _ => return Node::Skipped,
                 }
-                Err(_) => Node::Skipped,
-            }
+                match node.container_of(task_from_node, Field::ListHeadNext) {
+                    Ok(task_kva) => {
+                        v.dsq_task(&header, TaskEntry { task_kva, runnable_in_scx: false });
+                        Node::Reported
+                    }
+                    Err(_) => Node::Skipped,
+                }
+            })
         });
         v.dsq_end(&header, &walk);
     }

@@ -6,7 +6,7 @@
 use crate::addr::VirtAddr;
 use crate::error::Field;
 use crate::guest::Guest;
-use crate::limits::MAX_NODES;
+use crate::limits::{ListBudget, MAX_NODES};
 use crate::memory::PhysMem;
 use crate::output::{DsqOrigin, Pass, Problem, Provenance, SchedState};
 use crate::symbols::{SchedGlobals, Symbol};
@@ -38,24 +38,36 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
         }))
     }
 
-    /// The global and user DSQs of a 6.12-6.15 kernel, owned by `scx_ops`.
-    pub(crate) fn walk_globals_dsqs<V: Visitor + ?Sized>(&self, g: &SchedGlobals, v: &mut V) {
+    /// The global and user DSQs of a 6.12-6.15 kernel, owned by `scx_ops`, their nodes
+    /// charged to `budget`.
+    pub(crate) fn walk_globals_dsqs<V: Visitor + ?Sized>(
+        &self,
+        g: &SchedGlobals,
+        v: &mut V,
+        budget: &mut ListBudget,
+    ) {
         match g.global_dsqs {
-            Some(at) => self.walk_global_dsqs_array(at, g.ops, v),
+            Some(at) => self.walk_global_dsqs_array(at, g.ops, v, budget),
             None => {
                 v.problem(&Problem::MissingSymbol { pass: Pass::GlobalDsqs, symbol: Symbol::GlobalDsqs });
             }
         }
         match g.dsq_hash {
             Some(ht) => {
-                self.walk_dsq_hash(ht, g.ops, v);
+                self.walk_dsq_hash(ht, g.ops, v, budget);
             }
             None => v.problem(&Problem::MissingSymbol { pass: Pass::UserDsqs, symbol: Symbol::DsqHash }),
         }
     }
 
     /// `*global_dsqs` is an array of `nr_node_ids` DSQ pointers, NULL before the first enable.
-    fn walk_global_dsqs_array<V: Visitor + ?Sized>(&self, global_dsqs: VirtAddr, owner: VirtAddr, v: &mut V) {
+    fn walk_global_dsqs_array<V: Visitor + ?Sized>(
+        &self,
+        global_dsqs: VirtAddr,
+        owner: VirtAddr,
+        v: &mut V,
+        budget: &mut ListBudget,
+    ) {
         let pass = Pass::GlobalDsqs;
         let array = match self.read_ptr(global_dsqs, Field::GlobalDsqs) {
             Ok(a) if a.0 == 0 => return,
@@ -68,7 +80,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
                 .and_then(|at| self.read_ptr(at, Field::GlobalDsqsEntry));
             match entry {
                 Ok(p) if p.0 == 0 => {}
-                Ok(dsq) => self.walk_owned_dsq(DsqOrigin::Global { node }, dsq, Some(owner), pass, v),
+                Ok(dsq) => self.walk_owned_dsq(DsqOrigin::Global { node }, dsq, Some(owner), pass, v, budget),
                 Err(error) => v.problem(&Problem::Unreadable { pass, error }),
             }
         }

@@ -1,8 +1,9 @@
 //! Walking a `list_head`, the one loop every list pass shares.
 
 use crate::addr::VirtAddr;
-use crate::error::Field;
+use crate::error::{Field, ReadCause, ReadError};
 use crate::guest::Guest;
+use crate::limits::WalkCap;
 use crate::memory::PhysMem;
 use crate::output::ListWalk;
 use crate::translate::{LinearRange, Translate};
@@ -35,13 +36,16 @@ impl FlagsAt {
 
 /// Walks the list whose `list_head` is at `head`, calling `on_node` with each node's address
 /// and, when `flags` says where, the node's cursor flags (`None`: not asked for, or
-/// unreadable: the address wraps, does not translate, or no memory backs it).
+/// unreadable: the address wraps, does not translate, or no memory backs it). Returns how the
+/// walk ended and how many nodes it visited.
 ///
-/// Starts from `head.next` and stops back at `head`, at a next pointer of 0, at a node that
-/// does not translate (`broken`, not truncated), or after `cap` nodes (`truncated`). A node
-/// is handed to `on_node` only after its own `next` was read, so every reported node is
-/// known to be readable; its flags are read after that. `list_head.next` is at offset 0 in
-/// every kernel.
+/// Starts from `head.next` and stops back at `head` (complete), at a node that does not
+/// translate or read (`broken`), at a next pointer of 0 (`broken` too, with
+/// [`ReadCause::NullPointer`] at the `list_head` that holds it: a kernel's circular list never
+/// holds NULL, so the list goes on somewhere the walk cannot follow), or after `cap.value`
+/// nodes (`truncated`). A node is handed to `on_node` only after its own `next` was read, so
+/// every reported node is known to be readable; its flags are read after that.
+/// `list_head.next` is at offset 0 in every kernel.
 ///
 /// This is the hot loop of every list pass, kept lean: the `next` read is inlined; the
 /// flags travel as a bare `Option<u32>` (the passes never report why flags were
@@ -52,21 +56,21 @@ impl FlagsAt {
 pub(crate) fn walk_list<M, T, F>(
     g: &Guest<'_, M, T>,
     head: VirtAddr,
-    cap: u32,
+    cap: WalkCap,
     flags: Option<FlagsAt>,
     mut on_node: F,
-) -> ListWalk
+) -> (ListWalk, u32)
 where
     M: PhysMem + ?Sized,
     T: Translate + ?Sized,
     F: FnMut(VirtAddr, Option<u32>) -> Node,
 {
-    let mut walk = ListWalk::default();
+    let mut walk = ListWalk { cap, ..ListWalk::default() };
     let mut next = match g.read_ptr(head, Field::ListHeadNext) {
         Ok(p) => p,
         Err(e) => {
             walk.broken = Some(e);
-            return walk;
+            return (walk, 0);
         }
     };
     // Per node only `visited` and `reported` are counted; `skipped` is what remains of the
@@ -77,13 +81,20 @@ where
     // The span the last translation answered for: nodes in one linear region (the direct
     // map) are translated once, not once each.
     let mut span: Option<LinearRange> = None;
-    while next.0 != 0 && next != head {
-        if visited >= cap {
+    // The `list_head` whose `next` was read last.
+    let mut node = head;
+    while next != head {
+        if next.0 == 0 {
+            walk.broken =
+                Some(ReadError { field: Field::ListHeadNext, kva: node, cause: ReadCause::NullPointer });
+            break;
+        }
+        if visited >= cap.value {
             walk.truncated = true;
             break;
         }
         visited = visited.wrapping_add(1);
-        let node = next;
+        node = next;
         next = match g.read_next(node, &mut span) {
             Ok(p) => p,
             Err(e) => {
@@ -100,5 +111,5 @@ where
     let handed = if handed_last { visited } else { visited.saturating_sub(1) };
     walk.reported = reported;
     walk.skipped = handed.saturating_sub(reported);
-    walk
+    (walk, visited)
 }

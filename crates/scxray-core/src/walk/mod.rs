@@ -1,5 +1,6 @@
 //! The walkers, one module per family, over shared list and rhashtable walking code.
 
+pub(crate) mod chain;
 pub(crate) mod dsq;
 pub(crate) mod globals;
 pub(crate) mod hierarchy;

@@ -4,6 +4,7 @@ use crate::addr::{PhysAddr, VirtAddr};
 use crate::error::{Field, ReadError};
 use crate::guest::Guest;
 use crate::layout::{LayoutGroup, RqLayout, ScxRqLayout};
+use crate::limits::{Limit, ListBudget, queue_slack};
 use crate::memory::PhysMem;
 use crate::output::{Comm, CpuScx, DsqOrigin, ListWalk, Pass, Problem, TaskEntry, TaskIdentity};
 use crate::symbols::Symbol;
@@ -26,8 +27,14 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
     /// Pass 1 for one CPU: reports `rq->scx`'s scalars and `rq->curr`, then walks
     /// `runnable_list`, marking each task "runnable in scx". Members this kernel lacks are
     /// reported as absent and never read. Without `sched_ext_entity` offsets the scalars are
-    /// still reported and the list is empty.
+    /// still reported and the list is empty. The list's cap is sized from `scx_rq.nr_running`
+    /// ([`crate::limits`]).
     pub fn walk_rq_scx<V: Visitor + ?Sized>(&self, cpu: u32, v: &mut V) {
+        self.rq_scx(cpu, v, &mut ListBudget::new(&self.limits));
+    }
+
+    /// [`Self::walk_rq_scx`], the runnable nodes charged to `budget`.
+    pub(crate) fn rq_scx<V: Visitor + ?Sized>(&self, cpu: u32, v: &mut V, budget: &mut ListBudget) {
         let pass = Pass::RqScx;
         let (Some(rl), Some(sl), Some(tl)) = (self.layout.rq, self.layout.scx_rq, self.layout.task) else {
             let group = match (self.layout.rq, self.layout.scx_rq) {
@@ -57,17 +64,24 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
         };
         let task_from_node = u64::from(tl.scx).saturating_add(u64::from(see.runnable_node));
         let head = rq_kva.member(u64::from(rl.scx).saturating_add(sl.runnable_list.into()), Field::Rq);
+        let cap = self.limits.list_nodes.resolve(
+            Limit::ListNodes,
+            Some(state.nr_running),
+            queue_slack(self.cpu_count()),
+        );
         let walk = match head {
-            Ok(head) => walk_list(self, head, self.limits.list_nodes, None, |node, _| {
-                match node.container_of(task_from_node, Field::ListHeadNext) {
-                    Ok(task_kva) => {
-                        v.runnable_task(cpu, TaskEntry { task_kva, runnable_in_scx: true });
-                        Node::Reported
+            Ok(head) => ListBudget::spend(&mut budget.runnable, cap, |cap| {
+                walk_list(self, head, cap, None, |node, _| {
+                    match node.container_of(task_from_node, Field::ListHeadNext) {
+                        Ok(task_kva) => {
+                            v.runnable_task(cpu, TaskEntry { task_kva, runnable_in_scx: true });
+                            Node::Reported
+                        }
+                        Err(_) => Node::Skipped,
                     }
-                    Err(_) => Node::Skipped,
-                }
+                })
             }),
-            Err(error) => ListWalk { broken: Some(error), ..ListWalk::default() },
+            Err(error) => ListWalk { broken: Some(error), cap, ..ListWalk::default() },
         };
         v.runnable_end(cpu, &walk);
     }
@@ -86,6 +100,12 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             off.map(|o| self.read_le::<u64>(at(o, f)?, f)).transpose()
         };
         let curr_kva = self.read_ptr(rq_kva.member(rl.curr, Field::RqCurr)?, Field::RqCurr)?;
+        // NULL: no current task; otherwise its identity, or why it could not be read.
+        let (curr, curr_error) = match (curr_kva.0 != 0).then(|| self.read_task_identity(curr_kva)) {
+            None => (None, None),
+            Some(Ok(t)) => (Some(t), None),
+            Some(Err(e)) => (None, Some(e)),
+        };
         Ok(CpuScx {
             cpu,
             rq_kva,
@@ -104,16 +124,9 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
                 .transpose()?,
             clock: opt_u64(sl.clock, Field::ScxRqClock)?,
             curr_kva,
-            curr: self.read_curr(curr_kva),
+            curr,
+            curr_error,
         })
-    }
-
-    /// The task `rq->curr` points to, when it translates and its pid and comm read.
-    fn read_curr(&self, kva: VirtAddr) -> Option<TaskIdentity> {
-        if kva.0 == 0 {
-            return None;
-        }
-        self.read_task_identity(kva).ok()
     }
 
     /// A task's pid and comm (`comm` is 16 raw bytes: a hostile one need not end in NUL
@@ -134,6 +147,11 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
     /// reject DSQ and the rescue DSQ), for every CPU with a per-CPU area. Runs whether or not
     /// a scheduler is attached.
     pub fn walk_local_dsqs<V: Visitor + ?Sized>(&self, v: &mut V) {
+        self.local_dsqs(v, &mut ListBudget::new(&self.limits));
+    }
+
+    /// [`Self::walk_local_dsqs`], the DSQs' nodes charged to `budget`.
+    pub(crate) fn local_dsqs<V: Visitor + ?Sized>(&self, v: &mut V, budget: &mut ListBudget) {
         let pass = Pass::LocalDsqs;
         let (Some(rl), Some(sl)) = (self.layout.rq, self.layout.scx_rq) else {
             let group = if self.layout.rq.is_none() { LayoutGroup::Rq } else { LayoutGroup::ScxRq };
@@ -159,7 +177,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             for (off, origin) in embedded {
                 let Some(off) = off else { continue };
                 match rq_kva.member(u64::from(rl.scx).saturating_add(off.into()), Field::Dsq) {
-                    Ok(kva) => self.walk_dsq(origin, kva, pass, v),
+                    Ok(kva) => self.walk_owned_dsq(origin, kva, None, pass, v, budget),
                     Err(error) => v.problem(&Problem::Unreadable { pass, error }),
                 }
             }

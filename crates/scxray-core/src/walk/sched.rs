@@ -5,7 +5,7 @@ use crate::addr::VirtAddr;
 use crate::error::Field;
 use crate::guest::Guest;
 use crate::layout::LayoutGroup;
-use crate::limits::MAX_NODES;
+use crate::limits::{ListBudget, MAX_NODES};
 use crate::memory::PhysMem;
 use crate::output::{DsqOrigin, Pass, Problem, Provenance, SchedState};
 use crate::symbols::Symbol;
@@ -62,17 +62,28 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
         })
     }
 
-    /// The scheduler's DSQs (bypass, global, user) of the `struct scx_sched` at `sched`.
-    pub(crate) fn walk_sched_dsqs<V: Visitor + ?Sized>(&self, sched: VirtAddr, v: &mut V) {
-        self.walk_bypass_dsqs(sched, v);
-        self.walk_global_dsqs(sched, v);
-        self.walk_user_dsqs(sched, v);
+    /// The scheduler's DSQs (bypass, global, user) of the `struct scx_sched` at `sched`, their
+    /// nodes charged to `budget`.
+    pub(crate) fn walk_sched_dsqs<V: Visitor + ?Sized>(
+        &self,
+        sched: VirtAddr,
+        v: &mut V,
+        budget: &mut ListBudget,
+    ) {
+        self.bypass_dsqs(sched, v, budget);
+        self.global_dsqs(sched, v, budget);
+        self.user_dsqs(sched, v, budget);
     }
 
     /// Pass 3.1: each CPU's bypass DSQ at
     /// `sched->pcpu + __per_cpu_offset[cpu] + scx_sched_pcpu.bypass_dsq`. Needs both
     /// `scx_sched.pcpu` and `scx_sched_pcpu.bypass_dsq`.
     pub fn walk_bypass_dsqs<V: Visitor + ?Sized>(&self, sched: VirtAddr, v: &mut V) {
+        self.bypass_dsqs(sched, v, &mut ListBudget::new(&self.limits));
+    }
+
+    /// [`Self::walk_bypass_dsqs`], the DSQs' nodes charged to `budget`.
+    fn bypass_dsqs<V: Visitor + ?Sized>(&self, sched: VirtAddr, v: &mut V, budget: &mut ListBudget) {
         let pass = Pass::BypassDsqs;
         let Some(sl) = self.layout.sched else {
             return v.problem(&Problem::MissingLayout { pass, group: LayoutGroup::Sched });
@@ -97,7 +108,9 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
                 .per_cpu_ptr(pcpu, cpu)
                 .and_then(|p| p.map(|p| p.member(ppl.bypass_dsq, Field::Dsq)).transpose());
             match dsq {
-                Ok(Some(kva)) => self.walk_owned_dsq(DsqOrigin::Bypass { cpu }, kva, Some(sched), pass, v),
+                Ok(Some(kva)) => {
+                    self.walk_owned_dsq(DsqOrigin::Bypass { cpu }, kva, Some(sched), pass, v, budget)
+                }
                 Ok(None) => {}
                 Err(error) => v.problem(&Problem::Unreadable { pass, error }),
             }
@@ -107,6 +120,11 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
     /// Pass 3.2: each node's global DSQ at `sched->pnode[n] + scx_sched_pnode.global_dsq`;
     /// NULL entries are skipped.
     pub fn walk_global_dsqs<V: Visitor + ?Sized>(&self, sched: VirtAddr, v: &mut V) {
+        self.global_dsqs(sched, v, &mut ListBudget::new(&self.limits));
+    }
+
+    /// [`Self::walk_global_dsqs`], the DSQs' nodes charged to `budget`.
+    fn global_dsqs<V: Visitor + ?Sized>(&self, sched: VirtAddr, v: &mut V, budget: &mut ListBudget) {
         let pass = Pass::GlobalDsqs;
         let Some(sl) = self.layout.sched else {
             return v.problem(&Problem::MissingLayout { pass, group: LayoutGroup::Sched });
@@ -130,7 +148,9 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             match entry {
                 Ok(p) if p.0 == 0 => {}
                 Ok(p) => match p.member(pnl.global_dsq, Field::Dsq) {
-                    Ok(kva) => self.walk_owned_dsq(DsqOrigin::Global { node }, kva, Some(sched), pass, v),
+                    Ok(kva) => {
+                        self.walk_owned_dsq(DsqOrigin::Global { node }, kva, Some(sched), pass, v, budget)
+                    }
                     Err(error) => v.problem(&Problem::Unreadable { pass, error }),
                 },
                 Err(error) => v.problem(&Problem::Unreadable { pass, error }),

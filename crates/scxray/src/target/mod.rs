@@ -206,6 +206,8 @@ impl Target {
             per_cpu_offsets: s.per_cpu_offset.map(|_| PerCpuOffsets::Slice(self.machine.per_cpu_offsets())),
             scx_root: s.scx_root.map(VirtAddr),
             scx_tasks: s.scx_tasks.map(VirtAddr),
+            // Not resolved yet: scx_tasks is walked up to the ceiling (issue 16).
+            nr_threads: None,
             nr_cpus: self.nr_cpus(),
             nr_nodes: self.nr_nodes(),
             globals: s.globals,

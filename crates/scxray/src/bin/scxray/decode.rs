@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct DecodeArgs {
-    /// The postcard-encoded dump an embedded serve or DumpWriter wrote (wire format version 3;
+    /// The postcard-encoded dump an embedded serve or DumpWriter wrote (wire format version 4;
     /// another version is refused, naming the version found).
     file: PathBuf,
     /// Output format.
