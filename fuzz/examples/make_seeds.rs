@@ -40,6 +40,7 @@ fn machine_input(g: &TestGuest, offsets_in_guest: bool, translator: TranslatorSp
         offsets: if guest.is_some() { Vec::new() } else { offsets },
         scx_root: g.symbols.scx_root.map(|v| v.0),
         scx_tasks: g.symbols.scx_tasks.map(|v| v.0),
+        nr_threads: g.symbols.nr_threads.map(|v| v.0),
         globals: g.symbols.globals,
         nr_cpus: g.symbols.nr_cpus,
         nr_nodes: g.symbols.nr_nodes,
@@ -97,6 +98,35 @@ fn walk_machine_seeds() {
         "two-cpus-x86-walk",
         &machine_input(&g, false, TranslatorSpec::X86 { cr3: 0x1000, five_level: false }),
     );
+
+    // Hostile counts (walked under the fuzz caps, whose ceilings the counts meet): a DSQ
+    // claiming u32::MAX tasks on a self-looping list, nr_threads = i32::MAX, a negative
+    // nelems, a bucket chain looping back past the walk's buffer, another ending in a foreign
+    // bucket's marker, and a NULL in a third.
+    let mut b = GuestBuilder::new(debian_7_3_amd64(), 1, 1);
+    let root = b.attach_scheduler(0, 4);
+    let dsq = b.local_dsq(0);
+    let q = b.add_detached_task(7, b"q");
+    b.enqueue(dsq, q);
+    b.set_dsq_counts(dsq, u32::MAX, 0);
+    let lnode = b.see(q).at(u64::from(b.layout.see.unwrap().dsq_list) + u64::from(b.layout.dsq_lnode.unwrap().node));
+    b.write_u64(lnode, lnode.0);
+    b.add_task(8, b"t");
+    let nr_threads = b.nr_threads();
+    b.write_u32(nr_threads, i32::MAX as u32);
+    let (rl, hash_node) = (b.layout.rht.unwrap(), b.layout.dsq.unwrap().hash_node);
+    let nelems = root.at(b.layout.sched.unwrap().dsq_hash).at(rl.nelems.unwrap());
+    let mut chain: Vec<_> = (0..34).map(|i| b.add_user_dsq(i, 0, false)).collect();
+    chain.reverse();
+    let last = chain[33].at(hash_node).at(rl.rhash_head_next);
+    b.write_u64(last, chain[3].at(hash_node).0);
+    let stray = b.add_user_dsq(100, 1, false);
+    let into = b.add_user_dsq(101, 2, false);
+    b.write_u64(stray.at(hash_node).at(rl.rhash_head_next), into.at(hash_node).0);
+    let null = b.add_user_dsq(102, 3, false);
+    b.write_u64(null.at(hash_node).at(rl.rhash_head_next), 0);
+    b.write_u32(nelems, u32::MAX);
+    write("walk_machine", "hostile-counts", &machine_input(&b.build(), false, TranslatorSpec::Linear));
 
     // One CPU, no scheduler: a self-looping scx_tasks node.
     let mut b = GuestBuilder::new(debian_7_3_amd64(), 1, 1);

@@ -69,6 +69,7 @@ fuzz_target!(|data: &[u8]| {
             ops_name_offset: Some(input.nr_nodes >> 16),
             cgrp_path_offset: Some(input.nr_cpus >> 16),
             globals: input.globals,
+            nr_threads: input.nr_threads.map(VirtAddr),
         },
         limits: input.limits,
         context: Context {

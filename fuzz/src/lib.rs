@@ -7,7 +7,7 @@
 //! them.
 
 use scxray_core::{
-    DsqLayout, DsqLnodeLayout, Layout, LayoutFlags, Limits, MemError, PhysAddr, PhysMem, RhtLayout, RqLayout,
+    Cap, DsqLayout, DsqLnodeLayout, Layout, LayoutFlags, Limits, MemError, PhysAddr, PhysMem, RhtLayout, RqLayout,
     SchedGlobals, SchedLayout, SchedPcpuLayout, SchedPnodeLayout, ScxRqLayout, SeeLayout, TaskLayout,
     VirtAddr,
 };
@@ -283,6 +283,8 @@ pub struct MachineInput {
     pub scx_root: Option<u64>,
     /// `scx_tasks`.
     pub scx_tasks: Option<u64>,
+    /// `nr_threads`.
+    pub nr_threads: Option<u64>,
     /// 6.12-6.15 scheduler globals (used when `scx_root` is `None`).
     pub globals: Option<SchedGlobals>,
     /// `nr_cpu_ids`.
@@ -324,6 +326,7 @@ impl MachineInput {
         let offsets = (0..n).map(|_| r.u64()).collect();
         let scx_root = r.opt_u64();
         let scx_tasks = r.opt_u64();
+        let nr_threads = r.opt_u64();
         let globals = dec_opt(
             r,
             |r| SchedGlobals {
@@ -340,9 +343,9 @@ impl MachineInput {
         let nr_cpus = r.u32();
         let nr_nodes = r.u32();
         let limits = Limits {
-            list_nodes: r.u32(),
-            rht_nodes: r.u32(),
-            rht_buckets: r.u32(),
+            list_nodes: decode_cap(r),
+            rht_nodes: decode_cap(r),
+            rht_buckets: decode_cap(r),
             bucket_chain: r.u32(),
             sub_scheds: r.u32(),
         };
@@ -359,6 +362,7 @@ impl MachineInput {
             offsets,
             scx_root,
             scx_tasks,
+            nr_threads,
             globals,
             nr_cpus,
             nr_nodes,
@@ -384,6 +388,7 @@ impl MachineInput {
         }
         w.opt_u64(self.scx_root);
         w.opt_u64(self.scx_tasks);
+        w.opt_u64(self.nr_threads);
         w.bool(self.globals.is_some());
         let g = self.globals.unwrap_or(SchedGlobals {
             ops: VirtAddr(0),
@@ -403,9 +408,11 @@ impl MachineInput {
         w.u32(self.nr_cpus);
         w.u32(self.nr_nodes);
         let l = self.limits;
-        for v in [l.list_nodes, l.rht_nodes, l.rht_buckets, l.bucket_chain, l.sub_scheds] {
-            w.u32(v);
+        for cap in [l.list_nodes, l.rht_nodes, l.rht_buckets] {
+            encode_cap(w, cap);
         }
+        w.u32(l.bucket_chain);
+        w.u32(l.sub_scheds);
         match self.translator {
             TranslatorSpec::Linear => w.u8(0),
             TranslatorSpec::X86 { cr3, five_level } => {
@@ -419,15 +426,42 @@ impl MachineInput {
     }
 
     /// The same input with every cap at most `max` (fuzzing keeps executions short; the
-    /// default caps are covered by the deterministic suite).
+    /// default caps are covered by the deterministic suite): a fixed cap is clamped, and a
+    /// kernel-sized one keeps its kind with its floor and ceiling clamped, so the counts the
+    /// input's memory holds still size the walks.
     pub fn clamp_limits(&mut self, max: u32) {
         let l = &mut self.limits;
-        l.list_nodes = l.list_nodes.min(max);
-        l.rht_nodes = l.rht_nodes.min(max.saturating_mul(2));
-        l.rht_buckets = l.rht_buckets.min(max.saturating_mul(4));
+        l.list_nodes = clamp_cap(l.list_nodes, max);
+        l.rht_nodes = clamp_cap(l.rht_nodes, max.saturating_mul(2));
+        l.rht_buckets = clamp_cap(l.rht_buckets, max.saturating_mul(4));
         l.bucket_chain = l.bucket_chain.min(max);
         l.sub_scheds = l.sub_scheds.min(max.min(8));
     }
+}
+
+fn clamp_cap(cap: Cap, max: u32) -> Cap {
+    match cap {
+        Cap::Fixed(n) => Cap::Fixed(n.min(max)),
+        Cap::Kernel { floor, ceiling } => Cap::Kernel { floor: floor.min(max), ceiling: ceiling.min(max) },
+    }
+}
+
+/// A cap: a kind byte (even: from the kernel, odd: fixed), then two u32s (floor and ceiling,
+/// or the fixed value and an unused one).
+fn decode_cap(r: &mut Reader<'_>) -> Cap {
+    let kernel = r.u8() % 2 == 0;
+    let (a, b) = (r.u32(), r.u32());
+    if kernel { Cap::Kernel { floor: a, ceiling: b } } else { Cap::Fixed(a) }
+}
+
+fn encode_cap(w: &mut Writer, cap: Cap) {
+    let (kind, a, b) = match cap {
+        Cap::Kernel { floor, ceiling } => (0, floor, ceiling),
+        Cap::Fixed(n) => (1, n, 0),
+    };
+    w.u8(kind);
+    w.u32(a);
+    w.u32(b);
 }
 
 /// Layout: a presence byte per group, then its offsets (u32) and optional members.
@@ -513,8 +547,9 @@ pub fn decode_layout(r: &mut Reader<'_>) -> Layout {
             bucket_table_size: r.u32(),
             bucket_table_buckets: r.u32(),
             rhash_head_next: r.u32(),
+            nelems: r.opt_u32(),
         },
-        16,
+        21,
     );
     let flags = LayoutFlags { task_cursor: r.u32(), dsq_lnode_iter_cursor: r.u32() };
     Layout { rq, scx_rq, task, see, dsq, dsq_lnode, sched, sched_pcpu, sched_pnode, rht, flags, bpf: Default::default() }
@@ -584,6 +619,7 @@ pub fn encode_layout(w: &mut Writer, l: &Layout) {
         for v in [g.tbl, g.bucket_table_size, g.bucket_table_buckets, g.rhash_head_next] {
             w.u32(v);
         }
+        w.opt_u32(g.nelems);
     });
     w.u32(l.flags.task_cursor);
     w.u32(l.flags.dsq_lnode_iter_cursor);
