@@ -3,8 +3,10 @@
 
 use super::diagnose::{event_counters, exit_info, global_state, task_report};
 use super::schema::{
-    MachineFacts, Report, SCHEMA, SchedEntry, SchedulerFacts, TaskRef, describe_problem, hex, provenance_name,
+    CapFired, MachineFacts, Report, SCHEMA, SchedEntry, SchedulerFacts, TaskRef, describe_problem, hex,
+    provenance_name, scheduler_unknown,
 };
+use super::unread;
 use crate::target::Target;
 use crate::walk::{Snapshot, walk};
 use scxray_core::Limits;
@@ -34,6 +36,7 @@ impl Report {
                 provenance: provenance_name(r.provenance).into(),
                 exit: root.exit.value().map(exit_info),
                 events: root.events.value().map(event_counters).unwrap_or_default(),
+                events_missing: unread::events_note(&root.events),
             }
         });
         let root_entry = s.root.as_ref().map(|root| {
@@ -65,6 +68,7 @@ impl Report {
         });
         let flags = types.enum_constants("scx_ent_flags");
         let jiffies = s.globals.jiffies.get();
+        let caps_fired = w.caps_fired();
         let mut tasks = Vec::new();
         let mut unreadable_tasks = Vec::new();
         for t in &s.tasks {
@@ -94,8 +98,15 @@ impl Report {
             scx_tasks: w.scx_tasks_report(TaskRef::from_record),
             tasks,
             unreadable_tasks,
-            problems: s.problems.iter().map(describe_problem).collect(),
+            problems: caps_fired
+                .iter()
+                .map(CapFired::describe)
+                .chain(s.problems.iter().map(describe_problem))
+                .chain(unread::problems(s))
+                .collect(),
             truncated: w.truncated(),
+            caps_fired,
+            scheduler_unknown: scheduler_unknown(&s.problems),
         }
     }
 }

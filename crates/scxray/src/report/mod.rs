@@ -4,13 +4,16 @@
 //! or rendered as [`text`]; what [`diagnose`] derives; and the [`diff`] of two reports.
 
 mod build;
+mod caps;
 pub mod diagnose;
 pub mod diff;
 mod parts;
 pub mod schema;
 pub mod text;
+mod unread;
 
 pub use schema::{
-    CpuReport, DsqReport, ExitInfo, GlobalState, MachineFacts, Report, SCHEMA, SchedEntry, SchedulerFacts,
-    ScxFlags, TaskRef, TaskReport, TasksReport, UserDsqsReport, WalkEnd, describe_problem, provenance_name,
+    CapFired, CpuReport, DsqReport, ExitInfo, GlobalState, MachineFacts, Report, SCHEMA, SchedEntry,
+    SchedulerFacts, ScxFlags, TaskRef, TaskReport, TasksReport, UserDsqsReport, WalkEnd, describe_problem,
+    provenance_name, scheduler_unknown,
 };

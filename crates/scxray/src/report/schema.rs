@@ -8,11 +8,13 @@
 //! aborting, bypass_depth, dsqs, user_dsqs}], sub_scheds_walk{walk} (7.2+ only), cpus[{cpu, rq_kva, nr_running, flags, cpu_released, ops_qseq, kick_sync, nr_immed, clock,
 //! curr{kva,pid,comm}|null, runnable[task], runnable_walk}], dsqs[{label, kind, cpu, node, kva,
 //! id, nr, seq, sched (owner, absent for per-CPU DSQs), tasks[task], walk}], user_dsqs{...}|null, scx_tasks{tasks[task], walk},
-//! problems[string], truncated}` where `task = {kva, pid, comm, error}` and
+//! problems[string], truncated, caps_fired[{walk, limit, flag, value, basis}] (absent when empty)}` where `task = {kva, pid, comm, error}` and
 //! `walk = {reported, skipped, truncated, broken}`. `provenance` is `live` (from `scx_root`)
 //! or `globals` (6.12-6.15's kernel globals).
 
-use scxray_core::{CpuScx, DsqHeader, DsqOrigin, HashWalk, ListWalk, Problem, SchedState, VirtAddr};
+use scxray_core::{
+    CpuScx, DsqHeader, DsqOrigin, HashWalk, Limit, ListWalk, Pass, Problem, SchedState, VirtAddr,
+};
 use scxray_wire::TaskRecord;
 use serde::{Deserialize, Serialize};
 
@@ -99,6 +101,10 @@ pub struct SchedulerFacts {
     pub exit: Option<ExitInfo>,
     /// Event counters (`struct scx_event_stats`), summed over CPUs.
     pub events: std::collections::BTreeMap<String, i64>,
+    /// The CPUs whose event counters could not be read (the sums are without them), or why
+    /// none could; absent when every CPU's were.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub events_missing: Option<String>,
 }
 
 /// One scheduler of the hierarchy: the root (level 0) or a sub-scheduler (7.2+).
@@ -209,9 +215,36 @@ pub struct UserDsqsReport {
     pub broken_chains: u32,
     /// The first failure.
     pub first_error: Option<String>,
+    /// Chains that looped back on themselves (each DSQ on them still reported once).
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub looped_chains: u32,
+    /// The first bucket whose chain looped.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub first_looped_bucket: Option<u32>,
+    /// Chains that ran into another bucket's chain (its DSQs may be reported twice).
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub stray_chains: u32,
+    /// The first bucket whose chain ran into another.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub first_stray_bucket: Option<u32>,
 }
 
 /// `scx_tasks`.
+/// A cap that cut a walk short.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapFired {
+    /// The walk it cut (`scx_tasks`, `DSQ local cpu 3 at 0x...`, ...).
+    pub walk: String,
+    /// Which cap.
+    pub limit: Limit,
+    /// The `scxray dump` flag that raises it (none for the kernel's own maxima).
+    pub flag: Option<String>,
+    /// Its value.
+    pub value: u32,
+    /// How the value was set, in words.
+    pub basis: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TasksReport {
     /// Tasks, in list order.
@@ -254,6 +287,14 @@ pub struct Report {
     pub problems: Vec<String>,
     /// Whether any cap fired anywhere.
     pub truncated: bool,
+    /// Why no scheduler is reported although one may be attached: `scx_root` (or the
+    /// `scx_sched` it points to) could not be read, or this kernel's root is unknown. Absent
+    /// when the answer is known (attached, or none: `scx_root` is NULL).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scheduler_unknown: Option<String>,
+    /// The caps that cut a walk (each also in `problems`), absent when none did.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub caps_fired: Vec<CapFired>,
 }
 
 impl TaskRef {
@@ -359,6 +400,10 @@ impl From<&HashWalk> for UserDsqsReport {
             truncated: t,
             broken_chains: u.broken_chains,
             first_error: u.first_error.map(|e| e.to_string()),
+            looped_chains: u.looped_chains,
+            first_looped_bucket: u.first_looped_bucket,
+            stray_chains: u.stray_chains,
+            first_stray_bucket: u.first_stray_bucket,
         }
     }
 }
@@ -393,11 +438,29 @@ impl SchedEntry {
     }
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
 pub(super) fn hex(v: u64) -> String {
     format!("{v:#x}")
 }
 
 /// Words for a problem.
+/// Why the root scheduler is unknown, from the walk's problems: the root pass's.
+pub fn scheduler_unknown(problems: &[Problem]) -> Option<String> {
+    problems.iter().find_map(|p| match p {
+        Problem::Unreadable { pass: Pass::Root, error } => {
+            Some(format!("unreadable at {}: {} ({})", error.kva, error.cause, error.field))
+        }
+        Problem::MissingLayout { pass: Pass::Root, .. } | Problem::MissingSymbol { pass: Pass::Root, .. } => {
+            Some(describe_problem(p))
+        }
+        _ => None,
+    })
+}
+
 pub fn describe_problem(p: &Problem) -> String {
     match p {
         Problem::MissingLayout { pass, group } => {

@@ -64,6 +64,11 @@ pub fn render(r: &Report) -> String {
         m.paging,
         m.kaslr_offset
     );
+    // A report cut short says so before anything else.
+    let caps: Vec<String> = r.caps_fired.iter().map(super::schema::CapFired::describe).collect();
+    for c in &caps {
+        let _ = writeln!(o, "TRUNCATED: {c}");
+    }
     let g = &r.sched_ext;
     let _ = writeln!(
         o,
@@ -106,8 +111,10 @@ pub fn render(r: &Report) -> String {
             }
             let events: Vec<String> =
                 s.events.iter().filter(|(_, v)| **v != 0).map(|(k, v)| format!("{k}={v}")).collect();
-            if !events.is_empty() {
-                let _ = writeln!(o, "  events: {}", events.join(" "));
+            // Counters that could not be read keep the line, saying which CPUs are missing.
+            let missing = s.events_missing.as_ref().map(|m| format!(" ({m})"));
+            if !events.is_empty() || missing.is_some() {
+                let _ = writeln!(o, "  events: {}{}", events.join(" "), missing.unwrap_or_default());
             }
             for sub in r.schedulers.iter().skip(1) {
                 let _ = writeln!(
@@ -138,9 +145,14 @@ pub fn render(r: &Report) -> String {
                 );
             }
         }
-        None => {
-            let _ = writeln!(o, "scheduler: none attached");
-        }
+        None => match &r.scheduler_unknown {
+            Some(why) => {
+                let _ = writeln!(o, "scheduler: {why}");
+            }
+            None => {
+                let _ = writeln!(o, "scheduler: none attached");
+            }
+        },
     }
     let _ = writeln!(o);
     let _ = writeln!(o, "CPU states");
@@ -222,7 +234,7 @@ pub fn render(r: &Report) -> String {
     if let Some(u) = &r.user_dsqs {
         let _ = writeln!(
             o,
-            "dsq_hash: {} buckets, {} user DSQs{}{}",
+            "dsq_hash: {} buckets, {} user DSQs{}{}{}{}",
             u.table_size,
             u.nodes,
             if u.truncated.is_empty() {
@@ -230,7 +242,18 @@ pub fn render(r: &Report) -> String {
             } else {
                 format!(", truncated: {}", u.truncated.join(","))
             },
-            if u.broken_chains > 0 { format!(", {} broken chains", u.broken_chains) } else { String::new() }
+            if u.broken_chains > 0 { format!(", {} broken chains", u.broken_chains) } else { String::new() },
+            match u.first_looped_bucket {
+                Some(b) if u.looped_chains > 0 =>
+                    format!(", {} looped chains (first in bucket {b})", u.looped_chains),
+                _ => String::new(),
+            },
+            match u.first_stray_bucket {
+                Some(b) if u.stray_chains > 0 => {
+                    format!(", {} chains ran into another bucket's (first in bucket {b})", u.stray_chains)
+                }
+                _ => String::new(),
+            }
         );
     }
     let _ = writeln!(o);
@@ -242,11 +265,13 @@ pub fn render(r: &Report) -> String {
         r.tasks.len(),
         r.unreadable_tasks.len()
     );
-    if !r.problems.is_empty() {
+    // The caps were stated at the top.
+    let problems: Vec<&String> = r.problems.iter().filter(|p| !caps.contains(p)).collect();
+    if !problems.is_empty() {
         let _ = writeln!(o);
         let _ = writeln!(o, "Problems");
         let _ = writeln!(o, "--------");
-        for p in &r.problems {
+        for p in problems {
             let _ = writeln!(o, "  - {p}");
         }
     }

@@ -51,7 +51,19 @@ impl Target {
     /// Configures a guest from `inputs`.
     pub fn configure(inputs: &Inputs) -> Result<Self, Error> {
         let memory = Memory::open(&inputs.memory, inputs.raw_base)?;
-        Self::configure_with(memory, inputs, Preset::default())
+        let raw = matches!(memory, Memory::Raw(_));
+        Self::configure_with(memory, inputs, Preset::default()).map_err(|e| match e {
+            // Any file without a dump's magic opens as a raw image: when that reading fails,
+            // say what the file is not before what the raw reading missed.
+            Error::BadInput(m) if raw => Error::BadInput(format!(
+                "{}: no ELF or kdump magic, so it was read as a raw RAM image from physical {:#x}, which \
+                 failed: {m}; a raw image needs --raw-base ADDR, the physical address of its first byte, \
+                 unless that is 0",
+                inputs.memory.display(),
+                inputs.raw_base
+            )),
+            e => e,
+        })
     }
 
     /// Configures a guest whose memory is already open, with symbols and BTF the caller has
@@ -206,8 +218,7 @@ impl Target {
             per_cpu_offsets: s.per_cpu_offset.map(|_| PerCpuOffsets::Slice(self.machine.per_cpu_offsets())),
             scx_root: s.scx_root.map(VirtAddr),
             scx_tasks: s.scx_tasks.map(VirtAddr),
-            // Not resolved yet: scx_tasks is walked up to the ceiling (issue 16).
-            nr_threads: None,
+            nr_threads: s.nr_threads.map(VirtAddr),
             nr_cpus: self.nr_cpus(),
             nr_nodes: self.nr_nodes(),
             globals: s.globals,

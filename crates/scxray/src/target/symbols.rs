@@ -24,6 +24,8 @@ pub struct RuntimeSymbols {
     pub scx_root: Option<u64>,
     /// `scx_tasks`.
     pub scx_tasks: Option<u64>,
+    /// `nr_threads`: sizes the `scx_tasks` walk's cap.
+    pub nr_threads: Option<u64>,
     /// `nr_cpu_ids`.
     pub nr_cpu_ids: Option<u64>,
     /// `nr_node_ids`.
@@ -42,6 +44,7 @@ const WANTED_SYMBOLS: &[&str] = &[
     "__per_cpu_offset",
     "scx_root",
     "scx_tasks",
+    "nr_threads",
     "nr_cpu_ids",
     "nr_node_ids",
     "scx_enable_state_var",
@@ -119,6 +122,7 @@ pub(super) fn runtime_symbols(table: &SymbolTable, arch: Arch, kaslr_offset: u64
         per_cpu_offset: runtime("__per_cpu_offset"),
         scx_root: runtime("scx_root"),
         scx_tasks: runtime("scx_tasks"),
+        nr_threads: runtime("nr_threads"),
         nr_cpu_ids: runtime("nr_cpu_ids"),
         nr_node_ids: runtime("nr_node_ids"),
         scx_enable_state_var: runtime("scx_enable_state_var").or_else(|| runtime("scx_ops_enable_state_var")),

@@ -48,6 +48,23 @@ pub struct EventCounts {
     pub sums: Vec<(String, i64)>,
     /// The per-CPU copies that could not be read: which CPU, and why.
     pub unread: Vec<(u32, scxray_core::ReadError)>,
+    /// The CPUs whose copies were to be summed (CPU 0 and every CPU with a per-CPU offset).
+    pub cpus: Vec<u32>,
+}
+
+impl EventCounts {
+    /// The CPUs none of whose counters could be read, or only some, each with the first error
+    /// on it, in CPU order.
+    pub fn missing_cpus(&self) -> Vec<(u32, scxray_core::ReadError)> {
+        let mut out: Vec<(u32, scxray_core::ReadError)> = Vec::new();
+        for &(cpu, e) in &self.unread {
+            if !out.iter().any(|&(c, _)| c == cpu) {
+                out.push((cpu, e));
+            }
+        }
+        out.sort_by_key(|&(c, _)| c);
+        out
+    }
 }
 
 /// `char name[SCX_OPS_NAME_LEN]`.
@@ -143,6 +160,8 @@ fn sched_events(r: &Reader<'_>, sched: VirtAddr) -> Reading<EventCounts> {
 /// CPU's copy is at `base + __per_cpu_offset[cpu]`), summed over the possible CPUs.
 fn per_cpu_events(r: &Reader<'_>, base: VirtAddr) -> EventCounts {
     let offsets = r.target().machine().per_cpu_offsets();
+    let copies: Vec<(u32, u64)> =
+        (0u32..).zip(offsets.iter().copied()).filter(|&(cpu, o)| cpu == 0 || o != 0).collect();
     let mut unread = Vec::new();
     let sums = r
         .types()
@@ -150,7 +169,7 @@ fn per_cpu_events(r: &Reader<'_>, base: VirtAddr) -> EventCounts {
         .into_iter()
         .map(|(name, off)| {
             let mut sum = 0i64;
-            for (cpu, &o) in (0u32..).zip(offsets).filter(|&(cpu, &o)| cpu == 0 || o != 0) {
+            for &(cpu, o) in &copies {
                 // The per-CPU offset is the kernel's modular `unsigned long` arithmetic.
                 let at = base.wrapping_add(o).member(off, Field::EventStat);
                 match Reading::from(at).and_then(|at| r.int::<i64>(Some(at), Field::EventStat)) {
@@ -162,5 +181,5 @@ fn per_cpu_events(r: &Reader<'_>, base: VirtAddr) -> EventCounts {
             (name, sum)
         })
         .collect();
-    EventCounts { sums, unread }
+    EventCounts { sums, unread, cpus: copies.into_iter().map(|(cpu, _)| cpu).collect() }
 }

@@ -7,7 +7,8 @@
 
 use crate::error::Error;
 use crate::report::{
-    MachineFacts, Report, SCHEMA, SchedEntry, SchedulerFacts, TaskRef, describe_problem, provenance_name,
+    CapFired, MachineFacts, Report, SCHEMA, SchedEntry, SchedulerFacts, TaskRef, describe_problem,
+    provenance_name, scheduler_unknown,
 };
 use crate::walk::Walks;
 use scxray_core::{Problem, SchedState, VirtAddr};
@@ -105,6 +106,7 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
         // The wire carries neither the exit info nor the event counters (host-side BTF reads).
         exit: None,
         events: std::collections::BTreeMap::new(),
+        events_missing: None,
         provenance: provenance_name(r.provenance).into(),
     });
     let owned = |sched: VirtAddr| c.walks.owned(sched);
@@ -160,6 +162,8 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
             "the embedded side's output buffer was full: {n} records of the dump were dropped"
         ));
     }
+    let caps_fired = c.walks.caps_fired();
+    problems.splice(0..0, caps_fired.iter().map(CapFired::describe));
     Ok(Report {
         // The wire carries neither the global sched_ext state nor per-task detail.
         sched_ext: crate::report::GlobalState::default(),
@@ -184,5 +188,7 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
         scx_tasks: c.walks.scx_tasks_report(TaskRef::from_record),
         problems,
         truncated,
+        caps_fired,
+        scheduler_unknown: scheduler_unknown(&c.problems),
     })
 }

@@ -44,7 +44,7 @@ pub fn request(target: &Target, limits: Limits) -> Result<Vec<u8>, Error> {
             ops_name_offset: offset(ops_name_path),
             cgrp_path_offset: if s.globals.is_some() { None } else { offset("scx_sched.cgrp_path") },
             globals: s.globals,
-            nr_threads: None,
+            nr_threads: s.nr_threads.map(VirtAddr),
         },
         limits,
         context: Context {

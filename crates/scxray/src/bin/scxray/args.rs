@@ -6,6 +6,7 @@ use scxray::source::qemu::layout::RamSpec;
 use scxray::source::{AttachSpec, Memory};
 use scxray::target::Preset;
 use scxray::{Error, Inputs, Target};
+use scxray_core::{Cap, Limits};
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
@@ -50,6 +51,44 @@ impl KernelArgs {
                 Target::configure_with(Memory::attach(&spec)?, &no_file, Preset::default())
             }
             None => scxray::target::live::configure(&no_file),
+        }
+    }
+}
+
+/// The walk caps (`dump`, `diff`): each fixed by its flag, else sized from the kernel's own
+/// counts.
+#[derive(Args, Debug, Clone)]
+pub struct CapArgs {
+    /// Nodes walked on one list (scx_tasks, a DSQ, a runnable_list) before it is reported
+    /// truncated. Default: each list's own kernel count (nr_threads, the DSQ's nr,
+    /// nr_running) with a margin, at least 4096 and at most 4210688 (no kernel has more).
+    #[arg(long, value_name = "N")]
+    max_list_nodes: Option<u32>,
+    /// User DSQs walked in the dsq_hash rhashtable in all. Default: the table's nelems with
+    /// a margin, at least 8192 and at most 1048576.
+    #[arg(long, value_name = "N")]
+    max_rht_nodes: Option<u32>,
+    /// rhashtable buckets enumerated. Default: the table's size, at most 2097152.
+    #[arg(long, value_name = "N")]
+    max_buckets: Option<u32>,
+    /// Nodes walked on one rhashtable bucket chain.
+    #[arg(long, value_name = "N", default_value_t = scxray_core::MAX_BUCKET_CHAIN)]
+    max_chain: u32,
+    /// Sub-schedulers walked below the root (7.2+), in all.
+    #[arg(long, value_name = "N", default_value_t = scxray_core::MAX_SUB_SCHEDS)]
+    max_sub_scheds: u32,
+}
+
+impl CapArgs {
+    /// The caps these flags set.
+    pub fn limits(&self) -> Limits {
+        let sized = Limits::DEFAULT;
+        Limits {
+            list_nodes: self.max_list_nodes.map_or(sized.list_nodes, Cap::Fixed),
+            rht_nodes: self.max_rht_nodes.map_or(sized.rht_nodes, Cap::Fixed),
+            rht_buckets: self.max_buckets.map_or(sized.rht_buckets, Cap::Fixed),
+            bucket_chain: self.max_chain,
+            sub_scheds: self.max_sub_scheds,
         }
     }
 }
