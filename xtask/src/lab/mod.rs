@@ -20,7 +20,8 @@ pub mod runs;
 /// Entry point of `cargo xtask lab <command> ...`.
 pub fn run(args: &[String]) -> Result<(), String> {
     let (cmd, rest) = match args.split_first() {
-        Some((c, r)) if !c.starts_with("--") => (c.as_str(), r),
+        // `--help` is a command, not one of the matrix's flags (it once ran the whole matrix).
+        Some((c, r)) if !c.starts_with("--") || c == "--help" => (c.as_str(), r),
         _ => ("all", args),
     };
     match cmd {

@@ -23,6 +23,12 @@ use std::time::{Duration, Instant};
 
 /// `cargo xtask lab [--quick] [--with-612] [--only NAME]...`.
 pub fn run(args: &[String]) -> Result<(), String> {
+    // An unknown flag is refused rather than ignored: ignored, it would start the whole matrix.
+    if let Some(a) =
+        args.iter().find(|a| a.starts_with('-') && !["--quick", "--with-612", "--only"].contains(&a.as_str()))
+    {
+        return Err(format!("lab: unknown option `{a}`; run `cargo xtask lab help`"));
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let with_612 = args.iter().any(|a| a == "--with-612");
     let only: Vec<&String> =
