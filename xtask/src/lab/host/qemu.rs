@@ -130,6 +130,12 @@ fn qemu_command(kernel: &BootKernel<'_>, initrd: &Path, opts: &BootOptions) -> R
     }
     let console = if arm { "ttyAMA0" } else { "ttyS0" };
     let mut append = vec![format!("console={console}"), "panic=-1".into(), "loglevel=4".into()];
+    if !arm {
+        // The IO-APIC timer check counts timer interrupts in a fixed window: under TCG on a
+        // loaded host it misses them and panics ("IO-APIC + timer doesn't work!", 6.12 in the
+        // baseline run at load 15). It only skips that check; the timer is the same.
+        append.push("no_timer_check".into());
+    }
     if !opts.kaslr {
         append.push("nokaslr".into());
     }
