@@ -54,7 +54,7 @@ fn print_help() {
          \x20   6.12sb-amd64: build the lab's own 6.12 with sched_ext from Debian's linux-source-6.12\n  \
          \x20   --dbg: real System.map from the -dbg package; --dbg-vmlinux: also its vmlinux\n  \
          boot --kernel K [options]          boot K under QEMU, dump its memory at SCXRAY-READY\n  \
-         \x20   --nokaslr  --la57=off  --name N  --timeout SECS  --spinners N  --sleepers N\n  \
+         \x20   --nokaslr  --la57=off  --name N  --timeout SECS (without progress)  --spinners N  --sleepers N\n  \
          \x20   --scheduler PATH|scx_qmap|scx_simple|scx_central (built by `lab schedulers`); a\n  \
          \x20   dynamically linked PATH takes its loader and libraries along\n  \
          \x20   --scheduler-args 'ARGS'  --enable-timeout SECS  --settle SECS\n  \
@@ -76,7 +76,7 @@ fn print_help() {
          SCXRAY_CACHE      the cache shared by every run: downloads, kernels, clang, busybox, built\n  \
          \x20                 schedulers and kernels (default ~/.cache/scxray)\n  \
          SCXRAY_DUMPS      this run's directory: dumps, truth files, serial logs, and the run's scratch\n  \
-         \x20                 files (initramfs/, soak/, btf-check/) (default <cache>/dumps). Give each\n  \
+         \x20                 files (initramfs/, soak/, stall/, btf-check/) (default <cache>/dumps). Give each\n  \
          \x20                 worktree its own to run labs side by side: they share the cache only\n  \
          SCXRAY_LAB_JOBS   guests booted at once by the matrix (default 2)\n  \
          SCXRAY_APT_UPDATE=1  refresh the private apt lists now (else at most daily)\n  \

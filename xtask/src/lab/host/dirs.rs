@@ -6,8 +6,8 @@
 //!   inputs, so two runs want the same files;
 //! - the run directory ([`dumps_dir`], `$SCXRAY_DUMPS`), one per run: the dumps, truth files,
 //!   serial and QEMU logs, and the run's scratch files ([`scratch_dir`]: initramfs archives,
-//!   the soak's RAM file, the BTF check's links), which are made for one run and would
-//!   clobber another run's.
+//!   the soak's and the stall hunt's RAM files, the BTF check's links), which are made for one
+//!   run and would clobber another run's.
 
 use std::path::PathBuf;
 

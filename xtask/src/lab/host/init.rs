@@ -13,7 +13,7 @@
 //!    exists;
 //! 5. prints the guest's own truth between `SCXRAY-TRUTH-BEGIN`/`SCXRAY-TRUTH-END` using shell
 //!    builtins only (no fork): release, sched_ext state, root ops name, every scheduler in
-//!    sysfs, CPUs, every task;
+//!    sysfs, CPUs, every task, and the state and root ops read again;
 //! 6. prints `SCXRAY-READY` and forks nothing more.
 //!
 //! Truth lines (one per line, parsed by [`super::truth::GuestTruth::parse`]):
@@ -25,7 +25,8 @@
 //! `cgroup_tasks <cgroup path> <pid>...` (a sub-scheduler cgroup's `cgroup.procs`),
 //! `cpus_online <list>`, `nr_cpus <n>`, `cmdline <...>`,
 //! `task <tid> <tgid> <state> <cpu> <comm>` (state letter and CPU from `/proc/<pid>/task/<tid>/stat`
-//! fields 3 and 39, comm from `comm`).
+//! fields 3 and 39, comm from `comm`), and last `state_end <state>`, `ops_end <name|none>`
+//! (read again: when they differ from `state` and `ops`, the truth is stale).
 //!
 //! sysfs shows no per-scheduler state: a scheduler's directory exists from shortly before its
 //! `ops.init()` until it is disabled, and the kernel's only state file is the global one.
@@ -154,8 +155,15 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
             name = x.name
         ));
     }
+    // sched_ext read again: a scheduler disabled while the truth was printed makes it stale.
     s.push_str(
-        "echo SCXRAY-TRUTH-END\n\
+        "st=absent\n\
+         [ -r /sys/kernel/sched_ext/state ] && read -r st < /sys/kernel/sched_ext/state\n\
+         echo \"state_end $st\"\n\
+         ops=none\n\
+         [ -r /sys/kernel/sched_ext/root/ops ] && read -r ops < /sys/kernel/sched_ext/root/ops\n\
+         echo \"ops_end $ops\"\n\
+         echo SCXRAY-TRUTH-END\n\
          echo SCXRAY-READY\n\
          wait\n\
          while :; do sleep 3600; done\n",
@@ -365,6 +373,19 @@ mod tests {
             &[],
         );
         assert!(!plain.contains("att") && !plain.contains("extra") && !plain.contains("SCXRAY-EXTRA"));
+    }
+
+    #[test]
+    fn the_truth_ends_with_sched_ext_read_again() {
+        let s = init_script(
+            &GuestSpec { scheduler: Some(Scheduler::new("scx_qmap".into())), ..GuestSpec::default() },
+            &[],
+        );
+        let at = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("no `{needle}` in:\n{s}"));
+        assert!(at("echo \"state $st\"") < at("echo \"task $t"));
+        assert!(at("echo \"task $t") < at("echo \"state_end $st\""));
+        assert!(at("echo \"state_end $st\"") < at("echo \"ops_end $ops\""));
+        assert!(at("echo \"ops_end $ops\"") < at("SCXRAY-TRUTH-END"));
     }
 
     #[test]

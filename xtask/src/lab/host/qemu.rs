@@ -27,7 +27,8 @@ pub struct BootOptions {
     pub mem_mib: u32,
     /// NUMA nodes (CPUs and memory split evenly); 0 or 1: none.
     pub numa_nodes: u32,
-    /// How long to wait for `SCXRAY-READY` on the serial console.
+    /// How long the guest may go without progress, a new `SCXRAY-` line on its console,
+    /// before the wait for `SCXRAY-READY` is given up; stretched by the boot's [`Pace`].
     pub ready_timeout: Duration,
     /// More kernel command line words.
     pub extra_append: Vec<String>,
@@ -61,6 +62,49 @@ impl Default for BootOptions {
     }
 }
 
+/// A 7.x kernel's time from QEMU's start to the guest's `SCXRAY-BOOTED` under TCG on a quiet
+/// lab host (6.12 and the 16 KiB arm64 kernel boot faster; the README has the times to ready).
+const QUIET_BOOT: Duration = Duration::from_secs(15);
+/// The most a slow boot stretches the waits for a guest.
+const MAX_SLOWDOWN: f64 = 4.0;
+/// How long the guest runs on after its last dump before its console is read for a sched_ext
+/// exit: an exit under way at the dump prints its line moments later (stretched by the pace).
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
+/// How slowly a guest runs compared with a quiet host: its time from QEMU's start to
+/// `SCXRAY-BOOTED` over [`QUIET_BOOT`], between 1 and [`MAX_SLOWDOWN`]. Under TCG on a loaded
+/// host everything in the guest stretches alike (the baseline run at load 15 booted in 29-38 s
+/// and enabled scx_qmap in ~290 s instead of ~76), so the waits for a guest are stretched by
+/// it: the wait for `SCXRAY-READY`, the stall hunt's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pace {
+    factor: f64,
+}
+
+impl Default for Pace {
+    /// A quiet host's pace (before the guest has booted).
+    fn default() -> Self {
+        Self { factor: 1.0 }
+    }
+}
+
+impl Pace {
+    /// The pace of a guest that took `booted` from QEMU's start to `SCXRAY-BOOTED`.
+    pub fn of_boot(booted: Duration) -> Pace {
+        Pace { factor: (booted.as_secs_f64() / QUIET_BOOT.as_secs_f64()).clamp(1.0, MAX_SLOWDOWN) }
+    }
+
+    /// How many times slower than a quiet host (1 to [`MAX_SLOWDOWN`]).
+    pub fn factor(self) -> f64 {
+        self.factor
+    }
+
+    /// `d` at this pace.
+    pub fn stretch(self, d: Duration) -> Duration {
+        d.mul_f64(self.factor)
+    }
+}
+
 /// The result of one boot.
 #[derive(Debug, Clone)]
 pub struct BootResult {
@@ -73,6 +117,11 @@ pub struct BootResult {
     pub truth: GuestTruth,
     /// QEMU start to `SCXRAY-READY`.
     pub boot_secs: f64,
+    /// How fast the guest ran (see [`Pace`]).
+    pub pace: Pace,
+    /// Why the truth may not describe the dump ([`GuestTruth::unsettled`] with the console as
+    /// it was a moment after the last dump), or `None`. The dump is not to be checked then.
+    pub unsettled: Option<String>,
     /// `dump-guest-memory` duration.
     pub dump_secs: f64,
     /// What [`check_core`] found in the dump.
@@ -175,19 +224,20 @@ enum Mode<'a> {
     Dump,
     /// At `SCXRAY-READY`: run the closure while the guest keeps running, then quit.
     Live(&'a mut dyn FnMut(&GuestTruth) -> Result<(), String>),
-    /// At `marker`: hand QEMU's monitor to the closure, then quit.
-    Drive(&'a str, &'a mut dyn FnMut(&mut Qmp) -> Result<(), String>),
+    /// At `marker`: hand QEMU's monitor and the guest's pace to the closure, then quit.
+    Drive(&'a str, &'a mut dyn FnMut(&mut Qmp, Pace) -> Result<(), String>),
 }
 
 /// Boots `kernel` and, as soon as the guest prints `marker`, hands QEMU's monitor to `drive`
-/// (to stop, dump and continue the guest as it likes); then quits.
+/// with the guest's [`Pace`] (to stop, dump and continue the guest as it likes); then quits.
+/// Returns the time to `marker`.
 pub fn boot_drive(
     kernel: &BootKernel<'_>,
     initrd: &Path,
     opts: &BootOptions,
     name: &str,
     marker: &str,
-    drive: &mut dyn FnMut(&mut Qmp) -> Result<(), String>,
+    drive: &mut dyn FnMut(&mut Qmp, Pace) -> Result<(), String>,
 ) -> Result<f64, String> {
     boot_and(kernel, initrd, opts, name, Mode::Drive(marker, drive)).map(|r| r.boot_secs)
 }
@@ -249,11 +299,10 @@ fn boot_and(
     let child = cmd.spawn().map_err(|e| format!("cannot start QEMU: {e}"))?;
     let mut guard = Guard(child);
     let mut qmp = Qmp::connect(&sock, Duration::from_secs(30))?;
-    // Wait for the ready marker.
-    let mut last_len = 0;
+    // Wait for the ready marker while the guest makes progress.
+    let (mut seen, mut pace, mut progress_at) = (0, Pace::default(), start);
     let log = loop {
-        let text =
-            fs::read(&serial_log).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let text = console_text(&serial_log);
         if text.contains(marker) {
             break text;
         }
@@ -264,19 +313,29 @@ fn boot_and(
                 tail(&text, 40)
             ));
         }
-        if start.elapsed() > opts.ready_timeout {
+        // Whole lines only: a marker is looked at once, when it is complete.
+        let complete = text.rfind('\n').map_or(0, |i| i + 1);
+        for l in text.get(seen..complete).unwrap_or_default().lines().filter(|l| l.starts_with("SCXRAY-")) {
+            eprintln!("xtask:     {name} {:6.1} s  {}", start.elapsed().as_secs_f64(), l.trim_end());
+            progress_at = Instant::now();
+            if l.starts_with("SCXRAY-BOOTED") {
+                pace = Pace::of_boot(start.elapsed());
+                eprintln!(
+                    "xtask:     {name} booted {:.1}x slower than a quiet host: waits stretched as much",
+                    pace.factor()
+                );
+            }
+        }
+        seen = complete.max(seen);
+        let limit = pace.stretch(opts.ready_timeout);
+        if progress_at.elapsed() > limit {
             return Err(format!(
-                "no SCXRAY-READY after {} s; serial log {}:\n{}",
-                opts.ready_timeout.as_secs(),
+                "no SCXRAY-READY: no progress for {} s ({} s after QEMU's start); serial log {}:\n{}",
+                limit.as_secs(),
+                start.elapsed().as_secs(),
                 serial_log.display(),
                 tail(&text, 40)
             ));
-        }
-        if text.len() != last_len {
-            for l in text[last_len..].lines().filter(|l| l.starts_with("SCXRAY-")) {
-                eprintln!("xtask:     {:6.1} s  {}", start.elapsed().as_secs_f64(), l.trim_end());
-            }
-            last_len = text.len();
         }
         std::thread::sleep(Duration::from_millis(250));
     };
@@ -287,7 +346,7 @@ fn boot_and(
     };
     // The modes that do not dump: the closure runs while the guest is up, then QEMU quits.
     let ran = match mode {
-        Mode::Drive(_, drive) => Some(drive(&mut qmp)),
+        Mode::Drive(_, drive) => Some(drive(&mut qmp, pace)),
         Mode::Live(live) => Some(live(&truth)),
         Mode::Dump => None,
     };
@@ -302,6 +361,8 @@ fn boot_and(
             serial_log,
             truth,
             boot_secs,
+            pace,
+            unsettled: None,
             dump_secs: 0.0,
             core: CoreSummary::default(),
             extra_dumps: Vec::new(),
@@ -340,6 +401,15 @@ fn boot_and(
         }
         None => None,
     };
+    // An exit under way at the last dump shows on the console moments later.
+    if log.contains("SCXRAY-SCHED-START") {
+        qmp.execute("cont", None)?;
+        std::thread::sleep(pace.stretch(EXIT_GRACE));
+    }
+    let unsettled = truth.unsettled(&console_text(&serial_log));
+    if let Some(why) = &unsettled {
+        eprintln!("xtask:     {name}: the truth may not describe the dump: {why}");
+    }
     let _ = qmp.execute("quit", None);
     let deadline = Instant::now() + Duration::from_secs(20);
     while matches!(guard.0.try_wait(), Ok(None)) && Instant::now() < deadline {
@@ -365,6 +435,8 @@ fn boot_and(
         serial_log,
         truth,
         boot_secs,
+        pace,
+        unsettled,
         dump_secs,
         core,
         extra_dumps,
@@ -376,6 +448,11 @@ fn boot_and(
 /// most of a small guest's memory is zero, and a sparse file takes a fraction of the disk.
 pub fn dig_holes(dump: &Path) {
     let _ = Command::new("fallocate").arg("--dig-holes").arg(dump).status();
+}
+
+/// What the guest wrote to its console so far (the serial log; empty before it exists).
+pub fn console_text(serial_log: &Path) -> String {
+    fs::read(serial_log).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
 }
 
 fn tail(text: &str, n: usize) -> String {

@@ -10,6 +10,11 @@ pub struct GuestTruth {
     pub state: String,
     /// `/sys/kernel/sched_ext/root/ops`, or `none`.
     pub ops: String,
+    /// [`Self::state`] and [`Self::ops`] read again at the truth block's end (`state_end`,
+    /// `ops_end`): the truth describes one state of sched_ext only when they are the same
+    /// (see [`Self::unsettled`]). Empty in a truth from before these lines existed.
+    pub state_end: String,
+    pub ops_end: String,
     /// Every scheduler directory under `/sys/kernel/sched_ext` (`sched ...` lines), the root
     /// first, sub-schedulers depth first.
     pub scheds: Vec<GuestSched>,
@@ -70,6 +75,8 @@ impl GuestTruth {
                 "release" => t.release = val.to_owned(),
                 "state" => t.state = val.to_owned(),
                 "ops" => t.ops = val.to_owned(),
+                "state_end" => t.state_end = val.to_owned(),
+                "ops_end" => t.ops_end = val.to_owned(),
                 "sched" => {
                     let f: Vec<&str> = val.splitn(5, ' ').collect();
                     if let [level, id, ops, sysfs, path] = f[..]
@@ -115,12 +122,36 @@ impl GuestTruth {
         Some(t)
     }
 
+    /// Why this truth may not describe the guest's sched_ext at its dump, or `None` when it
+    /// does: sched_ext's state or root scheduler read differently at the truth block's end
+    /// than at its start, or the kernel logged a scheduler's exit after the guest started it
+    /// ([`sched_ext_exits`] of `serial`, the console log up to a moment after the dump). Under
+    /// load the kernel's watchdog can disable a healthy scheduler whose tasks TCG runs too
+    /// slowly; a dump taken then must not be checked against this truth.
+    pub fn unsettled(&self, serial: &str) -> Option<String> {
+        let mut why = Vec::new();
+        if !self.state_end.is_empty() && (self.state_end != self.state || self.ops_end != self.ops) {
+            why.push(format!(
+                "sched_ext read `{}` (ops {}) at the truth's start and `{}` (ops {}) at its end",
+                self.state, self.ops, self.state_end, self.ops_end
+            ));
+        }
+        let exits = sched_ext_exits(serial);
+        if !exits.is_empty() {
+            why.push(format!("the kernel logged `{}`", exits.join("` `")));
+        }
+        (!why.is_empty()).then(|| why.join("; "))
+    }
+
     /// The `<name>.truth.txt` form: the same `key value` lines the guest printed.
     pub fn to_text(&self) -> String {
         let mut s = format!(
             "release {}\nstate {}\nops {}\ncpus_online {}\nnr_cpus {}\ncmdline {}\n",
             self.release, self.state, self.ops, self.cpus_online, self.nr_cpus, self.cmdline
         );
+        if !self.state_end.is_empty() || !self.ops_end.is_empty() {
+            s.push_str(&format!("state_end {}\nops_end {}\n", self.state_end, self.ops_end));
+        }
         for x in &self.scheds {
             s.push_str(&format!(
                 "sched {} {} {} {} {}\n",
@@ -144,6 +175,28 @@ impl GuestTruth {
         }
         s
     }
+}
+
+/// The kernel's console lines, from the guest's `SCXRAY-SCHED-START` on, that say a sched_ext
+/// scheduler (root or sub) was disabled, each with the kernel's next `sched_ext:` line (the
+/// exit message): `sched_ext: BPF scheduler "qmap" disabled (runnable task stall)`, `sched_ext:
+/// qmap: watchdog failed to check in for 5.452s`. An error exit is printed at log level 3, so
+/// the lab's `loglevel=4` console shows it; nothing before the scheduler's start counts.
+pub fn sched_ext_exits(serial: &str) -> Vec<&str> {
+    let Some(start) = serial.find("SCXRAY-SCHED-START") else { return Vec::new() };
+    let lines: Vec<&str> = serial[start..].lines().map(|l| l.trim_end_matches('\r')).collect();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if l.contains("sched_ext: ") && l.contains(" disabled") {
+            out.push(*l);
+            if let Some(next) =
+                lines.get(i + 1).filter(|n| n.contains("sched_ext: ") && !n.contains(" disabled"))
+            {
+                out.push(*next);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -205,5 +258,48 @@ mod tests {
         assert_eq!(again, t);
         let no = GuestTruth::parse("SCXRAY-TRUTH-BEGIN\nattached no\nSCXRAY-TRUTH-END\n").unwrap();
         assert_eq!(no.attached, Some(false));
+    }
+
+    #[test]
+    fn a_truth_the_kernel_changed_before_the_dump() {
+        // lab-7.3-arm64-qmap of the baseline run: the watchdog disabled qmap inside the truth
+        // block; the guest's second reading says so, and so does the kernel.
+        let serial = "[    0.1] sched_ext: not yet\r\nSCXRAY-BOOTED\r\nSCXRAY-SCHED-START\r\n\
+                      SCXRAY-SCHED-ENABLED after 93 s\r\nSCXRAY-TRUTH-BEGIN\r\nstate enabled\r\nops qmap\r\n\
+                      [  315.465956] sched_ext: BPF scheduler \"qmap\" disabled (runnable task stall)\r\n\
+                      [  315.466133] sched_ext: qmap: watchdog failed to check in for 5.452s\r\n\
+                      state_end disabled\r\nops_end none\r\nSCXRAY-TRUTH-END\r\nSCXRAY-READY\r\n";
+        let t = GuestTruth::parse(serial).unwrap();
+        assert_eq!((t.state_end.as_str(), t.ops_end.as_str()), ("disabled", "none"));
+        assert_eq!(
+            sched_ext_exits(serial),
+            vec![
+                "[  315.465956] sched_ext: BPF scheduler \"qmap\" disabled (runnable task stall)",
+                "[  315.466133] sched_ext: qmap: watchdog failed to check in for 5.452s"
+            ]
+        );
+        let why = t.unsettled(serial).unwrap();
+        assert!(why.contains("`enabled` (ops qmap) at the truth's start and `disabled` (ops none)"), "{why}");
+        assert!(why.contains("runnable task stall"), "{why}");
+        // The same state twice and no exit: settled. An exit alone (after the truth's end, before
+        // the dump) is enough; a sched_ext line before the scheduler started is not an exit.
+        let calm = "SCXRAY-SCHED-START\nSCXRAY-TRUTH-BEGIN\nstate enabled\nops qmap\nstate_end enabled\n\
+                    ops_end qmap\nSCXRAY-TRUTH-END\n";
+        let t = GuestTruth::parse(calm).unwrap();
+        assert_eq!(t.unsettled(calm), None);
+        let late =
+            format!("{calm}SCXRAY-READY\n[ 9.0] sched_ext: BPF sub-scheduler \"qmap\" disabled (error)\n");
+        assert!(t.unsettled(&late).is_some_and(|w| w.contains("sub-scheduler")));
+        assert_eq!(
+            GuestTruth::parse(calm).unwrap(),
+            GuestTruth::parse(&format!("SCXRAY-TRUTH-BEGIN\n{}SCXRAY-TRUTH-END\n", t.to_text())).unwrap()
+        );
+        // No scheduler: nothing the kernel says about sched_ext counts.
+        assert!(
+            sched_ext_exits(
+                "[ 1.0] sched_ext: BPF scheduler \"x\" disabled (unregistered from user space)\n"
+            )
+            .is_empty()
+        );
     }
 }

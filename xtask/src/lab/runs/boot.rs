@@ -109,6 +109,9 @@ pub fn cmd(args: &[String]) -> Result<(), String> {
     let name = name.unwrap_or_else(|| default_name(&kernel, &opts, &guest));
     let r = boot(&kernel, &guest, &opts, &name)?;
     print_boot_result(&kernel, &r);
+    if let Some(why) = &r.unsettled {
+        return Err(format!("the truth may not describe the dump: {why}"));
+    }
     if guest.scheduler.is_some() && r.truth.state != "enabled" {
         return Err(format!(
             "the scheduler did not enable sched_ext (state {}); see {}",
@@ -177,7 +180,11 @@ fn default_name(kernel: &Kernel, opts: &BootOptions, guest: &GuestSpec) -> Strin
 fn print_boot_result(kernel: &Kernel, r: &BootResult) {
     let t = &r.truth;
     println!("kernel      {} ({} {})", kernel.release, kernel.spec.arch, kernel.version);
-    println!("boot        {:.1} s to SCXRAY-READY", r.boot_secs);
+    println!(
+        "boot        {:.1} s to SCXRAY-READY ({:.1}x slower than a quiet host)",
+        r.boot_secs,
+        r.pace.factor()
+    );
     println!(
         "dump        {:.1} s, {} ({:.1} MiB, {:.1} MiB on disk)",
         r.dump_secs,

@@ -4,9 +4,11 @@
 
 use crate::lab::host::guest::{ExtraTruth, GuestFile, GuestSpec, Scheduler, SubScheduler};
 use crate::lab::host::libs::runtime_files;
+use crate::lab::host::qemu::BootOptions;
 use crate::lab::kernels::kernel::Kernel;
 use crate::lab::kernels::program::Program;
 use crate::lab::kernels::schedulers::{SCX_CENTRAL, SCX_QMAP, SCX_SIMPLE};
+use std::time::Duration;
 
 /// The scheduler a case runs.
 #[derive(Debug, Clone, Copy)]
@@ -134,6 +136,17 @@ pub const CASES: &[Case] = &[
 ];
 
 impl Case {
+    /// How the case's guest boots.
+    pub fn boot_options(&self) -> BootOptions {
+        BootOptions {
+            kaslr: self.kaslr,
+            la57: self.la57,
+            ready_timeout: Duration::from_secs(600),
+            later_dump: self.diff.map(|(secs, _)| Duration::from_secs(secs)),
+            ..BootOptions::default()
+        }
+    }
+
     /// The programs the case's guest runs: its scheduler and its extra truth's programs.
     pub fn programs(&self) -> impl Iterator<Item = &Program> {
         self.scheduler.iter().map(|s| &s.program).chain(self.extra_truth.iter().flat_map(|t| t.programs))

@@ -8,10 +8,12 @@ use super::boot::boot;
 use super::cases::{CASES, Case};
 use super::check::{Expect, Truth, Verdict, check};
 use super::diff::check_diff;
+use super::retry::{Try, at_most_twice};
 use super::scxray::build_scxray;
 use super::stall::hunt_stall;
 use super::table::{self, Row};
-use crate::lab::host::qemu::BootOptions;
+use crate::lab::host::guest::GuestSpec;
+use crate::lab::host::qemu::{BootOptions, BootResult};
 use crate::lab::kernels::kernel::Kernel;
 use crate::lab::kernels::prepare::prepare;
 use crate::lab::kernels::program::Program;
@@ -19,7 +21,7 @@ use crate::lab::kernels::selfbuilt;
 use crate::lab::kernels::spec::spec;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// `cargo xtask lab [--quick] [--with-612] [--only NAME]...`.
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -115,24 +117,35 @@ fn run_case(scxray: &Path, kernel: &Kernel, c: &Case) -> Row {
     if c.stall {
         return hunt_stall(scxray, kernel, c);
     }
-    let mut verdict = Verdict::default();
     let guest = match c.guest(kernel) {
         Ok(g) => g,
         Err(e) => return Row::failed(c.name, format!("guest: {e}")),
     };
+    let opts = c.boot_options();
+    // A dump whose truth the kernel changed before it (see `GuestTruth::unsettled`) is not
+    // checked: the case boots again.
+    at_most_twice(c.name, || match boot(kernel, &guest, &opts, c.name) {
+        Err(e) => Try::Row(Row::failed(c.name, format!("boot: {e}"))),
+        Ok(b) => match &b.unsettled {
+            Some(why) => Try::Again(why.clone()),
+            None => Try::Row(check_boot(scxray, kernel, c, &guest, &opts, &b)),
+        },
+    })
+}
+
+/// The checks of one case's booted guest: what the guest says of its schedulers, then
+/// scxray's report of the dump against the truth, then `scxray diff` of the two dumps.
+fn check_boot(
+    scxray: &Path,
+    kernel: &Kernel,
+    c: &Case,
+    guest: &GuestSpec,
+    opts: &BootOptions,
+    boot: &BootResult,
+) -> Row {
+    let mut verdict = Verdict::default();
     // A stalled scheduler's guest has no task listing (see `Case::guest`): no truth checks.
     let stalled = guest.quick_truth;
-    let opts = BootOptions {
-        kaslr: c.kaslr,
-        la57: c.la57,
-        ready_timeout: Duration::from_secs(600),
-        later_dump: c.diff.map(|(secs, _)| Duration::from_secs(secs)),
-        ..BootOptions::default()
-    };
-    let boot = match boot(kernel, &guest, &opts, c.name) {
-        Ok(b) => b,
-        Err(e) => return Row::failed(c.name, format!("boot: {e}")),
-    };
     if c.scheduler.is_some() && boot.truth.state != "enabled" {
         verdict.failures.push(format!("the scheduler did not enable sched_ext (state {})", boot.truth.state));
     }
@@ -157,5 +170,5 @@ fn run_case(scxray: &Path, kernel: &Kernel, c: &Case) -> Row {
     if let (Some((_, stuck)), Some(later)) = (c.diff, &boot.later_dump) {
         check_diff(scxray, &boot.dump, later, stuck, &mut v);
     }
-    Row { name: c.name.into(), boot_secs: Some(boot.boot_secs), verdict: v }
+    Row::checked(c.name, Some(boot.boot_secs), v)
 }

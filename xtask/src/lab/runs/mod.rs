@@ -2,7 +2,8 @@
 //! ([`scxray`]), one guest booted and dumped ([`boot`]), the checks of a report against the
 //! guest's truth ([`check`]) and of `scxray diff` ([`diff`]), the table ([`table`]), the case
 //! matrix ([`cases`], [`matrix`], with the stall hunt [`stall`]), the checks again on a run's
-//! dumps ([`recheck`]), and the other runs: the BTF of every kernel ([`btf`]), the live soak
+//! dumps ([`recheck`]), a case tried again when its environment spoiled it ([`retry`]), and the
+//! other runs: the BTF of every kernel ([`btf`]), the live soak
 //! ([`soak`]), the kdump formats ([`kdump`]) and the wire format ([`wire`]).
 //!
 //! Imports from itself and the lower layers ([`super::kernels`], [`super::host`]).
@@ -15,6 +16,7 @@ pub mod diff;
 pub mod kdump;
 pub mod matrix;
 pub mod recheck;
+pub mod retry;
 pub mod scxray;
 pub mod soak;
 pub mod stall;

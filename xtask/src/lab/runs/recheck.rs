@@ -5,6 +5,8 @@ use super::check::{Expect, Truth, check};
 use super::scxray::build_scxray;
 use super::table::{self, Row};
 use crate::lab::host::dirs::dumps_dir;
+use crate::lab::host::qemu::console_text;
+use crate::lab::host::truth::GuestTruth;
 
 /// Every dump with a truth file in the run directory, or the named ones.
 pub fn cmd(args: &[String]) -> Result<(), String> {
@@ -26,12 +28,21 @@ pub fn cmd(args: &[String]) -> Result<(), String> {
     let rows: Vec<Row> = names
         .into_iter()
         .map(|name| {
+            // A dump the kernel changed after the guest's truth (see `GuestTruth::unsettled`)
+            // is not checked against it.
+            let serial = console_text(&dir.join(format!("{name}.serial.log")));
+            if let Some(why) = GuestTruth::parse(&serial).and_then(|t| t.unsettled(&serial)) {
+                return Row::failed(
+                    &name,
+                    format!("not checked, the truth may not describe the dump: {why}"),
+                );
+            }
             let truth_path = dir.join(format!("{name}.truth.txt"));
             let truth = Truth::parse(&std::fs::read_to_string(&truth_path).unwrap_or_default());
             // A kernel without sched_ext has no /sys/kernel/sched_ext: the guest says `absent`.
             let expect = Expect { nodes: 2, sched_ext: truth.state != "absent" };
             let verdict = check(&scxray, &dir.join(format!("{name}.core")), &truth, expect);
-            Row { name, boot_secs: None, verdict }
+            Row::checked(&name, None, verdict)
         })
         .collect();
     let failed = table::print(&rows);

@@ -1,5 +1,6 @@
 //! The lab's table: one row per dump, with how long its guest took to boot, what scxray found
-//! and how many of the checks passed; every failed check is listed under its row.
+//! and how many of the checks passed; every failed check is listed under its row, and so is
+//! what the case went through besides (a retry and why).
 
 use super::check::Verdict;
 
@@ -11,6 +12,8 @@ pub struct Row {
     /// QEMU start to the guest's ready marker; `None` for a dump checked again (`lab check`).
     pub boot_secs: Option<f64>,
     pub verdict: Verdict,
+    /// What the row's case went through besides its checks (a retry and why), listed under it.
+    pub notes: Vec<String>,
 }
 
 impl Row {
@@ -18,7 +21,12 @@ impl Row {
     pub fn failed(name: &str, why: String) -> Row {
         let mut verdict = Verdict::default();
         verdict.failures.push(why);
-        Row { name: name.to_owned(), boot_secs: None, verdict }
+        Row { name: name.to_owned(), boot_secs: None, verdict, notes: Vec::new() }
+    }
+
+    /// A row of checks run on a guest that booted in `boot_secs` (`None`: not booted here).
+    pub fn checked(name: &str, boot_secs: Option<f64>, verdict: Verdict) -> Row {
+        Row { name: name.to_owned(), boot_secs, verdict, notes: Vec::new() }
     }
 }
 
@@ -39,6 +47,9 @@ pub fn print(rows: &[Row]) -> usize {
             v.passed + v.failures.len(),
             v.scxray_time.as_secs_f64() * 1000.0
         );
+        for n in &r.notes {
+            println!("    NOTE {n}");
+        }
         for f in &v.failures {
             println!("    FAIL {f}");
         }
