@@ -13,7 +13,7 @@
 //!    exists;
 //! 5. prints the guest's own truth between `SCXRAY-TRUTH-BEGIN`/`SCXRAY-TRUTH-END` using shell
 //!    builtins only (no fork): release, sched_ext state, root ops name, every scheduler in
-//!    sysfs, CPUs, every task, and the state and root ops read again;
+//!    sysfs, CPUs, every task, the kernel's task count, and the state and root ops read again;
 //! 6. prints `SCXRAY-READY` and forks nothing more.
 //!
 //! Truth lines (one per line, parsed by [`super::truth::GuestTruth::parse`]):
@@ -25,8 +25,9 @@
 //! `cgroup_tasks <cgroup path> <pid>...` (a sub-scheduler cgroup's `cgroup.procs`),
 //! `cpus_online <list>`, `nr_cpus <n>`, `cmdline <...>`,
 //! `task <tid> <tgid> <state> <cpu> <comm>` (state letter and CPU from `/proc/<pid>/task/<tid>/stat`
-//! fields 3 and 39, comm from `comm`), and last `state_end <state>`, `ops_end <name|none>`
-//! (read again: when they differ from `state` and `ops`, the truth is stale).
+//! fields 3 and 39, comm from `comm`), `nr_threads <n>` (the kernel's count of tasks, from
+//! `/proc/loadavg`, read right after the listing), and last `state_end <state>`, `ops_end
+//! <name|none>` (read again: when they differ from `state` and `ops`, the truth is stale).
 //!
 //! sysfs shows no per-scheduler state: a scheduler's directory exists from shortly before its
 //! `ops.init()` until it is disabled, and the kernel's only state file is the global one.
@@ -144,7 +145,9 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
            read -r l 2>/dev/null < $d/stat\n  \
            set -- ${l##*) }\n  \
            echo \"task $t $g ${1:-?} ${37:--1} $c\"\n\
-         done\n",
+         done\n\
+         read -r _ _ _ nt _ < /proc/loadavg\n\
+         echo \"nr_threads ${nt#*/}\"\n",
     );
     if spec.scheduler.as_ref().is_some_and(|x| x.attached_output.is_some()) {
         s.push_str("echo \"attached ${att:-no}\"\n");
@@ -383,7 +386,8 @@ mod tests {
         );
         let at = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("no `{needle}` in:\n{s}"));
         assert!(at("echo \"state $st\"") < at("echo \"task $t"));
-        assert!(at("echo \"task $t") < at("echo \"state_end $st\""));
+        assert!(at("echo \"task $t") < at("echo \"nr_threads ${nt#*/}\""));
+        assert!(at("echo \"nr_threads") < at("echo \"state_end $st\""));
         assert!(at("echo \"state_end $st\"") < at("echo \"ops_end $ops\""));
         assert!(at("echo \"ops_end $ops\"") < at("SCXRAY-TRUTH-END"));
     }

@@ -15,6 +15,9 @@ pub struct GuestTruth {
     /// (see [`Self::unsettled`]). Empty in a truth from before these lines existed.
     pub state_end: String,
     pub ops_end: String,
+    /// The kernel's own count of tasks (`nr_threads`, the idle tasks not included), from
+    /// `/proc/loadavg` right after the task listing.
+    pub nr_threads: Option<u32>,
     /// Every scheduler directory under `/sys/kernel/sched_ext` (`sched ...` lines), the root
     /// first, sub-schedulers depth first.
     pub scheds: Vec<GuestSched>,
@@ -77,6 +80,7 @@ impl GuestTruth {
                 "ops" => t.ops = val.to_owned(),
                 "state_end" => t.state_end = val.to_owned(),
                 "ops_end" => t.ops_end = val.to_owned(),
+                "nr_threads" => t.nr_threads = val.parse().ok(),
                 "sched" => {
                     let f: Vec<&str> = val.splitn(5, ' ').collect();
                     if let [level, id, ops, sysfs, path] = f[..]
@@ -151,6 +155,9 @@ impl GuestTruth {
         );
         if !self.state_end.is_empty() || !self.ops_end.is_empty() {
             s.push_str(&format!("state_end {}\nops_end {}\n", self.state_end, self.ops_end));
+        }
+        if let Some(n) = self.nr_threads {
+            s.push_str(&format!("nr_threads {n}\n"));
         }
         for x in &self.scheds {
             s.push_str(&format!(
@@ -284,9 +291,9 @@ mod tests {
         // The same state twice and no exit: settled. An exit alone (after the truth's end, before
         // the dump) is enough; a sched_ext line before the scheduler started is not an exit.
         let calm = "SCXRAY-SCHED-START\nSCXRAY-TRUTH-BEGIN\nstate enabled\nops qmap\nstate_end enabled\n\
-                    ops_end qmap\nSCXRAY-TRUTH-END\n";
+                    ops_end qmap\nnr_threads 104\nSCXRAY-TRUTH-END\n";
         let t = GuestTruth::parse(calm).unwrap();
-        assert_eq!(t.unsettled(calm), None);
+        assert_eq!((t.unsettled(calm), t.nr_threads), (None, Some(104)));
         let late =
             format!("{calm}SCXRAY-READY\n[ 9.0] sched_ext: BPF sub-scheduler \"qmap\" disabled (error)\n");
         assert!(t.unsettled(&late).is_some_and(|w| w.contains("sub-scheduler")));

@@ -19,6 +19,8 @@ pub struct Truth {
     pub nr_cpus: u32,
     /// pid -> comm.
     pub tasks: BTreeMap<i64, String>,
+    /// The kernel's own count of tasks (`nr_threads`) right after the listing.
+    pub nr_threads: Option<usize>,
 }
 
 /// One scheduler of the truth: `sched <level> <cgroup id|-> <ops> <sysfs dir> <cgroup path>`.
@@ -51,6 +53,7 @@ impl Truth {
                     }
                 }
                 Some("nr_cpus") => t.nr_cpus = it.next().and_then(|v| v.parse().ok()).unwrap_or(0),
+                Some("nr_threads") => t.nr_threads = it.next().and_then(|v| v.parse().ok()),
                 Some("task") => {
                     // `task PID TGID COMM` or `task PID TGID STATE CPU COMM`.
                     let pid = it.next().and_then(|v| v.parse().ok());
@@ -105,6 +108,18 @@ impl Verdict {
             self.passed += 1;
         } else {
             self.failures.push(what());
+        }
+    }
+
+    /// One check of every item of `items` (every DSQ, every queued task): `failed` says what
+    /// is wrong with an item, if anything. Each item that passes counts as a passed check; the
+    /// ones that fail make one failure, `what` with their count and the first ten (a big
+    /// guest's thousands of tasks would otherwise bury the table).
+    fn each<T>(&mut self, what: &str, items: &[T], failed: impl FnMut(&T) -> Option<String>) {
+        let bad: Vec<String> = items.iter().filter_map(failed).collect();
+        self.passed += items.len() - bad.len();
+        if !bad.is_empty() {
+            self.failures.push(format!("{what} ({} of {}): {}", bad.len(), items.len(), some(&bad)));
         }
     }
 }
@@ -181,8 +196,22 @@ pub fn check(scxray: &Path, core: &Path, truth: &Truth, expect: Expect) -> Verdi
     let last = listed.last().copied().unwrap_or(0);
     let missing: Vec<i64> = listed.difference(&walked).copied().collect();
     let extra: Vec<i64> = walked.difference(&listed).copied().filter(|&p| p <= last).collect();
-    v.check(missing.is_empty(), || format!("pids the guest listed but scx_tasks lacks: {missing:?}"));
-    v.check(extra.is_empty(), || format!("pids on scx_tasks the guest did not list: {extra:?}"));
+    v.check(missing.is_empty(), || format!("pids the guest listed but scx_tasks lacks: {}", some(&missing)));
+    v.check(extra.is_empty(), || format!("pids on scx_tasks the guest did not list: {}", some(&extra)));
+    if let Some(n) = truth.nr_threads {
+        v.check(count_agrees(&walked, last, n), || {
+            format!(
+                "scx_tasks holds {} tasks (pid 0 aside, {} started after the listing), the guest's \
+                 kernel counted {n}",
+                walked.len(),
+                walked.range(last + 1..).count()
+            )
+        });
+    }
+    // Nothing cut short: every walk of the report complete at scxray's default caps.
+    let mut cut = Vec::new();
+    cut_walks(&r, "", &mut cut);
+    v.check(cut.is_empty(), || format!("walks truncated or broken: {}", some(&cut)));
     let unreadable = tasks.iter().filter(|t| t["pid"].is_null()).count();
     v.check(unreadable == 0, || format!("{unreadable} tasks on scx_tasks whose pid could not be read"));
     let comm_mismatch: Vec<String> = tasks
@@ -198,66 +227,64 @@ pub fn check(scxray: &Path, core: &Path, truth: &Truth, expect: Expect) -> Verdi
         .collect();
     v.check(comm_mismatch.is_empty(), || format!("comm differs: {comm_mismatch:?}"));
 
-    // Every DSQ: tasks walked == nr unless truncated; every queued or runnable task is on
+    // Every DSQ: tasks walked == nr, nothing truncated; every queued or runnable task is on
     // scx_tasks.
     let on_list: BTreeSet<String> = tasks.iter().map(|t| s(&t["kva"])).collect();
     let dsqs = r["dsqs"].as_array().cloned().unwrap_or_default();
     v.dsqs = dsqs.len();
-    for d in &dsqs {
+    v.each("DSQs not walked in full", &dsqs, |d| {
         let (nr, walked, truncated) = (
             d["nr"].as_u64(),
             d["walk"]["reported"].as_u64(),
             d["walk"]["truncated"].as_bool() == Some(true),
         );
-        v.check(truncated || nr == walked, || {
-            format!("DSQ {}: nr {nr:?} but {walked:?} tasks walked", s(&d["label"]))
-        });
-        for t in d["tasks"].as_array().into_iter().flatten() {
-            v.check(on_list.contains(&s(&t["kva"])), || {
-                format!("task {} on DSQ {} is not on scx_tasks", s(&t["kva"]), s(&d["label"]))
-            });
-        }
-    }
+        (truncated || nr != walked).then(|| {
+            format!("DSQ {}: nr {nr:?} but {walked:?} tasks walked (truncated: {truncated})", s(&d["label"]))
+        })
+    });
+    let queued: Vec<(&Value, &Value)> =
+        dsqs.iter().flat_map(|d| d["tasks"].as_array().into_iter().flatten().map(move |t| (d, t))).collect();
+    v.each("queued tasks not on scx_tasks", &queued, |&(d, t)| {
+        (!on_list.contains(&s(&t["kva"]))).then(|| format!("task {} on DSQ {}", s(&t["kva"]), s(&d["label"])))
+    });
     // Every task on a DSQ has detail, and the DSQ its `p->scx.dsq` names is the one it was
     // found on.
     let detail: BTreeMap<String, &Value> =
         r["tasks"].as_array().into_iter().flatten().map(|t| (s(&t["kva"]), t)).collect();
-    for d in &dsqs {
-        for t in d["tasks"].as_array().into_iter().flatten() {
-            let kva = s(&t["kva"]);
-            match detail.get(&kva) {
-                None => v.failures.push(format!("task {kva} on DSQ {} has no detail", s(&d["label"]))),
-                Some(x) => {
-                    v.check(s(&x["dsq_kva"]) == s(&d["kva"]) && s(&x["dsq_id"]) == s(&d["id"]), || {
-                        format!(
-                            "task {kva} found on DSQ {} ({} id {}) names DSQ {} id {}",
-                            s(&d["label"]),
-                            s(&d["kva"]),
-                            s(&d["id"]),
-                            s(&x["dsq_kva"]),
-                            s(&x["dsq_id"])
-                        )
-                    })
-                }
-            }
+    v.each("queued tasks without detail or naming another DSQ", &queued, |&(d, t)| {
+        let kva = s(&t["kva"]);
+        match detail.get(&kva) {
+            None => Some(format!("task {kva} on DSQ {} has no detail", s(&d["label"]))),
+            Some(x) => (s(&x["dsq_kva"]) != s(&d["kva"]) || s(&x["dsq_id"]) != s(&d["id"])).then(|| {
+                format!(
+                    "task {kva} found on DSQ {} ({} id {}) names DSQ {} id {}",
+                    s(&d["label"]),
+                    s(&d["kva"]),
+                    s(&d["id"]),
+                    s(&x["dsq_kva"]),
+                    s(&x["dsq_id"])
+                )
+            }),
         }
-    }
+    });
     v.check(r["unreadable_tasks"].as_array().is_some_and(Vec::is_empty), || {
         format!("tasks without detail: {}", r["unreadable_tasks"])
     });
-    for c in r["cpus"].as_array().into_iter().flatten() {
-        let runnable = c["runnable"].as_array().cloned().unwrap_or_default();
-        for t in &runnable {
-            v.check(on_list.contains(&s(&t["kva"])), || {
-                format!("runnable task {} of CPU {} is not on scx_tasks", s(&t["kva"]), c["cpu"])
-            });
-        }
-        // nr_running counts runnable_list plus the running task when it is a sched_ext one.
-        let (nr, n) = (c["nr_running"].as_u64().unwrap_or(0), runnable.len() as u64);
-        v.check(nr == n || nr == n + 1, || {
-            format!("CPU {}: nr_running {nr} with {n} on runnable_list", c["cpu"])
-        });
-    }
+    let cpus = r["cpus"].as_array().cloned().unwrap_or_default();
+    let runnable: Vec<(&Value, &Value)> = cpus
+        .iter()
+        .flat_map(|c| c["runnable"].as_array().into_iter().flatten().map(move |t| (c, t)))
+        .collect();
+    v.each("runnable tasks not on scx_tasks", &runnable, |&(c, t)| {
+        (!on_list.contains(&s(&t["kva"]))).then(|| format!("task {} of CPU {}", s(&t["kva"]), c["cpu"]))
+    });
+    // nr_running counts runnable_list plus the running task when it is a sched_ext one.
+    v.each("CPUs whose nr_running is not their runnable_list", &cpus, |c| {
+        let (nr, n) =
+            (c["nr_running"].as_u64().unwrap_or(0), c["runnable"].as_array().map_or(0, Vec::len) as u64);
+        (nr != n && nr != n + 1)
+            .then(|| format!("CPU {}: nr_running {nr} with {n} on runnable_list", c["cpu"]))
+    });
     v.check(dsqs.iter().any(|d| s(&d["kind"]) == "local"), || "no local DSQ was walked".into());
     if !sched.is_null() {
         // 6.12-6.15 (the scheduler in kernel globals) have no bypass DSQs; both eras have
@@ -292,6 +319,52 @@ pub fn check(scxray: &Path, core: &Path, truth: &Truth, expect: Expect) -> Verdi
     let problems: Vec<String> = r["problems"].as_array().into_iter().flatten().map(s).collect();
     v.check(problems.is_empty(), || format!("problems: {problems:?}"));
     v
+}
+
+/// Whether the pids walked on scx_tasks (pid 0 aside) agree with the kernel's own count `n`,
+/// read after a listing whose last pid is `last` and before the dump: at least the tasks
+/// listed, at most those and the ones started since (pids above `last`: a kworker may start
+/// at any moment).
+fn count_agrees(walked: &BTreeSet<i64>, last: i64, n: usize) -> bool {
+    (walked.range(..=last).count()..=walked.len()).contains(&n)
+}
+
+/// The first ten of `items` and how many there are, for a failure message.
+fn some<T: std::fmt::Debug>(items: &[T]) -> String {
+    if items.len() <= 10 {
+        format!("{items:?}")
+    } else {
+        format!("{:?} and {} more", &items[..10], items.len() - 10)
+    }
+}
+
+/// Collects into `out` the path of every walk in the report `v` (at `path`) that is cut
+/// short: a `truncated` that is `true` (a cap fired) or a non-empty list (the user DSQ walks
+/// name what they cut), a `broken` that is not `null`, `broken_chains` above 0.
+fn cut_walks(v: &Value, path: &str, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let at = format!("{path}.{k}");
+                let cut = match k.as_str() {
+                    "truncated" => x == true || x.as_array().is_some_and(|a| !a.is_empty()),
+                    "broken" => !x.is_null(),
+                    "broken_chains" => x.as_u64().is_some_and(|n| n > 0),
+                    _ => false,
+                };
+                if cut {
+                    out.push(format!("{at} = {x}"));
+                }
+                cut_walks(x, &at, out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                cut_walks(x, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// A guest with sub-schedulers: the report's `schedulers` must list every scheduler sysfs
@@ -365,5 +438,47 @@ mod tests {
         let mut v = Verdict::default();
         check_sub_schedulers(&serde_json::json!({"scheduler": {}}), &t, &mut v);
         assert_eq!(v.failures.len(), 1);
+    }
+
+    #[test]
+    fn the_kernels_count_bounds_the_walk() {
+        let walked: BTreeSet<i64> = [1, 2, 3, 10, 11].into();
+        // Listed up to pid 3; 10 and 11 started after the listing, before or after the count.
+        assert!((3..=5).all(|n| count_agrees(&walked, 3, n)));
+        assert!(!count_agrees(&walked, 3, 2) && !count_agrees(&walked, 3, 6));
+        // A walk cut short: 4093 tasks walked, 6206 counted.
+        let cut: BTreeSet<i64> = (1..=4093).collect();
+        assert!(!count_agrees(&cut, 6265, 6206));
+        assert!(count_agrees(&cut, 4093, 4093));
+    }
+
+    #[test]
+    fn finds_every_walk_cut_short() {
+        let r = serde_json::json!({
+            "truncated": false,
+            "scx_tasks": {"tasks": [], "walk": {"reported": 4096, "truncated": true, "broken": null}},
+            "dsqs": [
+                {"walk": {"truncated": false, "broken": null}},
+                {"walk": {"truncated": false, "broken": "0xffff888000001000: unreadable next"}},
+            ],
+            "user_dsqs": {"truncated": ["nodes"], "broken_chains": 2},
+            "schedulers": [{"user_dsqs": {"truncated": [], "broken_chains": 0}}],
+        });
+        let mut cut = Vec::new();
+        cut_walks(&r, "", &mut cut);
+        assert_eq!(
+            cut,
+            vec![
+                ".dsqs[1].walk.broken = \"0xffff888000001000: unreadable next\"",
+                ".scx_tasks.walk.truncated = true",
+                ".user_dsqs.broken_chains = 2",
+                ".user_dsqs.truncated = [\"nodes\"]",
+            ]
+        );
+        let mut none = Vec::new();
+        cut_walks(&r["schedulers"], "", &mut none);
+        assert!(none.is_empty(), "{none:?}");
+        assert_eq!(some(&[1, 2]), "[1, 2]");
+        assert_eq!(some(&(0..12).collect::<Vec<_>>()), "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9] and 2 more");
     }
 }
