@@ -54,13 +54,15 @@ fn print_help() {
          \x20   6.12sb-amd64: build the lab's own 6.12 with sched_ext from Debian's linux-source-6.12\n  \
          \x20   --dbg: real System.map from the -dbg package; --dbg-vmlinux: also its vmlinux\n  \
          boot --kernel K [options]          boot K under QEMU, dump its memory at SCXRAY-READY\n  \
-         \x20   --nokaslr  --la57=off  --name N  --timeout SECS (without progress)  --spinners N  --sleepers N\n  \
+         \x20   --nokaslr  --la57=off  --name N  --mem MIB  --timeout SECS (without progress)  --spinners N  --sleepers N\n  \
          \x20   --scheduler PATH|scx_qmap|scx_simple|scx_central (built by `lab schedulers`); a\n  \
          \x20   dynamically linked PATH takes its loader and libraries along\n  \
          \x20   --scheduler-args 'ARGS'  --enable-timeout SECS  --settle SECS\n  \
          \x20   --attached-output TEXT: also wait for the scheduler to print TEXT (truth: attached)\n  \
          \x20   --extra-truth NAME=COMMAND: COMMAND's output as `extra NAME` truth (repeatable)\n  \
          \x20   --program PATH: PATH at /bin/<file name> in the guest, with its libraries (repeatable)\n  \
+         \x20   --after-attach COMMAND: run COMMAND once the schedulers are attached (repeatable)\n  \
+         \x20   --task-lister COMMAND: COMMAND prints the truth's task lines (e.g. the lab's `tasks`)\n  \
          \x20   --later-dump SECS: run SECS more, then dump again to <name>.later.core\n  \
          \x20   --sub CGROUP: then the scheduler again with -c /sys/fs/cgroup/CGROUP (repeatable)\n  \
          schedulers [--kernel S] [--arch A]  build scx_qmap, scx_simple, scx_central (static)\n  \

@@ -108,6 +108,14 @@ pub struct GuestSpec {
     /// settling and no task listing. For a scheduler made to stall, whose watchdog kills it
     /// seconds after the stall begins: the dumps must come before that.
     pub quick_truth: bool,
+    /// Shell commands run in order once the schedulers are attached and settled, before the
+    /// extra truth: a workload whose tasks must start after the scheduler (`threads 5800
+    /// 300`). Each must return once its work is under way; its output goes to the console.
+    pub after_attach: Vec<String>,
+    /// A command that prints the truth's `task` lines, every task but its own, in place of the
+    /// shell's loop (which reads `/proc` a byte at a time, competing with the workload for the
+    /// CPU: minutes for thousands of tasks under TCG). See `xtask/guest/tasks.c`.
+    pub task_lister: Option<String>,
     /// More truth to collect (in order), e.g. `bpftool` output or the scheduler's own stats.
     pub extra_truth: Vec<ExtraTruth>,
     /// More files for the guest, e.g. the programs [`Self::extra_truth`] runs and what they

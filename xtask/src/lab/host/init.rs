@@ -11,10 +11,13 @@
 //!    order, and waits until it says it started and its directory
 //!    `/sys/kernel/sched_ext/root/sub/sub-<cgroup id>` (nested: `.../sub/sub-<id>/sub/sub-<id>`)
 //!    exists;
-//! 5. prints the guest's own truth between `SCXRAY-TRUTH-BEGIN`/`SCXRAY-TRUTH-END` using shell
-//!    builtins only (no fork): release, sched_ext state, root ops name, every scheduler in
+//! 5. runs the [`GuestSpec::after_attach`] commands (a workload started after the
+//!    schedulers) and the extra truth's;
+//! 6. prints the guest's own truth between `SCXRAY-TRUTH-BEGIN`/`SCXRAY-TRUTH-END` using shell
+//!    builtins only (no fork; [`GuestSpec::task_lister`], when set, is the one program run,
+//!    and leaves itself out): release, sched_ext state, root ops name, every scheduler in
 //!    sysfs, CPUs, every task, the kernel's task count, and the state and root ops read again;
-//! 6. prints `SCXRAY-READY` and forks nothing more.
+//! 7. prints `SCXRAY-READY` and forks nothing more.
 //!
 //! Truth lines (one per line, parsed by [`super::truth::GuestTruth::parse`]):
 //! `release <uname -r>`, `state <enabled|disabled|...|absent>`, `ops <name|none>`,
@@ -100,6 +103,14 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
                 .unwrap_or_default(),
         ));
     }
+    for c in &spec.after_attach {
+        s.push_str(&format!(
+            "echo {marker}\nsh -c {cmd} || echo {warn}\n",
+            marker = shell_quote(&format!("SCXRAY-AFTER-ATTACH {c}")),
+            cmd = shell_quote(c),
+            warn = shell_quote(&format!("SCXRAY-WARN {c} failed")),
+        ));
+    }
     s.push_str(&extra_truth_script(&spec.extra_truth));
     // From here on: builtins only.
     if spec.quick_truth {
@@ -134,19 +145,28 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
          for c in /sys/devices/system/cpu/cpu[0-9]*; do n=$((n+1)); done\n\
          echo \"nr_cpus $n\"\n\
          read -r cl < /proc/cmdline\n\
-         echo \"cmdline $cl\"\n\
-         [ -n \"$QUICK\" ] || for d in /proc/[0-9]*/task/[0-9]*; do\n  \
-           t=${d##*/}\n  \
-           g=${d#/proc/}\n  \
-           g=${g%%/*}\n  \
-           c=\n  \
-           read -r c 2>/dev/null < $d/comm || continue\n  \
-           l=\n  \
-           read -r l 2>/dev/null < $d/stat\n  \
-           set -- ${l##*) }\n  \
-           echo \"task $t $g ${1:-?} ${37:--1} $c\"\n\
-         done\n\
-         read -r _ _ _ nt _ < /proc/loadavg\n\
+         echo \"cmdline $cl\"\n",
+    );
+    match &spec.task_lister {
+        // The listing program forks: its own task is left out of its listing and gone before
+        // the count below.
+        Some(lister) => s.push_str(&format!("[ -n \"$QUICK\" ] || {lister}\n")),
+        None => s.push_str(
+            "[ -n \"$QUICK\" ] || for d in /proc/[0-9]*/task/[0-9]*; do\n  \
+               t=${d##*/}\n  \
+               g=${d#/proc/}\n  \
+               g=${g%%/*}\n  \
+               c=\n  \
+               read -r c 2>/dev/null < $d/comm || continue\n  \
+               l=\n  \
+               read -r l 2>/dev/null < $d/stat\n  \
+               set -- ${l##*) }\n  \
+               echo \"task $t $g ${1:-?} ${37:--1} $c\"\n\
+             done\n",
+        ),
+    }
+    s.push_str(
+        "read -r _ _ _ nt _ < /proc/loadavg\n\
          echo \"nr_threads ${nt#*/}\"\n",
     );
     if spec.scheduler.as_ref().is_some_and(|x| x.attached_output.is_some()) {
@@ -390,6 +410,22 @@ mod tests {
         assert!(at("echo \"nr_threads") < at("echo \"state_end $st\""));
         assert!(at("echo \"state_end $st\"") < at("echo \"ops_end $ops\""));
         assert!(at("echo \"ops_end $ops\"") < at("SCXRAY-TRUTH-END"));
+    }
+
+    #[test]
+    fn a_workload_after_the_scheduler_and_a_task_lister() {
+        let spec = GuestSpec {
+            scheduler: Some(Scheduler::new("scx_simple".into())),
+            after_attach: vec!["threads 5800 300".into()],
+            task_lister: Some("tasks".into()),
+            ..GuestSpec::default()
+        };
+        let s = init_script(&spec, &[]);
+        let at = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("no `{needle}` in:\n{s}"));
+        assert!(at("SCXRAY-SCHED-ENABLED") < at("sh -c 'threads 5800 300' || echo"));
+        assert!(at("sh -c 'threads 5800 300'") < at("SCXRAY-TRUTH-BEGIN"));
+        assert!(at("[ -n \"$QUICK\" ] || tasks\n") < at("echo \"nr_threads"));
+        assert!(!s.contains("/proc/[0-9]*/task/[0-9]*"), "the shell's listing is replaced");
     }
 
     #[test]

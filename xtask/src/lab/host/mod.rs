@@ -3,7 +3,7 @@
 //! ([`system`]), a private apt environment for Debian packages of other suites and
 //! architectures ([`apt`]), kernel source unpacking ([`source`]), the private clang 22
 //! ([`clang`]), ELF reading ([`elf`], [`elf_core`], [`bytes`]), the guest's initramfs
-//! ([`guest`], [`init`], [`busybox`], [`libs`], [`cpio`], [`initramfs`]) and QEMU ([`boot_kernel`],
+//! ([`guest`], [`init`], [`busybox`], [`guest_programs`], [`libs`], [`cpio`], [`initramfs`]) and QEMU ([`boot_kernel`],
 //! [`qemu`], [`qmp`], [`truth`]) and long commands with their output in a log ([`logged`]).
 //!
 //! Imports only from itself (and `crate::util`); the kernels and runs layers build on it.
@@ -18,6 +18,7 @@ pub mod dirs;
 pub mod elf;
 pub mod elf_core;
 pub mod guest;
+pub mod guest_programs;
 pub mod init;
 pub mod initramfs;
 pub mod libs;

@@ -2,7 +2,8 @@
 //! ([`spec`]), a kernel in the cache ([`kernel`]), Debian's fetched and unpacked ([`debian`],
 //! with [`image`], [`btf`], [`modules`]) or the lab's own built ([`selfbuilt`]), either one
 //! ready ([`prepare`]), the table of them ([`list`]), and the kernel's example schedulers built
-//! for each ([`schedulers`], with [`sysroot`]) as [`program`]s the runs put in their guests.
+//! for each ([`schedulers`], with [`sysroot`]) and the lab's own C programs ([`lab_programs`])
+//! as [`program`]s the runs put in their guests.
 //!
 //! Imports from itself and the host layer ([`super::host`]) only; the runs layer builds on it.
 
@@ -10,6 +11,7 @@ pub mod btf;
 pub mod debian;
 pub mod image;
 pub mod kernel;
+pub mod lab_programs;
 pub mod list;
 pub mod modules;
 pub mod prepare;

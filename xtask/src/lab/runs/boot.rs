@@ -37,6 +37,7 @@ pub fn cmd(args: &[String]) -> Result<(), String> {
             "--la57=off" => opts.la57 = false,
             "--la57=on" => opts.la57 = true,
             "--name" => name = it.next().cloned(),
+            "--mem" => opts.mem_mib = num(it.next(), a)?,
             "--timeout" => opts.ready_timeout = Duration::from_secs(num(it.next(), a)?.into()),
             "--spinners" => guest.workload.spinners = num(it.next(), a)?,
             "--sleepers" => guest.workload.sleepers = num(it.next(), a)?,
@@ -56,6 +57,12 @@ pub fn cmd(args: &[String]) -> Result<(), String> {
                 guest.extra_truth.push(ExtraTruth { name: name.to_owned(), command: command.to_owned() });
             }
             "--program" => programs.push(PathBuf::from(it.next().ok_or("--program needs a path")?)),
+            "--after-attach" => {
+                guest.after_attach.push(it.next().ok_or("--after-attach needs a command")?.clone())
+            }
+            "--task-lister" => {
+                guest.task_lister = Some(it.next().ok_or("--task-lister needs a command")?.clone())
+            }
             "--sub" => guest.sub_schedulers.push(SubScheduler::new(
                 it.next().ok_or("--sub needs a cgroup (relative to the cgroup2 root)")?,
             )),

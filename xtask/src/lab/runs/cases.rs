@@ -6,6 +6,7 @@ use crate::lab::host::guest::{ExtraTruth, GuestFile, GuestSpec, Scheduler, SubSc
 use crate::lab::host::libs::runtime_files;
 use crate::lab::host::qemu::BootOptions;
 use crate::lab::kernels::kernel::Kernel;
+use crate::lab::kernels::lab_programs::{TASKS, THREADS};
 use crate::lab::kernels::program::Program;
 use crate::lab::kernels::schedulers::{SCX_CENTRAL, SCX_QMAP, SCX_SIMPLE};
 use std::time::Duration;
@@ -32,6 +33,14 @@ pub struct CaseTruth {
     /// A busybox shell command (`PATH=/bin`).
     pub command: &'static str,
     /// Programs the command runs, put at `/bin/<name>` with what they need.
+    pub programs: &'static [Program],
+}
+
+/// A command the guest runs, with the programs it needs (put at `/bin/<name>`).
+#[derive(Debug, Clone, Copy)]
+pub struct CaseCommand {
+    /// A busybox shell command (`PATH=/bin`).
+    pub command: &'static str,
     pub programs: &'static [Program],
 }
 
@@ -66,6 +75,15 @@ pub struct Case {
     pub opt_in: bool,
     /// More truth the guest collects.
     pub extra_truth: &'static [CaseTruth],
+    /// Guest memory.
+    pub mem_mib: u32,
+    /// Run once the schedulers are attached: a workload started after them.
+    pub after_attach: &'static [CaseCommand],
+    /// Lists the tasks for the truth in place of the shell's loop (see `GuestSpec::task_lister`).
+    pub task_lister: Option<CaseCommand>,
+    /// The guest must list at least this many tasks: a case meant to be big stays big (its
+    /// workload failing to start would otherwise leave an ordinary guest that passes).
+    pub min_tasks: usize,
 }
 
 const fn case(name: &'static str, kernel: &'static str) -> Case {
@@ -81,6 +99,10 @@ const fn case(name: &'static str, kernel: &'static str) -> Case {
         subs: &[],
         opt_in: false,
         extra_truth: &[],
+        mem_mib: 512,
+        after_attach: &[],
+        task_lister: None,
+        min_tasks: 0,
     }
 }
 
@@ -93,6 +115,13 @@ const fn case(name: &'static str, kernel: &'static str) -> Case {
 /// sub-scheduler): the report must list every scheduler with its level and cgroup path (see
 /// `check_sub_schedulers` in [`super::check`]). Each scx_qmap takes 35-50 s to load under TCG: ~3.3
 /// minutes to the dump (one level only, `lab boot --sub scxsub1`, takes ~2).
+///
+/// The big case: more tasks than any of scxray's default caps allows on one list (4096 before
+/// the caps were sized from the kernel's own counts), all but the boot's hundred started after
+/// scx_simple attached: 5800 threads asleep in `pause()` and 300 spinning (runnable), in one
+/// process of the lab's `threads` program, in a 1 GiB guest. Its truth is listed by the lab's
+/// `tasks` program (the shell's loop would take many minutes), and scxray's default run must
+/// walk every task and every DSQ in full.
 ///
 /// The stalled case: scx_qmap's `-t 2` stalls every second user thread from the moment it
 /// starts switching tasks, and its 5 s watchdog disables it soon after, often before it is
@@ -133,6 +162,14 @@ pub const CASES: &[Case] = &[
         subs: &["scxsub1", "scxsub1/inner"],
         ..case("lab-7.3-amd64-qmap-sub-nested", "7.3-amd64")
     },
+    Case {
+        scheduler: example(SCX_SIMPLE, ""),
+        mem_mib: 1024,
+        after_attach: &[CaseCommand { command: "threads 5800 300", programs: &[THREADS] }],
+        task_lister: Some(CaseCommand { command: "tasks", programs: &[TASKS] }),
+        min_tasks: 6000,
+        ..case("lab-7.3-amd64-big", "7.3-amd64")
+    },
 ];
 
 impl Case {
@@ -143,13 +180,22 @@ impl Case {
             la57: self.la57,
             ready_timeout: Duration::from_secs(600),
             later_dump: self.diff.map(|(secs, _)| Duration::from_secs(secs)),
+            mem_mib: self.mem_mib,
             ..BootOptions::default()
         }
     }
 
     /// The programs the case's guest runs: its scheduler and its extra truth's programs.
     pub fn programs(&self) -> impl Iterator<Item = &Program> {
-        self.scheduler.iter().map(|s| &s.program).chain(self.extra_truth.iter().flat_map(|t| t.programs))
+        self.scheduler.iter().map(|s| &s.program).chain(self.guest_programs())
+    }
+
+    /// The programs the guest runs besides its scheduler.
+    fn guest_programs(&self) -> impl Iterator<Item = &Program> {
+        self.extra_truth
+            .iter()
+            .flat_map(|t| t.programs)
+            .chain(self.after_attach.iter().chain(&self.task_lister).flat_map(|c| c.programs))
     }
 
     /// What the case's guest runs on `kernel` (its [`Self::programs`] built).
@@ -167,7 +213,7 @@ impl Case {
             }
         };
         let mut files: Vec<GuestFile> = Vec::new();
-        for p in self.extra_truth.iter().flat_map(|t| t.programs) {
+        for p in self.guest_programs() {
             let binary = p.binary(kernel)?;
             files.extend(runtime_files(&binary)?);
             files.push(GuestFile { host: binary, guest: format!("/bin/{}", p.name) });
@@ -183,6 +229,8 @@ impl Case {
                 .iter()
                 .map(|t| ExtraTruth { name: t.name.to_owned(), command: t.command.to_owned() })
                 .collect(),
+            after_attach: self.after_attach.iter().map(|c| c.command.to_owned()).collect(),
+            task_lister: self.task_lister.map(|c| c.command.to_owned()),
             files,
             ..GuestSpec::default()
         })

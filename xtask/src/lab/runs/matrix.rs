@@ -162,6 +162,16 @@ fn check_boot(
             &format!("the guest shows {attached} sub-schedulers in sysfs, want {}", c.subs.len()),
         );
     }
+    if c.min_tasks > 0 {
+        verdict.check_named(
+            boot.truth.tasks.len() >= c.min_tasks,
+            &format!(
+                "the guest lists {} tasks, the case wants at least {}",
+                boot.truth.tasks.len(),
+                c.min_tasks
+            ),
+        );
+    }
     let truth = Truth::parse(&boot.truth.to_text());
     let expect = Expect { nodes: opts.numa_nodes, sched_ext: kernel.sched_ext != Some(false) };
     let mut v = if stalled { Verdict::default() } else { check(scxray, &boot.dump, &truth, expect) };
