@@ -112,9 +112,11 @@ pub struct GuestSpec {
     /// extra truth: a workload whose tasks must start after the scheduler (`threads 5800
     /// 300`). Each must return once its work is under way; its output goes to the console.
     pub after_attach: Vec<String>,
-    /// A command that prints the truth's `task` lines, every task but its own, in place of the
-    /// shell's loop (which reads `/proc` a byte at a time, competing with the workload for the
-    /// CPU: minutes for thousands of tasks under TCG). See `xtask/guest/tasks.c`.
+    /// A command that prints the truth's `task` lines, every task but its own, and writes their
+    /// tids to the file its last argument names (one a line), in place of the shell's loop
+    /// (which reads `/proc` a byte at a time, competing with the workload for the CPU: minutes
+    /// for thousands of tasks under TCG); with `--gone FILE`, it prints `gone <tid>` for each
+    /// tid of FILE that no longer exists. See `xtask/guest/tasks.c`.
     pub task_lister: Option<String>,
     /// More truth to collect (in order), e.g. `bpftool` output or the scheduler's own stats.
     pub extra_truth: Vec<ExtraTruth>,

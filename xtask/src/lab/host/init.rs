@@ -16,8 +16,13 @@
 //! 6. prints the guest's own truth between `SCXRAY-TRUTH-BEGIN`/`SCXRAY-TRUTH-END` using shell
 //!    builtins only (no fork; [`GuestSpec::task_lister`], when set, is the one program run,
 //!    and leaves itself out): release, sched_ext state, root ops name, every scheduler in
-//!    sysfs, CPUs, every task, the kernel's task count, and the state and root ops read again;
-//! 7. prints `SCXRAY-READY` and forks nothing more.
+//!    sysfs, CPUs, every task, the kernel's task count, the listed tasks gone since (`gone`
+//!    lines, see 7), and the state and root ops read again;
+//! 7. prints `SCXRAY-READY`; then, 2 s later (after the host's dump, which comes at once), a
+//!    `gone <tid>` line for each listed task that no longer exists (the task lister's `--gone`,
+//!    when there is one) and `SCXRAY-GONE-END`: a listed task missing from the dump must be one
+//!    of these ([`super::truth::gone_after`]);
+//! 8. forks nothing more.
 //!
 //! Truth lines (one per line, parsed by [`super::truth::GuestTruth::parse`]):
 //! `release <uname -r>`, `state <enabled|disabled|...|absent>`, `ops <name|none>`,
@@ -29,7 +34,8 @@
 //! `cpus_online <list>`, `nr_cpus <n>`, `cmdline <...>`,
 //! `task <tid> <tgid> <state> <cpu> <comm>` (state letter and CPU from `/proc/<pid>/task/<tid>/stat`
 //! fields 3 and 39, comm from `comm`), `nr_threads <n>` (the kernel's count of tasks, from
-//! `/proc/loadavg`, read right after the listing), and last `state_end <state>`, `ops_end
+//! `/proc/loadavg`, read right after the listing), `gone <tid>` (a listed task that ended
+//! since), and last `state_end <state>`, `ops_end
 //! <name|none>` (read again: when they differ from `state` and `ops`, the truth is stale).
 //!
 //! sysfs shows no per-scheduler state: a scheduler's directory exists from shortly before its
@@ -149,8 +155,8 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
     );
     match &spec.task_lister {
         // The listing program forks: its own task is left out of its listing and gone before
-        // the count below.
-        Some(lister) => s.push_str(&format!("[ -n \"$QUICK\" ] || {lister}\n")),
+        // the count below. It writes the tids it listed to /tmp/listed, as the loop does.
+        Some(lister) => s.push_str(&format!("[ -n \"$QUICK\" ] || {lister} /tmp/listed\n")),
         None => s.push_str(
             "[ -n \"$QUICK\" ] || for d in /proc/[0-9]*/task/[0-9]*; do\n  \
                t=${d##*/}\n  \
@@ -161,7 +167,8 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
                l=\n  \
                read -r l 2>/dev/null < $d/stat\n  \
                set -- ${l##*) }\n  \
-               echo \"task $t $g ${1:-?} ${37:--1} $c\"\n\
+               echo \"task $t $g ${1:-?} ${37:--1} $c\"\n  \
+               echo $t >> /tmp/listed\n\
              done\n",
         ),
     }
@@ -178,6 +185,13 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
             name = x.name
         ));
     }
+    // The listed tasks that ended while the truth was printed: `gone` lines, before the dump.
+    let gone_check = match &spec.task_lister {
+        Some(lister) => format!("[ -r /tmp/listed ] && {lister} --gone /tmp/listed\n"),
+        None => "[ -r /tmp/listed ] && while read -r t; do [ -d /proc/$t ] || echo \"gone $t\"; done < /tmp/listed\n"
+            .to_owned(),
+    };
+    s.push_str(&gone_check);
     // sched_ext read again: a scheduler disabled while the truth was printed makes it stale.
     s.push_str(
         "st=absent\n\
@@ -188,6 +202,12 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
          echo \"ops_end $ops\"\n\
          echo SCXRAY-TRUTH-END\n\
          echo SCXRAY-READY\n\
+         sleep 2\n",
+    );
+    // And again after the dump.
+    s.push_str(&gone_check);
+    s.push_str(
+        "echo SCXRAY-GONE-END\n\
          wait\n\
          while :; do sleep 3600; done\n",
     );
@@ -342,7 +362,7 @@ mod tests {
         if let Ok(p) = std::env::var("SCXRAY_DUMP_INIT") {
             let _ = std::fs::write(p, &s);
         }
-        let at = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("no `{needle}` in:\n{s}"));
+        let at = position_in(&s);
         // cgroup and its tasks before the parent, the sub after the parent is enabled, the
         // scheduler listing in the truth block.
         assert!(at("mount -t cgroup2") < at("/bin/scheduler  >"));
@@ -377,7 +397,7 @@ mod tests {
             ..GuestSpec::default()
         };
         let s = init_script(&spec, &[]);
-        let at = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("no `{needle}` in:\n{s}"));
+        let at = position_in(&s);
         // Enabled, then the scheduler's own word (quoted), then settling; the wait ends when the
         // scheduler exits.
         assert!(at("SCXRAY-SCHED-ENABLED") < at("grep -qF -- 'scx_bpfland'\\''s word' /scheduler.log"));
@@ -404,12 +424,23 @@ mod tests {
             &GuestSpec { scheduler: Some(Scheduler::new("scx_qmap".into())), ..GuestSpec::default() },
             &[],
         );
-        let at = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("no `{needle}` in:\n{s}"));
-        assert!(at("echo \"state $st\"") < at("echo \"task $t"));
-        assert!(at("echo \"task $t") < at("echo \"nr_threads ${nt#*/}\""));
-        assert!(at("echo \"nr_threads") < at("echo \"state_end $st\""));
-        assert!(at("echo \"state_end $st\"") < at("echo \"ops_end $ops\""));
-        assert!(at("echo \"ops_end $ops\"") < at("SCXRAY-TRUTH-END"));
+        in_order(
+            &s,
+            &[
+                "echo \"state $st\"",
+                "echo \"task $t",
+                "echo $t >> /tmp/listed",
+                "echo \"nr_threads ${nt#*/}\"",
+                // The listed tasks looked for again before and after the dump.
+                "echo \"gone $t\"",
+                "echo \"state_end $st\"",
+                "echo \"ops_end $ops\"",
+                "SCXRAY-TRUTH-END",
+                "SCXRAY-READY",
+                "sleep 2\n[ -r /tmp/listed ] && while read -r t; do [ -d /proc/$t ] || echo \"gone $t\"",
+                "SCXRAY-GONE-END",
+            ],
+        );
     }
 
     #[test]
@@ -421,11 +452,35 @@ mod tests {
             ..GuestSpec::default()
         };
         let s = init_script(&spec, &[]);
-        let at = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("no `{needle}` in:\n{s}"));
-        assert!(at("SCXRAY-SCHED-ENABLED") < at("sh -c 'threads 5800 300' || echo"));
-        assert!(at("sh -c 'threads 5800 300'") < at("SCXRAY-TRUTH-BEGIN"));
-        assert!(at("[ -n \"$QUICK\" ] || tasks\n") < at("echo \"nr_threads"));
+        in_order(
+            &s,
+            &[
+                "SCXRAY-SCHED-ENABLED",
+                "sh -c 'threads 5800 300' || echo",
+                "SCXRAY-TRUTH-BEGIN",
+                "[ -n \"$QUICK\" ] || tasks /tmp/listed\n",
+                "echo \"nr_threads",
+                "[ -r /tmp/listed ] && tasks --gone /tmp/listed\nst=absent",
+                "SCXRAY-READY",
+                "sleep 2\n[ -r /tmp/listed ] && tasks --gone /tmp/listed\n",
+                "SCXRAY-GONE-END",
+            ],
+        );
         assert!(!s.contains("/proc/[0-9]*/task/[0-9]*"), "the shell's listing is replaced");
+    }
+
+    /// Where a needle is in the script `s` (a test that looks for one that is not there fails
+    /// with the script).
+    fn position_in(s: &str) -> impl Fn(&str) -> usize + '_ {
+        move |needle| s.find(needle).unwrap_or_else(|| panic!("no `{needle}` in:\n{s}"))
+    }
+
+    /// Asserts that the script `s` holds each of `needles`, in this order.
+    fn in_order(s: &str, needles: &[&str]) {
+        let at = position_in(s);
+        for w in needles.windows(2) {
+            assert!(at(w[0]) < at(w[1]), "`{}` is not before `{}` in:\n{s}", w[0], w[1]);
+        }
     }
 
     #[test]

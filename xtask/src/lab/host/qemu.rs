@@ -9,7 +9,7 @@ use super::dirs::dumps_dir;
 use super::elf_core::{CoreSummary, check_core};
 use super::qmp::Qmp;
 use super::system::ensure_host_tool;
-use super::truth::GuestTruth;
+use super::truth::{GuestTruth, gone_after};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -67,9 +67,9 @@ impl Default for BootOptions {
 const QUIET_BOOT: Duration = Duration::from_secs(15);
 /// The most a slow boot stretches the waits for a guest.
 const MAX_SLOWDOWN: f64 = 4.0;
-/// How long the guest runs on after its last dump before its console is read for a sched_ext
-/// exit: an exit under way at the dump prints its line moments later (stretched by the pace).
-const EXIT_GRACE: Duration = Duration::from_secs(2);
+/// How long the guest may take after its last dump to say which listed tasks are gone
+/// (stretched by the pace): it waits 2 s, then looks for each (see `super::init`).
+const GONE_WAIT: Duration = Duration::from_secs(60);
 
 /// How slowly a guest runs compared with a quiet host: its time from QEMU's start to
 /// `SCXRAY-BOOTED` over [`QUIET_BOOT`], between 1 and [`MAX_SLOWDOWN`]. Under TCG on a loaded
@@ -340,7 +340,7 @@ fn boot_and(
         std::thread::sleep(Duration::from_millis(250));
     };
     let boot_secs = start.elapsed().as_secs_f64();
-    let truth = match &mode {
+    let mut truth = match &mode {
         Mode::Drive(..) => GuestTruth::default(),
         _ => GuestTruth::parse(&log).ok_or("the guest printed no truth block")?,
     };
@@ -401,12 +401,26 @@ fn boot_and(
         }
         None => None,
     };
-    // An exit under way at the last dump shows on the console moments later.
-    if log.contains("SCXRAY-SCHED-START") {
-        qmp.execute("cont", None)?;
-        std::thread::sleep(pace.stretch(EXIT_GRACE));
+    // The guest runs on to say which listed tasks are gone; an exit under way at the last dump
+    // shows on the console by then.
+    qmp.execute("cont", None)?;
+    let deadline = Instant::now() + pace.stretch(GONE_WAIT);
+    let console = loop {
+        let text = console_text(&serial_log);
+        if gone_after(&text).is_some() || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    match gone_after(&console) {
+        Some(gone) => truth.gone_after = gone,
+        None => eprintln!(
+            "xtask:     {name}: the guest did not say which listed tasks are gone after the dump \
+             (no SCXRAY-GONE-END in {} s): a listed task missing from the dump is a failure",
+            pace.stretch(GONE_WAIT).as_secs()
+        ),
     }
-    let unsettled = truth.unsettled(&console_text(&serial_log));
+    let unsettled = truth.unsettled(&console);
     if let Some(why) = &unsettled {
         eprintln!("xtask:     {name}: the truth may not describe the dump: {why}");
     }

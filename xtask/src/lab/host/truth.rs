@@ -18,6 +18,13 @@ pub struct GuestTruth {
     /// The kernel's own count of tasks (`nr_threads`, the idle tasks not included), from
     /// `/proc/loadavg` right after the task listing.
     pub nr_threads: Option<u32>,
+    /// The listed tasks that had ended by the truth block's end, before the dump (`gone`): they
+    /// may be missing from the dump.
+    pub ended: Vec<i64>,
+    /// The listed tasks that no longer existed a moment after the dump (the guest's `gone <tid>`
+    /// lines after `SCXRAY-READY`, see [`gone_after`]; `gone_after` in a truth file): a listed
+    /// task missing from the dump that is one of these ended before the dump or just after it.
+    pub gone_after: Vec<i64>,
     /// Every scheduler directory under `/sys/kernel/sched_ext` (`sched ...` lines), the root
     /// first, sub-schedulers depth first.
     pub scheds: Vec<GuestSched>,
@@ -81,6 +88,8 @@ impl GuestTruth {
                 "state_end" => t.state_end = val.to_owned(),
                 "ops_end" => t.ops_end = val.to_owned(),
                 "nr_threads" => t.nr_threads = val.parse().ok(),
+                "gone" => t.ended.extend(val.parse::<i64>().ok()),
+                "gone_after" => t.gone_after.extend(val.parse::<i64>().ok()),
                 "sched" => {
                     let f: Vec<&str> = val.splitn(5, ' ').collect();
                     if let [level, id, ops, sysfs, path] = f[..]
@@ -159,6 +168,12 @@ impl GuestTruth {
         if let Some(n) = self.nr_threads {
             s.push_str(&format!("nr_threads {n}\n"));
         }
+        for tid in &self.ended {
+            s.push_str(&format!("gone {tid}\n"));
+        }
+        for tid in &self.gone_after {
+            s.push_str(&format!("gone_after {tid}\n"));
+        }
         for x in &self.scheds {
             s.push_str(&format!(
                 "sched {} {} {} {} {}\n",
@@ -182,6 +197,19 @@ impl GuestTruth {
         }
         s
     }
+}
+
+/// The tids of the guest's `gone <tid>` lines between `SCXRAY-READY` and `SCXRAY-GONE-END`
+/// (see `super::init`), or `None` when the console does not hold the end of that list yet.
+pub fn gone_after(serial: &str) -> Option<Vec<i64>> {
+    let after = &serial[serial.find("SCXRAY-READY")?..];
+    let list = &after[..after.find("SCXRAY-GONE-END")?];
+    Some(
+        list.lines()
+            .filter_map(|l| l.trim_end_matches('\r').strip_prefix("gone "))
+            .filter_map(|t| t.parse().ok())
+            .collect(),
+    )
 }
 
 /// The kernel's console lines, from the guest's `SCXRAY-SCHED-START` on, that say a sched_ext
@@ -291,14 +319,20 @@ mod tests {
         // The same state twice and no exit: settled. An exit alone (after the truth's end, before
         // the dump) is enough; a sched_ext line before the scheduler started is not an exit.
         let calm = "SCXRAY-SCHED-START\nSCXRAY-TRUTH-BEGIN\nstate enabled\nops qmap\nstate_end enabled\n\
-                    ops_end qmap\nnr_threads 104\nSCXRAY-TRUTH-END\n";
-        let t = GuestTruth::parse(calm).unwrap();
-        assert_eq!((t.unsettled(calm), t.nr_threads), (None, Some(104)));
+                    ops_end qmap\nnr_threads 104\ngone 9\nSCXRAY-TRUTH-END\n";
+        let mut t = GuestTruth::parse(calm).unwrap();
+        assert_eq!((t.unsettled(calm), t.nr_threads, t.ended.as_slice()), (None, Some(104), &[9][..]));
+        // The tasks gone after the dump, once the guest has said them all; kept in the file.
+        let after = format!("{calm}SCXRAY-READY\r\ngone 121\r\n[ 9.1] a kernel line\r\ngone 7\r\n");
+        assert_eq!(gone_after(&after), None);
+        t.gone_after = gone_after(&format!("{after}SCXRAY-GONE-END\r\n")).unwrap();
+        assert_eq!(t.gone_after, vec![121, 7]);
+        assert_eq!(gone_after("SCXRAY-READY\nSCXRAY-GONE-END\n"), Some(vec![]));
         let late =
             format!("{calm}SCXRAY-READY\n[ 9.0] sched_ext: BPF sub-scheduler \"qmap\" disabled (error)\n");
         assert!(t.unsettled(&late).is_some_and(|w| w.contains("sub-scheduler")));
         assert_eq!(
-            GuestTruth::parse(calm).unwrap(),
+            t,
             GuestTruth::parse(&format!("SCXRAY-TRUTH-BEGIN\n{}SCXRAY-TRUTH-END\n", t.to_text())).unwrap()
         );
         // No scheduler: nothing the kernel says about sched_ext counts.

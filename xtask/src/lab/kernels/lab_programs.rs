@@ -16,8 +16,9 @@ pub const THREADS: Program = Program {
     path: |k| THREADS_C.path(k.spec.arch),
 };
 
-/// `tasks`: the truth's `task` lines of every task but itself, in a second where the shell
-/// takes minutes (`xtask/guest/tasks.c`).
+/// `tasks TIDS_FILE`: the truth's `task` lines of every task but itself, in a second where the
+/// shell takes minutes, and their tids in TIDS_FILE; `tasks --gone TIDS_FILE`: the listed tasks
+/// that no longer exist (`xtask/guest/tasks.c`).
 pub const TASKS: Program = Program {
     name: TASKS_C.name,
     build: |k| TASKS_C.build(k.spec.arch).map(drop),

@@ -21,6 +21,10 @@ pub struct Truth {
     pub tasks: BTreeMap<i64, String>,
     /// The kernel's own count of tasks (`nr_threads`) right after the listing.
     pub nr_threads: Option<usize>,
+    /// Listed tasks that had ended before the dump (`gone` lines of the truth block).
+    pub ended: BTreeSet<i64>,
+    /// Listed tasks that were gone a moment after the dump (`gone_after` lines).
+    pub gone_after: BTreeSet<i64>,
 }
 
 /// One scheduler of the truth: `sched <level> <cgroup id|-> <ops> <sysfs dir> <cgroup path>`.
@@ -54,6 +58,8 @@ impl Truth {
                 }
                 Some("nr_cpus") => t.nr_cpus = it.next().and_then(|v| v.parse().ok()).unwrap_or(0),
                 Some("nr_threads") => t.nr_threads = it.next().and_then(|v| v.parse().ok()),
+                Some("gone") => t.ended.extend(it.next().and_then(|v| v.parse::<i64>().ok())),
+                Some("gone_after") => t.gone_after.extend(it.next().and_then(|v| v.parse::<i64>().ok())),
                 Some("task") => {
                     // `task PID TGID COMM` or `task PID TGID STATE CPU COMM`.
                     let pid = it.next().and_then(|v| v.parse().ok());
@@ -95,6 +101,11 @@ pub struct Verdict {
     pub passed: usize,
     pub failures: Vec<String>,
     pub scxray_time: Duration,
+    /// Why the dump cannot be checked against this truth, though nothing says scxray is wrong:
+    /// every listed task missing from the dump ended between the listing and the dump (or just
+    /// after it: the guest looks a moment later). Its checks failed all the same; the matrix
+    /// takes truth and dump again.
+    pub spoiled: Option<String>,
 }
 
 impl Verdict {
@@ -188,18 +199,29 @@ pub fn check(scxray: &Path, core: &Path, truth: &Truth, expect: Expect) -> Verdi
     }
 
     // scx_tasks holds every task: the pid set equals the guest's listing. pid 0 (the idle
-    // tasks) is not in a /proc listing; pids above the last listed one started after it.
+    // tasks) is not in a /proc listing; pids above the last listed one started after it; the
+    // listed tasks the guest found gone before the dump may be missing (they may also still
+    // be on scx_tasks, dead, until their last reference is dropped).
     let tasks = r["scx_tasks"]["tasks"].as_array().cloned().unwrap_or_default();
     v.tasks = tasks.len();
     let walked: BTreeSet<i64> = tasks.iter().filter_map(|t| t["pid"].as_i64()).filter(|&p| p != 0).collect();
     let listed: BTreeSet<i64> = truth.tasks.keys().copied().collect();
     let last = listed.last().copied().unwrap_or(0);
-    let missing: Vec<i64> = listed.difference(&walked).copied().collect();
+    let missing: Vec<i64> =
+        listed.difference(&walked).copied().filter(|p| !truth.ended.contains(p)).collect();
     let extra: Vec<i64> = walked.difference(&listed).copied().filter(|&p| p <= last).collect();
-    v.check(missing.is_empty(), || format!("pids the guest listed but scx_tasks lacks: {}", some(&missing)));
+    let gone_after = missing.iter().filter(|p| truth.gone_after.contains(p)).count();
+    v.check(missing.is_empty(), || {
+        format!(
+            "pids the guest listed but scx_tasks lacks ({gone_after} of {} gone after the dump): {}",
+            missing.len(),
+            some(&missing)
+        )
+    });
+    v.spoiled = spoiled_by_ended_tasks(&missing, &truth.gone_after);
     v.check(extra.is_empty(), || format!("pids on scx_tasks the guest did not list: {}", some(&extra)));
     if let Some(n) = truth.nr_threads {
-        v.check(count_agrees(&walked, last, n), || {
+        v.check(count_agrees(&walked, last, &truth.ended, n), || {
             format!(
                 "scx_tasks holds {} tasks (pid 0 aside, {} started after the listing), the guest's \
                  kernel counted {n}",
@@ -322,11 +344,21 @@ pub fn check(scxray: &Path, core: &Path, truth: &Truth, expect: Expect) -> Verdi
 }
 
 /// Whether the pids walked on scx_tasks (pid 0 aside) agree with the kernel's own count `n`,
-/// read after a listing whose last pid is `last` and before the dump: at least the tasks
-/// listed, at most those and the ones started since (pids above `last`: a kworker may start
-/// at any moment).
-fn count_agrees(walked: &BTreeSet<i64>, last: i64, n: usize) -> bool {
-    (walked.range(..=last).count()..=walked.len()).contains(&n)
+/// read after a listing whose last pid is `last` and before the dump: at least the listed
+/// tasks walked, at most every task walked (the ones started since too: pids above `last`, a
+/// kworker may start at any moment). The listed tasks that `ended` before the dump may be
+/// counted or not, and walked or not.
+fn count_agrees(walked: &BTreeSet<i64>, last: i64, ended: &BTreeSet<i64>, n: usize) -> bool {
+    let listed_alive = walked.range(..=last).filter(|p| !ended.contains(p)).count();
+    (listed_alive..=walked.len() + ended.len()).contains(&n)
+}
+
+/// Why the dump cannot be checked against the listing (see [`Verdict::spoiled`]) when every
+/// listed pid it lacks (`missing`) was `gone` a moment after it; `None` when it lacks none, or
+/// one that was still there (scxray missed a live task).
+fn spoiled_by_ended_tasks(missing: &[i64], gone: &BTreeSet<i64>) -> Option<String> {
+    (!missing.is_empty() && missing.iter().all(|p| gone.contains(p)))
+        .then(|| format!("listed tasks ended between the guest's listing and the dump: {}", some(missing)))
 }
 
 /// The first ten of `items` and how many there are, for a failure message.
@@ -441,15 +473,36 @@ mod tests {
     }
 
     #[test]
+    fn only_tasks_gone_after_the_dump_spoil_it() {
+        let gone: BTreeSet<i64> = [121, 300].into();
+        assert_eq!(
+            spoiled_by_ended_tasks(&[121], &gone).as_deref(),
+            Some("listed tasks ended between the guest's listing and the dump: [121]")
+        );
+        assert_eq!(spoiled_by_ended_tasks(&[121, 122], &gone), None);
+        assert_eq!(spoiled_by_ended_tasks(&[], &gone), None);
+        let t = Truth::parse(
+            "task 121 121 I 2 kworker/2:2\nnr_threads 5\ngone 4\ngone_after 121\ngone_after 300\n",
+        );
+        assert_eq!((t.gone_after, t.ended, t.nr_threads), (gone, [4].into(), Some(5)));
+    }
+
+    #[test]
     fn the_kernels_count_bounds_the_walk() {
         let walked: BTreeSet<i64> = [1, 2, 3, 10, 11].into();
         // Listed up to pid 3; 10 and 11 started after the listing, before or after the count.
-        assert!((3..=5).all(|n| count_agrees(&walked, 3, n)));
-        assert!(!count_agrees(&walked, 3, 2) && !count_agrees(&walked, 3, 6));
+        let none = BTreeSet::new();
+        assert!((3..=5).all(|n| count_agrees(&walked, 3, &none, n)));
+        assert!(!count_agrees(&walked, 3, &none, 2) && !count_agrees(&walked, 3, &none, 6));
+        // Pid 4 ended before the dump, after the count (4 not walked, counted: 6) or before it
+        // (2 still walked, dead, not counted: 2).
+        let ended: BTreeSet<i64> = [2, 4].into();
+        assert!(count_agrees(&walked, 3, &ended, 6) && count_agrees(&walked, 3, &ended, 2));
+        assert!(!count_agrees(&walked, 3, &ended, 1) && !count_agrees(&walked, 3, &ended, 8));
         // A walk cut short: 4093 tasks walked, 6206 counted.
         let cut: BTreeSet<i64> = (1..=4093).collect();
-        assert!(!count_agrees(&cut, 6265, 6206));
-        assert!(count_agrees(&cut, 4093, 4093));
+        assert!(!count_agrees(&cut, 6265, &none, 6206));
+        assert!(count_agrees(&cut, 4093, &none, 4093));
     }
 
     #[test]

@@ -123,12 +123,19 @@ fn run_case(scxray: &Path, kernel: &Kernel, c: &Case) -> Row {
     };
     let opts = c.boot_options();
     // A dump whose truth the kernel changed before it (see `GuestTruth::unsettled`) is not
-    // checked: the case boots again.
+    // checked, and one whose listed tasks ended before it (`Verdict::spoiled`) does not count:
+    // the case boots again.
     at_most_twice(c.name, || match boot(kernel, &guest, &opts, c.name) {
         Err(e) => Try::Row(Row::failed(c.name, format!("boot: {e}"))),
         Ok(b) => match &b.unsettled {
             Some(why) => Try::Again(why.clone()),
-            None => Try::Row(check_boot(scxray, kernel, c, &guest, &opts, &b)),
+            None => {
+                let mut row = check_boot(scxray, kernel, c, &guest, &opts, &b);
+                match row.verdict.spoiled.take() {
+                    Some(why) => Try::Again(why),
+                    None => Try::Row(row),
+                }
+            }
         },
     })
 }

@@ -42,7 +42,10 @@ pub fn cmd(args: &[String]) -> Result<(), String> {
             // A kernel without sched_ext has no /sys/kernel/sched_ext: the guest says `absent`.
             let expect = Expect { nodes: 2, sched_ext: truth.state != "absent" };
             let verdict = check(&scxray, &dir.join(format!("{name}.core")), &truth, expect);
-            Row::checked(&name, None, verdict)
+            let spoiled = verdict.spoiled.clone();
+            let mut row = Row::checked(&name, None, verdict);
+            row.notes.extend(spoiled);
+            row
         })
         .collect();
     let failed = table::print(&rows);
