@@ -371,8 +371,9 @@ fn some<T: std::fmt::Debug>(items: &[T]) -> String {
 }
 
 /// Collects into `out` the path of every walk in the report `v` (at `path`) that is cut
-/// short: a `truncated` that is `true` (a cap fired) or a non-empty list (the user DSQ walks
-/// name what they cut), a `broken` that is not `null`, `broken_chains` above 0.
+/// short or astray: a `truncated` that is `true` (a cap fired) or a non-empty list (the user
+/// DSQ walks name what they cut), a `broken` that is not `null`, `broken_chains`,
+/// `looped_chains` or `stray_chains` above 0, a `caps_fired` that lists any.
 fn cut_walks(v: &Value, path: &str, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
@@ -381,7 +382,8 @@ fn cut_walks(v: &Value, path: &str, out: &mut Vec<String>) {
                 let cut = match k.as_str() {
                     "truncated" => x == true || x.as_array().is_some_and(|a| !a.is_empty()),
                     "broken" => !x.is_null(),
-                    "broken_chains" => x.as_u64().is_some_and(|n| n > 0),
+                    "broken_chains" | "looped_chains" | "stray_chains" => x.as_u64().is_some_and(|n| n > 0),
+                    "caps_fired" => x.as_array().is_some_and(|a| !a.is_empty()),
                     _ => false,
                 };
                 if cut {
@@ -514,7 +516,8 @@ mod tests {
                 {"walk": {"truncated": false, "broken": null}},
                 {"walk": {"truncated": false, "broken": "0xffff888000001000: unreadable next"}},
             ],
-            "user_dsqs": {"truncated": ["nodes"], "broken_chains": 2},
+            "user_dsqs": {"truncated": ["nodes"], "broken_chains": 2, "looped_chains": 1, "stray_chains": 0},
+            "caps_fired": [{"walk": "scx_tasks", "limit": 4096}],
             "schedulers": [{"user_dsqs": {"truncated": [], "broken_chains": 0}}],
         });
         let mut cut = Vec::new();
@@ -522,9 +525,11 @@ mod tests {
         assert_eq!(
             cut,
             vec![
+                ".caps_fired = [{\"limit\":4096,\"walk\":\"scx_tasks\"}]",
                 ".dsqs[1].walk.broken = \"0xffff888000001000: unreadable next\"",
                 ".scx_tasks.walk.truncated = true",
                 ".user_dsqs.broken_chains = 2",
+                ".user_dsqs.looped_chains = 1",
                 ".user_dsqs.truncated = [\"nodes\"]",
             ]
         );
