@@ -28,6 +28,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "apt" => host::apt::cmd(rest),
         "kernels" => kernels::list::cmd(rest),
         "schedulers" => kernels::schedulers::cmd(rest),
+        "production" => kernels::production::cmd(rest),
         "boot" => runs::boot::cmd(rest),
         "check" => runs::recheck::cmd(rest),
         "all" => runs::matrix::run(rest),
@@ -55,7 +56,8 @@ fn print_help() {
          \x20   --dbg: real System.map from the -dbg package; --dbg-vmlinux: also its vmlinux\n  \
          boot --kernel K [options]          boot K under QEMU, dump its memory at SCXRAY-READY\n  \
          \x20   --nokaslr  --la57=off  --name N  --mem MIB  --timeout SECS (without progress)  --spinners N  --sleepers N\n  \
-         \x20   --scheduler PATH|scx_qmap|scx_simple|scx_central (built by `lab schedulers`); a\n  \
+         \x20   --scheduler PATH|scx_qmap|scx_simple|scx_central (built by `lab schedulers`)|\n  \
+         \x20   scx_bpfland|scx_lavd (built by `lab production`); a\n  \
          \x20   dynamically linked PATH takes its loader and libraries along\n  \
          \x20   --scheduler-args 'ARGS'  --enable-timeout SECS  --settle SECS\n  \
          \x20   --attached-output TEXT: also wait for the scheduler to print TEXT (truth: attached)\n  \
@@ -67,6 +69,8 @@ fn print_help() {
          \x20   --sub CGROUP: then the scheduler again with -c /sys/fs/cgroup/CGROUP (repeatable)\n  \
          schedulers [--kernel S] [--arch A]  build scx_qmap, scx_simple, scx_central (static)\n  \
          \x20   S: a series (7.3) or a kernel's name (6.12sb-amd64)\n  \
+         production                         scx_bpfland and scx_lavd, pinned, from the crate registry\n  \
+         \x20   (amd64, dynamically linked; cached: a warm run builds nothing)\n  \
          btf                                resolve every matrix kernel's BTF, compare with the table\n  \
          soak [--seconds N]                 read a running guest's shared RAM file in a loop (default 60 s)\n  \
          kdump [--kernel K]                 QEMU's kdump-zlib/lzo/snappy dumps of one instant read like its ELF core\n  \

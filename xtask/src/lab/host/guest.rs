@@ -120,6 +120,9 @@ pub struct GuestSpec {
     pub task_lister: Option<String>,
     /// More truth to collect (in order), e.g. `bpftool` output or the scheduler's own stats.
     pub extra_truth: Vec<ExtraTruth>,
+    /// Shell commands run before the workload and the scheduler start, e.g. to arm a trace
+    /// probe whose record an [`ExtraTruth`] reads (`PATH=/bin`, output to the console).
+    pub setup: Vec<String>,
     /// More files for the guest, e.g. the programs [`Self::extra_truth`] runs and what they
     /// need.
     pub files: Vec<GuestFile>,

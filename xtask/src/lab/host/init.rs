@@ -63,6 +63,9 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
         s.push_str(&format!("insmod {m} || echo 'SCXRAY-WARN insmod {m} failed'\n"));
     }
     s.push_str("echo SCXRAY-BOOTED\n");
+    for c in &spec.setup {
+        s.push_str(&format!("sh -c {} || echo 'SCXRAY-WARN setup failed'\n", shell_quote(c)));
+    }
     if !spec.sub_schedulers.is_empty() {
         s.push_str(&sub_cgroups_script(&spec.sub_schedulers));
     }

@@ -9,6 +9,7 @@ use crate::lab::host::libs::runtime_files;
 use crate::lab::host::qemu::{self, BootOptions, BootResult};
 use crate::lab::kernels::kernel::Kernel;
 use crate::lab::kernels::prepare::prepare;
+use crate::lab::kernels::production::PRODUCTION;
 use crate::lab::kernels::program::Program;
 use crate::lab::kernels::schedulers::EXAMPLES;
 use crate::lab::kernels::spec::spec;
@@ -85,10 +86,15 @@ pub fn cmd(args: &[String]) -> Result<(), String> {
         // A name of the kernel's example schedulers: the scheduler builder's binary for this
         // kernel. Not built from here: two lab processes building at once collide.
         let name = p.to_string_lossy().into_owned();
-        let p = match EXAMPLES.iter().find(|e| e.name == name).filter(|_| !p.is_file()) {
-            Some(e) => e
-                .binary(&kernel)
-                .map_err(|e| format!("{e}: run `cargo xtask lab schedulers --kernel {}`", spec.name))?,
+        let p = match EXAMPLES.iter().chain(PRODUCTION).find(|e| e.name == name).filter(|_| !p.is_file()) {
+            Some(e) => e.binary(&kernel).map_err(|err| {
+                let build = if EXAMPLES.iter().any(|x| x.name == e.name) {
+                    format!("schedulers --kernel {}", spec.name)
+                } else {
+                    "production".to_owned()
+                };
+                format!("{err}: run `cargo xtask lab {build}`")
+            })?,
             None => p,
         };
         if !p.is_file() {

@@ -2,11 +2,14 @@
 //! and what is checked beyond the report (a second dump for `scxray diff`, a stall hunt,
 //! sub-schedulers).
 
+use super::user_dsqs::{DSQ_TRACE, DSQ_TRACE_COMMAND, DSQ_TRACE_SETUP};
 use crate::lab::host::guest::{ExtraTruth, GuestFile, GuestSpec, Scheduler, SubScheduler};
 use crate::lab::host::libs::runtime_files;
 use crate::lab::host::qemu::BootOptions;
+use crate::lab::kernels::hold_cpu::{HOLD_CPU, HOLD_SETUP, HOLD_TRUTH_COMMAND};
 use crate::lab::kernels::kernel::Kernel;
 use crate::lab::kernels::lab_programs::{TASKS, THREADS};
+use crate::lab::kernels::production::SCX_BPFLAND;
 use crate::lab::kernels::program::Program;
 use crate::lab::kernels::schedulers::{SCX_CENTRAL, SCX_QMAP, SCX_SIMPLE};
 use std::time::Duration;
@@ -32,6 +35,9 @@ pub struct CaseTruth {
     pub name: &'static str,
     /// A busybox shell command (`PATH=/bin`).
     pub command: &'static str,
+    /// A command run before the workload and the scheduler start, e.g. to arm the trace probe
+    /// that `command` reads (`""`: none).
+    pub setup: &'static str,
     /// Programs the command runs, put at `/bin/<name>` with what they need.
     pub programs: &'static [Program],
 }
@@ -43,6 +49,13 @@ pub struct CaseCommand {
     pub command: &'static str,
     pub programs: &'static [Program],
 }
+
+/// The user DSQs the guest's kernel saw created (see [`super::user_dsqs`]).
+const DSQ_TRACE_TRUTH: CaseTruth =
+    CaseTruth { name: DSQ_TRACE, command: DSQ_TRACE_COMMAND, setup: DSQ_TRACE_SETUP, programs: &[] };
+/// The hold of a failed scheduler's disable (see [`super::failure`]).
+const EXIT_HOLD_TRUTH: CaseTruth =
+    CaseTruth { name: "hold-setup", command: HOLD_TRUTH_COMMAND, setup: HOLD_SETUP, programs: &[HOLD_CPU] };
 
 /// One of the kernel's example schedulers with its arguments.
 const fn example(program: Program, args: &'static str) -> Option<CaseScheduler> {
@@ -84,6 +97,9 @@ pub struct Case {
     /// The guest must list at least this many tasks: a case meant to be big stays big (its
     /// workload failing to start would otherwise leave an ordinary guest that passes).
     pub min_tasks: usize,
+    /// A scheduler made to fail, its disable held while the dump is taken: the report's exit
+    /// must be the one the kernel logs afterwards (see [`super::failure`]).
+    pub failure: bool,
 }
 
 const fn case(name: &'static str, kernel: &'static str) -> Case {
@@ -103,6 +119,7 @@ const fn case(name: &'static str, kernel: &'static str) -> Case {
         after_attach: &[],
         task_lister: None,
         min_tasks: 0,
+        failure: false,
     }
 }
 
@@ -170,6 +187,25 @@ pub const CASES: &[Case] = &[
         min_tasks: 6000,
         ..case("lab-7.3-amd64-big", "7.3-amd64")
     },
+    Case {
+        scheduler: Some(CaseScheduler {
+            program: SCX_BPFLAND,
+            args: "--stats 1",
+            attached_output: Some("[scx_bpfland] tasks"),
+        }),
+        extra_truth: &[DSQ_TRACE_TRUTH],
+        ..case("lab-7.3-amd64-bpfland", "7.3-amd64")
+    },
+    Case {
+        scheduler: Some(CaseScheduler {
+            program: SCX_BPFLAND,
+            args: "--stats 1",
+            attached_output: Some("[scx_bpfland] tasks"),
+        }),
+        extra_truth: &[EXIT_HOLD_TRUTH],
+        failure: true,
+        ..case("lab-7.3-amd64-bpfland-fail", "7.3-amd64")
+    },
 ];
 
 impl Case {
@@ -229,6 +265,12 @@ impl Case {
                 .iter()
                 .map(|t| ExtraTruth { name: t.name.to_owned(), command: t.command.to_owned() })
                 .collect(),
+            setup: self
+                .extra_truth
+                .iter()
+                .filter(|t| !t.setup.is_empty())
+                .map(|t| t.setup.to_owned())
+                .collect(),
             after_attach: self.after_attach.iter().map(|c| c.command.to_owned()).collect(),
             task_lister: self.task_lister.map(|c| c.command.to_owned()),
             files,
@@ -261,7 +303,7 @@ mod tests {
             path: |_| std::env::current_exe().unwrap_or_default(),
         };
         const TRUTH: &[CaseTruth] =
-            &[CaseTruth { name: "stats", command: "selftest --stats", programs: &[SELF] }];
+            &[CaseTruth { name: "stats", command: "selftest --stats", setup: "", programs: &[SELF] }];
         let c = Case {
             scheduler: Some(CaseScheduler {
                 program: SELF,

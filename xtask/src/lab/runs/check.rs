@@ -2,6 +2,7 @@
 //! against what the guest itself printed (its "truth": release, sched_ext state, root ops
 //! name, the schedulers in sysfs, CPUs, every pid with its comm).
 
+use super::user_dsqs::{self, DSQ_TRACE};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -19,6 +20,8 @@ pub struct Truth {
     pub nr_cpus: u32,
     /// pid -> comm.
     pub tasks: BTreeMap<i64, String>,
+    /// `extra <name> <line>`: more truth the case collected, by name (see `CaseTruth`).
+    pub extra: BTreeMap<String, Vec<String>>,
     /// The kernel's own count of tasks (`nr_threads`) right after the listing.
     pub nr_threads: Option<usize>,
     /// Listed tasks that had ended before the dump (`gone` lines of the truth block).
@@ -57,6 +60,11 @@ impl Truth {
                     }
                 }
                 Some("nr_cpus") => t.nr_cpus = it.next().and_then(|v| v.parse().ok()).unwrap_or(0),
+                Some("extra") => {
+                    let mut f = line.splitn(3, ' ').skip(1);
+                    let name = f.next().unwrap_or_default().to_owned();
+                    t.extra.entry(name).or_default().push(f.next().unwrap_or_default().to_owned());
+                }
                 Some("nr_threads") => t.nr_threads = it.next().and_then(|v| v.parse().ok()),
                 Some("gone") => t.ended.extend(it.next().and_then(|v| v.parse::<i64>().ok())),
                 Some("gone_after") => t.gone_after.extend(it.next().and_then(|v| v.parse::<i64>().ok())),
@@ -269,6 +277,11 @@ pub fn check(scxray: &Path, core: &Path, truth: &Truth, expect: Expect) -> Verdi
     v.each("queued tasks not on scx_tasks", &queued, |&(d, t)| {
         (!on_list.contains(&s(&t["kva"]))).then(|| format!("task {} on DSQ {}", s(&t["kva"]), s(&d["label"])))
     });
+    if let Some(trace) = truth.extra.get(DSQ_TRACE) {
+        for outcome in user_dsqs::check(&dsqs, trace) {
+            v.check(outcome.is_ok(), || outcome.err().unwrap_or_default());
+        }
+    }
     // Every task on a DSQ has detail, and the DSQ its `p->scx.dsq` names is the one it was
     // found on.
     let detail: BTreeMap<String, &Value> =

@@ -8,6 +8,7 @@ use super::boot::boot;
 use super::cases::{CASES, Case};
 use super::check::{Expect, Truth, Verdict, check};
 use super::diff::check_diff;
+use super::failure::run_failure;
 use super::retry::{Try, at_most_twice};
 use super::scxray::build_scxray;
 use super::stall::hunt_stall;
@@ -116,6 +117,9 @@ fn opt_in_ready(c: &Case) -> bool {
 fn run_case(scxray: &Path, kernel: &Kernel, c: &Case) -> Row {
     if c.stall {
         return hunt_stall(scxray, kernel, c);
+    }
+    if c.failure {
+        return run_failure(scxray, kernel, c);
     }
     let guest = match c.guest(kernel) {
         Ok(g) => g,
