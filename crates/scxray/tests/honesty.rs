@@ -216,3 +216,19 @@ fn diff_takes_the_caps_of_dump() {
     assert_eq!(out.status.code(), Some(4), "{e}");
     assert!(!e.contains("unexpected argument"), "{e}");
 }
+
+#[test]
+fn an_unreadable_curr_names_what_could_not_be_read() {
+    let mut b = GuestBuilder::with_scheme(kernels::debian_7_3_amd64(), AddressScheme::x86_kaslr(4), 2, 1);
+    b.attach_scheduler(0, 4);
+    b.add_task(1, b"init");
+    let bogus = VirtAddr(b.scheme().direct_map + (64 << 30));
+    b.set_curr(1, bogus);
+    let w = write_temp("curr-unreadable", &b.write_core(&CoreSpec::default()));
+    let r = Report::build(&configure(&w), Limits::DEFAULT);
+    let curr = r.cpus[1].curr.as_ref().unwrap();
+    assert_eq!(curr.kva, format!("{:#x}", bogus.0));
+    let e = curr.error.as_deref().unwrap();
+    assert!(e.starts_with("cannot read task_struct."), "{e}");
+    assert!(e.contains("is not mapped"), "{e}");
+}

@@ -329,7 +329,11 @@ fn curr_ref(s: &CpuScx) -> Option<TaskRef> {
             kva: hex(kva),
             pid: None,
             comm: None,
-            error: Some("rq->curr points to a task whose pid and comm could not be read".into()),
+            // The walk's own error names the field and address; older wire dumps have none.
+            error: Some(s.curr_error.map_or_else(
+                || "rq->curr points to a task whose pid and comm could not be read".into(),
+                |e| e.to_string(),
+            )),
         }),
     }
 }
