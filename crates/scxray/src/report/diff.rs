@@ -93,6 +93,20 @@ pub struct Diff {
     pub stalled_cpus: Vec<StalledCpu>,
     /// Nothing dead, starving or stalled.
     pub healthy: bool,
+    /// Why either report is incomplete (a cap cut a walk), which the verdict cannot see past;
+    /// absent when both are whole.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub incomplete: Vec<String>,
+}
+
+/// What cut `r` short, each prefixed with `side`.
+fn incomplete(side: &str, r: &Report) -> Vec<String> {
+    let mut out: Vec<String> = r.caps_fired.iter().map(|c| format!("{side}: {}", c.describe())).collect();
+    if out.is_empty() && r.truncated {
+        // A report written before caps_fired existed, or cut by what the wire dropped.
+        out.push(format!("{side}: truncated (see its problems)"));
+    }
+    out
 }
 
 fn key(label: &str, kva: &str) -> String {
@@ -196,6 +210,7 @@ pub fn diff(a: &Report, b: &Report) -> Diff {
         starving,
         stalled_cpus,
         healthy,
+        incomplete: incomplete("before", a).into_iter().chain(incomplete("after", b)).collect(),
     }
 }
 
@@ -215,6 +230,9 @@ pub fn render(d: &Diff) -> String {
             "NOT the same scheduler instance (reloaded or absent)"
         }
     );
+    for i in &d.incomplete {
+        let _ = writeln!(o, "INCOMPLETE: {i}");
+    }
     let _ = writeln!(
         o,
         "verdict: {}",
