@@ -19,6 +19,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("scxray-btf", "resolve"),
     ("scxray", "cli"),
     ("scxray", "process_memory"),
+    ("scxray", "report"),
 ];
 
 /// One benchmark's result.
@@ -132,6 +133,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "| vmalloc-heavy walk_machine: time without TLB / with (criterion means) | {:.2}x | > 1 = TLB wins |",
             plain / tlb
         );
+    }
+    if let (Some(small), Some(big)) =
+        (get("report/build 512 CPUs, 10000 tasks"), get("report/build 512 CPUs, 100000 tasks"))
+    {
+        println!(
+            "| walk + per-task detail + report build, per task (slope 10 000 -> 100 000 tasks, criterion means) | {} | <= 0.5 µs |",
+            human((big - small) / 90_000.0)
+        );
+    }
+    if let Some(full) = get("report/full text 512 CPUs, 100000 tasks") {
+        println!("| full text report, 512 CPUs, 100 000 tasks (library) | {} | <= 100 ms |", human(full));
     }
     for r in &ratios {
         println!("| {r} | | |");

@@ -15,6 +15,10 @@ const DUMPS: &[&[&str]] = &[
     &["7.3-arm64-kaslr-scx_qmap.core", "lab-7.3-arm64-qmap.core", "sched-test-arm64-qmap.core"],
 ];
 
+/// The demo dump and the big guest's, for the text report's ratio.
+const DEMO: &[&str] = &["lab-7.3-amd64-qmap.core", "7.3-amd64-kaslr-scx_qmap.core"];
+const BIG: &[&str] = &["lab-7.3-amd64-big.core"];
+
 fn dumps_dir() -> PathBuf {
     match std::env::var_os("SCXRAY_CACHE") {
         Some(c) => PathBuf::from(c).join("dumps"),
@@ -22,9 +26,23 @@ fn dumps_dir() -> PathBuf {
     }
 }
 
+/// The first of `names` in the lab's dump directories (the cache's, then `$SCXRAY_DUMPS`).
+fn find(names: &[&str]) -> Option<(String, PathBuf)> {
+    let dirs = [Some(dumps_dir()), std::env::var_os("SCXRAY_DUMPS").map(PathBuf::from)];
+    names.iter().find_map(|n| {
+        dirs.iter().flatten().map(|d| d.join(n)).find(|p| p.exists()).map(|p| (n.to_string(), p))
+    })
+}
+
 fn run(core: &PathBuf) -> usize {
+    run_as(core, "json")
+}
+
+/// `scxray dump --format FORMAT CORE` (its caps sized from the kernel's counts), its output's
+/// length.
+fn run_as(core: &PathBuf, format: &str) -> usize {
     let out = Command::new(env!("CARGO_BIN_EXE_scxray"))
-        .args(["dump", "--format", "json"])
+        .args(["dump", "--format", format])
         .arg(core)
         .output()
         .expect("cannot run scxray");
@@ -39,8 +57,7 @@ fn run(core: &PathBuf) -> usize {
 
 fn cli(c: &mut Criterion) {
     for names in DUMPS {
-        let Some((name, core)) = names.iter().map(|n| (n, dumps_dir().join(n))).find(|(_, p)| p.exists())
-        else {
+        let Some((name, core)) = find(names) else {
             println!(
                 "cli: none of {names:?} is in {} (cargo xtask lab makes them): skipped",
                 dumps_dir().display()
@@ -74,5 +91,48 @@ fn config() -> Criterion {
         .warm_up_time(Duration::from_secs(1))
 }
 
-criterion_group! { name = benches; config = config(); targets = cli }
+/// The best wall time of `n` runs of `f`, nanoseconds.
+fn best(n: u32, mut f: impl FnMut()) -> f64 {
+    (0..n)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            f();
+            t.elapsed().as_nanos() as f64
+        })
+        .fold(f64::MAX, f64::min)
+}
+
+/// The big guest's text report against the demo dump's.
+fn big_against_demo(c: &mut Criterion) {
+    let (Some((demo_name, demo)), Some((big_name, big))) = (find(DEMO), find(BIG)) else {
+        println!(
+            "cli: the demo dump {DEMO:?} or the big guest's {BIG:?} is missing (cargo xtask lab): skipped"
+        );
+        return;
+    };
+    let mut g = c.benchmark_group("cli text");
+    for (name, core) in [(&demo_name, &demo), (&big_name, &big)] {
+        println!("cli: {name}: {} bytes of text", run_as(core, "text"));
+        g.bench_function(format!("scxray dump {name}"), |b| b.iter(|| run_as(core, "text")));
+    }
+    g.finish();
+    // Interleaved, so that both see the same load.
+    let (mut d, mut b) = (f64::MAX, f64::MAX);
+    for _ in 0..10 {
+        d = d.min(best(1, || {
+            run_as(&demo, "text");
+        }));
+        b = b.min(best(1, || {
+            run_as(&big, "text");
+        }));
+    }
+    println!(
+        "ratio: text report, big guest / demo dump = {:.2}x, target <= 2x ({big_name} {:.1} ms, {demo_name} {:.1} ms, best of 10 interleaved)",
+        b / d,
+        b / 1e6,
+        d / 1e6
+    );
+}
+
+criterion_group! { name = benches; config = config(); targets = cli, big_against_demo }
 criterion_main!(benches);
