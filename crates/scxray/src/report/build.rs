@@ -1,7 +1,7 @@
 //! The report built from what the walk stage read ([`Snapshot`]) and what configuration knows
 //! (machine facts, the BTF's enum names). No guest memory is read here.
 
-use super::diagnose::{event_counters, exit_info, global_state, task_report};
+use super::diagnose::{ScxFlagNames, event_counters, exit_info, global_state, task_report};
 use super::schema::{
     CapFired, MachineFacts, Report, SCHEMA, SchedEntry, SchedulerFacts, TaskRef, describe_problem, hex,
     provenance_name, scheduler_unknown,
@@ -66,7 +66,7 @@ impl Report {
                 user.as_ref(),
             )
         });
-        let flags = types.enum_constants("scx_ent_flags");
+        let flags = ScxFlagNames::new(&types.enum_constants("scx_ent_flags"));
         let jiffies = s.globals.jiffies.get();
         let caps_fired = w.caps_fired();
         let mut tasks = Vec::new();

@@ -8,6 +8,7 @@ use crate::kernel::btf::{EnumConstants, KernelTypes};
 use crate::walk::{EventCounts, ExitReads, GlobalReads, Place, TaskReads};
 use scxray_core::DsqId;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 /// `task_struct.__state` as the letter `ps` shows (`task_state_index`).
 pub fn task_state_letter(state: u32) -> char {
@@ -23,63 +24,123 @@ pub fn task_state_letter(state: u32) -> char {
     REPORT.iter().find(|(bit, _)| state & bit != 0).map_or('?', |&(_, c)| c)
 }
 
-/// A CPU mask as a list ("0-3,6").
+/// A CPU mask as a list ("0-3,6"): the CPUs below `nr_cpus` whose bit is set (a word
+/// beyond `words` is clear). Scanned a word at a time, so its cost is the number of ranges,
+/// not of CPUs (every task of a 512-CPU machine has one).
 pub fn cpu_list(words: &[u64], nr_cpus: u32) -> String {
-    let set = |c: u32| words.get((c / 64) as usize).is_some_and(|w| w >> (c % 64) & 1 == 1);
-    let mut parts = Vec::new();
-    let mut c = 0;
-    while c < nr_cpus {
-        if set(c) {
-            let start = c;
-            while c + 1 < nr_cpus && set(c + 1) {
-                c += 1;
+    let end = u64::from(nr_cpus);
+    // The first CPU at or after `from` whose bit is `set`, else `end`.
+    let next = |from: u64, set: bool| -> u64 {
+        let mut c = from;
+        while c < end {
+            let word = usize::try_from(c / 64).ok().and_then(|i| words.get(i)).copied().unwrap_or(0);
+            let bits = if set { word } else { !word } >> (c % 64);
+            if bits != 0 {
+                return (c + u64::from(bits.trailing_zeros())).min(end);
             }
-            parts.push(if start == c { start.to_string() } else { format!("{start}-{c}") });
+            c = (c / 64 + 1) * 64;
         }
-        c += 1;
+        end
+    };
+    let mut out = String::new();
+    let mut c = 0;
+    loop {
+        let start = next(c, true);
+        if start >= end {
+            break;
+        }
+        let last = next(start, false) - 1;
+        if !out.is_empty() {
+            out.push(',');
+        }
+        let _ = if start == last { write!(out, "{start}") } else { write!(out, "{start}-{last}") };
+        c = last + 1;
     }
-    if parts.is_empty() { "(none)".into() } else { parts.join(",") }
+    if out.is_empty() { "(none)".into() } else { out }
+}
+
+/// `enum scx_ent_flags` sorted out once per report for [`ScxFlagNames::decode`]: which
+/// constants are single-bit flags, which name a value of the state and re-enqueue fields.
+#[derive(Debug, Clone, Default)]
+pub struct ScxFlagNames {
+    /// The single-bit flags outside the fields, without `SCX_TASK_`, in the enum's order.
+    flags: Vec<(u64, String)>,
+    /// Their union.
+    known: u64,
+    /// `SCX_TASK_STATE_MASK`.
+    state_mask: u64,
+    /// `SCX_TASK_REENQ_REASON_MASK`, 0 when the kernel has none.
+    reenq_mask: u64,
+    /// The state field's values (`SCX_TASK_*` within its mask), in the enum's order.
+    states: Vec<(u64, String)>,
+    /// The re-enqueue field's values (`SCX_TASK_REENQ_*`), in the enum's order.
+    reenq: Vec<(u64, String)>,
+    /// BTF had the enum.
+    any: bool,
+}
+
+impl ScxFlagNames {
+    /// From the constants of `enum scx_ent_flags`.
+    pub fn new(constants: &EnumConstants) -> Self {
+        let get = |n: &str| constants.iter().find(|(k, _)| k == n).map(|&(_, v)| v);
+        let state_mask = get("SCX_TASK_STATE_MASK").unwrap_or(0x700);
+        let reenq_mask = get("SCX_TASK_REENQ_REASON_MASK").unwrap_or(0);
+        let fields = state_mask | reenq_mask;
+        let is_meta = |n: &str| n.ends_with("_SHIFT") || n.ends_with("_BITS") || n.ends_with("_MASK");
+        let flags: Vec<(u64, String)> = constants
+            .iter()
+            .filter(|(n, v)| !is_meta(n) && v.is_power_of_two() && v & fields == 0)
+            .map(|(n, v)| (*v, n.trim_start_matches("SCX_TASK_").to_owned()))
+            .collect();
+        let values = |mask: u64, prefix: &str| -> Vec<(u64, String)> {
+            if mask == 0 {
+                return Vec::new();
+            }
+            constants
+                .iter()
+                .filter(|(n, c)| n.starts_with(prefix) && !is_meta(n) && *c & !mask == 0)
+                .map(|(n, c)| (*c, n.trim_start_matches(prefix).to_owned()))
+                .collect()
+        };
+        Self {
+            known: flags.iter().fold(0, |a, (v, _)| a | v),
+            flags,
+            state_mask,
+            reenq_mask,
+            states: values(state_mask, "SCX_TASK_"),
+            reenq: values(reenq_mask, "SCX_TASK_REENQ_"),
+            any: !constants.is_empty(),
+        }
+    }
+
+    /// Decodes a task's `scx.flags`.
+    pub fn decode(&self, raw: u32) -> ScxFlags {
+        let raw64 = u64::from(raw);
+        let fields = self.state_mask | self.reenq_mask;
+        let mut flags: Vec<String> =
+            self.flags.iter().filter(|(v, _)| raw64 & v != 0).map(|(_, n)| n.clone()).collect();
+        if raw64 & !self.known & !fields != 0 {
+            flags.push(format!("{:#x}", raw64 & !self.known & !fields));
+        }
+        let field = |mask: u64, names: &[(u64, String)]| -> Option<String> {
+            if mask == 0 {
+                return None;
+            }
+            let v = raw64 & mask;
+            Some(names.iter().find(|(c, _)| *c == v).map_or_else(|| format!("{v:#x}"), |(_, n)| n.clone()))
+        };
+        ScxFlags {
+            raw: format!("{raw:#x}"),
+            flags,
+            state: if self.any { field(self.state_mask, &self.states) } else { None },
+            reenq_reason: field(self.reenq_mask, &self.reenq),
+        }
+    }
 }
 
 /// Decodes `scx.flags` against the constants of `enum scx_ent_flags`.
 pub fn decode_scx_flags(raw: u32, constants: &EnumConstants) -> ScxFlags {
-    let get = |n: &str| constants.iter().find(|(k, _)| k == n).map(|&(_, v)| v);
-    let strip = |n: &str| n.trim_start_matches("SCX_TASK_").to_owned();
-    let raw64 = u64::from(raw);
-    let state_mask = get("SCX_TASK_STATE_MASK").unwrap_or(0x700);
-    let reenq_mask = get("SCX_TASK_REENQ_REASON_MASK").unwrap_or(0);
-    let fields = state_mask | reenq_mask;
-    let is_meta = |n: &str| n.ends_with("_SHIFT") || n.ends_with("_BITS") || n.ends_with("_MASK");
-    let mut flags: Vec<String> = constants
-        .iter()
-        .filter(|(n, v)| !is_meta(n) && v.is_power_of_two() && v & fields == 0 && raw64 & v != 0)
-        .map(|(n, _)| strip(n))
-        .collect();
-    let known: u64 = constants
-        .iter()
-        .filter(|(n, v)| !is_meta(n) && v.is_power_of_two() && v & fields == 0)
-        .fold(0, |a, (_, v)| a | v);
-    if raw64 & !known & !fields != 0 {
-        flags.push(format!("{:#x}", raw64 & !known & !fields));
-    }
-    let field = |mask: u64, prefix: &str| -> Option<String> {
-        if mask == 0 {
-            return None;
-        }
-        let v = raw64 & mask;
-        constants
-            .iter()
-            .find(|(n, c)| n.starts_with(prefix) && !is_meta(n) && *c & !mask == 0 && *c == v)
-            .map(|(n, _)| n.trim_start_matches(prefix).to_owned())
-            .or_else(|| Some(format!("{v:#x}")))
-    };
-    let state = if constants.is_empty() { None } else { field(state_mask, "SCX_TASK_") };
-    ScxFlags {
-        raw: format!("{raw:#x}"),
-        flags,
-        state,
-        reenq_reason: field(reenq_mask, "SCX_TASK_REENQ_").filter(|_| reenq_mask != 0),
-    }
+    ScxFlagNames::new(constants).decode(raw)
 }
 
 /// Where a task was found, in words (`curr cpu 3`, `runnable cpu 3`, `dsq local cpu 3`,
@@ -98,7 +159,7 @@ pub fn place_name(p: &Place) -> String {
 pub fn task_report(
     t: &TaskReads,
     found_on: &[Place],
-    flags: &EnumConstants,
+    flags: &ScxFlagNames,
     jiffies: Option<u64>,
     nr_cpus: u32,
 ) -> TaskReport {
@@ -109,7 +170,7 @@ pub fn task_report(
         tgid: d.tgid,
         comm: d.comm.to_string(),
         state: d.state.map(|s| task_state_letter(s).to_string()),
-        scx_flags: decode_scx_flags(d.scx_flags, flags),
+        scx_flags: flags.decode(d.scx_flags),
         dsq_kva: d.dsq_kva.filter(|v| v.0 != 0).map(|v| hex(v.0)),
         dsq_id: d.dsq_id.map(hex),
         dsq: d.dsq_id.map(|v| DsqId::decode(v).to_string()),
@@ -191,6 +252,43 @@ mod tests {
         assert_eq!(cpu_list(&[0b1011_0101], 8), "0,2,4-5,7");
         assert_eq!(cpu_list(&[0, 1], 128), "64");
         assert_eq!(cpu_list(&[0], 4), "(none)");
+    }
+
+    /// The word-at-a-time scan lists what a bit-by-bit one does: masks with runs across word
+    /// boundaries, words missing, bits set at and beyond `nr_cpus`.
+    #[test]
+    fn cpu_lists_match_a_bit_by_bit_scan() {
+        let bitwise = |words: &[u64], nr: u32| -> String {
+            let set = |c: u32| words.get((c / 64) as usize).is_some_and(|w| w >> (c % 64) & 1 == 1);
+            let mut parts = Vec::new();
+            let mut c = 0;
+            while c < nr {
+                if set(c) {
+                    let start = c;
+                    while c + 1 < nr && set(c + 1) {
+                        c += 1;
+                    }
+                    parts.push(if start == c { start.to_string() } else { format!("{start}-{c}") });
+                }
+                c += 1;
+            }
+            if parts.is_empty() { "(none)".into() } else { parts.join(",") }
+        };
+        let masks: [&[u64]; 7] = [
+            &[u64::MAX; 8],
+            &[u64::MAX, 0, 1 << 63, 1],
+            &[0x8000_0000_0000_0001, 0x8000_0000_0000_0001],
+            &[0xf0f0_f0f0_f0f0_f0f0],
+            &[],
+            &[0, 0, 0, 0, 0, 0, 0, 1 << 63],
+            &[1, u64::MAX],
+        ];
+        for words in masks {
+            for nr in [0, 1, 4, 63, 64, 65, 100, 127, 128, 200, 511, 512, 600] {
+                assert_eq!(cpu_list(words, nr), bitwise(words, nr), "{words:x?}, {nr} CPUs");
+            }
+        }
+        assert_eq!(cpu_list(&[u64::MAX; 8], 512), "0-511");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::walks::Walks;
 use scxray_core::{DsqOrigin, Field, ReadError, TaskDetail, VirtAddr};
 use scxray_wire::TaskRecord;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 /// Where a walk found a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +43,7 @@ pub struct TaskReads {
 
 /// Every task of `walks` with its identity, read once per task.
 pub(super) fn identities(r: &Reader<'_>, walks: Walks<VirtAddr>) -> Walks<TaskRecord> {
-    let mut cache: HashMap<VirtAddr, TaskRecord> = HashMap::new();
+    let mut cache: HashMap<VirtAddr, TaskRecord> = HashMap::with_capacity(walks.tasks.len());
     walks.map_tasks(|kva| {
         *cache.entry(kva).or_insert_with(|| TaskRecord { kva, identity: r.guest().read_task_identity(kva) })
     })
@@ -51,16 +52,19 @@ pub(super) fn identities(r: &Reader<'_>, walks: Walks<VirtAddr>) -> Walks<TaskRe
 /// Every task any walker found, once, in first-seen order, with the places it was found on
 /// and its detail.
 pub(super) fn found(r: &Reader<'_>, walks: &Walks<TaskRecord>) -> Vec<FoundTask> {
-    let mut order: Vec<VirtAddr> = Vec::new();
-    let mut found: HashMap<VirtAddr, Vec<Place>> = HashMap::new();
-    let mut note = |kva: VirtAddr, place: Place| {
-        found
-            .entry(kva)
-            .or_insert_with(|| {
-                order.push(kva);
-                Vec::new()
-            })
-            .push(place);
+    // Each task's index in `order`: one hash lookup per place, one small list per task.
+    let mut index: HashMap<VirtAddr, usize> = HashMap::with_capacity(walks.tasks.len());
+    let mut order: Vec<(VirtAddr, Vec<Place>)> = Vec::with_capacity(walks.tasks.len());
+    let mut note = |kva: VirtAddr, place: Place| match index.entry(kva) {
+        Entry::Occupied(e) => {
+            if let Some((_, places)) = order.get_mut(*e.get()) {
+                places.push(place);
+            }
+        }
+        Entry::Vacant(e) => {
+            e.insert(order.len());
+            order.push((kva, vec![place]));
+        }
     };
     for (cpu, run, _) in &walks.cpus {
         if cpu.curr_kva.0 != 0 {
@@ -80,9 +84,9 @@ pub(super) fn found(r: &Reader<'_>, walks: &Walks<TaskRecord>) -> Vec<FoundTask>
     }
     order
         .into_iter()
-        .map(|kva| FoundTask {
+        .map(|(kva, found_on)| FoundTask {
             kva,
-            found_on: found.remove(&kva).unwrap_or_default(),
+            found_on,
             detail: r
                 .guest()
                 .read_task_detail(kva)

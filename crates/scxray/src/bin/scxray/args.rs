@@ -142,12 +142,16 @@ pub fn parse_u64(s: &str) -> Result<u64, String> {
     .map_err(|e| format!("{s}: {e}"))
 }
 
-/// Prints `value` as pretty JSON on standard output.
+/// Prints `value` as pretty JSON on standard output, streamed (a big machine's report is tens
+/// of MB: never held as one string).
 pub fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
-    let s =
-        serde_json::to_string_pretty(value).map_err(|e| Error::Internal(format!("JSON encoding: {e}")))?;
-    println!("{s}");
-    Ok(())
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value)
+        .map_err(|e| Error::Internal(format!("JSON encoding: {e}")))?;
+    writeln!(out)
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::Internal(format!("writing standard output: {e}")))
 }
 
 /// Prints a report in `format`.
