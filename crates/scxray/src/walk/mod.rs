@@ -45,11 +45,14 @@ pub fn walk(target: &Target, limits: Limits) -> Snapshot {
     let mut c = collect::Collector::default();
     target.guest(limits).walk_machine(&mut c);
     let r = read::Reader::new(target);
-    let walks = tasks::identities(&r, c.walks);
+    // Each task's detail first: its identity comes with it, so the lists' identities need
+    // no second pass over the tasks' memory.
+    let tasks = tasks::found(&r, &c.walks);
+    let walks = tasks::identities(&r, c.walks, &tasks);
     Snapshot {
         root: c.root.map(|s| sched::root(&r, s)),
         sub_names: walks.subs.iter().map(|(s, _)| sched::names(&r, s.state.sched_kva, false)).collect(),
-        tasks: tasks::found(&r, &walks),
+        tasks,
         globals: global::read(&r),
         walks,
         problems: c.problems,

@@ -3,7 +3,7 @@
 
 use super::read::{Reader, Reading};
 use super::walks::Walks;
-use scxray_core::{DsqOrigin, Field, ReadError, TaskDetail, VirtAddr};
+use scxray_core::{DsqOrigin, Field, ReadError, TaskDetail, TaskIdentity, VirtAddr};
 use scxray_wire::TaskRecord;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -41,9 +41,18 @@ pub struct TaskReads {
     pub cpus_allowed: Reading<Vec<u64>>,
 }
 
-/// Every task of `walks` with its identity, read once per task.
-pub(super) fn identities(r: &Reader<'_>, walks: Walks<VirtAddr>) -> Walks<TaskRecord> {
-    let mut cache: HashMap<VirtAddr, TaskRecord> = HashMap::with_capacity(walks.tasks.len());
+/// Every task of `walks` with its identity, read once per task: taken from its detail in
+/// `found` when that was read (`read_task_detail` reads the identity first and fails without
+/// it, so its pid and comm are the identity's), else read.
+pub(super) fn identities(r: &Reader<'_>, walks: Walks<VirtAddr>, found: &[FoundTask]) -> Walks<TaskRecord> {
+    let mut cache: HashMap<VirtAddr, TaskRecord> = found
+        .iter()
+        .filter_map(|t| {
+            let d = &t.detail.as_ref().ok()?.detail;
+            let identity = TaskIdentity { kva: t.kva, pid: d.pid, comm: d.comm };
+            Some((t.kva, TaskRecord { kva: t.kva, identity: Ok(identity) }))
+        })
+        .collect();
     walks.map_tasks(|kva| {
         *cache.entry(kva).or_insert_with(|| TaskRecord { kva, identity: r.guest().read_task_identity(kva) })
     })
@@ -51,7 +60,7 @@ pub(super) fn identities(r: &Reader<'_>, walks: Walks<VirtAddr>) -> Walks<TaskRe
 
 /// Every task any walker found, once, in first-seen order, with the places it was found on
 /// and its detail.
-pub(super) fn found(r: &Reader<'_>, walks: &Walks<TaskRecord>) -> Vec<FoundTask> {
+pub(super) fn found(r: &Reader<'_>, walks: &Walks<VirtAddr>) -> Vec<FoundTask> {
     // Each task's index in `order`: one hash lookup per place, one small list per task.
     let mut index: HashMap<VirtAddr, usize> = HashMap::with_capacity(walks.tasks.len());
     let mut order: Vec<(VirtAddr, Vec<Place>)> = Vec::with_capacity(walks.tasks.len());
@@ -70,17 +79,17 @@ pub(super) fn found(r: &Reader<'_>, walks: &Walks<TaskRecord>) -> Vec<FoundTask>
         if cpu.curr_kva.0 != 0 {
             note(cpu.curr_kva, Place::Curr(cpu.cpu));
         }
-        for t in run {
-            note(t.kva, Place::Runnable(cpu.cpu));
+        for &t in run {
+            note(t, Place::Runnable(cpu.cpu));
         }
     }
     for (h, ts, _) in &walks.dsqs {
-        for t in ts {
-            note(t.kva, Place::Dsq(h.origin));
+        for &t in ts {
+            note(t, Place::Dsq(h.origin));
         }
     }
-    for t in &walks.tasks {
-        note(t.kva, Place::ScxTasks);
+    for &t in &walks.tasks {
+        note(t, Place::ScxTasks);
     }
     order
         .into_iter()
