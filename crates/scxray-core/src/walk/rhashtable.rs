@@ -75,7 +75,9 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
     /// it may report again (`stray_chains`): telling them apart would need a memory of every
     /// DSQ seen, which a walker without an allocator does not have, and a kernel table never
     /// holds such a chain but while a rehash moves an entry. A NULL `next` ends a chain as
-    /// broken (a kernel chain ends at a nulls marker, never at NULL).
+    /// broken (a kernel chain ends at a nulls marker, never at NULL); a broken chain may
+    /// likewise have run into another bucket's chain before it broke (the fuzzer found one),
+    /// so its DSQs may be reported again too: the report says so with the broken count.
     pub(crate) fn walk_dsq_hash<V: Visitor + ?Sized>(
         &self,
         ht: VirtAddr,

@@ -242,7 +242,12 @@ pub fn render(r: &Report) -> String {
             } else {
                 format!(", truncated: {}", u.truncated.join(","))
             },
-            if u.broken_chains > 0 { format!(", {} broken chains", u.broken_chains) } else { String::new() },
+            if u.broken_chains > 0 {
+                // A chain that broke may have run into another bucket's first.
+                format!(", {} broken chains (a DSQ may be listed twice)", u.broken_chains)
+            } else {
+                String::new()
+            },
             match u.first_looped_bucket {
                 Some(b) if u.looped_chains > 0 =>
                     format!(", {} looped chains (first in bucket {b})", u.looped_chains),
