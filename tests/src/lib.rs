@@ -26,8 +26,9 @@ pub mod system_map;
 
 use scxray_core::{
     AddressKind, FlatImage, Guest, KernelSymbols, Layout, Limits, LinearRange, LinearTranslator, MemError,
-    PerCpuOffsets, PhysAddr, PhysMem, SchedGlobals, VirtAddr,
+    PerCpuOffsets, PhysAddr, PhysMem, SampleSpec, SchedGlobals, VirtAddr,
 };
+use scxray_core::{EventStatsAt, WatchdogTimeoutAt};
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -980,3 +981,65 @@ pub fn demo_machine(exit_kind: u32, user_dsq_id: u64) -> GuestBuilder {
     }
     b
 }
+
+/// A machine for the sampler ([`Guest::sample_into`]), at Debian 7.3 amd64 offsets: 4 CPUs on
+/// 2 nodes, a root scheduler (exit kind 0) with user DSQ 0x42; `jiffies` at 10 000, the enable
+/// state 1, a watchdog timeout of 7 500 jiffies (`scx_watchdog_timeout`); pid `100 + cpu`
+/// running on each CPU; the tasks of [`SAMPLED_RUNNABLE`] runnable (with their `runnable_at`);
+/// pids 200 and 201 on the user DSQ (`nr` 2, `seq` 17), pid 202 on node 1's global DSQ;
+/// `rq.clock` `1000 * (cpu + 1)` and `scx_rq.nr_running` the CPU's runnable count; two event
+/// counters per CPU (`[cpu + 1, 10 * (cpu + 1)]`). Returns the guest and the spec that says
+/// where those are.
+pub fn sampled_machine() -> (TestGuest, SampleSpec) {
+    let mut b = GuestBuilder::new(kernels::debian_7_3_amd64(), 4, 2);
+    b.attach_scheduler(0, 16);
+    let jiffies = b.alloc_image(8);
+    b.write_u64(jiffies, 10_000);
+    let enable_state = b.alloc_image(4);
+    b.write_u32(enable_state, 1);
+    let timeout = b.alloc_image(8);
+    b.write_u64(timeout, 7_500);
+    let (see, tl, rl) = (b.layout.see.unwrap(), b.layout.task.unwrap(), b.layout.rq.unwrap());
+    for cpu in 0..4u32 {
+        let t = b.add_task(100 + cpu as i32, b"runner");
+        b.set_curr(cpu, t);
+        let rq = b.rq(cpu);
+        b.write_u64(rq.at(rl.clock.unwrap()), 1000 * u64::from(cpu + 1));
+    }
+    let mut per_cpu = [0u32; 4];
+    for &(pid, cpu, runnable_at) in &SAMPLED_RUNNABLE {
+        let t = b.add_task(pid, b"waiter");
+        b.make_runnable(cpu, t);
+        b.write_u64(t.at(tl.scx).at(see.runnable_at.unwrap()), runnable_at);
+        per_cpu[cpu as usize] += 1;
+    }
+    for (cpu, &n) in (0u32..).zip(&per_cpu) {
+        b.set_rq_scalars(cpu, n, 0, false);
+    }
+    let user = b.add_user_dsq(0x42, 3, false);
+    for pid in [200, 201] {
+        let t = b.add_task(pid, b"queued");
+        b.enqueue(user, t);
+    }
+    b.set_dsq_counts(user, 2, 17);
+    let t = b.add_task(202, b"global");
+    let global = b.global_dsq(1);
+    b.enqueue(global, t);
+    let per_cpu: Vec<[i64; 2]> = (1..=4).map(|c| [c, 10 * c]).collect();
+    b.add_global_event_stats(&per_cpu);
+    let events = VirtAddr(b.scheme().percpu_base.wrapping_add(EVENT_STATS_OFF));
+    let mut event_offsets = heapless::Vec::new();
+    event_offsets.extend_from_slice(&[0, 8]).unwrap();
+    let spec = SampleSpec {
+        jiffies: Some(jiffies),
+        enable_state: Some(enable_state),
+        watchdog_timeout: Some(WatchdogTimeoutAt::Global(timeout)),
+        events: Some(EventStatsAt::PerCpu(events)),
+        event_offsets,
+    };
+    (b.build(), spec)
+}
+
+/// The sampled machine's runnable tasks: pid, CPU, `runnable_at`.
+pub const SAMPLED_RUNNABLE: [(i32, u32, u64); 6] =
+    [(300, 0, 6_000), (301, 0, 9_990), (302, 1, 9_000), (303, 2, 4_000), (304, 3, 9_999), (305, 3, 9_500)];

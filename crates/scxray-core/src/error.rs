@@ -102,6 +102,9 @@ pub enum Field {
     // Appended with the caps sized from the kernel's counts.
     NrThreadsVar,
     RhashtableNelems,
+    RqClock,
+    SchedWatchdogTimeout,
+    WatchdogTimeoutVar,
 }
 
 impl Field {
@@ -196,6 +199,9 @@ impl Field {
             Self::Requested => "the requested bytes",
             Self::NrThreadsVar => "nr_threads",
             Self::RhashtableNelems => "rhashtable.nelems",
+            Self::RqClock => "rq.clock",
+            Self::SchedWatchdogTimeout => "scx_sched.watchdog_timeout",
+            Self::WatchdogTimeoutVar => "scx_watchdog_timeout",
         }
     }
 }

@@ -31,6 +31,9 @@
 //!   globals) and [`task`] (one task's detail);
 //! - [`visit`]: [`Visitor`], the streaming output, and [`output`], the values it carries;
 //!   [`collect`]: the `heapless` collected outputs;
+//! - [`sample`]: one [`Sample`] of a running scheduler for watching it over time
+//!   ([`Guest::sample_into`]: per CPU, per DSQ header, event counters, the oldest runnable
+//!   tasks, checked for consistency);
 //! - `wire` (feature `serde`): the embedded wire format's message types.
 //!
 //! [`bpf`] is the scheduler's BPF state (its maps and programs, issue 18): so far the layout
@@ -93,6 +96,7 @@ pub mod layout;
 pub mod limits;
 pub mod memory;
 pub mod output;
+pub mod sample;
 pub mod symbols;
 pub mod task;
 pub mod tlb;
@@ -117,6 +121,10 @@ pub use memory::{FlatImage, LeInt, MemError, PhysMem, RegionSet};
 pub use output::{
     Comm, CpuScx, DsqHeader, DsqOrigin, HashTruncation, HashWalk, ListWalk, Pass, Problem, Provenance,
     SchedState, SubSched, TaskEntry, TaskIdentity,
+};
+pub use sample::{
+    Consistency, CpuSample, DsqSample, EventStatsAt, MAX_EVENTS, RunnableAge, Sample, SampleRoot, SampleSpec,
+    WatchdogTimeoutAt,
 };
 pub use symbols::{KernelSymbols, PerCpuOffsets, SchedGlobals, Symbol};
 pub use task::{DsqId, TaskDetail};

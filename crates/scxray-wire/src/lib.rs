@@ -15,6 +15,10 @@
 //!   [`Record::End`]. A stream needs no buffer of its own on the embedded side, only the
 //!   output bytes; records that did not fit are counted in the end record.
 //!
+//! A third message is a stream: the **samples** of a running guest ([`mod@sample`]),
+//! [`Header::SAMPLES`] then one [`scxray_core::Sample`] per frame, for a VMM's monitor that
+//! watches a scheduler over time ([`scxray_core::Guest::sample_into`]) without the host crate.
+//!
 //! A reader checks the header before anything else ([`header`]): another magic is another
 //! message, and another version is refused rather than misread.
 //!
@@ -123,6 +127,7 @@ pub mod error;
 pub mod header;
 pub mod record;
 pub mod request;
+pub mod sample;
 pub mod serve;
 pub mod translator;
 
@@ -131,6 +136,7 @@ pub use error::WireError;
 pub use header::{DUMP_MAGIC, Header, REQUEST_MAGIC, VERSION};
 pub use record::{CGROUP_PATH_LEN, OPS_NAME_LEN, Record, SchedNames, SchedulerExtra, TaskRecord, Trailer};
 pub use request::{Context, EnumName, MAX_ENUM_NAMES, Request, Symbols};
+pub use sample::{SAMPLES_MAGIC, SAMPLES_VERSION, SampleReader, encode_sample, encode_samples_header};
 pub use serve::{serve, serve_with};
 pub use translator::{
     Aarch64Config, LinearRanges, LinearRule, MAX_LINEAR_RANGES, Translator, TranslatorConfig, X86_64Config,

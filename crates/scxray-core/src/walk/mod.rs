@@ -8,5 +8,6 @@ pub(crate) mod list;
 pub(crate) mod machine;
 pub(crate) mod rhashtable;
 pub(crate) mod rq;
+pub(crate) mod sample;
 pub(crate) mod sched;
 pub(crate) mod tasks;
