@@ -17,7 +17,10 @@
 //!    reads guest memory.
 //! 5. [`report`]: the `scxray.dump/1` schema, the builder from a snapshot, what is derived
 //!    from it (decoded flags, names, ages), the text renderer, and `diff`.
-//! 6. [`wire`]: the wire format's host side over `scxray-wire` (the request for an embedded
+//! 6. [`watch`]: a guest sampled again and again ([`walk::Sampler`]) without pausing it: JSON
+//!    lines, a Perfetto trace, triggers (stalls, stuck DSQs, stopped clocks, exit, thresholds)
+//!    and what a trigger captures (a full report, with QMP a consistent dump).
+//! 7. [`wire`]: the wire format's host side over `scxray-wire` (the request for an embedded
 //!    walker, the decoder of its dump).
 //!
 //! [`error`] (exit codes and host errors) serves every stage. The `scxray` command (`src/bin/scxray`, one module per
@@ -26,9 +29,7 @@
 //!
 //! Where what comes next goes: the scheduler's BPF state (issue 18) is walked in `walk/`
 //! beside the kernel walks (the walkers themselves in `scxray-core`) and shown in a BPF section
-//! of `report/`; the watch loop (issue 19) samples through a sampler in `walk/` and gets a
-//! `watch/` stage after `report/` for its loop, triggers and outputs (JSON lines, terminal UI,
-//! Perfetto trace).
+//! of `report/`; a terminal UI for the watch (issue 19) belongs to `watch/`, over the same samples.
 
 pub mod error;
 pub mod kernel;
@@ -36,6 +37,7 @@ pub mod report;
 pub mod source;
 pub mod target;
 pub mod walk;
+pub mod watch;
 pub mod wire;
 
 pub use error::Error;

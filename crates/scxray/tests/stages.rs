@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 /// The stages in the order data flows, after the errors every stage returns.
 const STAGES: &[&str] = &[
     // Host errors: every stage returns them.
-    "error", "source", "kernel", "target", "walk", "report", "wire",
+    "error", "source", "kernel", "target", "walk", "report", "watch", "wire",
 ];
 
 /// Calls that read guest memory: none may appear in the report stage.

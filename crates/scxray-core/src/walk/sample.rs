@@ -28,9 +28,24 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
         spec: &SampleSpec,
         out: &mut Sample<C, D, E, W>,
     ) {
+        self.sample_into_refreshing(spec, out, || {});
+    }
+
+    /// [`Self::sample_into`] over memory that caches what it read (a VMM process's pages):
+    /// `refresh` drops the cache before each read that must see the guest as it is now (the
+    /// re-read and the second sample), else the check would compare the cache with itself.
+    pub fn sample_into_refreshing<const C: usize, const D: usize, const E: usize, const W: usize>(
+        &self,
+        spec: &SampleSpec,
+        out: &mut Sample<C, D, E, W>,
+        mut refresh: impl FnMut(),
+    ) {
         self.sample_once(spec, out);
+        refresh();
         if self.sample_moved(spec, out) {
+            refresh();
             self.sample_once(spec, out);
+            refresh();
             out.consistency =
                 if self.sample_moved(spec, out) { Consistency::Torn } else { Consistency::Retried };
         }

@@ -63,6 +63,19 @@ impl Memory {
         Ok(Self::Process(Box::new(GuestProcess::attach(spec)?)))
     }
 
+    /// Whether the memory changes while it is read (a running VM, the running host): a watch
+    /// samples it again and again; a dump gives one sample.
+    pub fn is_running(&self) -> bool {
+        matches!(self, Self::Process(_) | Self::Live(_))
+    }
+
+    /// Drops what was cached of a running guest's memory: the next read sees it as it is now.
+    pub fn forget(&self) {
+        if let Self::Process(p) = self {
+            p.forget();
+        }
+    }
+
     /// The highest physical address backed, plus one.
     pub fn phys_end(&self) -> u64 {
         match self {

@@ -67,6 +67,7 @@ const WANTED_SYMBOLS: &[&str] = &[
     "scx_nr_rejected",
     "scx_enable_seq",
     "scx_watchdog_timestamp",
+    "scx_watchdog_timeout",
     "scx_ops",
     "scx_exit_kind",
     "scx_exit_info",

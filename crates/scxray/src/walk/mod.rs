@@ -3,17 +3,20 @@
 //! tree, `scx_tasks`) and every other read of the report: task identities and detail,
 //! scheduler names and cgroup paths, exit info, event counters, the global state. A read
 //! that failed is kept as its [`scxray_core::ReadError`] ([`Reading::Failed`]). After this
-//! stage nothing reads guest memory.
+//! stage nothing reads guest memory. [`Sampler`] takes the
+//! lighter sample a watch takes again and again (`scxray_core::Sample`).
 
 mod collect;
 mod global;
 mod read;
+mod sample;
 mod sched;
 mod tasks;
 pub mod walks;
 
 pub use global::GlobalReads;
 pub use read::Reading;
+pub use sample::{HostSample, Sampler};
 pub use sched::{EventCounts, ExitReads, Root, SchedNames};
 pub use tasks::{FoundTask, Place, TaskReads};
 pub use walks::Walks;

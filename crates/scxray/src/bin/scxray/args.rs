@@ -40,6 +40,11 @@ pub struct KernelArgs {
 }
 
 impl KernelArgs {
+    /// The QMP socket given, if any.
+    pub fn qmp_socket(&self) -> Option<&Path> {
+        self.qmp.as_deref()
+    }
+
     /// Configures the dump named here, the running guest it attaches to, or the running host
     /// when there is neither.
     pub fn configure(&self) -> Result<Target, Error> {

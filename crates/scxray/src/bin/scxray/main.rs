@@ -7,6 +7,7 @@ mod dump;
 mod info;
 mod progress;
 mod read;
+mod watch;
 
 use clap::{Parser, Subcommand};
 use decode::DecodeArgs;
@@ -18,6 +19,7 @@ use read::ReadArgs;
 use scxray::Error;
 use scxray::error::exit;
 use std::process::ExitCode;
+use watch::WatchArgs;
 
 /// Read a Linux sched_ext scheduler's state out of a VM's memory or a memory dump.
 ///
@@ -36,7 +38,8 @@ use std::process::ExitCode;
         scxray info guest.core --vmlinux vmlinux\n\n\
         scxray dump --qemu 4242            (a running QEMU, read through /proc/4242/mem; not paused)\n  \
         scxray dump --qmp /tmp/qmp.sock    (the same, its RAM layout from QEMU's monitor)\n  \
-        scxray dump                        (the running host: /proc/kcore, as root)\n\n\
+        scxray dump                        (the running host: /proc/kcore, as root)\n  \
+        scxray watch --qemu 4242 --for 60s (sample it without pausing; fire on stalls)\n\n\
         Memory dumps: QEMU's `dump-guest-memory` (paging=false) or a kdump /proc/vmcore copy (ELF),\n\
         a kdump-compressed core (makedumpfile; QEMU's kdump-zlib/-lzo/-snappy, plain or flattened),\n\
         or a raw image of guest RAM (--raw-base gives its first physical address). A guest started\n\
@@ -47,7 +50,8 @@ use std::process::ExitCode;
         1  internal error (a bug in scxray)\n  \
         2  bad input: unreadable, truncated or mismatched files, bad arguments\n  \
         3  unsupported kernel: no sched_ext in it, or not x86_64/aarch64\n  \
-        4  `diff` found something stuck (dead DSQs, starving tasks, stalled CPUs)"
+        4  `diff` found something stuck (dead DSQs, starving tasks, stalled CPUs), or a `watch`\n     \
+           trigger fired"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -71,6 +75,11 @@ enum Command {
     /// Turn a wire dump from an embedded scxray (firmware, a hypervisor's monitor; see the
     /// README's "Embedding scxray") into the report `dump` prints.
     Decode(DecodeArgs),
+    /// Sample a running guest again and again without pausing it (JSON lines on stdout, a
+    /// Perfetto trace), and fire when something stalls: a runnable task near the watchdog's
+    /// timeout, a DSQ or a CPU's clock that stopped, the scheduler exiting, user thresholds.
+    /// A trigger leaves a full report (and with --qmp a dump). Exit status 4 when one fired.
+    Watch(WatchArgs),
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
@@ -81,6 +90,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Read(r) => read::run(&r, &progress),
         Command::Diff(d) => diff::run(&d, &progress),
         Command::Decode(d) => decode::run(&d),
+        Command::Watch(w) => watch::run(&w, &progress),
     }
 }
 
