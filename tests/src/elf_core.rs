@@ -218,7 +218,9 @@ impl GuestBuilder {
         ]
     }
 
-    fn image_var(&mut self, name: &'static str, size: u64) -> VirtAddr {
+    /// A zeroed kernel-image variable of `size` bytes, named `name` in the System.map (and the
+    /// kallsyms tables) the core writer makes.
+    pub fn image_var(&mut self, name: &'static str, size: u64) -> VirtAddr {
         let va = self.alloc_image(size);
         self.image_vars.push((name, va));
         va
