@@ -119,3 +119,50 @@ fn a_sample_of_unreadable_memory_reports_problems_and_never_panics() {
     assert!(s.cpus.is_empty() && s.dsqs.is_empty());
     assert!(s.first_problem.is_some());
 }
+
+/// Guest memory that caches what it read (like a VMM process's page cache) over a `jiffies`
+/// that moves on every uncached read.
+struct Cached<'a> {
+    image: FlatImage<'a>,
+    jiffies_pa: u64,
+    cached: Cell<Option<u64>>,
+    ticks: Cell<u64>,
+}
+
+impl PhysMem for Cached<'_> {
+    fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
+        self.image.read(pa, buf)?;
+        if pa.0 == self.jiffies_pa {
+            let v = self.cached.get().unwrap_or_else(|| {
+                self.ticks.set(self.ticks.get() + 1);
+                20_000 + self.ticks.get()
+            });
+            self.cached.set(Some(v));
+            buf.copy_from_slice(&v.to_le_bytes());
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn over_a_caching_memory_the_re_read_goes_past_the_cache() {
+    let (g, spec) = sampled_machine();
+    let mem = Cached {
+        image: FlatImage::new(PhysAddr(g.mem_base), &g.mem),
+        jiffies_pa: g.map.pa(spec.jiffies.unwrap().0),
+        cached: Cell::new(None),
+        ticks: Cell::new(0),
+    };
+    let tr = LinearTranslator::new(&g.ranges);
+    let guest = Guest::new(&mem, &tr, &g.layout, g.kernel_symbols());
+    let mut s = Small::default();
+    // Without a refresh the re-read sees the cache: the moving jiffies goes unnoticed.
+    guest.sample_into(&spec, &mut s);
+    assert_eq!(s.consistency, Consistency::Stable);
+    // With one, it is seen: sampled again, moved again, torn.
+    guest.sample_into_refreshing(&spec, &mut s, || mem.cached.set(None));
+    assert_eq!(s.consistency, Consistency::Torn);
+    // Its first sample read the cache (the caller refreshes before a sample), then three reads
+    // went past it: the re-read, the second sample, the second re-read.
+    assert_eq!(mem.ticks.get(), 1 + 3);
+}
