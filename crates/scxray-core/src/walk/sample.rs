@@ -302,28 +302,17 @@ struct SampleVisitor<
     runnable_at: Option<u64>,
 }
 
-impl<
-    M: PhysMem + ?Sized,
-    T: Translate + ?Sized,
-    const C: usize,
-    const D: usize,
-    const E: usize,
-    const W: usize,
-> SampleVisitor<'_, '_, '_, M, T, C, D, E, W>
-{
-    /// Keeps `age` among the oldest, oldest first.
-    fn keep_oldest(&mut self, age: RunnableAge) {
-        let oldest = &mut self.out.oldest;
-        let at = oldest.iter().position(|o| o.age_jiffies < age.age_jiffies).unwrap_or(oldest.len());
-        if oldest.is_full() {
-            if at >= oldest.len() {
-                return;
-            }
-            oldest.pop();
+/// Keeps `age` among the oldest, oldest first.
+fn keep_oldest<const W: usize>(oldest: &mut heapless::Vec<RunnableAge, W>, age: RunnableAge) {
+    let at = oldest.iter().position(|o| o.age_jiffies < age.age_jiffies).unwrap_or(oldest.len());
+    if oldest.is_full() {
+        if at >= oldest.len() {
+            return;
         }
-        // Cannot fail: there is room and `at` is at most the length.
-        let _ = oldest.insert(at, age);
+        oldest.pop();
     }
+    // Cannot fail: there is room and `at` is at most the length.
+    let _ = oldest.insert(at, age);
 }
 
 impl<
@@ -361,14 +350,17 @@ impl<
         let (Some(off), Some(jiffies)) = (self.runnable_at, self.out.jiffies) else { return };
         let at = t.task_kva.member(off, Field::SeeRunnableAt);
         match at.and_then(|a| self.guest.read_le::<u64>(a, Field::SeeRunnableAt)) {
-            Ok(runnable_at) => self.keep_oldest(RunnableAge {
-                kva: t.task_kva,
-                cpu,
-                pid: None,
-                comm: None,
-                runnable_at,
-                age_jiffies: i64::from_le_bytes(jiffies.wrapping_sub(runnable_at).to_le_bytes()),
-            }),
+            Ok(runnable_at) => keep_oldest(
+                &mut self.out.oldest,
+                RunnableAge {
+                    kva: t.task_kva,
+                    cpu,
+                    pid: None,
+                    comm: None,
+                    runnable_at,
+                    age_jiffies: i64::from_le_bytes(jiffies.wrapping_sub(runnable_at).to_le_bytes()),
+                },
+            ),
             Err(error) => note(self.out, Problem::Unreadable { pass: Pass::RqScx, error }),
         }
     }
