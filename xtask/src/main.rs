@@ -126,6 +126,9 @@ fn test_all(args: &[String]) -> Result<(), String> {
             lab::runs::kdump::run(&[])?;
             // The matrix's dumps walked by the embedded side over the wire: same report.
             lab::runs::wire::run(&[])?;
+            // scxray watch by PID: a stall caught before the kernel's watchdog, a healthy guest
+            // quiet for 65 s of guest time, the cost at 10 ms (two boots, ~10 minutes).
+            lab::runs::watch::run(&[])?;
         }
     }
     println!("xtask: test-all passed in {:.0} s", start.elapsed().as_secs_f64());

@@ -35,6 +35,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "soak" => runs::soak::run(rest),
         "kdump" => runs::kdump::run(rest),
         "wire" => runs::wire::run(rest),
+        "watch" => runs::watch::run(rest),
         "btf" => runs::btf::btf_check(),
         "help" | "--help" | "-h" => {
             print_help();
@@ -73,6 +74,9 @@ fn print_help() {
          \x20   (amd64, dynamically linked; cached: a warm run builds nothing)\n  \
          btf                                resolve every matrix kernel's BTF, compare with the table\n  \
          soak [--seconds N]                 read a running guest's shared RAM file in a loop (default 60 s)\n  \
+         watch [--seconds N] [--only W]     `scxray watch` by PID: a stalled scx_qmap must fire before the\n  \
+         \x20   kernel's watchdog (report and dump captured); scx_simple for N s (65) must not;\n  \
+         \x20   then the cost at a 10 ms interval (~10 min)\n  \
          kdump [--kernel K]                 QEMU's kdump-zlib/lzo/snappy dumps of one instant read like its ELF core\n  \
          check [name...]                    run scxray on the run directory's dumps, check each against its truth\n  \
          wire                               the matrix's dumps over the wire format: embedded walk == direct report\n  \

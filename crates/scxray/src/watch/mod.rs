@@ -143,8 +143,9 @@ pub fn watch(
         let now = Instant::now();
         if next > now {
             std::thread::sleep(next - now);
-        } else {
-            // Behind: start again from now rather than sampling in a burst.
+        } else if now - next > opts.interval * 10 {
+            // Far behind (the host did not run us): start again from now rather than sampling
+            // in a burst; a little behind, catch up, so the rate holds on average.
             next = now;
         }
     }

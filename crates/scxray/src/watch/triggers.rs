@@ -13,8 +13,12 @@ pub struct Thresholds {
     /// stalling (the kernel disables the scheduler at 1).
     pub stall_fraction: f64,
     /// Valid samples in a row a DSQ holding tasks may keep its `nr` and `seq`, and a CPU with
-    /// work its clock, before they count as stuck.
+    /// work its clock, before they count as stuck...
     pub still_samples: u32,
+    /// ... and the guest time (`jiffies`) those samples must span, as a fraction of
+    /// `watchdog_timeout`: a guest whose vCPUs the host did not run (TCG's round robin, a
+    /// loaded host) keeps its clocks without being stuck.
+    pub still_fraction: f64,
     /// A DSQ deeper than this fires.
     pub max_dsq_depth: Option<u32>,
     /// `nr_running` of the busiest CPU minus that of the idlest above this fires.
@@ -23,7 +27,13 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self { stall_fraction: 0.5, still_samples: 20, max_dsq_depth: None, max_imbalance: None }
+        Self {
+            stall_fraction: 0.5,
+            still_samples: 20,
+            still_fraction: 0.1,
+            max_dsq_depth: None,
+            max_imbalance: None,
+        }
     }
 }
 
@@ -141,14 +151,43 @@ pub fn dsq_label(origin: DsqOrigin, id: u64) -> String {
     }
 }
 
+/// How long a value stayed: valid samples in a row, and `jiffies` when it was first seen.
+#[derive(Debug, Clone, Copy, Default)]
+struct Still {
+    samples: u32,
+    since: Option<u64>,
+}
+
+impl Still {
+    /// `self` one sample on when the value is unchanged, else a new count from `jiffies`.
+    fn next(self, unchanged: bool, jiffies: Option<u64>) -> Self {
+        if unchanged {
+            Self { samples: self.samples + 1, ..self }
+        } else {
+            Self { samples: 0, since: jiffies }
+        }
+    }
+
+    /// Whether it stayed `samples` samples over at least `span` jiffies (no span needed when
+    /// either is unknown).
+    fn stuck(self, samples: u32, span: Option<u64>, jiffies: Option<u64>) -> bool {
+        let spanned = match (span, self.since, jiffies) {
+            (Some(span), Some(since), Some(now)) => now.wrapping_sub(since) >= span,
+            _ => true,
+        };
+        self.samples >= samples && spanned
+    }
+}
+
 /// Judges samples one after another.
 #[derive(Debug, Default)]
 pub struct Judge {
     thresholds: Thresholds,
-    /// Each DSQ's `(nr, seq)` and for how many valid samples it was so.
-    dsqs: HashMap<VirtAddr, ((u32, u32), u32)>,
-    /// Each CPU's `rq.clock` and for how many valid samples it was so while it had work.
-    clocks: HashMap<u32, (Option<u64>, u32)>,
+    /// Each DSQ's `(nr, seq)`, for how many valid samples it was so, and since when.
+    dsqs: HashMap<VirtAddr, ((u32, u32), Still)>,
+    /// Each CPU's `rq.clock`, for how many valid samples it was so while it had work, and
+    /// since when.
+    clocks: HashMap<u32, (Option<u64>, Still)>,
     /// The exit kind of the last valid sample (with the scheduler it belonged to).
     exit_kind: Option<(VirtAddr, u32)>,
 }
@@ -188,16 +227,21 @@ impl Judge {
                 });
             }
         }
+        let span =
+            s.root.and_then(|r| r.watchdog_timeout).map(|w| (w as f64 * t.still_fraction).ceil() as u64);
         let mut seen = HashMap::with_capacity(s.dsqs.len());
         for d in &s.dsqs {
             let now = (d.nr, d.seq);
-            let still = match self.dsqs.get(&d.kva) {
-                Some(&(before, n)) if before == now => n + 1,
-                _ => 0,
-            };
+            let before = self.dsqs.get(&d.kva).copied();
+            let still =
+                before.map(|b| b.1).unwrap_or_default().next(before.is_some_and(|b| b.0 == now), s.jiffies);
             seen.insert(d.kva, (now, still));
-            if d.nr > 0 && still >= t.still_samples {
-                fired.push(Trigger::StuckDsq { dsq: dsq_label(d.origin, d.id), nr: d.nr, samples: still });
+            if d.nr > 0 && still.stuck(t.still_samples, span, s.jiffies) {
+                fired.push(Trigger::StuckDsq {
+                    dsq: dsq_label(d.origin, d.id),
+                    nr: d.nr,
+                    samples: still.samples,
+                });
             }
             if let Some(max) = t.max_dsq_depth.filter(|&m| d.nr > m) {
                 fired.push(Trigger::DsqDepth { dsq: dsq_label(d.origin, d.id), nr: d.nr, max });
@@ -205,15 +249,17 @@ impl Judge {
         }
         self.dsqs = seen;
         for c in &s.cpus {
-            let still = match self.clocks.get(&c.cpu) {
-                Some(&(before, n)) if c.nr_running > 0 && c.rq_clock.is_some() && before == c.rq_clock => {
-                    n + 1
-                }
-                _ => 0,
-            };
+            let before = self.clocks.get(&c.cpu).copied();
+            let unchanged =
+                c.nr_running > 0 && c.rq_clock.is_some() && before.is_some_and(|b| b.0 == c.rq_clock);
+            let still = before.map(|b| b.1).unwrap_or_default().next(unchanged, s.jiffies);
             self.clocks.insert(c.cpu, (c.rq_clock, still));
-            if still >= t.still_samples {
-                fired.push(Trigger::StoppedClock { cpu: c.cpu, nr_running: c.nr_running, samples: still });
+            if still.stuck(t.still_samples, span, s.jiffies) {
+                fired.push(Trigger::StoppedClock {
+                    cpu: c.cpu,
+                    nr_running: c.nr_running,
+                    samples: still.samples,
+                });
             }
         }
         if let Some(max) = t.max_imbalance {
@@ -313,16 +359,28 @@ mod tests {
 
     #[test]
     fn a_still_dsq_with_tasks_and_a_still_clock_with_work_fire_after_n_samples() {
+        let at = |jiffies: u64| {
+            let mut s = sample(0, (2, 5), 100, 0);
+            s.jiffies = Some(jiffies);
+            s
+        };
         let mut j = Judge::new(Thresholds { still_samples: 3, ..Thresholds::default() });
-        for _ in 0..3 {
-            assert!(j.judge(&sample(0, (2, 5), 100, 0)).is_empty());
+        for i in 0..3 {
+            assert!(j.judge(&at(10_000 + 100 * i)).is_empty());
         }
-        assert_eq!(kinds(&j.judge(&sample(0, (2, 5), 100, 0))), ["stuck_dsq", "stopped_clock"]);
+        assert_eq!(kinds(&j.judge(&at(10_300))), ["stuck_dsq", "stopped_clock"]);
         // One move starts the count again; an empty DSQ never fires.
         let mut j = Judge::new(Thresholds { still_samples: 3, ..Thresholds::default() });
         for i in 0..10 {
             assert!(j.judge(&sample(0, (0, 5), 100 + i, 0)).is_empty());
         }
+        // Samples enough but guest time too short (jiffies stood still: the host did not run
+        // the guest): no trigger until the span reaches 1/10 of the 1250-jiffy timeout.
+        let mut j = Judge::new(Thresholds { still_samples: 3, ..Thresholds::default() });
+        for jiffies in [10_000, 10_001, 10_002, 10_003, 10_124] {
+            assert!(j.judge(&at(jiffies)).is_empty(), "at {jiffies}");
+        }
+        assert_eq!(kinds(&j.judge(&at(10_125))), ["stuck_dsq", "stopped_clock"]);
         // A torn sample is skipped: it neither fires nor breaks a count.
         let mut torn = sample(5000, (9, 9), 1, 1024);
         torn.consistency = Consistency::Torn;

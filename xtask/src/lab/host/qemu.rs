@@ -43,6 +43,8 @@ pub struct BootOptions {
     /// right after the ELF core: the same instant, another writer's format. Formats this QEMU
     /// does not offer are skipped (see [`BootResult::extra_dumps`]).
     pub extra_formats: Vec<String>,
+    /// More QEMU arguments (a second `-qmp` monitor for a tool that needs its own).
+    pub extra_args: Vec<String>,
 }
 
 impl Default for BootOptions {
@@ -58,6 +60,7 @@ impl Default for BootOptions {
             later_dump: None,
             ram_file: None,
             extra_formats: Vec::new(),
+            extra_args: Vec::new(),
         }
     }
 }
@@ -192,6 +195,7 @@ fn qemu_command(kernel: &BootKernel<'_>, initrd: &Path, opts: &BootOptions) -> R
     c.args(["-device", "vmcoreinfo", "-kernel"]).arg(kernel.image).arg("-initrd").arg(initrd);
     c.args(["-append", &append.join(" ")]);
     c.args(["-nodefaults", "-display", "none", "-no-reboot"]);
+    c.args(&opts.extra_args);
     Ok(c)
 }
 

@@ -4,8 +4,8 @@
 //! `scxray diff` ([`diff`]), of a failed scheduler's exit ([`failure`]), the table ([`table`]), the case
 //! matrix ([`cases`], [`matrix`], with the stall hunt [`stall`]), the checks again on a run's
 //! dumps ([`recheck`]), a case tried again when its environment spoiled it ([`retry`]), and the
-//! other runs: the BTF of every kernel ([`btf`]), the live soak
-//! ([`soak`]), the kdump formats ([`kdump`]) and the wire format ([`wire`]).
+//! other runs: the BTF of every kernel ([`btf`]), the live soak ([`soak`]), the kdump formats
+//! ([`kdump`]), the wire format ([`wire`]) and `scxray watch` on running guests ([`watch`]).
 //!
 //! Imports from itself and the lower layers ([`super::kernels`], [`super::host`]).
 
@@ -24,4 +24,5 @@ pub mod soak;
 pub mod stall;
 pub mod table;
 pub mod user_dsqs;
+pub mod watch;
 pub mod wire;

@@ -23,8 +23,9 @@ WHAT A SAMPLE HOLDS (one JSON object per line on standard output, schema scxray.
 TRIGGERS (judged on valid samples; the first firing ends the watch unless --keep-going):\n  \
     stall          a runnable task waited >= --stall-fraction of watchdog_timeout (the kernel\n                 \
                    disables the scheduler at 1)\n  \
-    stuck_dsq      a DSQ holds tasks and its nr and seq did not move for --still-samples samples\n  \
-    stopped_clock  a CPU with work whose rq clock did not move for --still-samples samples\n  \
+    stuck_dsq      a DSQ holds tasks and its nr and seq did not move for --still-samples samples\n                 \
+                   spanning --still-fraction of watchdog_timeout in guest time\n  \
+    stopped_clock  a CPU with work whose rq clock did not move as long\n  \
     exit_kind      the scheduler's exit kind changed\n  \
     dsq_depth      a DSQ deeper than --max-dsq-depth\n  \
     imbalance      CPUs' nr_running further apart than --max-imbalance\n\
@@ -53,6 +54,11 @@ pub struct WatchArgs {
     /// stay unchanged before it fires.
     #[arg(long, value_name = "N", default_value_t = 20)]
     still_samples: u32,
+    /// ... and the guest time (jiffies) those samples must span, as a fraction of the
+    /// scheduler's watchdog_timeout (a guest the host did not run keeps its clocks without
+    /// being stuck).
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.1)]
+    still_fraction: f64,
     /// Fire when a DSQ holds more tasks than this.
     #[arg(long, value_name = "N")]
     max_dsq_depth: Option<u32>,
@@ -91,6 +97,7 @@ pub fn run(w: &WatchArgs, progress: &Progress) -> Result<(), Error> {
         thresholds: Thresholds {
             stall_fraction: w.stall_fraction,
             still_samples: w.still_samples,
+            still_fraction: w.still_fraction,
             max_dsq_depth: w.max_dsq_depth,
             max_imbalance: w.max_imbalance,
         },

@@ -1,0 +1,292 @@
+//! `cargo xtask lab watch [--seconds N] [--only stall|healthy]`: `scxray watch` on running guests, attached by PID
+//! (issue 19), each booted normally (TCG, no memory backend) with a second QMP monitor for
+//! scxray's consistent dump.
+//!
+//! - stall: the stalled case's guest (scx_qmap `-t 2 -d 1`, 5 s watchdog) watched from the
+//!   scheduler's start. The watch must fire (exit 4) before the kernel disables the scheduler:
+//!   the report it captured with the guest stopped says the scheduler is enabled and has not
+//!   exited, and the kernel's "runnable task stall" exit shows in the guest's log only after.
+//!   The trigger must name the task the kernel names, and leave a report and a dump.
+//! - healthy: scx_simple watched for N s (default 65) of guest time (the largest advance of a
+//!   CPU's `rq.clock`, at least 60 s): no trigger, every sample valid or marked torn. Then the
+//!   cost: 30 s at a 10 ms interval, samples/s and the share of a host core scxray used.
+
+use super::boot::{example_guest, initramfs_path};
+use super::cases::CASES;
+use super::scxray::build_scxray;
+use crate::lab::host::dirs::scratch_dir;
+use crate::lab::host::guest::GuestSpec;
+use crate::lab::host::initramfs;
+use crate::lab::host::qemu::{self, BootOptions};
+use crate::lab::host::qmp::Qmp;
+use crate::lab::kernels::kernel::Kernel;
+use crate::lab::kernels::prepare::prepare;
+use crate::lab::kernels::schedulers::SCX_SIMPLE;
+use crate::lab::kernels::spec::spec;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs both watches; fails when either fails.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let seconds: u64 = args
+        .iter()
+        .position(|a| a == "--seconds")
+        .and_then(|i| args.get(i + 1))
+        .map_or(Ok(65), |v| v.parse().map_err(|_| format!("--seconds {v}: not a number")))?;
+    let scxray = build_scxray()?;
+    let kernel = prepare(spec("7.3-amd64")?)?;
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).map(String::as_str);
+    let mut failures = Vec::new();
+    if only.is_none_or(|o| o == "stall") {
+        match stalled(&scxray, &kernel) {
+            Ok(s) => println!("watch stall: {s}"),
+            Err(e) => failures.push(format!("stall: {e}")),
+        }
+    }
+    if only.is_none_or(|o| o == "healthy") {
+        match healthy(&scxray, &kernel, seconds) {
+            Ok(s) => println!("watch healthy: {s}"),
+            Err(e) => failures.push(format!("healthy: {e}")),
+        }
+    }
+    for f in &failures {
+        println!("    FAIL {f}");
+    }
+    if failures.is_empty() { Ok(()) } else { Err(format!("lab watch: {} failed", failures.len())) }
+}
+
+/// The run directory of one watch, emptied, with its monitor socket (in the temp dir: socket
+/// paths are limited to ~108 bytes).
+fn watch_dir(name: &str) -> Result<(PathBuf, PathBuf), String> {
+    let dir = scratch_dir("watch").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let sock = std::env::temp_dir().join(format!("scxray-watch-{}-{name}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&sock);
+    Ok((dir, sock))
+}
+
+/// Boot options with scxray's own monitor at `sock`.
+fn options(sock: &Path, mem_mib: u32) -> BootOptions {
+    BootOptions {
+        mem_mib,
+        numa_nodes: 1,
+        ready_timeout: Duration::from_secs(900),
+        extra_args: vec!["-qmp".into(), format!("unix:{},server=on,wait=off", sock.display())],
+        ..BootOptions::default()
+    }
+}
+
+/// The QEMU process whose command line names `sock` (ours: the path holds this run's pid).
+fn qemu_pid(sock: &Path) -> Result<u32, String> {
+    let needle = sock.to_string_lossy().into_owned();
+    let entries = std::fs::read_dir("/proc").map_err(|e| format!("/proc: {e}"))?;
+    for e in entries.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(&needle) {
+            return Ok(pid);
+        }
+    }
+    Err(format!("no QEMU process with {needle} on its command line"))
+}
+
+/// What one `scxray watch` printed.
+struct Watched {
+    code: Option<i32>,
+    lines: Vec<Value>,
+    stderr: String,
+}
+
+/// Runs `scxray watch --qemu PID --qmp SOCK ARGS`, its lines and messages into `dir`.
+fn watch(scxray: &Path, pid: u32, sock: &Path, dir: &Path, args: &[&str]) -> Result<Watched, String> {
+    let (out, err) = (dir.join("lines.jsonl"), dir.join("watch.err"));
+    let file = |p: &Path| std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()));
+    let status = Command::new(scxray)
+        .args(["watch", "--qemu", &pid.to_string(), "--qmp"])
+        .arg(sock)
+        .arg("--out")
+        .arg(dir)
+        .args(args)
+        .stdout(Stdio::from(file(&out)?))
+        .stderr(Stdio::from(file(&err)?))
+        .status()
+        .map_err(|e| format!("cannot run scxray: {e}"))?;
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    let lines = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).map_err(|e| format!("a line of {} does not parse: {e}", out.display()))
+        })
+        .collect::<Result<Vec<Value>, String>>()?;
+    Ok(Watched { code: status.code(), lines, stderr: std::fs::read_to_string(&err).unwrap_or_default() })
+}
+
+/// The stalled guest (see the module doc).
+fn stalled(scxray: &Path, kernel: &Kernel) -> Result<String, String> {
+    let case = CASES.iter().find(|c| c.stall).ok_or("no stalled case in the matrix")?;
+    let guest = GuestSpec { quick_truth: true, ..case.guest(kernel)? };
+    let name = "lab-watch-stall";
+    let (dir, sock) = watch_dir(name)?;
+    let initrd = initramfs_path(name);
+    initramfs::build(&kernel.boot_kernel(), &guest, &initrd)?;
+    let serial = crate::lab::host::dirs::dumps_dir().join(format!("{name}.serial.log"));
+    let mut result: Result<String, String> = Err("the guest never started its scheduler".into());
+    let mut drive = |qmp: &mut Qmp| -> Result<(), String> {
+        let pid = qemu_pid(&sock)?;
+        let w = watch(scxray, pid, &sock, &dir, &["--interval", "100ms", "--for", "600s"])?;
+        // The kernel's own stall exit, after scxray's capture: wait for it (guest time runs on).
+        let start = Instant::now();
+        let log = loop {
+            let log = std::fs::read_to_string(&serial).unwrap_or_default();
+            if log.contains("runnable task stall") || start.elapsed() > Duration::from_secs(120) {
+                break log;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        };
+        let _ = qmp.execute("stop", None);
+        result = judge_stall(&w, &log, &dir);
+        Ok(())
+    };
+    qemu::boot_drive(
+        &kernel.boot_kernel(),
+        &initrd,
+        &options(&sock, 256),
+        name,
+        "SCXRAY-SCHED-START",
+        &mut drive,
+    )?;
+    let _ = std::fs::remove_file(&sock);
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for e in entries.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "core")) {
+            qemu::dig_holes(&e.path());
+        }
+    }
+    result
+}
+
+/// The stalled watch's checks.
+fn judge_stall(w: &Watched, log: &str, dir: &Path) -> Result<String, String> {
+    if w.code != Some(4) {
+        return Err(format!("scxray watch exited {:?}, not 4: {}", w.code, w.stderr.trim()));
+    }
+    let last = w.lines.last().ok_or("no sample")?;
+    let trigger = last["triggers"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["kind"] == "stall"))
+        .ok_or_else(|| format!("the last sample fired no stall trigger: {}", last["triggers"]))?;
+    let named: Vec<i64> =
+        trigger["tasks"].as_array().into_iter().flatten().filter_map(|t| t["pid"].as_i64()).collect();
+    // The kernel names the task it judged: "init[118] failed to run for 6.344s".
+    let kernel_pid = log
+        .lines()
+        .find_map(|l| l.split_once(" failed to run for ").map(|(a, _)| a.to_owned()))
+        .and_then(|a| a.rsplit_once('[').and_then(|(_, p)| p.trim_end_matches(']').parse::<i64>().ok()))
+        .ok_or("the guest's log shows no stall exit naming a task (within 120 s after the trigger)")?;
+    if !named.contains(&kernel_pid) {
+        return Err(format!("the kernel's starving task {kernel_pid} is not among the trigger's {named:?}"));
+    }
+    let seq = last["seq"].as_u64().unwrap_or_default();
+    let report: Value = std::fs::read(dir.join(format!("scxray-watch-{seq}.json")))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or("no JSON report captured")?;
+    let sched = &report["scheduler"];
+    if sched["exit_kind"] != 0 || sched["state"] != "enabled" {
+        return Err(format!(
+            "the capture came too late: the scheduler was {} with exit kind {}",
+            sched["state"], sched["exit_kind"]
+        ));
+    }
+    let core = dir.join(format!("scxray-watch-{seq}.core"));
+    let magic = std::fs::read(&core).map(|b| b.get(..4) == Some(b"\x7fELF")).unwrap_or(false);
+    if !magic || !dir.join(format!("scxray-watch-{seq}.txt")).exists() {
+        return Err(format!("no text report or no ELF dump at {}", core.display()));
+    }
+    let age = trigger["tasks"][0]["age_jiffies"].as_i64().unwrap_or_default();
+    Ok(format!(
+        "fired at sample {seq} ({:.1} s into the watch): {} starving task(s) named, the oldest {age} jiffies of a {} \
+         jiffy timeout, the kernel's pid {kernel_pid} among them; captured with the scheduler still enabled; the \
+         kernel's stall exit came after",
+        last["t_ms"].as_f64().unwrap_or_default() / 1000.0,
+        named.len(),
+        trigger["watchdog_timeout_jiffies"]
+    ))
+}
+
+/// The healthy guest and the cost (see the module doc).
+fn healthy(scxray: &Path, kernel: &Kernel, seconds: u64) -> Result<String, String> {
+    let guest = example_guest(kernel, &SCX_SIMPLE)?;
+    let name = "lab-watch-healthy";
+    let (dir, sock) = watch_dir(name)?;
+    let initrd = initramfs_path(name);
+    initramfs::build(&kernel.boot_kernel(), &guest, &initrd)?;
+    let mut result: Result<String, String> = Err("the guest never got ready".into());
+    let mut live = |truth: &crate::lab::host::truth::GuestTruth| -> Result<(), String> {
+        if truth.state != "enabled" {
+            return Err(format!("scx_simple did not enable sched_ext (state {})", truth.state));
+        }
+        let pid = qemu_pid(&sock)?;
+        let long = dir.join("long");
+        let cost = dir.join("cost");
+        for d in [&long, &cost] {
+            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+        }
+        let w = watch(scxray, pid, &sock, &long, &["--interval", "100ms", "--for", &format!("{seconds}s")])?;
+        let c = watch(scxray, pid, &sock, &cost, &["--interval", "10ms", "--for", "30s"])?;
+        result = judge_healthy(&w, &c);
+        Ok(())
+    };
+    qemu::boot_live(&kernel.boot_kernel(), &initrd, &options(&sock, 512), name, &mut live)?;
+    let _ = std::fs::remove_file(&sock);
+    result
+}
+
+/// The healthy watches' checks: no trigger, every sample valid or torn, 60 s of guest time; the
+/// cost line.
+fn judge_healthy(w: &Watched, cost: &Watched) -> Result<String, String> {
+    if w.code != Some(0) {
+        return Err(format!("scxray watch exited {:?}: {}", w.code, w.stderr.trim()));
+    }
+    let mut torn = 0;
+    for l in &w.lines {
+        if !l["triggers"].as_array().is_some_and(Vec::is_empty) {
+            return Err(format!("sample {} fired: {}", l["seq"], l["triggers"]));
+        }
+        match (l["consistency"].as_str(), l["valid"].as_bool()) {
+            (Some("stable" | "retried"), Some(true)) => {}
+            (Some("torn"), Some(false)) => torn += 1,
+            other => return Err(format!("sample {} is neither valid nor torn: {other:?}", l["seq"])),
+        }
+    }
+    // Guest time: the largest advance of one CPU's rq clock (ns) between the first and last
+    // valid samples.
+    let valid: Vec<&Value> = w.lines.iter().filter(|l| l["valid"] == true).collect();
+    let clocks = |l: &Value| -> Vec<u64> {
+        l["cpus"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| c["rq_clock"].as_u64().unwrap_or_default())
+            .collect()
+    };
+    let (first, last) = (valid.first().ok_or("no valid sample")?, valid.last().ok_or("no valid sample")?);
+    let guest_s =
+        clocks(first).iter().zip(clocks(last)).map(|(a, b)| b.saturating_sub(*a)).max().unwrap_or_default()
+            as f64
+            / 1e9;
+    if guest_s < 60.0 {
+        return Err(format!("only {guest_s:.1} s of guest time watched"));
+    }
+    if cost.code != Some(0) {
+        return Err(format!("the cost watch exited {:?}: {}", cost.code, cost.stderr.trim()));
+    }
+    let end = cost.stderr.lines().rfind(|l| l.contains("samples in")).unwrap_or_default().to_owned();
+    Ok(format!(
+        "{} samples over {guest_s:.1} s of guest time, no trigger, {torn} torn, the rest valid; cost at 10 ms: {}",
+        w.lines.len(),
+        end.trim_start_matches("scxray: ")
+    ))
+}
