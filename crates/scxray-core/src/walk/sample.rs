@@ -7,7 +7,7 @@ use crate::addr::VirtAddr;
 use crate::error::{Field, ReadError};
 use crate::guest::Guest;
 use crate::layout::LayoutGroup;
-use crate::limits::Limits;
+use crate::limits::{Cap, Limits, ListBudget};
 use crate::memory::PhysMem;
 use crate::output::{
     CpuScx, DsqHeader, HashWalk, ListWalk, Pass, Problem, Provenance, SchedState, TaskEntry,
@@ -80,19 +80,21 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
         } else if self.symbols.per_cpu_offsets.is_none() {
             v.problem(&Problem::MissingSymbol { pass: Pass::RqScx, symbol: Symbol::PerCpuOffset });
         } else {
+            let mut budget = ListBudget::new(&self.limits);
             for cpu in 0..self.cpu_count() {
-                self.walk_rq_scx(cpu, &mut v);
+                self.rq_scx(cpu, &mut v, &mut budget);
             }
         }
         // The DSQs' headers only: a list cap of 0 reads each list's head and no task.
-        let headers = Self { limits: Limits { list_nodes: 0, ..self.limits }, ..*self };
-        headers.walk_local_dsqs(&mut v);
+        let headers = Self { limits: Limits { list_nodes: Cap::Fixed(0), ..self.limits }, ..*self };
+        let mut budget = ListBudget::new(&headers.limits);
+        headers.local_dsqs(&mut v, &mut budget);
         if let Some(root) = root {
             match (root.provenance, self.symbols.globals) {
-                (Provenance::Globals, Some(g)) => headers.walk_globals_dsqs(&g, &mut v),
+                (Provenance::Globals, Some(g)) => headers.walk_globals_dsqs(&g, &mut v, &mut budget),
                 _ => {
-                    headers.walk_sched_dsqs(root.sched_kva, &mut v);
-                    headers.walk_sub_scheds(root.sched_kva, &mut v);
+                    headers.walk_sched_dsqs(root.sched_kva, &mut v, &mut budget);
+                    headers.sub_scheds(root.sched_kva, &mut v, &mut budget);
                 }
             }
             self.sample_events(spec, &root, out);

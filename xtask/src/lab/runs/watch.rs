@@ -134,7 +134,7 @@ fn stalled(scxray: &Path, kernel: &Kernel) -> Result<String, String> {
     initramfs::build(&kernel.boot_kernel(), &guest, &initrd)?;
     let serial = crate::lab::host::dirs::dumps_dir().join(format!("{name}.serial.log"));
     let mut result: Result<String, String> = Err("the guest never started its scheduler".into());
-    let mut drive = |qmp: &mut Qmp| -> Result<(), String> {
+    let mut drive = |qmp: &mut Qmp, _pace| -> Result<(), String> {
         let pid = qemu_pid(&sock)?;
         let w = watch(scxray, pid, &sock, &dir, &["--interval", "100ms", "--for", "600s"])?;
         // The kernel's own stall exit, after scxray's capture: wait for it (guest time runs on).
