@@ -14,7 +14,7 @@ use crate::report::Report;
 use crate::report::text::render;
 use crate::source::qemu::qmp::Qmp;
 use crate::target::Target;
-use crate::walk::Sampler;
+use crate::walk::{HostSample, Sampler};
 use scxray_core::Limits;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -48,6 +48,20 @@ pub struct Capture {
     pub dump: Option<PathBuf>,
     /// Why no dump was taken, when QMP was there and it failed.
     pub dump_error: Option<String>,
+}
+
+/// The files written: `a.txt and a.json[ and a.core][ (no dump: why)]`.
+impl std::fmt::Display for Capture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} and {}", self.report_text.display(), self.report_json.display())?;
+        if let Some(d) = &self.dump {
+            write!(f, " and {}", d.display())?;
+        }
+        if let Some(e) = &self.dump_error {
+            write!(f, " (no dump: {e})")?;
+        }
+        Ok(())
+    }
 }
 
 /// How a watch ended.
@@ -87,9 +101,67 @@ impl WatchSummary {
 pub fn watch(
     target: &Target,
     opts: &WatchOptions,
+    qmp: Option<&mut Qmp>,
+    lines: &mut dyn Write,
+    trace: Option<&mut Trace>,
+) -> Result<WatchSummary, Error> {
+    watch_with(target, opts, qmp, lines, trace, &mut StderrNotes)
+}
+
+/// What follows a watch sample by sample besides its lines and trace (the CLI's terminal UI):
+/// it sees each sample, may take the time until the next one is due and longer (a screen
+/// answering keys, or paused), may end the watch, and is told what a trigger's capture wrote.
+pub trait Observer {
+    /// Sample number `seq`, taken `t_ms` after the watch began, and the triggers it fired;
+    /// the next sample is due at `next`. `qmp` is the guest's monitor, for a capture of its
+    /// own. Returns false to end the watch.
+    fn sample(
+        &mut self,
+        seq: u64,
+        t_ms: f64,
+        sample: &HostSample,
+        fired: &[Trigger],
+        next: Instant,
+        qmp: Option<&mut Qmp>,
+    ) -> Result<bool, Error>;
+
+    /// The first firing's triggers and what its capture wrote.
+    fn captured(&mut self, fired: &[Trigger], capture: &Capture);
+}
+
+/// The observer of a plain watch: triggers and captures said on standard error.
+#[derive(Debug)]
+pub struct StderrNotes;
+
+impl Observer for StderrNotes {
+    fn sample(
+        &mut self,
+        _: u64,
+        _: f64,
+        _: &HostSample,
+        _: &[Trigger],
+        _: Instant,
+        _: Option<&mut Qmp>,
+    ) -> Result<bool, Error> {
+        Ok(true)
+    }
+
+    fn captured(&mut self, fired: &[Trigger], c: &Capture) {
+        for f in fired {
+            eprintln!("scxray: trigger: {f}");
+        }
+        eprintln!("scxray: captured {c}");
+    }
+}
+
+/// [`watch`], each sample shown to `observer` too.
+pub fn watch_with(
+    target: &Target,
+    opts: &WatchOptions,
     mut qmp: Option<&mut Qmp>,
     lines: &mut dyn Write,
     mut trace: Option<&mut Trace>,
+    observer: &mut dyn Observer,
 ) -> Result<WatchSummary, Error> {
     let types = target.types();
     let mut sampler = Sampler::new(target);
@@ -119,27 +191,23 @@ pub fn watch(
         writeln!(lines, "{line}").map_err(|e| Error::Internal(format!("writing a sample line: {e}")))?;
         let first_firing = !fired.is_empty() && summary.fired.is_empty();
         if first_firing {
-            for f in &fired {
-                eprintln!("scxray: trigger: {f}");
-            }
-            summary.fired = fired;
+            // Captured before the observer may take its time: the stall is caught as it is.
             let stem = format!("scxray-watch-{}", summary.samples - 1);
             let c = capture(target, qmp.as_deref_mut(), &opts.out_dir, &stem)?;
-            eprintln!(
-                "scxray: captured {} and {}{}",
-                c.report_text.display(),
-                c.report_json.display(),
-                c.dump.as_ref().map_or_else(String::new, |d| format!(" and {}", d.display()))
-            );
+            observer.captured(&fired, &c);
             summary.capture = Some(c);
+        }
+        next += opts.interval;
+        let go_on = observer.sample(summary.samples - 1, t_ms, s, &fired, next, qmp.as_deref_mut())?;
+        if first_firing {
+            summary.fired = fired;
             if !opts.keep_going {
                 break;
             }
         }
-        if !running || opts.duration.is_some_and(|d| start.elapsed() >= d) {
+        if !go_on || !running || opts.duration.is_some_and(|d| start.elapsed() >= d) {
             break;
         }
-        next += opts.interval;
         let now = Instant::now();
         if next > now {
             std::thread::sleep(next - now);
