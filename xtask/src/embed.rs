@@ -194,6 +194,14 @@ fn ensure_tools(f: &Foreign) -> Result<String, String> {
     find_qemu().ok_or_else(|| format!("no {} after installing qemu-user-static", qemu_names.join(" or ")))
 }
 
+/// `cmd` on the PATH, else its Debian `package` installed with apt-get.
+pub fn ensure_command(cmd: &str, package: &str) -> Result<(), String> {
+    if which(cmd).is_none() {
+        apt_install(&[package])?;
+    }
+    which(cmd).map(drop).ok_or_else(|| format!("no {cmd} after installing {package}"))
+}
+
 /// `apt-get update` then `apt-get install -y` with the system's own configuration.
 fn apt_install(packages: &[&str]) -> Result<(), String> {
     let apt = |args: &[&str]| {

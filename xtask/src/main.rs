@@ -97,6 +97,8 @@ fn test_all(args: &[String]) -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
+    // `scxray watch --tui` is tested in a real terminal: tmux runs it and captures its screen.
+    embed::ensure_command("tmux", "tmux")?;
     Step::new("tests").run(cargo(&["test", "--workspace", "--all-features"]))?;
     for target in NO_STD_TARGETS {
         for krate in NO_STD_CRATES {

@@ -1,5 +1,6 @@
 //! A library user (a VMM, a test harness) depends on `scxray = { default-features = false }`
-//! and gets no clap: the command line is the `cli` feature's alone.
+//! and gets no clap, no ratatui, no crossterm: the command line and the watch's terminal UI are
+//! the `cli` feature's alone.
 
 use std::process::Command;
 
@@ -20,10 +21,18 @@ fn dependencies(features: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// What only the CLI needs: its argument parser and the terminal UI with its backend.
+const CLI_ONLY: [&str; 3] = ["clap", "ratatui", "crossterm"];
+
 #[test]
-fn the_library_builds_without_clap() {
-    assert!(dependencies(&[]).iter().any(|c| c == "clap"), "the CLI (default) has clap");
+fn the_library_builds_without_clap_ratatui_or_crossterm() {
+    let cli = dependencies(&[]);
+    for c in CLI_ONLY {
+        assert!(cli.iter().any(|d| d == c), "the CLI (default) has {c}: {cli:?}");
+    }
     let lib = dependencies(&["--no-default-features"]);
     assert!(lib.iter().any(|c| c == "scxray-core"), "{lib:?}");
-    assert!(!lib.iter().any(|c| c.starts_with("clap")), "clap without the cli feature: {lib:?}");
+    for c in CLI_ONLY {
+        assert!(!lib.iter().any(|d| d.starts_with(c)), "{c} without the cli feature: {lib:?}");
+    }
 }

@@ -45,6 +45,17 @@ impl KernelArgs {
         self.qmp.as_deref()
     }
 
+    /// What is read, in a few words (`guest.core`, `qemu pid 4242`).
+    pub fn source_name(&self) -> String {
+        match (&self.memory, self.qemu, &self.qmp) {
+            (Some(m), ..) => m.display().to_string(),
+            (None, Some(pid), _) => format!("qemu pid {pid}"),
+            (None, None, Some(q)) => format!("qemu at {}", q.display()),
+            (None, None, None) if !self.ram.is_empty() => "guest RAM given by --ram".to_owned(),
+            (None, None, None) => "this host".to_owned(),
+        }
+    }
+
     /// Configures the dump named here, the running guest it attaches to, or the running host
     /// when there is neither.
     pub fn configure(&self) -> Result<Target, Error> {

@@ -8,6 +8,7 @@ mod info;
 mod progress;
 mod read;
 mod watch;
+mod watch_tui;
 
 use clap::{Parser, Subcommand};
 use decode::DecodeArgs;

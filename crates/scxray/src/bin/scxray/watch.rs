@@ -3,12 +3,14 @@
 
 use crate::args::KernelArgs;
 use crate::progress::Progress;
+use crate::watch_tui::Tui;
+use crate::watch_tui::model::WatchView;
 use clap::Args;
 use scxray::Error;
 use scxray::source::qemu::qmp::Qmp;
 use scxray::watch::trace::Trace;
 use scxray::watch::triggers::Thresholds;
-use scxray::watch::{WatchOptions, watch};
+use scxray::watch::{WatchOptions, watch, watch_with};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -75,6 +77,13 @@ pub struct WatchArgs {
     /// Keep watching after a trigger fired (only the first firing is captured).
     #[arg(long)]
     keep_going: bool,
+    /// Show the watch in the terminal instead of writing JSON lines: rows per CPU (nr_running,
+    /// the current task, whether the clock moves, flags) and per DSQ (depth with a sparkline
+    /// of recent depths, whether seq moves), the oldest runnable tasks against
+    /// watchdog_timeout, the scheduler's state, the triggers. Keys: p pause/resume, r a full
+    /// report now (into --out), q quit. The screen stays after the watch ends until q.
+    #[arg(long)]
+    tui: bool,
 }
 
 pub fn run(w: &WatchArgs, progress: &Progress) -> Result<(), Error> {
@@ -105,10 +114,25 @@ pub fn run(w: &WatchArgs, progress: &Progress) -> Result<(), Error> {
         keep_going: w.keep_going,
     };
     let mut trace = w.trace.as_ref().map(|_| Trace::new());
-    let stdout = std::io::stdout();
-    let mut lines = std::io::BufWriter::new(stdout.lock());
-    let summary = watch(&target, &opts, qmp.as_mut(), &mut lines, trace.as_mut())?;
-    drop(lines);
+    let summary = if w.tui {
+        let view = WatchView::new(w.kernel.source_name(), w.interval, w.stall_fraction);
+        let mut tui = Tui::open(view, &target, w.out.clone())?;
+        // Standard output is the screen: no JSON lines.
+        let summary =
+            watch_with(&target, &opts, qmp.as_mut(), &mut std::io::sink(), trace.as_mut(), &mut tui)?;
+        let why = match (target.memory().is_running(), summary.fired.is_empty()) {
+            (false, true) => "a dump is one sample: q quits",
+            (false, false) => "a dump is one sample, and it fired: q quits (exit status 4)",
+            (true, true) => "the watch ended: q quits",
+            (true, false) => "the watch stopped on the trigger: q quits (exit status 4)",
+        };
+        tui.hold(why.to_owned(), qmp.as_mut())?;
+        summary
+    } else {
+        let stdout = std::io::stdout();
+        let mut lines = std::io::BufWriter::new(stdout.lock());
+        watch(&target, &opts, qmp.as_mut(), &mut lines, trace.as_mut())?
+    };
     if let (Some(path), Some(t)) = (&w.trace, trace) {
         let bytes = serde_json::to_vec(&t.finish()).map_err(|e| Error::Internal(format!("trace: {e}")))?;
         std::fs::write(path, bytes).map_err(|e| Error::io(path, e))?;
