@@ -108,11 +108,11 @@ fn the_terminal_ui_shows_the_stall_takes_a_report_on_r_and_quits_on_q() {
     // The trigger's capture was written before the screen showed it.
     assert_eq!(lines[4], "captured: ./scxray-watch-0.txt and ./scxray-watch-0.json", "{text}");
     assert!(dir.join("scxray-watch-0.txt").is_file() && dir.join("scxray-watch-0.json").is_file());
-    assert!(lines[5].starts_with("┌ CPUs: 2 (0 stopped with work) ─"), "{text}");
-    assert!(lines[5].contains("┌ DSQs: 10 (1 holding tasks, 0 of them still) ─"), "{text}");
-    assert!(lines[7].starts_with("│0   3      worker[410]       -          "), "{text}");
+    assert!(lines[5].starts_with("┌ CPUs: 2 (0 with work, clock still 20+ samples) ─"), "{text}");
+    assert!(lines[5].contains("┌ DSQs: 10 (1 holding tasks, 0 still 20+ samples) ─"), "{text}");
+    assert!(lines[7].starts_with("│0   3      worker[410]      -           "), "{text}");
     assert!(lines[7].contains("││user 0x7       3                    █ 0          -        │"), "{text}");
-    assert!(lines[8].starts_with("│1   1      worker[411]       -          "), "{text}");
+    assert!(lines[8].starts_with("│1   1      worker[411]      -           "), "{text}");
     let task = lines.iter().position(|l| l.starts_with("│hungry[701]")).expect("the starving task's row");
     assert_eq!(
         lines[task],

@@ -115,7 +115,7 @@ pub fn run(w: &WatchArgs, progress: &Progress) -> Result<(), Error> {
     };
     let mut trace = w.trace.as_ref().map(|_| Trace::new());
     let summary = if w.tui {
-        let view = WatchView::new(w.kernel.source_name(), w.interval, w.stall_fraction);
+        let view = WatchView::new(w.kernel.source_name(), w.interval, opts.thresholds.clone());
         let mut tui = Tui::open(view, &target, w.out.clone())?;
         // Standard output is the screen: no JSON lines.
         let summary =

@@ -1,7 +1,8 @@
 //! Draws a [`WatchView`]: a header (what is watched, the samples, the scheduler's state, the
 //! triggers), the CPUs beside the DSQs, the oldest runnable tasks against the watchdog's
-//! timeout, and the keys. What is stuck is red: a CPU with work whose clock stopped, a DSQ
-//! holding tasks whose `seq` did not move, a task past the stall threshold.
+//! timeout, and the keys. What is stuck is red: a CPU with work whose clock stayed, a DSQ
+//! holding tasks whose `seq` stayed, each for the watch's `still_samples` or more, a task past
+//! the stall threshold; yellow when the clock or `seq` stayed for fewer samples.
 
 use super::model::{CpuRow, DsqRow, Motion, TaskRow, WatchView};
 use ratatui::Frame;
@@ -44,6 +45,11 @@ fn bold() -> Style {
 
 fn stuck() -> Style {
     Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+}
+
+/// Still, but not yet as long as the trigger waits.
+fn stilling() -> Style {
+    Style::new().fg(Color::Yellow)
 }
 
 fn header_lines(view: &WatchView) -> Vec<Line<'static>> {
@@ -124,8 +130,9 @@ fn motion(m: Motion, still: &str) -> String {
 }
 
 fn draw_cpus(frame: &mut Frame<'_>, area: Rect, view: &WatchView) {
-    let stopped = view.cpus.iter().filter(|c| c.stopped_with_work()).count();
-    let title = format!(" CPUs: {} ({stopped} stopped with work) ", view.cpus.len());
+    let n = view.thresholds.still_samples;
+    let stopped = view.cpus.iter().filter(|c| c.stopped_with_work(n)).count();
+    let title = format!(" CPUs: {} ({stopped} with work, clock still {n}+ samples) ", view.cpus.len());
     let rows = view.cpus.iter().map(|c: &CpuRow| {
         let row = Row::new([
             c.cpu.to_string(),
@@ -134,13 +141,19 @@ fn draw_cpus(frame: &mut Frame<'_>, area: Rect, view: &WatchView) {
             motion(c.clock, "stopped"),
             c.flags.clone(),
         ]);
-        if c.stopped_with_work() { row.style(stuck()) } else { row }
+        if c.stopped_with_work(n) {
+            row.style(stuck())
+        } else if c.stopped_with_work(1) {
+            row.style(stilling())
+        } else {
+            row
+        }
     });
     let widths = [
         Constraint::Length(3),
         Constraint::Length(6),
-        Constraint::Length(17),
-        Constraint::Length(10),
+        Constraint::Length(16),
+        Constraint::Length(11),
         Constraint::Min(5),
     ];
     let table = Table::new(rows, widths)
@@ -167,8 +180,9 @@ pub fn sparkline(depths: &[u32], width: usize) -> String {
 
 fn draw_dsqs(frame: &mut Frame<'_>, area: Rect, view: &WatchView) {
     let holding = view.dsqs.iter().filter(|d| d.depth > 0).count();
-    let still = view.dsqs.iter().filter(|d| d.still_with_tasks()).count();
-    let title = format!(" DSQs: {} ({holding} holding tasks, {still} of them still) ", view.dsqs.len());
+    let n = view.thresholds.still_samples;
+    let still = view.dsqs.iter().filter(|d| d.still_with_tasks(n)).count();
+    let title = format!(" DSQs: {} ({holding} holding tasks, {still} still {n}+ samples) ", view.dsqs.len());
     let rows = view.dsqs.iter().map(|d: &DsqRow| {
         let row = Row::new([
             d.label.clone(),
@@ -177,8 +191,10 @@ fn draw_dsqs(frame: &mut Frame<'_>, area: Rect, view: &WatchView) {
             d.seq.to_string(),
             motion(d.seq_motion, "still"),
         ]);
-        if d.still_with_tasks() {
+        if d.still_with_tasks(n) {
             row.style(stuck())
+        } else if d.still_with_tasks(1) {
+            row.style(stilling())
         } else if d.recent.iter().all(|&n| n == 0) {
             // Empty all through the sparkline's window: there, but not what to look at.
             row.style(Style::new().fg(Color::DarkGray))

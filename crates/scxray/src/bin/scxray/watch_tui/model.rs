@@ -7,7 +7,7 @@
 //! those of the last valid sample, and motion is judged between valid samples only (as the
 //! watch stage judges its triggers).
 
-use scxray::watch::triggers::dsq_label;
+use scxray::watch::triggers::{Thresholds, dsq_label};
 use scxray_core::{Consistency, DsqOrigin, Sample, VirtAddr};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -66,10 +66,11 @@ pub struct CpuRow {
 }
 
 impl CpuRow {
-    /// Work queued and a clock that stopped: what the watch's stopped-clock trigger looks for.
+    /// Work queued and a clock that stayed for `samples` valid samples or more: at the
+    /// watch's `still_samples`, what its stopped-clock trigger fires on.
     #[must_use]
-    pub fn stopped_with_work(&self) -> bool {
-        self.nr_running > 0 && matches!(self.clock, Motion::Still(_))
+    pub fn stopped_with_work(&self, samples: u32) -> bool {
+        self.nr_running > 0 && matches!(self.clock, Motion::Still(n) if n >= samples)
     }
 }
 
@@ -89,11 +90,11 @@ pub struct DsqRow {
 }
 
 impl DsqRow {
-    /// Tasks queued and no dispatch into it since the sample before: what the watch's
-    /// stuck-DSQ trigger counts.
+    /// Tasks queued and no dispatch into it for `samples` valid samples or more: at the
+    /// watch's `still_samples`, what its stuck-DSQ trigger fires on.
     #[must_use]
-    pub fn still_with_tasks(&self) -> bool {
-        self.depth > 0 && matches!(self.seq_motion, Motion::Still(_))
+    pub fn still_with_tasks(&self, samples: u32) -> bool {
+        self.depth > 0 && matches!(self.seq_motion, Motion::Still(n) if n >= samples)
     }
 }
 
@@ -139,8 +140,8 @@ pub struct WatchView {
     pub source: String,
     /// Time between samples.
     pub interval: Duration,
-    /// The stall trigger's fraction of `watchdog_timeout`.
-    pub stall_fraction: f64,
+    /// When the watch's triggers fire (the screen marks what is at or past them).
+    pub thresholds: Thresholds,
     /// Samples taken, of them retried and torn.
     pub samples: u64,
     /// Stable only after a retry.
@@ -184,13 +185,12 @@ pub struct WatchView {
 const FIRED_KEPT: usize = 16;
 
 impl WatchView {
-    /// An empty view of `source`, sampled every `interval`, the stall trigger at
-    /// `stall_fraction` of the watchdog's timeout.
-    pub fn new(source: impl Into<String>, interval: Duration, stall_fraction: f64) -> Self {
+    /// An empty view of `source`, sampled every `interval`, its triggers at `thresholds`.
+    pub fn new(source: impl Into<String>, interval: Duration, thresholds: Thresholds) -> Self {
         Self {
             source: source.into(),
             interval,
-            stall_fraction,
+            thresholds,
             samples: 0,
             retried: 0,
             torn: 0,
@@ -329,7 +329,7 @@ impl WatchView {
         let t = self.scheduler.watchdog_timeout?;
         // Jiffies are far below 2^52: the float is exact enough for a threshold.
         #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
-        Some((t as f64 * self.stall_fraction).ceil() as u64)
+        Some((t as f64 * self.thresholds.stall_fraction).ceil() as u64)
     }
 }
 

@@ -55,13 +55,16 @@ impl Screen {
     ) -> Result<Asked, Error> {
         loop {
             self.draw()?;
-            let now = Instant::now();
-            let wait = if self.view.paused { IDLE_POLL } else { until.saturating_duration_since(now) };
-            if !self.view.paused && wait.is_zero() {
+            let wait =
+                if self.view.paused { IDLE_POLL } else { until.saturating_duration_since(Instant::now()) };
+            // Keys are read even when the next sample is already due (a sample slower than the
+            // interval): a zero wait still takes what was typed.
+            if event::poll(wait).map_err(tty)? {
+                if self.key(report)? == Asked::Quit {
+                    return Ok(Asked::Quit);
+                }
+            } else if !self.view.paused && Instant::now() >= until {
                 return Ok(Asked::GoOn);
-            }
-            if event::poll(wait).map_err(tty)? && self.key(report)? == Asked::Quit {
-                return Ok(Asked::Quit);
             }
         }
     }

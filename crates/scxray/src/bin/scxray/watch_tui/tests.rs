@@ -8,6 +8,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
+use scxray::watch::triggers::Thresholds;
 use scxray_core::{Consistency, DsqOrigin, Sample};
 use scxray_tests::sampled_machine;
 use std::time::Duration;
@@ -53,8 +54,13 @@ fn second_sample(s: &Small) -> Small {
     n
 }
 
+/// The default thresholds, a DSQ or clock still for `n` samples stuck.
+fn still_after(n: u32) -> Thresholds {
+    Thresholds { still_samples: n, ..Thresholds::default() }
+}
+
 fn view_of(samples: &[&Small]) -> WatchView {
-    let mut v = WatchView::new("guest.core", Duration::from_millis(100), 0.5);
+    let mut v = WatchView::new("guest.core", Duration::from_millis(100), still_after(2));
     for (i, s) in samples.iter().enumerate() {
         v.push(*s, Duration::from_millis(100 * i as u64), &[], &labels());
     }
@@ -103,13 +109,16 @@ fn clocks_and_seqs_move_or_stay_between_valid_samples_and_a_torn_one_is_not_take
     let clocks: Vec<_> = v.cpus.iter().map(|c| c.clock).collect();
     // CPU 0 moved in sample 2 and not since; the torn sample's CPU 1 clock was never taken.
     assert_eq!(clocks, [Motion::Still(1), Motion::Still(2), Motion::Still(2), Motion::Still(2)]);
-    assert!(v.cpus.iter().all(|c| c.stopped_with_work()));
+    assert!(v.cpus.iter().all(|c| c.stopped_with_work(1)));
+    // CPU 0's clock stayed for 1 sample only: below the trigger's 2, the others at it.
+    let stuck: Vec<_> = v.cpus.iter().map(|c| c.stopped_with_work(2)).collect();
+    assert_eq!(stuck, [false, true, true, true]);
     let user = &v.dsqs[0];
     assert_eq!(
         (user.label.as_str(), user.seq_motion, user.recent.as_slice()),
         ("user 0x42", Motion::Still(2), &[2, 2, 2][..])
     );
-    assert!(user.still_with_tasks());
+    assert!(user.still_with_tasks(2));
     let global = &v.dsqs[1];
     assert_eq!(
         (global.label.as_str(), global.seq_motion, global.recent.as_slice()),
@@ -119,14 +128,14 @@ fn clocks_and_seqs_move_or_stay_between_valid_samples_and_a_torn_one_is_not_take
     let v = view_of(&[&s1, &s2]);
     assert_eq!(v.cpus[0].clock, Motion::Moving);
     assert_eq!(v.dsqs[1].seq_motion, Motion::Moving);
-    assert!(!v.dsqs[1].still_with_tasks());
+    assert!(!v.dsqs[1].still_with_tasks(1));
     assert_eq!(v.cpus[0].flags, "online|clk_valid");
 }
 
 #[test]
 fn fired_triggers_keep_the_first_firing() {
     let s = first_sample();
-    let mut v = WatchView::new("guest.core", Duration::from_millis(100), 0.5);
+    let mut v = WatchView::new("guest.core", Duration::from_millis(100), still_after(2));
     for i in 0..40 {
         v.push(&s, Duration::ZERO, &[format!("trigger {i}")], &labels());
     }
@@ -170,6 +179,8 @@ fn the_screen_shows_cpus_dsqs_and_stall_ages() {
     let s1 = first_sample();
     let s2 = second_sample(&s1);
     let mut v = view_of(&[&s1, &s2]);
+    // Stuck after 1 still sample (the watch's --still-samples 1).
+    v.thresholds.still_samples = 1;
     v.fired.push((1, "stopped clock: cpu 1 has 1 task(s)".to_owned()));
     let b = screen(&v, 120, 34);
     let text: Vec<String> = (0..b.area.height).map(|y| line(&b, y)).collect();
@@ -181,19 +192,19 @@ fn the_screen_shows_cpus_dsqs_and_stall_ages() {
         (3, "FIRED at sample 1: stopped clock: cpu 1 has 1 task(s)"),
         (
             4,
-            "┌ CPUs: 4 (3 stopped with work) ───────────────────────────┐┌ DSQs: 19 (2 holding tasks, 1 of them still) ─────────────┐",
+            "┌ CPUs: 4 (3 with work, clock still 1+ samples) ───────────┐┌ DSQs: 19 (2 holding tasks, 1 still 1+ samples) ──────────┐",
         ),
         (
             6,
-            "│0   2      runner[100]       moving     online|clk_valid  ││user 0x42      2                   ██ 17         still 1  │",
+            "│0   2      runner[100]      moving      online|clk_valid  ││user 0x42      2                   ██ 17         still 1  │",
         ),
         (
             7,
-            "│1   1      runner[101]       stopped 1  -                 ││global node 1  4                   ▂█ 3          moving   │",
+            "│1   1      runner[101]      stopped 1   -                 ││global node 1  4                   ▂█ 3          moving   │",
         ),
         (
             8,
-            "│2   1      runner[102]       stopped 1  -                 ││global node 0  0                      0          still 1  │",
+            "│2   1      runner[102]      stopped 1   -                 ││global node 0  0                      0          still 1  │",
         ),
         (
             27,
@@ -223,6 +234,16 @@ fn the_screen_shows_cpus_dsqs_and_stall_ages() {
 }
 
 #[test]
+fn still_for_fewer_samples_than_the_trigger_waits_is_yellow() {
+    let s1 = first_sample();
+    let v = view_of(&[&s1, &second_sample(&s1)]);
+    let b = screen(&v, 120, 34);
+    assert!(line(&b, 4).starts_with("┌ CPUs: 4 (0 with work, clock still 2+ samples) ─"), "{}", line(&b, 4));
+    // CPU 1's row and the user DSQ's: still 1 sample of 2.
+    assert_eq!((b[(1, 7)].fg, b[(61, 6)].fg), (Color::Yellow, Color::Yellow));
+}
+
+#[test]
 fn a_paused_screen_says_so_and_a_status_shows_on_the_key_line() {
     let mut v = view_of(&[&first_sample()]);
     v.paused = true;
@@ -234,6 +255,6 @@ fn a_paused_screen_says_so_and_a_status_shows_on_the_key_line() {
     // Before a second sample nothing is known to move or stay.
     assert_eq!(
         line(&b, 6),
-        "│0   2      runner[100]       -          -                 ││user 0x42      2                    █ 17         -        │"
+        "│0   2      runner[100]      -           -                 ││user 0x42      2                    █ 17         -        │"
     );
 }
