@@ -39,6 +39,7 @@ const ARRAY: u32 = 3;
 const STRUCT: u32 = 4;
 const UNION: u32 = 5;
 const ENUM: u32 = 6;
+const FWD: u32 = 7;
 const TYPEDEF: u32 = 8;
 const VAR: u32 = 14;
 const DATASEC: u32 = 15;
@@ -158,6 +159,16 @@ impl Writer {
             self.word((v >> 32) as u32);
         }
         id
+    }
+
+    /// The id the next type written gets (to point at a struct written later).
+    pub fn next_id(&self) -> u32 {
+        self.next_id
+    }
+
+    /// `BTF_KIND_FWD` of a struct.
+    pub fn fwd(&mut self, name: &str) -> u32 {
+        self.head(name, FWD, 0, false, 0)
     }
 
     /// `BTF_KIND_TYPEDEF`.
@@ -478,6 +489,171 @@ impl BpfProgram {
 }
 
 impl Default for BpfProgram {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A BPF program's BTF shaped like scx_qmap's on 7.3: its state in an arena (`qa`, a
+/// `struct qmap_arena` in the `.addr_space.1` DATASEC, with five FIFOs doubly linked through
+/// `struct task_ctx` objects and the slab and free list of those objects), a TASK_STORAGE
+/// value pointing at each task's `task_ctx`, and, for the other ways a scheduler holds a
+/// task, a QUEUE of bare `u32` pids (older qmap), a hash value with a `pid` field, an array
+/// value with a `struct task_struct *`, a per-CPU counter struct and a `.bss`.
+#[derive(Debug, Clone)]
+pub struct ArenaProgram {
+    /// The blob.
+    pub blob: Vec<u8>,
+    /// `struct task_ctx` ([`ArenaProgram::TASK_CTX_SIZE`] bytes).
+    pub task_ctx: u32,
+    /// `struct qmap_fifo` (`head`, `tail`, `idx`).
+    pub qmap_fifo: u32,
+    /// `struct qmap_arena`.
+    pub qmap_arena: u32,
+    /// The `.addr_space.1` DATASEC (`qa`).
+    pub arena_globals: u32,
+    /// `struct task_ctx_stor_val` (`taskc`).
+    pub stor_val: u32,
+    /// `unsigned int` (a bare pid queue's value).
+    pub u32_: u32,
+    /// `int` (keys).
+    pub int: u32,
+    /// `struct pid_slot` (`pid`, `weight`): a hash value.
+    pub pid_slot: u32,
+    /// `struct owner_rec` (`owner`: `struct task_struct *`, `since`): an array value.
+    pub owner_rec: u32,
+    /// `struct cpu_stat` (`dispatched`, `enqueued`): a per-CPU array value.
+    pub cpu_stat: u32,
+    /// The `.bss` DATASEC.
+    pub bss: u32,
+}
+
+impl ArenaProgram {
+    /// Size of `struct task_ctx`.
+    pub const TASK_CTX_SIZE: u32 = 56;
+    /// `task_ctx.next_free`, `q_next`, `q_prev`, `fifo`, `pid`.
+    pub const NEXT_FREE: u32 = 0;
+    /// `task_ctx.q_next`.
+    pub const Q_NEXT: u32 = 8;
+    /// `task_ctx.q_prev`.
+    pub const Q_PREV: u32 = 16;
+    /// `task_ctx.fifo`.
+    pub const FIFO: u32 = 24;
+    /// `task_ctx.pid`.
+    pub const PID: u32 = 40;
+    /// Size of `struct qmap_fifo`.
+    pub const FIFO_SIZE: u32 = 24;
+    /// `qa.nr_enqueued`, `qa.nr_dispatched`.
+    pub const QA_NR_ENQUEUED: u32 = 0;
+    /// `qa.nr_dispatched`.
+    pub const QA_NR_DISPATCHED: u32 = 8;
+    /// `qa.task_ctxs` (the slab).
+    pub const QA_TASK_CTXS: u32 = 160;
+    /// `qa.task_free_head`.
+    pub const QA_FREE_HEAD: u32 = 168;
+    /// `qa.fifos`.
+    pub const QA_FIFOS: u32 = 176;
+    /// Size of `struct qmap_arena`.
+    pub const QA_SIZE: u32 = 304;
+    /// Size of `.bss`: `nr_reenqueued` (u64), `nr_cpus` (u32), `name` (char[16]).
+    pub const BSS_SIZE: u32 = 32;
+
+    /// The program's BTF.
+    pub fn new() -> Self {
+        let mut w = Writer::new();
+        let u32_ = w.int("unsigned int", 4, false);
+        let int = w.int("int", 4, true);
+        let u64_ = w.int("long long unsigned int", 8, false);
+        let char_ = w.int("char", 1, true);
+        let bool_ = w.int("_Bool", 1, false);
+        let u64_t = w.typedef("u64", u64_);
+        let s32 = w.typedef("s32", int);
+        // `struct task_ctx` and `struct qmap_fifo` are written after the pointers to them:
+        // their ids are known ahead.
+        let n = w.next_id();
+        let ctx_ptr_ty = w.ptr(n + 2);
+        let fifo_ptr = w.ptr(n + 3);
+        let task_ctx = w.struct_(
+            "task_ctx",
+            Self::TASK_CTX_SIZE,
+            &[
+                ("next_free", ctx_ptr_ty, Self::NEXT_FREE),
+                ("q_next", ctx_ptr_ty, Self::Q_NEXT),
+                ("q_prev", ctx_ptr_ty, Self::Q_PREV),
+                ("fifo", fifo_ptr, Self::FIFO),
+                ("tid", u64_t, 32),
+                ("pid", s32, Self::PID),
+                ("force_local", bool_, 44),
+                ("highpri", bool_, 45),
+                ("core_sched_seq", u64_t, 48),
+            ],
+        );
+        assert_eq!(task_ctx, n + 2);
+        let qmap_fifo = w.struct_(
+            "qmap_fifo",
+            Self::FIFO_SIZE,
+            &[("head", ctx_ptr_ty, 0), ("tail", ctx_ptr_ty, 8), ("idx", s32, 16)],
+        );
+        assert_eq!(qmap_fifo, n + 3);
+        let cpu_ctx = w.struct_(
+            "cpu_ctx",
+            24,
+            &[
+                ("dsp_idx", u64_t, 0),
+                ("dsp_cnt", u64_t, 8),
+                ("avg_weight", u32_, 16),
+                ("cpuperf_target", u32_, 20),
+            ],
+        );
+        let seqs = w.array(u64_t, int, 5);
+        let cpu_ctxs = w.array(cpu_ctx, int, 4);
+        let fifos = w.array(qmap_fifo, int, 5);
+        let qmap_arena = w.struct_(
+            "qmap_arena",
+            Self::QA_SIZE,
+            &[
+                ("nr_enqueued", u64_t, Self::QA_NR_ENQUEUED),
+                ("nr_dispatched", u64_t, Self::QA_NR_DISPATCHED),
+                ("nr_dequeued", u64_t, 16),
+                ("core_sched_head_seqs", seqs, 24),
+                ("cpu_ctxs", cpu_ctxs, 64),
+                ("task_ctxs", ctx_ptr_ty, Self::QA_TASK_CTXS),
+                ("task_free_head", ctx_ptr_ty, Self::QA_FREE_HEAD),
+                ("fifos", fifos, Self::QA_FIFOS),
+                ("nr_cids", u32_, 296),
+            ],
+        );
+        let qa = w.var("qa", qmap_arena);
+        let arena_globals = w.datasec(".addr_space.1", Self::QA_SIZE, &[(qa, 0, Self::QA_SIZE)]);
+        let stor_val = w.struct_("task_ctx_stor_val", 8, &[("taskc", ctx_ptr_ty, 0)]);
+        let pid_slot = w.struct_("pid_slot", 8, &[("pid", s32, 0), ("weight", u32_, 4)]);
+        let task_struct = w.fwd("task_struct");
+        let task_ptr = w.ptr(task_struct);
+        let owner_rec = w.struct_("owner_rec", 16, &[("owner", task_ptr, 0), ("since", u64_t, 8)]);
+        let cpu_stat = w.struct_("cpu_stat", 16, &[("dispatched", u64_t, 0), ("enqueued", u64_t, 8)]);
+        let name = w.array(char_, int, 16);
+        let reenq = w.var("nr_reenqueued", u64_t);
+        let nr_cpus = w.var("nr_cpus", u32_);
+        let name_var = w.var("name", name);
+        let bss = w.datasec(".bss", Self::BSS_SIZE, &[(reenq, 0, 8), (nr_cpus, 8, 4), (name_var, 12, 16)]);
+        Self {
+            blob: w.build(),
+            task_ctx,
+            qmap_fifo,
+            qmap_arena,
+            arena_globals,
+            stor_val,
+            u32_,
+            int,
+            pid_slot,
+            owner_rec,
+            cpu_stat,
+            bss,
+        }
+    }
+}
+
+impl Default for ArenaProgram {
     fn default() -> Self {
         Self::new()
     }

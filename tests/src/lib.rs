@@ -15,6 +15,7 @@
 //! PT_LOAD segments with a hole, page tables from [`pagetables`]) with a System.map
 //! ([`system_map`]) and a raw BTF of its layout ([`btf_blob`]), for the CLI's end-to-end tests.
 
+pub mod bpf;
 pub mod btf_blob;
 pub mod elf_core;
 pub mod kdump;

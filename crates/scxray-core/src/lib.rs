@@ -113,7 +113,7 @@ pub use layout::{
     SchedPcpuLayout, SchedPnodeLayout, ScxRqLayout, SeeLayout, TaskLayout,
 };
 pub use limits::{
-    CHAIN_BUFFER, Cap, CapBasis, LIST_NODES_CEILING, LIST_NODES_FLOOR, Limit, Limits, MAX_BUCKET_CHAIN,
+    BpfLimits, CHAIN_BUFFER, Cap, CapBasis, LIST_NODES_CEILING, LIST_NODES_FLOOR, Limit, Limits, MAX_BUCKET_CHAIN,
     MAX_CPUS, MAX_NODES, MAX_SCHED_DEPTH, MAX_SUB_SCHEDS, PID_MAX_LIMIT, RHT_BUCKETS_CEILING,
     RHT_BUCKETS_FLOOR, RHT_NODES_CEILING, RHT_NODES_FLOOR, ReadCost, WalkCap,
 };
@@ -126,7 +126,7 @@ pub use sample::{
     Consistency, CpuSample, DsqSample, EventStatsAt, MAX_EVENTS, RunnableAge, Sample, SampleRoot, SampleSpec,
     WatchdogTimeoutAt,
 };
-pub use symbols::{KernelSymbols, PerCpuOffsets, SchedGlobals, Symbol};
+pub use symbols::{BpfSymbols, KernelSymbols, PerCpuOffsets, SchedGlobals, Symbol};
 pub use task::{DsqId, TaskDetail};
 pub use tlb::CachedTranslate;
 pub use translate::{AddressKind, LinearRange, LinearTranslator, Translate, TranslateError};

@@ -586,3 +586,80 @@ pub const MAX_CPUS: u32 = 8192;
 /// NUMA nodes the global-DSQ walk visits at most: `MAX_NUMNODES` for the kernel's largest
 /// `NODES_SHIFT` (10).
 pub const MAX_NODES: u32 = 1024;
+
+/// Entries one BPF ID table walk reports (`prog_idr`, `map_idr`, ...): a loaded machine has a
+/// few hundred programs and maps.
+pub const MAX_BPF_IDS: u32 = 4096;
+/// xarray nodes one ID table walk visits: 4096 ids fill 65 nodes of 64 slots.
+pub const MAX_BPF_IDR_NODES: u32 = 1024;
+/// Programs of one struct_ops map (`funcs_cnt`): `sched_ext_ops` has about 40 callbacks.
+pub const MAX_SCHED_PROGS: u32 = 128;
+/// Maps one program uses: the kernel's `MAX_USED_MAPS`.
+pub const MAX_USED_MAPS: u32 = 64;
+/// Elements (or arena pages) one map-contents pass hands to the visitor.
+pub const MAX_MAP_ELEMS: u32 = 4096;
+/// Hash buckets one pass visits (`n_buckets` is `roundup_pow_of_two(max_entries)`).
+pub const MAX_HASH_BUCKETS: u32 = 1 << 16;
+/// `bucket_log` of a local-storage map at most: the kernel sizes it to the possible CPUs.
+pub const MAX_STORAGE_BUCKET_LOG: u32 = 16;
+/// Storages on one owner's list (one per local-storage map that holds a value for it).
+pub const MAX_OWNER_STORAGES: u32 = 64;
+/// Free ranges of one arena's range tree visited.
+pub const MAX_ARENA_FREE_RANGES: u32 = 4096;
+/// Depth of the arena's free-range rb-tree followed: an rb-tree of `n` nodes is at most
+/// `2 log2(n + 1)` deep, 64 covers any tree of 4-GiB arena pages.
+pub const MAX_RBTREE_DEPTH: u32 = 64;
+/// Objects one arena list walk follows (a FIFO of tasks is at most as long as there are tasks).
+pub const MAX_ARENA_LINKS: u32 = 4096;
+
+/// The caps of the BPF walkers (`scxray_core::bpf`), beside the kernel walkers' [`Limits`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct BpfLimits {
+    /// Entries per ID table.
+    pub ids: u32,
+    /// xarray nodes per ID table.
+    pub idr_nodes: u32,
+    /// Programs of one struct_ops map.
+    pub sched_progs: u32,
+    /// Maps per program (`used_map_cnt`).
+    pub used_maps: u32,
+    /// Elements (or pages) per map-contents pass; per-CPU copies count once per element.
+    pub elems: u32,
+    /// Buckets per hash map.
+    pub hash_buckets: u32,
+    /// Elements per bucket chain (hash and local storage).
+    pub chain: u32,
+    /// `bucket_log` of a local-storage map.
+    pub storage_bucket_log: u32,
+    /// Storages on one owner's (task's) list.
+    pub owner_storages: u32,
+    /// Free ranges of an arena's range tree.
+    pub free_ranges: u32,
+    /// Objects followed per arena list walk.
+    pub links: u32,
+}
+
+impl BpfLimits {
+    /// The default caps.
+    pub const DEFAULT: Self = Self {
+        ids: MAX_BPF_IDS,
+        idr_nodes: MAX_BPF_IDR_NODES,
+        sched_progs: MAX_SCHED_PROGS,
+        used_maps: MAX_USED_MAPS,
+        elems: MAX_MAP_ELEMS,
+        hash_buckets: MAX_HASH_BUCKETS,
+        chain: MAX_BUCKET_CHAIN,
+        storage_bucket_log: MAX_STORAGE_BUCKET_LOG,
+        owner_storages: MAX_OWNER_STORAGES,
+        free_ranges: MAX_ARENA_FREE_RANGES,
+        links: MAX_ARENA_LINKS,
+    };
+}
+
+impl Default for BpfLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}

@@ -64,6 +64,27 @@ pub struct SchedGlobals {
     pub dsq_hash: Option<VirtAddr>,
 }
 
+/// Where the BPF walkers start (`scxray_core::bpf`): the kernel-wide ID tables (static in
+/// `kernel/bpf/syscall.c` and `btf.c`, so only in kallsyms with `CONFIG_KALLSYMS_ALL`) and
+/// the static key that turns on program run statistics. Every one is optional: a walk that
+/// needs a missing one says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct BpfSymbols {
+    /// `prog_idr` (`struct idr`).
+    pub prog_idr: Option<VirtAddr>,
+    /// `map_idr` (`struct idr`).
+    pub map_idr: Option<VirtAddr>,
+    /// `btf_idr` (`struct idr`).
+    pub btf_idr: Option<VirtAddr>,
+    /// `link_idr` (`struct idr`).
+    pub link_idr: Option<VirtAddr>,
+    /// `bpf_stats_enabled_key` (`struct static_key_false`, whose `key.enabled` atomic is its
+    /// first word): programs count runs and time only while it is on.
+    pub stats_enabled_key: Option<VirtAddr>,
+}
+
 /// Names of the symbols, for reporting which one a blinded pass was missing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
