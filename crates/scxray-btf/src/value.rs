@@ -887,6 +887,34 @@ impl<'a> Btf<'a> {
         offset: u64,
         limits: &DecodeLimits,
     ) -> Result<Option<Located<'a>>, DecodeError> {
+        self.locate_until(type_id, offset, limits, None)
+    }
+
+    /// As [`Btf::locate`], but stops at the outermost field that starts at `offset` and is
+    /// of type `object` (after typedefs and modifiers): names the object a pointer to
+    /// `object` points at (`qa.fifos[2]` rather than its first member `qa.fifos[2].head`).
+    /// Without such a field it descends as `locate` does.
+    ///
+    /// # Errors
+    /// The BTF is malformed along the way.
+    pub fn locate_object(
+        &self,
+        type_id: u32,
+        offset: u64,
+        object: u32,
+        limits: &DecodeLimits,
+    ) -> Result<Option<Located<'a>>, DecodeError> {
+        let object = self.resolve_alias(object)?.id;
+        self.locate_until(type_id, offset, limits, Some(object))
+    }
+
+    fn locate_until(
+        &self,
+        type_id: u32,
+        offset: u64,
+        limits: &DecodeLimits,
+        object: Option<u32>,
+    ) -> Result<Option<Located<'a>>, DecodeError> {
         if offset >= self.type_size(type_id)? {
             return Ok(None);
         }
@@ -897,6 +925,9 @@ impl<'a> Btf<'a> {
                 return Ok(Some(loc));
             }
             let ty = self.resolve_alias(loc.type_id)?;
+            if loc.rest == 0 && object == Some(ty.id) {
+                return Ok(Some(loc));
+            }
             let next = match ty.kind {
                 Kind::Struct | Kind::Union => self.member_at(&ty, loc.rest)?,
                 Kind::Array => {

@@ -108,6 +108,9 @@ pub use addr::{PhysAddr, VirtAddr};
 pub use collect::{CpuRunnable, CpuSummary, DsqSummary, DsqTasks, MachineSummary, TaskList, UserDsqIndex};
 pub use error::{Field, ReadCause, ReadError};
 pub use guest::Guest;
+/// The heapless whose `Vec` the placement's BTF questions fill ([`bpf::PlaceTypes`]), for
+/// implementors.
+pub use heapless;
 pub use layout::{
     DsqLayout, DsqLnodeLayout, Layout, LayoutFlags, LayoutGroup, RhtLayout, RqLayout, SchedLayout,
     SchedPcpuLayout, SchedPnodeLayout, ScxRqLayout, SeeLayout, TaskLayout,

@@ -206,8 +206,9 @@ pub enum Place {
         parent_type: u32,
         /// The anchor (offset in the globals) whose chain reached the task soonest.
         anchor: u64,
-        /// The link (offset in the object) that chain followed.
-        link: u32,
+        /// The link (offset in the object) that chain followed (`None`: the anchor points at
+        /// the task's object itself).
+        link: Option<u32>,
         /// Objects passed before the task's on that chain (0: the anchor's own object).
         steps: u32,
         /// Anchors of the parent that reach the task.
@@ -238,7 +239,7 @@ pub struct Waiting {
     // the best score so far.
     cur_parent: Option<(u64, u32)>,
     cur_mask: u64,
-    cur_best: Option<(u64, u32, u32)>,
+    cur_best: Option<(u64, Option<u32>, u32)>,
     best_score: u32,
 }
 
@@ -657,7 +658,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                         }
                         w.cur_mask |= bit;
                         if w.cur_best.is_none_or(|(_, _, s)| steps < s) {
-                            w.cur_best = Some((a.offset, link, steps));
+                            w.cur_best = Some((a.offset, (steps > 0).then_some(link), steps));
                         }
                     }
                 });

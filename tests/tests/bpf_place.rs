@@ -1,0 +1,289 @@
+//! Where each waiting task is (`scxray_core::bpf::place`) on the kit's qmap-like guest: ten
+//! tasks on five arena FIFOs reached from their task storage, one in a QUEUE of bare pids,
+//! one in a hash value's `pid`, one behind an array value's `struct task_struct *`. First
+//! with the BTF answers written by hand (the core's logic alone), then with scxray-btf's
+//! answers from the program's BTF read back out of guest memory, with names and hints.
+
+use scxray_btf::{ArenaNamer, Btf, BtfPlaceTypes, DecodeLimits, PlaceHint, Style, format_value};
+use scxray_core::bpf::place::{MAX_LINKS, MAX_OBJECT_POINTERS, MAX_TASK_FIELDS};
+use scxray_core::bpf::{
+    Anchor, Anchors, ArenaList, BpfProblem, BpfVisitor, ElemKey, MapHeader, ObjectPointer, Place, PlaceTypes,
+    PlaceWalk, TaskField, TaskFieldKind, TypeRef, TypesError, Waiting, Walker,
+};
+use scxray_core::heapless::Vec as HVec;
+use scxray_core::{Guest, LinearTranslator, VirtAddr};
+use scxray_tests::bpf::{Qmap, qmap_machine};
+use scxray_tests::btf_blob::ArenaProgram as P;
+use scxray_tests::{KitMem, TestGuest};
+
+/// The answers scxray-btf gives for the kit's program, written out.
+struct ByHand {
+    q: Qmap,
+}
+
+impl ByHand {
+    fn map_name(&self, map: &MapHeader) -> &'static str {
+        self.q.maps.iter().find(|m| m.1 == map.kva).map_or("", |m| m.0)
+    }
+}
+
+impl PlaceTypes for ByHand {
+    fn task_fields(
+        &mut self,
+        map: &MapHeader,
+        out: &mut HVec<TaskField, MAX_TASK_FIELDS>,
+    ) -> Result<(), TypesError> {
+        let field = match self.map_name(map) {
+            "pid_queue" | "pid_slots" => TaskField { offset: 0, kind: TaskFieldKind::Pid },
+            "owners" => TaskField { offset: 0, kind: TaskFieldKind::Task },
+            _ => return Ok(()),
+        };
+        out.push(field).map_err(|_| TypesError)
+    }
+    fn object_pointers(
+        &mut self,
+        map: &MapHeader,
+        out: &mut HVec<ObjectPointer, MAX_OBJECT_POINTERS>,
+    ) -> Result<(), TypesError> {
+        if self.map_name(map) == "task_ctx_stor" {
+            let object = TypeRef { btf: self.q.btf, id: self.q.prog.task_ctx };
+            out.push(ObjectPointer { offset: 0, object }).map_err(|_| TypesError)?;
+        }
+        Ok(())
+    }
+    fn links(&mut self, object: TypeRef, out: &mut HVec<u32, MAX_LINKS>) -> Result<(), TypesError> {
+        assert_eq!(object.id, self.q.prog.task_ctx);
+        out.extend_from_slice(&[P::NEXT_FREE, P::Q_NEXT, P::Q_PREV]).map_err(|_| TypesError)
+    }
+    fn anchors(&mut self, _: TypeRef, out: &mut Anchors) -> Result<(), TypesError> {
+        out.globals_size = u64::from(P::QA_SIZE);
+        let qa = self.q.prog.qmap_arena;
+        for off in [P::QA_TASK_CTXS, P::QA_FREE_HEAD] {
+            out.list
+                .push(Anchor { offset: u64::from(off), parent: 0, parent_type: qa })
+                .map_err(|_| TypesError)?;
+        }
+        for f in 0..5u64 {
+            let fifo = u64::from(P::QA_FIFOS) + f * u64::from(P::FIFO_SIZE);
+            for end in [0, 8] {
+                let a = Anchor { offset: fifo + end, parent: fifo, parent_type: self.q.prog.qmap_fifo };
+                out.list.push(a).map_err(|_| TypesError)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Seen {
+    lists: Vec<ArenaList>,
+    problems: Vec<BpfProblem>,
+}
+
+impl BpfVisitor for Seen {
+    fn arena_list(&mut self, list: &ArenaList) {
+        self.lists.push(*list);
+    }
+    fn problem(&mut self, p: &BpfProblem) {
+        self.problems.push(*p);
+    }
+}
+
+/// Places `q`'s waiting tasks (and the idle ones) with `types`.
+fn place(g: &TestGuest, q: &Qmap, types: &mut impl PlaceTypes) -> (Vec<Waiting>, Seen, PlaceWalk) {
+    g.with(|guest: &Guest<'_, KitMem<'_>, LinearTranslator<'_>>| {
+        let w = Walker::new(*guest, q.symbols);
+        let mut maps = [VirtAddr(0); 16];
+        let sched = w.walk_sched(q.sched, q.sched, &mut maps, &mut scxray_core::bpf::Ignore);
+        let mut tasks: Vec<Waiting> =
+            q.waiting().into_iter().chain(q.idle.iter().copied()).map(|(t, p)| Waiting::new(t, p)).collect();
+        let mut seen = Seen::default();
+        let walk = w.place_tasks(&maps[..sched.maps as usize], sched.arena, types, &mut tasks, &mut seen);
+        (tasks, seen, walk)
+    })
+}
+
+fn find(tasks: &[Waiting], task: VirtAddr) -> &Waiting {
+    tasks.iter().find(|w| w.task == task).unwrap()
+}
+
+fn fifo_offset(f: usize) -> u64 {
+    u64::from(P::QA_FIFOS) + f as u64 * u64::from(P::FIFO_SIZE)
+}
+
+/// What every way of answering must find.
+fn check(q: &Qmap, tasks: &[Waiting], seen: &Seen, walk: &PlaceWalk) {
+    assert!(seen.problems.is_empty(), "{:?}", seen.problems);
+    for (f, list) in q.fifos.iter().enumerate() {
+        for (i, &(task, pid, ctx)) in list.iter().enumerate() {
+            let w = find(tasks, task);
+            assert_eq!(w.object.map(|o| o.uaddr), Some(ctx), "pid {pid}");
+            let Some(Place::Arena { parent, parent_type, anchors, anchor, steps, link, .. }) = w.place else {
+                panic!("pid {pid} on FIFO {f} placed {:?}", w.place)
+            };
+            assert_eq!((parent, parent_type, anchors), (fifo_offset(f), q.prog.qmap_fifo, 2), "pid {pid}");
+            assert!(!w.ambiguous, "pid {pid}");
+            // The nearest anchor: the head (following q_next) for the first half, the tail
+            // (following q_prev) past it.
+            let from_tail = list.len() - 1 - i;
+            let want = if i <= from_tail {
+                (fifo_offset(f), (i > 0).then_some(P::Q_NEXT), i as u32)
+            } else {
+                (fifo_offset(f) + 8, (from_tail > 0).then_some(P::Q_PREV), from_tail as u32)
+            };
+            assert_eq!((anchor, link, steps), want, "pid {pid}");
+        }
+    }
+    // FIFO 3 runs through the slab's first entry: `qa.task_ctxs` reaches all of it too, but
+    // only through one anchor.
+    for &(task, ..) in &q.fifos[3] {
+        assert_eq!(find(tasks, task).claims, 2);
+    }
+    for &(task, ..) in q.fifos.iter().enumerate().filter(|(f, _)| *f != 3).flat_map(|(_, l)| l) {
+        assert_eq!(find(tasks, task).claims, 1);
+    }
+    let queue = q.maps.iter().find(|m| m.0 == "pid_queue").unwrap().1;
+    assert_eq!(
+        find(tasks, q.queued_pid.0).place,
+        Some(Place::Elem {
+            map: queue,
+            map_id: 4,
+            key: ElemKey::Slot { position: 0, slot: 3 },
+            cpu: None,
+            offset: 0,
+            kind: TaskFieldKind::Pid
+        })
+    );
+    let Some(Place::Elem { map_id, key: ElemKey::Hash { bucket, .. }, kind, .. }) =
+        find(tasks, q.hashed.0).place
+    else {
+        panic!("{:?}", find(tasks, q.hashed.0))
+    };
+    assert_eq!((map_id, bucket, kind), (5, q.hashed.2, TaskFieldKind::Pid));
+    let Some(Place::Elem { map_id, key, kind, .. }) = find(tasks, q.owned.0).place else { panic!() };
+    assert_eq!((map_id, key, kind), (6, ElemKey::Index(1), TaskFieldKind::Task));
+    for &(task, _) in &q.idle {
+        let w = find(tasks, task);
+        assert!(w.object.is_some() && w.place.is_none() && w.claims == 0, "{w:?}");
+    }
+    assert_eq!((walk.tasks, walk.placed, walk.ambiguous, walk.objects), (15, 13, 0, 12));
+    assert_eq!((walk.maps_searched, walk.globals, walk.truncated, walk.errors), (3, Some(q.qa), false, 0));
+
+    // Every FIFO checked: head to tail along q_next, q_prev pointing back.
+    let lists: Vec<_> = seen
+        .lists
+        .iter()
+        .map(|l| (l.parent, l.first, l.last, l.forward, l.back, l.length, l.agree))
+        .collect();
+    let want: Vec<_> = (0..5)
+        .map(|f| {
+            (
+                fifo_offset(f),
+                fifo_offset(f),
+                fifo_offset(f) + 8,
+                P::Q_NEXT,
+                Some(P::Q_PREV),
+                q.fifos[f].len() as u32,
+                true,
+            )
+        })
+        .collect();
+    assert_eq!(lists, want);
+}
+
+#[test]
+fn the_core_places_every_task_from_answers_written_by_hand() {
+    let (g, q) = qmap_machine();
+    let (tasks, seen, walk) = place(&g, &q, &mut ByHand { q: q.clone() });
+    check(&q, &tasks, &seen, &walk);
+}
+
+/// The program's BTF as the host will get it: `struct btf`'s blob read out of the guest.
+fn guest_btf(g: &TestGuest, q: &Qmap) -> Vec<u8> {
+    g.with(|guest| {
+        let w = Walker::new(*guest, q.symbols);
+        let h = w.read_btf(q.btf).unwrap();
+        let mut blob = vec![0u8; h.data_size as usize];
+        guest.read_bytes(h.data, &mut blob, scxray_core::Field::KernelBtfObject).unwrap();
+        blob
+    })
+}
+
+#[test]
+fn the_btf_answers_place_every_task_and_name_its_fifo() {
+    let (g, q) = qmap_machine();
+    let blob = guest_btf(&g, &q);
+    assert_eq!(blob, q.prog.blob);
+    let btf = Btf::parse(&blob).unwrap();
+    let objects = [(q.btf, &btf)];
+    let mut types = BtfPlaceTypes::new(&objects, &[]);
+    let (tasks, seen, walk) = place(&g, &q, &mut types);
+    check(&q, &tasks, &seen, &walk);
+    // Each place by name.
+    for (f, list) in q.fifos.iter().enumerate() {
+        for &(task, ..) in list {
+            let Some(Place::Arena { btf, parent, parent_type, .. }) = find(&tasks, task).place else {
+                panic!()
+            };
+            let mut name = String::new();
+            assert!(types.name_place(btf, parent, parent_type, &mut name).unwrap());
+            assert_eq!(name, format!("qa.fifos[{f}]"));
+        }
+    }
+    let mut name = String::new();
+    let l = &seen.lists[3];
+    types.name_place(l.btf, l.parent, l.parent_type, &mut name).unwrap();
+    assert_eq!(name, "qa.fifos[3]");
+
+    // A task_ctx decoded from the arena: its `fifo` named by its arena path, its links as
+    // arena addresses.
+    let (_, _, ctx) = q.fifos[3][1];
+    let mut bytes = vec![0u8; P::TASK_CTX_SIZE as usize];
+    g.with(|guest| {
+        let w = Walker::new(*guest, q.symbols);
+        w.arena(q.arena.map).unwrap().read(ctx, &mut bytes).unwrap();
+    });
+    let end = q.arena.page_uaddr(16);
+    let namer = ArenaNamer::new(&btf, q.arena.user_vm_start, end, walk.globals.unwrap());
+    let mut text = String::new();
+    format_value(
+        &btf,
+        q.prog.task_ctx,
+        &mut &bytes[..],
+        &DecodeLimits::DEFAULT,
+        Style::Compact,
+        namer,
+        &mut text,
+    )
+    .unwrap();
+    let (prev, next) = (q.fifos[3][0].2, q.fifos[3][2].2);
+    let off = |u: u64| u - q.arena.user_vm_start;
+    assert!(text.contains(&format!(".q_next = {next:#x} (arena+{:#x})", off(next))), "{text}");
+    assert!(text.contains(&format!(".q_prev = {prev:#x} (arena+{:#x})", off(prev))), "{text}");
+    assert!(text.contains(&format!(".fifo = {:#x} (qa.fifos[3])", q.qa + fifo_offset(3))), "{text}");
+    assert!(text.contains(&format!(".pid = {}", q.fifos[3][1].1)), "{text}");
+}
+
+#[test]
+fn hints_narrow_the_search() {
+    let (g, q) = qmap_machine();
+    let blob = guest_btf(&g, &q);
+    let btf = Btf::parse(&blob).unwrap();
+    let objects = [(q.btf, &btf)];
+    let hints = [
+        PlaceHint::AnchorsUnder("qa.fifos"),
+        PlaceHint::Links { object: "task_ctx", members: &["q_next", "q_prev"] },
+        PlaceHint::NoBarePids,
+    ];
+    let mut types = BtfPlaceTypes::new(&objects, &hints);
+    let (tasks, seen, walk) = place(&g, &q, &mut types);
+    // `qa.task_ctxs` is no anchor now: FIFO 3's tasks have one claim, their FIFO.
+    for &(task, ..) in &q.fifos[3] {
+        let w = find(&tasks, task);
+        assert_eq!((w.claims, w.ambiguous), (1, false));
+        assert!(matches!(w.place, Some(Place::Arena { parent, .. }) if parent == fifo_offset(3)));
+    }
+    // Bare pids are not taken: the queued task is not placed.
+    assert_eq!(find(&tasks, q.queued_pid.0).place, None);
+    assert_eq!((walk.placed, walk.anchors, seen.lists.len()), (12, 8, 5));
+}
