@@ -936,6 +936,29 @@ impl TestGuest {
         f(&g)
     }
 
+    /// Overwrites the bytes at kit address `kva` (a page at a time).
+    pub fn write(&mut self, kva: VirtAddr, bytes: &[u8]) {
+        for (i, b) in bytes.iter().enumerate() {
+            let pa = self.map.pa(kva.at(i as u64).0);
+            self.mem[usize::try_from(pa - self.mem_base).unwrap()] = *b;
+        }
+    }
+
+    /// Overwrites the little-endian u64 at kit address `kva`.
+    pub fn write_u64(&mut self, kva: VirtAddr, v: u64) {
+        self.write(kva, &v.to_le_bytes());
+    }
+
+    /// The little-endian u64 at kit address `kva`.
+    pub fn read_u64(&self, kva: VirtAddr) -> u64 {
+        let mut b = [0u8; 8];
+        for (i, out) in b.iter_mut().enumerate() {
+            let pa = self.map.pa(kva.at(i as u64).0);
+            *out = self.mem[usize::try_from(pa - self.mem_base).unwrap()];
+        }
+        u64::from_le_bytes(b)
+    }
+
     /// Makes `len` bytes at kit address `kva` unreadable.
     pub fn poison(&mut self, kva: VirtAddr, len: u64) {
         let pa = self.map.pa(kva.0);

@@ -173,7 +173,9 @@ fn walk_fields<'a>(
                     continue;
                 }
                 let at = offset.saturating_add(u64::from(m.bit_offset / 8));
-                if !walk_fields(btf, m.type_id, at, btf.str_at(m.name_off)?, depth, budget, f)? {
+                // A member whose type cannot be read is skipped, not the whole value.
+                if let Ok(false) = walk_fields(btf, m.type_id, at, btf.str_at(m.name_off)?, depth, budget, f)
+                {
                     return Ok(false);
                 }
             }
@@ -194,7 +196,7 @@ fn walk_fields<'a>(
                 let v = btf.type_by_id(var)?;
                 if v.kind == Kind::Var {
                     let at = offset.saturating_add(u64::from(off));
-                    if !walk_fields(btf, v.size_or_type, at, btf.name(&v)?, depth, budget, f)? {
+                    if let Ok(false) = walk_fields(btf, v.size_or_type, at, btf.name(&v)?, depth, budget, f) {
                         return Ok(false);
                     }
                 }
@@ -375,7 +377,7 @@ impl AnchorSearch<'_, '_, '_> {
                         continue;
                     }
                     let at = offset.saturating_add(u64::from(m.bit_offset / 8));
-                    self.walk(m.type_id, at, (offset, t.id), depth)?;
+                    self.walk_or_note(m.type_id, at, (offset, t.id), depth);
                 }
             }
             Kind::Array => {
@@ -399,18 +401,21 @@ impl AnchorSearch<'_, '_, '_> {
                         t.secinfo(index).ok_or(BtfError::BadRecord { type_id: t.id, index })?;
                     let v = self.btf.type_by_id(var)?;
                     if v.kind == Kind::Var {
-                        self.walk(
-                            v.size_or_type,
-                            offset.saturating_add(u64::from(off)),
-                            (offset, t.id),
-                            depth,
-                        )?;
+                        let at = offset.saturating_add(u64::from(off));
+                        self.walk_or_note(v.size_or_type, at, (offset, t.id), depth);
                     }
                 }
             }
             _ => {}
         }
         Ok(())
+    }
+
+    /// [`Self::walk`], a subtree whose types cannot be read noted as not searched whole.
+    fn walk_or_note(&mut self, ty: u32, offset: u64, parent: (u64, u32), depth: u32) {
+        if self.walk(ty, offset, parent, depth).is_err() {
+            self.out.truncated = true;
+        }
     }
 
     /// Whether a value of type `ty` holds a pointer to the target type (bounded).

@@ -611,6 +611,9 @@ pub const MAX_ARENA_FREE_RANGES: u32 = 4096;
 pub const MAX_RBTREE_DEPTH: u32 = 64;
 /// Objects one arena list walk follows (a FIFO of tasks is at most as long as there are tasks).
 pub const MAX_ARENA_LINKS: u32 = 4096;
+/// Arena reads one placement makes (each anchor, link and back link followed is one): the
+/// placement's work, whatever the anchors, links and lists the BTF and the arena claim.
+pub const MAX_ARENA_READS: u32 = 1 << 20;
 
 /// The caps of the BPF walkers (`scxray_core::bpf`), beside the kernel walkers' [`Limits`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -639,6 +642,8 @@ pub struct BpfLimits {
     pub free_ranges: u32,
     /// Objects followed per arena list walk.
     pub links: u32,
+    /// Arena reads per placement.
+    pub arena_reads: u32,
 }
 
 impl BpfLimits {
@@ -655,7 +660,154 @@ impl BpfLimits {
         owner_storages: MAX_OWNER_STORAGES,
         free_ranges: MAX_ARENA_FREE_RANGES,
         links: MAX_ARENA_LINKS,
+        arena_reads: MAX_ARENA_READS,
     };
+}
+
+/// Members of `struct bpf_map` a map header reads ([`BpfLimits::map_header_reads`]).
+const MAP_HEADER_VALUES: u64 = 12;
+/// Members of `struct bpf_prog` and `bpf_prog_aux` a program header reads.
+const PROG_HEADER_VALUES: u64 = 15;
+/// Members of `struct btf` a BTF header reads.
+const BTF_HEADER_VALUES: u64 = 6;
+/// Slots of an xarray node at most.
+const XA_SLOTS: u64 = 64;
+/// Task fields of one map value the placement reads at most, and what each costs (a task
+/// pointer: the pointer, then the task's pid).
+const PLACE_FIELD_VALUES: u64 = 8 * 2;
+
+/// # How many reads a BPF walk makes, at most
+///
+/// As for the kernel walks ([`Limits`]), in physical reads, with `v = 2 (1 + L)` per value
+/// (a read of at most 256 bytes crosses at most one 4 KiB boundary: the walkers read a
+/// struct's members in one such window when they fit, else one by one), `P` = 1 when the
+/// per-CPU offsets are read from the guest, `C` CPUs (at most [`MAX_CPUS`]), and the caps:
+/// `E` = ids, `X` = idr_nodes, `F` = sched_progs, `U` = used_maps, `N` = elems,
+/// `B` = hash_buckets, `Lg` = storage_bucket_log, `O` = owner_storages, `R` = free_ranges,
+/// `D` = [`MAX_RBTREE_DEPTH`], `A` = arena_reads.
+///
+/// - a map header `12 v`, a BTF header `6 v`, a program header `v (15 + C (P + 3))` (its
+///   statistics: each CPU's offset and copy);
+/// - the xarray of an ID table `v (2 + X (1 + 64))` (head, base; each node's shift and
+///   slots), then one header per entry: `E` of them;
+/// - a scheduler's walk: its callbacks, the `map_idr` xarray with the type, `priv` and
+///   callbacks of each entry (`3 v`), the struct_ops map's header, `funcs_cnt` and links,
+///   the statistics key, then per program its link, the program and per used map the
+///   pointer and the map: `v (18 + X (1 + 64) + 3 E) + F (2 v + prog + 13 v U)`;
+/// - one map's contents, by type: array `v (1 + N (1 + C P))`, hash
+///   `v (3 + B + N (2 + C P))`, local storage `v (2 + 2^Lg + 4 N)`, queue/stack `3 v`, arena
+///   `v (6 + 4 R) + 2 L N` (its members, the free-range tree's nodes, a translation per page),
+///   struct_ops and the others 0 (values are read by the visitor, through readers bounded by
+///   `value_size`);
+/// - one task's storage lookup `v (2 + 2 O)`;
+/// - a placement over `M` maps and `T` tasks: per map its header, its contents and 16 values
+///   per element handed (`N C` at most), the arena's members, per map its header and per
+///   task a storage lookup and 4 pointers, the globals' pages found (16 tree searches of
+///   `4 v D`), and `A` arena reads, each two tree searches and a value.
+impl BpfLimits {
+    /// Physical reads of one map header: `12 v`.
+    #[must_use]
+    pub fn map_header_reads(c: ReadCost) -> u64 {
+        c.value().saturating_mul(MAP_HEADER_VALUES)
+    }
+
+    /// Physical reads of one BTF header: `6 v`.
+    #[must_use]
+    pub fn btf_header_reads(c: ReadCost) -> u64 {
+        c.value().saturating_mul(BTF_HEADER_VALUES)
+    }
+
+    /// Physical reads of one program header with its statistics over `cpus` CPUs:
+    /// `v (15 + C (P + 3))`.
+    #[must_use]
+    pub fn prog_header_reads(cpus: u32, offsets_in_guest: bool, c: ReadCost) -> u64 {
+        let per_cpu = u64::from(offsets_in_guest).saturating_add(3);
+        let values = u64::from(cpus.min(MAX_CPUS)).saturating_mul(per_cpu).saturating_add(PROG_HEADER_VALUES);
+        c.value().saturating_mul(values)
+    }
+
+    /// Physical reads of an ID table's xarray: `v (2 + X (1 + 64))`.
+    #[must_use]
+    pub fn idr_reads(&self, c: ReadCost) -> u64 {
+        let nodes = u64::from(self.idr_nodes).saturating_mul(XA_SLOTS.saturating_add(1));
+        c.value().saturating_mul(nodes.saturating_add(2))
+    }
+
+    /// Physical reads of `Walker::walk_id_table` over the table whose entries' headers
+    /// cost `header` reads each (one of the functions above; a link's is `v`), plus the
+    /// statistics key for programs: `idr + E header + v`.
+    #[must_use]
+    pub fn id_table_reads(&self, header: u64, c: ReadCost) -> u64 {
+        self.idr_reads(c).saturating_add(u64::from(self.ids).saturating_mul(header)).saturating_add(c.value())
+    }
+
+    /// Physical reads of `Walker::walk_sched`: `v (18 + X (1 + 64) + 3 E) + F (2 v + prog
+    /// + 13 v U)`.
+    #[must_use]
+    pub fn sched_reads(&self, cpus: u32, offsets_in_guest: bool, c: ReadCost) -> u64 {
+        let v = c.value();
+        let entries = v.saturating_mul(u64::from(self.ids).saturating_mul(3).saturating_add(16));
+        let per_prog = v
+            .saturating_mul(2)
+            .saturating_add(Self::prog_header_reads(cpus, offsets_in_guest, c))
+            .saturating_add(v.saturating_mul(13).saturating_mul(u64::from(self.used_maps)));
+        self.idr_reads(c)
+            .saturating_add(entries)
+            .saturating_add(per_prog.saturating_mul(u64::from(self.sched_progs)))
+    }
+
+    /// Physical reads of `Walker::walk_contents` of any one map: the largest of the types'
+    /// (see the section above).
+    #[must_use]
+    pub fn contents_reads(&self, cpus: u32, offsets_in_guest: bool, c: ReadCost) -> u64 {
+        let v = c.value();
+        let n = u64::from(self.elems);
+        let cp = u64::from(cpus.min(MAX_CPUS)).saturating_mul(u64::from(offsets_in_guest));
+        let array = v.saturating_mul(n.saturating_mul(cp.saturating_add(1)).saturating_add(1));
+        let hash = v.saturating_mul(
+            n.saturating_mul(cp.saturating_add(2))
+                .saturating_add(u64::from(self.hash_buckets))
+                .saturating_add(3),
+        );
+        let buckets = 1u64.checked_shl(self.storage_bucket_log.min(31)).unwrap_or(u64::MAX);
+        let storage = v.saturating_mul(n.saturating_mul(4).saturating_add(buckets).saturating_add(2));
+        let queue = v.saturating_mul(3);
+        let arena = v
+            .saturating_mul(u64::from(self.free_ranges).saturating_mul(4).saturating_add(6))
+            .saturating_add(c.translation().saturating_mul(2).saturating_mul(n));
+        array.max(hash).max(storage).max(queue).max(arena)
+    }
+
+    /// Physical reads of one `Walker::task_storage`: `v (2 + 2 O)`.
+    #[must_use]
+    pub fn task_storage_reads(&self, c: ReadCost) -> u64 {
+        c.value().saturating_mul(u64::from(self.owner_storages).saturating_mul(2).saturating_add(2))
+    }
+
+    /// Physical reads of one search of an arena's free-range tree: `4 v D`.
+    #[must_use]
+    pub fn page_state_reads(c: ReadCost) -> u64 {
+        c.value().saturating_mul(4).saturating_mul(u64::from(MAX_RBTREE_DEPTH))
+    }
+
+    /// Physical reads of `Walker::place_tasks` over `maps` maps and `tasks` tasks.
+    #[must_use]
+    pub fn place_reads(&self, maps: u64, tasks: u64, cpus: u32, offsets_in_guest: bool, c: ReadCost) -> u64 {
+        let v = c.value();
+        let header = Self::map_header_reads(c);
+        let values = u64::from(self.elems).saturating_mul(u64::from(cpus.min(MAX_CPUS)));
+        let search = header
+            .saturating_add(self.contents_reads(cpus, offsets_in_guest, c))
+            .saturating_add(values.saturating_mul(PLACE_FIELD_VALUES).saturating_mul(v));
+        let per_task = self.task_storage_reads(c).saturating_add(v.saturating_mul(4));
+        let storage = header.saturating_add(per_task.saturating_mul(tasks));
+        let page = Self::page_state_reads(c);
+        let arena_read = page.saturating_mul(2).saturating_add(v);
+        maps.saturating_mul(search.saturating_add(storage))
+            .saturating_add(v.saturating_mul(6))
+            .saturating_add(page.saturating_mul(16))
+            .saturating_add(u64::from(self.arena_reads).saturating_mul(arena_read))
+    }
 }
 
 impl Default for BpfLimits {

@@ -81,6 +81,8 @@ pub enum ArenaError {
     },
     /// The page is allocated but its memory could not be read.
     Read(ReadError),
+    /// The reader's read budget is spent (`BpfLimits::arena_reads`): nothing was read.
+    Budget,
 }
 
 impl fmt::Display for ArenaError {
@@ -90,12 +92,14 @@ impl fmt::Display for ArenaError {
             Self::Unallocated { page } => write!(f, "arena page {page} is not allocated"),
             Self::Unknown { page } => write!(f, "whether arena page {page} is allocated is unknown"),
             Self::Read(e) => e.fmt(f),
+            Self::Budget => f.write_str("the arena read budget is spent"),
         }
     }
 }
 
 /// Reads of one arena's objects by user address, each checked against the arena's bounds
-/// and allocated pages (the last page found allocated is remembered: objects cluster).
+/// and allocated pages (the last page found allocated is remembered: objects cluster), at
+/// most `BpfLimits::arena_reads` of them.
 #[derive(Debug)]
 pub struct ArenaReader<'w, 'a, M: ?Sized, T: ?Sized> {
     walker: &'w Walker<'a, M, T>,
@@ -104,6 +108,7 @@ pub struct ArenaReader<'w, 'a, M: ?Sized, T: ?Sized> {
     /// Its addresses.
     pub geometry: ArenaGeometry,
     last_allocated: Cell<Option<u32>>,
+    reads_left: Cell<u32>,
 }
 
 impl<M: PhysMem + ?Sized, T: Translate + ?Sized> ArenaReader<'_, '_, M, T> {
@@ -124,6 +129,8 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> ArenaReader<'_, '_, M, T> {
     /// # Errors
     /// They are not all inside the arena, on allocated pages, and readable.
     pub fn read(&self, uaddr: u64, buf: &mut [u8]) -> Result<(), ArenaError> {
+        let left = self.reads_left.get().checked_sub(1).ok_or(ArenaError::Budget)?;
+        self.reads_left.set(left);
         let len = u64::try_from(buf.len()).unwrap_or(u64::MAX);
         let last = uaddr.checked_add(len.saturating_sub(1)).ok_or(ArenaError::Outside { uaddr })?;
         let (first_page, _) = self.geometry.page_of(uaddr).ok_or(ArenaError::Outside { uaddr })?;
@@ -200,7 +207,13 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'a, M, T> {
         let info = self.arena_info(map)?;
         let geometry = ArenaGeometry::new(info.vm_addr, info.user_vm_start, info.pages, self.page_size)
             .ok_or(BpfError::BadArena)?;
-        Ok(ArenaReader { walker: self, info, geometry, last_allocated: Cell::new(None) })
+        Ok(ArenaReader {
+            walker: self,
+            info,
+            geometry,
+            last_allocated: Cell::new(None),
+            reads_left: Cell::new(self.limits.arena_reads),
+        })
     }
 
     fn arena_info(&self, map: VirtAddr) -> Result<ArenaInfo, BpfError> {

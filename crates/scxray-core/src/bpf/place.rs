@@ -373,6 +373,10 @@ fn chain<M: PhysMem + ?Sized, T: Translate + ?Sized>(
         }
         let next = match node.checked_add(u64::from(link)).map(|at| arena.u64(at)) {
             Some(Ok(n)) => n,
+            Some(Err(ArenaError::Budget)) => {
+                end.truncated = true;
+                return end;
+            }
             Some(Err(e)) => {
                 end.error = Some(e);
                 return end;
@@ -420,19 +424,16 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized, V: BpfVisitor + ?Sized> BpfVisi
 {
     fn elem(&mut self, map: &MapHeader, elem: &Elem<'_>) -> ControlFlow<()> {
         for field in self.fields {
-            let pid = match field.kind {
-                TaskFieldKind::Pid => i32_at(elem.value, u64::from(field.offset)).ok(),
+            // The pid, and for a task pointer the task it must be.
+            let (pid, task_ptr) = match field.kind {
+                TaskFieldKind::Pid => (i32_at(elem.value, u64::from(field.offset)).ok(), None),
                 TaskFieldKind::Task => match u64_at(elem.value, u64::from(field.offset)) {
-                    Ok(0) | Err(_) => None,
-                    Ok(task) => self.walker.task_pid(VirtAddr(task)),
+                    Ok(0) | Err(_) => (None, None),
+                    Ok(task) => (self.walker.task_pid(VirtAddr(task)), Some(task)),
                 },
             };
             let Some(pid) = pid.filter(|&p| p > 0) else { continue };
             let from = self.tasks.partition_point(|w| w.pid < pid);
-            let task_ptr = match field.kind {
-                TaskFieldKind::Task => u64_at(elem.value, u64::from(field.offset)).ok(),
-                TaskFieldKind::Pid => None,
-            };
             let place = Place::Elem {
                 map: map.kva,
                 map_id: map.id,
@@ -694,30 +695,30 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
             if shapes.iter().any(|s| s.parent_type == first.parent_type) {
                 continue;
             }
-            'pairs: for (i, a) in group.iter().enumerate() {
-                for b in group.iter().skip(i.saturating_add(1)) {
-                    let (Some(from), Some(to)) = (globals.target(a, walk), globals.target(b, walk)) else {
-                        continue;
-                    };
-                    for &forward in links {
-                        let trial = walk_list(arena, from, forward, links, None, cap);
-                        if trial.end.length >= 2
-                            && trial.clean()
-                            && trial.end.last == to
-                            && let Some(back) = trial.back_candidates.first().copied()
-                        {
-                            let shape = ListShape {
-                                parent_type: a.parent_type,
-                                first: a.offset.saturating_sub(a.parent),
-                                last: b.offset.saturating_sub(b.parent),
-                                forward,
-                                back,
-                            };
-                            if shapes.push(shape).is_err() {
-                                walk.truncated = true;
-                            }
-                            break 'pairs;
+            // The first and last anchors of a list sit side by side (`head`, `tail`).
+            'pairs: for pair in group.windows(2) {
+                let [a, b] = pair else { continue };
+                let (Some(from), Some(to)) = (globals.target(a, walk), globals.target(b, walk)) else {
+                    continue;
+                };
+                for &forward in links {
+                    let trial = walk_list(arena, from, forward, links, None, cap);
+                    if trial.end.length >= 2
+                        && trial.clean()
+                        && trial.end.last == to
+                        && let Some(back) = trial.back_candidates.first().copied()
+                    {
+                        let shape = ListShape {
+                            parent_type: a.parent_type,
+                            first: a.offset.saturating_sub(a.parent),
+                            last: b.offset.saturating_sub(b.parent),
+                            forward,
+                            back,
+                        };
+                        if shapes.push(shape).is_err() {
+                            walk.truncated = true;
                         }
+                        break 'pairs;
                     }
                 }
             }
@@ -776,6 +777,10 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Globals<'_, '_, '_, M, T> {
         match self.at.checked_add(a.offset).map(|at| self.arena.u64(at)) {
             Some(Ok(t)) if t != 0 && self.arena.geometry.page_of(t).is_some() => Some(t),
             Some(Ok(_)) => None,
+            Some(Err(ArenaError::Budget)) => {
+                walk.truncated = true;
+                None
+            }
             Some(Err(_)) | None => {
                 walk.errors = walk.errors.saturating_add(1);
                 None
