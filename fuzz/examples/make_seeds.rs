@@ -340,8 +340,41 @@ fn kallsyms_seed() -> Vec<u8> {
     w.out.clone()
 }
 
+/// walk_bpf: the kit's qmap-like guest (ID tables, a scheduler's struct_ops map, every map
+/// type, an arena with its free-range tree, ten tasks on arena FIFOs), whole; and the same
+/// under small caps, without statistics, on a layout without the free-range tree.
+fn walk_bpf_seeds() {
+    use scxray_fuzz::BpfInput;
+    let (g, q) = scxray_tests::bpf::qmap_machine();
+    let input = BpfInput {
+        layout: g.layout,
+        bpf: g.layout.bpf,
+        symbols: q.symbols,
+        sched: (q.sched.0, q.sched.0),
+        page_size: 4096,
+        offsets: g.per_cpu_offsets[..4].to_vec(),
+        limits: scxray_core::BpfLimits::DEFAULT,
+        ranges: g.ranges.clone(),
+        tasks: q.waiting().iter().map(|&(t, p)| (t.0, p)).collect(),
+        btf: (q.btf.0, q.prog.blob.clone()),
+        mem: MemSpec::from_image(g.mem_base, &g.mem),
+    };
+    let bytes = input.encode();
+    let back = BpfInput::decode(&bytes);
+    assert_eq!((back.bpf, back.tasks.len(), back.mem.segments.len()), (g.layout.bpf, 13, input.mem.segments.len()));
+    write("walk_bpf", "qmap-arena", &bytes);
+    let mut small = input.clone();
+    small.limits = scxray_core::BpfLimits { elems: 2, links: 2, chain: 1, ids: 5, ..scxray_core::BpfLimits::DEFAULT };
+    small.symbols.stats_enabled_key = None;
+    if let Some(a) = small.bpf.arena.as_mut() {
+        a.free = None;
+    }
+    write("walk_bpf", "qmap-small-caps-no-tree", &small.encode());
+}
+
 fn main() {
     walk_machine_seeds();
+    walk_bpf_seeds();
     x86_seeds();
     aarch64_seeds();
     btf_seeds();

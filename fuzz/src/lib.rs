@@ -6,8 +6,14 @@
 //! the synthetic-guest kit (`examples/make_seeds.rs`) and stay valid when the fuzzer mutates
 //! them.
 
+use scxray_core::bpf::{
+    ArenaFreeTreeLayout, BpfArenaLayout, BpfArrayLayout, BpfHtabLayout, BpfIdrLayout, BpfLayout,
+    BpfLocalStorageLayout, BpfMapLayout, BpfProgLayout, BpfQueueStackLayout, BpfStructOpsLayout,
+    KernelBtfLayout,
+};
 use scxray_core::{
-    Cap, DsqLayout, DsqLnodeLayout, Layout, LayoutFlags, Limits, MemError, PhysAddr, PhysMem, RhtLayout, RqLayout,
+    AddressKind, BpfLimits, BpfSymbols, Cap, DsqLayout, DsqLnodeLayout, Layout, LayoutFlags, LinearRange, Limits,
+    MemError, PhysAddr, PhysMem, RhtLayout, RqLayout,
     SchedGlobals, SchedLayout, SchedPcpuLayout, SchedPnodeLayout, ScxRqLayout, SeeLayout, TaskLayout,
     VirtAddr,
 };
@@ -628,6 +634,467 @@ pub fn encode_layout(w: &mut Writer, l: &Layout) {
 /// A virtual address as an `Option` helper for seeds.
 pub fn va(v: VirtAddr) -> Option<u64> {
     Some(v.0)
+}
+
+// ---- the BPF input --------------------------------------------------------------------------
+
+/// Segments of a BPF input's memory at most (its guests scatter small objects widely).
+pub const MAX_BPF_SEGMENTS: usize = 4096;
+/// Linear ranges (direct map, image, vmalloc pages: an arena's kernel mapping) at most.
+pub const MAX_BPF_RANGES: usize = 32;
+/// Waiting tasks at most.
+pub const MAX_BPF_TASKS: usize = 64;
+/// Per-CPU offsets at most.
+pub const MAX_BPF_CPUS: usize = 16;
+
+/// Everything the BPF walks get, decoded from fuzz bytes: the layouts, the BPF symbols, a
+/// scheduler, the machine's CPUs, caps, the translator's linear ranges, the waiting tasks to
+/// place, the program BTF the placement asks (and where its `struct btf` is), and memory.
+#[derive(Debug, Clone, Default)]
+pub struct BpfInput {
+    /// The kernel layout (`task_struct.pid` for task pointers).
+    pub layout: Layout,
+    /// The BPF objects' offsets.
+    pub bpf: BpfLayout,
+    /// The ID tables and the statistics key.
+    pub symbols: BpfSymbols,
+    /// The scheduler and its `sched_ext_ops`.
+    pub sched: (u64, u64),
+    /// Page size (4, 16 or 64 KiB).
+    pub page_size: u64,
+    /// `__per_cpu_offset[]`.
+    pub offsets: Vec<u64>,
+    /// Caps.
+    pub limits: BpfLimits,
+    /// The translator's linear ranges (direct map, kernel image, vmalloc pages).
+    pub ranges: Vec<LinearRange>,
+    /// `(task, pid)` to place.
+    pub tasks: Vec<(u64, i32)>,
+    /// The program's `struct btf` address and its blob.
+    pub btf: (u64, Vec<u8>),
+    /// Memory.
+    pub mem: MemSpec,
+}
+
+fn dec_bpf_layout(r: &mut Reader<'_>) -> BpfLayout {
+    let idr = dec_opt(
+        r,
+        |r| BpfIdrLayout {
+            head: r.u32(),
+            base: r.opt_u32(),
+            node_shift: r.u32(),
+            node_slots: r.u32(),
+            node_slot_count: r.u32(),
+        },
+        21,
+    );
+    let map = dec_opt(
+        r,
+        |r| BpfMapLayout {
+            map_type: r.u32(),
+            key_size: r.u32(),
+            value_size: r.u32(),
+            max_entries: r.u32(),
+            map_flags: r.u32(),
+            id: r.u32(),
+            name: r.u32(),
+            name_len: r.u32(),
+            btf: r.u32(),
+            btf_key_type_id: r.u32(),
+            btf_value_type_id: r.u32(),
+            btf_vmlinux_value_type_id: r.opt_u32(),
+            map_extra: r.opt_u32(),
+        },
+        54,
+    );
+    let prog = dec_opt(
+        r,
+        |r| BpfProgLayout {
+            prog_type: r.u32(),
+            len: r.u32(),
+            tag: r.u32(),
+            aux: r.u32(),
+            jited_len: r.opt_u32(),
+            stats: r.opt_u32(),
+            aux_id: r.u32(),
+            aux_name: r.u32(),
+            aux_used_maps: r.u32(),
+            aux_used_map_cnt: r.u32(),
+            aux_btf: r.opt_u32(),
+            aux_load_time: r.opt_u32(),
+            aux_verified_insns: r.opt_u32(),
+            aux_arena: r.opt_u32(),
+            aux_st_ops_member_off: r.opt_u32(),
+            stats_cnt: r.u32(),
+            stats_nsecs: r.u32(),
+            stats_misses: r.opt_u32(),
+        },
+        80,
+    );
+    let btf = dec_opt(
+        r,
+        |r| KernelBtfLayout {
+            data: r.u32(),
+            data_size: r.u32(),
+            base_btf: r.u32(),
+            start_id: r.u32(),
+            start_str_off: r.u32(),
+            id: r.opt_u32(),
+        },
+        25,
+    );
+    let array = dec_opt(r, |r| BpfArrayLayout { elem_size: r.u32(), value: r.u32() }, 8);
+    let htab = dec_opt(
+        r,
+        |r| BpfHtabLayout {
+            buckets: r.u32(),
+            n_buckets: r.u32(),
+            elem_size: r.u32(),
+            count: r.opt_u32(),
+            bucket_size: r.u32(),
+            bucket_first: r.u32(),
+            elem_next: r.u32(),
+            elem_hash: r.u32(),
+            elem_key: r.u32(),
+        },
+        37,
+    );
+    let local_storage = dec_opt(
+        r,
+        |r| BpfLocalStorageLayout {
+            map_buckets: r.u32(),
+            map_bucket_log: r.u32(),
+            bucket_size: r.u32(),
+            bucket_first: r.u32(),
+            elem_map_next: r.u32(),
+            elem_snode: r.u32(),
+            elem_local_storage: r.u32(),
+            elem_smap: r.u32(),
+            elem_data: r.u32(),
+            storage_first: r.u32(),
+            storage_owner: r.u32(),
+            task_storage: r.opt_u32(),
+        },
+        49,
+    );
+    let queue_stack =
+        dec_opt(r, |r| BpfQueueStackLayout { head: r.u32(), tail: r.u32(), size: r.u32(), elements: r.u32() }, 16);
+    let arena = dec_opt(
+        r,
+        |r| BpfArenaLayout {
+            user_vm_start: r.u32(),
+            user_vm_end: r.u32(),
+            kern_vm: r.u32(),
+            vm_addr: r.u32(),
+            free: dec_opt(
+                r,
+                |r| ArenaFreeTreeLayout {
+                    root: r.u32(),
+                    rb_node: r.u32(),
+                    start: r.u32(),
+                    last: r.u32(),
+                    rb_left: r.u32(),
+                    rb_right: r.u32(),
+                },
+                24,
+            ),
+            scratch_page: r.opt_u32(),
+            nr_pages: r.opt_u32(),
+        },
+        51,
+    );
+    let struct_ops = dec_opt(
+        r,
+        |r| BpfStructOpsLayout {
+            links: r.u32(),
+            funcs_cnt: r.u32(),
+            uvalue: r.u32(),
+            kvalue_data: r.u32(),
+            value_data: r.u32(),
+            link_prog: r.u32(),
+            ops_priv: r.opt_u32(),
+        },
+        29,
+    );
+    let sched_arena_map = r.opt_u32();
+    let sched_arena_kern_base = r.opt_u32();
+    BpfLayout {
+        idr,
+        map,
+        prog,
+        btf,
+        array,
+        htab,
+        local_storage,
+        queue_stack,
+        arena,
+        struct_ops,
+        sched_arena_map,
+        sched_arena_kern_base,
+    }
+}
+
+fn enc_bpf_layout(w: &mut Writer, l: &BpfLayout) {
+    enc_opt(w, l.idr, |w, g| {
+        w.u32(g.head);
+        w.opt_u32(g.base);
+        for v in [g.node_shift, g.node_slots, g.node_slot_count] {
+            w.u32(v);
+        }
+    });
+    enc_opt(w, l.map, |w, g| {
+        for v in [
+            g.map_type,
+            g.key_size,
+            g.value_size,
+            g.max_entries,
+            g.map_flags,
+            g.id,
+            g.name,
+            g.name_len,
+            g.btf,
+            g.btf_key_type_id,
+            g.btf_value_type_id,
+        ] {
+            w.u32(v);
+        }
+        w.opt_u32(g.btf_vmlinux_value_type_id);
+        w.opt_u32(g.map_extra);
+    });
+    enc_opt(w, l.prog, |w, g| {
+        for v in [g.prog_type, g.len, g.tag, g.aux] {
+            w.u32(v);
+        }
+        w.opt_u32(g.jited_len);
+        w.opt_u32(g.stats);
+        for v in [g.aux_id, g.aux_name, g.aux_used_maps, g.aux_used_map_cnt] {
+            w.u32(v);
+        }
+        for v in [g.aux_btf, g.aux_load_time, g.aux_verified_insns, g.aux_arena, g.aux_st_ops_member_off] {
+            w.opt_u32(v);
+        }
+        w.u32(g.stats_cnt);
+        w.u32(g.stats_nsecs);
+        w.opt_u32(g.stats_misses);
+    });
+    enc_opt(w, l.btf, |w, g| {
+        for v in [g.data, g.data_size, g.base_btf, g.start_id, g.start_str_off] {
+            w.u32(v);
+        }
+        w.opt_u32(g.id);
+    });
+    enc_opt(w, l.array, |w, g| {
+        w.u32(g.elem_size);
+        w.u32(g.value);
+    });
+    enc_opt(w, l.htab, |w, g| {
+        for v in [g.buckets, g.n_buckets, g.elem_size] {
+            w.u32(v);
+        }
+        w.opt_u32(g.count);
+        for v in [g.bucket_size, g.bucket_first, g.elem_next, g.elem_hash, g.elem_key] {
+            w.u32(v);
+        }
+    });
+    enc_opt(w, l.local_storage, |w, g| {
+        for v in [
+            g.map_buckets,
+            g.map_bucket_log,
+            g.bucket_size,
+            g.bucket_first,
+            g.elem_map_next,
+            g.elem_snode,
+            g.elem_local_storage,
+            g.elem_smap,
+            g.elem_data,
+            g.storage_first,
+            g.storage_owner,
+        ] {
+            w.u32(v);
+        }
+        w.opt_u32(g.task_storage);
+    });
+    enc_opt(w, l.queue_stack, |w, g| {
+        for v in [g.head, g.tail, g.size, g.elements] {
+            w.u32(v);
+        }
+    });
+    enc_opt(w, l.arena, |w, g| {
+        for v in [g.user_vm_start, g.user_vm_end, g.kern_vm, g.vm_addr] {
+            w.u32(v);
+        }
+        enc_opt(w, g.free, |w, f| {
+            for v in [f.root, f.rb_node, f.start, f.last, f.rb_left, f.rb_right] {
+                w.u32(v);
+            }
+        });
+        w.opt_u32(g.scratch_page);
+        w.opt_u32(g.nr_pages);
+    });
+    enc_opt(w, l.struct_ops, |w, g| {
+        for v in [g.links, g.funcs_cnt, g.uvalue, g.kvalue_data, g.value_data, g.link_prog] {
+            w.u32(v);
+        }
+        w.opt_u32(g.ops_priv);
+    });
+    w.opt_u32(l.sched_arena_map);
+    w.opt_u32(l.sched_arena_kern_base);
+}
+
+impl BpfInput {
+    /// Decodes any bytes.
+    pub fn decode(data: &[u8]) -> Self {
+        let r = &mut Reader::new(data);
+        let layout = decode_layout(r);
+        let bpf = dec_bpf_layout(r);
+        let symbols = BpfSymbols {
+            prog_idr: r.opt_u64().map(VirtAddr),
+            map_idr: r.opt_u64().map(VirtAddr),
+            btf_idr: r.opt_u64().map(VirtAddr),
+            link_idr: r.opt_u64().map(VirtAddr),
+            stats_enabled_key: r.opt_u64().map(VirtAddr),
+        };
+        let sched = (r.u64(), r.u64());
+        let page_size = [4096, 16384, 65536][usize::from(r.u8() % 3)];
+        let n = usize::from(r.u8()).min(MAX_BPF_CPUS);
+        let offsets = (0..n).map(|_| r.u64()).collect();
+        let limits = BpfLimits {
+            ids: r.u32(),
+            idr_nodes: r.u32(),
+            sched_progs: r.u32(),
+            used_maps: r.u32(),
+            elems: r.u32(),
+            hash_buckets: r.u32(),
+            chain: r.u32(),
+            storage_bucket_log: r.u32(),
+            owner_storages: r.u32(),
+            free_ranges: r.u32(),
+            links: r.u32(),
+            arena_reads: r.u32(),
+        };
+        let n = usize::from(r.u8()).min(MAX_BPF_RANGES);
+        let ranges = (0..n)
+            .map(|_| LinearRange {
+                va_start: VirtAddr(r.u64()),
+                len: r.u64(),
+                pa_start: PhysAddr(r.u64()),
+                kind: match r.u8() % 3 {
+                    0 => AddressKind::DirectMap,
+                    1 => AddressKind::KernelImage,
+                    _ => AddressKind::PageWalk,
+                },
+            })
+            .collect();
+        let n = usize::from(r.u8()).min(MAX_BPF_TASKS);
+        let tasks = (0..n).map(|_| (r.u64(), r.u32() as i32)).collect();
+        let btf_at = r.u64();
+        let len = r.u32() as usize;
+        let btf = (btf_at, r.bytes(len).to_vec());
+        let size = u64::from(r.u32()).min(MAX_MEM);
+        let nseg = usize::from(r.u16()).min(MAX_BPF_SEGMENTS);
+        let segments = (0..nseg)
+            .map(|_| {
+                let pa = u64::from(r.u32());
+                let len = usize::from(r.u16());
+                (pa, r.bytes(len).to_vec())
+            })
+            .collect();
+        let mem = MemSpec { size, poison: Vec::new(), segments };
+        Self { layout, bpf, symbols, sched, page_size, offsets, limits, ranges, tasks, btf, mem }
+    }
+
+    /// Encodes in the format [`BpfInput::decode`] reads.
+    pub fn encode(&self) -> Vec<u8> {
+        let w = &mut Writer::default();
+        encode_layout(w, &self.layout);
+        enc_bpf_layout(w, &self.bpf);
+        let s = self.symbols;
+        for v in [s.prog_idr, s.map_idr, s.btf_idr, s.link_idr, s.stats_enabled_key] {
+            w.opt_u64(v.map(|a| a.0));
+        }
+        w.u64(self.sched.0);
+        w.u64(self.sched.1);
+        w.u8(match self.page_size {
+            16384 => 1,
+            65536 => 2,
+            _ => 0,
+        });
+        w.u8(u8::try_from(self.offsets.len()).unwrap());
+        for &o in &self.offsets {
+            w.u64(o);
+        }
+        let l = self.limits;
+        for v in [
+            l.ids,
+            l.idr_nodes,
+            l.sched_progs,
+            l.used_maps,
+            l.elems,
+            l.hash_buckets,
+            l.chain,
+            l.storage_bucket_log,
+            l.owner_storages,
+            l.free_ranges,
+            l.links,
+            l.arena_reads,
+        ] {
+            w.u32(v);
+        }
+        w.u8(u8::try_from(self.ranges.len()).unwrap());
+        for r in &self.ranges {
+            w.u64(r.va_start.0);
+            w.u64(r.len);
+            w.u64(r.pa_start.0);
+            w.u8(match r.kind {
+                AddressKind::DirectMap => 0,
+                AddressKind::KernelImage => 1,
+                AddressKind::PageWalk => 2,
+            });
+        }
+        w.u8(u8::try_from(self.tasks.len()).unwrap());
+        for &(t, p) in &self.tasks {
+            w.u64(t);
+            w.u32(p as u32);
+        }
+        w.u64(self.btf.0);
+        w.u32(u32::try_from(self.btf.1.len()).unwrap());
+        w.bytes(&self.btf.1);
+        w.u32(u32::try_from(self.mem.size).unwrap());
+        let mut segs = Vec::new();
+        for (pa, b) in &self.mem.segments {
+            for (i, c) in b.chunks(0xffff).enumerate() {
+                segs.push((pa + (i * 0xffff) as u64, c));
+            }
+        }
+        w.u16(u16::try_from(segs.len()).expect("too many segments"));
+        for (pa, c) in segs {
+            w.u32(u32::try_from(pa).unwrap());
+            w.u16(u16::try_from(c.len()).unwrap());
+            w.bytes(c);
+        }
+        std::mem::take(&mut w.out)
+    }
+
+    /// The same input with every cap at most `max` (the arena read budget 64 times that).
+    pub fn clamp_limits(&mut self, max: u32) {
+        let l = &mut self.limits;
+        for v in [
+            &mut l.ids,
+            &mut l.idr_nodes,
+            &mut l.sched_progs,
+            &mut l.used_maps,
+            &mut l.elems,
+            &mut l.hash_buckets,
+            &mut l.chain,
+            &mut l.owner_storages,
+            &mut l.free_ranges,
+            &mut l.links,
+        ] {
+            *v = (*v).min(max);
+        }
+        l.storage_bucket_log = l.storage_bucket_log.min(6);
+        l.arena_reads = l.arena_reads.min(max.saturating_mul(64));
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("scxray-x86_64", "translate"),
     ("scxray-aarch64", "translate"),
     ("scxray-btf", "resolve"),
+    ("scxray-btf", "bpf"),
     ("scxray", "sample"),
     ("scxray", "cli"),
     ("scxray", "process_memory"),

@@ -18,6 +18,7 @@ use std::time::Instant;
 /// Every fuzz target of `fuzz/`.
 pub const TARGETS: &[&str] = &[
     "walk_machine",
+    "walk_bpf",
     "serve",
     "translate_x86_64",
     "translate_aarch64",
