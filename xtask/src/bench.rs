@@ -20,6 +20,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("scxray-btf", "bpf"),
     ("scxray", "sample"),
     ("scxray", "cli"),
+    ("scxray", "bpf"),
     ("scxray", "process_memory"),
     ("scxray", "report"),
 ];

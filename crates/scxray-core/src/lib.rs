@@ -116,9 +116,9 @@ pub use layout::{
     SchedPcpuLayout, SchedPnodeLayout, ScxRqLayout, SeeLayout, TaskLayout,
 };
 pub use limits::{
-    BpfLimits, CHAIN_BUFFER, Cap, CapBasis, LIST_NODES_CEILING, LIST_NODES_FLOOR, Limit, Limits, MAX_BUCKET_CHAIN,
-    MAX_CPUS, MAX_NODES, MAX_SCHED_DEPTH, MAX_SUB_SCHEDS, PID_MAX_LIMIT, RHT_BUCKETS_CEILING,
-    RHT_BUCKETS_FLOOR, RHT_NODES_CEILING, RHT_NODES_FLOOR, ReadCost, WalkCap,
+    BpfLimits, CHAIN_BUFFER, Cap, CapBasis, LIST_NODES_CEILING, LIST_NODES_FLOOR, Limit, Limits,
+    MAX_BUCKET_CHAIN, MAX_CPUS, MAX_NODES, MAX_SCHED_DEPTH, MAX_SUB_SCHEDS, PID_MAX_LIMIT,
+    RHT_BUCKETS_CEILING, RHT_BUCKETS_FLOOR, RHT_NODES_CEILING, RHT_NODES_FLOOR, ReadCost, WalkCap,
 };
 pub use memory::{FlatImage, LeInt, MemError, PhysMem, RegionSet};
 pub use output::{

@@ -33,7 +33,7 @@ fn tasks_eq(got: &[TaskRef], want: &[Task], e: &Expect, what: &str) {
 
 /// Every field of the report against the builder's truth.
 fn check_report(r: &Report, e: &Expect, f: &CoreFiles, arch: &str, paging: &str) {
-    assert_eq!(r.schema, "scxray.dump/1");
+    assert_eq!(r.schema, "scxray.dump/2");
     let m = &r.machine;
     assert_eq!(m.arch, arch);
     assert_eq!(m.release.as_deref(), Some(e.release.as_str()));

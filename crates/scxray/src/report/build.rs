@@ -1,6 +1,7 @@
 //! The report built from what the walk stage read ([`Snapshot`]) and what configuration knows
 //! (machine facts, the BTF's enum names). No guest memory is read here.
 
+use super::bpf::{BpfReport, BpfStorage};
 use super::diagnose::{ScxFlagNames, event_counters, exit_info, global_state, task_report};
 use super::schema::{
     CapFired, MachineFacts, Report, SCHEMA, SchedEntry, SchedulerFacts, TaskRef, describe_problem, hex,
@@ -8,13 +9,19 @@ use super::schema::{
 };
 use super::unread;
 use crate::target::Target;
-use crate::walk::{Snapshot, walk};
+use crate::walk::{Passes, Snapshot, walk_with};
 use scxray_core::Limits;
 
 impl Report {
-    /// Walks `target` under `limits` and builds the report.
+    /// Walks `target` under `limits` and builds the report of the kernel half (what the
+    /// embedded walker over the wire reports too).
     pub fn build(target: &Target, limits: Limits) -> Self {
-        Self::from_snapshot(target, &walk(target, limits))
+        Self::build_with(target, limits, Passes::default())
+    }
+
+    /// Walks `target` under `limits` with `passes` (the BPF half) and builds the report.
+    pub fn build_with(target: &Target, limits: Limits, passes: Passes) -> Self {
+        Self::from_snapshot(target, &walk_with(target, limits, passes))
     }
 
     /// The report of what one walk of `target` read.
@@ -73,10 +80,22 @@ impl Report {
         let mut unreadable_tasks = Vec::new();
         for t in &s.tasks {
             match &t.detail {
-                Ok(d) => tasks.push(task_report(d, &t.found_on, &flags, jiffies, target.nr_cpus())),
+                Ok(d) => {
+                    let mut r = task_report(d, &t.found_on, &flags, jiffies, target.nr_cpus());
+                    if let Some(b) = &s.bpf {
+                        r.bpf_place = b.places.get(&t.kva).and_then(|p| p.text());
+                        r.bpf_storage = b.task_storage.get(&t.kva).map_or_else(Vec::new, |v| {
+                            v.iter()
+                                .map(|(map, value)| BpfStorage { map: map.clone(), value: value.clone() })
+                                .collect()
+                        });
+                    }
+                    tasks.push(r);
+                }
                 Err(e) => unreadable_tasks.push(TaskRef::unreadable(t.kva, e)),
             }
         }
+        let bpf = s.bpf.as_ref().map(BpfReport::new);
         Self {
             schema: SCHEMA.into(),
             machine: MachineFacts {
@@ -104,9 +123,10 @@ impl Report {
                 .chain(s.problems.iter().map(describe_problem))
                 .chain(unread::problems(s))
                 .collect(),
-            truncated: w.truncated(),
+            truncated: w.truncated() || bpf.as_ref().is_some_and(|b| b.truncated),
             caps_fired,
             scheduler_unknown: scheduler_unknown(&s.problems),
+            bpf,
         }
     }
 }

@@ -185,6 +185,8 @@ pub fn task_report(
         dsq_vtime: d.dsq_vtime,
         cpus_allowed: t.cpus_allowed.value().map(|w| cpu_list(w, nr_cpus)),
         found_on: found_on.iter().map(place_name).collect(),
+        bpf_place: None,
+        bpf_storage: Vec::new(),
     }
 }
 

@@ -1,8 +1,10 @@
 //! The report stage: the owned report of one walk (machine facts, scheduler, per-CPU state,
 //! every DSQ, task lists, and what was absent or truncated and why), built from the walk
-//! stage's data without reading guest memory; serialised as JSON ([`schema`], `scxray.dump/1`)
+//! stage's data without reading guest memory; serialised as JSON ([`schema`], `scxray.dump/2`)
 //! or rendered as [`text`]; what [`diagnose`] derives; and the [`diff`] of two reports.
 
+pub mod bpf;
+mod bpf_text;
 mod build;
 mod caps;
 pub mod diagnose;

@@ -1,7 +1,18 @@
-//! The report's types: what `scxray.dump/1` serialises, field by field, and their
+//! The report's types: what `scxray.dump/2` serialises, field by field, and their
 //! constructors from the core's values.
 //!
-//! JSON schema `scxray.dump/1` — stable field names; new fields may be added:
+//! JSON schema `scxray.dump/2` — stable field names; new fields may be added. `/2` is `/1`
+//! plus the BPF half (issue 18), present only when it was read (not with `--no-bpf`, nor
+//! from the wire): `bpf{tables[{table, entries, truncated, skipped_nodes, unreadable, error}],
+//! programs[{id, name, prog_type, tag, kva, insns, stats, run_cnt, run_time_ns,
+//! recursion_misses}], maps[map], schedulers[{sched_kva, ops_map: map|null, matched_by,
+//! callbacks_agree, candidates, programs[{slot, id, name}], maps[map + {count, free_pages,
+//! elems[{key, value}], truncated[], anomalies[], broken, error}], arena_globals,
+//! arena_lists[{name, length, agree, looped, truncated}], placement{tasks, placed, ambiguous,
+//! truncated}, truncated, unreadable, error}], problems[], truncated}` where `map = {id, name,
+//! map_type, kva, key_size, value_size, max_entries, flags}`, and on each task of `tasks`
+//! `bpf_place` (where a waiting task is in BPF: `qa.fifos[2] (#0)`) and `bpf_storage[{map,
+//! value}]` (its task-local storage, decoded). Everything `/1` had is unchanged:
 //! `{schema, machine{arch,release,cpus,nodes,paging,kaslr_offset,memory}, scheduler{state,
 //! ops_name, sched_kva, exit_kind, exit_kind_name, aborting, bypass_depth, provenance} | null,
 //! schedulers[{sched_kva, parent_kva, level, name, cgroup_path, exit_kind, exit_kind_name,
@@ -19,7 +30,7 @@ use scxray_wire::TaskRecord;
 use serde::{Deserialize, Serialize};
 
 /// The schema tag of the JSON output.
-pub const SCHEMA: &str = "scxray.dump/1";
+pub const SCHEMA: &str = "scxray.dump/2";
 
 /// A task, with what could be read of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -295,6 +306,9 @@ pub struct Report {
     /// The caps that cut a walk (each also in `problems`), absent when none did.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub caps_fired: Vec<CapFired>,
+    /// The schedulers' BPF half, when it was read.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub bpf: Option<super::bpf::BpfReport>,
 }
 
 impl TaskRef {
@@ -533,6 +547,13 @@ pub struct TaskReport {
     pub cpus_allowed: Option<String>,
     /// Where scxray found it: `scx_tasks`, `runnable cpu N`, `curr cpu N`, a DSQ label.
     pub found_on: Vec<String>,
+    /// Where it waits in the scheduler's BPF state (`qa.fifos[2] (#0)`), when it waits
+    /// outside the kernel's DSQs and a BPF place holds it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub bpf_place: Option<String>,
+    /// Its task-local storage values, decoded.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub bpf_storage: Vec<super::bpf::BpfStorage>,
 }
 
 /// The global sched_ext state: what `tools/sched_ext/scx_show_state.py` prints, and more.

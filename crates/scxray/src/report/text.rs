@@ -47,6 +47,12 @@ fn task_block(o: &mut String, marker: char, r: &TaskRef, d: Option<&TaskReport>)
     let _ =
         writeln!(o, "      dsq_vtime={} slice={} weight={}", opt(d.dsq_vtime), opt(d.slice), opt(d.weight));
     let _ = writeln!(o, "      cpus={}", d.cpus_allowed.as_deref().unwrap_or("?"));
+    if let Some(p) = &d.bpf_place {
+        let _ = writeln!(o, "      bpf_place={p}");
+    }
+    for st in &d.bpf_storage {
+        let _ = writeln!(o, "      bpf_storage {}={}", st.map, st.value);
+    }
 }
 
 /// Renders `r` as text.
@@ -270,6 +276,9 @@ pub fn render(r: &Report) -> String {
         r.tasks.len(),
         r.unreadable_tasks.len()
     );
+    if let Some(b) = &r.bpf {
+        super::bpf_text::render(&mut o, b, &details);
+    }
     // The caps were stated at the top.
     let problems: Vec<&String> = r.problems.iter().filter(|p| !caps.contains(p)).collect();
     if !problems.is_empty() {

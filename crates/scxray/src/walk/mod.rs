@@ -6,6 +6,7 @@
 //! stage nothing reads guest memory. [`Sampler`] takes the
 //! lighter sample a watch takes again and again (`scxray_core::Sample`).
 
+pub mod bpf;
 mod collect;
 mod global;
 mod read;
@@ -14,6 +15,7 @@ mod sched;
 mod tasks;
 pub mod walks;
 
+pub use bpf::BpfReads;
 pub use global::GlobalReads;
 pub use read::Reading;
 pub use sample::{HostSample, Sampler};
@@ -41,10 +43,26 @@ pub struct Snapshot {
     pub tasks: Vec<FoundTask>,
     /// The global sched_ext state.
     pub globals: GlobalReads,
+    /// The schedulers' BPF half, when it was read ([`Passes::bpf`]).
+    pub bpf: Option<BpfReads>,
 }
 
-/// Walks `target` under `limits` and reads everything else a report needs.
+/// Which passes a walk runs beyond the kernel walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Passes {
+    /// The schedulers' BPF programs, maps, arena and task storage, and where each waiting
+    /// task is in them (issue 18).
+    pub bpf: bool,
+}
+
+/// Walks `target` under `limits` and reads everything else a report needs (the kernel half
+/// only: [`walk_with`] adds the BPF half).
 pub fn walk(target: &Target, limits: Limits) -> Snapshot {
+    walk_with(target, limits, Passes::default())
+}
+
+/// Walks `target` under `limits`, with the `passes` asked for.
+pub fn walk_with(target: &Target, limits: Limits, passes: Passes) -> Snapshot {
     let mut c = collect::Collector::default();
     target.guest(limits).walk_machine(&mut c);
     let r = read::Reader::new(target);
@@ -52,10 +70,20 @@ pub fn walk(target: &Target, limits: Limits) -> Snapshot {
     // no second pass over the tasks' memory.
     let tasks = tasks::found(&r, &c.walks);
     let walks = tasks::identities(&r, c.walks, &tasks);
+    let bpf = passes.bpf.then(|| {
+        let scheds: Vec<_> = c
+            .root
+            .iter()
+            .map(|s| s.sched_kva)
+            .chain(walks.subs.iter().map(|(s, _)| s.state.sched_kva))
+            .collect();
+        bpf::read(&r, &scheds, &tasks)
+    });
     Snapshot {
         root: c.root.map(|s| sched::root(&r, s)),
         sub_names: walks.subs.iter().map(|(s, _)| sched::names(&r, s.state.sched_kva, false)).collect(),
         tasks,
+        bpf,
         globals: global::read(&r),
         walks,
         problems: c.problems,

@@ -190,5 +190,7 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
         truncated,
         caps_fired,
         scheduler_unknown: scheduler_unknown(&c.problems),
+        // Nor the BPF half.
+        bpf: None,
     })
 }

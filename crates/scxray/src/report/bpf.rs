@@ -1,0 +1,338 @@
+//! The report's BPF section (`bpf` in `scxray.dump/2`), built from the walk stage's
+//! [`BpfReads`]: the kernel-wide program and map tables, each scheduler's struct_ops map,
+//! programs and maps with their decoded contents, the arena's globals and lists, and how the
+//! placement of waiting tasks ended. Values arrive decoded; nothing here reads the guest.
+
+use crate::walk::bpf::{BpfReads, MapRead, SchedBpf};
+use scxray_core::bpf::{ContentsWalk, IdTableWalk, MapHeader, OpsMatch, ProgHeader, StatsState};
+use serde::{Deserialize, Serialize};
+
+/// The BPF section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BpfReport {
+    /// Each kernel-wide ID table walked.
+    pub tables: Vec<BpfTable>,
+    /// Every program of `prog_idr`, in id order.
+    pub programs: Vec<BpfProg>,
+    /// Every map of `map_idr`, in id order.
+    pub maps: Vec<BpfMap>,
+    /// Each scheduler's BPF objects, root first.
+    pub schedulers: Vec<BpfSched>,
+    /// What the BPF walks could not do.
+    pub problems: Vec<String>,
+    /// Whether any BPF cap fired.
+    pub truncated: bool,
+}
+
+/// An ID table's walk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BpfTable {
+    /// `prog_idr`, `map_idr`.
+    pub table: String,
+    /// Entries found.
+    pub entries: u32,
+    /// A cap fired.
+    pub truncated: bool,
+    /// Nodes skipped (unreadable, or breaking the xarray's rules).
+    pub skipped_nodes: u32,
+    /// Entries whose header could not be read.
+    pub unreadable: u32,
+    /// The first failure.
+    pub error: Option<String>,
+}
+
+/// A program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BpfProg {
+    /// `bpf_prog_aux.id`.
+    pub id: u32,
+    /// Its name.
+    pub name: String,
+    /// Its type (`struct_ops`, `syscall`, ...).
+    pub prog_type: String,
+    /// Its tag (hex), as `bpftool prog` prints it.
+    pub tag: String,
+    /// `bpf_prog` address (hex).
+    pub kva: String,
+    /// Instructions.
+    pub insns: u32,
+    /// `on`, `off` (bpf_stats_enabled is off: nothing counted) or `unknown`.
+    pub stats: String,
+    /// Runs, when counted.
+    pub run_cnt: Option<u64>,
+    /// Time in the program (ns), when counted.
+    pub run_time_ns: Option<u64>,
+    /// Runs skipped for recursion.
+    pub recursion_misses: Option<u64>,
+}
+
+/// A map's header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BpfMap {
+    /// `bpf_map.id`.
+    pub id: u32,
+    /// Its name.
+    pub name: String,
+    /// Its type (`array`, `hash`, `arena`, ...).
+    pub map_type: String,
+    /// `bpf_map` address (hex).
+    pub kva: String,
+    /// Key size.
+    pub key_size: u32,
+    /// Value size.
+    pub value_size: u32,
+    /// Max entries.
+    pub max_entries: u32,
+    /// Flags (hex).
+    pub flags: String,
+}
+
+/// One scheduler's BPF objects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BpfSched {
+    /// The scheduler (hex).
+    pub sched_kva: String,
+    /// Its struct_ops map, when found.
+    pub ops_map: Option<BpfMap>,
+    /// How it was recognised: `priv` (`kvalue.data.priv` is the scheduler) or `callbacks`.
+    pub matched_by: Option<String>,
+    /// The registered callbacks equal the scheduler's copy.
+    pub callbacks_agree: Option<bool>,
+    /// STRUCT_OPS maps looked at.
+    pub candidates: u32,
+    /// The programs behind its callbacks: slot, id, name.
+    pub programs: Vec<BpfSchedProg>,
+    /// The maps its programs use, with contents.
+    pub maps: Vec<BpfMapContents>,
+    /// The arena globals, decoded by name.
+    pub arena_globals: Option<String>,
+    /// The arena's lists and whether their links agree.
+    pub arena_lists: Vec<BpfList>,
+    /// Waiting tasks given to the placement, and how many were placed.
+    pub placement: Option<BpfPlacement>,
+    /// A cap fired in this scheduler's walks.
+    pub truncated: bool,
+    /// Programs or maps that could not be read.
+    pub unreadable: u32,
+    /// The first such failure.
+    pub error: Option<String>,
+}
+
+/// A callback's program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BpfSchedProg {
+    /// Its slot among the set callbacks.
+    pub slot: u32,
+    /// Program id.
+    pub id: u32,
+    /// Program name.
+    pub name: String,
+}
+
+/// A map and its contents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BpfMapContents {
+    /// Its header.
+    #[serde(flatten)]
+    pub map: BpfMap,
+    /// Elements (or allocated arena pages) counted.
+    pub count: u32,
+    /// Free arena pages (absent, not read).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub free_pages: Option<u64>,
+    /// The first elements: key and decoded value.
+    pub elems: Vec<BpfElem>,
+    /// Caps that fired (`elems`, `buckets`, `chain`, `free_ranges`).
+    pub truncated: Vec<String>,
+    /// What was not as the kernel leaves it (`loop`, `foreign_nulls`, ...).
+    pub anomalies: Vec<String>,
+    /// Elements skipped as unreadable.
+    pub broken: u32,
+    /// The first failure, or why values are raw bytes.
+    pub error: Option<String>,
+}
+
+/// An element: its key and decoded value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BpfElem {
+    /// `[3]`, `{key}`, `task 42`, `#0`.
+    pub key: String,
+    /// The value, decoded with the map's BTF (raw hex without it).
+    pub value: String,
+}
+
+/// An arena list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BpfList {
+    /// Its parent in the arena globals (`qa.fifos[2]`).
+    pub name: String,
+    /// Objects on it.
+    pub length: u32,
+    /// Head, tail, next and prev agree.
+    pub agree: bool,
+    /// The walk came back to an object it passed.
+    pub looped: bool,
+    /// The walk reached its cap.
+    pub truncated: bool,
+}
+
+/// How the placement ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BpfPlacement {
+    /// Waiting tasks given.
+    pub tasks: u32,
+    /// Placed.
+    pub placed: u32,
+    /// Placed with an equally good other place.
+    pub ambiguous: u32,
+    /// A cap fired.
+    pub truncated: bool,
+}
+
+/// A task-local storage value of a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BpfStorage {
+    /// The TASK_STORAGE map's name.
+    pub map: String,
+    /// The value, decoded.
+    pub value: String,
+}
+
+/// An address as the report writes one (`0xffff...`); schema.rs's own `hex` would make the
+/// two modules import each other.
+fn hex(v: u64) -> String {
+    format!("{v:#x}")
+}
+
+fn table(t: scxray_core::bpf::IdTable, w: &IdTableWalk) -> BpfTable {
+    BpfTable {
+        table: t.to_string(),
+        entries: w.entries,
+        truncated: w.truncated,
+        skipped_nodes: w.skipped_nodes,
+        unreadable: w.unreadable,
+        error: w.first_error.map(|e| e.to_string()),
+    }
+}
+
+fn prog(p: &ProgHeader) -> BpfProg {
+    let runs = p.runs.filter(|_| p.stats != StatsState::Off);
+    BpfProg {
+        id: p.id,
+        name: p.name.to_string(),
+        prog_type: p.prog_type.to_string(),
+        tag: p.tag.iter().map(|b| format!("{b:02x}")).collect(),
+        kva: hex(p.kva.0),
+        insns: p.insns,
+        stats: match p.stats {
+            StatsState::On => "on",
+            StatsState::Off => "off",
+            StatsState::Unknown => "unknown",
+        }
+        .into(),
+        run_cnt: runs.map(|r| r.cnt),
+        run_time_ns: runs.map(|r| r.nsecs),
+        recursion_misses: runs.and_then(|r| r.misses),
+    }
+}
+
+/// A map's header in the report.
+pub fn map(m: &MapHeader) -> BpfMap {
+    BpfMap {
+        id: m.id,
+        name: m.name.to_string(),
+        map_type: m.map_type.to_string(),
+        kva: hex(m.kva.0),
+        key_size: m.key_size,
+        value_size: m.value_size,
+        max_entries: m.max_entries,
+        flags: format!("{:#x}", m.flags),
+    }
+}
+
+fn contents(m: &MapRead) -> BpfMapContents {
+    let w = m.walk.unwrap_or_default();
+    let truncated = w.truncated.difference(scxray_core::bpf::Truncation::STOPPED);
+    let truncated = truncated.iter_names().map(|(n, _)| n.to_ascii_lowercase()).collect();
+    BpfMapContents {
+        map: map(&m.header),
+        count: w.elems,
+        free_pages: (m.header.map_type == scxray_core::bpf::MapType::ARENA).then_some(w.free_pages),
+        elems: m
+            .elems
+            .iter()
+            .map(|(key, value)| BpfElem { key: key.clone(), value: value.clone() })
+            .collect(),
+        truncated,
+        anomalies: w.anomalies.iter_names().map(|(n, _)| n.to_ascii_lowercase()).collect(),
+        broken: w.broken,
+        error: m.btf_error.clone().or_else(|| w.first_error.map(|e| e.to_string())),
+    }
+}
+
+fn truncated(w: &Option<ContentsWalk>) -> bool {
+    w.is_some_and(|w| w.is_truncated())
+}
+
+fn sched(s: &SchedBpf) -> BpfSched {
+    let lists: Vec<BpfList> = s
+        .lists
+        .iter()
+        .map(|l| BpfList {
+            name: l.name.clone(),
+            length: l.list.length,
+            agree: l.list.agree,
+            looped: l.list.looped,
+            truncated: l.list.truncated,
+        })
+        .collect();
+    BpfSched {
+        sched_kva: hex(s.sched.0),
+        ops_map: s.ops.as_ref().map(|o| map(&o.map)),
+        matched_by: s.ops.as_ref().map(|o| {
+            match o.matched_by {
+                OpsMatch::Priv => "priv",
+                OpsMatch::Callbacks => "callbacks",
+            }
+            .into()
+        }),
+        callbacks_agree: s.ops.as_ref().and_then(|o| o.callbacks_agree),
+        candidates: s.walk.candidates,
+        programs: s
+            .progs
+            .iter()
+            .map(|(slot, p)| BpfSchedProg { slot: *slot, id: p.id, name: p.name.to_string() })
+            .collect(),
+        maps: s.maps.iter().map(contents).collect(),
+        arena_globals: s.arena_globals.clone(),
+        truncated: s.walk.truncated
+            || s.maps.iter().any(|m| truncated(&m.walk))
+            || s.placed.is_some_and(|p| p.truncated)
+            || lists.iter().any(|l| l.truncated),
+        arena_lists: lists,
+        placement: s.placed.map(|p| BpfPlacement {
+            tasks: p.tasks,
+            placed: p.placed,
+            ambiguous: p.ambiguous,
+            truncated: p.truncated,
+        }),
+        unreadable: s.walk.unreadable,
+        error: s.walk.first_error.map(|e| e.to_string()),
+    }
+}
+
+impl BpfReport {
+    /// The section from what the walk stage read.
+    pub fn new(b: &BpfReads) -> Self {
+        let schedulers: Vec<BpfSched> = b.scheds.iter().map(sched).collect();
+        let tables: Vec<BpfTable> = b.tables.iter().map(|(t, w)| table(*t, w)).collect();
+        Self {
+            truncated: tables.iter().any(|t| t.truncated) || schedulers.iter().any(|s| s.truncated),
+            tables,
+            programs: b.progs.iter().map(prog).collect(),
+            maps: b.maps.iter().map(map).collect(),
+            schedulers,
+            problems: b.problems.clone(),
+        }
+    }
+}

@@ -1,0 +1,526 @@
+//! The scheduler's BPF half (issue 18), read in the walk stage: the kernel-wide program and
+//! map tables, each scheduler's struct_ops map with its programs and the maps they use, each
+//! map's contents decoded with the BTF the map carries (read out of guest memory), the arena's
+//! globals, every task's task-local storage, and where each waiting task is in BPF
+//! (`bpf::place`). Decoding reads the values from guest memory, so it happens here; the
+//! report stage only lays the text out.
+
+use super::read::Reader;
+use super::tasks::FoundTask;
+use scxray_btf::{
+    ArenaNamer, Btf, BtfPlaceTypes, DecodeLimits, GuestValue, NoNames, PointerNamer, Style, ValueBytes,
+    arena_globals, format_value,
+};
+use scxray_core::bpf::{
+    ArenaList, BpfProblem, BpfVisitor, ContentsWalk, Elem, ElemKey, IdTable, IdTableWalk, MapHeader, MapType,
+    Place, ProgHeader, SchedOps, SchedWalk, TaskFieldKind, Waiting, Walker,
+};
+use scxray_core::{BpfLimits, BpfSymbols, Field, VirtAddr};
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+/// Elements of one map decoded into the report at most; the rest are counted.
+pub const SHOWN_ELEMS: usize = 32;
+/// A decoded value's text is cut after this many bytes.
+pub const VALUE_TEXT: usize = 2048;
+/// Maps of one scheduler whose contents are read at most.
+const SCHED_MAPS: usize = 64;
+/// A BTF blob larger than this is not read (vmlinux's is ~6 MiB; a program's a few KiB).
+const MAX_BTF_BYTES: u32 = 16 << 20;
+
+/// `SCX_OPSS_QUEUED` and `SCX_OPSS_DISPATCHING`: the task is in the BPF scheduler's custody.
+const OPSS_QUEUED: u64 = 2;
+const OPSS_DISPATCHING: u64 = 3;
+/// `SCX_TASK_QUEUED`: the task is runnable (on the scheduler's books).
+const TASK_QUEUED: u32 = 1;
+
+/// Everything read of the BPF half.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BpfReads {
+    /// Each kernel-wide table walked, with how its walk ended.
+    pub tables: Vec<(IdTable, IdTableWalk)>,
+    /// Every program in `prog_idr`.
+    pub progs: Vec<ProgHeader>,
+    /// Every map in `map_idr`.
+    pub maps: Vec<MapHeader>,
+    /// Each scheduler's BPF objects (root first).
+    pub scheds: Vec<SchedBpf>,
+    /// Each task's task-local storage values, decoded: (map name, value).
+    pub task_storage: HashMap<VirtAddr, Vec<(String, String)>>,
+    /// Where each waiting task is, by task.
+    pub places: HashMap<VirtAddr, TaskPlace>,
+    /// What the walks could not do.
+    pub problems: Vec<String>,
+}
+
+/// One scheduler's BPF objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedBpf {
+    /// The scheduler.
+    pub sched: VirtAddr,
+    /// Its struct_ops map, when found.
+    pub ops: Option<SchedOps>,
+    /// The program behind each set callback, with its callback slot.
+    pub progs: Vec<(u32, ProgHeader)>,
+    /// The maps its programs use, with their contents.
+    pub maps: Vec<MapRead>,
+    /// How the walk from the scheduler ended.
+    pub walk: SchedWalk,
+    /// The arena's globals, decoded by name, when the scheduler has an arena.
+    pub arena_globals: Option<String>,
+    /// The arena's lists (anchored at the globals) and whether their links agree.
+    pub lists: Vec<ListRead>,
+    /// How the placement ended, when it ran.
+    pub placed: Option<scxray_core::bpf::PlaceWalk>,
+}
+
+/// One map and what its contents pass showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapRead {
+    /// Its header.
+    pub header: MapHeader,
+    /// The first [`SHOWN_ELEMS`] elements: key and decoded value.
+    pub elems: Vec<(String, String)>,
+    /// How its contents pass ended (`None`: not read, e.g. no offsets).
+    pub walk: Option<ContentsWalk>,
+    /// Why its values are shown as bytes, when they are.
+    pub btf_error: Option<String>,
+}
+
+/// An arena list, named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRead {
+    /// The list's parent in the arena globals (`qa.fifos[2]`).
+    pub name: String,
+    /// What the walk found.
+    pub list: ArenaList,
+}
+
+/// Where a waiting task is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskPlace {
+    /// The place (`qa.fifos[2]`, `queue_map #3`), `None` when nothing holds the task.
+    pub place: Option<String>,
+    /// Distinct places that hold it.
+    pub claims: u16,
+    /// Another place is as good.
+    pub ambiguous: bool,
+}
+
+impl TaskPlace {
+    /// In words: the place, said ambiguous when another is as good; `nothing found` when no
+    /// BPF place holds the task.
+    pub fn text(&self) -> Option<String> {
+        Some(match &self.place {
+            Some(p) if self.ambiguous => format!("{p}, ambiguous ({} places)", self.claims),
+            Some(p) => p.clone(),
+            None => "nothing found".into(),
+        })
+    }
+}
+
+/// The BPF symbols from the kernel's symbol table.
+fn symbols(r: &Reader<'_>) -> BpfSymbols {
+    BpfSymbols {
+        prog_idr: r.symbol(&["prog_idr"]),
+        map_idr: r.symbol(&["map_idr"]),
+        btf_idr: r.symbol(&["btf_idr"]),
+        link_idr: r.symbol(&["link_idr"]),
+        stats_enabled_key: r.symbol(&["bpf_stats_enabled_key"]),
+    }
+}
+
+/// Whether the task is waiting outside the kernel's DSQs: in BPF custody, or queued on no DSQ.
+fn waiting(t: &FoundTask) -> Option<Waiting> {
+    let d = &t.detail.as_ref().ok()?.detail;
+    // A running task is not waiting, whatever its flags say.
+    if t.found_on.iter().any(|p| matches!(p, super::tasks::Place::Curr(_))) {
+        return None;
+    }
+    let custody = d.ops_state.is_some_and(|s| matches!(s & 3, OPSS_QUEUED | OPSS_DISPATCHING));
+    let loose = d.scx_flags & TASK_QUEUED != 0 && d.dsq_kva.is_none_or(|k| k.0 == 0);
+    (custody || loose).then(|| Waiting::new(t.kva, d.pid))
+}
+
+/// Collects the ID tables.
+#[derive(Default)]
+struct Tables {
+    progs: Vec<ProgHeader>,
+    maps: Vec<MapHeader>,
+    ends: Vec<(IdTable, IdTableWalk)>,
+    problems: Vec<BpfProblem>,
+}
+
+impl BpfVisitor for Tables {
+    fn prog(&mut self, p: &ProgHeader) {
+        self.progs.push(*p);
+    }
+    fn map(&mut self, m: &MapHeader) {
+        self.maps.push(*m);
+    }
+    fn id_table_end(&mut self, t: IdTable, w: &IdTableWalk) {
+        self.ends.push((t, *w));
+    }
+    fn problem(&mut self, p: &BpfProblem) {
+        self.problems.push(*p);
+    }
+}
+
+/// Collects one scheduler's walk.
+#[derive(Default)]
+struct Sched {
+    ops: Option<SchedOps>,
+    progs: Vec<(u32, ProgHeader)>,
+    maps: Vec<MapHeader>,
+    lists: Vec<ArenaList>,
+    problems: Vec<BpfProblem>,
+}
+
+impl BpfVisitor for Sched {
+    fn sched_ops(&mut self, o: &SchedOps) {
+        self.ops = Some(*o);
+    }
+    fn sched_prog(&mut self, _: &SchedOps, slot: u32, p: &ProgHeader) {
+        self.progs.push((slot, *p));
+    }
+    fn sched_map(&mut self, _: &SchedOps, m: &MapHeader) {
+        self.maps.push(*m);
+    }
+    fn arena_list(&mut self, l: &ArenaList) {
+        self.lists.push(*l);
+    }
+    fn problem(&mut self, p: &BpfProblem) {
+        self.problems.push(*p);
+    }
+}
+
+/// The program BTF objects of a scheduler, read out of the guest, by their `struct btf`.
+struct Blobs(Vec<(VirtAddr, Result<Vec<u8>, String>)>);
+
+impl Blobs {
+    fn load<M, T>(w: &Walker<'_, M, T>, g: &scxray_core::Guest<'_, M, T>, at: &[VirtAddr]) -> Self
+    where
+        M: scxray_core::PhysMem + ?Sized,
+        T: scxray_core::Translate + ?Sized,
+    {
+        let mut out: Vec<(VirtAddr, Result<Vec<u8>, String>)> = Vec::new();
+        for &kva in at {
+            if kva.0 == 0 || out.iter().any(|(k, _)| *k == kva) {
+                continue;
+            }
+            let blob = w.read_btf(kva).map_err(|e| format!("struct btf at {kva}: {e}")).and_then(|h| {
+                if h.base_btf.0 != 0 {
+                    return Err(format!("struct btf at {kva}: split BTF (over {}) not decoded", h.base_btf));
+                }
+                if h.data_size > MAX_BTF_BYTES {
+                    return Err(format!("struct btf at {kva}: {} bytes, over the cap", h.data_size));
+                }
+                let mut b = vec![0u8; h.data_size as usize];
+                g.read_bytes(h.data, &mut b, Field::KernelBtfObject).map_err(|e| format!("btf data: {e}"))?;
+                Ok(b)
+            });
+            out.push((kva, blob));
+        }
+        Self(out)
+    }
+
+    /// The blobs that parse, by address, and why the others cannot be used.
+    fn parsed(&self) -> (Vec<(VirtAddr, Btf<'_>)>, Vec<String>) {
+        let mut ok = Vec::new();
+        let mut bad = Vec::new();
+        for (kva, b) in &self.0 {
+            match b.as_ref().map(|b| Btf::parse(b)) {
+                Ok(Ok(btf)) => ok.push((*kva, btf)),
+                Ok(Err(e)) => bad.push(format!("BTF at {kva}: {e}")),
+                Err(e) => bad.push(e.clone()),
+            }
+        }
+        (ok, bad)
+    }
+}
+
+/// Text of a value of `type_id` read by `bytes`; hex when undecodable.
+fn decode<S: ValueBytes, N: PointerNamer>(
+    btf: Option<&Btf<'_>>,
+    type_id: u32,
+    bytes: &mut S,
+    namer: N,
+) -> String {
+    let mut text = String::new();
+    if let Some(btf) = btf.filter(|_| type_id != 0) {
+        match format_value(btf, type_id, bytes, &DecodeLimits::DEFAULT, Style::Compact, namer, &mut text) {
+            Ok(_) => return cut(text),
+            Err(e) => text = format!("<{e}> "),
+        }
+    }
+    // Without BTF (a map declared by key_size/value_size), a 4- or 8-byte value is most
+    // likely a counter: shown as the little-endian integer.
+    if text.is_empty() && matches!(bytes.len(), 4 | 8) {
+        let mut b = [0u8; 8];
+        let n = usize::try_from(bytes.len()).unwrap_or(8);
+        if bytes.read_at(0, &mut b[..n]).is_ok() {
+            return u64::from_le_bytes(b).to_string();
+        }
+    }
+    let n = bytes.len().min(64);
+    let mut b = vec![0u8; usize::try_from(n).unwrap_or(64)];
+    match bytes.read_at(0, &mut b) {
+        Ok(()) => {
+            for x in &b {
+                text.push_str(&format!("{x:02x}"));
+            }
+            if bytes.len() > n {
+                text.push_str(&format!("... ({} bytes)", bytes.len()));
+            }
+        }
+        Err(_) => text.push_str("<unreadable>"),
+    }
+    cut(text)
+}
+
+fn cut(mut s: String) -> String {
+    if s.len() > VALUE_TEXT {
+        let mut end = VALUE_TEXT;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push_str(" ...");
+    }
+    s
+}
+
+/// Decodes each map's elements as they stream.
+struct Contents<'b, 'a> {
+    btf: Option<&'b Btf<'a>>,
+    namer: Option<ArenaNamer<'b, 'a>>,
+    pids: &'b HashMap<VirtAddr, i32>,
+    storage_name: Option<String>,
+    elems: Vec<(String, String)>,
+    storage: Vec<(VirtAddr, String)>,
+    end: Option<ContentsWalk>,
+}
+
+impl Contents<'_, '_> {
+    fn value(&self, map: &MapHeader, e: &Elem<'_>) -> String {
+        let mut v = GuestValue(e.value);
+        match self.namer {
+            Some(n) => decode(self.btf, map.btf_value_type_id, &mut v, n),
+            None => decode(self.btf, map.btf_value_type_id, &mut v, NoNames),
+        }
+    }
+    fn key(&self, map: &MapHeader, e: &Elem<'_>) -> String {
+        let cpu = e.cpu.map_or_else(String::new, |c| format!(" cpu{c}"));
+        let key = match e.key {
+            ElemKey::Index(i) => format!("[{i}]"),
+            ElemKey::Hash { .. } => match e.key_bytes {
+                Some(k) => {
+                    format!("{{{}}}", decode(self.btf, map.btf_key_type_id, &mut GuestValue(k), NoNames))
+                }
+                None => "{?}".into(),
+            },
+            ElemKey::Owner { owner, .. } => match self.pids.get(&owner) {
+                Some(p) => format!("task {p}"),
+                None => format!("task {owner}"),
+            },
+            ElemKey::Slot { position, .. } => format!("#{position}"),
+            ElemKey::StructOps => "kvalue".into(),
+        };
+        key + &cpu
+    }
+}
+
+impl BpfVisitor for Contents<'_, '_> {
+    fn elem(&mut self, map: &MapHeader, e: &Elem<'_>) -> ControlFlow<()> {
+        if let (Some(_), ElemKey::Owner { owner, .. }) = (&self.storage_name, e.key) {
+            let v = self.value(map, e);
+            self.storage.push((owner, v));
+        }
+        if self.elems.len() < SHOWN_ELEMS {
+            let k = self.key(map, e);
+            let v = if map.map_type == MapType::STRUCT_OPS {
+                format!("struct {} bytes (sched_ext_ops, vmlinux BTF)", map.value_size)
+            } else {
+                self.value(map, e)
+            };
+            self.elems.push((k, v));
+        }
+        ControlFlow::Continue(())
+    }
+    fn contents_end(&mut self, _: &MapHeader, w: &ContentsWalk) {
+        self.end = Some(*w);
+    }
+}
+
+fn problem_text(p: &BpfProblem) -> String {
+    match p {
+        BpfProblem::MissingLayout { pass, group } => {
+            format!("BPF {pass:?}: the layout has no offsets for {group}")
+        }
+        BpfProblem::MissingTable { pass, table } => format!("BPF {pass:?}: no symbol {table}"),
+        BpfProblem::Unreadable { pass, error } => format!("BPF {pass:?}: {error}"),
+        BpfProblem::BadArena { pass } => format!("BPF {pass:?}: the arena's geometry cannot be the kernel's"),
+    }
+}
+
+/// The guest's page size (arena pages, the arena's guard).
+fn page_size(t: &crate::target::Target) -> u64 {
+    match t.paging() {
+        crate::target::Paging::X86_64 { .. } => 4096,
+        crate::target::Paging::Aarch64 { page_size, .. } => page_size,
+    }
+}
+
+/// Reads the BPF half for the schedulers at `scheds` (root first) and the tasks found.
+pub(super) fn read(r: &Reader<'_>, scheds: &[VirtAddr], tasks: &[FoundTask]) -> BpfReads {
+    let target = r.target();
+    let guest = target.guest(scxray_core::Limits::DEFAULT);
+    let w = Walker::new(guest, symbols(r)).with_limits(BpfLimits::DEFAULT).with_page_size(page_size(target));
+    let mut out = BpfReads::default();
+    let mut t = Tables::default();
+    for table in [IdTable::Prog, IdTable::Map] {
+        w.walk_id_table(table, &mut t);
+    }
+    out.problems.extend(t.problems.iter().map(problem_text));
+    out.tables = t.ends;
+    out.progs = t.progs;
+    out.maps = t.maps;
+    let pids: HashMap<VirtAddr, i32> =
+        tasks.iter().filter_map(|t| t.detail.as_ref().ok().map(|d| (t.kva, d.detail.pid))).collect();
+    let waiting: Vec<Waiting> = tasks.iter().filter_map(waiting).collect();
+    for &sched in scheds {
+        // Each scheduler places the tasks no earlier one placed (a sub-scheduler's tasks are
+        // in its own maps and arena).
+        let mut left: Vec<Waiting> = waiting
+            .iter()
+            .filter(|t| out.places.get(&t.task).is_none_or(|p| p.place.is_none()))
+            .map(|t| Waiting::new(t.task, t.pid))
+            .collect();
+        let s = read_sched(&w, &guest, sched, &pids, &mut left, &mut out);
+        out.scheds.push(s);
+    }
+    out
+}
+
+fn read_sched<M, T>(
+    w: &Walker<'_, M, T>,
+    g: &scxray_core::Guest<'_, M, T>,
+    sched: VirtAddr,
+    pids: &HashMap<VirtAddr, i32>,
+    waiting: &mut [Waiting],
+    out: &mut BpfReads,
+) -> SchedBpf
+where
+    M: scxray_core::PhysMem + ?Sized,
+    T: scxray_core::Translate + ?Sized,
+{
+    let mut s = Sched::default();
+    let mut buf = [VirtAddr(0); SCHED_MAPS];
+    let walk = w.walk_sched(sched, sched, &mut buf, &mut s);
+    let mut btfs: Vec<VirtAddr> = walk.prog_btf.into_iter().collect();
+    btfs.extend(s.maps.iter().map(|m| m.btf));
+    let blobs = Blobs::load(w, g, &btfs);
+    let (parsed, bad) = blobs.parsed();
+    out.problems.extend(bad);
+    let objects: Vec<(VirtAddr, &Btf<'_>)> = parsed.iter().map(|(k, b)| (*k, b)).collect();
+    let btf_of = |kva: VirtAddr| objects.iter().find(|(k, _)| *k == kva).map(|(_, b)| *b);
+    let mut types = BtfPlaceTypes::new(&objects, &[]);
+
+    // Placement first: it finds the arena globals the values' pointers are named against.
+    let maps: Vec<VirtAddr> = s.maps.iter().map(|m| m.kva).collect();
+    let placed = (!waiting.is_empty() || walk.arena.is_some())
+        .then(|| w.place_tasks(&maps, walk.arena, &mut types, waiting, &mut s));
+    let prog_btf = walk.prog_btf.and_then(btf_of);
+    let arena = walk.arena.and_then(|a| w.arena(a).ok());
+    let namer = match (prog_btf, &arena, placed.and_then(|p| p.globals)) {
+        (Some(b), Some(a), Some(globals)) => {
+            let end = a.geometry.user_vm_start + u64::from(a.geometry.pages) * a.geometry.page_size;
+            Some(ArenaNamer::new(b, a.geometry.user_vm_start, end, globals))
+        }
+        _ => None,
+    };
+    let arena_globals = match (prog_btf, &arena, placed.and_then(|p| p.globals)) {
+        (Some(b), Some(a), Some(at)) => arena_globals(b).ok().flatten().map(|sec| {
+            let mut bytes = vec![0u8; sec.size_or_type as usize];
+            match a.read(at, &mut bytes) {
+                Ok(()) => match namer {
+                    Some(n) => decode(Some(b), sec.id, &mut &bytes[..], n),
+                    None => decode(Some(b), sec.id, &mut &bytes[..], NoNames),
+                },
+                Err(e) => format!("<unreadable at {at:#x}: {e}>"),
+            }
+        }),
+        _ => None,
+    };
+    for t in waiting.iter() {
+        let place = t.place.map(|p| name_place(&types, &s.maps, p));
+        if place.is_some() || !out.places.contains_key(&t.task) {
+            out.places.insert(t.task, TaskPlace { place, claims: t.claims, ambiguous: t.ambiguous });
+        }
+    }
+    let lists = s
+        .lists
+        .iter()
+        .map(|l| {
+            let mut name = String::new();
+            let _ = types.name_place(l.btf, l.parent, l.parent_type, &mut name);
+            ListRead { name, list: *l }
+        })
+        .collect();
+
+    let mut read_maps = Vec::new();
+    for m in &s.maps {
+        let btf = btf_of(m.btf);
+        let storage = m.map_type == MapType::TASK_STORAGE;
+        let mut c = Contents {
+            btf,
+            namer: namer.filter(|_| m.btf == walk.prog_btf.unwrap_or_default()),
+            pids,
+            storage_name: storage.then(|| m.name.to_string()),
+            elems: Vec::new(),
+            storage: Vec::new(),
+            end: None,
+        };
+        w.walk_contents(m, &mut c);
+        for (task, v) in c.storage {
+            out.task_storage.entry(task).or_default().push((m.name.to_string(), v));
+        }
+        let btf_error = (btf.is_none() && m.btf.0 != 0 && m.btf_value_type_id != 0)
+            .then(|| format!("its BTF at {} could not be read", m.btf));
+        read_maps.push(MapRead { header: *m, elems: c.elems, walk: c.end, btf_error });
+    }
+    out.problems.extend(s.problems.iter().map(problem_text));
+    SchedBpf { sched, ops: s.ops, progs: s.progs, maps: read_maps, walk, arena_globals, lists, placed }
+}
+
+/// A place's name: `qa.fifos[2]`, or the map element holding the task.
+fn name_place(types: &BtfPlaceTypes<'_, '_>, maps: &[MapHeader], p: Place) -> String {
+    match p {
+        Place::Arena { btf, parent, parent_type, steps, .. } => {
+            let mut s = String::new();
+            if !matches!(types.name_place(btf, parent, parent_type, &mut s), Ok(true)) {
+                s = format!("arena globals +{parent:#x}");
+            }
+            format!("{s} (#{steps})")
+        }
+        Place::Elem { map_id, key, cpu, kind, .. } => {
+            let name = maps
+                .iter()
+                .find(|m| m.id == map_id)
+                .map_or_else(|| format!("map {map_id}"), |m| m.name.to_string());
+            let key = match key {
+                ElemKey::Index(i) => format!("[{i}]"),
+                ElemKey::Hash { bucket, .. } => format!(" bucket {bucket}"),
+                ElemKey::Owner { .. } => " (task storage)".into(),
+                ElemKey::Slot { position, .. } => format!(" #{position}"),
+                ElemKey::StructOps => String::new(),
+            };
+            let cpu = cpu.map_or_else(String::new, |c| format!(" cpu{c}"));
+            let by = match kind {
+                TaskFieldKind::Pid => "pid",
+                TaskFieldKind::Task => "task pointer",
+            };
+            format!("{name}{key}{cpu} (by {by})")
+        }
+    }
+}
