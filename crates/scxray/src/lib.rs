@@ -15,7 +15,7 @@
 //! 4. [`walk`]: the core walks and every other guest read one report needs, returned as data
 //!    ([`walk::Snapshot`], failed reads kept as their `ReadError`). Nothing after this stage
 //!    reads guest memory.
-//! 5. [`report`]: the `scxray.dump/1` schema, the builder from a snapshot, what is derived
+//! 5. [`report`]: the `scxray.dump/2` schema, the builder from a snapshot, what is derived
 //!    from it (decoded flags, names, ages), the text renderer, and `diff`.
 //! 6. [`watch`]: a guest sampled again and again ([`walk::Sampler`]) without pausing it: JSON
 //!    lines, a Perfetto trace, triggers (stalls, stuck DSQs, stopped clocks, exit, thresholds)

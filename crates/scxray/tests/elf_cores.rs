@@ -134,6 +134,30 @@ fn run_case(
     for needle in ["synthetic", "a-fifteen-chars", &e.release] {
         assert!(text.contains(needle), "text report lacks {needle}:\n{text}");
     }
+
+    // The synthetic kernel has no BPF (no offsets in its BTF): the section says so.
+    let b = r.bpf.as_ref().expect("the BPF section");
+    assert!(b.programs.is_empty() && b.maps.is_empty(), "{b:?}");
+    assert_eq!(
+        b.problems,
+        [
+            "BPF prog_idr: the layout has no offsets for struct idr / struct xa_node",
+            "BPF map_idr: the layout has no offsets for struct idr / struct xa_node",
+            "BPF scheduler walk: the layout has no offsets for struct bpf_map"
+        ]
+    );
+    assert!(text.contains("\nBPF state\n---------\n"), "{text}");
+    // --no-bpf: the kernel half alone, the same text without the section.
+    let out = scxray(&["dump", &w.core, "--system-map", &w.map, "--btf", &w.btf, "--no-bpf"]);
+    assert_eq!(out.status.code(), Some(0));
+    let bare = String::from_utf8_lossy(&out.stdout);
+    let (before, _) = text.split_once("\nBPF state\n").unwrap();
+    assert_eq!(bare.trim_end(), before.trim_end());
+    let out =
+        scxray(&["dump", &w.core, "--system-map", &w.map, "--btf", &w.btf, "--no-bpf", "--format", "json"]);
+    let bare: Report = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(bare.bpf, None);
+    assert!(bare.tasks.iter().all(|t| t.bpf_place.is_none() && t.bpf_storage.is_empty()));
     (f, r)
 }
 

@@ -12,8 +12,8 @@ use scxray_btf::{
     arena_globals, format_value,
 };
 use scxray_core::bpf::{
-    ArenaList, BpfProblem, BpfVisitor, ContentsWalk, Elem, ElemKey, IdTable, IdTableWalk, MapHeader, MapType,
-    Place, ProgHeader, SchedOps, SchedWalk, TaskFieldKind, Waiting, Walker,
+    ArenaList, BpfPass, BpfProblem, BpfVisitor, ContentsWalk, Elem, ElemKey, IdTable, IdTableWalk, MapHeader,
+    MapType, Place, ProgHeader, SchedOps, SchedWalk, TaskFieldKind, Waiting, Walker,
 };
 use scxray_core::{BpfLimits, BpfSymbols, Field, VirtAddr};
 use std::collections::HashMap;
@@ -352,14 +352,26 @@ impl BpfVisitor for Contents<'_, '_> {
     }
 }
 
-fn problem_text(p: &BpfProblem) -> String {
+/// A pass in words: `prog_idr`, `scheduler walk`, ...
+fn pass_name(p: BpfPass) -> String {
     match p {
+        BpfPass::IdTable(t) => t.to_string(),
+        BpfPass::Sched => "scheduler walk".into(),
+        BpfPass::Contents => "map contents".into(),
+        BpfPass::Place => "placement".into(),
+    }
+}
+
+fn problem_text(p: &BpfProblem) -> String {
+    match *p {
         BpfProblem::MissingLayout { pass, group } => {
-            format!("BPF {pass:?}: the layout has no offsets for {group}")
+            format!("BPF {}: the layout has no offsets for {group}", pass_name(pass))
         }
-        BpfProblem::MissingTable { pass, table } => format!("BPF {pass:?}: no symbol {table}"),
-        BpfProblem::Unreadable { pass, error } => format!("BPF {pass:?}: {error}"),
-        BpfProblem::BadArena { pass } => format!("BPF {pass:?}: the arena's geometry cannot be the kernel's"),
+        BpfProblem::MissingTable { pass, table } => format!("BPF {}: no symbol {table}", pass_name(pass)),
+        BpfProblem::Unreadable { pass, error } => format!("BPF {}: {error}", pass_name(pass)),
+        BpfProblem::BadArena { pass } => {
+            format!("BPF {}: the arena's geometry cannot be the kernel's", pass_name(pass))
+        }
     }
 }
 

@@ -145,7 +145,7 @@ impl KernelFiles {
 pub enum Format {
     /// A report laid out like the kernel's scx_dump_state, plus every DSQ.
     Text,
-    /// The full report as JSON (schema scxray.dump/1).
+    /// The full report as JSON (schema scxray.dump/2).
     Json,
 }
 
