@@ -217,6 +217,29 @@ pub enum Limit {
     SubScheds,
     /// [`MAX_SCHED_DEPTH`].
     SchedDepth,
+    // The BPF walks' caps ([`BpfLimits`]), appended.
+    /// [`BpfLimits::ids`].
+    BpfIds,
+    /// [`BpfLimits::idr_nodes`].
+    BpfIdrNodes,
+    /// [`BpfLimits::sched_progs`].
+    BpfSchedProgs,
+    /// [`BpfLimits::used_maps`], or the distinct maps one scheduler's programs use.
+    BpfUsedMaps,
+    /// [`BpfLimits::elems`].
+    BpfElems,
+    /// [`BpfLimits::hash_buckets`].
+    BpfHashBuckets,
+    /// [`BpfLimits::storage_bucket_log`] (the value is the buckets it allows).
+    BpfStorageBuckets,
+    /// [`BpfLimits::chain`].
+    BpfChain,
+    /// [`BpfLimits::free_ranges`].
+    BpfFreeRanges,
+    /// [`BpfLimits::links`].
+    BpfLinks,
+    /// [`BpfLimits::arena_reads`].
+    BpfArenaReads,
 }
 
 /// How a walk's cap got its value.

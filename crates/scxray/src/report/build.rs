@@ -75,7 +75,8 @@ impl Report {
         });
         let flags = ScxFlagNames::new(&types.enum_constants("scx_ent_flags"));
         let jiffies = s.globals.jiffies.get();
-        let caps_fired = w.caps_fired();
+        let mut caps_fired = w.caps_fired();
+        caps_fired.extend(s.bpf.iter().flat_map(super::caps::bpf_caps_fired));
         let mut tasks = Vec::new();
         let mut unreadable_tasks = Vec::new();
         for t in &s.tasks {

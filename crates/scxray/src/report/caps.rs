@@ -4,7 +4,9 @@
 
 use super::schema::{CapFired, hex};
 use crate::walk::Walks;
-use scxray_core::{CapBasis, HashTruncation, HashWalk, Limit, ListWalk, VirtAddr, WalkCap};
+use crate::walk::bpf::{BpfReads, MapRead, SchedBpf};
+use scxray_core::bpf::{ContentsKind, ContentsWalk, IdTableWalk, Truncation};
+use scxray_core::{BpfLimits, CapBasis, HashTruncation, HashWalk, Limit, ListWalk, VirtAddr, WalkCap};
 
 /// The `scxray dump` flag that fixes `limit`, when one does.
 fn flag(limit: Limit) -> Option<&'static str> {
@@ -14,8 +16,32 @@ fn flag(limit: Limit) -> Option<&'static str> {
         Limit::RhtBuckets => Some("--max-buckets"),
         Limit::BucketChain => Some("--max-chain"),
         Limit::SubScheds => Some("--max-sub-scheds"),
-        Limit::SchedDepth => None,
+        Limit::SchedDepth
+        | Limit::BpfIds
+        | Limit::BpfIdrNodes
+        | Limit::BpfSchedProgs
+        | Limit::BpfUsedMaps
+        | Limit::BpfElems
+        | Limit::BpfHashBuckets
+        | Limit::BpfStorageBuckets
+        | Limit::BpfChain
+        | Limit::BpfFreeRanges
+        | Limit::BpfLinks
+        | Limit::BpfArenaReads => None,
     }
+}
+
+/// Whether `limit` is one of [`BpfLimits`]'.
+fn is_bpf(limit: Limit) -> bool {
+    !matches!(
+        limit,
+        Limit::ListNodes
+            | Limit::RhtNodes
+            | Limit::RhtBuckets
+            | Limit::BucketChain
+            | Limit::SubScheds
+            | Limit::SchedDepth
+    )
 }
 
 fn unit(limit: Limit) -> &'static str {
@@ -26,6 +52,16 @@ fn unit(limit: Limit) -> &'static str {
         Limit::BucketChain => "nodes on one bucket chain",
         Limit::SubScheds => "sub-schedulers",
         Limit::SchedDepth => "levels",
+        Limit::BpfIds => "ids",
+        Limit::BpfIdrNodes => "xarray nodes",
+        Limit::BpfSchedProgs => "programs",
+        Limit::BpfUsedMaps => "maps",
+        Limit::BpfElems => "elements",
+        Limit::BpfHashBuckets | Limit::BpfStorageBuckets => "buckets",
+        Limit::BpfChain => "nodes on one bucket chain",
+        Limit::BpfFreeRanges => "free ranges",
+        Limit::BpfLinks => "links",
+        Limit::BpfArenaReads => "arena reads",
     }
 }
 
@@ -56,6 +92,7 @@ impl CapFired {
     pub fn describe(&self) -> String {
         let raise = match &self.flag {
             Some(f) => format!("raise it with {f} N"),
+            None if is_bpf(self.limit) => "a fixed cap of the BPF walks, no flag raises it".into(),
             None => "the kernel's own maximum, no flag raises it".into(),
         };
         format!("{} cut at {} {} ({}); {raise}", self.walk, self.value, unit(self.limit), self.basis)
@@ -105,4 +142,87 @@ impl<T> Walks<T> {
         list(&mut out, || "scx_tasks".into(), &self.tasks_walk);
         out
     }
+}
+
+fn fixed(out: &mut Vec<CapFired>, walk: String, limit: Limit, value: u32) {
+    out.push(CapFired::new(walk, WalkCap::fixed(limit, value)));
+}
+
+/// An ID table's cap: the entries it holds reached the entry cap, or else the node cap cut it
+/// (the walk records that one fired, not which: the count tells them apart).
+fn id_table(out: &mut Vec<CapFired>, table: scxray_core::bpf::IdTable, w: &IdTableWalk, l: &BpfLimits) {
+    if w.truncated {
+        let (limit, value) =
+            if w.entries >= l.ids { (Limit::BpfIds, l.ids) } else { (Limit::BpfIdrNodes, l.idr_nodes) };
+        fixed(out, table.to_string(), limit, value);
+    }
+}
+
+fn contents(out: &mut Vec<CapFired>, m: &MapRead, w: &ContentsWalk, l: &BpfLimits) {
+    let name = || format!("map {} (id {})", m.header.name, m.header.id);
+    let buckets = if w.kind == ContentsKind::LocalStorage {
+        (Limit::BpfStorageBuckets, 1u32 << l.storage_bucket_log.min(31))
+    } else {
+        (Limit::BpfHashBuckets, l.hash_buckets)
+    };
+    for (flag, (limit, value)) in [
+        (Truncation::ELEMS, (Limit::BpfElems, l.elems)),
+        (Truncation::BUCKETS, buckets),
+        (Truncation::CHAIN, (Limit::BpfChain, l.chain)),
+        (Truncation::FREE_RANGES, (Limit::BpfFreeRanges, l.free_ranges)),
+    ] {
+        if w.truncated.contains(flag) {
+            fixed(out, name(), limit, value);
+        }
+    }
+}
+
+fn sched(out: &mut Vec<CapFired>, s: &SchedBpf, l: &BpfLimits) {
+    let of = || format!("the BPF objects of scx_sched {}", hex(s.sched.0));
+    if s.walk.truncated {
+        // funcs_cnt past the program cap leaves that many programs; otherwise a program's
+        // used_map_cnt, or the distinct maps, were past theirs.
+        let programs = u32::try_from(s.progs.len()).unwrap_or(u32::MAX);
+        let (limit, value) = if programs >= l.sched_progs {
+            (Limit::BpfSchedProgs, l.sched_progs)
+        } else {
+            (Limit::BpfUsedMaps, l.used_maps)
+        };
+        fixed(out, of(), limit, value);
+    }
+    let mut cut_by_map = false;
+    for m in &s.maps {
+        if let Some(w) = m.walk.as_ref().filter(|w| w.is_truncated()) {
+            cut_by_map = true;
+            contents(out, m, w, l);
+        }
+    }
+    let mut cut_by_list = false;
+    for list in s.lists.iter().filter(|list| list.list.truncated) {
+        cut_by_list = true;
+        fixed(out, format!("the arena list {}", list.name), Limit::BpfLinks, l.links);
+    }
+    // A placement cut by neither a map's contents nor a list ran out of arena reads.
+    if s.placed.is_some_and(|p| p.truncated) && !cut_by_map && !cut_by_list {
+        fixed(
+            out,
+            format!("the placement of waiting tasks by {}", of()),
+            Limit::BpfArenaReads,
+            l.arena_reads,
+        );
+    }
+}
+
+/// Every cap that cut a BPF walk, in walk order: the ID tables, then
+/// each scheduler's objects, maps, arena lists and placement.
+pub fn bpf_caps_fired(b: &BpfReads) -> Vec<CapFired> {
+    let limits = &b.limits;
+    let mut out = Vec::new();
+    for (t, w) in &b.tables {
+        id_table(&mut out, *t, w, limits);
+    }
+    for s in &b.scheds {
+        sched(&mut out, s, limits);
+    }
+    out
 }

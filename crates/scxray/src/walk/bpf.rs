@@ -51,6 +51,8 @@ pub struct BpfReads {
     pub places: HashMap<VirtAddr, TaskPlace>,
     /// What the walks could not do.
     pub problems: Vec<String>,
+    /// The caps the walks ran under (the report names those that fired).
+    pub limits: BpfLimits,
 }
 
 /// One scheduler's BPF objects.
@@ -387,8 +389,9 @@ fn page_size(t: &crate::target::Target) -> u64 {
 pub(super) fn read(r: &Reader<'_>, scheds: &[VirtAddr], tasks: &[FoundTask]) -> BpfReads {
     let target = r.target();
     let guest = target.guest(scxray_core::Limits::DEFAULT);
-    let w = Walker::new(guest, symbols(r)).with_limits(BpfLimits::DEFAULT).with_page_size(page_size(target));
-    let mut out = BpfReads::default();
+    let limits = BpfLimits::DEFAULT;
+    let w = Walker::new(guest, symbols(r)).with_limits(limits).with_page_size(page_size(target));
+    let mut out = BpfReads { limits, ..BpfReads::default() };
     let mut t = Tables::default();
     for table in [IdTable::Prog, IdTable::Map] {
         w.walk_id_table(table, &mut t);
