@@ -632,8 +632,11 @@ pub const MAX_ARENA_FREE_RANGES: u32 = 4096;
 /// Depth of the arena's free-range rb-tree followed: an rb-tree of `n` nodes is at most
 /// `2 log2(n + 1)` deep, 64 covers any tree of 4-GiB arena pages.
 pub const MAX_RBTREE_DEPTH: u32 = 64;
-/// Objects one arena list walk follows (a FIFO of tasks is at most as long as there are tasks).
-pub const MAX_ARENA_LINKS: u32 = 4096;
+/// Objects one arena chain follows at most: a ceiling on the cap each chain gets from its
+/// arena's size (see `bpf::place`), which on a kernel's arena never fires before a chain ends
+/// or its loop is found. Equal to the placement's read budget, which bounds it anyway
+/// (scx_qmap's free list alone is up to `max_tasks`, 16384 by default, long).
+pub const MAX_ARENA_LINKS: u32 = MAX_ARENA_READS;
 /// Arena reads one placement makes (each anchor, link and back link followed is one): the
 /// placement's work, whatever the anchors, links and lists the BTF and the arena claim.
 pub const MAX_ARENA_READS: u32 = 1 << 20;

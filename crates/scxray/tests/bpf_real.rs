@@ -12,7 +12,7 @@
 //! - scx_qmap: every task in BPF custody (ops_state QUEUED or DISPATCHING) is placed on one of
 //!   `qa.fifos[0..5]`, unambiguously; the FIFOs' links agree (head, tail, next, prev) and
 //!   their lengths add up to the tasks placed on them; the arena counters decode by name, and
-//!   `qa.nr_dispatched <= qa.nr_enqueued`.
+//!   `qa.nr_dispatched <= qa.nr_enqueued`; no cap fires.
 
 use scxray::report::bpf::BpfReport;
 use scxray::walk::Passes;
@@ -27,6 +27,9 @@ fn number_after(text: &str, key: &str) -> Option<u64> {
 
 fn check_qmap(name: &str, r: &Report, b: &BpfReport) {
     let s = &b.schedulers[0];
+    // Nothing cut short: the free list (`qa.task_free_head` through `next_free`, the unused
+    // part of the 16384-entry slab) ends within its arena-sized cap.
+    assert!(!b.truncated && !r.truncated && r.caps_fired.is_empty(), "{name}: {:?}", r.caps_fired);
     // Sub-schedulers (qmap too, in the lab) keep their own FIFOs.
     let mut lengths = [0u32; 5];
     for sub in &b.schedulers {

@@ -354,6 +354,26 @@ pub struct PlaceWalk {
     pub errors: u32,
 }
 
+/// Smallest object a chain links: its link, a pointer.
+const LINK_SIZE: u64 = 8;
+
+/// The links one chain through `arena` follows before its cap fires, at most `ceiling`.
+/// Sized from the arena, not fixed: a list of distinct objects holds at most one object per
+/// [`LINK_SIZE`] bytes of the arena's allocated pages (scx_qmap's free list threads all of
+/// its 16384-entry slab, far past any fixed cap a FIFO would need), and Brent's check finds a
+/// loop among `n` such nodes within `3 n + 2` steps (the saved node is reset at each power of
+/// two). So on an arena whose objects do not overlap the cap never fires: a chain ends, or
+/// loops and says so. Without `bpf_arena.nr_pages` (before 7.3) the arena's size counts.
+fn chain_cap<M: PhysMem + ?Sized, T: Translate + ?Sized>(
+    arena: &ArenaReader<'_, '_, M, T>,
+    ceiling: u32,
+) -> u32 {
+    let pages = arena.info.nr_pages.unwrap_or(u64::from(arena.info.pages)).min(u64::from(arena.info.pages));
+    let slots = pages.saturating_mul(arena.geometry.page_size) / LINK_SIZE;
+    let steps = slots.saturating_mul(3).saturating_add(2);
+    u32::try_from(steps).unwrap_or(u32::MAX).min(ceiling)
+}
+
 /// Follows one chain through the arena: `(length, end, looped, truncated, error)`, calling
 /// `f(object, steps)` for each object from `start`.
 fn chain<M: PhysMem + ?Sized, T: Translate + ?Sized>(
@@ -640,7 +660,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
         };
         walk.globals = Some(globals);
         let scope = Globals { arena, at: globals, btf: object.btf };
-        let cap = self.limits.links;
+        let cap = chain_cap(arena, self.limits.links);
         for (index, a) in anchors.list.iter().enumerate() {
             let Some(target) = scope.target(a, walk) else { continue };
             walk.anchors = walk.anchors.saturating_add(1);
@@ -687,7 +707,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
         v: &mut V,
     ) {
         let arena = globals.arena;
-        let cap = self.limits.links;
+        let cap = chain_cap(arena, self.limits.links);
         let mut shapes: heapless::Vec<ListShape, MAX_OBJECT_TYPES> = heapless::Vec::new();
         let groups = || anchors.chunk_by(|a, b| a.parent == b.parent).filter(|g| g.len() >= 2);
         for group in groups() {
