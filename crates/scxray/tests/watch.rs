@@ -92,7 +92,7 @@ fn a_dump_gives_one_sample_whose_stall_fires_and_is_captured() {
     assert!(text.contains("starved"), "{text}");
     let report: Value =
         serde_json::from_slice(&std::fs::read(out.join("scxray-watch-0.json")).unwrap()).unwrap();
-    assert_eq!(report["schema"], "scxray.dump/1");
+    assert_eq!(report["schema"], "scxray.dump/2");
     assert!(!out.join("scxray-watch-0.core").exists(), "no dump without QMP");
 
     // The trace, read as generic JSON.
