@@ -74,6 +74,7 @@ fuzz_target!(|data: &[u8]| {
         per_cpu_offsets: Some(PerCpuOffsets::Slice(&input.offsets)),
         scx_root: None,
         scx_tasks: None,
+        nr_threads: None,
         nr_cpus: cpus,
         nr_nodes: 1,
         globals: None,
