@@ -57,6 +57,7 @@ fn print_help() {
          \x20   --dbg: real System.map from the -dbg package; --dbg-vmlinux: also its vmlinux\n  \
          boot --kernel K [options]          boot K under QEMU, dump its memory at SCXRAY-READY\n  \
          \x20   --nokaslr  --la57=off  --name N  --mem MIB  --timeout SECS (without progress)  --spinners N  --sleepers N\n  \
+         \x20   --workload-after-enable: start the spinners and sleepers once sched_ext is enabled\n  \
          \x20   --scheduler PATH|scx_qmap|scx_simple|scx_central (built by `lab schedulers`)|\n  \
          \x20   scx_bpfland|scx_lavd (built by `lab production`); a\n  \
          \x20   dynamically linked PATH takes its loader and libraries along\n  \

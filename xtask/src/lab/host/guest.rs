@@ -99,6 +99,11 @@ impl SubScheduler {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GuestSpec {
     pub workload: Workload,
+    /// Start [`Self::workload`] once sched_ext reads `enabled` instead of before the scheduler.
+    /// Under TCG (one host thread for every vCPU) a busy guest gives the scheduler's BPF load a
+    /// sliver of the host: scx_lavd 1.1.4's ~47 000 instructions load in ~48 s of guest time
+    /// on idle vCPUs and had not after 10 minutes with the 8 busy loops running.
+    pub workload_after_enable: bool,
     pub scheduler: Option<Scheduler>,
     /// Sub-schedulers started, in order, once [`Self::scheduler`] is enabled (each waits for the
     /// previous one to attach). Each gets the scheduler's enable timeout to attach and its

@@ -1,7 +1,8 @@
 //! The guest's `/init`: a busybox shell script, generated from a [`GuestSpec`], that
 //!
 //! 1. mounts proc, sysfs, devtmpfs, debugfs, and loads the modules;
-//! 2. starts the workload: busy loops (more than CPUs) and sleepers;
+//! 2. starts the workload: busy loops (more than CPUs) and sleepers (with
+//!    [`GuestSpec::workload_after_enable`]: in step 3, once sched_ext reads `enabled`);
 //! 3. starts `/bin/scheduler` (if present) in the background, output to `/scheduler.log`, and
 //!    waits until `/sys/kernel/sched_ext/state` reads `enabled` (or a timeout);
 //! 4. with sub-schedulers ([`GuestSpec::sub_schedulers`]): before the workload, mounts cgroup2
@@ -41,11 +42,20 @@
 //! sysfs shows no per-scheduler state: a scheduler's directory exists from shortly before its
 //! `ops.init()` until it is disabled, and the kernel's only state file is the global one.
 
-use super::guest::{ExtraTruth, GuestSpec, Scheduler, SubScheduler};
+use super::guest::{ExtraTruth, GuestSpec, Scheduler, SubScheduler, Workload};
 
 /// Single-quotes a word for the shell.
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Starts `w`: its busy loops and its sleepers, in the background.
+fn workload_script(w: &Workload) -> String {
+    format!(
+        "i=0\nwhile [ $i -lt {} ]; do\n  ( while :; do :; done ) &\n  i=$((i+1))\ndone\n\
+         i=0\nwhile [ $i -lt {} ]; do\n  sleep 1000000 &\n  i=$((i+1))\ndone\n",
+        w.spinners, w.sleepers
+    )
 }
 
 /// The `/init` script for `spec`, loading `modules` (guest paths, in order).
@@ -69,12 +79,9 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
     if !spec.sub_schedulers.is_empty() {
         s.push_str(&sub_cgroups_script(&spec.sub_schedulers));
     }
-    let w = &spec.workload;
-    s.push_str(&format!(
-        "i=0\nwhile [ $i -lt {} ]; do\n  ( while :; do :; done ) &\n  i=$((i+1))\ndone\n",
-        w.spinners
-    ));
-    s.push_str(&format!("i=0\nwhile [ $i -lt {} ]; do\n  sleep 1000000 &\n  i=$((i+1))\ndone\n", w.sleepers));
+    if !(spec.workload_after_enable && spec.scheduler.is_some()) {
+        s.push_str(&workload_script(&spec.workload));
+    }
     if let Some(sch) = &spec.scheduler {
         let args: Vec<String> = sch.args.iter().map(|a| shell_quote(a)).collect();
         s.push_str(&format!(
@@ -92,7 +99,7 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
              done\n\
              if [ \"$st\" = enabled ]; then\n  \
                echo \"SCXRAY-SCHED-ENABLED after $n s\"\n  \
-             {attached}\
+             {late_workload}{attached}\
                sleep {settle}\n\
              {subs}\
              else\n  \
@@ -104,6 +111,8 @@ pub fn init_script(spec: &GuestSpec, modules: &[String]) -> String {
             poll = if spec.quick_truth { "0.2" } else { "1" },
             settle = if spec.quick_truth { 0 } else { sch.settle_secs },
             subs = sub_start_script(&spec.sub_schedulers, sch),
+            late_workload =
+                if spec.workload_after_enable { workload_script(&spec.workload) } else { String::new() },
             exited = exited_check("sp", "SCXRAY-SCHED-EXITED"),
             attached = sch
                 .attached_output
@@ -385,6 +394,26 @@ mod tests {
         // Without sub-schedulers: no cgroup2 mount, no sub start.
         let plain = init_script(&GuestSpec { sub_schedulers: vec![], ..spec }, &[]);
         assert!(!plain.contains("cgroup2") && !plain.contains("SCXRAY-SUB-START"));
+    }
+
+    #[test]
+    fn workload_before_the_scheduler_or_once_it_is_enabled() {
+        let mut sched = Scheduler::new("scx_lavd".into());
+        sched.attached_output = Some("MSEQ".into());
+        let spec = GuestSpec { scheduler: Some(sched), ..GuestSpec::default() };
+        let spin = "( while :; do :; done ) &";
+        let s = init_script(&spec, &[]);
+        let at = position_in(&s);
+        assert!(at(spin) < at("SCXRAY-SCHED-START") && at("sleep 1000000 &") < at("SCXRAY-SCHED-START"));
+        let late = init_script(&GuestSpec { workload_after_enable: true, ..spec.clone() }, &[]);
+        let at = position_in(&late);
+        // Once, after the enable wait and before the scheduler's own word and the settling.
+        assert_eq!(late.matches(spin).count(), 1);
+        assert!(at("SCXRAY-SCHED-ENABLED") < at(spin) && at(spin) < at("sleep 1000000 &"));
+        assert!(at("sleep 1000000 &") < at("grep -qF -- 'MSEQ' /scheduler.log"));
+        // Without a scheduler there is no enable to wait for: the workload starts at once.
+        let none = init_script(&GuestSpec { scheduler: None, workload_after_enable: true, ..spec }, &[]);
+        assert_eq!(none.matches(spin).count(), 1);
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub fn cmd(args: &[String]) -> Result<(), String> {
             "--timeout" => opts.ready_timeout = Duration::from_secs(num(it.next(), a)?.into()),
             "--spinners" => guest.workload.spinners = num(it.next(), a)?,
             "--sleepers" => guest.workload.sleepers = num(it.next(), a)?,
+            "--workload-after-enable" => guest.workload_after_enable = true,
             "--scheduler" => sched_path = it.next().map(PathBuf::from),
             "--scheduler-args" => {
                 sched_args =

@@ -9,7 +9,7 @@ use crate::lab::host::qemu::BootOptions;
 use crate::lab::kernels::hold_cpu::{HOLD_CPU, HOLD_SETUP, HOLD_TRUTH_COMMAND};
 use crate::lab::kernels::kernel::Kernel;
 use crate::lab::kernels::lab_programs::{TASKS, THREADS};
-use crate::lab::kernels::production::SCX_BPFLAND;
+use crate::lab::kernels::production::{SCX_BPFLAND, SCX_LAVD};
 use crate::lab::kernels::program::Program;
 use crate::lab::kernels::schedulers::{SCX_CENTRAL, SCX_QMAP, SCX_SIMPLE};
 use std::time::Duration;
@@ -92,6 +92,10 @@ pub struct Case {
     pub mem_mib: u32,
     /// Run once the schedulers are attached: a workload started after them.
     pub after_attach: &'static [CaseCommand],
+    /// Start the guest's busy loops and sleepers once sched_ext is enabled, not before the
+    /// scheduler (see `GuestSpec::workload_after_enable`): for a scheduler whose BPF takes
+    /// long to verify under TCG.
+    pub workload_after_enable: bool,
     /// Lists the tasks for the truth in place of the shell's loop (see `GuestSpec::task_lister`).
     pub task_lister: Option<CaseCommand>,
     /// The guest must list at least this many tasks: a case meant to be big stays big (its
@@ -117,6 +121,7 @@ const fn case(name: &'static str, kernel: &'static str) -> Case {
         extra_truth: &[],
         mem_mib: 512,
         after_attach: &[],
+        workload_after_enable: false,
         task_lister: None,
         min_tasks: 0,
         failure: false,
@@ -145,6 +150,11 @@ const fn case(name: &'static str, kernel: &'static str) -> Case {
 /// even fully enabled under TCG. So the host hunts: from the scheduler's start it lets the
 /// guest run 2 s of guest time, stops it, dumps it and compares the dump with the previous
 /// one (`scxray diff`) until a pair shows tasks stuck; `diff` must name them (exit 4).
+///
+/// The scx_lavd case starts its workload once sched_ext is enabled: TCG runs every vCPU on one
+/// host thread, and with the 8 busy loops already running lavd's BPF (~47 000 instructions,
+/// 16 times bpfland's) was still in the verifier after 10 minutes; on idle vCPUs it enables
+/// in ~50 s of guest time.
 pub const CASES: &[Case] = &[
     Case { scheduler: example(SCX_QMAP, ""), quick: true, ..case("lab-7.3-amd64-qmap", "7.3-amd64") },
     Case {
@@ -205,6 +215,17 @@ pub const CASES: &[Case] = &[
         extra_truth: &[EXIT_HOLD_TRUTH],
         failure: true,
         ..case("lab-7.3-amd64-bpfland-fail", "7.3-amd64")
+    },
+    Case {
+        scheduler: Some(CaseScheduler {
+            program: SCX_LAVD,
+            args: "--stats 1",
+            attached_output: Some("| MSEQ"),
+        }),
+        extra_truth: &[DSQ_TRACE_TRUTH],
+        workload_after_enable: true,
+        kaslr: false,
+        ..case("lab-7.3-amd64-nokaslr-lavd", "7.3-amd64")
     },
 ];
 
@@ -271,6 +292,7 @@ impl Case {
                 .filter(|t| !t.setup.is_empty())
                 .map(|t| t.setup.to_owned())
                 .collect(),
+            workload_after_enable: self.workload_after_enable,
             after_attach: self.after_attach.iter().map(|c| c.command.to_owned()).collect(),
             task_lister: self.task_lister.map(|c| c.command.to_owned()),
             files,
