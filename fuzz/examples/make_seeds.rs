@@ -109,7 +109,8 @@ fn walk_machine_seeds() {
     let q = b.add_detached_task(7, b"q");
     b.enqueue(dsq, q);
     b.set_dsq_counts(dsq, u32::MAX, 0);
-    let lnode = b.see(q).at(u64::from(b.layout.see.unwrap().dsq_list) + u64::from(b.layout.dsq_lnode.unwrap().node));
+    let lnode =
+        b.see(q).at(u64::from(b.layout.see.unwrap().dsq_list) + u64::from(b.layout.dsq_lnode.unwrap().node));
     b.write_u64(lnode, lnode.0);
     b.add_task(8, b"t");
     let nr_threads = b.nr_threads();
@@ -361,10 +362,14 @@ fn walk_bpf_seeds() {
     };
     let bytes = input.encode();
     let back = BpfInput::decode(&bytes);
-    assert_eq!((back.bpf, back.tasks.len(), back.mem.segments.len()), (g.layout.bpf, 13, input.mem.segments.len()));
+    assert_eq!(
+        (back.bpf, back.tasks.len(), back.mem.segments.len()),
+        (g.layout.bpf, 13, input.mem.segments.len())
+    );
     write("walk_bpf", "qmap-arena", &bytes);
     let mut small = input.clone();
-    small.limits = scxray_core::BpfLimits { elems: 2, links: 2, chain: 1, ids: 5, ..scxray_core::BpfLimits::DEFAULT };
+    small.limits =
+        scxray_core::BpfLimits { elems: 2, links: 2, chain: 1, ids: 5, ..scxray_core::BpfLimits::DEFAULT };
     small.symbols.stats_enabled_key = None;
     if let Some(a) = small.bpf.arena.as_mut() {
         a.free = None;

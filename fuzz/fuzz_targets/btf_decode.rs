@@ -21,7 +21,9 @@ impl<'a> ValueVisitor<'a> for Shape {
         self.seen += 1;
         match value {
             Value::Begin { .. } | Value::ArrayBegin { .. } => self.open += 1,
-            Value::End | Value::ArrayEnd { .. } => self.open = self.open.checked_sub(1).expect("end without begin"),
+            Value::End | Value::ArrayEnd { .. } => {
+                self.open = self.open.checked_sub(1).expect("end without begin")
+            }
             _ => {}
         }
         Flow::Continue

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scxray::source::VmcoreInfo;
 use scxray::kernel::kallsyms::read_kallsyms;
+use scxray::source::VmcoreInfo;
 use scxray_core::{Field, MemError, PhysAddr, ReadCause, ReadError, VirtAddr};
 use scxray_fuzz::Reader;
 use std::cell::Cell;

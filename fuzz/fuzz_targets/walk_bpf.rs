@@ -6,9 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use scxray_btf::{Btf, BtfPlaceTypes};
-use scxray_core::bpf::{
-    BpfVisitor, ContentsWalk, Elem, IdTable, IdTableWalk, MapHeader, Waiting, Walker,
-};
+use scxray_core::bpf::{BpfVisitor, ContentsWalk, Elem, IdTable, IdTableWalk, MapHeader, Waiting, Walker};
 use scxray_core::{BpfLimits, Guest, KernelSymbols, LinearTranslator, PerCpuOffsets, ReadCost, VirtAddr};
 use scxray_fuzz::{BpfInput, FuzzMem};
 use std::ops::ControlFlow;
@@ -99,7 +97,9 @@ fuzz_target!(|data: &[u8]| {
 
     // The scheduler.
     let mut maps = [VirtAddr(0); MAX_MAPS];
-    let (sched, reads) = counted(&mem, || w.walk_sched(VirtAddr(input.sched.0), VirtAddr(input.sched.1), &mut maps, &mut check));
+    let (sched, reads) = counted(&mem, || {
+        w.walk_sched(VirtAddr(input.sched.0), VirtAddr(input.sched.1), &mut maps, &mut check)
+    });
     let bound = limits.sched_reads(cpus, false, LINEAR);
     assert!(reads <= bound, "sched: {reads} reads, bound {bound}");
     assert!(sched.maps as usize <= MAX_MAPS && sched.progs <= limits.sched_progs, "{sched:?}");

@@ -7,8 +7,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use scxray_core::{
-    AddressKind, Cap, CapBasis, DsqHeader, DsqOrigin, Guest, HashTruncation, HashWalk, KernelSymbols, Limit, Limits,
-    LinearRange, LinearTranslator, ListWalk, MAX_SCHED_DEPTH, PerCpuOffsets, PhysAddr, ReadCost, SubSched, VirtAddr, Visitor,
+    AddressKind, Cap, CapBasis, DsqHeader, DsqOrigin, Guest, HashTruncation, HashWalk, KernelSymbols, Limit,
+    Limits, LinearRange, LinearTranslator, ListWalk, MAX_SCHED_DEPTH, PerCpuOffsets, PhysAddr, ReadCost,
+    SubSched, VirtAddr, Visitor,
 };
 use scxray_fuzz::{DIRECT_MAP, KERNEL_IMAGE, MachineInput, TranslatorSpec};
 use scxray_x86_64::{Cr3, PagingMode, X86Config, X86Translator};
@@ -39,7 +40,9 @@ fn check_cap_value(cap: Cap, value: u32, basis: CapBasis) {
         (Cap::Kernel { floor, ceiling }, CapBasis::Count { .. } | CapBasis::Floor { .. }) => {
             assert!(value <= ceiling && value >= floor.min(ceiling), "{value} outside {floor}..={ceiling}")
         }
-        (Cap::Kernel { ceiling, .. }, CapBasis::Ceiling { .. } | CapBasis::NoCount) => assert_eq!(value, ceiling),
+        (Cap::Kernel { ceiling, .. }, CapBasis::Ceiling { .. } | CapBasis::NoCount) => {
+            assert_eq!(value, ceiling)
+        }
         (cap, basis) => panic!("a {basis:?} cap from {cap:?}"),
     }
 }

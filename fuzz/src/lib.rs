@@ -12,10 +12,9 @@ use scxray_core::bpf::{
     KernelBtfLayout,
 };
 use scxray_core::{
-    AddressKind, BpfLimits, BpfSymbols, Cap, DsqLayout, DsqLnodeLayout, Layout, LayoutFlags, LinearRange, Limits,
-    MemError, PhysAddr, PhysMem, RhtLayout, RqLayout,
-    SchedGlobals, SchedLayout, SchedPcpuLayout, SchedPnodeLayout, ScxRqLayout, SeeLayout, TaskLayout,
-    VirtAddr,
+    AddressKind, BpfLimits, BpfSymbols, Cap, DsqLayout, DsqLnodeLayout, Layout, LayoutFlags, Limits,
+    LinearRange, MemError, PhysAddr, PhysMem, RhtLayout, RqLayout, SchedGlobals, SchedLayout,
+    SchedPcpuLayout, SchedPnodeLayout, ScxRqLayout, SeeLayout, TaskLayout, VirtAddr,
 };
 use std::cell::Cell;
 use std::ops::Range;
@@ -558,7 +557,20 @@ pub fn decode_layout(r: &mut Reader<'_>) -> Layout {
         21,
     );
     let flags = LayoutFlags { task_cursor: r.u32(), dsq_lnode_iter_cursor: r.u32() };
-    Layout { rq, scx_rq, task, see, dsq, dsq_lnode, sched, sched_pcpu, sched_pnode, rht, flags, bpf: Default::default() }
+    Layout {
+        rq,
+        scx_rq,
+        task,
+        see,
+        dsq,
+        dsq_lnode,
+        sched,
+        sched_pcpu,
+        sched_pnode,
+        rht,
+        flags,
+        bpf: Default::default(),
+    }
 }
 
 /// The inverse of [`decode_layout`].
@@ -777,8 +789,11 @@ fn dec_bpf_layout(r: &mut Reader<'_>) -> BpfLayout {
         },
         49,
     );
-    let queue_stack =
-        dec_opt(r, |r| BpfQueueStackLayout { head: r.u32(), tail: r.u32(), size: r.u32(), elements: r.u32() }, 16);
+    let queue_stack = dec_opt(
+        r,
+        |r| BpfQueueStackLayout { head: r.u32(), tail: r.u32(), size: r.u32(), elements: r.u32() },
+        16,
+    );
     let arena = dec_opt(
         r,
         |r| BpfArenaLayout {
