@@ -16,12 +16,12 @@ use crate::bpf::contents::{Anomaly, ContentsKind, ContentsWalk, Truncation};
 use crate::bpf::header::{MapHeader, Window};
 use crate::bpf::layout::ArenaFreeTreeLayout;
 use crate::bpf::visit::{ArenaPage, BpfVisitor};
+pub use crate::bpf::walked::ArenaError;
 use crate::bpf::walker::{BpfError, BpfGroup, Walker};
 use crate::error::{Field, ReadError};
 use crate::memory::PhysMem;
 use crate::translate::Translate;
 use core::cell::Cell;
-use core::fmt;
 use core::ops::ControlFlow;
 
 /// Deepest rb-tree path followed (the stack of the in-order walk): `MAX_RBTREE_DEPTH`.
@@ -57,44 +57,6 @@ pub enum PageState {
     Free,
     /// The free-range tree could not be searched to the page (unreadable node, depth cap).
     Unknown,
-}
-
-/// Why arena bytes could not be read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum ArenaError {
-    /// The address is not inside the arena.
-    Outside {
-        /// The user address.
-        uaddr: u64,
-    },
-    /// The page is not allocated: there is nothing to read.
-    Unallocated {
-        /// The page.
-        page: u32,
-    },
-    /// Whether the page is allocated could not be told.
-    Unknown {
-        /// The page.
-        page: u32,
-    },
-    /// The page is allocated but its memory could not be read.
-    Read(ReadError),
-    /// The reader's read budget is spent (`BpfLimits::arena_reads`): nothing was read.
-    Budget,
-}
-
-impl fmt::Display for ArenaError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Outside { uaddr } => write!(f, "{uaddr:#x} is outside the arena"),
-            Self::Unallocated { page } => write!(f, "arena page {page} is not allocated"),
-            Self::Unknown { page } => write!(f, "whether arena page {page} is allocated is unknown"),
-            Self::Read(e) => e.fmt(f),
-            Self::Budget => f.write_str("the arena read budget is spent"),
-        }
-    }
 }
 
 /// Reads of one arena's objects by user address, each checked against the arena's bounds

@@ -6,33 +6,13 @@ use crate::addr::VirtAddr;
 use crate::bpf::header::{LinkHeader, StatsState};
 use crate::bpf::layout::BpfIdrLayout;
 use crate::bpf::visit::BpfVisitor;
+pub use crate::bpf::walked::IdTableWalk;
 use crate::bpf::walker::{BpfError, BpfGroup, BpfPass, BpfProblem, IdTable, Walker};
 use crate::bpf::xarray::{XaEvent, XaLimits, XaNodes, walk_xarray};
 use crate::error::{Field, ReadError};
 use crate::guest::Guest;
 use crate::memory::PhysMem;
 use crate::translate::Translate;
-
-/// How an ID-table walk ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct IdTableWalk {
-    /// Entries found (each handed to the visitor, or counted unreadable).
-    pub entries: u32,
-    /// xarray nodes visited.
-    pub nodes: u32,
-    /// A cap fired (entries or nodes): the table goes on beyond what was walked.
-    pub truncated: bool,
-    /// Nodes or slots skipped: unreadable, or breaking the xarray's rules (a loop).
-    pub skipped_nodes: u32,
-    /// Entries whose header could not be read.
-    pub unreadable: u32,
-    /// Entries whose own id differs from the table's index (a stale or foreign entry).
-    pub id_mismatch: u32,
-    /// The first failure (a node, an entry or the table's head).
-    pub first_error: Option<ReadError>,
-}
 
 /// Reads `struct xa_node`s through the guest.
 struct GuestNodes<'w, 'a, M: ?Sized, T: ?Sized> {

@@ -15,6 +15,7 @@ pub mod sched;
 pub mod storage;
 pub mod types;
 pub mod visit;
+pub mod walked;
 pub mod walker;
 pub mod xarray;
 

@@ -36,6 +36,7 @@ use crate::bpf::header::MapHeader;
 use crate::bpf::storage::StorageLookup;
 use crate::bpf::types::MapType;
 use crate::bpf::visit::{BpfVisitor, Elem, ElemKey};
+pub use crate::bpf::walked::ArenaList;
 use crate::bpf::walker::{BpfError, BpfGroup, BpfPass, BpfProblem, Walker};
 use crate::error::Field;
 use crate::memory::PhysMem;
@@ -291,40 +292,6 @@ impl Waiting {
             _ => {}
         }
     }
-}
-
-/// A list in the arena: from a parent's first anchor along the forward link.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct ArenaList {
-    /// The BTF of the offsets and ids.
-    pub btf: VirtAddr,
-    /// The struct holding the anchors (offset in the globals: `qa.fifos[2]`).
-    pub parent: u64,
-    /// Its type.
-    pub parent_type: u32,
-    /// The anchor the walk starts from (`head`).
-    pub first: u64,
-    /// The anchor it must end at (`tail`).
-    pub last: u64,
-    /// The link followed (`q_next`).
-    pub forward: u32,
-    /// The link that must point back (`q_prev`), when known.
-    pub back: Option<u32>,
-    /// Objects on the list.
-    pub length: u32,
-    /// Everything agrees: the walk ended at the last anchor's object, every back link
-    /// points at the predecessor, the first's is NULL.
-    pub agree: bool,
-    /// The first object whose back link disagrees (user address).
-    pub bad_back: Option<u64>,
-    /// The walk came back to an object it passed.
-    pub looped: bool,
-    /// The walk reached the `links` cap.
-    pub truncated: bool,
-    /// An object could not be read.
-    pub error: Option<ArenaError>,
 }
 
 /// How a placement ended.

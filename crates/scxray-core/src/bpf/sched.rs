@@ -7,9 +7,10 @@
 
 use crate::addr::VirtAddr;
 use crate::bpf::header::MapHeader;
-use crate::bpf::idr::{IdEvent, IdTableWalk};
+use crate::bpf::idr::IdEvent;
 use crate::bpf::types::MapType;
 use crate::bpf::visit::BpfVisitor;
+pub use crate::bpf::walked::{OpsMatch, SchedOps, SchedWalk};
 use crate::bpf::walker::{BpfError, BpfGroup, BpfPass, BpfProblem, IdTable, Walker};
 use crate::error::{Field, ReadError};
 use crate::memory::PhysMem;
@@ -19,67 +20,6 @@ use crate::translate::Translate;
 /// eight callbacks (`select_cpu` to `stopping`), pointers to the same trampolines in the
 /// registered struct and in the scheduler's copy of it.
 pub const CALLBACK_BYTES: usize = 64;
-
-/// How a scheduler's struct_ops map was recognised.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum OpsMatch {
-    /// `kvalue.data.priv` is the scheduler (6.16+).
-    Priv,
-    /// Its callbacks equal the scheduler's (`scx_ops` of 6.12-6.15).
-    Callbacks,
-}
-
-/// A scheduler's struct_ops map.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct SchedOps {
-    /// The scheduler (`struct scx_sched`, or `&scx_ops` before 6.16).
-    pub sched: VirtAddr,
-    /// The struct_ops map.
-    pub map: MapHeader,
-    /// How it was recognised.
-    pub matched_by: OpsMatch,
-    /// Whether the registered callbacks equal the scheduler's copy (a cross-check when
-    /// matched by `priv`; `None` when either could not be read).
-    pub callbacks_agree: Option<bool>,
-    /// `bpf_struct_ops_map.funcs_cnt`.
-    pub funcs_cnt: u32,
-}
-
-/// How the walk from one scheduler ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct SchedWalk {
-    /// The scheduler.
-    pub sched: VirtAddr,
-    /// Its struct_ops map (`None`: not found, see `candidates`).
-    pub ops_map: Option<VirtAddr>,
-    /// STRUCT_OPS maps in `map_idr`.
-    pub candidates: u32,
-    /// Of those, how many matched the scheduler (more than one: the first is used).
-    pub matches: u32,
-    /// Programs reported (set callbacks).
-    pub progs: u32,
-    /// Distinct maps reported (their addresses are the first `maps` of the caller's buffer).
-    pub maps: u32,
-    /// A cap fired: `funcs_cnt`, a program's `used_map_cnt`, or the caller's map buffer.
-    pub truncated: bool,
-    /// The arena the programs use (`bpf_prog_aux.arena`, the first one seen).
-    pub arena: Option<VirtAddr>,
-    /// The programs' BTF object (`bpf_prog_aux.btf`, the first one seen): the arena
-    /// globals' DATASEC is in it.
-    pub prog_btf: Option<VirtAddr>,
-    /// Programs or maps that could not be read.
-    pub unreadable: u32,
-    /// The first such failure.
-    pub first_error: Option<ReadError>,
-    /// The `map_idr` walk that looked for the struct_ops map.
-    pub map_idr: IdTableWalk,
-}
 
 impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
     /// The `CALLBACK_BYTES` of callbacks at `ops` (a `sched_ext_ops`).

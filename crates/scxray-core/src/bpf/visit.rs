@@ -4,11 +4,8 @@
 
 use crate::addr::VirtAddr;
 use crate::bpf::bytes::GuestBytes;
-use crate::bpf::contents::ContentsWalk;
 use crate::bpf::header::{BtfHeader, LinkHeader, MapHeader, ProgHeader};
-use crate::bpf::idr::IdTableWalk;
-use crate::bpf::place::ArenaList;
-use crate::bpf::sched::{SchedOps, SchedWalk};
+use crate::bpf::walked::{ArenaList, ContentsWalk, IdTableWalk, SchedOps, SchedWalk};
 use crate::bpf::walker::{BpfProblem, IdTable};
 use core::ops::ControlFlow;
 
