@@ -28,21 +28,32 @@ impl Comm {
     /// The bytes before the first NUL (all 16 when there is none).
     #[must_use]
     pub fn bytes(&self) -> &[u8] {
-        let end = self.0.iter().position(|&b| b == 0).unwrap_or(self.0.len());
-        self.0.get(..end).unwrap_or(&[])
+        before_nul(&self.0)
     }
+}
+
+/// The bytes of a kernel `char[]` name before its first NUL (all of them when there is none):
+/// `task_struct.comm` here, a BPF object's name in `bpf::types`.
+pub(crate) fn before_nul(name: &[u8]) -> &[u8] {
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    name.get(..end).unwrap_or(&[])
+}
+
+/// Writes `bytes` as lossy UTF-8: invalid sequences print as U+FFFD.
+pub(crate) fn write_lossy(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    for chunk in bytes.utf8_chunks() {
+        f.write_str(chunk.valid())?;
+        if !chunk.invalid().is_empty() {
+            f.write_str("\u{fffd}")?;
+        }
+    }
+    Ok(())
 }
 
 impl fmt::Display for Comm {
     /// Lossy UTF-8: invalid sequences print as U+FFFD.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for chunk in self.bytes().utf8_chunks() {
-            f.write_str(chunk.valid())?;
-            if !chunk.invalid().is_empty() {
-                f.write_str("\u{fffd}")?;
-            }
-        }
-        Ok(())
+        write_lossy(f, self.bytes())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The kinds of BPF maps and programs (`enum bpf_map_type`, `enum bpf_prog_type`: UAPI, so
 //! their numbers never change) and the 16-byte object names both carry.
 
+use crate::output::{before_nul, write_lossy};
 use core::fmt;
 
 /// `enum bpf_map_type`: which walker reads a map's contents.
@@ -199,21 +200,14 @@ impl ObjName {
     /// The bytes before the first NUL (all 16 when there is none).
     #[must_use]
     pub fn bytes(&self) -> &[u8] {
-        let end = self.0.iter().position(|&b| b == 0).unwrap_or(self.0.len());
-        self.0.get(..end).unwrap_or(&[])
+        before_nul(&self.0)
     }
 }
 
 impl fmt::Display for ObjName {
     /// Lossy UTF-8: invalid sequences print as U+FFFD.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for chunk in self.bytes().utf8_chunks() {
-            f.write_str(chunk.valid())?;
-            if !chunk.invalid().is_empty() {
-                f.write_str("\u{fffd}")?;
-            }
-        }
-        Ok(())
+        write_lossy(f, self.bytes())
     }
 }
 
