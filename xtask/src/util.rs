@@ -101,6 +101,15 @@ fn prune_below(dirs: &[PathBuf], low: u64) {
     }
 }
 
+/// The number after `--seconds` in `args`, `default` without one: the lab's live runs (soak,
+/// watch) take how long to run this way.
+pub fn seconds_arg(args: &[String], default: u64) -> Result<u64, String> {
+    args.iter()
+        .position(|a| a == "--seconds")
+        .and_then(|i| args.get(i + 1))
+        .map_or(Ok(default), |v| v.parse().map_err(|_| format!("--seconds {v}: not a number")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

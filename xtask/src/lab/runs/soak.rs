@@ -37,11 +37,7 @@ struct Stats {
 
 /// Runs the soak.
 pub fn run(args: &[String]) -> Result<(), String> {
-    let seconds: u64 = args
-        .iter()
-        .position(|a| a == "--seconds")
-        .and_then(|i| args.get(i + 1))
-        .map_or(Ok(60), |v| v.parse().map_err(|_| format!("--seconds {v}: not a number")))?;
+    let seconds: u64 = crate::util::seconds_arg(args, 60)?;
     let scxray = build_scxray()?;
     let kernel = prepare(spec("7.3-amd64")?)?;
     let guest = example_guest(&kernel, &SCX_QMAP)?;

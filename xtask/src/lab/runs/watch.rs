@@ -30,11 +30,7 @@ use std::time::{Duration, Instant};
 
 /// Runs both watches; fails when either fails.
 pub fn run(args: &[String]) -> Result<(), String> {
-    let seconds: u64 = args
-        .iter()
-        .position(|a| a == "--seconds")
-        .and_then(|i| args.get(i + 1))
-        .map_or(Ok(65), |v| v.parse().map_err(|_| format!("--seconds {v}: not a number")))?;
+    let seconds: u64 = crate::util::seconds_arg(args, 65)?;
     let scxray = build_scxray()?;
     let kernel = prepare(spec("7.3-amd64")?)?;
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).map(String::as_str);
