@@ -986,6 +986,7 @@ impl BpfInput {
             free_ranges: r.u32(),
             links: r.u32(),
             arena_reads: r.u32(),
+            arena_probes: r.u32(),
         };
         let n = usize::from(r.u8()).min(MAX_BPF_RANGES);
         let ranges = (0..n)

@@ -222,15 +222,24 @@ fn free_range_trees_that_loop_or_are_out_of_order_are_said() {
     g.write(r.at(fl.last), &4u32.to_le_bytes());
     let (walk, _) = contents(&g, &q, q.arena.map, BpfLimits::DEFAULT);
     assert!(walk.anomalies.contains(Anomaly::UNORDERED_RANGES), "{walk:?}");
-    // A tree saying pages 3 and 4 are allocated, though the kernel never mapped them: each
-    // page is an error, not zeros.
+    // A tree saying pages 3 and 4 are not free, though the kernel never mapped them: they are
+    // what `bpf_arena_reserve_pages` leaves (scx_lavd reserves the arena's first pages so),
+    // absent like free pages: neither read as zeros nor taken for unreadable pages.
     g.write(l.at(fl.start), &2u32.to_le_bytes());
     g.write(l.at(fl.last), &2u32.to_le_bytes());
     g.write(r.at(fl.start), &6u32.to_le_bytes());
     g.write(r.at(fl.last), &14u32.to_le_bytes());
     let (walk, keys) = contents(&g, &q, q.arena.map, BpfLimits::DEFAULT);
-    assert_eq!((walk.elems, walk.values, walk.broken, keys.len()), (6, 4, 2, 0), "{walk:?}");
-    assert!(walk.first_error.is_some());
+    assert_eq!(
+        (walk.elems, walk.values, walk.free_pages, walk.reserved_pages, walk.broken, keys.len()),
+        (4, 4, 10, 2, 0, 0),
+        "{walk:?}"
+    );
+    assert!(walk.truncated.is_empty() && walk.first_error.is_none(), "{walk:?}");
+    // The translations spent finding them are capped: pages 0 and 1, then reserved page 3,
+    // and page 4 finds the cap.
+    let (walk, _) = contents(&g, &q, q.arena.map, BpfLimits { arena_probes: 3, ..BpfLimits::DEFAULT });
+    assert_eq!((walk.elems, walk.reserved_pages, walk.truncated), (2, 1, Truncation::PROBES), "{walk:?}");
 }
 
 /// The placement on `g` with the kit program's BTF, checked against its bound.

@@ -240,6 +240,8 @@ pub enum Limit {
     BpfLinks,
     /// [`BpfLimits::arena_reads`].
     BpfArenaReads,
+    /// [`BpfLimits::arena_probes`].
+    BpfArenaProbes,
 }
 
 /// How a walk's cap got its value.
@@ -629,6 +631,10 @@ pub const MAX_STORAGE_BUCKET_LOG: u32 = 16;
 pub const MAX_OWNER_STORAGES: u32 = 64;
 /// Free ranges of one arena's range tree visited.
 pub const MAX_ARENA_FREE_RANGES: u32 = 4096;
+/// Translations one arena pass makes to find its allocated pages among the pages no free
+/// range holds: a reserved run costs one per absent page-table entry (4-GiB arena: 2048
+/// entries of 2 MiB), an allocated page one.
+pub const MAX_ARENA_PROBES: u32 = 1 << 16;
 /// Depth of the arena's free-range rb-tree followed: an rb-tree of `n` nodes is at most
 /// `2 log2(n + 1)` deep, 64 covers any tree of 4-GiB arena pages.
 pub const MAX_RBTREE_DEPTH: u32 = 64;
@@ -666,6 +672,8 @@ pub struct BpfLimits {
     pub owner_storages: u32,
     /// Free ranges of an arena's range tree.
     pub free_ranges: u32,
+    /// Translations per arena pass (allocated and reserved pages).
+    pub arena_probes: u32,
     /// Objects followed per arena list walk.
     pub links: u32,
     /// Arena reads per placement.
@@ -685,6 +693,7 @@ impl BpfLimits {
         storage_bucket_log: MAX_STORAGE_BUCKET_LOG,
         owner_storages: MAX_OWNER_STORAGES,
         free_ranges: MAX_ARENA_FREE_RANGES,
+        arena_probes: MAX_ARENA_PROBES,
         links: MAX_ARENA_LINKS,
         arena_reads: MAX_ARENA_READS,
     };
@@ -710,7 +719,7 @@ const PLACE_FIELD_VALUES: u64 = 8 * 2;
 /// per-CPU offsets are read from the guest, `C` CPUs (at most [`MAX_CPUS`]), and the caps:
 /// `E` = ids, `X` = idr_nodes, `F` = sched_progs, `U` = used_maps, `N` = elems,
 /// `B` = hash_buckets, `Lg` = storage_bucket_log, `O` = owner_storages, `R` = free_ranges,
-/// `D` = [`MAX_RBTREE_DEPTH`], `A` = arena_reads.
+/// `D` = [`MAX_RBTREE_DEPTH`], `A` = arena_reads, `Q` = arena_probes.
 ///
 /// - a map header `12 v`, a BTF header `6 v`, a program header `v (15 + C (P + 3))` (its
 ///   statistics: each CPU's offset and copy);
@@ -722,7 +731,8 @@ const PLACE_FIELD_VALUES: u64 = 8 * 2;
 ///   pointer and the map: `v (18 + X (1 + 64) + 3 E) + F (2 v + prog + 13 v U)`;
 /// - one map's contents, by type: array `v (1 + N (1 + C P))`, hash
 ///   `v (3 + B + N (2 + C P))`, local storage `v (2 + 2^Lg + 4 N)`, queue/stack `3 v`, arena
-///   `v (6 + 4 R) + 2 L N` (its members, the free-range tree's nodes, a translation per page),
+///   `v (6 + 4 R) + L (Q + N)` (its members, the free-range tree's nodes, a translation per
+///   probe and per page handed),
 ///   struct_ops and the others 0 (values are read by the visitor, through readers bounded by
 ///   `value_size`);
 /// - one task's storage lookup `v (2 + 2 O)`;
@@ -800,7 +810,7 @@ impl BpfLimits {
         let queue = v.saturating_mul(3);
         let arena = v
             .saturating_mul(u64::from(self.free_ranges).saturating_mul(4).saturating_add(6))
-            .saturating_add(c.translation().saturating_mul(2).saturating_mul(n));
+            .saturating_add(c.translation().saturating_mul(n.saturating_add(u64::from(self.arena_probes))));
         array.max(hash).max(storage).max(queue).max(arena)
     }
 

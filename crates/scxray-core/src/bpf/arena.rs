@@ -70,6 +70,26 @@ impl ArenaGeometry {
         self.kern_vm_start.0.checked_add(low32).map(VirtAddr)
     }
 
+    /// Pages from `page` (at least 1, at most `to - page`) that one page-table entry not
+    /// present at `level` (0 = the leaf level) leaves unmapped: the entry covers `page_size *
+    /// (page_size / 8)^level` bytes of kernel addresses, aligned, the same on x86-64 and
+    /// AArch64. The kernel addresses of an arena's pages are contiguous (the low 32 bits of
+    /// user addresses that [`ArenaGeometry::new`] keeps inside one 4-GiB block, as the kernel
+    /// does), so the run is one range. `None` for a page past the arena.
+    #[must_use]
+    pub fn unmapped_run(&self, page: u32, level: u8, to: u32) -> Option<u32> {
+        let kaddr = self.page_kaddr(page)?.0;
+        let entries = self.page_size.checked_div(8)?;
+        let covered = entries
+            .checked_pow(u32::from(level))
+            .and_then(|n| n.checked_mul(self.page_size))
+            .unwrap_or(u64::MAX);
+        let in_entry = covered.saturating_sub(kaddr.checked_rem(covered)?);
+        let pages = in_entry.checked_div(self.page_size)?;
+        let left = u64::from(to.saturating_sub(page));
+        u32::try_from(pages.min(left).max(1)).ok()
+    }
+
     /// The kernel address of page `page`, `None` past the arena.
     #[must_use]
     pub fn page_kaddr(&self, page: u32) -> Option<VirtAddr> {
@@ -100,5 +120,40 @@ impl ArenaGeometry {
         let len = u64::from(self.pages).checked_mul(self.page_size)?;
         let off = len.checked_sub(rounded)?;
         self.user_vm_start.checked_add(off)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ArenaGeometry;
+    use crate::addr::VirtAddr;
+
+    const PAGE: u64 = 4096;
+
+    /// A 4-GiB arena whose kernel mapping starts on a 1-GiB boundary (past its guard).
+    fn arena(user_vm_start: u64) -> ArenaGeometry {
+        let vm_addr = 0xffa0_0000_4000_0000 - 0x8000;
+        ArenaGeometry::new(VirtAddr(vm_addr), user_vm_start, 1 << 20, PAGE).unwrap()
+    }
+
+    #[test]
+    fn an_arena_never_crosses_a_4_gib_block_of_user_addresses() {
+        let start = (1 << 44) + (1 << 32) - (1 << 20);
+        assert_eq!(ArenaGeometry::new(VirtAddr(0xffa0_0000_0000_0000), start, 1 << 20, PAGE), None);
+    }
+
+    #[test]
+    fn an_absent_entry_leaves_the_pages_it_covers_unmapped_up_to_its_end() {
+        let a = arena(1 << 44);
+        // A leaf entry: one page.
+        assert_eq!(a.unmapped_run(7, 0, 1 << 20), Some(1));
+        // A 2-MiB entry from page 7: the 505 pages to its end.
+        assert_eq!(a.unmapped_run(7, 1, 1 << 20), Some(505));
+        // A 1-GiB entry from page 0, bounded by where the caller stops.
+        assert_eq!(a.unmapped_run(0, 2, 1 << 20), Some(1 << 18));
+        assert_eq!(a.unmapped_run(0, 2, 100), Some(100));
+        // A level no table has: the rest of the arena, never zero pages, never past it.
+        assert_eq!(a.unmapped_run(5, 200, 1 << 20), Some((1 << 20) - 5));
+        assert_eq!(a.unmapped_run(1 << 20, 1, 1 << 20), None);
     }
 }

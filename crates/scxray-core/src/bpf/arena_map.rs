@@ -18,9 +18,10 @@ use crate::bpf::layout::ArenaFreeTreeLayout;
 use crate::bpf::visit::{ArenaPage, BpfVisitor};
 pub use crate::bpf::walked::ArenaError;
 use crate::bpf::walker::{BpfError, BpfGroup, Walker};
-use crate::error::{Field, ReadError};
+use crate::error::{Field, ReadCause, ReadError};
 use crate::memory::PhysMem;
 use crate::translate::Translate;
+use crate::translate::TranslateError;
 use core::cell::Cell;
 use core::ops::ControlFlow;
 
@@ -293,20 +294,46 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'a, M, T> {
             Err(e) => return Err((kind, e)),
         };
         let pages = arena.geometry.pages;
-        // Hands pages `from..to` (allocated), false when the pass must end.
+        // Hands the mapped pages of `from..to` (none free), false when the pass must end.
+        // A page that no free range holds and that is not mapped (its entry at the leaf or a
+        // higher level not present) is reserved: `bpf_arena_reserve_pages` takes pages out of
+        // the free ranges without allocating them. The whole run that one absent entry
+        // leaves unmapped is counted at once, so a reserved 4-GiB arena costs a few thousand
+        // translations, at most `arena_probes` of them.
         let mut next_page = 0u32;
-        let allocated = |walk: &mut ContentsWalk, v: &mut V, from: u32, to: u32| -> bool {
-            for index in from..to {
+        let mut probes = 0u32;
+        let allocated = |walk: &mut ContentsWalk, v: &mut V, probes: &mut u32, from: u32, to: u32| -> bool {
+            let mut index = from;
+            while index < to {
                 if walk.elems >= self.limits.elems {
                     walk.truncated |= Truncation::ELEMS;
                     return false;
                 }
-                let Some(kaddr) = arena.geometry.page_kaddr(index) else { return false };
-                walk.elems = walk.elems.saturating_add(1);
-                if let Err(e) = self.guest.translate(kaddr, Field::ArenaPage) {
-                    walk.broke(e);
-                    continue;
+                if *probes >= self.limits.arena_probes {
+                    walk.truncated |= Truncation::PROBES;
+                    return false;
                 }
+                *probes = probes.saturating_add(1);
+                let Some(kaddr) = arena.geometry.page_kaddr(index) else { return false };
+                match self.guest.translate(kaddr, Field::ArenaPage) {
+                    Ok(_) => {}
+                    Err(ReadError {
+                        cause: ReadCause::Translate(TranslateError::NotMapped { level, .. }),
+                        ..
+                    }) => {
+                        let run = arena.geometry.unmapped_run(index, level, to).unwrap_or(1);
+                        walk.reserved_pages = walk.reserved_pages.saturating_add(u64::from(run));
+                        index = index.saturating_add(run);
+                        continue;
+                    }
+                    Err(e) => {
+                        walk.elems = walk.elems.saturating_add(1);
+                        walk.broke(e);
+                        index = index.saturating_add(1);
+                        continue;
+                    }
+                }
+                walk.elems = walk.elems.saturating_add(1);
                 let uaddr = arena
                     .geometry
                     .user_vm_start
@@ -317,6 +344,7 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'a, M, T> {
                     walk.truncated |= Truncation::STOPPED;
                     return false;
                 }
+                index = index.saturating_add(1);
             }
             true
         };
@@ -328,7 +356,7 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'a, M, T> {
                     if start >= pages {
                         return ControlFlow::Continue(());
                     }
-                    go = allocated(&mut walk, v, next_page, start);
+                    go = allocated(&mut walk, v, &mut probes, next_page, start);
                     if !go {
                         return ControlFlow::Break(());
                     }
@@ -350,7 +378,7 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'a, M, T> {
                 }
                 // The pages after the last free range, only when the tree was seen whole.
                 if go && !free.truncated && !free.unordered && free.error.is_none() {
-                    allocated(&mut walk, v, next_page, pages);
+                    allocated(&mut walk, v, &mut probes, next_page, pages);
                 }
             }
             _ => {
@@ -366,7 +394,7 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'a, M, T> {
                         if let Some(first) = run.take() {
                             v.arena_free(map, first, index.saturating_sub(1));
                         }
-                        if !allocated(&mut walk, v, index, index.saturating_add(1)) {
+                        if !allocated(&mut walk, v, &mut probes, index, index.saturating_add(1)) {
                             return Ok(walk);
                         }
                     } else {

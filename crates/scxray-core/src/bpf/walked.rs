@@ -207,6 +207,8 @@ bitflags::bitflags! {
         const FREE_RANGES = 1 << 3;
         /// The visitor stopped the pass.
         const STOPPED = 1 << 4;
+        /// The arena's probes of pages that are neither free nor mapped (reserved).
+        const PROBES = 1 << 5;
     }
 }
 
@@ -262,6 +264,8 @@ pub struct ContentsWalk {
     pub values: u32,
     /// Free pages reported absent (arenas).
     pub free_pages: u64,
+    /// Reserved pages (arenas): in no free range and not mapped, absent as well.
+    pub reserved_pages: u64,
     /// Caps that fired.
     pub truncated: Truncation,
     /// What was not as the kernel leaves it.

@@ -140,14 +140,18 @@ pub struct BpfMapContents {
     /// Free arena pages (absent, not read).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub free_pages: Option<u64>,
+    /// Reserved arena pages: in no free range and not mapped (`bpf_arena_reserve_pages`),
+    /// absent as well.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reserved_pages: Option<u64>,
     /// The first elements: key and decoded value.
     pub elems: Vec<BpfElem>,
-    /// Caps that fired (`elems`, `buckets`, `chain`, `free_ranges`).
+    /// Caps that fired (`elems`, `buckets`, `chain`, `free_ranges`, `probes`).
     pub truncated: Vec<String>,
     /// What was not as the kernel leaves it (`loop`, `foreign_nulls`, ...).
     pub anomalies: Vec<String>,
     /// Elements skipped as unreadable.
-    pub broken: u32,
+    pub unreadable: u32,
     /// The first failure, or why values are raw bytes.
     pub error: Option<String>,
 }
@@ -258,6 +262,7 @@ fn contents(m: &MapRead) -> BpfMapContents {
         map: map(&m.header),
         count: w.elems,
         free_pages: (m.header.map_type == scxray_core::bpf::MapType::ARENA).then_some(w.free_pages),
+        reserved_pages: (m.header.map_type == scxray_core::bpf::MapType::ARENA).then_some(w.reserved_pages),
         elems: m
             .elems
             .iter()
@@ -265,7 +270,7 @@ fn contents(m: &MapRead) -> BpfMapContents {
             .collect(),
         truncated,
         anomalies: w.anomalies.iter_names().map(|(n, _)| n.to_ascii_lowercase()).collect(),
-        broken: w.broken,
+        unreadable: w.broken,
         error: m.btf_error.clone().or_else(|| w.first_error.map(|e| e.to_string())),
     }
 }

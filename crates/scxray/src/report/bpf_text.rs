@@ -54,6 +54,10 @@ fn sched(o: &mut String, s: &BpfSched, progs: &HashMap<u32, &BpfProg>, tasks: &H
     let _ = writeln!(o, "  maps ({}):", s.maps.len());
     for m in &s.maps {
         let free = m.free_pages.map_or_else(String::new, |f| format!(", {f} free"));
+        let free = match m.reserved_pages {
+            Some(r) if r > 0 => format!("{free}, {r} reserved"),
+            _ => free,
+        };
         let unit = if m.free_pages.is_some() { "pages" } else { "elements" };
         let _ = writeln!(o, "    {}: {} {unit}{free}", map_line(&m.map), m.count);
         for e in &m.elems {
@@ -68,13 +72,13 @@ fn sched(o: &mut String, s: &BpfSched, progs: &HashMap<u32, &BpfProg>, tasks: &H
         if (m.count as usize) > m.elems.len() && m.free_pages.is_none() {
             let _ = writeln!(o, "      ... {} more", m.count as usize - m.elems.len());
         }
-        if !m.truncated.is_empty() || !m.anomalies.is_empty() || m.broken > 0 || m.error.is_some() {
+        if !m.truncated.is_empty() || !m.anomalies.is_empty() || m.unreadable > 0 || m.error.is_some() {
             let _ = writeln!(
                 o,
                 "      (truncated: {}; anomalies: {}; unreadable: {}{})",
                 if m.truncated.is_empty() { "no".into() } else { m.truncated.join(",") },
                 if m.anomalies.is_empty() { "none".into() } else { m.anomalies.join(",") },
-                m.broken,
+                m.unreadable,
                 m.error.as_ref().map_or_else(String::new, |e| format!(", {e}"))
             );
         }

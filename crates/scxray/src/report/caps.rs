@@ -27,7 +27,8 @@ fn flag(limit: Limit) -> Option<&'static str> {
         | Limit::BpfChain
         | Limit::BpfFreeRanges
         | Limit::BpfLinks
-        | Limit::BpfArenaReads => None,
+        | Limit::BpfArenaReads
+        | Limit::BpfArenaProbes => None,
     }
 }
 
@@ -62,6 +63,7 @@ fn unit(limit: Limit) -> &'static str {
         Limit::BpfFreeRanges => "free ranges",
         Limit::BpfLinks => "links",
         Limit::BpfArenaReads => "arena reads",
+        Limit::BpfArenaProbes => "arena page probes",
     }
 }
 
@@ -170,6 +172,7 @@ fn contents(out: &mut Vec<CapFired>, m: &MapRead, w: &ContentsWalk, l: &BpfLimit
         (Truncation::BUCKETS, buckets),
         (Truncation::CHAIN, (Limit::BpfChain, l.chain)),
         (Truncation::FREE_RANGES, (Limit::BpfFreeRanges, l.free_ranges)),
+        (Truncation::PROBES, (Limit::BpfArenaProbes, l.arena_probes)),
     ] {
         if w.truncated.contains(flag) {
             fixed(out, name(), limit, value);

@@ -7,7 +7,7 @@
 //! programs[{id, name, prog_type, tag, kva, insns, stats, run_cnt, run_time_ns,
 //! recursion_misses}], maps[map], schedulers[{sched_kva, ops_map: map|null, matched_by,
 //! callbacks_agree, candidates, programs[{slot, id, name}], maps[map + {count, free_pages,
-//! elems[{key, value}], truncated[], anomalies[], broken, error}], arena_globals,
+//! reserved_pages, elems[{key, value}], truncated[], anomalies[], unreadable, error}], arena_globals,
 //! arena_lists[{name, length, agree, looped, truncated}], placement{tasks, placed, ambiguous,
 //! truncated}, truncated, unreadable, error}], problems[], truncated}` where `map = {id, name,
 //! map_type, kva, key_size, value_size, max_entries, flags}`, and on each task of `tasks`
