@@ -386,7 +386,8 @@ fn some<T: std::fmt::Debug>(items: &[T]) -> String {
 /// Collects into `out` the path of every walk in the report `v` (at `path`) that is cut
 /// short or astray: a `truncated` that is `true` (a cap fired) or a non-empty list (the user
 /// DSQ walks name what they cut), a `broken` that is not `null`, `broken_chains`,
-/// `looped_chains` or `stray_chains` above 0, a `caps_fired` that lists any.
+/// `looped_chains`, `stray_chains` or `unreadable` (a count) above 0, a `caps_fired` that
+/// lists any.
 fn cut_walks(v: &Value, path: &str, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
@@ -395,7 +396,10 @@ fn cut_walks(v: &Value, path: &str, out: &mut Vec<String>) {
                 let cut = match k.as_str() {
                     "truncated" => x == true || x.as_array().is_some_and(|a| !a.is_empty()),
                     "broken" => !x.is_null(),
-                    "broken_chains" | "looped_chains" | "stray_chains" => x.as_u64().is_some_and(|n| n > 0),
+                    // Counts: chains, and what the BPF walks could not read.
+                    "broken_chains" | "looped_chains" | "stray_chains" | "unreadable" => {
+                        x.as_u64().is_some_and(|n| n > 0)
+                    }
                     "caps_fired" => x.as_array().is_some_and(|a| !a.is_empty()),
                     _ => false,
                 };
@@ -532,12 +536,19 @@ mod tests {
             "user_dsqs": {"truncated": ["nodes"], "broken_chains": 2, "looped_chains": 1, "stray_chains": 0},
             "caps_fired": [{"walk": "scx_tasks", "limit": 4096}],
             "schedulers": [{"user_dsqs": {"truncated": [], "broken_chains": 0}}],
+            // The BPF maps count what they could not read: 0 is whole.
+            "bpf": {"schedulers": [{"maps": [
+                {"count": 1, "truncated": [], "unreadable": 0},
+                {"count": 299, "truncated": ["probes"], "unreadable": 3},
+            ]}]},
         });
         let mut cut = Vec::new();
         cut_walks(&r, "", &mut cut);
         assert_eq!(
             cut,
             vec![
+                ".bpf.schedulers[0].maps[1].truncated = [\"probes\"]",
+                ".bpf.schedulers[0].maps[1].unreadable = 3",
                 ".caps_fired = [{\"limit\":4096,\"walk\":\"scx_tasks\"}]",
                 ".dsqs[1].walk.broken = \"0xffff888000001000: unreadable next\"",
                 ".scx_tasks.walk.truncated = true",
