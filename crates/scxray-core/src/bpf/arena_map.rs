@@ -376,9 +376,14 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'a, M, T> {
                 if let Some(e) = free.error {
                     walk.broke(e);
                 }
-                // The pages after the last free range, only when the tree was seen whole.
+                // The pages after the last free range, only when the tree was seen whole; a
+                // whole pass must find the pages the kernel counts.
                 if go && !free.truncated && !free.unordered && free.error.is_none() {
-                    allocated(&mut walk, v, &mut probes, next_page, pages);
+                    let whole = allocated(&mut walk, v, &mut probes, next_page, pages);
+                    let counted = arena.info.nr_pages;
+                    if whole && walk.broken == 0 && counted.is_some_and(|n| n != u64::from(walk.elems)) {
+                        walk.anomalies |= Anomaly::PAGE_COUNT;
+                    }
                 }
             }
             _ => {

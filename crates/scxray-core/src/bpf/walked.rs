@@ -234,6 +234,10 @@ bitflags::bitflags! {
         const BUCKET_COUNT = 1 << 6;
         /// The arena's geometry cannot be the kernel's (see `ArenaGeometry::new`).
         const BAD_GEOMETRY = 1 << 7;
+        /// A whole arena pass found another number of mapped pages than the kernel counts
+        /// (`bpf_arena.nr_pages`, 7.3+): a page mapped though not allocated (a fault's
+        /// scratch page on a reserved page), or memory that changed under the dump.
+        const PAGE_COUNT = 1 << 8;
     }
 }
 

@@ -386,8 +386,9 @@ fn some<T: std::fmt::Debug>(items: &[T]) -> String {
 /// Collects into `out` the path of every walk in the report `v` (at `path`) that is cut
 /// short or astray: a `truncated` that is `true` (a cap fired) or a non-empty list (the user
 /// DSQ walks name what they cut), a `broken` that is not `null`, `broken_chains`,
-/// `looped_chains`, `stray_chains` or `unreadable` (a count) above 0, a `caps_fired` that
-/// lists any.
+/// `looped_chains`, `stray_chains` or `unreadable` (a count) above 0, a `caps_fired` or a
+/// BPF map's `anomalies` that lists any (on an arena: its mapped pages against the kernel's
+/// own `nr_pages`).
 fn cut_walks(v: &Value, path: &str, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
@@ -400,7 +401,7 @@ fn cut_walks(v: &Value, path: &str, out: &mut Vec<String>) {
                     "broken_chains" | "looped_chains" | "stray_chains" | "unreadable" => {
                         x.as_u64().is_some_and(|n| n > 0)
                     }
-                    "caps_fired" => x.as_array().is_some_and(|a| !a.is_empty()),
+                    "caps_fired" | "anomalies" => x.as_array().is_some_and(|a| !a.is_empty()),
                     _ => false,
                 };
                 if cut {
@@ -539,7 +540,8 @@ mod tests {
             // The BPF maps count what they could not read: 0 is whole.
             "bpf": {"schedulers": [{"maps": [
                 {"count": 1, "truncated": [], "unreadable": 0},
-                {"count": 299, "truncated": ["probes"], "unreadable": 3},
+                {"count": 299, "truncated": ["probes"], "unreadable": 3, "anomalies": []},
+                {"count": 300, "truncated": [], "unreadable": 0, "anomalies": ["page_count"]},
             ]}]},
         });
         let mut cut = Vec::new();
@@ -549,6 +551,7 @@ mod tests {
             vec![
                 ".bpf.schedulers[0].maps[1].truncated = [\"probes\"]",
                 ".bpf.schedulers[0].maps[1].unreadable = 3",
+                ".bpf.schedulers[0].maps[2].anomalies = [\"page_count\"]",
                 ".caps_fired = [{\"limit\":4096,\"walk\":\"scx_tasks\"}]",
                 ".dsqs[1].walk.broken = \"0xffff888000001000: unreadable next\"",
                 ".scx_tasks.walk.truncated = true",
