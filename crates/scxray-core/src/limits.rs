@@ -85,8 +85,9 @@
 //! - A `list_head` walk with `k` reads per node reads `1 + n (1 + k)` values for `n` nodes
 //!   visited: `head.next`, then per node its `next` and `k` more (the cursor flags: `k = 1` on
 //!   a DSQ and on `scx_tasks`, `k = 0` on a runnable_list). Past its cap nothing is read.
-//! - One DSQ: `Q = L + 4 v` (translate; `id`, `nr`, `seq`; `head.next`), plus `2 v` per node
-//!   of its list; the nodes of all DSQ lists of a pass (or of a whole machine) are at most
+//! - One DSQ: `Q = L + 4 v` (translate; `id`, `nr`, `seq`; `head.next`), plus `3 v` per node
+//!   of its list (`next`, the flags, and the flags again when they fail, for the error that
+//!   names them); the nodes of all DSQ lists of a pass (or of a whole machine) are at most
 //!   `min(N_B, N × DSQs)`.
 //! - Pass 1, per CPU: `L + v (P + 11)` (`P` = 1 when `__per_cpu_offset` is read from the
 //!   guest, 0 for a slice; `rq.curr`, 3 scalars, 4 optional ones, `pid` and `comm`,
@@ -444,14 +445,14 @@ impl Limits {
     }
 
     /// Physical reads of the list nodes of `dsqs` DSQs walked under one budget:
-    /// `2 v min(N_B, N dsqs)`.
+    /// `3 v min(N_B, N dsqs)`.
     #[must_use]
     pub fn dsq_nodes_reads(&self, dsqs: u64, c: ReadCost) -> u64 {
         let nodes = u64::from(self.list_nodes.most()).saturating_mul(dsqs).min(u64::from(self.list_budget()));
-        c.value().saturating_mul(2).saturating_mul(nodes)
+        c.value().saturating_mul(3).saturating_mul(nodes)
     }
 
-    /// Physical reads of one DSQ walked alone: `Q + 2 v N`.
+    /// Physical reads of one DSQ walked alone: `Q + 3 v N`.
     #[must_use]
     pub fn dsq_reads(&self, c: ReadCost) -> u64 {
         Self::dsq_header_reads(c).saturating_add(self.dsq_nodes_reads(1, c))

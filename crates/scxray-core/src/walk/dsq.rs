@@ -83,22 +83,41 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             }
         };
         // The list node's flags tell a task from an iterator cursor; a node whose flags
-        // cannot be read is not reported (never report a task that was not validated).
+        // cannot be read is not reported (never report a task that was not validated), and
+        // why is: read again out of the hot path for its error, it is a problem of the pass
+        // (else it would pass for a cursor, counted skipped).
         let flags = FlagsAt { back: ln.node.into(), forward: ln.flags.into() };
         let cap =
             self.limits.list_nodes.resolve(Limit::ListNodes, Some(header.nr), queue_slack(self.cpu_count()));
         let walk = ListBudget::spend(&mut budget.dsq, cap, |cap| {
-            walk_list(self, head, cap, Some(flags), |node, flags| {
-                match flags {
-                    Some(f) if f & cursor == 0 => {}
-                    _ => return Node::Skipped,
-                }
-                match node.container_of(task_from_node, Field::ListHeadNext) {
-                    Ok(task_kva) => {
+            walk_list(self, head, cap, Some(flags), |node, node_flags| {
+                let read = match node_flags {
+                    Some(f) => Ok(f),
+                    None => flags.of(node).map_or(
+                        Err(ReadError {
+                            field: Field::DsqLnodeFlags,
+                            kva: node,
+                            cause: ReadCause::AddressOverflow,
+                        }),
+                        |at| self.read_le::<u32>(at, Field::DsqLnodeFlags),
+                    ),
+                };
+                let task = read.and_then(|f| {
+                    if f & cursor != 0 {
+                        return Ok(None);
+                    }
+                    node.container_of(task_from_node, Field::ListHeadNext).map(Some)
+                });
+                match task {
+                    Ok(Some(task_kva)) => {
                         v.dsq_task(&header, TaskEntry { task_kva, runnable_in_scx: false });
                         Node::Reported
                     }
-                    Err(_) => Node::Skipped,
+                    Ok(None) => Node::Skipped,
+                    Err(error) => {
+                        v.problem(&Problem::Unreadable { pass, error });
+                        Node::Skipped
+                    }
                 }
             })
         });

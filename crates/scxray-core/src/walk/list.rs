@@ -29,7 +29,7 @@ pub(crate) struct FlagsAt {
 impl FlagsAt {
     /// The flags' address for `node`, `None` when the arithmetic wraps (a hostile pointer).
     #[inline]
-    fn of(self, node: VirtAddr) -> Option<VirtAddr> {
+    pub(crate) fn of(self, node: VirtAddr) -> Option<VirtAddr> {
         node.checked_sub(self.back)?.checked_add(self.forward)
     }
 }
