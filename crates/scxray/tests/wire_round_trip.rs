@@ -105,6 +105,53 @@ fn decode_of_the_embedded_dump_is_the_direct_report() {
     assert_eq!(json, expected);
 }
 
+/// The embedded dump's records re-written with `edit` applied to the list (the end record
+/// is written by the writer).
+fn rewritten(dump: &[u8], edit: impl FnOnce(&mut Vec<scxray_wire::Record<'_>>)) -> Vec<u8> {
+    let mut records: Vec<_> = scxray_wire::Records::new(dump).unwrap().map(Result::unwrap).collect();
+    assert!(matches!(records.pop(), Some(scxray_wire::Record::End(_))));
+    edit(&mut records);
+    let mut out = vec![0u8; dump.len() + 4096];
+    let mut w = scxray_wire::DumpWriter::new(&mut out).unwrap();
+    for r in &records {
+        w.record(r);
+    }
+    let n = w.finish();
+    out.truncate(n);
+    out
+}
+
+#[test]
+fn a_stream_out_of_order_is_refused_not_partly_dropped() {
+    use scxray_wire::Record;
+    let (g, state) = guest();
+    let t = target(&g, state);
+    let request = scxray::wire::request(&t, Limits::DEFAULT).unwrap();
+    let window = FlatImage::new(PhysAddr(0), &g.mem);
+    let mut out = vec![0u8; 64 << 10];
+    let n = scxray_wire::serve(&request, &window, &mut out).unwrap();
+    let dump = &out[..n];
+    // Re-written as it was: decodes.
+    assert!(scxray::wire::decode(&rewritten(dump, |_| {})).is_ok());
+    // CPU 0's runnable-list end moved after CPU 1's record: it would be dropped.
+    let moved = rewritten(dump, |r| {
+        let end = r.iter().position(|x| matches!(x, Record::RunnableEnd { cpu: 0, .. })).unwrap();
+        let end = r.remove(end);
+        let cpu1 = r.iter().position(|x| matches!(x, Record::Cpu(c) if c.cpu == 1)).unwrap();
+        r.insert(cpu1 + 1, end);
+    });
+    let err = scxray::wire::decode(&moved).unwrap_err().to_string();
+    assert!(err.contains("a runnable-list record of CPU 0 after CPU 1's"), "{err}");
+    // A DSQ's end before any DSQ.
+    let early = rewritten(dump, |r| {
+        let end = r.iter().position(|x| matches!(x, Record::DsqEnd(_))).unwrap();
+        let end = r.remove(end);
+        r.insert(0, end);
+    });
+    let err = scxray::wire::decode(&early).unwrap_err().to_string();
+    assert!(err.contains("record 0: a DSQ's task or end before any DSQ record"), "{err}");
+}
+
 #[test]
 fn a_full_output_buffer_is_a_truncated_dump_not_a_wrong_one() {
     let (g, state) = guest();

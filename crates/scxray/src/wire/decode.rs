@@ -43,8 +43,30 @@ fn collect(bytes: &[u8]) -> Result<Collected<'_>, Error> {
         e => bad(&e.to_string()),
     })?;
     let mut c = Collected::default();
-    for record in &mut records {
-        match record.map_err(|e| bad(&e.to_string()))? {
+    // The core emits a CPU's runnable tasks after its CPU record, a DSQ's tasks after its
+    // header, a sub-scheduler's names after it: a stream out of that order is refused, not
+    // partly dropped (the direct walk cannot produce one).
+    let out_of_order = |n: usize, what: &str| bad(&format!("record {n}: {what}"));
+    for (n, record) in (&mut records).enumerate() {
+        let record = record.map_err(|e| bad(&e.to_string()))?;
+        match &record {
+            Record::RunnableTask { cpu, .. } | Record::RunnableEnd { cpu, .. } => {
+                let last = c.walks.cpus.last().map(|x| x.0.cpu);
+                if last != Some(*cpu) {
+                    let after =
+                        last.map_or_else(|| "before any CPU record".into(), |l| format!("after CPU {l}'s"));
+                    return Err(out_of_order(n, &format!("a runnable-list record of CPU {cpu} {after}")));
+                }
+            }
+            Record::DsqTask(_) | Record::DsqEnd(_) if c.walks.dsqs.is_empty() => {
+                return Err(out_of_order(n, "a DSQ's task or end before any DSQ record"));
+            }
+            Record::SubSchedNames(_) if c.walks.subs.is_empty() => {
+                return Err(out_of_order(n, "a sub-scheduler's names before any sub-scheduler record"));
+            }
+            _ => {}
+        }
+        match record {
             Record::Context(x) => c.context = Some(x),
             Record::Shape { nr_cpus, nr_nodes } => c.shape = Some((nr_cpus, nr_nodes)),
             Record::Root(r) => c.root = Some(r),
@@ -60,9 +82,9 @@ fn collect(bytes: &[u8]) -> Result<Collected<'_>, Error> {
             Record::DsqEnd(w) => c.walks.dsq_end(w),
             Record::UserDsqsEnd(w) => c.walks.user_dsqs_end(w),
             Record::SubSched(x) => c.walks.sub_sched(x),
-            Record::SubSchedNames(n) => {
+            Record::SubSchedNames(names) => {
                 if let Some((last, _)) = c.walks.subs.last() {
-                    c.sub_names.push((last.state.sched_kva, n));
+                    c.sub_names.push((last.state.sched_kva, names));
                 }
             }
             Record::SubSchedsEnd(w) => c.walks.sub_scheds_end(w),
