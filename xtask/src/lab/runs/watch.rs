@@ -181,14 +181,46 @@ fn judge_stall(w: &Watched, log: &str, dir: &Path) -> Result<String, String> {
         .find_map(|l| l.split_once(" failed to run for ").map(|(a, _)| a.to_owned()))
         .and_then(|a| a.rsplit_once('[').and_then(|(_, p)| p.trim_end_matches(']').parse::<i64>().ok()))
         .ok_or("the guest's log shows no stall exit naming a task (within 120 s after the trigger)")?;
-    if !named.contains(&kernel_pid) {
-        return Err(format!("the kernel's starving task {kernel_pid} is not among the trigger's {named:?}"));
+    // The trigger names every task of its sample past the threshold.
+    let threshold = trigger["threshold_jiffies"].as_i64().ok_or("the trigger has no threshold")?;
+    let past: Vec<i64> = last["oldest_runnable"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["age_jiffies"].as_i64().is_some_and(|a| a >= threshold))
+        .filter_map(|t| t["pid"].as_i64())
+        .collect();
+    if past.is_empty() || past.iter().any(|p| !named.contains(p)) {
+        return Err(format!(
+            "the trigger named {named:?}, the sample's tasks past {threshold} jiffies are {past:?}"
+        ));
     }
     let seq = last["seq"].as_u64().unwrap_or_default();
     let report: Value = std::fs::read(dir.join(format!("scxray-watch-{seq}.json")))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or("no JSON report captured")?;
+    // The task the kernel's watchdog names later is one the trigger named, or one that was
+    // already waiting on a runnable list at the trigger though not yet past half the timeout:
+    // the watchdog names the first task it finds past the whole timeout, and the tasks named
+    // at the trigger may have run since (scx_qmap's stall mode lets some through).
+    let waiting: Vec<i64> = report["cpus"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["runnable"].as_array().into_iter().flatten())
+        .filter_map(|t| t["pid"].as_i64())
+        .collect();
+    let kernels = if named.contains(&kernel_pid) {
+        "among them"
+    } else if waiting.contains(&kernel_pid) {
+        "waiting on a runnable list at the trigger, below the threshold then"
+    } else {
+        return Err(format!(
+            "the kernel's starving task {kernel_pid} is neither among the trigger's {named:?} nor waiting on a \
+             runnable list in its report ({waiting:?})"
+        ));
+    };
     let sched = &report["scheduler"];
     if sched["exit_kind"] != 0 || sched["state"] != "enabled" {
         return Err(format!(
@@ -204,7 +236,7 @@ fn judge_stall(w: &Watched, log: &str, dir: &Path) -> Result<String, String> {
     let age = trigger["tasks"][0]["age_jiffies"].as_i64().unwrap_or_default();
     Ok(format!(
         "fired at sample {seq} ({:.1} s into the watch): {} starving task(s) named, the oldest {age} jiffies of a {} \
-         jiffy timeout, the kernel's pid {kernel_pid} among them; captured with the scheduler still enabled; the \
+         jiffy timeout, the kernel's pid {kernel_pid} {kernels}; captured with the scheduler still enabled; the \
          kernel's stall exit came after",
         last["t_ms"].as_f64().unwrap_or_default() / 1000.0,
         named.len(),
@@ -285,4 +317,61 @@ fn judge_healthy(w: &Watched, cost: &Watched) -> Result<String, String> {
         w.lines.len(),
         end.trim_start_matches("scxray: ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Watched, judge_stall};
+    use serde_json::json;
+
+    /// A stalled watch's last sample (tasks 120 and 121 past the threshold, 122 below it),
+    /// and its capture in a fresh directory: the report lists `waiting` on runnable lists.
+    fn capture(name: &str, named: &[i64], waiting: &[i64], exit_kind: u32) -> (Watched, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("scxray-judge-stall-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let task = |pid: i64, age: i64| json!({"pid": pid, "comm": "init", "cpu": 1, "age_jiffies": age});
+        let last = json!({
+            "seq": 7,
+            "t_ms": 1500.0,
+            "oldest_runnable": [task(120, 634), task(121, 630), task(122, 300)],
+            "triggers": [{
+                "kind": "stall",
+                "threshold_jiffies": 625,
+                "watchdog_timeout_jiffies": 1250,
+                "tasks": named.iter().map(|&p| task(p, 634)).collect::<Vec<_>>(),
+            }],
+        });
+        let report = json!({
+            "scheduler": {"exit_kind": exit_kind, "state": "enabled"},
+            "cpus": [{"runnable": waiting.iter().map(|&p| json!({"pid": p})).collect::<Vec<_>>()}],
+        });
+        std::fs::write(dir.join("scxray-watch-7.json"), report.to_string()).unwrap();
+        std::fs::write(dir.join("scxray-watch-7.txt"), "report").unwrap();
+        std::fs::write(dir.join("scxray-watch-7.core"), b"\x7fELF....").unwrap();
+        (Watched { code: Some(4), lines: vec![last], stderr: String::new() }, dir)
+    }
+
+    const LOG: &str = "sched_ext: qmap: scheduler[133] failed to run for 6.360s\n";
+
+    #[test]
+    fn the_kernels_task_is_named_or_was_already_waiting() {
+        let (w, dir) = capture("named", &[120, 121, 133], &[120, 121, 133], 0);
+        assert!(judge_stall(&w, LOG, &dir).unwrap().contains("pid 133 among them"));
+        // 133 waiting below the threshold at the trigger (the lab saw it at 357 of 625).
+        let (w, dir) = capture("waiting", &[120, 121], &[120, 121, 122, 133], 0);
+        assert!(judge_stall(&w, LOG, &dir).unwrap().contains("pid 133 waiting on a runnable list"));
+        // Not runnable at all at the trigger: the watch missed it.
+        let (w, dir) = capture("missed", &[120, 121], &[120, 121, 122], 0);
+        let e = judge_stall(&w, LOG, &dir).unwrap_err();
+        assert!(e.contains("neither among the trigger's [120, 121]"), "{e}");
+    }
+
+    #[test]
+    fn every_task_past_the_threshold_is_named_and_the_capture_is_in_time() {
+        let (w, dir) = capture("short", &[120], &[120, 121, 133], 0);
+        let e = judge_stall(&w, LOG, &dir).unwrap_err();
+        assert!(e.contains("the sample's tasks past 625 jiffies are [120, 121]"), "{e}");
+        let (w, dir) = capture("late", &[120, 121], &[120, 121, 133], 1026);
+        assert!(judge_stall(&w, LOG, &dir).unwrap_err().contains("the capture came too late"));
+    }
 }
