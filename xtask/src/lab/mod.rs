@@ -36,6 +36,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "kdump" => runs::kdump::run(rest),
         "wire" => runs::wire::run(rest),
         "watch" => runs::watch::run(rest),
+        "drgn" => runs::drgn::run(rest),
         "btf" => runs::btf::btf_check(),
         "help" | "--help" | "-h" => {
             print_help();
@@ -79,6 +80,8 @@ fn print_help() {
          \x20   kernel's watchdog (report and dump captured); scx_simple for N s (65) must not;\n  \
          \x20   then the cost at a 10 ms interval (~10 min)\n  \
          kdump [--kernel K]                 QEMU's kdump-zlib/lzo/snappy dumps of one instant read like its ELF core\n  \
+         drgn [--runs N] [--core PATH]      scxray vs drgn (PyPI, with the -dbg vmlinux) on the big guest's dump:\n  \
+         \x20   the same tasks on scx_tasks, paired timing, ratio (opt-in: ~350 MB download)\n  \
          check [name...]                    run scxray on the run directory's dumps, check each against its truth\n  \
          wire                               the matrix's dumps over the wire format: embedded walk == direct report\n  \
          apt newest <glob> <arch> [suite]   newest package of the private apt environment\n  \

@@ -42,7 +42,7 @@ pub fn ensure_host_packages(pkgs: &[(&str, &str)]) -> Result<(), String> {
 
 /// `apt-get install` of `packages` with the system's apt, after an `apt-get update` when the
 /// first try fails (a fresh machine's lists may be missing or stale). Whether it succeeded.
-fn install(packages: &[&str]) -> bool {
+pub fn install(packages: &[&str]) -> bool {
     let apt_get = || {
         let mut c = Command::new("apt-get");
         c.env_remove("APT_CONFIG").env("DEBIAN_FRONTEND", "noninteractive");

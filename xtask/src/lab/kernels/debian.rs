@@ -136,6 +136,11 @@ fn copy(from: &Path, to: &Path) -> Result<(), String> {
     fs::copy(from, to).map(|_| ()).map_err(|e| format!("copy {} -> {}: {e}", from.display(), to.display()))
 }
 
+/// Where [`fetch_debug`] keeps the `-dbg` package's vmlinux (symbols and DWARF) of `k`.
+pub fn dbg_vmlinux(k: &Kernel) -> PathBuf {
+    k.dir.join("vmlinux-dbg")
+}
+
 /// Fetches the kernel's `-dbg` package (~350 MB; not kept unless `SCXRAY_KEEP_DBG=1`) and
 /// takes its real `System.map` into the kernel's directory, and with `keep_vmlinux` its
 /// vmlinux with symbols and DWARF as `vmlinux-dbg` (~400 MB). Does nothing when they are
@@ -146,7 +151,7 @@ pub fn fetch_debug(k: &Kernel, keep_vmlinux: bool) -> Result<Kernel, String> {
         return Ok(k.clone());
     }
     let want_map = k.system_map.is_none();
-    let want_vmlinux = keep_vmlinux && !k.dir.join("vmlinux-dbg").is_file();
+    let want_vmlinux = keep_vmlinux && !dbg_vmlinux(k).is_file();
     if !want_map && !want_vmlinux {
         return Ok(k.clone());
     }
@@ -197,7 +202,7 @@ pub fn fetch_debug(k: &Kernel, keep_vmlinux: bool) -> Result<Kernel, String> {
             .iter()
             .find(|f| f.file_name().is_some_and(|n| n == "vmlinux"))
             .ok_or_else(|| format!("{name} has no vmlinux"))?;
-        fs::rename(v, k.dir.join("vmlinux-dbg")).map_err(|e| format!("move vmlinux: {e}"))?;
+        fs::rename(v, dbg_vmlinux(k)).map_err(|e| format!("move vmlinux: {e}"))?;
     }
     let _ = fs::remove_dir_all(&tmp);
     if std::env::var("SCXRAY_KEEP_DBG").map_or(true, |v| v != "1") {

@@ -5,7 +5,8 @@
 //! matrix ([`cases`], [`matrix`], with the stall hunt [`stall`]), the checks again on a run's
 //! dumps ([`recheck`]), a case tried again when its environment spoiled it ([`retry`]), and the
 //! other runs: the BTF of every kernel ([`btf`]), the live soak ([`soak`]), the kdump formats
-//! ([`kdump`]), the wire format ([`wire`]) and `scxray watch` on running guests ([`watch`]).
+//! ([`kdump`]), the wire format ([`wire`]), `scxray watch` on running guests ([`watch`]) and
+//! drgn on the big guest's dump ([`drgn`]).
 //!
 //! Imports from itself and the lower layers ([`super::kernels`], [`super::host`]).
 
@@ -14,6 +15,7 @@ pub mod btf;
 pub mod cases;
 pub mod check;
 pub mod diff;
+pub mod drgn;
 pub mod failure;
 pub mod kdump;
 pub mod matrix;
