@@ -5,32 +5,26 @@
 //! dump mmap'd from a warm page cache. Dumps live in `~/.cache/scxray/dumps`
 //! (`$SCXRAY_CACHE/dumps`), made by `cargo xtask lab`; a dump that is not there is skipped.
 
+mod common;
+
+use common::{dumps_dir, find};
 use criterion::{Criterion, criterion_group, criterion_main};
 use scxray::walk::{Passes, walk, walk_with};
 use scxray::{Inputs, Target};
 use scxray_core::Limits;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// 7.3 guests running scx_qmap, x86_64 and arm64.
 const DUMPS: &[&str] = &["lab-7.3-amd64-qmap.core", "lab-7.3-arm64-qmap.core"];
 
-fn dumps_dir() -> PathBuf {
-    match std::env::var_os("SCXRAY_CACHE") {
-        Some(c) => PathBuf::from(c).join("dumps"),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/scxray/dumps"),
-    }
-}
-
 fn bpf(c: &mut Criterion) {
     for name in DUMPS {
-        let core = dumps_dir().join(name);
-        if !core.exists() {
+        let Some((_, core)) = find(&[name]) else {
             println!("bpf: {name} is not in {} (cargo xtask lab makes it): skipped", dumps_dir().display());
             continue;
-        }
-        let inputs = Inputs { memory: core.clone(), vmlinux: None, btf: None, system_map: None, raw_base: 0 };
+        };
+        let inputs = Inputs { memory: core, vmlinux: None, btf: None, system_map: None, raw_base: 0 };
         let t = Target::configure(&inputs).expect("configure the dump");
         let s = walk_with(&t, Limits::DEFAULT, Passes { bpf: true });
         let b = s.bpf.as_ref().expect("the BPF half");

@@ -3,6 +3,9 @@
 //! timing). Dumps live in `~/.cache/scxray/dumps` (`$SCXRAY_CACHE/dumps`), made by
 //! `cargo xtask lab`; a dump that is not there is reported and skipped.
 
+mod common;
+
+use common::{dumps_dir, find};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::path::PathBuf;
 use std::process::Command;
@@ -18,21 +21,6 @@ const DUMPS: &[&[&str]] = &[
 /// The demo dump and the big guest's, for the text report's ratio.
 const DEMO: &[&str] = &["lab-7.3-amd64-qmap.core", "7.3-amd64-kaslr-scx_qmap.core"];
 const BIG: &[&str] = &["lab-7.3-amd64-big.core"];
-
-fn dumps_dir() -> PathBuf {
-    match std::env::var_os("SCXRAY_CACHE") {
-        Some(c) => PathBuf::from(c).join("dumps"),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/scxray/dumps"),
-    }
-}
-
-/// The first of `names` in the lab's dump directories (the cache's, then `$SCXRAY_DUMPS`).
-fn find(names: &[&str]) -> Option<(String, PathBuf)> {
-    let dirs = [Some(dumps_dir()), std::env::var_os("SCXRAY_DUMPS").map(PathBuf::from)];
-    names.iter().find_map(|n| {
-        dirs.iter().flatten().map(|d| d.join(n)).find(|p| p.exists()).map(|p| (n.to_string(), p))
-    })
-}
 
 fn run(core: &PathBuf) -> usize {
     run_as(core, "json")

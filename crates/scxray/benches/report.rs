@@ -7,10 +7,16 @@
 //! - `report/text`, `report/json`: formatting the 100 000-task report;
 //! - `report/full text`: build and text together, the library's whole report.
 //!
+//! On the lab's dumps (skipped when absent): the same build of the big guest's dump (issue 16's
+//! 6000-odd tasks) against the demo dump's; the per-task cost is the slope between the two.
+//!
 //! Then the CLI itself on the 100 000-task core (`scxray dump --format text`): its wall time
 //! (best of 5) and its peak RSS (the children's `ru_maxrss`: the dump is mmap'd, so the pages
 //! of it that were read count too).
 
+mod common;
+
+use common::{dumps_dir, find};
 use criterion::{Criterion, criterion_group, criterion_main};
 use scxray::{Inputs, Report, Target};
 use scxray_core::{Cap, Limits, VirtAddr};
@@ -211,9 +217,55 @@ fn report(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The demo dump and the big guest's.
+const DEMO: &[&str] = &["lab-7.3-amd64-qmap.core"];
+const BIG_DUMP: &[&str] = &["lab-7.3-amd64-big.core"];
+
+/// Walk, per-task detail and report build of the big lab guest against the demo dump's, each
+/// configured as the CLI does (caps sized from the kernel's counts).
+fn lab(c: &mut Criterion) {
+    let (Some((demo_name, demo)), Some((big_name, big))) = (find(DEMO), find(BIG_DUMP)) else {
+        println!(
+            "report: the demo dump {DEMO:?} or the big guest's {BIG_DUMP:?} is not in {} (cargo xtask lab): skipped",
+            dumps_dir().display()
+        );
+        return;
+    };
+    let configure = |memory: PathBuf| {
+        let inputs = Inputs { memory, vmlinux: None, btf: None, system_map: None, raw_base: 0 };
+        Target::configure(&inputs).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (demo, big) = (configure(demo), configure(big));
+    let tasks = |t: &Target| {
+        let r = Report::build(t, Limits::DEFAULT);
+        assert!(!r.truncated && r.unreadable_tasks.is_empty(), "{:?}", r.problems);
+        r.tasks.len()
+    };
+    let (demo_tasks, big_tasks) = (tasks(&demo), tasks(&big));
+    let mut g = c.benchmark_group("report");
+    for (name, t) in [(&demo_name, &demo), (&big_name, &big)] {
+        g.bench_function(format!("lab build {name}"), |b| {
+            b.iter(|| Report::build(black_box(t), Limits::DEFAULT))
+        });
+    }
+    g.finish();
+    // Interleaved best-of, so that both see the same load.
+    let (mut cpu_demo, mut cpu_big) = (f64::MAX, f64::MAX);
+    for _ in 0..20 {
+        cpu_demo = cpu_demo.min(best(1, || drop(black_box(Report::build(&demo, Limits::DEFAULT)))).1);
+        cpu_big = cpu_big.min(best(1, || drop(black_box(Report::build(&big, Limits::DEFAULT)))).1);
+    }
+    println!(
+        "figure: walk + per-task detail + report build, per task, lab dumps = {:.3} µs CPU (slope {demo_name} {demo_tasks} tasks {:.2} ms -> {big_name} {big_tasks} tasks {:.2} ms, best of 20 interleaved)",
+        (cpu_big - cpu_demo) / (big_tasks - demo_tasks) as f64 / 1e3,
+        cpu_demo / 1e6,
+        cpu_big / 1e6
+    );
+}
+
 fn config() -> Criterion {
     Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1))
 }
 
-criterion_group! { name = benches; config = config(); targets = report }
+criterion_group! { name = benches; config = config(); targets = lab, report }
 criterion_main!(benches);

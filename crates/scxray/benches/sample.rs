@@ -3,24 +3,19 @@
 //! 7.3 amd64 scx_qmap guest, from its dump (`cargo xtask lab` makes it; skipped when absent).
 //! Live, `scxray watch` prints samples/s and the share of a host core (`cargo xtask lab watch`).
 
+mod common;
+
+use common::{dumps_dir, find};
 use criterion::{Criterion, criterion_group, criterion_main};
 use scxray::walk::Sampler;
 use scxray::{Inputs, Target};
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// The first of these in the dumps directory.
 const DUMPS: &[&str] = &["lab-7.3-amd64-qmap.core", "sched-test-qmap.core", "7.3-amd64-kaslr-scx_qmap.core"];
 
-fn dumps_dir() -> PathBuf {
-    match std::env::var_os("SCXRAY_CACHE") {
-        Some(c) => PathBuf::from(c).join("dumps"),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/scxray/dumps"),
-    }
-}
-
 fn sample(c: &mut Criterion) {
-    let Some((name, core)) = DUMPS.iter().map(|n| (n, dumps_dir().join(n))).find(|(_, p)| p.exists()) else {
+    let Some((name, core)) = find(DUMPS) else {
         println!(
             "sample: none of {DUMPS:?} is in {} (cargo xtask lab makes them): skipped",
             dumps_dir().display()
