@@ -206,6 +206,49 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
         self.mem.read_le(pa).ok()
     }
 
+    /// The span one translation of `kva` answers for ([`Translate::translate_span`]), for
+    /// the reads of an object's members through [`Guest::read_le_in`] and
+    /// [`Guest::read_bytes_in`]; `None` when the translator promises none or `kva` does not
+    /// translate (each member is then read, and fails, the checked way).
+    #[inline]
+    pub(crate) fn span_of(&self, kva: VirtAddr) -> Option<LinearRange> {
+        self.translator.translate_span(self.mem, kva).ok().and_then(|(_, span)| span)
+    }
+
+    /// [`Guest::read_le`] of a member inside `span` (see [`Guest::span_of`]): its physical
+    /// address is derived from the span instead of translated again. A member outside the
+    /// span, or whose read there fails, is read the checked way, so the value or the error
+    /// is the one [`Guest::read_le`] gives (same field, same address).
+    #[inline]
+    pub(crate) fn read_le_in<V: LeInt>(
+        &self,
+        kva: VirtAddr,
+        span: Option<&LinearRange>,
+        field: Field,
+    ) -> Result<V, ReadError> {
+        let len = u64::try_from(size_of::<V::Le>()).unwrap_or(u64::MAX);
+        match span.and_then(|r| r.apply_len(kva, len)).map(|pa| self.mem.read_le(pa)) {
+            Some(Ok(v)) => Ok(v),
+            _ => self.read_le(kva, field),
+        }
+    }
+
+    /// [`Guest::read_bytes`] of a member inside `span`, as [`Guest::read_le_in`] reads an
+    /// integer: one read at the derived address, else the checked page-by-page read.
+    pub(crate) fn read_bytes_in(
+        &self,
+        kva: VirtAddr,
+        buf: &mut [u8],
+        span: Option<&LinearRange>,
+        field: Field,
+    ) -> Result<(), ReadError> {
+        let len = u64::try_from(buf.len()).unwrap_or(u64::MAX);
+        match span.and_then(|r| r.apply_len(kva, len)).map(|pa| self.mem.read(pa, buf)) {
+            Some(Ok(())) => Ok(()),
+            _ => self.read_bytes(kva, buf, field),
+        }
+    }
+
     /// [`Guest::read_le`] out of line and cold, for the rare value of a list node that
     /// straddles a page: the loops that inline [`Guest::read_next`] and [`Guest::read_u32_in`]
     /// keep their registers for the common path.

@@ -142,20 +142,30 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
     /// Reads a task's detail. The pid, comm and `scx.flags` are required (an error when
     /// unreadable); every optional member is read only when the layout has it, and an optional
     /// member that cannot be read is an error too (the task is then not trustworthy).
+    ///
+    /// The task's address is translated once ([`Guest::span_of`]) and every member inside
+    /// that translation's span is read at the address it derives; a member outside it, or
+    /// one that fails there, is read and translated on its own, so each value and error is
+    /// the one a read of that member alone gives.
     pub fn read_task_detail(&self, kva: VirtAddr) -> Result<TaskDetail, ReadError> {
         let missing =
             |group| ReadError { field: Field::TaskPid, kva, cause: ReadCause::MissingLayout(group) };
         let tl = self.layout.task.ok_or(missing(LayoutGroup::Task))?;
         let see_l = self.layout.see.ok_or(missing(LayoutGroup::See))?;
-        let id = self.read_task_identity(kva)?;
+        let span = self.span_of(kva);
+        let span = span.as_ref();
+        let id = self.read_task_identity_in(kva, span)?;
         let see = kva.member(tl.scx, Field::SeeFlags)?;
         let at = |base: VirtAddr, off: u32, f: Field| base.member(off, f);
-        let opt_u32 =
-            |base, off: Option<u32>, f| off.map(|o| self.read_le::<u32>(at(base, o, f)?, f)).transpose();
-        let opt_i32 =
-            |base, off: Option<u32>, f| off.map(|o| self.read_le::<i32>(at(base, o, f)?, f)).transpose();
-        let opt_u64 =
-            |base, off: Option<u32>, f| off.map(|o| self.read_le::<u64>(at(base, o, f)?, f)).transpose();
+        let opt_u32 = |base, off: Option<u32>, f| {
+            off.map(|o| self.read_le_in::<u32>(at(base, o, f)?, span, f)).transpose()
+        };
+        let opt_i32 = |base, off: Option<u32>, f| {
+            off.map(|o| self.read_le_in::<i32>(at(base, o, f)?, span, f)).transpose()
+        };
+        let opt_u64 = |base, off: Option<u32>, f| {
+            off.map(|o| self.read_le_in::<u64>(at(base, o, f)?, span, f)).transpose()
+        };
         let dsq_kva = opt_u64(see, see_l.dsq, Field::SeeDsq)?.map(VirtAddr);
         // The id of the DSQ the task names; a task caught mid-migration may name one whose
         // list no longer holds it, and a freed DSQ may not translate: that is not an error.
@@ -173,7 +183,11 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             state: opt_u32(kva, tl.state, Field::TaskState)?,
             on_rq: opt_i32(kva, tl.on_rq, Field::TaskOnRq)?,
             cpus_ptr: opt_u64(kva, tl.cpus_ptr, Field::TaskCpusPtr)?.map(VirtAddr),
-            scx_flags: self.read_le::<u32>(at(see, see_l.flags, Field::SeeFlags)?, Field::SeeFlags)?,
+            scx_flags: self.read_le_in::<u32>(
+                at(see, see_l.flags, Field::SeeFlags)?,
+                span,
+                Field::SeeFlags,
+            )?,
             dsq_kva,
             dsq_id,
             ops_state: opt_u64(see, see_l.ops_state, Field::SeeOpsState)?,
