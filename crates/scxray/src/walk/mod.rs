@@ -68,8 +68,7 @@ pub fn walk_with(target: &Target, limits: Limits, passes: Passes) -> Snapshot {
     let r = read::Reader::new(target);
     // Each task's detail first: its identity comes with it, so the lists' identities need
     // no second pass over the tasks' memory.
-    let tasks = tasks::found(&r, &c.walks);
-    let walks = tasks::identities(&r, c.walks, &tasks);
+    let (tasks, walks) = tasks::read(&r, c.walks);
     let bpf = passes.bpf.then(|| {
         let scheds: Vec<_> = c
             .root

@@ -41,26 +41,11 @@ pub struct TaskReads {
     pub cpus_allowed: Reading<Vec<u64>>,
 }
 
-/// Every task of `walks` with its identity, read once per task: taken from its detail in
-/// `found` when that was read (`read_task_detail` reads the identity first and fails without
-/// it, so its pid and comm are the identity's), else read.
-pub(super) fn identities(r: &Reader<'_>, walks: Walks<VirtAddr>, found: &[FoundTask]) -> Walks<TaskRecord> {
-    let mut cache: HashMap<VirtAddr, TaskRecord> = found
-        .iter()
-        .filter_map(|t| {
-            let d = &t.detail.as_ref().ok()?.detail;
-            let identity = TaskIdentity { kva: t.kva, pid: d.pid, comm: d.comm };
-            Some((t.kva, TaskRecord { kva: t.kva, identity: Ok(identity) }))
-        })
-        .collect();
-    walks.map_tasks(|kva| {
-        *cache.entry(kva).or_insert_with(|| TaskRecord { kva, identity: r.guest().read_task_identity(kva) })
-    })
-}
-
 /// Every task any walker found, once, in first-seen order, with the places it was found on
-/// and its detail.
-pub(super) fn found(r: &Reader<'_>, walks: &Walks<VirtAddr>) -> Vec<FoundTask> {
+/// and its detail; and the walks with each task's identity, read once per task: taken from
+/// its detail when that was read (`read_task_detail` reads the identity first and fails
+/// without it, so its pid and comm are the identity's), else read.
+pub(super) fn read(r: &Reader<'_>, walks: Walks<VirtAddr>) -> (Vec<FoundTask>, Walks<TaskRecord>) {
     // Each task's index in `order`: one hash lookup per place, one small list per task.
     let mut index: HashMap<VirtAddr, usize> = HashMap::with_capacity(walks.tasks.len());
     let mut order: Vec<(VirtAddr, Vec<Place>)> = Vec::with_capacity(walks.tasks.len());
@@ -69,29 +54,29 @@ pub(super) fn found(r: &Reader<'_>, walks: &Walks<VirtAddr>) -> Vec<FoundTask> {
             if let Some((_, places)) = order.get_mut(*e.get()) {
                 places.push(place);
             }
+            *e.get()
         }
         Entry::Vacant(e) => {
             e.insert(order.len());
             order.push((kva, vec![place]));
+            order.len() - 1
         }
     };
+    // Each list entry's task by its index in `order`, in the order `Walks::map_tasks` visits
+    // the entries (runnable lists, DSQs, `scx_tasks`; a CPU's `curr` is no list entry), so
+    // the identities below are found by index, not hashed again.
+    let mut entries = Vec::with_capacity(walks.tasks.len());
     for (cpu, run, _) in &walks.cpus {
         if cpu.curr_kva.0 != 0 {
             note(cpu.curr_kva, Place::Curr(cpu.cpu));
         }
-        for &t in run {
-            note(t, Place::Runnable(cpu.cpu));
-        }
+        entries.extend(run.iter().map(|&t| note(t, Place::Runnable(cpu.cpu))));
     }
     for (h, ts, _) in &walks.dsqs {
-        for &t in ts {
-            note(t, Place::Dsq(h.origin));
-        }
+        entries.extend(ts.iter().map(|&t| note(t, Place::Dsq(h.origin))));
     }
-    for &t in &walks.tasks {
-        note(t, Place::ScxTasks);
-    }
-    order
+    entries.extend(walks.tasks.iter().map(|&t| note(t, Place::ScxTasks)));
+    let found: Vec<FoundTask> = order
         .into_iter()
         .map(|(kva, found_on)| FoundTask {
             kva,
@@ -101,7 +86,23 @@ pub(super) fn found(r: &Reader<'_>, walks: &Walks<VirtAddr>) -> Vec<FoundTask> {
                 .read_task_detail(kva)
                 .map(|detail| TaskReads { cpus_allowed: cpus_allowed(r, &detail), detail }),
         })
-        .collect()
+        .collect();
+    // The identity of a task whose detail failed, read at its first list entry.
+    let mut read_alone: Vec<Option<Result<TaskIdentity, ReadError>>> = vec![None; found.len()];
+    let mut entries = entries.into_iter();
+    let walks = walks.map_tasks(|kva| {
+        let i = entries.next().filter(|&i| found.get(i).is_some_and(|t| t.kva == kva));
+        let identity = match (i, i.and_then(|i| found.get(i)).map(|t| &t.detail)) {
+            (_, Some(Ok(d))) => Ok(TaskIdentity { kva, pid: d.detail.pid, comm: d.detail.comm }),
+            (Some(i), _) => read_alone
+                .get_mut(i)
+                .map(|slot| *slot.get_or_insert_with(|| r.guest().read_task_identity(kva)))
+                .unwrap_or_else(|| r.guest().read_task_identity(kva)),
+            (None, _) => r.guest().read_task_identity(kva),
+        };
+        TaskRecord { kva, identity }
+    });
+    (found, walks)
 }
 
 /// The allowed-CPUs mask of a task, `nr_cpu_ids` bits.
