@@ -19,7 +19,7 @@ fn task_eq(got: &TaskRef, want: Task, e: &Expect, what: &str) {
     assert_eq!(got.comm.as_deref(), Some(want.1), "{what}: comm");
     assert_eq!(got.error, None, "{what}: error");
     let kva = e.task_kvas.iter().find(|(p, _)| *p == want.0).unwrap().1;
-    assert_eq!(got.kva, hex(kva), "{what}: task_struct address");
+    assert_eq!(got.kva.to_string(), hex(kva), "{what}: task_struct address");
 }
 
 fn tasks_eq(got: &[TaskRef], want: &[Task], e: &Expect, what: &str) {
@@ -420,7 +420,7 @@ fn pointers_into_the_hole_and_unmapped_vmalloc_break_only_their_walk() {
 
     // An unreadable rq->curr is an unreadable task, not "no current task".
     let curr = r.cpus[2].curr.as_ref().expect("cpu 2's curr is reported");
-    assert_eq!((curr.kva.as_str(), curr.pid), (format!("{bad_curr:#x}").as_str(), None));
+    assert_eq!((curr.kva.to_string(), curr.pid), (format!("{bad_curr:#x}"), None));
     assert!(curr.error.is_some());
     let unreadable = r.unreadable_tasks.iter().find(|t| t.kva == curr.kva).expect("in unreadable_tasks");
     let why = unreadable.error.as_deref().unwrap();

@@ -44,7 +44,7 @@ fn sub_schedulers_are_reported_with_name_level_cgroup_and_dsqs() {
     assert_eq!(user.tasks.iter().map(|t| t.pid).collect::<Vec<_>>(), [Some(777)]);
     // The task on the sub-scheduler's DSQ has detail, its DSQ id decoded as a user DSQ.
     let detail = r.tasks.iter().find(|t| t.pid == 777).unwrap();
-    assert!(detail.found_on.iter().any(|p| p == "dsq user"), "{:?}", detail.found_on);
+    assert!(detail.found_on.iter().any(|p| &**p == "dsq user"), "{:?}", detail.found_on);
     let walk = r.sub_scheds_walk.as_ref().unwrap();
     assert_eq!((walk.reported, walk.truncated), (1, false));
     assert!(text.contains("qmap_sub"), "{text}");

@@ -230,7 +230,7 @@ fn an_unreadable_curr_names_what_could_not_be_read() {
     let w = write_temp("curr-unreadable", &b.write_core(&CoreSpec::default()));
     let r = Report::build(&configure(&w), Limits::DEFAULT);
     let curr = r.cpus[1].curr.as_ref().unwrap();
-    assert_eq!(curr.kva, format!("{:#x}", bogus.0));
+    assert_eq!(curr.kva.to_string(), format!("{:#x}", bogus.0));
     let e = curr.error.as_deref().unwrap();
     assert!(e.starts_with("cannot read task_struct."), "{e}");
     assert!(e.contains("is not mapped"), "{e}");

@@ -23,7 +23,7 @@ fn prog_line(p: &BpfProg) -> String {
     format!("id {} {} {} tag {} insns={}{runs}", p.id, p.name, p.prog_type, p.tag, p.insns)
 }
 
-fn sched(o: &mut String, s: &BpfSched, progs: &HashMap<u32, &BpfProg>, tasks: &HashMap<&str, &TaskReport>) {
+fn sched(o: &mut String, s: &BpfSched, progs: &HashMap<u32, &BpfProg>, tasks: &HashMap<i32, &TaskReport>) {
     let _ = write!(o, "scheduler {}: ", s.sched_kva);
     match &s.ops_map {
         Some(m) => {
@@ -65,7 +65,8 @@ fn sched(o: &mut String, s: &BpfSched, progs: &HashMap<u32, &BpfProg>, tasks: &H
             let key = e
                 .key
                 .strip_prefix("task ")
-                .and_then(|pid| tasks.values().find(|t| t.pid.to_string() == pid))
+                .and_then(|pid| pid.parse::<i32>().ok().filter(|p| p.to_string() == pid))
+                .and_then(|pid| tasks.get(&pid))
                 .map_or_else(|| e.key.clone(), |t| format!("{}[{}]", t.comm, t.pid));
             let _ = writeln!(o, "      {key} {}", e.value);
         }
@@ -118,7 +119,8 @@ fn sched(o: &mut String, s: &BpfSched, progs: &HashMap<u32, &BpfProg>, tasks: &H
 }
 
 /// Appends the BPF section of `b` to `o`.
-pub(super) fn render(o: &mut String, b: &BpfReport, tasks: &HashMap<&str, &TaskReport>) {
+/// `tasks`: the report's tasks by pid (the first of each pid), to name a task's storage.
+pub(super) fn render(o: &mut String, b: &BpfReport, tasks: &HashMap<i32, &TaskReport>) {
     let _ = writeln!(o);
     let _ = writeln!(o, "BPF state");
     let _ = writeln!(o, "---------");

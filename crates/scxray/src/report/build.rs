@@ -2,7 +2,7 @@
 //! (machine facts, the BTF's enum names). No guest memory is read here.
 
 use super::bpf::{BpfReport, BpfStorage};
-use super::diagnose::{ScxFlagNames, event_counters, exit_info, global_state, task_report};
+use super::diagnose::{ScxFlagNames, TaskReports, event_counters, exit_info, global_state};
 use super::schema::{
     CapFired, MachineFacts, Report, SCHEMA, SchedEntry, SchedulerFacts, TaskRef, describe_problem, hex,
     provenance_name, scheduler_unknown,
@@ -73,8 +73,11 @@ impl Report {
                 user.as_ref(),
             )
         });
-        let flags = ScxFlagNames::new(&types.enum_constants("scx_ent_flags"));
-        let jiffies = s.globals.jiffies.get();
+        let mut reports = TaskReports::new(
+            ScxFlagNames::new(&types.enum_constants("scx_ent_flags")),
+            s.globals.jiffies.get(),
+            target.nr_cpus(),
+        );
         let mut caps_fired = w.caps_fired();
         caps_fired.extend(s.bpf.iter().flat_map(super::caps::bpf_caps_fired));
         let mut tasks = Vec::new();
@@ -82,7 +85,7 @@ impl Report {
         for t in &s.tasks {
             match &t.detail {
                 Ok(d) => {
-                    let mut r = task_report(d, &t.found_on, &flags, jiffies, target.nr_cpus());
+                    let mut r = reports.report(d, &t.found_on);
                     if let Some(b) = &s.bpf {
                         r.bpf_place = b.places.get(&t.kva).and_then(|p| p.text());
                         r.bpf_storage = b.task_storage.get(&t.kva).map_or_else(Vec::new, |v| {

@@ -3,12 +3,13 @@
 //! global state the kernel's `scx_show_state.py` prints, the exit info and event counters.
 //! Names come from the kernel's own BTF enums wherever it has them.
 
-use super::schema::{ExitInfo, GlobalState, ScxFlags, TaskReport, hex};
+use super::schema::{ExitInfo, GlobalState, Hex, ScxFlags, TaskReport};
 use crate::kernel::btf::{EnumConstants, KernelTypes};
 use crate::walk::{EventCounts, ExitReads, GlobalReads, Place, TaskReads};
 use scxray_core::DsqId;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// `task_struct.__state` as the letter `ps` shows (`task_state_index`).
 pub fn task_state_letter(state: u32) -> char {
@@ -154,39 +155,76 @@ pub fn place_name(p: &Place) -> String {
     }
 }
 
-/// A task's report from its detail: `flags` are `enum scx_ent_flags`'s constants, `jiffies`
-/// the guest's at the time of the dump.
-pub fn task_report(
-    t: &TaskReads,
-    found_on: &[Place],
-    flags: &ScxFlagNames,
+/// Builds each task's report. What tasks share (flags decoded, a CPU list, a DSQ's name,
+/// a place) is made once per distinct value and shared, not formatted again for every task
+/// (a machine's tasks have a few dozen distinct ones among them).
+#[derive(Debug)]
+pub struct TaskReports<'s> {
+    /// `enum scx_ent_flags`.
+    flags: ScxFlagNames,
+    /// The guest's `jiffies` at the time of the dump.
     jiffies: Option<u64>,
+    /// `nr_cpu_ids`.
     nr_cpus: u32,
-) -> TaskReport {
-    let d = &t.detail;
-    TaskReport {
-        kva: hex(d.kva.0),
-        pid: d.pid,
-        tgid: d.tgid,
-        comm: d.comm.to_string(),
-        state: d.state.map(|s| task_state_letter(s).to_string()),
-        scx_flags: flags.decode(d.scx_flags),
-        dsq_kva: d.dsq_kva.filter(|v| v.0 != 0).map(|v| hex(v.0)),
-        dsq_id: d.dsq_id.map(hex),
-        dsq: d.dsq_id.map(|v| DsqId::decode(v).to_string()),
-        ops_state: d.ops_state,
-        ddsp_dsq: d.ddsp_dsq_id.map(|v| DsqId::decode(v).to_string()),
-        weight: d.weight,
-        sticky_cpu: d.sticky_cpu,
-        holding_cpu: d.holding_cpu,
-        runnable_at: d.runnable_at,
-        runnable_age_jiffies: d.runnable_at.zip(jiffies).map(|(r, j)| j.wrapping_sub(r) as i64),
-        slice: d.slice,
-        dsq_vtime: d.dsq_vtime,
-        cpus_allowed: t.cpus_allowed.value().map(|w| cpu_list(w, nr_cpus)),
-        found_on: found_on.iter().map(place_name).collect(),
-        bpf_place: None,
-        bpf_storage: Vec::new(),
+    decoded: HashMap<u32, Arc<ScxFlags>>,
+    cpu_lists: HashMap<&'s [u64], Arc<str>>,
+    dsq_names: HashMap<u64, Arc<str>>,
+    places: HashMap<Place, Arc<str>>,
+}
+
+impl<'s> TaskReports<'s> {
+    /// Reports under `flags` (`enum scx_ent_flags`'s constants), at the guest's `jiffies`,
+    /// with `nr_cpus` CPUs.
+    pub fn new(flags: ScxFlagNames, jiffies: Option<u64>, nr_cpus: u32) -> Self {
+        Self {
+            flags,
+            jiffies,
+            nr_cpus,
+            decoded: HashMap::new(),
+            cpu_lists: HashMap::new(),
+            dsq_names: HashMap::new(),
+            places: HashMap::new(),
+        }
+    }
+
+    /// The report of a task from its detail and the places it was found on.
+    pub fn report(&mut self, t: &'s TaskReads, found_on: &[Place]) -> TaskReport {
+        let d = &t.detail;
+        let Self { flags, jiffies, nr_cpus, decoded, cpu_lists, dsq_names, places } = self;
+        let mut dsq_name =
+            |raw: u64| dsq_names.entry(raw).or_insert_with(|| DsqId::decode(raw).to_string().into()).clone();
+        TaskReport {
+            kva: Hex(d.kva.0),
+            pid: d.pid,
+            tgid: d.tgid,
+            comm: d.comm.to_string(),
+            state: d.state.map(task_state_letter),
+            scx_flags: decoded
+                .entry(d.scx_flags)
+                .or_insert_with(|| Arc::new(flags.decode(d.scx_flags)))
+                .clone(),
+            dsq_kva: d.dsq_kva.filter(|v| v.0 != 0).map(|v| Hex(v.0)),
+            dsq_id: d.dsq_id.map(Hex),
+            dsq: d.dsq_id.map(&mut dsq_name),
+            ops_state: d.ops_state,
+            ddsp_dsq: d.ddsp_dsq_id.map(&mut dsq_name),
+            weight: d.weight,
+            sticky_cpu: d.sticky_cpu,
+            holding_cpu: d.holding_cpu,
+            runnable_at: d.runnable_at,
+            runnable_age_jiffies: d.runnable_at.zip(*jiffies).map(|(r, j)| j.wrapping_sub(r) as i64),
+            slice: d.slice,
+            dsq_vtime: d.dsq_vtime,
+            cpus_allowed: t.cpus_allowed.value().map(|w| {
+                cpu_lists.entry(w.as_slice()).or_insert_with(|| cpu_list(w, *nr_cpus).into()).clone()
+            }),
+            found_on: found_on
+                .iter()
+                .map(|p| places.entry(*p).or_insert_with(|| place_name(p).into()).clone())
+                .collect(),
+            bpf_place: None,
+            bpf_storage: Vec::new(),
+        }
     }
 }
 

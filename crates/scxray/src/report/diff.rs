@@ -2,7 +2,7 @@
 //! is stuck. A healthy scheduler moves tasks: DSQ sequence numbers advance, runnable tasks get
 //! to run (their `runnable_at` moves), CPUs with work see their clock advance.
 
-use super::schema::{CpuReport, DsqReport, Report, TaskReport};
+use super::schema::{CpuReport, DsqReport, Hex, Report, TaskReport};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -52,7 +52,7 @@ pub struct StarvingTask {
     /// comm.
     pub comm: String,
     /// `task_struct` address.
-    pub kva: String,
+    pub kva: Hex,
     /// `runnable_at` (jiffies), unchanged.
     pub runnable_at: u64,
     /// Where it was in B.
@@ -154,12 +154,12 @@ pub fn diff(a: &Report, b: &Report) -> Diff {
         .collect();
 
     // A task is waiting when the kernel has it queued (QUEUED) and it is not running.
-    fn waiting(r: &Report) -> HashMap<String, &TaskReport> {
+    fn waiting(r: &Report) -> HashMap<Hex, &TaskReport> {
         r.tasks
             .iter()
             .filter(|t| t.scx_flags.flags.iter().any(|f| f == "QUEUED"))
             .filter(|t| !t.found_on.iter().any(|p| p.starts_with("curr")))
-            .map(|t| (t.kva.clone(), t))
+            .map(|t| (t.kva, t))
             .collect()
     }
     let (wa, wb) = (waiting(a), waiting(b));
@@ -171,9 +171,9 @@ pub fn diff(a: &Report, b: &Report) -> Diff {
             (old.pid == t.pid && old.runnable_at == Some(at)).then(|| StarvingTask {
                 pid: t.pid,
                 comm: t.comm.clone(),
-                kva: t.kva.clone(),
+                kva: t.kva,
                 runnable_at: at,
-                found_on: t.found_on.clone(),
+                found_on: t.found_on.iter().map(ToString::to_string).collect(),
             })
         })
         .collect();

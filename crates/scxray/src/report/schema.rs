@@ -27,16 +27,46 @@ use scxray_core::{
     CpuScx, DsqHeader, DsqOrigin, HashWalk, Limit, ListWalk, Pass, Problem, SchedState, VirtAddr,
 };
 use scxray_wire::TaskRecord;
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::sync::Arc;
 
 /// The schema tag of the JSON output.
 pub const SCHEMA: &str = "scxray.dump/2";
+
+/// A number shown in hex (`0x1f`), an address or an id: kept as its value, written as text
+/// only when the report is serialised (a JSON string, as [`hex`] writes it) or printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Hex(pub u64);
+
+impl fmt::Display for Hex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#x}", self.0)
+    }
+}
+
+impl Serialize for Hex {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Hex {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.strip_prefix("0x")
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+            .map(Self)
+            .ok_or_else(|| D::Error::custom(format!("not a 0x-prefixed hex number: {s:?}")))
+    }
+}
 
 /// A task, with what could be read of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskRef {
     /// `task_struct` address (hex string).
-    pub kva: String,
+    pub kva: Hex,
     /// `task_struct.pid`, when readable.
     pub pid: Option<i32>,
     /// `task_struct.comm`, when readable (lossy UTF-8).
@@ -314,14 +344,14 @@ pub struct Report {
 impl TaskRef {
     /// A task whose pid and comm were read.
     pub fn from_identity(t: &scxray_core::TaskIdentity) -> Self {
-        Self { kva: hex(t.kva.0), pid: Some(t.pid), comm: Some(t.comm.to_string()), error: None }
+        Self { kva: Hex(t.kva.0), pid: Some(t.pid), comm: Some(t.comm.to_string()), error: None }
     }
 
     /// A task found by a walk: its identity, or why it could not be read.
     pub fn from_record(t: &TaskRecord) -> Self {
         match &t.identity {
             Ok(id) => {
-                Self { kva: hex(t.kva.0), pid: Some(id.pid), comm: Some(id.comm.to_string()), error: None }
+                Self { kva: Hex(t.kva.0), pid: Some(id.pid), comm: Some(id.comm.to_string()), error: None }
             }
             Err(e) => Self::unreadable(t.kva, e),
         }
@@ -329,7 +359,7 @@ impl TaskRef {
 
     /// A task whose identity could not be read.
     pub fn unreadable(kva: VirtAddr, e: &scxray_core::ReadError) -> Self {
-        Self { kva: hex(kva.0), pid: None, comm: None, error: Some(e.to_string()) }
+        Self { kva: Hex(kva.0), pid: None, comm: None, error: Some(e.to_string()) }
     }
 }
 
@@ -340,7 +370,7 @@ fn curr_ref(s: &CpuScx) -> Option<TaskRef> {
         (Some(t), _) => Some(TaskRef::from_identity(t)),
         (None, 0) => None,
         (None, kva) => Some(TaskRef {
-            kva: hex(kva),
+            kva: Hex(kva),
             pid: None,
             comm: None,
             // The walk's own error names the field and address; older wire dumps have none.
@@ -508,7 +538,7 @@ pub struct ScxFlags {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskReport {
     /// `task_struct` address.
-    pub kva: String,
+    pub kva: Hex,
     /// pid.
     pub pid: i32,
     /// tgid.
@@ -516,19 +546,19 @@ pub struct TaskReport {
     /// comm.
     pub comm: String,
     /// Task state letter (R, S, D, I, ...).
-    pub state: Option<String>,
-    /// `sched_ext_entity.flags`, decoded.
-    pub scx_flags: ScxFlags,
+    pub state: Option<char>,
+    /// `sched_ext_entity.flags`, decoded (shared by the tasks with the same flags).
+    pub scx_flags: Arc<ScxFlags>,
     /// The DSQ the task names (`p->scx.dsq`), its address.
-    pub dsq_kva: Option<String>,
+    pub dsq_kva: Option<Hex>,
     /// That DSQ's id, raw (hex) and decoded.
-    pub dsq_id: Option<String>,
+    pub dsq_id: Option<Hex>,
     /// The decoded id (`LOCAL`, `GLOBAL`, `LOCAL_ON|3`, a user id).
-    pub dsq: Option<String>,
+    pub dsq: Option<Arc<str>>,
     /// `ops_state`.
     pub ops_state: Option<u64>,
     /// `ddsp_dsq_id`, decoded.
-    pub ddsp_dsq: Option<String>,
+    pub ddsp_dsq: Option<Arc<str>>,
     /// `weight`.
     pub weight: Option<u32>,
     /// `sticky_cpu`.
@@ -543,10 +573,10 @@ pub struct TaskReport {
     pub slice: Option<u64>,
     /// `dsq_vtime`.
     pub dsq_vtime: Option<u64>,
-    /// Allowed CPUs (`cpus_ptr`), as a list.
-    pub cpus_allowed: Option<String>,
+    /// Allowed CPUs (`cpus_ptr`), as a list (shared by the tasks with the same mask).
+    pub cpus_allowed: Option<Arc<str>>,
     /// Where scxray found it: `scx_tasks`, `runnable cpu N`, `curr cpu N`, a DSQ label.
-    pub found_on: Vec<String>,
+    pub found_on: Vec<Arc<str>>,
     /// Where it waits in the scheduler's BPF state (`qa.fifos[2] (#0)`), when it waits
     /// outside the kernel's DSQs and a BPF place holds it.
     #[serde(skip_serializing_if = "Option::is_none", default)]

@@ -3,7 +3,7 @@
 //! the state letter follows), plus what the kernel's dump does not show: the global state,
 //! every DSQ with its depth, seq and queued tasks, and what scxray could not read.
 
-use super::schema::{Report, TaskRef, TaskReport};
+use super::schema::{Hex, Report, TaskRef, TaskReport};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -25,7 +25,7 @@ fn task_block(o: &mut String, marker: char, r: &TaskRef, d: Option<&TaskReport>)
         return;
     };
     let age = d.runnable_age_jiffies.map_or_else(String::new, |a| format!(" {a:+}j"));
-    let _ = writeln!(o, " {marker}{} {}[{}]{age}", d.state.as_deref().unwrap_or("?"), d.comm, d.pid);
+    let _ = writeln!(o, " {marker}{} {}[{}]{age}", d.state.unwrap_or('?'), d.comm, d.pid);
     let f = &d.scx_flags;
     let flags = if f.flags.is_empty() { f.raw.clone() } else { f.flags.join("|") };
     let (ops_state, qseq) = d.ops_state.map_or((None, None), |v| (Some(v & 3), Some(v >> 2)));
@@ -59,7 +59,7 @@ fn task_block(o: &mut String, marker: char, r: &TaskRef, d: Option<&TaskReport>)
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
     let m = &r.machine;
-    let details: HashMap<&str, &TaskReport> = r.tasks.iter().map(|t| (t.kva.as_str(), t)).collect();
+    let details: HashMap<Hex, &TaskReport> = r.tasks.iter().map(|t| (t.kva, t)).collect();
     let _ = writeln!(
         o,
         "Linux {} ({}), {} CPUs, {} nodes, {}, KASLR offset {}",
@@ -178,13 +178,13 @@ pub fn render(r: &Report) -> String {
         );
         let _ = writeln!(o, "          curr={}", c.curr.as_ref().map_or_else(|| "-".into(), name));
         if let Some(curr) = &c.curr
-            && details.get(curr.kva.as_str()).is_some_and(|d| d.scx_flags.state.as_deref() == Some("ENABLED"))
+            && details.get(&curr.kva).is_some_and(|d| d.scx_flags.state.as_deref() == Some("ENABLED"))
         {
             let _ = writeln!(o);
-            task_block(&mut o, '*', curr, details.get(curr.kva.as_str()).copied());
+            task_block(&mut o, '*', curr, details.get(&curr.kva).copied());
         }
         for t in &c.runnable {
-            task_block(&mut o, ' ', t, details.get(t.kva.as_str()).copied());
+            task_block(&mut o, ' ', t, details.get(&t.kva).copied());
         }
         if c.runnable_walk.truncated {
             let _ = writeln!(o, "  (runnable_list truncated after {} tasks)", c.runnable_walk.reported);
@@ -221,7 +221,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(o, "DSQ {:<14} id={} nr={} seq={} at {}{owner}", d.label, id, d.nr, d.seq, d.kva);
         for t in &d.tasks {
             let age = details
-                .get(t.kva.as_str())
+                .get(&t.kva)
                 .and_then(|x| x.runnable_age_jiffies)
                 .map_or_else(String::new, |a| format!(" {a:+}j"));
             let _ = writeln!(o, "    {}{age}", name(t));
@@ -277,7 +277,11 @@ pub fn render(r: &Report) -> String {
         r.unreadable_tasks.len()
     );
     if let Some(b) = &r.bpf {
-        super::bpf_text::render(&mut o, b, &details);
+        let mut by_pid: HashMap<i32, &TaskReport> = HashMap::with_capacity(r.tasks.len());
+        for t in &r.tasks {
+            by_pid.entry(t.pid).or_insert(t);
+        }
+        super::bpf_text::render(&mut o, b, &by_pid);
     }
     // The caps were stated at the top.
     let problems: Vec<&String> = r.problems.iter().filter(|p| !caps.contains(p)).collect();
