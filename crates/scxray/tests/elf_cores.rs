@@ -16,7 +16,7 @@ fn hex(v: u64) -> String {
 
 fn task_eq(got: &TaskRef, want: Task, e: &Expect, what: &str) {
     assert_eq!(got.pid, Some(want.0), "{what}: pid");
-    assert_eq!(got.comm.as_deref(), Some(want.1), "{what}: comm");
+    assert_eq!(got.comm.as_ref().map(ToString::to_string).as_deref(), Some(want.1), "{what}: comm");
     assert_eq!(got.error, None, "{what}: error");
     let kva = e.task_kvas.iter().find(|(p, _)| *p == want.0).unwrap().1;
     assert_eq!(got.kva.to_string(), hex(kva), "{what}: task_struct address");

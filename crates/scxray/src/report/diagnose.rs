@@ -3,7 +3,7 @@
 //! global state the kernel's `scx_show_state.py` prints, the exit info and event counters.
 //! Names come from the kernel's own BTF enums wherever it has them.
 
-use super::schema::{ExitInfo, GlobalState, Hex, ScxFlags, TaskReport};
+use super::schema::{ExitInfo, GlobalState, Hex, ScxFlags, TaskComm, TaskReport};
 use crate::kernel::btf::{EnumConstants, KernelTypes};
 use crate::walk::{EventCounts, ExitReads, GlobalReads, Place, TaskReads};
 use scxray_core::DsqId;
@@ -197,7 +197,7 @@ impl<'s> TaskReports<'s> {
             kva: Hex(d.kva.0),
             pid: d.pid,
             tgid: d.tgid,
-            comm: d.comm.to_string(),
+            comm: TaskComm::Read(d.comm),
             state: d.state.map(task_state_letter),
             scx_flags: decoded
                 .entry(d.scx_flags)

@@ -170,7 +170,7 @@ pub fn diff(a: &Report, b: &Report) -> Diff {
             let at = t.runnable_at?;
             (old.pid == t.pid && old.runnable_at == Some(at)).then(|| StarvingTask {
                 pid: t.pid,
-                comm: t.comm.clone(),
+                comm: t.comm.to_string(),
                 kva: t.kva,
                 runnable_at: at,
                 found_on: t.found_on.iter().map(ToString::to_string).collect(),

@@ -16,6 +16,6 @@ mod unread;
 
 pub use schema::{
     CapFired, CpuReport, DsqReport, ExitInfo, GlobalState, MachineFacts, Report, SCHEMA, SchedEntry,
-    SchedulerFacts, ScxFlags, TaskRef, TaskReport, TasksReport, UserDsqsReport, WalkEnd, describe_problem,
-    provenance_name, scheduler_unknown,
+    SchedulerFacts, ScxFlags, TaskComm, TaskRef, TaskReport, TasksReport, UserDsqsReport, WalkEnd,
+    describe_problem, provenance_name, scheduler_unknown,
 };

@@ -62,6 +62,57 @@ impl<'de> Deserialize<'de> for Hex {
     }
 }
 
+/// A task's `comm`: the 16 bytes read out of the guest, written as lossy UTF-8 up to the
+/// first NUL only when the report is serialised or printed; or the text a JSON report held.
+/// Two are equal when they print the same.
+#[derive(Debug, Clone, Eq)]
+pub enum TaskComm {
+    /// As read from `task_struct.comm`.
+    Read(scxray_core::Comm),
+    /// As a JSON report held it.
+    Text(String),
+}
+
+impl fmt::Display for TaskComm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Read(c) => c.fmt(f),
+            Self::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+impl PartialEq for TaskComm {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Read(a), Self::Read(b)) if a.bytes() == b.bytes() => true,
+            (Self::Text(a), Self::Text(b)) => a == b,
+            _ => self.to_string() == other.to_string(),
+        }
+    }
+}
+
+impl PartialEq<str> for TaskComm {
+    fn eq(&self, other: &str) -> bool {
+        match self {
+            Self::Text(s) => s == other,
+            Self::Read(c) => String::from_utf8_lossy(c.bytes()) == other,
+        }
+    }
+}
+
+impl Serialize for TaskComm {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for TaskComm {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self::Text)
+    }
+}
+
 /// A task, with what could be read of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskRef {
@@ -70,7 +121,7 @@ pub struct TaskRef {
     /// `task_struct.pid`, when readable.
     pub pid: Option<i32>,
     /// `task_struct.comm`, when readable (lossy UTF-8).
-    pub comm: Option<String>,
+    pub comm: Option<TaskComm>,
     /// Why pid/comm could not be read.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
@@ -344,15 +395,18 @@ pub struct Report {
 impl TaskRef {
     /// A task whose pid and comm were read.
     pub fn from_identity(t: &scxray_core::TaskIdentity) -> Self {
-        Self { kva: Hex(t.kva.0), pid: Some(t.pid), comm: Some(t.comm.to_string()), error: None }
+        Self { kva: Hex(t.kva.0), pid: Some(t.pid), comm: Some(TaskComm::Read(t.comm)), error: None }
     }
 
     /// A task found by a walk: its identity, or why it could not be read.
     pub fn from_record(t: &TaskRecord) -> Self {
         match &t.identity {
-            Ok(id) => {
-                Self { kva: Hex(t.kva.0), pid: Some(id.pid), comm: Some(id.comm.to_string()), error: None }
-            }
+            Ok(id) => Self {
+                kva: Hex(t.kva.0),
+                pid: Some(id.pid),
+                comm: Some(TaskComm::Read(id.comm)),
+                error: None,
+            },
             Err(e) => Self::unreadable(t.kva, e),
         }
     }
@@ -544,7 +598,7 @@ pub struct TaskReport {
     /// tgid.
     pub tgid: Option<i32>,
     /// comm.
-    pub comm: String,
+    pub comm: TaskComm,
     /// Task state letter (R, S, D, I, ...).
     pub state: Option<char>,
     /// `sched_ext_entity.flags`, decoded (shared by the tasks with the same flags).
@@ -624,4 +678,31 @@ pub struct ExitInfo {
     pub reason: Option<String>,
     /// `msg`.
     pub msg: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The compact values serialise to the text the report always had, and read back.
+    #[test]
+    fn compact_values_serialise_as_text_and_read_back() {
+        let kva = Hex(0xffff_8880_0123_4000);
+        assert_eq!(serde_json::to_string(&kva).unwrap(), "\"0xffff888001234000\"");
+        assert_eq!(serde_json::from_str::<Hex>("\"0xffff888001234000\"").unwrap(), kva);
+        assert_eq!(serde_json::to_string(&Hex(0)).unwrap(), "\"0x0\"");
+        assert!(serde_json::from_str::<Hex>("\"1234\"").is_err(), "no 0x");
+        assert!(serde_json::from_str::<Hex>("\"0xg\"").is_err());
+
+        let mut bytes = [0u8; 16];
+        bytes[..6].copy_from_slice(b"kwork\xff");
+        bytes[7] = b'x'; // after the NUL: not part of the name
+        let comm = TaskComm::Read(scxray_core::Comm(bytes));
+        let json = serde_json::to_string(&comm).unwrap();
+        assert_eq!(json, "\"kwork\u{fffd}\"");
+        let back: TaskComm = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, TaskComm::Text("kwork\u{fffd}".into()));
+        assert_eq!(back, comm, "the text read back equals the bytes it was written from");
+        assert_eq!(&comm, "kwork\u{fffd}");
+    }
 }
