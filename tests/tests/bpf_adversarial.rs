@@ -10,7 +10,7 @@ use scxray_core::bpf::{
     MapType, Place, PlaceTypes, PlaceWalk, StorageLookup, Truncation, TypeRef, Waiting, Walker,
 };
 use scxray_core::bpf::{Elem, IdTable};
-use scxray_core::{BpfLimits, Guest, LinearTranslator, ReadCost, VirtAddr};
+use scxray_core::{BpfLimits, Guest, Limit, LinearTranslator, ReadCost, VirtAddr};
 use scxray_tests::bpf::{BpfBuilder, MapSpec, Qmap, kind, qmap_machine};
 use scxray_tests::btf_blob::{ArenaProgram as P, Writer};
 use scxray_tests::kernels::{debian_7_3_amd64, debian_7_3_amd64_bpf};
@@ -111,10 +111,15 @@ fn id_tables_with_loops_and_shared_nodes_end_within_their_bound() {
     }
     let limits = BpfLimits { idr_nodes: 10, ..BpfLimits::DEFAULT };
     let w = map_table(&g, &q, limits);
-    assert!(w.truncated && w.nodes == 10, "{w:?}");
+    assert!(w.truncated && w.nodes == 10 && w.cap == Some(Limit::BpfIdrNodes), "{w:?}");
+    // The node cap fires with exactly as many entries as the entry cap allows: the walk says
+    // which cap cut it (the count alone would name the entry cap).
+    let at_nodes_cap = w.entries;
+    let w = map_table(&g, &q, BpfLimits { ids: at_nodes_cap, ..limits });
+    assert_eq!((w.entries, w.cap), (at_nodes_cap, Some(Limit::BpfIdrNodes)), "{w:?}");
     let limits = BpfLimits { ids: 50, ..BpfLimits::DEFAULT };
     let w = map_table(&g, &q, limits);
-    assert!(w.truncated && w.entries == 50, "{w:?}");
+    assert!(w.truncated && w.entries == 50 && w.cap == Some(Limit::BpfIds), "{w:?}");
 }
 
 /// The two elements of `pid_slots`' bucket 5, head first.

@@ -8,7 +8,7 @@ use scxray_core::bpf::{
     IdTable, IdTableWalk, LinkHeader, MapHeader, MapType, OpsMatch, ProgHeader, ProgType, SchedOps,
     SchedWalk, StatsState, StorageLookup, Walker,
 };
-use scxray_core::{Guest, LinearTranslator, VirtAddr};
+use scxray_core::{BpfLimits, Guest, Limit, LinearTranslator, VirtAddr};
 use scxray_tests::bpf::{QMAP_MAPS, Qmap, qmap_machine};
 use scxray_tests::btf_blob::ArenaProgram;
 use scxray_tests::{KitMem, TestGuest};
@@ -94,7 +94,18 @@ fn with_walker<R>(
     q: &Qmap,
     f: impl FnOnce(&Walker<'_, KitMem<'_>, LinearTranslator<'_>>) -> R,
 ) -> R {
-    g.with(|guest: &Guest<'_, KitMem<'_>, LinearTranslator<'_>>| f(&Walker::new(*guest, q.symbols)))
+    with_walker_limits(g, q, BpfLimits::DEFAULT, f)
+}
+
+fn with_walker_limits<R>(
+    g: &TestGuest,
+    q: &Qmap,
+    limits: BpfLimits,
+    f: impl FnOnce(&Walker<'_, KitMem<'_>, LinearTranslator<'_>>) -> R,
+) -> R {
+    g.with(|guest: &Guest<'_, KitMem<'_>, LinearTranslator<'_>>| {
+        f(&Walker::new(*guest, q.symbols).with_limits(limits))
+    })
 }
 
 fn name(n: &scxray_core::bpf::ObjName) -> String {
@@ -235,11 +246,22 @@ fn a_scheduler_leads_to_its_struct_ops_map_programs_and_maps() {
     assert_eq!((walk.arena, walk.prog_btf), (Some(q.arena.map), Some(q.btf)));
     assert_eq!(r.sched_end, [walk]);
 
+    // Fewer programs, or fewer used maps per program, than the scheduler has: the cap named.
+    for (limits, cap) in [
+        (BpfLimits { sched_progs: 2, ..BpfLimits::DEFAULT }, Limit::BpfSchedProgs),
+        (BpfLimits { used_maps: 1, ..BpfLimits::DEFAULT }, Limit::BpfUsedMaps),
+    ] {
+        let walk = with_walker_limits(&g, &q, limits, |w| {
+            w.walk_sched(q.sched, q.sched, &mut buf, &mut Record::default())
+        });
+        assert_eq!((walk.truncated, walk.cap, walk.maps_full), (true, Some(cap), false), "{limits:?}");
+    }
+
     // A map buffer too small: truncated, the first maps still right.
     let mut small = [VirtAddr(0); 3];
     let walk = with_walker(&g, &q, |w| w.walk_sched(q.sched, q.sched, &mut small, &mut Record::default()));
     assert!(walk.truncated);
-    assert_eq!(walk.maps, 3);
+    assert_eq!((walk.maps, walk.maps_full, walk.cap), (3, true, None));
     assert_eq!(small.to_vec(), q.maps[..3].iter().map(|m| m.1).collect::<Vec<_>>());
 
     // Another scheduler address: no struct_ops map is it.

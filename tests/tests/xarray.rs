@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 use scxray_core::VirtAddr;
-use scxray_core::bpf::xarray::{XaEntry, XaEvent, XaLimits, XaNodes, XaSummary, walk_xarray};
+use scxray_core::bpf::xarray::{XaCap, XaEntry, XaEvent, XaLimits, XaNodes, XaSummary, walk_xarray};
 
 /// Nodes by address: (shift, slots). A missing node or slot is unreadable.
 #[derive(Default)]
@@ -89,7 +89,10 @@ fn an_idr_of_200_ids_walks_in_id_order() {
         .collect();
     let want: Vec<(u64, u64)> = (1..=200).map(|id| (id, object(id))).collect();
     assert_eq!(got, want);
-    assert_eq!(sum, XaSummary { entries: 200, nodes: 5, truncated: false, skipped: 0, stopped: false });
+    assert_eq!(
+        sum,
+        XaSummary { entries: 200, nodes: 5, truncated: false, cap: None, skipped: 0, stopped: false }
+    );
 }
 
 #[test]
@@ -130,12 +133,12 @@ fn a_node_shared_by_every_slot_stops_at_the_node_cap() {
     let limits = XaLimits { max_nodes: 100, ..LIMITS };
     let (_, sum) = walk(&mut store, node_entry(below), &limits);
     assert!(sum.truncated);
-    assert_eq!(sum.nodes, 100);
+    assert_eq!((sum.nodes, sum.cap), (100, Some(XaCap::Nodes)));
     // And the entry cap, on the same tree.
     let limits = XaLimits { max_entries: 1000, max_nodes: u32::MAX, ..LIMITS };
     let (events, sum) = walk(&mut store, node_entry(below), &limits);
     assert!(sum.truncated);
-    assert_eq!((sum.entries, events.len()), (1000, 1000));
+    assert_eq!((sum.entries, events.len(), sum.cap), (1000, 1000, Some(XaCap::Entries)));
 }
 
 #[test]

@@ -8,9 +8,10 @@ use crate::bpf::layout::BpfIdrLayout;
 use crate::bpf::visit::BpfVisitor;
 pub use crate::bpf::walked::IdTableWalk;
 use crate::bpf::walker::{BpfError, BpfGroup, BpfPass, BpfProblem, IdTable, Walker};
-use crate::bpf::xarray::{XaEvent, XaLimits, XaNodes, walk_xarray};
+use crate::bpf::xarray::{XaCap, XaEvent, XaLimits, XaNodes, walk_xarray};
 use crate::error::{Field, ReadError};
 use crate::guest::Guest;
+use crate::limits::Limit;
 use crate::memory::PhysMem;
 use crate::translate::Translate;
 
@@ -99,6 +100,10 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
         walk.entries = sum.entries;
         walk.nodes = sum.nodes;
         walk.truncated = sum.truncated;
+        walk.cap = sum.cap.map(|c| match c {
+            XaCap::Entries => Limit::BpfIds,
+            XaCap::Nodes => Limit::BpfIdrNodes,
+        });
         walk.skipped_nodes = sum.skipped;
         walk.id_mismatch = bad_index;
         walk.first_error = first_error;

@@ -13,6 +13,7 @@ use crate::bpf::visit::BpfVisitor;
 pub use crate::bpf::walked::{OpsMatch, SchedOps, SchedWalk};
 use crate::bpf::walker::{BpfError, BpfGroup, BpfPass, BpfProblem, IdTable, Walker};
 use crate::error::{Field, ReadError};
+use crate::limits::Limit;
 use crate::memory::PhysMem;
 use crate::translate::Translate;
 
@@ -126,6 +127,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
         v.sched_ops(&ops_info);
         if funcs_cnt > self.limits.sched_progs {
             walk.truncated = true;
+            walk.cap = Some(Limit::BpfSchedProgs);
         }
         let stats = self.stats_state();
         let mut slot = 0u32;
@@ -165,6 +167,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
             }
             if p.used_map_cnt > self.limits.used_maps {
                 walk.truncated = true;
+                walk.cap.get_or_insert(Limit::BpfUsedMaps);
             }
             for m in 0..p.used_map_cnt.min(self.limits.used_maps) {
                 let used = p
@@ -185,6 +188,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                 }
                 let Some(slot) = maps.get_mut(n) else {
                     walk.truncated = true;
+                    walk.maps_full = true;
                     continue;
                 };
                 match self.read_map(used) {

@@ -8,6 +8,7 @@
 use crate::addr::VirtAddr;
 use crate::bpf::header::MapHeader;
 use crate::error::ReadError;
+use crate::limits::Limit;
 use core::fmt;
 
 /// A list in the arena: from a parent's first anchor along the forward link.
@@ -92,6 +93,11 @@ pub struct SchedWalk {
     pub maps: u32,
     /// A cap fired: `funcs_cnt`, a program's `used_map_cnt`, or the caller's map buffer.
     pub truncated: bool,
+    /// Which cap fired first: [`Limit::BpfSchedProgs`] (`funcs_cnt`) or [`Limit::BpfUsedMaps`]
+    /// (a program's `used_map_cnt`); `None` with [`Self::maps_full`].
+    pub cap: Option<Limit>,
+    /// The caller's map buffer was full: distinct maps beyond its length were left out.
+    pub maps_full: bool,
     /// The arena the programs use (`bpf_prog_aux.arena`, the first one seen).
     pub arena: Option<VirtAddr>,
     /// The programs' BTF object (`bpf_prog_aux.btf`, the first one seen): the arena
@@ -154,6 +160,10 @@ pub struct IdTableWalk {
     pub nodes: u32,
     /// A cap fired (entries or nodes): the table goes on beyond what was walked.
     pub truncated: bool,
+    /// Which cap fired: [`Limit::BpfIds`] (entries) or [`Limit::BpfIdrNodes`] (xarray nodes);
+    /// `None` with [`Self::truncated`] when the layout's xarray geometry is invalid (nothing
+    /// walked).
+    pub cap: Option<Limit>,
     /// Nodes or slots skipped: unreadable, or breaking the xarray's rules (a loop).
     pub skipped_nodes: u32,
     /// Entries whose header could not be read.

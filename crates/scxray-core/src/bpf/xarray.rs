@@ -113,6 +113,15 @@ pub enum XaEvent<E> {
     },
 }
 
+/// Which of [`XaLimits`]' caps cut a walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XaCap {
+    /// [`XaLimits::max_entries`].
+    Entries,
+    /// [`XaLimits::max_nodes`].
+    Nodes,
+}
+
 /// What a walk did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct XaSummary {
@@ -120,9 +129,11 @@ pub struct XaSummary {
     pub entries: u32,
     /// Nodes visited.
     pub nodes: u32,
-    /// A cap fired ([`XaLimits::max_nodes`] or [`XaLimits::max_entries`]): the walk is
-    /// incomplete.
+    /// A cap fired ([`XaLimits::max_nodes`] or [`XaLimits::max_entries`]; see [`Self::cap`]),
+    /// or the geometry is invalid: the walk is incomplete.
     pub truncated: bool,
+    /// Which cap fired, when one did.
+    pub cap: Option<XaCap>,
     /// Nodes or slots skipped (unreadable, bad shift, node in a leaf).
     pub skipped: u32,
     /// The callback stopped the walk.
@@ -225,6 +236,7 @@ impl<N: XaNodes, F: FnMut(XaEvent<N::Error>) -> bool> Walk<'_, '_, N, F> {
     fn entry(&mut self, index: u64, entry: VirtAddr) -> bool {
         if self.sum.entries >= self.limits.max_entries {
             self.sum.truncated = true;
+            self.sum.cap = Some(XaCap::Entries);
             return false;
         }
         self.sum.entries = self.sum.entries.saturating_add(1);
@@ -249,6 +261,7 @@ impl<N: XaNodes, F: FnMut(XaEvent<N::Error>) -> bool> Walk<'_, '_, N, F> {
     fn enter(&mut self, node: VirtAddr, expected: Option<u8>, base: u64) -> bool {
         if self.sum.nodes >= self.limits.max_nodes {
             self.sum.truncated = true;
+            self.sum.cap = Some(XaCap::Nodes);
             return false;
         }
         self.sum.nodes = self.sum.nodes.saturating_add(1);

@@ -4,7 +4,7 @@
 
 use super::schema::{CapFired, hex};
 use crate::walk::Walks;
-use crate::walk::bpf::{BpfReads, MapRead, SchedBpf};
+use crate::walk::bpf::{BpfReads, MapRead, SCHED_MAPS, SchedBpf};
 use scxray_core::bpf::{ContentsKind, ContentsWalk, IdTableWalk, Truncation};
 use scxray_core::{BpfLimits, CapBasis, HashTruncation, HashWalk, Limit, ListWalk, VirtAddr, WalkCap};
 
@@ -150,13 +150,21 @@ fn fixed(out: &mut Vec<CapFired>, walk: String, limit: Limit, value: u32) {
     out.push(CapFired::new(walk, WalkCap::fixed(limit, value)));
 }
 
-/// An ID table's cap: the entries it holds reached the entry cap, or else the node cap cut it
-/// (the walk records that one fired, not which: the count tells them apart).
+/// The cap of `l` that is `limit`, as the walks record it.
+fn bpf_cap(l: &BpfLimits, limit: Limit) -> u32 {
+    match limit {
+        Limit::BpfIds => l.ids,
+        Limit::BpfIdrNodes => l.idr_nodes,
+        Limit::BpfSchedProgs => l.sched_progs,
+        Limit::BpfUsedMaps => l.used_maps,
+        _ => 0,
+    }
+}
+
+/// An ID table's cap, as its walk recorded it (entries or xarray nodes).
 fn id_table(out: &mut Vec<CapFired>, table: scxray_core::bpf::IdTable, w: &IdTableWalk, l: &BpfLimits) {
-    if w.truncated {
-        let (limit, value) =
-            if w.entries >= l.ids { (Limit::BpfIds, l.ids) } else { (Limit::BpfIdrNodes, l.idr_nodes) };
-        fixed(out, table.to_string(), limit, value);
+    if let Some(limit) = w.cap {
+        fixed(out, table.to_string(), limit, bpf_cap(l, limit));
     }
 }
 
@@ -182,16 +190,13 @@ fn contents(out: &mut Vec<CapFired>, m: &MapRead, w: &ContentsWalk, l: &BpfLimit
 
 fn sched(out: &mut Vec<CapFired>, s: &SchedBpf, l: &BpfLimits) {
     let of = || format!("the BPF objects of scx_sched {}", hex(s.sched.0));
-    if s.walk.truncated {
-        // funcs_cnt past the program cap leaves that many programs; otherwise a program's
-        // used_map_cnt, or the distinct maps, were past theirs.
-        let programs = u32::try_from(s.progs.len()).unwrap_or(u32::MAX);
-        let (limit, value) = if programs >= l.sched_progs {
-            (Limit::BpfSchedProgs, l.sched_progs)
-        } else {
-            (Limit::BpfUsedMaps, l.used_maps)
-        };
-        fixed(out, of(), limit, value);
+    // As the walk recorded it: funcs_cnt past the program cap, or a program's used_map_cnt
+    // past the map cap; then the distinct maps past the buffer the walk stage gives it.
+    if let Some(limit) = s.walk.cap {
+        fixed(out, of(), limit, bpf_cap(l, limit));
+    }
+    if s.walk.maps_full {
+        fixed(out, of(), Limit::BpfUsedMaps, u32::try_from(SCHED_MAPS).unwrap_or(u32::MAX));
     }
     let mut cut_by_map = false;
     for m in &s.maps {
@@ -228,4 +233,68 @@ pub fn bpf_caps_fired(b: &BpfReads) -> Vec<CapFired> {
         sched(&mut out, s, limits);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scxray_core::bpf::{IdTable, SchedWalk};
+
+    fn reads(tables: Vec<(IdTable, IdTableWalk)>, walk: SchedWalk) -> BpfReads {
+        let sched = SchedBpf {
+            sched: VirtAddr(0xffff_8880_0000_1000),
+            ops: None,
+            progs: Vec::new(),
+            maps: Vec::new(),
+            walk,
+            arena_globals: None,
+            lists: Vec::new(),
+            placed: None,
+        };
+        BpfReads {
+            tables,
+            progs: Vec::new(),
+            maps: Vec::new(),
+            scheds: vec![sched],
+            task_storage: Default::default(),
+            places: Default::default(),
+            problems: Vec::new(),
+            limits: BpfLimits::DEFAULT,
+        }
+    }
+
+    #[test]
+    fn the_bpf_caps_named_are_the_ones_the_walks_recorded() {
+        let l = BpfLimits::DEFAULT;
+        // The node cap fired with as many entries as the entry cap allows: the node cap it is.
+        let nodes = IdTableWalk {
+            entries: l.ids,
+            truncated: true,
+            cap: Some(Limit::BpfIdrNodes),
+            ..Default::default()
+        };
+        // funcs_cnt past the program cap, and then the map buffer full.
+        let sched = SchedWalk {
+            truncated: true,
+            cap: Some(Limit::BpfSchedProgs),
+            maps_full: true,
+            ..Default::default()
+        };
+        let fired: Vec<(String, Limit, u32)> = bpf_caps_fired(&reads(vec![(IdTable::Map, nodes)], sched))
+            .into_iter()
+            .map(|c| (c.walk, c.limit, c.value))
+            .collect();
+        let of = "the BPF objects of scx_sched 0xffff888000001000".to_owned();
+        assert_eq!(
+            fired,
+            vec![
+                (IdTable::Map.to_string(), Limit::BpfIdrNodes, l.idr_nodes),
+                (of.clone(), Limit::BpfSchedProgs, l.sched_progs),
+                (of, Limit::BpfUsedMaps, 64),
+            ]
+        );
+        // An invalid xarray geometry cuts the walk without a cap: none is named.
+        let geometry = IdTableWalk { truncated: true, ..Default::default() };
+        assert!(bpf_caps_fired(&reads(vec![(IdTable::Prog, geometry)], SchedWalk::default())).is_empty());
+    }
 }

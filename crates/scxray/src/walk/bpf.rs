@@ -24,7 +24,7 @@ pub const SHOWN_ELEMS: usize = 32;
 /// A decoded value's text is cut after this many bytes.
 pub const VALUE_TEXT: usize = 2048;
 /// Maps of one scheduler whose contents are read at most.
-const SCHED_MAPS: usize = 64;
+pub const SCHED_MAPS: usize = 64;
 /// A BTF blob larger than this is not read (vmlinux's is ~6 MiB; a program's a few KiB).
 const MAX_BTF_BYTES: u32 = 16 << 20;
 
