@@ -143,6 +143,11 @@ pub const SCX_CENTRAL: Program = Program {
 };
 /// All of them.
 pub const EXAMPLES: &[Program] = &[SCX_QMAP, SCX_SIMPLE, SCX_CENTRAL];
+/// The tree's own bpftool, which the build makes for the host (amd64 only: an arm64 build makes
+/// an amd64 bpftool too), dynamically linked (its libraries go into the guest with it): the
+/// guest's own listing of its BPF programs and maps, as truth for the report's BPF section.
+pub const BPFTOOL: Program =
+    Program { name: "bpftool", build: build_examples, path: |k| example_binary(&k.release, "bpftool") };
 
 /// `cargo xtask lab schedulers [--kernel SERIES|RELEASE] [--arch amd64|arm64]`.
 pub fn cmd(args: &[String]) -> Result<(), String> {
@@ -228,11 +233,13 @@ pub fn build_for(kernel: &Kernel) -> Result<Vec<PathBuf>, String> {
 
     let out_dir = schedulers_dir().join(&kernel.release);
     let outputs: Vec<PathBuf> = SCHEDULERS.iter().map(|s| example_binary(&kernel.release, s)).collect();
+    // The host's bpftool runs in the amd64 guests only.
+    let bpftool = (arch == "amd64").then(|| example_binary(&kernel.release, "bpftool"));
     let stamp = out_dir.join("build.txt");
     // Stamps written before keys were cache-relative name the cache by its absolute path.
     let absolute = format!("{}/", cache_dir().display());
     if fs::read_to_string(&stamp).is_ok_and(|s| s.replace(&absolute, "<cache>/") == key)
-        && outputs.iter().all(|p| p.is_file())
+        && outputs.iter().chain(&bpftool).all(|p| p.is_file())
     {
         eprintln!("xtask: schedulers for {} are up to date in {}", kernel.release, out_dir.display());
         return Ok(outputs);
@@ -307,6 +314,10 @@ pub fn build_for(kernel: &Kernel) -> Result<Vec<PathBuf>, String> {
         check_static(&tmp, arch)?;
         fs::rename(&tmp, out).map_err(|e| format!("rename to {}: {e}", out.display()))?;
     }
+    if let Some(out) = &bpftool {
+        let built = build_bpftool(&src, &work, &out_dir)?;
+        fs::copy(&built, out).map_err(|e| format!("copy {} to {}: {e}", built.display(), out.display()))?;
+    }
     fs::write(&stamp, &key).map_err(|e| format!("write {}: {e}", stamp.display()))?;
     let _ = fs::remove_dir_all(&work);
     eprintln!(
@@ -316,6 +327,25 @@ pub fn build_for(kernel: &Kernel) -> Result<Vec<PathBuf>, String> {
         out_dir.display()
     );
     Ok(outputs)
+}
+
+/// Builds the tree's bpftool for the guest, without its BPF skeletons (`VMLINUX_BTF=` and
+/// `VMLINUX_H=` empty: bpftool then builds none), into `<work>/bpftool/`, and returns its path.
+/// The schedulers' own bpftool has them: its `prog show` and `map show` first load a BPF
+/// iterator (to name the processes holding each object), which the guest's kernel verifies under
+/// TCG for 60-80 s, and whose program and maps would show in the listing they make.
+fn build_bpftool(src: &Path, work: &Path, out_dir: &Path) -> Result<PathBuf, String> {
+    let dir = work.join("bpftool");
+    fs::create_dir_all(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+    let mut make = Command::new("make");
+    make.current_dir(src.join("tools/bpf/bpftool"))
+        .env_remove("APT_CONFIG")
+        .arg(format!("OUTPUT={}/", dir.display()))
+        .args(["VMLINUX_BTF=", "VMLINUX_H=", "SKIP_CRYPTO=1", "SKIP_LLVM=1", "SKIP_LIBBFD=1"])
+        .args(["CC=gcc", "HOSTCC=gcc", "LLVM_STRIP=true"])
+        .arg(format!("-j{}", std::thread::available_parallelism().map_or(2, |n| n.get())));
+    run_logged(make, "make bpftool (without skeletons) for the guest", &out_dir.join("bpftool-make.log"))?;
+    Ok(dir.join("bpftool"))
 }
 
 /// Where vmlinux.h comes from.

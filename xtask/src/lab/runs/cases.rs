@@ -2,6 +2,9 @@
 //! and what is checked beyond the report (a second dump for `scxray diff`, a stall hunt,
 //! sub-schedulers).
 
+use super::bpf_truth::{
+    BPFTOOL_DUMP, BPFTOOL_DUMP_COMMAND, BPFTOOL_MAPS, BPFTOOL_PROGS, QMAP_STATS, QMAP_STATS_COMMAND,
+};
 use super::user_dsqs::{DSQ_TRACE, DSQ_TRACE_COMMAND, DSQ_TRACE_SETUP};
 use crate::lab::host::guest::{ExtraTruth, GuestFile, GuestSpec, Scheduler, SubScheduler};
 use crate::lab::host::libs::runtime_files;
@@ -11,7 +14,7 @@ use crate::lab::kernels::kernel::Kernel;
 use crate::lab::kernels::lab_programs::{TASKS, THREADS};
 use crate::lab::kernels::production::{SCX_BPFLAND, SCX_LAVD};
 use crate::lab::kernels::program::Program;
-use crate::lab::kernels::schedulers::{SCX_CENTRAL, SCX_QMAP, SCX_SIMPLE};
+use crate::lab::kernels::schedulers::{BPFTOOL, SCX_CENTRAL, SCX_QMAP, SCX_SIMPLE};
 use std::time::Duration;
 
 /// The scheduler a case runs.
@@ -56,6 +59,16 @@ const DSQ_TRACE_TRUTH: CaseTruth =
 /// The hold of a failed scheduler's disable (see [`super::failure`]).
 const EXIT_HOLD_TRUTH: CaseTruth =
     CaseTruth { name: "hold-setup", command: HOLD_TRUTH_COMMAND, setup: HOLD_SETUP, programs: &[HOLD_CPU] };
+
+/// The guest's own view of its BPF objects, by its bpftool (see [`super::bpf_truth`]).
+const BPFTOOL_TRUTH: &[CaseTruth] = &[
+    CaseTruth { name: BPFTOOL_PROGS, command: "bpftool -j prog show", setup: "", programs: &[BPFTOOL] },
+    CaseTruth { name: BPFTOOL_MAPS, command: "bpftool -j map show", setup: "", programs: &[] },
+    CaseTruth { name: BPFTOOL_DUMP, command: BPFTOOL_DUMP_COMMAND, setup: "", programs: &[] },
+];
+/// The counters scx_qmap printed last (see [`super::bpf_truth`]).
+const QMAP_STATS_TRUTH: CaseTruth =
+    CaseTruth { name: QMAP_STATS, command: QMAP_STATS_COMMAND, setup: "", programs: &[] };
 
 /// One of the kernel's example schedulers with its arguments.
 const fn example(program: Program, args: &'static str) -> Option<CaseScheduler> {
@@ -156,20 +169,31 @@ const fn case(name: &'static str, kernel: &'static str) -> Case {
 /// 16 times bpfland's) was still in the verifier after 10 minutes; on idle vCPUs it enables
 /// in ~50 s of guest time.
 pub const CASES: &[Case] = &[
-    Case { scheduler: example(SCX_QMAP, ""), quick: true, ..case("lab-7.3-amd64-qmap", "7.3-amd64") },
+    Case {
+        scheduler: example(SCX_QMAP, ""),
+        quick: true,
+        extra_truth: &[QMAP_STATS_TRUTH],
+        ..case("lab-7.3-amd64-qmap", "7.3-amd64")
+    },
     Case {
         kaslr: false,
         scheduler: example(SCX_CENTRAL, ""),
+        extra_truth: BPFTOOL_TRUTH,
         ..case("lab-7.3-amd64-nokaslr-central", "7.3-amd64")
     },
     Case {
         la57: false,
         scheduler: example(SCX_SIMPLE, ""),
+        extra_truth: BPFTOOL_TRUTH,
         ..case("lab-7.3-amd64-la57off-simple", "7.3-amd64")
     },
     Case { scheduler: example(SCX_QMAP, ""), ..case("lab-7.2-amd64-qmap", "7.2-amd64") },
     case("lab-7.1-amd64", "7.1-amd64"),
-    Case { scheduler: example(SCX_QMAP, ""), ..case("lab-7.3-arm64-qmap", "7.3-arm64") },
+    Case {
+        scheduler: example(SCX_QMAP, ""),
+        extra_truth: &[QMAP_STATS_TRUTH],
+        ..case("lab-7.3-arm64-qmap", "7.3-arm64")
+    },
     Case { kaslr: false, quick: true, ..case("lab-7.3-arm64-nokaslr", "7.3-arm64") },
     case("lab-7.3-arm64-16k", "7.3-arm64-16k"),
     Case { quick: true, ..case("lab-6.12-amd64", "6.12-amd64") },
@@ -181,6 +205,7 @@ pub const CASES: &[Case] = &[
     },
     Case {
         scheduler: example(SCX_SIMPLE, ""),
+        extra_truth: BPFTOOL_TRUTH,
         diff: Some((4, false)),
         ..case("lab-7.3-amd64-simple-twice", "7.3-amd64")
     },
@@ -314,6 +339,23 @@ mod tests {
             assert!(!(c.opt_in && c.quick), "{}: an opt-in case is not quick", c.name);
         }
         assert!(CASES.iter().any(|c| c.opt_in), "the self-built 6.12 has a case");
+    }
+
+    #[test]
+    fn the_bpf_truth_goes_with_the_cases_that_check_it() {
+        let names = |c: &Case| c.extra_truth.iter().map(|t| t.name).collect::<Vec<_>>();
+        for c in CASES {
+            let want: &[&str] = match c.name {
+                "lab-7.3-amd64-qmap" | "lab-7.3-arm64-qmap" => &[QMAP_STATS],
+                "lab-7.3-amd64-nokaslr-central"
+                | "lab-7.3-amd64-la57off-simple"
+                | "lab-7.3-amd64-simple-twice" => &[BPFTOOL_PROGS, BPFTOOL_MAPS, BPFTOOL_DUMP],
+                _ => continue,
+            };
+            assert_eq!(names(c), want, "{}", c.name);
+        }
+        // bpftool goes into the guest once, with the first of its truths.
+        assert_eq!(BPFTOOL_TRUTH.iter().flat_map(|t| t.programs).count(), 1);
     }
 
     #[test]

@@ -2,12 +2,15 @@
 //! against what the guest itself printed (its "truth": release, sched_ext state, root ops
 //! name, the schedulers in sysfs, CPUs, every pid with its comm).
 
+use super::bpf_truth;
 use super::user_dsqs::{self, DSQ_TRACE};
+pub use super::verdict::Verdict;
+use super::verdict::some;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// What the guest printed about itself (the `*.truth.txt` file).
 #[derive(Debug, Default, Clone)]
@@ -99,48 +102,6 @@ pub struct Expect {
     pub nodes: u32,
     /// Whether the kernel has sched_ext (Debian's 6.12 does not).
     pub sched_ext: bool,
-}
-
-/// The outcome of checking one dump.
-#[derive(Debug, Default)]
-pub struct Verdict {
-    pub tasks: usize,
-    pub dsqs: usize,
-    pub passed: usize,
-    pub failures: Vec<String>,
-    pub scxray_time: Duration,
-    /// Why the dump cannot be checked against this truth, though nothing says scxray is wrong:
-    /// every listed task missing from the dump ended between the listing and the dump (or just
-    /// after it: the guest looks a moment later). Its checks failed all the same; the matrix
-    /// takes truth and dump again.
-    pub spoiled: Option<String>,
-}
-
-impl Verdict {
-    /// Counts a check that passed, or records `what` as failed.
-    pub fn check_named(&mut self, ok: bool, what: &str) {
-        self.check(ok, || what.to_owned());
-    }
-
-    fn check(&mut self, ok: bool, what: impl FnOnce() -> String) {
-        if ok {
-            self.passed += 1;
-        } else {
-            self.failures.push(what());
-        }
-    }
-
-    /// One check of every item of `items` (every DSQ, every queued task): `failed` says what
-    /// is wrong with an item, if anything. Each item that passes counts as a passed check; the
-    /// ones that fail make one failure, `what` with their count and the first ten (a big
-    /// guest's thousands of tasks would otherwise bury the table).
-    fn each<T>(&mut self, what: &str, items: &[T], failed: impl FnMut(&T) -> Option<String>) {
-        let bad: Vec<String> = items.iter().filter_map(failed).collect();
-        self.passed += items.len() - bad.len();
-        if !bad.is_empty() {
-            self.failures.push(format!("{what} ({} of {}): {}", bad.len(), items.len(), some(&bad)));
-        }
-    }
 }
 
 fn s(v: &Value) -> String {
@@ -351,6 +312,9 @@ pub fn check(scxray: &Path, core: &Path, truth: &Truth, expect: Expect) -> Verdi
             });
         }
     }
+    if !sched.is_null() {
+        bpf_truth::check(&r, &truth.extra, &mut v);
+    }
     let problems: Vec<String> = r["problems"].as_array().into_iter().flatten().map(s).collect();
     v.check(problems.is_empty(), || format!("problems: {problems:?}"));
     v
@@ -372,15 +336,6 @@ fn count_agrees(walked: &BTreeSet<i64>, last: i64, ended: &BTreeSet<i64>, n: usi
 fn spoiled_by_ended_tasks(missing: &[i64], gone: &BTreeSet<i64>) -> Option<String> {
     (!missing.is_empty() && missing.iter().all(|p| gone.contains(p)))
         .then(|| format!("listed tasks ended between the guest's listing and the dump: {}", some(missing)))
-}
-
-/// The first ten of `items` and how many there are, for a failure message.
-fn some<T: std::fmt::Debug>(items: &[T]) -> String {
-    if items.len() <= 10 {
-        format!("{items:?}")
-    } else {
-        format!("{:?} and {} more", &items[..10], items.len() - 10)
-    }
 }
 
 /// Collects into `out` the path of every walk in the report `v` (at `path`) that is cut

@@ -11,6 +11,7 @@
 //! Imports from itself and the lower layers ([`super::kernels`], [`super::host`]).
 
 pub mod boot;
+pub mod bpf_truth;
 pub mod btf;
 pub mod cases;
 pub mod check;
@@ -22,9 +23,11 @@ pub mod matrix;
 pub mod recheck;
 pub mod retry;
 pub mod scxray;
+pub mod shown_value;
 pub mod soak;
 pub mod stall;
 pub mod table;
 pub mod user_dsqs;
+pub mod verdict;
 pub mod watch;
 pub mod wire;
