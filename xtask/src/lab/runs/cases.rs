@@ -70,6 +70,10 @@ const BPFTOOL_TRUTH: &[CaseTruth] = &[
 const QMAP_STATS_TRUTH: CaseTruth =
     CaseTruth { name: QMAP_STATS, command: QMAP_STATS_COMMAND, setup: "", programs: &[] };
 
+/// scx_qmap printing its counters every second (`-i 1`, 7.3's; 5 s by default): the last ones
+/// before [`QMAP_STATS_TRUTH`] are then at most a second old, not from the moment it attached.
+const QMAP_STATS_ARGS: &str = "-i 1";
+
 /// One of the kernel's example schedulers with its arguments.
 const fn example(program: Program, args: &'static str) -> Option<CaseScheduler> {
     Some(CaseScheduler { program, args, attached_output: None })
@@ -170,7 +174,7 @@ const fn case(name: &'static str, kernel: &'static str) -> Case {
 /// in ~50 s of guest time.
 pub const CASES: &[Case] = &[
     Case {
-        scheduler: example(SCX_QMAP, ""),
+        scheduler: example(SCX_QMAP, QMAP_STATS_ARGS),
         quick: true,
         extra_truth: &[QMAP_STATS_TRUTH],
         ..case("lab-7.3-amd64-qmap", "7.3-amd64")
@@ -190,7 +194,7 @@ pub const CASES: &[Case] = &[
     Case { scheduler: example(SCX_QMAP, ""), ..case("lab-7.2-amd64-qmap", "7.2-amd64") },
     case("lab-7.1-amd64", "7.1-amd64"),
     Case {
-        scheduler: example(SCX_QMAP, ""),
+        scheduler: example(SCX_QMAP, QMAP_STATS_ARGS),
         extra_truth: &[QMAP_STATS_TRUTH],
         ..case("lab-7.3-arm64-qmap", "7.3-arm64")
     },
