@@ -10,8 +10,9 @@
 //! - every task in BPF custody (`ops_state` QUEUED or DISPATCHING) is placed somewhere, and
 //!   the placement counts agree with the tasks.
 //!
-//! scx_qmap (`qmap-stats` truth: the last counters it printed, `grep -A1 '^stats  :'
-//! /scheduler.log`): every task in custody is on exactly one of `qa.fifos[0..5]`, never
+//! scx_qmap without an arena (6.12's): every task in custody is in one of its QUEUE maps
+//! `queue0` to `queue4`. With one (7.2 on; `qmap-stats` truth on 7.3: the last counters it
+//! printed, `grep -A1 '^stats  :' /scheduler.log`): every task in custody is on exactly one of `qa.fifos[0..5]`, never
 //! ambiguous; the five FIFOs' links agree (head, tail, prev, next), none loops or is cut, and
 //! (one scheduler) each FIFO's length is the number of tasks placed on it; the arena counters
 //! decode by name, and each counter qmap printed is no greater than the dump's.
@@ -199,6 +200,17 @@ fn qmap_fifo(place: &str) -> Option<usize> {
 /// scx_qmap's FIFOs and counters (see the module doc).
 fn check_qmap(r: &Value, scheds: &[Value], stats: Option<&Vec<String>>, v: &mut Verdict) {
     let custody: Vec<&Value> = arr(&r["tasks"]).iter().filter(|t| in_custody(t)).collect();
+    let arena = scheds.first().is_some_and(|x| arr(&x["maps"]).iter().any(|m| s(&m["map_type"]) == "arena"));
+    if !arena {
+        // 6.12's scx_qmap queues pids in five QUEUE maps, `queue0` to `queue4`.
+        v.each("qmap tasks in custody not in exactly one of its queue maps", &custody, |t| {
+            let place = s(&t["bpf_place"]);
+            let queue = place.strip_prefix("queue").and_then(|q| q.split_once(' ')).map(|(n, _)| n);
+            (!queue.is_some_and(|n| ["0", "1", "2", "3", "4"].contains(&n)) || place.contains("ambiguous"))
+                .then(|| format!("{}[{}] at {place}", s(&t["comm"]), t["pid"]))
+        });
+        return;
+    }
     let mut per_fifo = [0u64; 5];
     v.each("qmap tasks in custody not on exactly one FIFO", &custody, |t| {
         let place = s(&t["bpf_place"]);
@@ -543,6 +555,25 @@ mod tests {
         assert_eq!(
             (qmap_fifo("qa.fifos[2] (#0)"), qmap_fifo("qa.fifos[5]"), qmap_fifo("qa.fifos[1]x")),
             (Some(2), None, None)
+        );
+    }
+
+    #[test]
+    fn a_qmap_without_an_arena_holds_its_tasks_in_queue_maps() {
+        let r = serde_json::json!({"tasks": [
+            {"pid": 1, "comm": "a", "ops_state": 2, "bpf_place": "queue3 #0 (by pid)"},
+            {"pid": 2, "comm": "b", "ops_state": 6, "bpf_place": "queue5 #1 (by pid)"},
+            {"pid": 3, "comm": "c", "ops_state": 0, "bpf_place": null},
+        ]});
+        let scheds = [serde_json::json!({"maps": [{"map_type": "queue", "name": "queue3"}]})];
+        let mut v = Verdict::default();
+        check_qmap(&r, &scheds, None, &mut v);
+        assert_eq!(v.passed, 1);
+        assert_eq!(
+            v.failures,
+            vec![
+                "qmap tasks in custody not in exactly one of its queue maps (1 of 2): [\"b[2] at queue5 #1 (by pid)\"]"
+            ]
         );
     }
 
