@@ -202,6 +202,11 @@ fn qemu_command(kernel: &BootKernel<'_>, initrd: &Path, opts: &BootOptions) -> R
 /// Kills QEMU if the boot is abandoned.
 struct Guard(Child);
 
+/// How long a guest may take to reach its init (`SCXRAY-BOOTED`) before its boot is taken
+/// for hung and QEMU is started again: boots take 10-95 s on this lab's hosts, 300 s leaves
+/// room for a loaded one.
+const EARLY_BOOT_HANG: Duration = Duration::from_secs(300);
+
 impl Drop for Guard {
     fn drop(&mut self) {
         if matches!(self.0.try_wait(), Ok(None)) {
@@ -291,20 +296,26 @@ fn boot_and(
     }
     // The socket lives in the temp dir: unix socket paths are limited to ~108 bytes.
     let sock = std::env::temp_dir().join(format!("scxray-qmp-{}-{name}.sock", std::process::id()));
-    let _ = fs::remove_file(&sock);
-    let mut cmd = qemu_command(kernel, initrd, opts)?;
-    cmd.arg("-serial").arg(format!("file:{}", serial_log.display()));
-    cmd.arg("-qmp").arg(format!("unix:{},server=on,wait=off", sock.display()));
     let qemu_log = dir.join(format!("{name}.qemu.log"));
-    let errf = fs::File::create(&qemu_log).map_err(|e| format!("create {}: {e}", qemu_log.display()))?;
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(errf);
+    let launch = || -> Result<(Guard, Qmp, Instant), String> {
+        let _ = fs::remove_file(&serial_log);
+        let _ = fs::remove_file(&sock);
+        let mut cmd = qemu_command(kernel, initrd, opts)?;
+        cmd.arg("-serial").arg(format!("file:{}", serial_log.display()));
+        cmd.arg("-qmp").arg(format!("unix:{},server=on,wait=off", sock.display()));
+        let errf = fs::File::create(&qemu_log).map_err(|e| format!("create {}: {e}", qemu_log.display()))?;
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(errf);
+        let start = Instant::now();
+        let child = cmd.spawn().map_err(|e| format!("cannot start QEMU: {e}"))?;
+        let guard = Guard(child);
+        let qmp = Qmp::connect(&sock, Duration::from_secs(30))?;
+        Ok((guard, qmp, start))
+    };
     eprintln!("xtask: ==> boot {} ({name})", kernel.release);
-    let start = Instant::now();
-    let child = cmd.spawn().map_err(|e| format!("cannot start QEMU: {e}"))?;
-    let mut guard = Guard(child);
-    let mut qmp = Qmp::connect(&sock, Duration::from_secs(30))?;
+    let (mut guard, mut qmp, mut start) = launch()?;
+    let mut relaunched = false;
     // Wait for the ready marker while the guest makes progress.
-    let (mut seen, mut pace, mut progress_at) = (0, Pace::default(), start);
+    let (mut seen, mut pace, mut progress_at, mut booted) = (0, Pace::default(), start, false);
     let log = loop {
         let text = console_text(&serial_log);
         if text.contains(marker) {
@@ -323,6 +334,7 @@ fn boot_and(
             eprintln!("xtask:     {name} {:6.1} s  {}", start.elapsed().as_secs_f64(), l.trim_end());
             progress_at = Instant::now();
             if l.starts_with("SCXRAY-BOOTED") {
+                booted = true;
                 pace = Pace::of_boot(start.elapsed());
                 eprintln!(
                     "xtask:     {name} booted {:.1}x slower than a quiet host: waits stretched as much",
@@ -331,6 +343,20 @@ fn boot_and(
             }
         }
         seen = complete.max(seen);
+        // A guest that never reaches its init hung in early boot (seen once under TCG: an
+        // empty console for 15 minutes, where a boot takes 10-95 s): QEMU is started again,
+        // once, rather than waiting out the progress timeout and failing the run.
+        if !booted && !relaunched && start.elapsed() > EARLY_BOOT_HANG {
+            eprintln!(
+                "xtask:     {name}: no SCXRAY-BOOTED after {} s (an early-boot hang): starting QEMU again",
+                start.elapsed().as_secs()
+            );
+            let _ = qmp.execute("quit", None);
+            drop(guard);
+            (guard, qmp, start) = launch()?;
+            (seen, progress_at, relaunched) = (0, start, true);
+            continue;
+        }
         let limit = pace.stretch(opts.ready_timeout);
         if progress_at.elapsed() > limit {
             return Err(format!(
