@@ -105,6 +105,16 @@ fn decode_of_the_embedded_dump_is_the_direct_report() {
     assert_eq!(json, expected);
 }
 
+/// The dump the embedded side writes for `t` into a buffer of `len` bytes.
+fn served(g: &TestGuest, t: &Target, len: usize) -> Vec<u8> {
+    let request = scxray::wire::request(t, Limits::DEFAULT).unwrap();
+    let window = FlatImage::new(PhysAddr(0), &g.mem);
+    let mut out = vec![0u8; len];
+    let n = scxray_wire::serve(&request, &window, &mut out).unwrap();
+    out.truncate(n);
+    out
+}
+
 /// The embedded dump's records re-written with `edit` applied to the list (the end record
 /// is written by the writer).
 fn rewritten(dump: &[u8], edit: impl FnOnce(&mut Vec<scxray_wire::Record<'_>>)) -> Vec<u8> {
@@ -125,12 +135,7 @@ fn rewritten(dump: &[u8], edit: impl FnOnce(&mut Vec<scxray_wire::Record<'_>>)) 
 fn a_stream_out_of_order_is_refused_not_partly_dropped() {
     use scxray_wire::Record;
     let (g, state) = guest();
-    let t = target(&g, state);
-    let request = scxray::wire::request(&t, Limits::DEFAULT).unwrap();
-    let window = FlatImage::new(PhysAddr(0), &g.mem);
-    let mut out = vec![0u8; 64 << 10];
-    let n = scxray_wire::serve(&request, &window, &mut out).unwrap();
-    let dump = &out[..n];
+    let dump = &served(&g, &target(&g, state), 64 << 10)[..];
     // Re-written as it was: decodes.
     assert!(scxray::wire::decode(&rewritten(dump, |_| {})).is_ok());
     // CPU 0's runnable-list end moved after CPU 1's record: it would be dropped.
@@ -156,11 +161,8 @@ fn a_stream_out_of_order_is_refused_not_partly_dropped() {
 fn a_full_output_buffer_is_a_truncated_dump_not_a_wrong_one() {
     let (g, state) = guest();
     let t = target(&g, state);
-    let request = scxray::wire::request(&t, Limits::DEFAULT).unwrap();
-    let window = FlatImage::new(PhysAddr(0), &g.mem);
-    let mut out = vec![0u8; 600];
-    let n = scxray_wire::serve(&request, &window, &mut out).unwrap();
-    let report = scxray::wire::decode(&out[..n]).unwrap();
+    let dump = served(&g, &t, 600);
+    let report = scxray::wire::decode(&dump).unwrap();
     assert!(report.truncated);
     assert!(report.problems.last().unwrap().contains("records of the dump were dropped"));
     // What did fit is what the direct walk saw first.
