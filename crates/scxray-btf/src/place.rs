@@ -169,10 +169,8 @@ fn walk_fields<'a>(
         Kind::Struct | Kind::Union => {
             for index in 0..u32::from(t.vlen) {
                 let m = t.member(index).ok_or(BtfError::BadRecord { type_id: t.id, index })?;
-                if m.bitfield_size != 0 || m.bit_offset % 8 != 0 {
-                    continue;
-                }
-                let at = offset.saturating_add(u64::from(m.bit_offset / 8));
+                let Some(start) = m.byte_offset() else { continue };
+                let at = offset.saturating_add(u64::from(start));
                 // A member whose type cannot be read is skipped, not the whole value.
                 if let Ok(false) = walk_fields(btf, m.type_id, at, btf.str_at(m.name_off)?, depth, budget, f)
                 {
@@ -311,14 +309,11 @@ impl PlaceTypes for BtfPlaceTypes<'_, '_> {
         });
         for index in 0..u32::from(t.vlen) {
             let m = t.member(index).ok_or(TypesError)?;
-            if m.bitfield_size != 0 || m.bit_offset % 8 != 0 {
-                continue;
-            }
+            let Some(start) = m.byte_offset() else { continue };
             let mt = btf.resolve_alias(m.type_id).map_err(|_| TypesError)?;
             let same = pointee_struct(btf, &mt).map_err(|_| TypesError)?.is_some_and(|p| p.id == t.id);
             let member = btf.str_at(m.name_off).map_err(|_| TypesError)?;
-            if same && only.is_none_or(|names| names.contains(&member)) && out.push(m.bit_offset / 8).is_err()
-            {
+            if same && only.is_none_or(|names| names.contains(&member)) && out.push(start).is_err() {
                 break;
             }
         }
@@ -373,10 +368,8 @@ impl AnchorSearch<'_, '_, '_> {
             Kind::Struct | Kind::Union => {
                 for index in 0..u32::from(t.vlen) {
                     let m = t.member(index).ok_or(BtfError::BadRecord { type_id: t.id, index })?;
-                    if m.bitfield_size != 0 || m.bit_offset % 8 != 0 {
-                        continue;
-                    }
-                    let at = offset.saturating_add(u64::from(m.bit_offset / 8));
+                    let Some(start) = m.byte_offset() else { continue };
+                    let at = offset.saturating_add(u64::from(start));
                     self.walk_or_note(m.type_id, at, (offset, t.id), depth);
                 }
             }

@@ -225,6 +225,15 @@ pub struct RawMember {
     pub bitfield_size: u8,
 }
 
+impl RawMember {
+    /// Its offset in bytes, when it is byte-aligned and no bitfield (the members a reader of
+    /// whole values, or of pointers, can take).
+    #[must_use]
+    pub fn byte_offset(&self) -> Option<u32> {
+        (self.bitfield_size == 0 && self.bit_offset.is_multiple_of(8)).then_some(self.bit_offset / 8)
+    }
+}
+
 /// A raw enumerator of an ENUM or ENUM64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RawEnumerator {

@@ -967,10 +967,7 @@ impl<'a> Btf<'a> {
     fn member_at(&self, ty: &Type<'a>, offset: u64) -> Result<Option<(Segment<'a>, u32, u64)>, DecodeError> {
         for index in 0..u32::from(ty.vlen) {
             let m = ty.member(index).ok_or(BtfError::BadRecord { type_id: ty.id, index })?;
-            if m.bitfield_size != 0 || m.bit_offset % 8 != 0 {
-                continue;
-            }
-            let start = u64::from(m.bit_offset / 8);
+            let Some(start) = m.byte_offset().map(u64::from) else { continue };
             let Some(rest) = offset.checked_sub(start) else { continue };
             if rest < self.type_size(m.type_id)? {
                 let seg =
