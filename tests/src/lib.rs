@@ -500,6 +500,12 @@ impl GuestBuilder {
         self.write_u32(Self::at(see, u64::from(self.layout.see.unwrap().flags)), flags);
     }
 
+    /// Sets `task->scx.runnable_at` (jiffies; the kernel's layouts from 6.16 have it).
+    pub fn set_runnable_at(&mut self, task: VirtAddr, jiffies: u64) {
+        let see = self.see(task);
+        self.write_u64(Self::at(see, u64::from(self.layout.see.unwrap().runnable_at.unwrap())), jiffies);
+    }
+
     /// Puts `task` on `cpu`'s runnable_list.
     pub fn make_runnable(&mut self, cpu: u32, task: VirtAddr) {
         let node = Self::at(self.see(task), u64::from(self.layout.see.unwrap().runnable_node));
@@ -1023,7 +1029,7 @@ pub fn sampled_machine() -> (TestGuest, SampleSpec) {
     b.write_u32(enable_state, 1);
     let timeout = b.alloc_image(8);
     b.write_u64(timeout, 7_500);
-    let (see, tl, rl) = (b.layout.see.unwrap(), b.layout.task.unwrap(), b.layout.rq.unwrap());
+    let rl = b.layout.rq.unwrap();
     for cpu in 0..4u32 {
         let t = b.add_task(100 + cpu as i32, b"runner");
         b.set_curr(cpu, t);
@@ -1034,7 +1040,7 @@ pub fn sampled_machine() -> (TestGuest, SampleSpec) {
     for &(pid, cpu, runnable_at) in &SAMPLED_RUNNABLE {
         let t = b.add_task(pid, b"waiter");
         b.make_runnable(cpu, t);
-        b.write_u64(t.at(tl.scx).at(see.runnable_at.unwrap()), runnable_at);
+        b.set_runnable_at(t, runnable_at);
         per_cpu[cpu as usize] += 1;
     }
     for (cpu, &n) in (0u32..).zip(&per_cpu) {

@@ -6,7 +6,7 @@ mod common;
 
 use common::{scxray, temp_dir};
 use scxray_tests::elf_core::CoreSpec;
-use scxray_tests::{AddressScheme, GuestBuilder, KitAddr, kernels};
+use scxray_tests::{AddressScheme, GuestBuilder, kernels};
 use serde_json::Value;
 
 /// A guest at jiffies 100 000 with a 1 250-jiffy watchdog timeout: pid 501 runnable on CPU 1
@@ -20,7 +20,6 @@ fn stalled_guest() -> scxray_tests::elf_core::CoreFiles {
     b.write_u64(jiffies, 100_000);
     let timeout = b.image_var("scx_watchdog_timeout", 8);
     b.write_u64(timeout, 1250);
-    let (see, tl) = (b.layout.see.unwrap(), b.layout.task.unwrap());
     for cpu in 0..4u32 {
         let t = b.add_task(400 + cpu as i32, b"spinner");
         b.set_curr(cpu, t);
@@ -29,7 +28,7 @@ fn stalled_guest() -> scxray_tests::elf_core::CoreFiles {
     for (pid, age) in [(501, 700u64), (502, 10)] {
         let t = b.add_task(pid, b"starved");
         b.make_runnable(1, t);
-        b.write_u64(t.at(tl.scx).at(see.runnable_at.unwrap()), 100_000 - age);
+        b.set_runnable_at(t, 100_000 - age);
     }
     b.set_rq_scalars(1, 3, 0, false);
     let user = b.add_user_dsq(0x42, 1, false);

@@ -6,7 +6,7 @@ mod common;
 
 use common::temp_dir;
 use scxray_tests::elf_core::CoreSpec;
-use scxray_tests::{AddressScheme, GuestBuilder, KitAddr, kernels};
+use scxray_tests::{AddressScheme, GuestBuilder, kernels};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -21,7 +21,6 @@ fn guest() -> scxray_tests::elf_core::CoreFiles {
     b.write_u64(jiffies, 50_000);
     let timeout = b.image_var("scx_watchdog_timeout", 8);
     b.write_u64(timeout, 2_000);
-    let (see, tl) = (b.layout.see.unwrap(), b.layout.task.unwrap());
     for cpu in 0..2u32 {
         let t = b.add_task(410 + cpu as i32, b"worker");
         b.set_curr(cpu, t);
@@ -30,7 +29,7 @@ fn guest() -> scxray_tests::elf_core::CoreFiles {
     for (pid, age) in [(701, 1_500u64), (702, 40)] {
         let t = b.add_task(pid, b"hungry");
         b.make_runnable(0, t);
-        b.write_u64(t.at(tl.scx).at(see.runnable_at.unwrap()), 50_000 - age);
+        b.set_runnable_at(t, 50_000 - age);
     }
     b.set_rq_scalars(0, 3, 0, false);
     let user = b.add_user_dsq(0x7, 1, false);
