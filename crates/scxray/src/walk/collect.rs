@@ -21,19 +21,23 @@ impl Visitor for Collector {
         self.walks.cpu(*c);
     }
     fn runnable_task(&mut self, cpu: u32, t: TaskEntry) {
-        self.walks.runnable_task(cpu, t.task_kva);
+        let taken = self.walks.runnable_task(cpu, t.task_kva);
+        debug_assert!(taken, "the core walks a CPU's runnable list after its rq");
     }
     fn runnable_end(&mut self, cpu: u32, w: &ListWalk) {
-        self.walks.runnable_end(cpu, *w);
+        let taken = self.walks.runnable_end(cpu, *w);
+        debug_assert!(taken, "the core walks a CPU's runnable list after its rq");
     }
     fn dsq(&mut self, d: &DsqHeader) {
         self.walks.dsq(*d);
     }
     fn dsq_task(&mut self, _d: &DsqHeader, t: TaskEntry) {
-        self.walks.dsq_task(t.task_kva);
+        let taken = self.walks.dsq_task(t.task_kva);
+        debug_assert!(taken, "the core hands a DSQ's header before its tasks");
     }
     fn dsq_end(&mut self, _d: &DsqHeader, w: &ListWalk) {
-        self.walks.dsq_end(*w);
+        let taken = self.walks.dsq_end(*w);
+        debug_assert!(taken, "the core hands a DSQ's header before its end");
     }
     fn user_dsqs_end(&mut self, w: &HashWalk) {
         self.walks.user_dsqs_end(*w);

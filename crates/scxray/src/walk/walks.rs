@@ -45,18 +45,17 @@ impl<T> Walks<T> {
         self.cpus.push((s, Vec::new(), ListWalk::default()));
     }
 
-    /// A runnable task of `cpu`: dropped unless `cpu` is the CPU being walked.
-    pub fn runnable_task(&mut self, cpu: u32, t: T) {
-        if let Some(last) = self.cpus.last_mut().filter(|c| c.0.cpu == cpu) {
-            last.1.push(t);
-        }
+    /// A runnable task of `cpu`; false (not taken) unless `cpu` is the CPU being walked.
+    #[must_use]
+    pub fn runnable_task(&mut self, cpu: u32, t: T) -> bool {
+        self.cpus.last_mut().filter(|c| c.0.cpu == cpu).map(|last| last.1.push(t)).is_some()
     }
 
-    /// How the runnable walk of `cpu` ended.
-    pub fn runnable_end(&mut self, cpu: u32, w: ListWalk) {
-        if let Some(last) = self.cpus.last_mut().filter(|c| c.0.cpu == cpu) {
-            last.2 = w;
-        }
+    /// How the runnable walk of `cpu` ended; false (not taken) unless `cpu` is the CPU being
+    /// walked.
+    #[must_use]
+    pub fn runnable_end(&mut self, cpu: u32, w: ListWalk) -> bool {
+        self.cpus.last_mut().filter(|c| c.0.cpu == cpu).map(|last| last.2 = w).is_some()
     }
 
     /// A DSQ; its queued tasks follow.
@@ -64,18 +63,16 @@ impl<T> Walks<T> {
         self.dsqs.push((h, Vec::new(), ListWalk::default()));
     }
 
-    /// A task queued on the last DSQ.
-    pub fn dsq_task(&mut self, t: T) {
-        if let Some(last) = self.dsqs.last_mut() {
-            last.1.push(t);
-        }
+    /// A task queued on the last DSQ; false (not taken) before any DSQ.
+    #[must_use]
+    pub fn dsq_task(&mut self, t: T) -> bool {
+        self.dsqs.last_mut().map(|last| last.1.push(t)).is_some()
     }
 
-    /// How the last DSQ's walk ended.
-    pub fn dsq_end(&mut self, w: ListWalk) {
-        if let Some(last) = self.dsqs.last_mut() {
-            last.2 = w;
-        }
+    /// How the last DSQ's walk ended; false (not taken) before any DSQ.
+    #[must_use]
+    pub fn dsq_end(&mut self, w: ListWalk) -> bool {
+        self.dsqs.last_mut().map(|last| last.2 = w).is_some()
     }
 
     /// The end of a `dsq_hash` walk: the root's comes before any sub-scheduler's.

@@ -47,26 +47,16 @@ fn collect(bytes: &[u8]) -> Result<Collected<'_>, Error> {
     // header, a sub-scheduler's names after it: a stream out of that order is refused, not
     // partly dropped (the direct walk cannot produce one).
     let out_of_order = |n: usize, what: &str| bad(&format!("record {n}: {what}"));
+    let runnable_out_of_order = |n: usize, cpu: u32, walks: &Walks<TaskRecord>| {
+        let after = walks
+            .cpus
+            .last()
+            .map_or_else(|| "before any CPU record".into(), |l| format!("after CPU {}'s", l.0.cpu));
+        out_of_order(n, &format!("a runnable-list record of CPU {cpu} {after}"))
+    };
+    let dsq_out_of_order = |n: usize| out_of_order(n, "a DSQ's task or end before any DSQ record");
     for (n, record) in (&mut records).enumerate() {
-        let record = record.map_err(|e| bad(&e.to_string()))?;
-        match &record {
-            Record::RunnableTask { cpu, .. } | Record::RunnableEnd { cpu, .. } => {
-                let last = c.walks.cpus.last().map(|x| x.0.cpu);
-                if last != Some(*cpu) {
-                    let after =
-                        last.map_or_else(|| "before any CPU record".into(), |l| format!("after CPU {l}'s"));
-                    return Err(out_of_order(n, &format!("a runnable-list record of CPU {cpu} {after}")));
-                }
-            }
-            Record::DsqTask(_) | Record::DsqEnd(_) if c.walks.dsqs.is_empty() => {
-                return Err(out_of_order(n, "a DSQ's task or end before any DSQ record"));
-            }
-            Record::SubSchedNames(_) if c.walks.subs.is_empty() => {
-                return Err(out_of_order(n, "a sub-scheduler's names before any sub-scheduler record"));
-            }
-            _ => {}
-        }
-        match record {
+        match record.map_err(|e| bad(&e.to_string()))? {
             Record::Context(x) => c.context = Some(x),
             Record::Shape { nr_cpus, nr_nodes } => c.shape = Some((nr_cpus, nr_nodes)),
             Record::Root(r) => c.root = Some(r),
@@ -75,18 +65,35 @@ fn collect(bytes: &[u8]) -> Result<Collected<'_>, Error> {
                 c.enable_state = s.enable_state;
             }
             Record::Cpu(s) => c.walks.cpu(s),
-            Record::RunnableTask { cpu, task } => c.walks.runnable_task(cpu, task),
-            Record::RunnableEnd { cpu, walk } => c.walks.runnable_end(cpu, walk),
-            Record::Dsq(h) => c.walks.dsq(h),
-            Record::DsqTask(t) => c.walks.dsq_task(t),
-            Record::DsqEnd(w) => c.walks.dsq_end(w),
-            Record::UserDsqsEnd(w) => c.walks.user_dsqs_end(w),
-            Record::SubSched(x) => c.walks.sub_sched(x),
-            Record::SubSchedNames(names) => {
-                if let Some((last, _)) = c.walks.subs.last() {
-                    c.sub_names.push((last.state.sched_kva, names));
+            Record::RunnableTask { cpu, task } => {
+                if !c.walks.runnable_task(cpu, task) {
+                    return Err(runnable_out_of_order(n, cpu, &c.walks));
                 }
             }
+            Record::RunnableEnd { cpu, walk } => {
+                if !c.walks.runnable_end(cpu, walk) {
+                    return Err(runnable_out_of_order(n, cpu, &c.walks));
+                }
+            }
+            Record::Dsq(h) => c.walks.dsq(h),
+            Record::DsqTask(t) => {
+                if !c.walks.dsq_task(t) {
+                    return Err(dsq_out_of_order(n));
+                }
+            }
+            Record::DsqEnd(w) => {
+                if !c.walks.dsq_end(w) {
+                    return Err(dsq_out_of_order(n));
+                }
+            }
+            Record::UserDsqsEnd(w) => c.walks.user_dsqs_end(w),
+            Record::SubSched(x) => c.walks.sub_sched(x),
+            Record::SubSchedNames(names) => match c.walks.subs.last() {
+                Some((last, _)) => c.sub_names.push((last.state.sched_kva, names)),
+                None => {
+                    return Err(out_of_order(n, "a sub-scheduler's names before any sub-scheduler record"));
+                }
+            },
             Record::SubSchedsEnd(w) => c.walks.sub_scheds_end(w),
             Record::ScxTask(t) => c.walks.scx_task(t),
             Record::ScxTasksEnd(w) => c.walks.scx_tasks_end(w),
