@@ -88,6 +88,17 @@ pub trait PhysMem {
         Ok(value)
     }
 
+    /// The `len` bytes at `pa` borrowed where this memory holds them contiguously in host
+    /// memory (a mapped file, a buffer): the bytes [`PhysMem::read`] would fill in, without
+    /// the copy. `None` where it does not (a source that reads by copying, compressed pages,
+    /// a range across a hole or a segment's end); the caller reads them then, and that
+    /// read's answer, value or error, is the one that counts. Readers of many members of one
+    /// object decode them from one borrow instead of one read each.
+    #[inline]
+    fn in_place(&self, _pa: PhysAddr, _len: usize) -> Option<&[u8]> {
+        None
+    }
+
     /// The little-endian integer at `pa`: [`PhysMem::read_obj`] of its [`LeInt::Le`].
     ///
     /// A memory that decodes in place may override this too, to build the `Result` around the
@@ -112,6 +123,10 @@ impl<M: PhysMem + ?Sized> PhysMem for &M {
     #[inline]
     fn read_le<V: LeInt>(&self, pa: PhysAddr) -> Result<V, MemError> {
         (**self).read_le(pa)
+    }
+    #[inline]
+    fn in_place(&self, pa: PhysAddr, len: usize) -> Option<&[u8]> {
+        (**self).in_place(pa, len)
     }
 }
 
@@ -143,6 +158,14 @@ impl<'a> FlatImage<'a> {
     #[must_use]
     pub const fn new(base: PhysAddr, bytes: &'a [u8]) -> Self {
         Self { base, bytes }
+    }
+
+    /// [`PhysMem::in_place`] for as long as the image's bytes are borrowed, not only as long
+    /// as this image.
+    #[inline]
+    #[must_use]
+    pub fn slice(&self, pa: PhysAddr, len: usize) -> Option<&'a [u8]> {
+        window(self.base.0, self.bytes.len(), pa, len).and_then(|r| self.bytes.get(r))
     }
 }
 
@@ -176,6 +199,10 @@ impl PhysMem for FlatImage<'_> {
         obj_in::<V::Le>(self.base, self.bytes, pa)
             .map(V::from_le)
             .ok_or(MemError::NotBacked { pa, len: len_u64(size_of::<V>()) })
+    }
+    #[inline]
+    fn in_place(&self, pa: PhysAddr, len: usize) -> Option<&[u8]> {
+        self.slice(pa, len)
     }
 }
 
@@ -212,6 +239,12 @@ impl PhysMem for RegionSet<'_> {
             .iter()
             .find_map(|&(base, bytes)| obj_in(base, bytes, pa))
             .ok_or(MemError::NotBacked { pa, len: len_u64(size_of::<T>()) })
+    }
+    #[inline]
+    fn in_place(&self, pa: PhysAddr, len: usize) -> Option<&[u8]> {
+        self.regions
+            .iter()
+            .find_map(|&(base, bytes)| window(base.0, bytes.len(), pa, len).and_then(|r| bytes.get(r)))
     }
 }
 
@@ -276,6 +309,45 @@ mod tests {
         assert_eq!(flat.read_obj::<ListHead>(PhysAddr(0x1009)), past);
         assert_eq!(set.read_obj::<ListHead>(PhysAddr(0x1009)), past);
         assert_eq!(plain.read_obj::<ListHead>(PhysAddr(0x1009)), past);
+    }
+
+    /// `in_place` borrows exactly the bytes `read` fills in, and nothing where `read` fails:
+    /// every start and length around both regions' ends and the hole between them.
+    #[test]
+    fn in_place_borrows_what_read_reads_and_nothing_else() {
+        let low: [u8; 16] = core::array::from_fn(|i| i as u8);
+        let high: [u8; 8] = core::array::from_fn(|i| 0x80 | i as u8);
+        let regions = [(PhysAddr(0x1000), &low[..]), (PhysAddr(0x1010), &high[..])];
+        let set = RegionSet::new(&regions);
+        let flat = FlatImage::new(PhysAddr(0x1000), &low);
+        for at in 0xff8..0x1020 {
+            for len in 0..20usize {
+                let pa = PhysAddr(at);
+                let mut buf = [0u8; 20];
+                for (name, m) in [("flat", &flat as &dyn InPlace), ("regions", &set), ("&flat", &&flat)] {
+                    let read = m.read_into(pa, &mut buf[..len]).then_some(&buf[..len]);
+                    assert_eq!(m.borrow(pa, len), read, "{name} at {at:#x} len {len}");
+                }
+            }
+        }
+        // A region's bytes are borrowed in place, not copied; a read across the two is not.
+        assert_eq!(set.in_place(PhysAddr(0x1010), 8), Some(&high[..]));
+        assert_eq!(set.in_place(PhysAddr(0x100c), 8), None);
+        assert!(set.read(PhysAddr(0x100c), &mut [0u8; 8]).is_err(), "a value never straddles regions");
+    }
+
+    /// The two calls the test above compares, object safe.
+    trait InPlace {
+        fn read_into(&self, pa: PhysAddr, buf: &mut [u8]) -> bool;
+        fn borrow(&self, pa: PhysAddr, len: usize) -> Option<&[u8]>;
+    }
+    impl<M: PhysMem> InPlace for M {
+        fn read_into(&self, pa: PhysAddr, buf: &mut [u8]) -> bool {
+            self.read(pa, buf).is_ok()
+        }
+        fn borrow(&self, pa: PhysAddr, len: usize) -> Option<&[u8]> {
+            self.in_place(pa, len)
+        }
     }
 
     #[test]

@@ -253,6 +253,17 @@ impl PhysMem for ElfCore {
             }
         }
     }
+
+    /// Inside one segment: a slice of the map.
+    fn in_place(&self, pa: PhysAddr, len: usize) -> Option<&[u8]> {
+        let seg = self.segment(pa.get())?;
+        let start = seg.offset.checked_add(pa.get() - seg.pa)?;
+        let end = start.checked_add(u64::try_from(len).ok()?)?;
+        if end > seg.offset.saturating_add(seg.len) {
+            return None;
+        }
+        self.map.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+    }
 }
 
 #[cfg(test)]
@@ -357,6 +368,22 @@ mod tests {
             assert_eq!(c.read_le::<u64>(PhysAddr(pa)), read, "at {pa:#x}");
         }
         assert_eq!(c.read_le::<u64>(PhysAddr(0x100c)), Ok(0x0202_0202_0101_0101));
+        // A borrow in place is the bytes `read` fills in, inside one segment only (a range
+        // across two adjacent segments is read, not borrowed: they need not be adjacent in
+        // the file).
+        let bytes = core(&[(0x1000, &a), (0x1010, &b)]);
+        let memory = crate::source::Memory::Elf(ElfCore::from_bytes(&bytes, Path::new("mem")).unwrap());
+        for pa in 0xff8..0x1028 {
+            for len in 0..12usize {
+                let mut buf = [0u8; 12];
+                let read = c.read(PhysAddr(pa), &mut buf[..len]).is_ok().then_some(&buf[..len]);
+                let one_segment =
+                    [0x1000, 0x1010].iter().any(|&s| (s..s + 16).contains(&pa) && pa + len as u64 <= s + 16);
+                let want = if one_segment { read } else { None };
+                assert_eq!(c.in_place(PhysAddr(pa), len), want, "at {pa:#x} len {len}");
+                assert_eq!(memory.in_place(PhysAddr(pa), len), want, "through Memory at {pa:#x} len {len}");
+            }
+        }
     }
 
     #[test]

@@ -182,4 +182,13 @@ impl PhysMem for Memory {
             Self::Process(p) => p.read_obj(pa),
         }
     }
+    // The mapped sources lend their bytes; the others copy (kdump pages are decompressed,
+    // /proc/kcore and a process are read by system call).
+    fn in_place(&self, pa: PhysAddr, len: usize) -> Option<&[u8]> {
+        match self {
+            Self::Elf(e) => e.in_place(pa, len),
+            Self::Raw(r) => r.in_place(pa, len),
+            Self::Kdump(_) | Self::Live(_) | Self::Process(_) => None,
+        }
+    }
 }

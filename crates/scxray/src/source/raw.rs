@@ -59,6 +59,9 @@ impl PhysMem for RawImage {
     fn read_obj<T: FromBytes + IntoBytes>(&self, pa: PhysAddr) -> Result<T, MemError> {
         FlatImage::new(PhysAddr(self.base), &self.map).read_obj(pa)
     }
+    fn in_place(&self, pa: PhysAddr, len: usize) -> Option<&[u8]> {
+        FlatImage::new(PhysAddr(self.base), &self.map).slice(pa, len)
+    }
 }
 
 #[cfg(test)]
