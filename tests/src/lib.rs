@@ -829,6 +829,7 @@ impl GuestBuilder {
             },
             limits: Limits::DEFAULT,
             poison: Vec::new(),
+            lends: true,
             map: self.map,
         }
     }
@@ -840,6 +841,7 @@ impl GuestBuilder {
 pub struct KitMem<'a> {
     image: FlatImage<'a>,
     poison: &'a [Range<u64>],
+    lends: bool,
     /// Physical reads made so far.
     pub reads: Cell<u64>,
 }
@@ -852,6 +854,16 @@ impl PhysMem for KitMem<'_> {
             return Err(MemError::Unavailable { pa });
         }
         self.image.read(pa, buf)
+    }
+    /// Lent when [`TestGuest::lends`] and no poison lies in the range (a poisoned byte is one
+    /// a read must fail on), counted as one read.
+    fn in_place(&self, pa: PhysAddr, len: usize) -> Option<&[u8]> {
+        let end = pa.0.saturating_add(len as u64);
+        if !self.lends || self.poison.iter().any(|r| pa.0 < r.end && r.start < end) {
+            return None;
+        }
+        self.reads.set(self.reads.get() + 1);
+        self.image.in_place(pa, len)
     }
 }
 
@@ -901,6 +913,10 @@ pub struct TestGuest {
     pub limits: Limits,
     /// Physical ranges whose reads fail.
     pub poison: Vec<Range<u64>>,
+    /// Whether the memory lends its bytes in place ([`PhysMem::in_place`]) outside the
+    /// poison, as a mapped dump does (the default); off, every value is read and copied, as
+    /// from a kdump or a live guest.
+    pub lends: bool,
 }
 
 impl TestGuest {
@@ -935,6 +951,7 @@ impl TestGuest {
         let mem = KitMem {
             image: FlatImage::new(PhysAddr(self.mem_base), &self.mem),
             poison: &self.poison,
+            lends: self.lends,
             reads: Cell::new(0),
         };
         let tr = LinearTranslator::new(&self.ranges);

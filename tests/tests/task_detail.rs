@@ -71,6 +71,45 @@ fn every_member_reads_its_own_value() {
     assert_eq!((d.runnable_at, d.slice, d.dsq_vtime), (Some(4_294_937_296), Some(20_000_000), Some(77)));
 }
 
+/// The detail decoded from the task's bytes lent in place (a mapped dump) is the detail
+/// read member by member (a memory that only copies: a kdump, a live guest), on tasks
+/// that sleep, wait on a DSQ and run.
+#[test]
+fn lent_bytes_decode_as_member_reads_do() {
+    let mut b = GuestBuilder::new(debian_7_3_amd64(), 2, 1);
+    b.attach_scheduler(0, 1);
+    let sleeping = b.add_task(10, b"sleeper");
+    let queued = b.add_task(11, b"queued");
+    let d = b.local_dsq(1);
+    b.enqueue(d, queued);
+    b.set_see_flags(queued, 0x401);
+    let dsq = b.see(queued).at(b.layout.see.unwrap().dsq.unwrap());
+    b.write_u64(dsq, d.0);
+    let running = b.add_task(12, b"runner");
+    b.set_curr(0, running);
+    let mut g = b.build();
+    for t in [sleeping, queued, running] {
+        let lent = g.with(|gg| (gg.read_task_detail(t), gg.mem.reads.get()));
+        g.lends = false;
+        let copied = g.with(|gg| (gg.read_task_detail(t), gg.mem.reads.get()));
+        g.lends = true;
+        assert_eq!(lent.0, copied.0, "task {t:?}");
+        assert!(lent.0.is_ok());
+        // Lent: one borrow of the task, plus the DSQ's id of a queued task. Copied: a read
+        // per member.
+        let dsq_id = u64::from(t == queued);
+        assert_eq!(
+            (lent.1, copied.1 > 10),
+            (1 + dsq_id, true),
+            "task {t:?}: {} / {} reads",
+            lent.1,
+            copied.1
+        );
+    }
+    let q = g.with(|gg| gg.read_task_detail(queued)).unwrap();
+    assert_eq!((q.pid, q.scx_flags, q.dsq_kva, q.dsq_id), (11, 0x401, Some(d), Some(0x8000_0000_0000_0002)));
+}
+
 /// Each member made unreadable in turn (its physical bytes poisoned): the detail fails with
 /// that member's own error, at its own address, and no member before it fails instead.
 #[test]

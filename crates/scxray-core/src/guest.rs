@@ -206,44 +206,87 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
         self.mem.read_le(pa).ok()
     }
 
-    /// The span one translation of `kva` answers for ([`Translate::translate_span`]), for
-    /// the reads of an object's members through [`Guest::read_le_in`] and
-    /// [`Guest::read_bytes_in`]; `None` when the translator promises none or `kva` does not
-    /// translate (each member is then read, and fails, the checked way).
+    /// The span one translation of `kva` answers for ([`Translate::translate_span`]); `None`
+    /// when the translator promises none or `kva` does not translate.
     #[inline]
     pub(crate) fn span_of(&self, kva: VirtAddr) -> Option<LinearRange> {
         self.translator.translate_span(self.mem, kva).ok().and_then(|(_, span)| span)
     }
 
-    /// [`Guest::read_le`] of a member inside `span` (see [`Guest::span_of`]): its physical
-    /// address is derived from the span instead of translated again. A member outside the
-    /// span, or whose read there fails, is read the checked way, so the value or the error
-    /// is the one [`Guest::read_le`] gives (same field, same address).
+    /// The `len` bytes at `kva` borrowed from the memory ([`PhysMem::in_place`]) when one
+    /// translation's span covers them all and the memory lends them; `None` otherwise, and
+    /// the caller reads them (whose answer, value or error, is the one that counts).
+    #[inline]
+    pub fn in_place(&self, kva: VirtAddr, len: usize) -> Option<&'a [u8]> {
+        let pa = self.span_of(kva)?.apply_len(kva, u64::try_from(len).ok()?)?;
+        self.mem.in_place(pa, len)
+    }
+
+    /// What one translation of an object at `kva` gives the reads of its members
+    /// ([`Guest::read_le_in`], [`Guest::read_bytes_in`]): the span `kva` lies in and, when
+    /// the span covers `kva + window.start .. kva + window.end` and the memory holds those
+    /// bytes in place ([`PhysMem::in_place`]), those bytes borrowed. Without either, every
+    /// member is read, and fails, the checked way.
+    #[inline]
+    pub(crate) fn near(&self, kva: VirtAddr, window: core::ops::Range<u32>) -> Near<'a> {
+        self.near_in(kva, window, self.span_of(kva))
+    }
+
+    /// [`Guest::near`] with the span `kva` lies in already known (a span answers for every
+    /// address in it, so one translation serves every object inside it).
+    #[inline]
+    pub(crate) fn near_in(
+        &self,
+        kva: VirtAddr,
+        window: core::ops::Range<u32>,
+        span: Option<LinearRange>,
+    ) -> Near<'a> {
+        let bytes = span.as_ref().and_then(|s| {
+            let start = kva.0.checked_add(u64::from(window.start)).map(VirtAddr)?;
+            let len = window.end.checked_sub(window.start)?;
+            let pa = s.apply_len(start, u64::from(len))?;
+            Some((start, self.mem.in_place(pa, usize::try_from(len).ok()?)?))
+        });
+        Near { span, bytes }
+    }
+
+    /// [`Guest::read_le`] of a member of the object `near` was made for: decoded from its
+    /// borrowed bytes when it lies inside them, else at the address its span derives (no
+    /// translation), else the checked way. A member outside both, or whose read fails, is
+    /// read the checked way, so the value or the error is the one [`Guest::read_le`] gives
+    /// (same field, same address); the borrowed bytes are the ones a read would copy.
     #[inline]
     pub(crate) fn read_le_in<V: LeInt>(
         &self,
         kva: VirtAddr,
-        span: Option<&LinearRange>,
+        near: &Near<'_>,
         field: Field,
     ) -> Result<V, ReadError> {
+        if let Some(v) = near.le(kva) {
+            return Ok(v);
+        }
         let len = u64::try_from(size_of::<V::Le>()).unwrap_or(u64::MAX);
-        match span.and_then(|r| r.apply_len(kva, len)).map(|pa| self.mem.read_le(pa)) {
+        match near.span.as_ref().and_then(|r| r.apply_len(kva, len)).map(|pa| self.mem.read_le(pa)) {
             Some(Ok(v)) => Ok(v),
             _ => self.read_le(kva, field),
         }
     }
 
-    /// [`Guest::read_bytes`] of a member inside `span`, as [`Guest::read_le_in`] reads an
-    /// integer: one read at the derived address, else the checked page-by-page read.
+    /// [`Guest::read_bytes`] of a member of the object `near` was made for, as
+    /// [`Guest::read_le_in`] reads an integer.
     pub(crate) fn read_bytes_in(
         &self,
         kva: VirtAddr,
         buf: &mut [u8],
-        span: Option<&LinearRange>,
+        near: &Near<'_>,
         field: Field,
     ) -> Result<(), ReadError> {
+        if let Some(b) = near.borrowed(kva, buf.len()) {
+            buf.copy_from_slice(b);
+            return Ok(());
+        }
         let len = u64::try_from(buf.len()).unwrap_or(u64::MAX);
-        match span.and_then(|r| r.apply_len(kva, len)).map(|pa| self.mem.read(pa, buf)) {
+        match near.span.as_ref().and_then(|r| r.apply_len(kva, len)).map(|pa| self.mem.read(pa, buf)) {
             Some(Ok(())) => Ok(()),
             _ => self.read_bytes(kva, buf, field),
         }
@@ -303,6 +346,32 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
     /// kernel's own modular `unsigned long` arithmetic (on arm64 the offset is "negative").
     pub fn per_cpu_ptr(&self, base: VirtAddr, cpu: u32) -> Result<Option<VirtAddr>, ReadError> {
         Ok(self.per_cpu_offset(cpu)?.map(|off| base.wrapping_add(off)))
+    }
+}
+
+/// What one translation of an object's address gives the reads of its members: see
+/// [`Guest::near`].
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Near<'a> {
+    /// The linear span the object's address lies in.
+    span: Option<LinearRange>,
+    /// The object's bytes from this address on, borrowed from the memory.
+    bytes: Option<(VirtAddr, &'a [u8])>,
+}
+
+impl<'a> Near<'a> {
+    /// The `len` borrowed bytes at `kva`, when they lie inside the borrowed window.
+    #[inline]
+    pub(crate) fn borrowed(&self, kva: VirtAddr, len: usize) -> Option<&'a [u8]> {
+        let (start, bytes) = self.bytes?;
+        let off = usize::try_from(kva.checked_offset_from(start)?).ok()?;
+        bytes.get(off..off.checked_add(len)?)
+    }
+
+    /// The little-endian integer at `kva`, when it lies inside the borrowed window.
+    #[inline]
+    pub(crate) fn le<V: LeInt>(&self, kva: VirtAddr) -> Option<V> {
+        self.borrowed(kva, size_of::<V::Le>()).and_then(|b| V::Le::read_from_bytes(b).ok()).map(V::from_le)
     }
 }
 

@@ -130,7 +130,7 @@ pub use sample::{
     WatchdogTimeoutAt,
 };
 pub use symbols::{BpfSymbols, KernelSymbols, PerCpuOffsets, SchedGlobals, Symbol};
-pub use task::{DsqId, TaskDetail};
+pub use task::{DsqId, TaskDetail, TaskDetails};
 pub use tlb::CachedTranslate;
 pub use translate::{AddressKind, LinearRange, LinearTranslator, Translate, TranslateError};
 pub use visit::Visitor;

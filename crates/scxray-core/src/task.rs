@@ -3,12 +3,14 @@
 
 use crate::addr::VirtAddr;
 use crate::error::{Field, ReadCause, ReadError};
-use crate::guest::Guest;
-use crate::layout::LayoutGroup;
-use crate::memory::PhysMem;
+use crate::guest::{Guest, Near};
+use crate::layout::{LayoutGroup, SeeLayout, TaskLayout};
+use crate::memory::{LeInt, PhysMem};
 use crate::output::Comm;
-use crate::translate::Translate;
+use crate::translate::{LinearRange, Translate};
+use core::cell::Cell;
 use core::fmt;
+use core::ops::Range;
 
 /// `SCX_DSQ_FLAG_BUILTIN`: bit 63 marks the kernel's built-in DSQ ids.
 pub const DSQ_FLAG_BUILTIN: u64 = 1 << 63;
@@ -138,43 +140,69 @@ pub struct TaskDetail {
     pub dsq_vtime: Option<u64>,
 }
 
-impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
+impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
+    /// Reads a task's detail: [`TaskDetails::read`] (which see), for one task.
+    pub fn read_task_detail(&self, kva: VirtAddr) -> Result<TaskDetail, ReadError> {
+        self.task_details().read(kva)
+    }
+
+    /// The reader of many tasks' detail: what every task's read shares worked out once.
+    #[must_use]
+    pub fn task_details(&self) -> TaskDetails<'a, M, T> {
+        let window = match (self.layout.task, self.layout.see) {
+            (Some(tl), Some(sl)) => detail_window(&tl, &sl),
+            _ => 0..0,
+        };
+        TaskDetails { guest: *self, window, last_span: Cell::new(None) }
+    }
+}
+
+/// Reads tasks' detail ([`Guest::task_details`]); the bytes of a `task_struct` its members
+/// lie in are worked out once, from the layout.
+#[derive(Debug)]
+pub struct TaskDetails<'a, M: ?Sized, T: ?Sized> {
+    guest: Guest<'a, M, T>,
+    /// From the first member read to the end of the last, from the task's address.
+    window: Range<u32>,
+    /// The span the last task translated in: the next task inside it (every task of the
+    /// direct map or the linear map) needs no translation.
+    last_span: Cell<Option<LinearRange>>,
+}
+
+impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> TaskDetails<'a, M, T> {
     /// Reads a task's detail. The pid, comm and `scx.flags` are required (an error when
     /// unreadable); every optional member is read only when the layout has it, and an optional
     /// member that cannot be read is an error too (the task is then not trustworthy).
     ///
-    /// The task's address is translated once ([`Guest::span_of`]) and every member inside
-    /// that translation's span is read at the address it derives; a member outside it, or
-    /// one that fails there, is read and translated on its own, so each value and error is
-    /// the one a read of that member alone gives.
-    pub fn read_task_detail(&self, kva: VirtAddr) -> Result<TaskDetail, ReadError> {
+    /// The task's address is translated once ([`Guest::near`]): the members are decoded from
+    /// the task's bytes borrowed in place where the memory lends them, else each member
+    /// inside that translation's span is read at the address it derives; a member outside
+    /// it, or one that fails there, is read and translated on its own, so each value and
+    /// error is the one a read of that member alone gives.
+    pub fn read(&self, kva: VirtAddr) -> Result<TaskDetail, ReadError> {
+        let g = &self.guest;
         let missing =
             |group| ReadError { field: Field::TaskPid, kva, cause: ReadCause::MissingLayout(group) };
-        let tl = self.layout.task.ok_or(missing(LayoutGroup::Task))?;
-        let see_l = self.layout.see.ok_or(missing(LayoutGroup::See))?;
-        let span = self.span_of(kva);
-        let span = span.as_ref();
-        let id = self.read_task_identity_in(kva, span)?;
+        let tl = g.layout.task.ok_or(missing(LayoutGroup::Task))?;
+        let see_l = g.layout.see.ok_or(missing(LayoutGroup::See))?;
+        let near = &g.near_in(kva, self.window.clone(), self.span(kva));
+        if let Some(detail) = self.decode_borrowed(kva, &tl, &see_l, near) {
+            return Ok(detail);
+        }
+        let id = g.read_task_identity_in(kva, near)?;
         let see = kva.member(tl.scx, Field::SeeFlags)?;
         let at = |base: VirtAddr, off: u32, f: Field| base.member(off, f);
         let opt_u32 = |base, off: Option<u32>, f| {
-            off.map(|o| self.read_le_in::<u32>(at(base, o, f)?, span, f)).transpose()
+            off.map(|o| g.read_le_in::<u32>(at(base, o, f)?, near, f)).transpose()
         };
         let opt_i32 = |base, off: Option<u32>, f| {
-            off.map(|o| self.read_le_in::<i32>(at(base, o, f)?, span, f)).transpose()
+            off.map(|o| g.read_le_in::<i32>(at(base, o, f)?, near, f)).transpose()
         };
         let opt_u64 = |base, off: Option<u32>, f| {
-            off.map(|o| self.read_le_in::<u64>(at(base, o, f)?, span, f)).transpose()
+            off.map(|o| g.read_le_in::<u64>(at(base, o, f)?, near, f)).transpose()
         };
         let dsq_kva = opt_u64(see, see_l.dsq, Field::SeeDsq)?.map(VirtAddr);
-        // The id of the DSQ the task names; a task caught mid-migration may name one whose
-        // list no longer holds it, and a freed DSQ may not translate: that is not an error.
-        let dsq_id = match (dsq_kva, self.layout.dsq) {
-            (Some(d), Some(dl)) if d.0 != 0 => {
-                d.member(dl.id, Field::DsqId).and_then(|a| self.read_le::<u64>(a, Field::DsqId)).ok()
-            }
-            _ => None,
-        };
+        let dsq_id = self.dsq_id(dsq_kva);
         Ok(TaskDetail {
             kva,
             pid: id.pid,
@@ -183,11 +211,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             state: opt_u32(kva, tl.state, Field::TaskState)?,
             on_rq: opt_i32(kva, tl.on_rq, Field::TaskOnRq)?,
             cpus_ptr: opt_u64(kva, tl.cpus_ptr, Field::TaskCpusPtr)?.map(VirtAddr),
-            scx_flags: self.read_le_in::<u32>(
-                at(see, see_l.flags, Field::SeeFlags)?,
-                span,
-                Field::SeeFlags,
-            )?,
+            scx_flags: g.read_le_in::<u32>(at(see, see_l.flags, Field::SeeFlags)?, near, Field::SeeFlags)?,
             dsq_kva,
             dsq_id,
             ops_state: opt_u64(see, see_l.ops_state, Field::SeeOpsState)?,
@@ -200,6 +224,121 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
             dsq_vtime: opt_u64(see, see_l.dsq_vtime, Field::SeeDsqVtime)?,
         })
     }
+
+    /// The span `kva` lies in: the last task's when it covers `kva`, else translated.
+    #[inline]
+    fn span(&self, kva: VirtAddr) -> Option<LinearRange> {
+        if let Some(span) = self.last_span.get().filter(|s| s.apply(kva).is_some()) {
+            return Some(span);
+        }
+        let span = self.guest.span_of(kva);
+        if span.is_some() {
+            self.last_span.set(span);
+        }
+        span
+    }
+
+    /// [`Guest::in_place`] through the span the tasks are read in (a task's CPU mask lies
+    /// inside the task, or beside the others').
+    #[inline]
+    pub fn in_place(&self, kva: VirtAddr, len: usize) -> Option<&'a [u8]> {
+        let pa = self.span(kva)?.apply_len(kva, u64::try_from(len).ok()?)?;
+        self.guest.mem.in_place(pa, len)
+    }
+
+    /// The whole detail decoded from the task's borrowed bytes, with no read that can fail
+    /// but the DSQ's id (read as [`Self::read`] reads it); `None` when any member is not in
+    /// them, and [`Self::read`] reads member by member. The values are those bytes, which
+    /// are the ones the member reads would copy.
+    #[inline]
+    fn decode_borrowed(
+        &self,
+        kva: VirtAddr,
+        tl: &TaskLayout,
+        sl: &SeeLayout,
+        near: &Near<'_>,
+    ) -> Option<TaskDetail> {
+        let at = |off: u32| kva.0.checked_add(u64::from(off)).map(VirtAddr);
+        let see = |off: Option<u32>| off.map(|o| tl.scx.checked_add(o));
+        // Some(None): the layout lacks the member; None: not in the borrowed bytes.
+        fn member<V: LeInt>(near: &Near<'_>, at: Option<Option<VirtAddr>>) -> Option<Option<V>> {
+            match at {
+                None => Some(None),
+                Some(kva) => near.le(kva?).map(Some),
+            }
+        }
+        let task = |off: Option<u32>| off.map(at);
+        let scx = |off: Option<u32>| see(off).map(|o| o.and_then(at));
+        let comm: [u8; 16] = near.borrowed(at(tl.comm)?, 16)?.try_into().ok()?;
+        let dsq_kva = member::<u64>(near, scx(sl.dsq))?.map(VirtAddr);
+        Some(TaskDetail {
+            kva,
+            pid: near.le(at(tl.pid)?)?,
+            comm: Comm(comm),
+            tgid: member(near, task(tl.tgid))?,
+            state: member(near, task(tl.state))?,
+            on_rq: member(near, task(tl.on_rq))?,
+            cpus_ptr: member::<u64>(near, task(tl.cpus_ptr))?.map(VirtAddr),
+            scx_flags: near.le(at(tl.scx.checked_add(sl.flags)?)?)?,
+            dsq_kva,
+            dsq_id: self.dsq_id(dsq_kva),
+            ops_state: member(near, scx(sl.ops_state))?,
+            ddsp_dsq_id: member(near, scx(sl.ddsp_dsq_id))?,
+            weight: member(near, scx(sl.weight))?,
+            sticky_cpu: member(near, scx(sl.sticky_cpu))?,
+            holding_cpu: member(near, scx(sl.holding_cpu))?,
+            runnable_at: member(near, scx(sl.runnable_at))?,
+            slice: member(near, scx(sl.slice))?,
+            dsq_vtime: member(near, scx(sl.dsq_vtime))?,
+        })
+    }
+
+    /// The id of the DSQ a task names; a task caught mid-migration may name one whose list
+    /// no longer holds it, and a freed DSQ may not translate: that is not an error.
+    fn dsq_id(&self, dsq: Option<VirtAddr>) -> Option<u64> {
+        let g = &self.guest;
+        match (dsq, g.layout.dsq) {
+            (Some(d), Some(dl)) if d.0 != 0 => {
+                d.member(dl.id, Field::DsqId).and_then(|a| g.read_le::<u64>(a, Field::DsqId)).ok()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The bytes from the first of `members` (offset, size) to the end of the last; empty when
+/// there are none or an end overflows.
+pub(crate) fn window(members: impl IntoIterator<Item = (u32, u32)>) -> Range<u32> {
+    let mut window: Option<Range<u32>> = None;
+    for (off, size) in members {
+        let Some(end) = off.checked_add(size) else { return 0..0 };
+        window = Some(window.map_or(off..end, |w| w.start.min(off)..w.end.max(end)));
+    }
+    window.unwrap_or(0..0)
+}
+
+/// The bytes of a `task_struct` that [`TaskDetails::read`] reads members of.
+fn detail_window(tl: &TaskLayout, sl: &SeeLayout) -> Range<u32> {
+    let see = |off: Option<u32>, size: u32| off.map(|o| (tl.scx.saturating_add(o), size));
+    let members = [
+        Some((tl.pid, 4)),
+        Some((tl.comm, 16)),
+        tl.tgid.map(|o| (o, 4)),
+        tl.state.map(|o| (o, 4)),
+        tl.on_rq.map(|o| (o, 4)),
+        tl.cpus_ptr.map(|o| (o, 8)),
+        see(Some(sl.flags), 4),
+        see(sl.dsq, 8),
+        see(sl.ops_state, 8),
+        see(sl.ddsp_dsq_id, 8),
+        see(sl.weight, 4),
+        see(sl.sticky_cpu, 4),
+        see(sl.holding_cpu, 4),
+        see(sl.runnable_at, 8),
+        see(sl.slice, 8),
+        see(sl.dsq_vtime, 8),
+    ];
+    window(members.into_iter().flatten())
 }
 
 #[cfg(test)]

@@ -2,13 +2,13 @@
 
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::error::{Field, ReadError};
-use crate::guest::Guest;
+use crate::guest::{Guest, Near};
 use crate::layout::{LayoutGroup, RqLayout, ScxRqLayout};
 use crate::limits::{Limit, ListBudget, queue_slack};
 use crate::memory::PhysMem;
 use crate::output::{Comm, CpuScx, DsqOrigin, ListWalk, Pass, Problem, TaskEntry, TaskIdentity};
 use crate::symbols::Symbol;
-use crate::translate::{LinearRange, Translate};
+use crate::translate::Translate;
 use crate::visit::Visitor;
 use crate::walk::list::{Node, walk_list};
 
@@ -132,24 +132,28 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'_, M, T> {
     /// A task's pid and comm (`comm` is 16 raw bytes: a hostile one need not end in NUL
     /// nor be UTF-8).
     pub fn read_task_identity(&self, kva: VirtAddr) -> Result<TaskIdentity, ReadError> {
-        self.read_task_identity_in(kva, self.span_of(kva).as_ref())
+        let near = self.layout.task.map_or_else(Near::default, |tl| {
+            let ends = [(tl.pid, 4), (tl.comm, 16)];
+            self.near(kva, crate::task::window(ends))
+        });
+        self.read_task_identity_in(kva, &near)
     }
 
-    /// [`Self::read_task_identity`] through `span`, the translation of the task's address
-    /// (see [`Guest::span_of`]): the same values and errors, one translation for the task.
+    /// [`Self::read_task_identity`] through `near`, the translation of the task's address
+    /// (see [`Guest::near`]): the same values and errors, one translation for the task.
     pub(crate) fn read_task_identity_in(
         &self,
         kva: VirtAddr,
-        span: Option<&LinearRange>,
+        near: &Near<'_>,
     ) -> Result<TaskIdentity, ReadError> {
         let tl = self.layout.task.ok_or(ReadError {
             field: Field::TaskPid,
             kva,
             cause: crate::error::ReadCause::MissingLayout(LayoutGroup::Task),
         })?;
-        let pid = self.read_le_in::<i32>(kva.member(tl.pid, Field::TaskPid)?, span, Field::TaskPid)?;
+        let pid = self.read_le_in::<i32>(kva.member(tl.pid, Field::TaskPid)?, near, Field::TaskPid)?;
         let mut comm = [0u8; 16];
-        self.read_bytes_in(kva.member(tl.comm, Field::TaskComm)?, &mut comm, span, Field::TaskComm)?;
+        self.read_bytes_in(kva.member(tl.comm, Field::TaskComm)?, &mut comm, near, Field::TaskComm)?;
         Ok(TaskIdentity { kva, pid, comm: Comm(comm) })
     }
 
