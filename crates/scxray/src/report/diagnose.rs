@@ -6,8 +6,9 @@
 use super::schema::{ExitInfo, GlobalState, Hex, ScxFlags, TaskComm, TaskReport};
 use crate::kernel::btf::{EnumConstants, KernelTypes};
 use crate::walk::{EventCounts, ExitReads, GlobalReads, Place, TaskReads};
+use foldhash::{HashMap, HashMapExt};
 use scxray_core::DsqId;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -156,8 +157,8 @@ pub fn place_name(p: &Place) -> String {
 }
 
 /// Builds each task's report. What tasks share (flags decoded, a CPU list, a DSQ's name,
-/// a place) is made once per distinct value and shared, not formatted again for every task
-/// (a machine's tasks have a few dozen distinct ones among them).
+/// the places it was found on) is made once per distinct value and shared, not formatted
+/// again for every task (a machine's tasks have a few dozen distinct ones among them).
 #[derive(Debug)]
 pub struct TaskReports<'s> {
     /// `enum scx_ent_flags`.
@@ -168,8 +169,10 @@ pub struct TaskReports<'s> {
     nr_cpus: u32,
     decoded: HashMap<u32, Arc<ScxFlags>>,
     cpu_lists: HashMap<&'s [u64], Arc<str>>,
+    /// The last mask's list: consecutive tasks share one mask's allocation (`TaskReads`).
+    last_cpu_list: Option<(&'s Arc<[u64]>, Arc<str>)>,
     dsq_names: HashMap<u64, Arc<str>>,
-    places: HashMap<Place, Arc<str>>,
+    found_on: HashMap<&'s [Place], Arc<[Arc<str>]>>,
 }
 
 impl<'s> TaskReports<'s> {
@@ -182,17 +185,27 @@ impl<'s> TaskReports<'s> {
             nr_cpus,
             decoded: HashMap::new(),
             cpu_lists: HashMap::new(),
+            last_cpu_list: None,
             dsq_names: HashMap::new(),
-            places: HashMap::new(),
+            found_on: HashMap::new(),
         }
     }
 
     /// The report of a task from its detail and the places it was found on.
-    pub fn report(&mut self, t: &'s TaskReads, found_on: &[Place]) -> TaskReport {
+    pub fn report(&mut self, t: &'s TaskReads, found_on: &'s [Place]) -> TaskReport {
         let d = &t.detail;
-        let Self { flags, jiffies, nr_cpus, decoded, cpu_lists, dsq_names, places } = self;
+        let Self { flags, jiffies, nr_cpus, decoded, cpu_lists, last_cpu_list, dsq_names, found_on: lists } =
+            self;
         let mut dsq_name =
             |raw: u64| dsq_names.entry(raw).or_insert_with(|| DsqId::decode(raw).to_string().into()).clone();
+        let mut cpu_list_of = |w: &'s Arc<[u64]>| match last_cpu_list {
+            Some((last, list)) if Arc::ptr_eq(last, w) => list.clone(),
+            _ => {
+                let list = cpu_lists.entry(w).or_insert_with(|| cpu_list(w, *nr_cpus).into()).clone();
+                *last_cpu_list = Some((w, list.clone()));
+                list
+            }
+        };
         TaskReport {
             kva: Hex(d.kva.0),
             pid: d.pid,
@@ -215,13 +228,11 @@ impl<'s> TaskReports<'s> {
             runnable_age_jiffies: d.runnable_at.zip(*jiffies).map(|(r, j)| j.wrapping_sub(r) as i64),
             slice: d.slice,
             dsq_vtime: d.dsq_vtime,
-            cpus_allowed: t.cpus_allowed.value().map(|w| {
-                cpu_lists.entry(w.as_slice()).or_insert_with(|| cpu_list(w, *nr_cpus).into()).clone()
-            }),
-            found_on: found_on
-                .iter()
-                .map(|p| places.entry(*p).or_insert_with(|| place_name(p).into()).clone())
-                .collect(),
+            cpus_allowed: t.cpus_allowed.value().map(&mut cpu_list_of),
+            found_on: lists
+                .entry(found_on)
+                .or_insert_with(|| found_on.iter().map(|p| Arc::from(place_name(p))).collect())
+                .clone(),
             bpf_place: None,
             bpf_storage: Vec::new(),
         }

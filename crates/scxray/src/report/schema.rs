@@ -629,8 +629,9 @@ pub struct TaskReport {
     pub dsq_vtime: Option<u64>,
     /// Allowed CPUs (`cpus_ptr`), as a list (shared by the tasks with the same mask).
     pub cpus_allowed: Option<Arc<str>>,
-    /// Where scxray found it: `scx_tasks`, `runnable cpu N`, `curr cpu N`, a DSQ label.
-    pub found_on: Vec<Arc<str>>,
+    /// Where scxray found it: `scx_tasks`, `runnable cpu N`, `curr cpu N`, a DSQ label
+    /// (shared by the tasks found on the same places).
+    pub found_on: Arc<[Arc<str>]>,
     /// Where it waits in the scheduler's BPF state (`qa.fifos[2] (#0)`), when it waits
     /// outside the kernel's DSQs and a BPF place holds it.
     #[serde(skip_serializing_if = "Option::is_none", default)]

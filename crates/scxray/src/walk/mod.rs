@@ -20,7 +20,7 @@ pub use global::GlobalReads;
 pub use read::Reading;
 pub use sample::{HostSample, Sampler};
 pub use sched::{EventCounts, ExitReads, Root, SchedNames};
-pub use tasks::{FoundTask, Place, TaskReads};
+pub use tasks::{FoundTask, Place, Places, TaskReads};
 pub use walks::Walks;
 
 use crate::target::Target;

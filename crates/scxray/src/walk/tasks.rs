@@ -3,10 +3,12 @@
 
 use super::read::{Reader, Reading};
 use super::walks::Walks;
-use scxray_core::{DsqOrigin, Field, ReadError, TaskDetail, TaskIdentity, VirtAddr};
+use foldhash::{HashMap, HashMapExt};
+use scxray_core::{DsqOrigin, Field, ReadError, TaskDetail, TaskDetails, TaskIdentity, VirtAddr};
 use scxray_wire::TaskRecord;
-use std::collections::HashMap;
+use smallvec::{SmallVec, smallvec};
 use std::collections::hash_map::Entry;
+use std::sync::Arc;
 
 /// Where a walk found a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,13 +23,17 @@ pub enum Place {
     ScxTasks,
 }
 
+/// The places a task was found on: `scx_tasks` and at most one or two more for a sound
+/// machine, inline; any number on a damaged one.
+pub type Places = SmallVec<[Place; 2]>;
+
 /// A task any walk found, with where, and its detail as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundTask {
     /// `task_struct` address.
     pub kva: VirtAddr,
     /// Every place it was found, in walk order.
-    pub found_on: Vec<Place>,
+    pub found_on: Places,
     /// Its detail, or why it could not be read.
     pub detail: Result<TaskReads, ReadError>,
 }
@@ -37,8 +43,9 @@ pub struct FoundTask {
 pub struct TaskReads {
     /// The scalars of `task_struct` and `sched_ext_entity`.
     pub detail: TaskDetail,
-    /// The allowed-CPUs mask `cpus_ptr` points to, as 64-bit words.
-    pub cpus_allowed: Reading<Vec<u64>>,
+    /// The allowed-CPUs mask `cpus_ptr` points to, as 64-bit words: one allocation shared
+    /// by consecutive tasks with the same mask (on most machines, nearly all of them).
+    pub cpus_allowed: Reading<Arc<[u64]>>,
 }
 
 /// Every task any walker found, once, in first-seen order, with the places it was found on
@@ -48,7 +55,7 @@ pub struct TaskReads {
 pub(super) fn read(r: &Reader<'_>, walks: Walks<VirtAddr>) -> (Vec<FoundTask>, Walks<TaskRecord>) {
     // Each task's index in `order`: one hash lookup per place, one small list per task.
     let mut index: HashMap<VirtAddr, usize> = HashMap::with_capacity(walks.tasks.len());
-    let mut order: Vec<(VirtAddr, Vec<Place>)> = Vec::with_capacity(walks.tasks.len());
+    let mut order: Vec<(VirtAddr, Places)> = Vec::with_capacity(walks.tasks.len());
     let mut note = |kva: VirtAddr, place: Place| match index.entry(kva) {
         Entry::Occupied(e) => {
             if let Some((_, places)) = order.get_mut(*e.get()) {
@@ -58,7 +65,7 @@ pub(super) fn read(r: &Reader<'_>, walks: Walks<VirtAddr>) -> (Vec<FoundTask>, W
         }
         Entry::Vacant(e) => {
             e.insert(order.len());
-            order.push((kva, vec![place]));
+            order.push((kva, smallvec![place]));
             order.len() - 1
         }
     };
@@ -76,15 +83,16 @@ pub(super) fn read(r: &Reader<'_>, walks: Walks<VirtAddr>) -> (Vec<FoundTask>, W
         entries.extend(ts.iter().map(|&t| note(t, Place::Dsq(h.origin))));
     }
     entries.extend(walks.tasks.iter().map(|&t| note(t, Place::ScxTasks)));
+    let details = r.guest().task_details();
+    let mut masks = Masks::default();
     let found: Vec<FoundTask> = order
         .into_iter()
         .map(|(kva, found_on)| FoundTask {
             kva,
             found_on,
-            detail: r
-                .guest()
-                .read_task_detail(kva)
-                .map(|detail| TaskReads { cpus_allowed: cpus_allowed(r, &detail), detail }),
+            detail: details
+                .read(kva)
+                .map(|detail| TaskReads { cpus_allowed: masks.read(r, &details, &detail), detail }),
         })
         .collect();
     // The identity of a task whose detail failed, read at its first list entry.
@@ -105,10 +113,50 @@ pub(super) fn read(r: &Reader<'_>, walks: Walks<VirtAddr>) -> (Vec<FoundTask>, W
     (found, walks)
 }
 
-/// The allowed-CPUs mask of a task, `nr_cpu_ids` bits.
-fn cpus_allowed(r: &Reader<'_>, d: &TaskDetail) -> Reading<Vec<u64>> {
-    match d.cpus_ptr.filter(|p| p.0 != 0) {
-        None => Reading::Absent,
-        Some(p) => r.words(p, r.target().nr_cpus().div_ceil(64) as usize, Field::TaskCpusMask),
+/// The tasks' allowed-CPUs masks as read, the last one kept to be shared.
+#[derive(Default)]
+struct Masks {
+    last: Option<Arc<[u64]>>,
+}
+
+impl Masks {
+    /// The allowed-CPUs mask of a task, `nr_cpu_ids` bits: decoded in place where the
+    /// memory lends its bytes, the last task's allocation when it is the same mask.
+    fn read<M, T>(
+        &mut self,
+        r: &Reader<'_>,
+        details: &TaskDetails<'_, M, T>,
+        d: &TaskDetail,
+    ) -> Reading<Arc<[u64]>>
+    where
+        M: scxray_core::PhysMem + ?Sized,
+        T: scxray_core::Translate + ?Sized,
+    {
+        let Some(p) = d.cpus_ptr.filter(|p| p.0 != 0) else { return Reading::Absent };
+        let words = r.target().nr_cpus().div_ceil(64) as usize;
+        let le = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or_default());
+        let same = |bytes: &[u8], last: &[u64]| {
+            last.len() == words && bytes.chunks_exact(8).zip(last).all(|(b, &w)| le(b) == w)
+        };
+        match words.checked_mul(8).and_then(|len| details.in_place(p, len)) {
+            Some(bytes) => match &self.last {
+                Some(last) if same(bytes, last) => Reading::Value(last.clone()),
+                _ => Reading::Value(self.keep(bytes.chunks_exact(8).map(le).collect())),
+            },
+            None => match r.words(p, words, Field::TaskCpusMask) {
+                Reading::Value(w) => match &self.last {
+                    Some(last) if **last == *w => Reading::Value(last.clone()),
+                    _ => Reading::Value(self.keep(w.into())),
+                },
+                Reading::Absent => Reading::Absent,
+                Reading::Failed(e) => Reading::Failed(e),
+            },
+        }
+    }
+
+    /// `mask`, kept as the last one.
+    fn keep(&mut self, mask: Arc<[u64]>) -> Arc<[u64]> {
+        self.last = Some(mask.clone());
+        mask
     }
 }
