@@ -80,7 +80,7 @@ impl Report {
         );
         let mut caps_fired = w.caps_fired();
         caps_fired.extend(s.bpf.iter().flat_map(super::caps::bpf_caps_fired));
-        let mut tasks = Vec::new();
+        let mut tasks = Vec::with_capacity(s.tasks.len());
         let mut unreadable_tasks = Vec::new();
         for t in &s.tasks {
             match &t.detail {

@@ -96,16 +96,14 @@ pub(super) fn read(r: &Reader<'_>, walks: Walks<VirtAddr>) -> (Vec<FoundTask>, W
         })
         .collect();
     // The identity of a task whose detail failed, read at its first list entry.
-    let mut read_alone: Vec<Option<Result<TaskIdentity, ReadError>>> = vec![None; found.len()];
+    // (Few: kept by index, not one slot per task.)
+    let mut read_alone: HashMap<usize, Result<TaskIdentity, ReadError>> = HashMap::new();
     let mut entries = entries.into_iter();
     let walks = walks.map_tasks(|kva| {
         let i = entries.next().filter(|&i| found.get(i).is_some_and(|t| t.kva == kva));
         let identity = match (i, i.and_then(|i| found.get(i)).map(|t| &t.detail)) {
             (_, Some(Ok(d))) => Ok(TaskIdentity { kva, pid: d.detail.pid, comm: d.detail.comm }),
-            (Some(i), _) => read_alone
-                .get_mut(i)
-                .map(|slot| *slot.get_or_insert_with(|| r.guest().read_task_identity(kva)))
-                .unwrap_or_else(|| r.guest().read_task_identity(kva)),
+            (Some(i), _) => *read_alone.entry(i).or_insert_with(|| r.guest().read_task_identity(kva)),
             (None, _) => r.guest().read_task_identity(kva),
         };
         TaskRecord { kva, identity }
