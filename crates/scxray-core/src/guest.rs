@@ -368,6 +368,12 @@ impl<'a> Near<'a> {
         bytes.get(off..off.checked_add(len)?)
     }
 
+    /// The borrowed window, from the address it was asked from.
+    #[inline]
+    pub(crate) fn lent(&self) -> Option<&'a [u8]> {
+        self.bytes.map(|(_, b)| b)
+    }
+
     /// The little-endian integer at `kva`, when it lies inside the borrowed window.
     #[inline]
     pub(crate) fn le<V: LeInt>(&self, kva: VirtAddr) -> Option<V> {

@@ -3,7 +3,7 @@
 
 use crate::addr::VirtAddr;
 use crate::error::{Field, ReadCause, ReadError};
-use crate::guest::{Guest, Near};
+use crate::guest::Guest;
 use crate::layout::{LayoutGroup, SeeLayout, TaskLayout};
 use crate::memory::{LeInt, PhysMem};
 use crate::output::Comm;
@@ -11,6 +11,7 @@ use crate::translate::{LinearRange, Translate};
 use core::cell::Cell;
 use core::fmt;
 use core::ops::Range;
+use zerocopy::FromBytes;
 
 /// `SCX_DSQ_FLAG_BUILTIN`: bit 63 marks the kernel's built-in DSQ ids.
 pub const DSQ_FLAG_BUILTIN: u64 = 1 << 63;
@@ -153,7 +154,11 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
             (Some(tl), Some(sl)) => detail_window(&tl, &sl),
             _ => 0..0,
         };
-        TaskDetails { guest: *self, window, last_span: Cell::new(None) }
+        let in_window = match (self.layout.task, self.layout.see) {
+            (Some(tl), Some(sl)) => InWindow::new(&tl, &sl, window.start),
+            _ => None,
+        };
+        TaskDetails { guest: *self, window, in_window, last_span: Cell::new(None) }
     }
 }
 
@@ -164,6 +169,9 @@ pub struct TaskDetails<'a, M: ?Sized, T: ?Sized> {
     guest: Guest<'a, M, T>,
     /// From the first member read to the end of the last, from the task's address.
     window: Range<u32>,
+    /// Where each member lies in the window; `None` when an offset overflows (every task
+    /// is then read member by member, and fails as its reads do).
+    in_window: Option<InWindow>,
     /// The span the last task translated in: the next task inside it (every task of the
     /// direct map or the linear map) needs no translation.
     last_span: Cell<Option<LinearRange>>,
@@ -186,7 +194,7 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> TaskDetails<'a, M, T> {
         let tl = g.layout.task.ok_or(missing(LayoutGroup::Task))?;
         let see_l = g.layout.see.ok_or(missing(LayoutGroup::See))?;
         let near = &g.near_in(kva, self.window.clone(), self.span(kva));
-        if let Some(detail) = self.decode_borrowed(kva, &tl, &see_l, near) {
+        if let Some(detail) = near.lent().and_then(|lent| self.decode_lent(kva, lent)) {
             return Ok(detail);
         }
         let id = g.read_task_identity_in(kva, near)?;
@@ -246,50 +254,34 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> TaskDetails<'a, M, T> {
         self.guest.mem.in_place(pa, len)
     }
 
-    /// The whole detail decoded from the task's borrowed bytes, with no read that can fail
-    /// but the DSQ's id (read as [`Self::read`] reads it); `None` when any member is not in
-    /// them, and [`Self::read`] reads member by member. The values are those bytes, which
-    /// are the ones the member reads would copy.
+    /// The whole detail decoded from the task's bytes lent in place (`lent`, from
+    /// `kva + window.start`), with no read that can fail but the DSQ's id (read as
+    /// [`Self::read`] reads it); `None` when a member is not in them, and [`Self::read`]
+    /// reads member by member. The values are those bytes, the ones the member reads copy.
     #[inline]
-    fn decode_borrowed(
-        &self,
-        kva: VirtAddr,
-        tl: &TaskLayout,
-        sl: &SeeLayout,
-        near: &Near<'_>,
-    ) -> Option<TaskDetail> {
-        let at = |off: u32| kva.0.checked_add(u64::from(off)).map(VirtAddr);
-        let see = |off: Option<u32>| off.map(|o| tl.scx.checked_add(o));
-        // Some(None): the layout lacks the member; None: not in the borrowed bytes.
-        fn member<V: LeInt>(near: &Near<'_>, at: Option<Option<VirtAddr>>) -> Option<Option<V>> {
-            match at {
-                None => Some(None),
-                Some(kva) => near.le(kva?).map(Some),
-            }
-        }
-        let task = |off: Option<u32>| off.map(at);
-        let scx = |off: Option<u32>| see(off).map(|o| o.and_then(at));
-        let comm: [u8; 16] = near.borrowed(at(tl.comm)?, 16)?.try_into().ok()?;
-        let dsq_kva = member::<u64>(near, scx(sl.dsq))?.map(VirtAddr);
+    fn decode_lent(&self, kva: VirtAddr, lent: &[u8]) -> Option<TaskDetail> {
+        let at = self.in_window.as_ref()?;
+        let comm: [u8; 16] = lent.get(at.comm..at.comm.checked_add(16)?)?.try_into().ok()?;
+        let dsq_kva = opt_le::<u64>(lent, at.dsq)?.map(VirtAddr);
         Some(TaskDetail {
             kva,
-            pid: near.le(at(tl.pid)?)?,
+            pid: le(lent, at.pid)?,
             comm: Comm(comm),
-            tgid: member(near, task(tl.tgid))?,
-            state: member(near, task(tl.state))?,
-            on_rq: member(near, task(tl.on_rq))?,
-            cpus_ptr: member::<u64>(near, task(tl.cpus_ptr))?.map(VirtAddr),
-            scx_flags: near.le(at(tl.scx.checked_add(sl.flags)?)?)?,
+            tgid: opt_le(lent, at.tgid)?,
+            state: opt_le(lent, at.state)?,
+            on_rq: opt_le(lent, at.on_rq)?,
+            cpus_ptr: opt_le::<u64>(lent, at.cpus_ptr)?.map(VirtAddr),
+            scx_flags: le(lent, at.scx_flags)?,
             dsq_kva,
             dsq_id: self.dsq_id(dsq_kva),
-            ops_state: member(near, scx(sl.ops_state))?,
-            ddsp_dsq_id: member(near, scx(sl.ddsp_dsq_id))?,
-            weight: member(near, scx(sl.weight))?,
-            sticky_cpu: member(near, scx(sl.sticky_cpu))?,
-            holding_cpu: member(near, scx(sl.holding_cpu))?,
-            runnable_at: member(near, scx(sl.runnable_at))?,
-            slice: member(near, scx(sl.slice))?,
-            dsq_vtime: member(near, scx(sl.dsq_vtime))?,
+            ops_state: opt_le(lent, at.ops_state)?,
+            ddsp_dsq_id: opt_le(lent, at.ddsp_dsq_id)?,
+            weight: opt_le(lent, at.weight)?,
+            sticky_cpu: opt_le(lent, at.sticky_cpu)?,
+            holding_cpu: opt_le(lent, at.holding_cpu)?,
+            runnable_at: opt_le(lent, at.runnable_at)?,
+            slice: opt_le(lent, at.slice)?,
+            dsq_vtime: opt_le(lent, at.dsq_vtime)?,
         })
     }
 
@@ -304,6 +296,69 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> TaskDetails<'a, M, T> {
             _ => None,
         }
     }
+}
+
+/// The offset of each member [`TaskDetails::read`] reads from the start of its window.
+#[derive(Clone, Copy, Debug)]
+struct InWindow {
+    pid: usize,
+    comm: usize,
+    scx_flags: usize,
+    tgid: Option<usize>,
+    state: Option<usize>,
+    on_rq: Option<usize>,
+    cpus_ptr: Option<usize>,
+    dsq: Option<usize>,
+    ops_state: Option<usize>,
+    ddsp_dsq_id: Option<usize>,
+    weight: Option<usize>,
+    sticky_cpu: Option<usize>,
+    holding_cpu: Option<usize>,
+    runnable_at: Option<usize>,
+    slice: Option<usize>,
+    dsq_vtime: Option<usize>,
+}
+
+impl InWindow {
+    /// The members' offsets from `start`; `None` when one overflows or lies before it.
+    fn new(tl: &TaskLayout, sl: &SeeLayout, start: u32) -> Option<Self> {
+        let rel = |off: u32| usize::try_from(off.checked_sub(start)?).ok();
+        // Some(None): the layout lacks the member; None: its offset overflows.
+        let task = |off: Option<u32>| off.map_or(Some(None), |o| rel(o).map(Some));
+        let see =
+            |off: Option<u32>| off.map_or(Some(None), |o| tl.scx.checked_add(o).and_then(rel).map(Some));
+        Some(Self {
+            pid: rel(tl.pid)?,
+            comm: rel(tl.comm)?,
+            scx_flags: rel(tl.scx.checked_add(sl.flags)?)?,
+            tgid: task(tl.tgid)?,
+            state: task(tl.state)?,
+            on_rq: task(tl.on_rq)?,
+            cpus_ptr: task(tl.cpus_ptr)?,
+            dsq: see(sl.dsq)?,
+            ops_state: see(sl.ops_state)?,
+            ddsp_dsq_id: see(sl.ddsp_dsq_id)?,
+            weight: see(sl.weight)?,
+            sticky_cpu: see(sl.sticky_cpu)?,
+            holding_cpu: see(sl.holding_cpu)?,
+            runnable_at: see(sl.runnable_at)?,
+            slice: see(sl.slice)?,
+            dsq_vtime: see(sl.dsq_vtime)?,
+        })
+    }
+}
+
+/// The little-endian integer at `at` of `bytes`, when all of it is there.
+#[inline]
+fn le<V: LeInt>(bytes: &[u8], at: usize) -> Option<V> {
+    let b = bytes.get(at..at.checked_add(size_of::<V::Le>())?)?;
+    V::Le::read_from_bytes(b).ok().map(V::from_le)
+}
+
+/// A member the layout may lack: `Some(None)` when it does, `None` when it is not in `bytes`.
+#[inline]
+fn opt_le<V: LeInt>(bytes: &[u8], at: Option<usize>) -> Option<Option<V>> {
+    at.map(|at| le(bytes, at)).map_or(Some(None), |v| v.map(Some))
 }
 
 /// The bytes from the first of `members` (offset, size) to the end of the last; empty when
