@@ -141,9 +141,17 @@ impl<T> Walks<T> {
         if let Some(w) = &self.subs_walk {
             list(&mut out, || "the sub-scheduler tree".into(), w);
         }
-        list(&mut out, || "scx_tasks".into(), &self.tasks_walk);
+        out.extend(scx_tasks_cap(&self.tasks_walk));
         out
     }
+}
+
+/// The cap that cut the `scx_tasks` walk `w`, when one did (what `scxray tasks` states, in
+/// the words of `dump`).
+pub fn scx_tasks_cap(w: &ListWalk) -> Option<CapFired> {
+    let mut out = Vec::new();
+    list(&mut out, || "scx_tasks".into(), w);
+    out.pop()
 }
 
 fn fixed(out: &mut Vec<CapFired>, walk: String, limit: Limit, value: u32) {

@@ -1,7 +1,8 @@
 //! The report stage: the owned report of one walk (machine facts, scheduler, per-CPU state,
 //! every DSQ, task lists, and what was absent or truncated and why), built from the walk
 //! stage's data without reading guest memory; serialised as JSON ([`schema`], `scxray.dump/2`)
-//! or rendered as [`text`]; what [`diagnose`] derives; and the [`diff`] of two reports.
+//! or rendered as [`text`]; what [`diagnose`] derives; the [`diff`] of two reports; and the
+//! [`tasks`] list (`scx_tasks` alone, `scxray.tasks/1`) with its text.
 
 pub mod bpf;
 mod bpf_text;
@@ -11,6 +12,7 @@ pub mod diagnose;
 pub mod diff;
 mod parts;
 pub mod schema;
+pub mod tasks;
 pub mod text;
 mod unread;
 

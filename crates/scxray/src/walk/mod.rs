@@ -4,7 +4,8 @@
 //! scheduler names and cgroup paths, exit info, event counters, the global state. A read
 //! that failed is kept as its [`scxray_core::ReadError`] ([`Reading::Failed`]). After this
 //! stage nothing reads guest memory. [`Sampler`] takes the
-//! lighter sample a watch takes again and again (`scxray_core::Sample`).
+//! lighter sample a watch takes again and again (`scxray_core::Sample`); [`scx_tasks::read`]
+//! walks `scx_tasks` alone, with each task's detail (`scxray tasks`).
 
 pub mod bpf;
 mod collect;
@@ -12,6 +13,7 @@ mod global;
 mod read;
 mod sample;
 mod sched;
+pub mod scx_tasks;
 mod tasks;
 pub mod walks;
 
@@ -20,6 +22,7 @@ pub use global::GlobalReads;
 pub use read::Reading;
 pub use sample::{HostSample, Sampler};
 pub use sched::{EventCounts, ExitReads, Root, SchedNames};
+pub use scx_tasks::{ListedTask, ScxTasksReads};
 pub use tasks::{FoundTask, Place, Places, TaskReads};
 pub use walks::Walks;
 

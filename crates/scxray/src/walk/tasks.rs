@@ -113,14 +113,14 @@ pub(super) fn read(r: &Reader<'_>, walks: Walks<VirtAddr>) -> (Vec<FoundTask>, W
 
 /// The tasks' allowed-CPUs masks as read, the last one kept to be shared.
 #[derive(Default)]
-struct Masks {
+pub(super) struct Masks {
     last: Option<Arc<[u64]>>,
 }
 
 impl Masks {
     /// The allowed-CPUs mask of a task, `nr_cpu_ids` bits: decoded in place where the
     /// memory lends its bytes, the last task's allocation when it is the same mask.
-    fn read<M, T>(
+    pub(super) fn read<M, T>(
         &mut self,
         r: &Reader<'_>,
         details: &TaskDetails<'_, M, T>,

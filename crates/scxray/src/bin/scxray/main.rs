@@ -7,6 +7,7 @@ mod dump;
 mod info;
 mod progress;
 mod read;
+mod tasks;
 mod watch;
 mod watch_tui;
 
@@ -20,6 +21,7 @@ use read::ReadArgs;
 use scxray::Error;
 use scxray::error::exit;
 use std::process::ExitCode;
+use tasks::TasksArgs;
 use watch::WatchArgs;
 
 /// Read a Linux sched_ext scheduler's state out of a VM's memory or a memory dump.
@@ -32,6 +34,7 @@ use watch::WatchArgs;
     version,
     after_long_help = "EXAMPLES:\n  \
         scxray dump guest.core             (symbols and BTF found in the guest's own memory)\n  \
+        scxray tasks guest.core            (the tasks sched_ext owns, one line each, like ps)\n  \
         scxray diff before.core after.core (what is stuck between two dumps; exit 4 if anything)\n  \
         scxray dump guest.core --vmlinux vmlinux-7.3.4+deb13-cloud-amd64\n  \
         scxray dump guest.core --vmlinux vmlinux --format json > state.json\n  \
@@ -63,6 +66,10 @@ struct Cli {
 enum Command {
     /// Walk the scheduler's state and print it.
     Dump(DumpArgs),
+    /// List the tasks sched_ext owns (the kernel's scx_tasks list), one line each like `ps`:
+    /// address, pid, state, scx flags, DSQ, runnable age, comm. Walks that list alone (no CPU,
+    /// DSQ or BPF walks): `dump` for the whole scheduler.
+    Tasks(TasksArgs),
     /// Say what was detected in a dump and how (architecture, release, KASLR, paging, BTF).
     Info(InfoArgs),
     /// Print guest kernel memory at a virtual address or symbol, as 64-bit words (like crash's
@@ -87,6 +94,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     let progress = Progress::start();
     match cli.command {
         Command::Dump(d) => dump::run(&d, &progress),
+        Command::Tasks(t) => tasks::run(&t, &progress),
         Command::Info(i) => info::run(&i, &progress),
         Command::Read(r) => read::run(&r, &progress),
         Command::Diff(d) => diff::run(&d, &progress),
