@@ -255,15 +255,17 @@ fn the_cli_prints_one_line_per_task_and_json_a_task_a_line() {
     assert_eq!(tasks[1]["dsq"], "LOCAL");
     assert_eq!(tasks[1]["runnable_age_jiffies"], 10);
     assert_eq!(tasks[1]["found_on"], serde_json::json!(["scx_tasks"]));
-    // One task a line: each task's line is that task's object alone.
+    // One task a line: each task's line is that task's object alone, as serde encodes the
+    // library's TaskReport.
+    let l = TaskList::build(&configure(&w), Limits::DEFAULT);
     let task_lines: Vec<&str> = json.lines().filter(|l| l.starts_with("{\"kva\":")).collect();
     assert_eq!(task_lines.len(), 4, "{json}");
-    for (line, t) in task_lines.iter().zip(tasks) {
+    for ((line, t), lib) in task_lines.iter().zip(tasks).zip(&l.tasks) {
         let one: Value = serde_json::from_str(line.trim_end_matches(',')).unwrap();
         assert_eq!(&one, t);
+        assert_eq!(one, serde_json::to_value(lib).unwrap());
     }
     // The library writes the same bytes.
-    let l = TaskList::build(&configure(&w), Limits::DEFAULT);
     let mut lib = Vec::new();
     write_json(&l, &mut lib).unwrap();
     lib.push(b'\n');
