@@ -228,24 +228,28 @@ impl Shared {
     }
 }
 
-/// `0x` and `v` in lower-case hex, quoted, as [`Hex`] serialises.
-fn hex_json(o: &mut Vec<u8>, v: u64) {
+/// The digits of `v` in `BASE` (10 or 16, lower case), written at the end of `buf`.
+fn digits<const BASE: u64>(buf: &mut [u8; 20], v: u64) -> &[u8] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = [0u8; 16];
     let mut n = v;
     let mut at = buf.len();
     loop {
         at = at.saturating_sub(1);
-        if let Some(b) = buf.get_mut(at) {
-            *b = DIGITS.get((n & 0xf) as usize).copied().unwrap_or(b'0');
+        if let (Some(b), Some(&d)) = (buf.get_mut(at), DIGITS.get((n % BASE) as usize)) {
+            *b = d;
         }
-        n >>= 4;
+        n /= BASE;
         if n == 0 || at == 0 {
             break;
         }
     }
+    buf.get(at..).unwrap_or_default()
+}
+
+/// `0x` and `v` in lower-case hex, quoted, as [`Hex`] serialises.
+fn hex_json(o: &mut Vec<u8>, v: u64) {
     o.extend_from_slice(b"\"0x");
-    o.extend_from_slice(buf.get(at..).unwrap_or_default());
+    o.extend_from_slice(digits::<16>(&mut [0; 20], v));
     o.push(b'"');
 }
 
@@ -359,16 +363,50 @@ struct Row<'a> {
     comm: &'a dyn std::fmt::Display,
 }
 
+/// `n` spaces.
+fn spaces(o: &mut String, n: usize) {
+    const SPACES: &str = "                                ";
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(SPACES.len());
+        o.push_str(SPACES.get(..k).unwrap_or_default());
+        left -= k;
+    }
+}
+
 /// `s` padded with spaces to `width` characters, on the left (`right`-aligned) or right.
 fn pad(o: &mut String, s: &str, width: usize, right: bool) {
     let fill = width.saturating_sub(s.chars().count());
     if !right {
         o.push_str(s);
     }
-    o.extend(std::iter::repeat_n(' ', fill));
+    spaces(o, fill);
     if right {
         o.push_str(s);
     }
+}
+
+/// ASCII digits as text.
+fn ascii(b: &[u8]) -> &str {
+    std::str::from_utf8(b).unwrap_or("?")
+}
+
+/// A signed number as text (`-` and digits; `+` first too when `plus`) into `buf`.
+fn signed(buf: &mut [u8; 21], v: i64, plus: bool) -> &str {
+    let mut d = [0u8; 20];
+    let body = digits::<10>(&mut d, v.unsigned_abs());
+    let sign: &[u8] = match (v < 0, plus) {
+        (true, _) => b"-",
+        (false, true) => b"+",
+        (false, false) => b"",
+    };
+    let len = sign.len().saturating_add(body.len()).min(buf.len());
+    let (head, tail) = buf.split_at_mut(sign.len().min(len));
+    head.copy_from_slice(sign.get(..head.len()).unwrap_or_default());
+    if let Some(t) = tail.get_mut(..len.saturating_sub(head.len())) {
+        t.copy_from_slice(body.get(..t.len()).unwrap_or_default());
+    }
+    ascii(buf.get(..len).unwrap_or_default())
 }
 
 /// The list as text: a line on the machine and the list, what cut the list short
@@ -434,13 +472,13 @@ pub fn render(l: &TaskList) -> String {
             comm: e,
         }))
         .collect();
-    let digits = |v: i64| {
+    let width_of = |v: i64| {
         let sign = usize::from(v < 0);
         sign.saturating_add(v.unsigned_abs().checked_ilog10().map_or(1, |d| d as usize + 1))
     };
-    let pid_text = |r: &Row<'_>| r.pid.map_or(1, |p| digits(i64::from(p)));
+    let pid_text = |r: &Row<'_>| r.pid.map_or(1, |p| width_of(i64::from(p)));
     // `+12j`: sign, digits, `j`; `-` when unknown.
-    let age_text = |r: &Row<'_>| r.age.map_or(1, |a| digits(a).saturating_add(if a < 0 { 1 } else { 2 }));
+    let age_text = |r: &Row<'_>| r.age.map_or(1, |a| width_of(a).saturating_add(if a < 0 { 1 } else { 2 }));
     let width =
         |head: &str, f: &dyn Fn(&Row<'_>) -> usize| rows.iter().map(f).max().unwrap_or(0).max(head.len());
     let pid = width("PID", &pid_text);
@@ -466,27 +504,37 @@ pub fn render(l: &TaskList) -> String {
     };
     line(&mut o, "TASK", "PID", 'S', "SCX", "FLAGS", "DSQ", "AGE");
     o.push_str("COMM\n");
-    let mut num = String::new();
-    let mut kva = String::new();
-    let mut age_s = String::new();
     for r in &rows {
-        num.clear();
-        kva.clear();
-        age_s.clear();
-        let _ = write!(kva, "{}", r.kva);
-        match r.pid {
-            Some(p) => {
-                let _ = write!(num, "{p}");
-            }
-            None => num.push('?'),
-        }
-        match r.age {
+        let mut hex = [0u8; 20];
+        let kva = digits::<16>(&mut hex, r.kva.0);
+        o.push_str("0x");
+        o.push_str(ascii(kva));
+        spaces(&mut o, 16usize.saturating_sub(kva.len()));
+        o.push(' ');
+        let mut num = [0u8; 21];
+        pad(&mut o, r.pid.map_or("?", |p| signed(&mut num, i64::from(p), false)), pid, true);
+        o.push(' ');
+        o.push(r.state);
+        o.push(' ');
+        pad(&mut o, r.scx, scx, false);
+        o.push(' ');
+        pad(&mut o, r.flags, flags, false);
+        o.push(' ');
+        pad(&mut o, r.dsq, dsq, false);
+        o.push(' ');
+        let unknown = if r.pid.is_some() { "-" } else { "?" };
+        let mut num = [0u8; 21];
+        let a = r.age.map(|a| signed(&mut num, a, true));
+        let a_len = a.map_or(1, |a| a.len().saturating_add(1));
+        spaces(&mut o, age.saturating_sub(a_len));
+        match a {
             Some(a) => {
-                let _ = write!(age_s, "{a:+}j");
+                o.push_str(a);
+                o.push('j');
             }
-            None => age_s.push(if r.pid.is_some() { '-' } else { '?' }),
+            None => o.push_str(unknown),
         }
-        line(&mut o, &kva, &num, r.state, r.scx, r.flags, r.dsq, &age_s);
+        o.push(' ');
         let _ = writeln!(o, "{}", r.comm);
     }
     o
