@@ -16,7 +16,8 @@
 //!    ([`walk::Snapshot`], failed reads kept as their `ReadError`). Nothing after this stage
 //!    reads guest memory.
 //! 5. [`report`]: the `scxray.dump/2` schema, the builder from a snapshot, what is derived
-//!    from it (decoded flags, names, ages), the text renderer, and `diff`.
+//!    from it (decoded flags, names, ages), the text renderer, `diff`, and the task list of
+//!    `scx_tasks` alone (`scxray.tasks/1`, [`report::tasks`], from [`walk::scx_tasks`]).
 //! 6. [`watch`]: a guest sampled again and again ([`walk::Sampler`]) without pausing it: JSON
 //!    lines, a Perfetto trace, triggers (stalls, stuck DSQs, stopped clocks, exit, thresholds)
 //!    and what a trigger captures (a full report, with QMP a consistent dump).
