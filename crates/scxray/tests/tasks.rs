@@ -284,3 +284,25 @@ fn a_file_that_is_no_dump_is_bad_input_as_for_dump() {
     assert_eq!(tasks.status.code(), dump.status.code());
     assert_eq!(tasks.stderr, dump.stderr);
 }
+
+/// A reader that closes the pipe before reading (`scxray dump | head -0`) ends the run
+/// quietly with exit 0: the reader has what it wanted. `print!` panicked there (exit 101).
+#[test]
+fn a_reader_that_closes_the_pipe_early_is_no_error() {
+    let (f, _) = guest(false, None);
+    let w = write_temp("tasks-pipe", &f);
+    for (command, format) in [("dump", "text"), ("dump", "json"), ("tasks", "text"), ("tasks", "json")] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scxray"))
+            .args([command, &w.core, "--system-map", &w.map, "--btf", &w.btf, "--format", format])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before scxray has configured, let alone written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{command} --format {format}: {stderr}");
+        assert!(stderr.is_empty(), "{command} --format {format}: {stderr}");
+    }
+}

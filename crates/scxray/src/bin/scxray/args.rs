@@ -158,25 +158,40 @@ pub fn parse_u64(s: &str) -> Result<u64, String> {
     .map_err(|e| format!("{s}: {e}"))
 }
 
+/// Writes standard output through `write`, buffered. A reader that closed the pipe early
+/// (`scxray dump | head`) has what it wanted: not an error.
+pub fn write_stdout(
+    write: impl FnOnce(&mut std::io::BufWriter<std::io::StdoutLock<'static>>) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::Internal(format!("writing standard output: {e}"))),
+        Ok(()) => Ok(()),
+    }
+}
+
 /// Prints `value` as pretty JSON on standard output, streamed (a big machine's report is tens
 /// of MB: never held as one string).
 pub fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
     use std::io::Write as _;
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    serde_json::to_writer_pretty(&mut out, value)
-        .map_err(|e| Error::Internal(format!("JSON encoding: {e}")))?;
-    writeln!(out)
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::Internal(format!("writing standard output: {e}")))
+    write_stdout(|out| {
+        serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::from)?;
+        writeln!(out)
+    })
+}
+
+/// Prints `text` on standard output.
+pub fn print_text(text: &str) -> Result<(), Error> {
+    use std::io::Write as _;
+    write_stdout(|out| out.write_all(text.as_bytes()))
 }
 
 /// Prints a report in `format`.
 pub fn print_report(report: &scxray::Report, format: Format) -> Result<(), Error> {
     match format {
         Format::Json => print_json(report),
-        Format::Text => {
-            print!("{}", scxray::report::text::render(report));
-            Ok(())
-        }
+        Format::Text => print_text(&scxray::report::text::render(report)),
     }
 }

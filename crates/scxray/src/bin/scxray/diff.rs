@@ -1,6 +1,6 @@
 //! `scxray diff`: what is stuck between two dumps (or two JSON reports) of one guest.
 
-use crate::args::{CapArgs, Format, KernelFiles, print_json};
+use crate::args::{CapArgs, Format, KernelFiles, print_json, print_text};
 use crate::progress::Progress;
 use clap::Args;
 use scxray::report::diff;
@@ -56,7 +56,7 @@ pub fn run(d: &DiffArgs, progress: &Progress) -> Result<(), Error> {
     let diff = diff::diff(&a, &b);
     match d.format {
         Format::Json => print_json(&diff)?,
-        Format::Text => print!("{}", diff::render(&diff)),
+        Format::Text => print_text(&diff::render(&diff))?,
     }
     if !diff.healthy {
         return Err(Error::Stuck);

@@ -1,11 +1,11 @@
 //! `scxray tasks`: the tasks sched_ext owns (`scx_tasks`), one line each, like `ps`.
 
-use crate::args::{CapArgs, Format, KernelArgs};
+use crate::args::{CapArgs, Format, KernelArgs, write_stdout};
 use crate::progress::Progress;
 use clap::Args;
 use scxray::Error;
 use scxray::report::tasks::{TaskList, render, write_json};
-use std::io::{self, BufWriter, Write as _};
+use std::io::{self, Write as _};
 
 #[derive(Args, Debug)]
 #[command(after_long_help = "WHAT IT WALKS:\n  \
@@ -53,16 +53,8 @@ pub fn run(a: &TasksArgs, progress: &Progress) -> Result<(), Error> {
     progress.set("walking scx_tasks");
     let list = TaskList::build(&t, a.caps.limits());
     progress.set("");
-    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let written = match a.format {
-        Format::Json => write_json(&list, &mut out).map_err(io::Error::from).and_then(|()| writeln!(out)),
+    write_stdout(|out| match a.format {
+        Format::Json => write_json(&list, &mut *out).map_err(io::Error::from).and_then(|()| writeln!(out)),
         Format::Text => out.write_all(render(&list).as_bytes()),
-    }
-    .and_then(|()| out.flush());
-    match written {
-        // `scxray tasks | head`: the reader has what it wanted.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::Internal(format!("writing standard output: {e}"))),
-        Ok(()) => Ok(()),
-    }
+    })
 }
