@@ -44,7 +44,15 @@ fuzz_target!(|data: &[u8]| {
         buf.copy_from_slice(src.ok_or(ReadError { field, kva: va, cause: ReadCause::Memory(not_backed) })?);
         Ok(())
     };
-    let _ = read_kallsyms(&info, &read);
-    // 64 MiB of names, 4 M offsets, the token index and table: nothing reads more.
+    if let Ok(table) = read_kallsyms(&info, &read) {
+        // Lookups binary-search kallsyms_seqs_of_names (the rest of the input after the
+        // offsets) or scan: a batch, and names one by one.
+        table.prefetch(&["_stext", "scx_root", "runqueues"]);
+        for name in ["_text", "a", "zzzz", ""] {
+            let _ = table.get(name);
+        }
+    }
+    // 64 MiB of names, 4 M offsets and 4 M sorted indexes, the token index and table:
+    // nothing reads more.
     assert!(bytes_read.get() <= (64 << 20) + 16 * 4_000_000 + 512 + 65536 + 256 + 4);
 });

@@ -175,11 +175,13 @@ impl GuestBuilder {
 
     /// Writes kallsyms tables for `symbols` (runtime addresses) into the image, in the format
     /// of `scripts/kallsyms.c` without compression: token `i` is the single byte `i`, each name
-    /// is a length byte and the bytes of the type character and the name;
-    /// `kallsyms_offsets[i]` is the symbol's distance from the entry itself (7.x). Returns the
-    /// tables' addresses by symbol name, for VMCOREINFO.
+    /// is a length byte and the bytes of the type character and the name, in address order;
+    /// `kallsyms_offsets[i]` is the symbol's distance from the entry itself (7.x), and
+    /// `kallsyms_seqs_of_names` right after it lists the symbols by name (3 bytes each, most
+    /// significant first). Returns the tables' addresses by symbol name, for VMCOREINFO.
     fn write_kallsyms(&mut self, symbols: &BTreeMap<String, u64>) -> Vec<(&'static str, u64)> {
-        let entries: Vec<(&String, u64)> = symbols.iter().map(|(n, &a)| (n, a)).collect();
+        let mut entries: Vec<(&String, u64)> = symbols.iter().map(|(n, &a)| (n, a)).collect();
+        entries.sort_by_key(|&(n, a)| (a, n));
         let mut names = Vec::new();
         for (n, _) in &entries {
             let ty = if n.starts_with('_') && n.ends_with("text") { b'T' } else { b'D' };
@@ -209,6 +211,18 @@ impl GuestBuilder {
                 .unwrap_or_else(|_| panic!("{n} at {a:#x} is beyond kallsyms_offsets' reach"));
             self.write(at, &rel.to_le_bytes());
         }
+        // By name, then address (the order the kernel's binary search relies on).
+        let mut by_name: Vec<usize> = (0..entries.len()).collect();
+        by_name.sort_by_key(|&i| (entries[i].0, entries[i].1, i));
+        let seqs: Vec<u8> =
+            by_name.iter().flat_map(|&i| u32::try_from(i).unwrap().to_be_bytes()[1..].to_vec()).collect();
+        let seqs_va = self.alloc_image_aligned(seqs.len() as u64, 1);
+        assert_eq!(
+            seqs_va.0,
+            offsets_va.0 + 4 * entries.len() as u64,
+            "seqs_of_names right after the offsets"
+        );
+        self.write(seqs_va, &seqs);
         vec![
             ("kallsyms_names", names_va.0),
             ("kallsyms_num_syms", num.0),

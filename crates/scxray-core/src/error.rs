@@ -147,6 +147,8 @@ pub enum Field {
     ArenaObject,
     MapKey,
     MapValue,
+    // Appended with the name-sorted kallsyms lookup.
+    KallsymsSeqsOfNames,
 }
 
 impl Field {
@@ -285,6 +287,7 @@ impl Field {
             Self::ArenaObject => "an arena object",
             Self::MapKey => "a BPF map key",
             Self::MapValue => "a BPF map value",
+            Self::KallsymsSeqsOfNames => "kallsyms_seqs_of_names",
         }
     }
 }
