@@ -203,9 +203,58 @@ fn usize_of(v: u32) -> Result<usize, BtfError> {
     usize::try_from(v).map_err(|_| BtfError::TooManyTypes)
 }
 
+/// FNV-1a, 32 bits: its offset basis.
+const FNV_BASIS: u32 = 0x811c_9dc5;
+/// FNV-1a, 32 bits: its prime.
+const FNV_PRIME: u32 = 0x0100_0193;
+
 /// FNV-1a, 32 bits.
 fn hash(name: &[u8]) -> u32 {
-    name.iter().fold(0x811c_9dc5u32, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+    name.iter().fold(FNV_BASIS, |h, &b| (h ^ u32::from(b)).wrapping_mul(FNV_PRIME))
+}
+
+/// [`hash`] of the string at `off` (what [`str_bytes`] reads), hashed as its end is sought:
+/// one pass over its bytes. Fails as [`str_bytes`] does.
+fn str_hash<'a>(
+    base: Option<&'a Btf<'a>>,
+    strings: &'a [u8],
+    str_start: u32,
+    off: u32,
+) -> Result<u32, BtfError> {
+    let rest = str_rest(base, strings, str_start, off)?;
+    let window = rest.get(..=MAX_STRING_LEN).unwrap_or(rest);
+    let mut h = FNV_BASIS;
+    for &b in window {
+        if b == 0 {
+            return Ok(h);
+        }
+        h = (h ^ u32::from(b)).wrapping_mul(FNV_PRIME);
+    }
+    Err(if window.len() > MAX_STRING_LEN {
+        BtfError::StringTooLong { offset: off }
+    } else {
+        BtfError::UnterminatedString { offset: off }
+    })
+}
+
+/// The raw kinds [`Kind::indexed`] holds, as bits: INT, STRUCT, UNION, ENUM, FWD, TYPEDEF,
+/// VAR, DATASEC, FLOAT and ENUM64.
+const INDEXED_KINDS: u32 =
+    1 << 1 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 8 | 1 << 14 | 1 << 15 | 1 << 16 | 1 << 19;
+
+/// Whether the kind bits of `info` name a kind [`Kind::indexed`] holds.
+pub(crate) fn indexed_raw(info: u32) -> bool {
+    INDEXED_KINDS.checked_shr((info >> 24) & 0x1f).is_some_and(|bits| bits & 1 != 0)
+}
+
+/// `name_off` and `info` of the type record at `off`.
+fn name_and_info(types: &[u8], off: usize, endian: Endian) -> Option<(u32, u32)> {
+    let head = types.get(off..)?.first_chunk::<8>()?;
+    let (name, info) = (head.first_chunk::<4>()?, head.last_chunk::<4>()?);
+    Some(match endian {
+        Endian::Little => (u32::from_le_bytes(*name), u32::from_le_bytes(*info)),
+        Endian::Big => (u32::from_be_bytes(*name), u32::from_be_bytes(*info)),
+    })
 }
 
 /// The local bytes from `off` (combined numbering) to the end of its string section.
@@ -316,6 +365,22 @@ impl<'a> Btf<'a> {
         Some(BtfIndex { words: self.words.as_slice().to_vec(), count: self.count, sections_len: len })
     }
 
+    /// [`Btf::to_index`] without copying: the index this parse built, moved out (copied
+    /// only when this `Btf` borrows its index), or `None` for a split blob.
+    #[cfg(feature = "alloc")]
+    #[must_use]
+    pub fn into_index(self) -> Option<BtfIndex> {
+        if self.base.is_some() {
+            return None;
+        }
+        let sections_len = self.types.len().checked_add(self.strings.len())?;
+        let words = match self.words {
+            Words::Owned(v) => v,
+            Words::Borrowed(w) => w.to_vec(),
+        };
+        Some(BtfIndex { words, count: self.count, sections_len })
+    }
+
     /// The base blob `data` with the `index` an earlier parse of the same bytes built. Only
     /// the header is read again. An index of other bytes of the same section lengths gives
     /// wrong answers, never a panic or an out-of-bounds read: every lookup is checked.
@@ -341,13 +406,19 @@ impl<'a> Btf<'a> {
         let s = sections(data, base.is_none())?;
         let (first_id, str_start) = Self::continuation(base)?;
         let mut words = Vec::new();
-        let (count, named) = walk(s.types, s.endian, first_id, |_, off, _, _| {
+        // The named, indexed types (a few in ten of a kernel's): the table is filled from
+        // them alone.
+        let mut named_list = Vec::new();
+        let (count, named) = walk(s.types, s.endian, first_id, |index, off, kind, name_off| {
             words.push(off);
+            if kind.indexed() && name_off != 0 {
+                named_list.push(index);
+            }
             Ok(())
         })?;
         let cap = usize_of(table_capacity(named)?)?;
         words.resize(words.len().checked_add(cap).ok_or(BtfError::TooManyTypes)?, 0);
-        Self::fill_table(&s, base, str_start, first_id, count, &mut words)?;
+        Self::fill_table(&s, base, str_start, first_id, count, &mut words, Some(&named_list))?;
         Self::finish(s, Words::Owned(words), count, cap, base, first_id, str_start)
     }
 
@@ -372,7 +443,7 @@ impl<'a> Btf<'a> {
             return Err(BtfError::ScratchTooSmall { needed, got });
         }
         let (used, _) = scratch.split_at_mut(needed);
-        Self::fill_table(&s, base, str_start, first_id, count, used)?;
+        Self::fill_table(&s, base, str_start, first_id, count, used, None)?;
         Self::finish(s, Words::Borrowed(used), count, cap, base, first_id, str_start)
     }
 
@@ -389,7 +460,9 @@ impl<'a> Btf<'a> {
         }
     }
 
-    /// Enters every named, indexed type in the hash table after the `count` offsets.
+    /// Enters every named, indexed type in the hash table after the `count` offsets: those of
+    /// `named` (their indexes, when the walk listed them), else of every type. Every record
+    /// was checked by the walk that found the offsets: only its name and kind are read again.
     fn fill_table(
         s: &Sections<'a>,
         base: Option<&'a Btf<'a>>,
@@ -397,18 +470,28 @@ impl<'a> Btf<'a> {
         first_id: u32,
         count: u32,
         words: &mut [u32],
+        named: Option<&[u32]>,
     ) -> Result<(), BtfError> {
         let (offsets, table) = words.split_at_mut(usize_of(count)?);
         let mask = u32::try_from(table.len()).map_err(|_| BtfError::TooManyTypes)?.wrapping_sub(1);
         table.fill(0);
-        for (index, &off) in (0u32..).zip(offsets.iter()) {
-            let type_id = first_id.checked_add(index).ok_or(BtfError::TooManyTypes)?;
-            let head = read_head(s.types, usize_of(off)?, s.endian, type_id)?;
-            if !head.kind.indexed() || head.name_off == 0 {
+        let all = 0..count;
+        let indexes: &mut dyn Iterator<Item = u32> = match named {
+            Some(list) => &mut list.iter().copied(),
+            None => &mut all.into_iter(),
+        };
+        for index in indexes {
+            let off = offsets.get(usize_of(index)?).copied().ok_or(BtfError::TooManyTypes)?;
+            let section_offset = usize_of(off)?;
+            let (name_off, info) = name_and_info(s.types, section_offset, s.endian).ok_or_else(|| {
+                let type_id = first_id.saturating_add(index);
+                BtfError::TruncatedType { type_id, section_offset }
+            })?;
+            if name_off == 0 || !indexed_raw(info) {
                 continue;
             }
-            let name = str_bytes(base, s.strings, str_start, head.name_off)?;
-            let mut slot = hash(name) & mask;
+            let type_id = first_id.checked_add(index).ok_or(BtfError::TooManyTypes)?;
+            let mut slot = str_hash(base, s.strings, str_start, name_off)? & mask;
             loop {
                 let entry = table.get_mut(usize_of(slot)?).ok_or(BtfError::TooManyTypes)?;
                 if *entry == 0 {
@@ -669,5 +752,35 @@ impl<'a> Iterator for TypeIter<'_, 'a> {
         // Past u32::MAX, wrap to 0, which ends the walk.
         self.next = self.next.wrapping_add(1);
         Some(self.btf.type_by_id(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fill step's kind test says what [`Kind::indexed`] says, for every kind value.
+    #[test]
+    fn indexed_raw_matches_the_kinds() {
+        for raw in 0..32u32 {
+            let want = Kind::from_raw(raw).is_some_and(Kind::indexed);
+            assert_eq!(indexed_raw(raw << 24 | 0x00ab_cdef), want, "{raw}");
+        }
+    }
+
+    /// The hash of a string read to its NUL is the hash of its bytes; errors as `str_bytes`.
+    #[test]
+    fn str_hash_hashes_what_str_bytes_reads() {
+        let mut strings = b"\0scx_sched\0a\0".to_vec();
+        for (off, name) in [(1u32, &b"scx_sched"[..]), (11, b"a"), (0, b"")] {
+            assert_eq!(str_hash(None, &strings, 0, off), Ok(hash(name)));
+            assert_eq!(str_bytes(None, &strings, 0, off), Ok(name));
+        }
+        assert_eq!(str_hash(None, &strings, 0, 13), Err(BtfError::StringOutOfBounds { offset: 13 }));
+        strings.pop();
+        assert_eq!(str_hash(None, &strings, 0, 11), Err(BtfError::UnterminatedString { offset: 11 }));
+        let long = [b'x'; MAX_STRING_LEN + 8];
+        assert_eq!(str_hash(None, &long, 0, 0), Err(BtfError::StringTooLong { offset: 0 }));
+        assert_eq!(str_bytes(None, &long, 0, 0).err(), str_hash(None, &long, 0, 0).err());
     }
 }

@@ -503,6 +503,29 @@ fn malformed_headers_and_records_name_the_place() {
     assert!(matches!(Btf::parse_in(&bad, &mut s), Err(BtfError::StringOutOfBounds { offset: 0x00ff_ffff })));
 }
 
+/// The owned parse fills its name table from the named types the walk listed; the scratch
+/// parse from every type: both build the same index, and `into_index` moves what `to_index`
+/// copies.
+#[cfg(feature = "alloc")]
+#[test]
+fn owned_and_scratch_parses_build_the_same_index() {
+    for opts in [Opts::default(), Opts { pnode: !Opts::default().pnode, ..Opts::default() }] {
+        let data = kernel::build(&opts);
+        let owned = Btf::parse(&data).unwrap().to_index().unwrap();
+        let mut scratch = vec![0u32; Btf::scratch_words(&data).unwrap()];
+        let from_scratch = Btf::parse_in(&data, &mut scratch).unwrap().to_index().unwrap();
+        assert_eq!(owned, from_scratch);
+        assert_eq!(Btf::parse(&data).unwrap().into_index().unwrap(), owned);
+        assert_eq!(Btf::parse_in(&data, &mut scratch).unwrap().into_index().unwrap(), owned);
+        let again = Btf::with_index(&data, &owned).unwrap();
+        assert_eq!(
+            again.find_struct("scx_sched").unwrap().map(|t| t.id),
+            Btf::parse(&data).unwrap().find_struct("scx_sched").unwrap().map(|t| t.id)
+        );
+        assert!(again.find_struct("scx_sched").unwrap().is_some());
+    }
+}
+
 /// An index kept apart from the bytes answers like the parse that built it; handed another
 /// blob it is refused, and a damaged one gives wrong answers at worst, never a panic.
 #[cfg(feature = "alloc")]

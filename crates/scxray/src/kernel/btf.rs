@@ -21,7 +21,7 @@ impl KernelBtf {
     /// # Errors
     /// `bytes` is not valid BTF.
     pub fn new(bytes: Vec<u8>) -> Result<Self, BtfError> {
-        let index = Btf::parse(&bytes)?.to_index();
+        let index = Btf::parse(&bytes)?.into_index();
         Ok(Self { bytes, index })
     }
 
