@@ -7,22 +7,10 @@ mod common;
 
 use common::{populated, scxray, temp_dir, write_temp};
 use scxray::report::Report;
-use scxray::{Inputs, Target};
 use scxray_core::{Field, Limits, MemError, PhysAddr, ReadCause, ReadError, VirtAddr};
 use scxray_tests::elf_core::{CoreFiles, CoreSpec};
 use scxray_tests::{AddressScheme, GuestBuilder, KitAddr, kernels};
 use serde_json::Value;
-
-fn configure(w: &common::Written) -> Target {
-    Target::configure(&Inputs {
-        memory: w.core.clone().into(),
-        vmlinux: None,
-        btf: Some(w.btf.clone().into()),
-        system_map: Some(w.map.clone().into()),
-        raw_base: 0,
-    })
-    .unwrap()
-}
 
 fn json(r: &Report) -> Value {
     serde_json::to_value(r).unwrap()
@@ -48,7 +36,7 @@ fn looping_tasks(threads: u32) -> CoreFiles {
 #[test]
 fn nr_threads_sizes_the_scx_tasks_cap() {
     let w = write_temp("nr-threads", &looping_tasks(3000));
-    let t = configure(&w);
+    let t = common::configure(&w);
     let s = scxray::walk::walk(&t, Limits::DEFAULT);
     // 2 nr_threads + 2 per CPU + 1; without nr_threads, the ceiling (4 210 688).
     assert_eq!(s.walks.tasks_walk.cap.value, 2 * 3000 + 2 * 2 + 1, "{:?}", s.walks.tasks_walk);
@@ -58,7 +46,7 @@ fn nr_threads_sizes_the_scx_tasks_cap() {
 #[test]
 fn a_cap_that_fires_is_stated_first_and_in_problems() {
     let w = write_temp("cap-fires", &looping_tasks(3000));
-    let r = Report::build(&configure(&w), Limits::DEFAULT);
+    let r = Report::build(&common::configure(&w), Limits::DEFAULT);
     let line =
         "scx_tasks cut at 6005 nodes (sized from the kernel's count, 3000); raise it with --max-list-nodes N";
     assert_eq!(problems(&r).first().map(String::as_str), Some(line));
@@ -92,7 +80,7 @@ fn an_unreadable_scx_root_is_not_none_attached() {
     b.set_scx_root(bogus);
     let b_layout = b.layout;
     let w = write_temp("root-unreadable", &b.write_core(&CoreSpec::default()));
-    let r = Report::build(&configure(&w), Limits::DEFAULT);
+    let r = Report::build(&common::configure(&w), Limits::DEFAULT);
     let text = scxray::report::text::render(&r);
     let line = text.lines().find(|l| l.starts_with("scheduler")).unwrap();
     // The first member read, in the scx_sched scx_root points to.
@@ -106,7 +94,7 @@ fn an_unreadable_scx_root_is_not_none_attached() {
     let mut b = GuestBuilder::with_scheme(kernels::debian_7_3_amd64(), AddressScheme::x86_kaslr(4), 2, 1);
     b.add_task(1, b"init");
     let w = write_temp("root-null", &b.write_core(&CoreSpec::default()));
-    let text = scxray::report::text::render(&Report::build(&configure(&w), Limits::DEFAULT));
+    let text = scxray::report::text::render(&Report::build(&common::configure(&w), Limits::DEFAULT));
     assert!(text.contains("\nscheduler: none attached\n"), "{text}");
 }
 
@@ -118,7 +106,7 @@ fn unreadable_event_counters_name_the_cpus_missing() {
     b.add_task(1, b"init");
     b.add_global_event_stats(&[[3, 100], [4, 200]]);
     let w = write_temp("events", &b.write_core(&CoreSpec::default()));
-    let t = configure(&w);
+    let t = common::configure(&w);
     let mut s = scxray::walk::walk(&t, Limits::DEFAULT);
     let error = |cpu: u64| ReadError {
         field: Field::EventStat,
@@ -167,7 +155,7 @@ fn a_looping_bucket_chain_lists_each_user_dsq_once_and_is_reported() {
         chain[5].at(u64::from(hash_node)).0,
     );
     let w = write_temp("looping-chain", &b.write_core(&CoreSpec::default()));
-    let r = Report::build(&configure(&w), Limits::DEFAULT);
+    let r = Report::build(&common::configure(&w), Limits::DEFAULT);
     let users: Vec<&str> = r.dsqs.iter().filter(|d| d.kind == "user").map(|d| d.kva.as_str()).collect();
     assert_eq!(users.len(), 40, "{users:?}");
     let u = &json(&r)["user_dsqs"];
@@ -228,7 +216,7 @@ fn an_unreadable_curr_names_what_could_not_be_read() {
     let bogus = VirtAddr(b.scheme().direct_map + (64 << 30));
     b.set_curr(1, bogus);
     let w = write_temp("curr-unreadable", &b.write_core(&CoreSpec::default()));
-    let r = Report::build(&configure(&w), Limits::DEFAULT);
+    let r = Report::build(&common::configure(&w), Limits::DEFAULT);
     let curr = r.cpus[1].curr.as_ref().unwrap();
     assert_eq!(curr.kva.to_string(), format!("{:#x}", bogus.0));
     let e = curr.error.as_deref().unwrap();

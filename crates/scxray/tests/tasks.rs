@@ -8,7 +8,6 @@ mod common;
 use common::{scxray, write_temp};
 use scxray::report::tasks::{TASKS_SCHEMA, TaskList, render, write_json};
 use scxray::report::{Report, TaskReport};
-use scxray::{Inputs, Target};
 use scxray_core::{Cap, Limits, VirtAddr};
 use scxray_tests::elf_core::{CoreFiles, CoreSpec};
 use scxray_tests::{AddressScheme, GuestBuilder, KitAddr, kernels};
@@ -75,17 +74,6 @@ fn guest(unreadable: bool, break_after: Option<usize>) -> (CoreFiles, Vec<u64>) 
     (b.write_core(&CoreSpec::default()), kvas)
 }
 
-fn configure(w: &common::Written) -> Target {
-    Target::configure(&Inputs {
-        memory: w.core.clone().into(),
-        vmlinux: None,
-        btf: Some(w.btf.clone().into()),
-        system_map: Some(w.map.clone().into()),
-        raw_base: 0,
-    })
-    .unwrap()
-}
-
 fn pids(l: &TaskList) -> Vec<(i32, String)> {
     l.tasks.iter().map(|t| (t.pid, t.comm.to_string())).collect()
 }
@@ -94,7 +82,7 @@ fn pids(l: &TaskList) -> Vec<(i32, String)> {
 fn every_task_on_scx_tasks_with_its_flags_dsq_and_age() {
     let (f, kvas) = guest(false, None);
     let w = write_temp("tasks-list", &f);
-    let t = configure(&w);
+    let t = common::configure(&w);
     let l = TaskList::build(&t, Limits::DEFAULT);
     assert_eq!(l.schema, TASKS_SCHEMA);
     assert_eq!(l.jiffies, Some(JIFFIES));
@@ -136,7 +124,7 @@ fn a_cap_that_fires_is_stated_first() {
     let (f, _) = guest(false, None);
     let w = write_temp("tasks-capped", &f);
     let limits = Limits { list_nodes: Cap::Fixed(2), ..Limits::DEFAULT };
-    let l = TaskList::build(&configure(&w), limits);
+    let l = TaskList::build(&common::configure(&w), limits);
     assert_eq!(pids(&l), [(1, "systemd".to_owned()), (101, "stress-ng".to_owned())]);
     assert!(l.truncated && l.scx_tasks.truncated);
     let line = "scx_tasks cut at 2 nodes (a fixed cap); raise it with --max-list-nodes N";
@@ -161,7 +149,7 @@ fn a_task_that_cannot_be_read_is_listed_with_why() {
     let (f, kvas) = guest(true, None);
     let bad = *kvas.last().unwrap();
     let w = write_temp("tasks-unreadable", &f);
-    let l = TaskList::build(&configure(&w), Limits::DEFAULT);
+    let l = TaskList::build(&common::configure(&w), Limits::DEFAULT);
     // The readable ones all listed; the walk went on past the unreadable one.
     assert_eq!(l.tasks.len(), 4);
     assert_eq!(l.scx_tasks.reported, 5);
@@ -196,7 +184,7 @@ fn a_list_that_breaks_says_where_at_the_top() {
     // stress-ng's next is NULL: systemd and stress-ng listed, then the break.
     let (f, kvas) = guest(false, Some(1));
     let w = write_temp("tasks-broken", &f);
-    let l = TaskList::build(&configure(&w), Limits::DEFAULT);
+    let l = TaskList::build(&common::configure(&w), Limits::DEFAULT);
     assert_eq!(pids(&l), [(1, "systemd".to_owned()), (101, "stress-ng".to_owned())]);
     let broken = l.scx_tasks.broken.as_deref().unwrap();
     let node = kvas[1] + 776 + 256;
@@ -257,7 +245,7 @@ fn the_cli_prints_one_line_per_task_and_json_a_task_a_line() {
     assert_eq!(tasks[1]["found_on"], serde_json::json!(["scx_tasks"]));
     // One task a line: each task's line is that task's object alone, as serde encodes the
     // library's TaskReport.
-    let l = TaskList::build(&configure(&w), Limits::DEFAULT);
+    let l = TaskList::build(&common::configure(&w), Limits::DEFAULT);
     let task_lines: Vec<&str> = json.lines().filter(|l| l.starts_with("{\"kva\":")).collect();
     assert_eq!(task_lines.len(), 4, "{json}");
     for ((line, t), lib) in task_lines.iter().zip(tasks).zip(&l.tasks) {

@@ -12,6 +12,21 @@ use crate::target::Target;
 use crate::walk::{Passes, Snapshot, walk_with};
 use scxray_core::Limits;
 
+impl MachineFacts {
+    /// The facts configuration found about `target`'s machine.
+    pub fn of(target: &Target) -> Self {
+        Self {
+            arch: target.arch().to_string(),
+            release: target.release().map(str::to_owned),
+            cpus: target.nr_cpus(),
+            nodes: target.nr_nodes(),
+            paging: target.paging().to_string(),
+            kaslr_offset: hex(target.kaslr_offset()),
+            memory: target.memory().describe(),
+        }
+    }
+}
+
 impl Report {
     /// Walks `target` under `limits` and builds the report of the kernel half (what the
     /// embedded walker over the wire reports too).
@@ -102,15 +117,7 @@ impl Report {
         let bpf = s.bpf.as_ref().map(BpfReport::new);
         Self {
             schema: SCHEMA.into(),
-            machine: MachineFacts {
-                arch: target.arch().to_string(),
-                release: target.release().map(str::to_owned),
-                cpus: target.nr_cpus(),
-                nodes: target.nr_nodes(),
-                paging: target.paging().to_string(),
-                kaslr_offset: hex(target.kaslr_offset()),
-                memory: target.memory().describe(),
-            },
+            machine: MachineFacts::of(target),
             sched_ext,
             scheduler,
             schedulers: root_entry.into_iter().chain(subs).collect(),

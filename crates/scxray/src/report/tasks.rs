@@ -11,9 +11,7 @@
 
 use super::caps::scx_tasks_cap;
 use super::diagnose::{ScxFlagNames, TaskReports};
-use super::schema::{
-    CapFired, Hex, MachineFacts, ScxFlags, TaskRef, TaskReport, WalkEnd, describe_problem, hex,
-};
+use super::schema::{CapFired, Hex, MachineFacts, ScxFlags, TaskRef, TaskReport, WalkEnd, describe_problem};
 use crate::target::Target;
 use crate::walk::scx_tasks::{ScxTasksReads, read};
 use crate::walk::{Place, Reading};
@@ -108,15 +106,7 @@ impl TaskList {
         }
         Self {
             schema: TASKS_SCHEMA.into(),
-            machine: MachineFacts {
-                arch: target.arch().to_string(),
-                release: target.release().map(str::to_owned),
-                cpus: target.nr_cpus(),
-                nodes: target.nr_nodes(),
-                paging: target.paging().to_string(),
-                kaslr_offset: hex(target.kaslr_offset()),
-                memory: target.memory().describe(),
-            },
+            machine: MachineFacts::of(target),
             jiffies: s.jiffies.get(),
             truncated: s.walk.truncated,
             problems,

@@ -74,6 +74,18 @@ pub fn write(dir: &Path, f: &CoreFiles) -> Written {
     }
 }
 
+/// The written guest configured as the CLI does with `--btf` and `--system-map`.
+pub fn configure(w: &Written) -> scxray::Target {
+    scxray::Target::configure(&scxray::Inputs {
+        memory: w.core.clone().into(),
+        vmlinux: None,
+        btf: Some(w.btf.clone().into()),
+        system_map: Some(w.map.clone().into()),
+        raw_base: 0,
+    })
+    .unwrap()
+}
+
 /// Writes core, System.map and BTF to a fresh [`temp_dir`] that lives as long as the result.
 pub fn write_temp(name: &str, f: &CoreFiles) -> Written {
     let dir = temp_dir(name);
