@@ -264,6 +264,17 @@ fn x86_64_5_level_from_vmcoreinfo_alone() {
             "read from the kernel image in memory (__start_BTF)".into(),
         ],
     );
+    // The BTF is the mapped core's own bytes, shared, not a heap copy; the same bytes.
+    let t = scxray::Target::configure(&scxray::Inputs {
+        memory: w.core.clone().into(),
+        vmlinux: None,
+        btf: None,
+        system_map: Some(w.map.clone().into()),
+        raw_base: 0,
+    })
+    .unwrap();
+    assert!(t.btf().is_shared());
+    assert_eq!(t.btf().bytes(), &f.btf[..]);
 }
 
 #[test]

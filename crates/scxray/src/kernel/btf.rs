@@ -2,7 +2,9 @@
 //! offset by its dotted path, a struct's `s64` members. Answers are empty (or `None`) when
 //! the kernel has no such type: an older or newer kernel, not an error.
 
+use crate::source::bytes::SharedBytes;
 use scxray_btf::{Btf, BtfError, BtfIndex};
+use std::ops::Deref;
 
 /// An enum's constants as `(name, bit pattern)`, in BTF order.
 pub type EnumConstants = Vec<(String, u64)>;
@@ -11,8 +13,41 @@ pub type EnumConstants = Vec<(String, u64)>;
 /// the index reads the header only, not the ~150 000 types again).
 #[derive(Debug, Default)]
 pub struct KernelBtf {
-    bytes: Vec<u8>,
+    bytes: BtfBytes,
     index: Option<BtfIndex>,
+}
+
+/// The BTF's bytes: read into memory (a file, a vmlinux's section, a guest that does not lend
+/// its bytes), or the mapped dump's own, shared (megabytes not copied to the heap, and not
+/// faulted in page by page there).
+#[derive(Debug)]
+pub enum BtfBytes {
+    /// Read.
+    Owned(Vec<u8>),
+    /// The mapped source's.
+    Shared(SharedBytes),
+}
+
+impl Default for BtfBytes {
+    fn default() -> Self {
+        Self::Owned(Vec::new())
+    }
+}
+
+impl From<Vec<u8>> for BtfBytes {
+    fn from(v: Vec<u8>) -> Self {
+        Self::Owned(v)
+    }
+}
+
+impl Deref for BtfBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::Owned(v) => v,
+            Self::Shared(s) => s,
+        }
+    }
 }
 
 impl KernelBtf {
@@ -20,9 +55,15 @@ impl KernelBtf {
     ///
     /// # Errors
     /// `bytes` is not valid BTF.
-    pub fn new(bytes: Vec<u8>) -> Result<Self, BtfError> {
+    pub fn new(bytes: impl Into<BtfBytes>) -> Result<Self, BtfError> {
+        let bytes = bytes.into();
         let index = Btf::parse(&bytes)?.into_index();
         Ok(Self { bytes, index })
+    }
+
+    /// Whether the bytes are the mapped dump's own, not a copy.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.bytes, BtfBytes::Shared(_))
     }
 
     /// No BTF beyond a layout the caller already has (a test's guest, an embedder's).

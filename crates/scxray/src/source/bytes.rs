@@ -8,17 +8,18 @@ use crate::error::Error;
 use memmap2::Mmap;
 use std::ops::Deref;
 use std::path::Path;
+use std::sync::Arc;
 use zerocopy::IntoBytes;
 
 /// Read-only bytes of a memory source.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Bytes {
     /// A read-only memory map of a file.
-    Mapped(Mmap),
+    Mapped(Arc<Mmap>),
     /// Bytes already in memory (tests, fuzzing, an embedder that has the dump in RAM), held
     /// 8-byte aligned as a map is: the ELF parser reads headers in place and refuses
     /// misaligned ones, and a `Vec<u8>` has no alignment guarantee (Miri gives 1).
-    Owned(Aligned),
+    Owned(Arc<Aligned>),
 }
 
 /// Bytes in an 8-byte aligned buffer.
@@ -42,7 +43,7 @@ impl Bytes {
         // hostile input they are. A file truncated under the map would fault (SIGBUS);
         // dump files are not truncated while scxray runs, and QEMU's RAM files never shrink.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        Ok(Self::Mapped(map))
+        Ok(Self::Mapped(Arc::new(map)))
     }
 
     /// A copy of `bytes`, 8-byte aligned.
@@ -51,7 +52,31 @@ impl Bytes {
         if let Some(dst) = words.as_mut_bytes().get_mut(..bytes.len()) {
             dst.copy_from_slice(bytes);
         }
-        Self::Owned(Aligned { words, len: bytes.len() })
+        Self::Owned(Arc::new(Aligned { words, len: bytes.len() }))
+    }
+}
+
+impl Bytes {
+    /// `range` of these bytes, held for as long as the result lives (the map or buffer is
+    /// shared, not copied); `None` when `range` runs past the end.
+    pub fn share(&self, range: std::ops::Range<usize>) -> Option<SharedBytes> {
+        self.get(range.clone())?;
+        Some(SharedBytes { bytes: self.clone(), range })
+    }
+}
+
+/// A range of a source's bytes that keeps the source's map or buffer alive: what a reader
+/// of a large region (the kernel's BTF) borrows instead of copying it to the heap.
+#[derive(Debug, Clone)]
+pub struct SharedBytes {
+    bytes: Bytes,
+    range: std::ops::Range<usize>,
+}
+
+impl Deref for SharedBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.bytes.get(self.range.clone()).unwrap_or_default()
     }
 }
 

@@ -2,7 +2,7 @@
 //! segments are indexed by physical address and read from a read-only memory map, never
 //! copied into RAM as a whole.
 
-use super::bytes::Bytes;
+use super::bytes::{Bytes, SharedBytes};
 use super::scan::find_all;
 use crate::error::Error;
 use object::Endianness;
@@ -179,6 +179,22 @@ impl ElfCore {
         )
     }
 
+    /// Where the `len` bytes at `pa` lie in the file, when one segment holds them all.
+    fn file_range(&self, pa: PhysAddr, len: usize) -> Option<std::ops::Range<usize>> {
+        let seg = self.segment(pa.get())?;
+        let start = seg.offset.checked_add(pa.get() - seg.pa)?;
+        let end = start.checked_add(u64::try_from(len).ok()?)?;
+        if end > seg.offset.saturating_add(seg.len) {
+            return None;
+        }
+        Some(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+    }
+
+    /// [`PhysMem::in_place`]'s bytes, held beyond this borrow ([`Bytes::share`]).
+    pub(crate) fn share(&self, pa: PhysAddr, len: usize) -> Option<SharedBytes> {
+        self.map.share(self.file_range(pa, len)?)
+    }
+
     fn segment(&self, pa: u64) -> Option<&Segment> {
         let i = self.segments.partition_point(|s| s.pa <= pa).checked_sub(1)?;
         self.segments.get(i).filter(|s| pa - s.pa < s.len)
@@ -256,13 +272,7 @@ impl PhysMem for ElfCore {
 
     /// Inside one segment: a slice of the map.
     fn in_place(&self, pa: PhysAddr, len: usize) -> Option<&[u8]> {
-        let seg = self.segment(pa.get())?;
-        let start = seg.offset.checked_add(pa.get() - seg.pa)?;
-        let end = start.checked_add(u64::try_from(len).ok()?)?;
-        if end > seg.offset.saturating_add(seg.len) {
-            return None;
-        }
-        self.map.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+        self.map.get(self.file_range(pa, len)?)
     }
 }
 

@@ -162,6 +162,19 @@ impl Memory {
     }
 }
 
+impl Memory {
+    /// The `len` bytes at `pa`, shared with the mapped source for as long as the result lives
+    /// ([`bytes::SharedBytes`]): what [`PhysMem::in_place`] lends, not tied to this borrow.
+    /// `None` where `in_place` has nothing to lend.
+    pub fn share(&self, pa: PhysAddr, len: usize) -> Option<bytes::SharedBytes> {
+        match self {
+            Self::Elf(e) => e.share(pa, len),
+            Self::Raw(r) => r.share(pa, len),
+            Self::Kdump(_) | Self::Live(_) | Self::Process(_) => None,
+        }
+    }
+}
+
 impl PhysMem for Memory {
     fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemError> {
         match self {

@@ -1,7 +1,7 @@
 //! A raw, flat image of guest RAM: a file dumped with `pmemsave`, or the live backing file of
 //! a QEMU `memory-backend-file,share=on` guest (read while the guest runs).
 
-use super::bytes::Bytes;
+use super::bytes::{Bytes, SharedBytes};
 use super::scan::find_all;
 use crate::error::Error;
 use scxray_core::zerocopy::{FromBytes, IntoBytes};
@@ -16,6 +16,12 @@ pub struct RawImage {
 }
 
 impl RawImage {
+    /// [`PhysMem::in_place`]'s bytes, held beyond this borrow ([`Bytes::share`]).
+    pub(crate) fn share(&self, pa: PhysAddr, len: usize) -> Option<SharedBytes> {
+        let start = usize::try_from(pa.0.checked_sub(self.base)?).ok()?;
+        self.map.share(start..start.checked_add(len)?)
+    }
+
     /// Maps `path` read-only. The file may change under us (a live guest): reads then see
     /// torn values, which the walkers treat as the hostile input they are.
     pub fn open(path: &Path, base: u64) -> Result<Self, Error> {

@@ -6,10 +6,11 @@ use super::inputs::{Identity, Inputs};
 use super::read::read_virt;
 use super::setup::{BtfFrom, SetupStep};
 use crate::error::Error;
-use crate::kernel::btf::{KernelBtf, KernelTypes};
+use crate::kernel::btf::{BtfBytes, KernelBtf, KernelTypes};
 use crate::kernel::symbols::SymbolLookup;
 use crate::source::Memory;
 use scxray_core::{Field, Layout, SchedGlobals, VirtAddr};
+use scxray_core::{PhysAddr, Translate};
 use scxray_wire::Translator;
 
 /// The kernel's BTF and the layout resolved from it.
@@ -28,12 +29,12 @@ pub(super) fn load(
     runtime: &SymbolLookup<'_>,
     setup: &mut Vec<SetupStep>,
 ) -> Result<Types, Error> {
-    let (bytes, from) = if let Some(preset) = preset {
-        preset
+    let (bytes, from): (BtfBytes, _) = if let Some((b, from)) = preset {
+        (b.into(), from)
     } else if let Some(p) = &inputs.btf {
-        (std::fs::read(p).map_err(|e| Error::io(p, e))?, BtfFrom::File(p.clone()))
+        (std::fs::read(p).map_err(|e| Error::io(p, e))?.into(), BtfFrom::File(p.clone()))
     } else if let Some(b) = id.vmlinux.as_ref().and_then(|v| v.btf.clone()) {
-        (b, BtfFrom::VmlinuxSection)
+        (b.into(), BtfFrom::VmlinuxSection)
     } else {
         let (Some(start), Some(stop)) = (runtime("__start_BTF"), runtime("__stop_BTF")) else {
             return Err(Error::BadInput("no BTF: pass --btf or a --vmlinux with a .BTF section".into()));
@@ -41,15 +42,41 @@ pub(super) fn load(
         let len = stop.checked_sub(start).filter(|&l| l > 0 && l < 256 << 20).ok_or_else(|| {
             Error::BadInput(format!("__start_BTF {start:#x} / __stop_BTF {stop:#x}: not a plausible range"))
         })?;
-        let mut b = vec![0u8; len as usize];
-        read_virt(memory, translator, VirtAddr(start), &mut b, Field::KernelBtf)
-            .map_err(|e| Error::BadInput(format!("reading the kernel's BTF from memory: {}", e.cause)))?;
-        (b, BtfFrom::KernelImage { len })
+        // Where the kernel image is physically contiguous (it is), a mapped dump's own
+        // bytes are shared, not copied.
+        let shared = contiguous(memory, translator, start, len)
+            .and_then(|pa| memory.share(pa, usize::try_from(len).ok()?));
+        let bytes = match shared {
+            Some(shared) => BtfBytes::Shared(shared),
+            None => {
+                let mut b = vec![0u8; len as usize];
+                read_virt(memory, translator, VirtAddr(start), &mut b, Field::KernelBtf).map_err(|e| {
+                    Error::BadInput(format!("reading the kernel's BTF from memory: {}", e.cause))
+                })?;
+                BtfBytes::Owned(b)
+            }
+        };
+        (bytes, BtfFrom::KernelImage { len })
     };
     setup.push(SetupStep::Btf(from));
     let btf = KernelBtf::new(bytes).map_err(|e| Error::BadInput(format!("BTF: {e}")))?;
     let layout = layout_of(btf.parsed().as_ref())?;
     Ok(Types { btf, layout })
+}
+
+/// The physical address of `len` bytes at `start` when every page of them translates to the
+/// next physical page: one run of physical memory, as a copy page by page would read.
+fn contiguous(memory: &Memory, translator: &Translator, start: u64, len: u64) -> Option<PhysAddr> {
+    const PAGE: u64 = 4096;
+    let first = translator.translate(memory, VirtAddr(start)).ok()?;
+    let mut page = start & !(PAGE - 1);
+    while page < start.checked_add(len)? {
+        let va = page.max(start);
+        let pa = translator.translate(memory, VirtAddr(va)).ok()?;
+        (pa.0.checked_sub(first.0)? == va - start).then_some(())?;
+        page = page.checked_add(PAGE)?;
+    }
+    Some(first)
 }
 
 /// Checks that `btf` is valid and has sched_ext, before anything else is read (the live
