@@ -13,6 +13,7 @@
 use super::symbols::{SymbolSearch, SymbolSource, SymbolTable};
 use crate::error::Error;
 use crate::source::VmcoreInfo;
+use crate::source::bytes::SharedBytes;
 use scxray_core::{Field, ReadError, VirtAddr};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,10 +45,57 @@ fn sym(info: &VmcoreInfo, name: &str) -> Result<u64, Error> {
 /// `kallsyms_relative_base` while the kernel had one); without it where it is expected, or
 /// when it is seen out of order, they scan every name as before.
 pub fn read_kallsyms(info: &VmcoreInfo, read: &ReadVirt<'_>) -> Result<SymbolTable, Error> {
-    Ok(SymbolTable::from_search(Arc::new(read_index(info, read)?), SymbolSource::Kallsyms))
+    read_kallsyms_shared(info, read, &|_, _| None)
 }
 
-fn read_index(info: &VmcoreInfo, read: &ReadVirt<'_>) -> Result<KallsymsIndex, Error> {
+/// Shares guest virtual memory from a mapped source for as long as the result lives, when
+/// the source lends it (else `None`, and the bytes are read).
+pub type ShareVirt<'a> = dyn Fn(VirtAddr, usize) -> Option<SharedBytes> + 'a;
+
+/// [`read_kallsyms`], the large tables (names, offsets, the sorted index) shared from the
+/// mapped dump through `share` where it lends them, instead of copied to the heap.
+pub fn read_kallsyms_shared(
+    info: &VmcoreInfo,
+    read: &ReadVirt<'_>,
+    share: &ShareVirt<'_>,
+) -> Result<SymbolTable, Error> {
+    Ok(SymbolTable::from_search(Arc::new(read_index(info, read, share)?), SymbolSource::Kallsyms))
+}
+
+/// A table's bytes: read, or shared from the mapped source.
+#[derive(Debug)]
+enum Region {
+    Read(Vec<u8>),
+    Shared(SharedBytes),
+}
+
+impl std::ops::Deref for Region {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::Read(v) => v,
+            Self::Shared(s) => s,
+        }
+    }
+}
+
+/// The `len` bytes at `va`: shared where `share` lends them, else read (the read's error).
+fn region(
+    read: &ReadVirt<'_>,
+    share: &ShareVirt<'_>,
+    va: u64,
+    len: usize,
+    field: Field,
+) -> Result<Region, ReadError> {
+    if let Some(s) = share(VirtAddr(va), len) {
+        return Ok(Region::Shared(s));
+    }
+    let mut v = vec![0u8; len];
+    read(VirtAddr(va), &mut v, field)?;
+    Ok(Region::Read(v))
+}
+
+fn read_index(info: &VmcoreInfo, read: &ReadVirt<'_>, share: &ShareVirt<'_>) -> Result<KallsymsIndex, Error> {
     let bad = |what: String| Error::BadInput(format!("kallsyms in guest memory: {what}"));
     let names_va = sym(info, "kallsyms_names")?;
     let num_va = sym(info, "kallsyms_num_syms")?;
@@ -85,11 +133,9 @@ fn read_index(info: &VmcoreInfo, read: &ReadVirt<'_>) -> Result<KallsymsIndex, E
         token_table_va.checked_sub(names_va).filter(|&l| l > 0 && l <= MAX_NAMES_BYTES).ok_or_else(|| {
             bad(format!("kallsyms_names {names_va:#x} / token table {token_table_va:#x} out of order"))
         })?;
-    let mut names = vec![0u8; names_len as usize];
-    read(VirtAddr(names_va), &mut names, Field::KallsymsNames)
+    let names = region(read, share, names_va, names_len as usize, Field::KallsymsNames)
         .map_err(|e| bad(format!("kallsyms_names: {}", e.cause)))?;
-    let mut offsets = vec![0u8; num as usize * 4];
-    read(VirtAddr(offsets_va), &mut offsets, Field::KallsymsOffsets)
+    let offsets = region(read, share, offsets_va, num as usize * 4, Field::KallsymsOffsets)
         .map_err(|e| bad(format!("kallsyms_offsets: {}", e.cause)))?;
 
     // A name's expanded length is the sum of its tokens' lengths: one table load per token
@@ -113,14 +159,13 @@ fn read_index(info: &VmcoreInfo, read: &ReadVirt<'_>) -> Result<KallsymsIndex, E
     };
     // Find _stext by name where the kernel sorted its names, else by scanning them all.
     let mut stext_entry = None;
-    if let Some(seqs_va) = seqs_of_names(info, offsets_va, num) {
-        let mut seqs = vec![0u8; num as usize * 3];
-        if read(VirtAddr(seqs_va), &mut seqs, Field::KallsymsSeqsOfNames).is_ok() {
-            let sorted = Sorted { seqs, seen: Mutex::new(BTreeMap::new()), unsorted: AtomicBool::new(false) };
-            if let Search::Found(i) = index.search(&sorted, b"_stext") {
-                stext_entry = Some(i);
-                index.sorted = Some(sorted);
-            }
+    if let Some(seqs_va) = seqs_of_names(info, offsets_va, num)
+        && let Ok(seqs) = region(read, share, seqs_va, num as usize * 3, Field::KallsymsSeqsOfNames)
+    {
+        let sorted = Sorted { seqs, seen: Mutex::new(BTreeMap::new()), unsorted: AtomicBool::new(false) };
+        if let Search::Found(i) = index.search(&sorted, b"_stext") {
+            stext_entry = Some(i);
+            index.sorted = Some(sorted);
         }
     }
     if stext_entry.is_none() {
@@ -205,14 +250,14 @@ fn entry_at(names: &[u8], p: usize) -> Option<(&[u8], usize)> {
 /// The kernel's kallsyms tables, copied out of guest memory and searched on demand.
 #[derive(Debug)]
 struct KallsymsIndex {
-    names: Vec<u8>,
+    names: Region,
     tokens: Vec<Vec<u8>>,
     /// `tokens[t].len()` for every token byte `t`.
     token_lens: [usize; 256],
     /// Where in `names` the names of symbols 0, [`STRIDE`], 2 x [`STRIDE`], ... start.
     starts: Vec<u32>,
     /// `kallsyms_offsets`, as the guest holds it (little-endian `i32`s).
-    offsets: Vec<u8>,
+    offsets: Region,
     offsets_va: u64,
     num: u32,
     encoding: Encoding,
@@ -224,7 +269,7 @@ struct KallsymsIndex {
 #[derive(Debug)]
 struct Sorted {
     /// Symbol indexes in name order, 3 bytes each, most significant first.
-    seqs: Vec<u8>,
+    seqs: Region,
     /// The symbol index and name decoded at each sorted position so far: every search checks
     /// what it decodes against its neighbours here (names ascend, equal names by ascending
     /// index), so an index seen out of order is caught.
@@ -611,7 +656,21 @@ mod tests {
         }
 
         fn index(&self) -> Result<KallsymsIndex, Error> {
-            read_index(&VmcoreInfo::parse(&self.info), &|va, buf, field| self.read(va, buf, field))
+            read_index(
+                &VmcoreInfo::parse(&self.info),
+                &|va, buf, field| self.read(va, buf, field),
+                &|_, _| None,
+            )
+        }
+
+        /// The index with its tables shared from the bytes (as from a mapped dump), not read.
+        fn index_shared(&self) -> Result<KallsymsIndex, Error> {
+            let bytes = crate::source::bytes::Bytes::copied(&self.mem);
+            let share = |va: VirtAddr, len: usize| {
+                let start = usize::try_from(va.0.checked_sub(BASE)?).ok()?;
+                bytes.share(start..start.checked_add(len)?)
+            };
+            read_index(&VmcoreInfo::parse(&self.info), &|va, buf, field| self.read(va, buf, field), &share)
         }
 
         /// Writes `seq` as sorted position `pos` of `kallsyms_seqs_of_names`.
@@ -680,6 +739,13 @@ mod tests {
         // 1103 symbols: a lookup decodes ~log2 of them, not all.
         let decoded = index.sorted.as_ref().unwrap().seen.lock().unwrap().len();
         assert!(decoded < 40 * names.len() && decoded < syms.len(), "{decoded} names decoded");
+        // Its tables shared rather than read: every table shared, the same answers.
+        let shared = tables(&syms).index_shared().unwrap();
+        assert!(matches!(shared.names, Region::Shared(_)) && matches!(shared.offsets, Region::Shared(_)));
+        assert!(matches!(shared.sorted.as_ref().unwrap().seqs, Region::Shared(_)));
+        assert!(matches!(index.names, Region::Read(_)));
+        assert_eq!(shared.scan(&names), want);
+        assert_eq!(shared.find(&names), want);
     }
 
     #[test]

@@ -3,14 +3,13 @@
 //! globals whose "disabled" value only BTF knows.
 
 use super::inputs::{Identity, Inputs};
-use super::read::read_virt;
+use super::read::{read_virt, share_virt};
 use super::setup::{BtfFrom, SetupStep};
 use crate::error::Error;
 use crate::kernel::btf::{BtfBytes, KernelBtf, KernelTypes};
 use crate::kernel::symbols::SymbolLookup;
 use crate::source::Memory;
 use scxray_core::{Field, Layout, SchedGlobals, VirtAddr};
-use scxray_core::{PhysAddr, Translate};
 use scxray_wire::Translator;
 
 /// The kernel's BTF and the layout resolved from it.
@@ -44,8 +43,7 @@ pub(super) fn load(
         })?;
         // Where the kernel image is physically contiguous (it is), a mapped dump's own
         // bytes are shared, not copied.
-        let shared = contiguous(memory, translator, start, len)
-            .and_then(|pa| memory.share(pa, usize::try_from(len).ok()?));
+        let shared = share_virt(memory, translator, start, len);
         let bytes = match shared {
             Some(shared) => BtfBytes::Shared(shared),
             None => {
@@ -62,21 +60,6 @@ pub(super) fn load(
     let btf = KernelBtf::new(bytes).map_err(|e| Error::BadInput(format!("BTF: {e}")))?;
     let layout = layout_of(btf.parsed().as_ref())?;
     Ok(Types { btf, layout })
-}
-
-/// The physical address of `len` bytes at `start` when every page of them translates to the
-/// next physical page: one run of physical memory, as a copy page by page would read.
-fn contiguous(memory: &Memory, translator: &Translator, start: u64, len: u64) -> Option<PhysAddr> {
-    const PAGE: u64 = 4096;
-    let first = translator.translate(memory, VirtAddr(start)).ok()?;
-    let mut page = start & !(PAGE - 1);
-    while page < start.checked_add(len)? {
-        let va = page.max(start);
-        let pa = translator.translate(memory, VirtAddr(va)).ok()?;
-        (pa.0.checked_sub(first.0)? == va - start).then_some(())?;
-        page = page.checked_add(PAGE)?;
-    }
-    Some(first)
 }
 
 /// Checks that `btf` is valid and has sched_ext, before anything else is read (the live

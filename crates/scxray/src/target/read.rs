@@ -3,7 +3,8 @@
 //! with the field it reads.
 
 use crate::source::Memory;
-use scxray_core::{Field, PhysMem, ReadCause, ReadError, Translate, VirtAddr};
+use crate::source::bytes::SharedBytes;
+use scxray_core::{Field, PhysAddr, PhysMem, ReadCause, ReadError, Translate, VirtAddr};
 use scxray_wire::Translator;
 
 /// Reads `buf.len()` bytes of guest virtual memory at `va`, page by page through `t`.
@@ -24,4 +25,22 @@ pub(super) fn read_virt(
         done += n;
     }
     Ok(())
+}
+
+/// The `len` bytes of guest virtual memory at `va` shared from the mapped source
+/// ([`Memory::share`]) when every page of them translates to the next physical page (one run
+/// of physical memory, as [`read_virt`] would read it page by page); `None` otherwise, and
+/// the caller reads them.
+pub(super) fn share_virt(mem: &Memory, t: &Translator, va: u64, len: u64) -> Option<SharedBytes> {
+    const PAGE: u64 = 4096;
+    let first = t.translate(mem, VirtAddr(va)).ok()?;
+    let end = va.checked_add(len)?;
+    let mut page = va & !(PAGE - 1);
+    while page < end {
+        let at = page.max(va);
+        let pa: PhysAddr = t.translate(mem, VirtAddr(at)).ok()?;
+        (pa.0.checked_sub(first.0)? == at - va).then_some(())?;
+        page = page.checked_add(PAGE)?;
+    }
+    mem.share(first, usize::try_from(len).ok()?)
 }

@@ -4,13 +4,14 @@
 
 use super::inputs::{Identity, Inputs};
 use super::paging::{self, X86_START_KERNEL_MAP};
-use super::read::read_virt;
+use super::read::{read_virt, share_virt};
 use super::setup::{SetupStep, SymbolsFrom};
 use crate::error::Error;
 use crate::kernel::SymbolTable;
 use crate::kernel::symbols::SymbolSource;
 use crate::kernel::vmlinux::Arch;
 use crate::source::Memory;
+use scxray_core::VirtAddr;
 use std::path::PathBuf;
 
 /// Symbols the walk needs, at runtime (KASLR-applied) addresses.
@@ -106,7 +107,9 @@ pub(super) fn table(
                 ));
             };
             let read = |va, buf: &mut [u8], field| read_virt(memory, &translator, va, buf, field);
-            let t = crate::kernel::kallsyms::read_kallsyms(info, &read)?;
+            let share =
+                |va: VirtAddr, len: usize| share_virt(memory, &translator, va.0, u64::try_from(len).ok()?);
+            let t = crate::kernel::kallsyms::read_kallsyms_shared(info, &read, &share)?;
             setup.push(SetupStep::Symbols { count: t.len(), from: SymbolsFrom::KallsymsInMemory });
             t
         }
