@@ -213,15 +213,6 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
         self.translator.translate_span(self.mem, kva).ok().and_then(|(_, span)| span)
     }
 
-    /// The `len` bytes at `kva` borrowed from the memory ([`PhysMem::in_place`]) when one
-    /// translation's span covers them all and the memory lends them; `None` otherwise, and
-    /// the caller reads them (whose answer, value or error, is the one that counts).
-    #[inline]
-    pub fn in_place(&self, kva: VirtAddr, len: usize) -> Option<&'a [u8]> {
-        let pa = self.span_of(kva)?.apply_len(kva, u64::try_from(len).ok()?)?;
-        self.mem.in_place(pa, len)
-    }
-
     /// What one translation of an object at `kva` gives the reads of its members
     /// ([`Guest::read_le_in`], [`Guest::read_bytes_in`]): the span `kva` lies in and, when
     /// the span covers `kva + window.start .. kva + window.end` and the memory holds those

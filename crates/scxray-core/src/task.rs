@@ -246,8 +246,9 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> TaskDetails<'a, M, T> {
         span
     }
 
-    /// [`Guest::in_place`] through the span the tasks are read in (a task's CPU mask lies
-    /// inside the task, or beside the others').
+    /// The `len` bytes at `kva` lent by the memory ([`PhysMem::in_place`]), translated through
+    /// the span the tasks are read in (a task's CPU mask lies inside the task, or beside the
+    /// others'); `None` when not lent, and the caller reads them.
     #[inline]
     pub fn in_place(&self, kva: VirtAddr, len: usize) -> Option<&'a [u8]> {
         let pa = self.span(kva)?.apply_len(kva, u64::try_from(len).ok()?)?;
