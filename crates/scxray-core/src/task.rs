@@ -182,11 +182,11 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> TaskDetails<'a, M, T> {
     /// unreadable); every optional member is read only when the layout has it, and an optional
     /// member that cannot be read is an error too (the task is then not trustworthy).
     ///
-    /// The task's address is translated once ([`Guest::near`]): the members are decoded from
-    /// the task's bytes borrowed in place where the memory lends them, else each member
-    /// inside that translation's span is read at the address it derives; a member outside
-    /// it, or one that fails there, is read and translated on its own, so each value and
-    /// error is the one a read of that member alone gives.
+    /// The task's address is translated once (not at all inside the last task's span): the
+    /// members are decoded from the task's bytes borrowed in place where the memory lends
+    /// them, else each member inside that translation's span is read at the address it
+    /// derives; a member outside it, or one that fails there, is read and translated on its
+    /// own, so each value and error is the one a read of that member alone gives.
     pub fn read(&self, kva: VirtAddr) -> Result<TaskDetail, ReadError> {
         let g = &self.guest;
         let missing =
