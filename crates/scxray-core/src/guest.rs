@@ -368,7 +368,8 @@ impl<'a> Near<'a> {
     /// The little-endian integer at `kva`, when it lies inside the borrowed window.
     #[inline]
     pub(crate) fn le<V: LeInt>(&self, kva: VirtAddr) -> Option<V> {
-        self.borrowed(kva, size_of::<V::Le>()).and_then(|b| V::Le::read_from_bytes(b).ok()).map(V::from_le)
+        let (start, bytes) = self.bytes?;
+        crate::memory::le_at(bytes, usize::try_from(kva.checked_offset_from(start)?).ok()?)
     }
 }
 

@@ -169,6 +169,13 @@ impl<'a> FlatImage<'a> {
     }
 }
 
+/// The little-endian integer at offset `at` of `bytes`, when all of it is there.
+#[inline]
+pub(crate) fn le_at<V: LeInt>(bytes: &[u8], at: usize) -> Option<V> {
+    let b = bytes.get(at..at.checked_add(size_of::<V::Le>())?)?;
+    V::Le::read_from_bytes(b).ok().map(V::from_le)
+}
+
 /// The `T` at `pa` of the slice `bytes` that begins at guest address `base`, decoded in place
 /// (no copy through a zeroed buffer), or `None` when any of it falls outside.
 #[inline]

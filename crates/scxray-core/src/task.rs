@@ -5,13 +5,12 @@ use crate::addr::VirtAddr;
 use crate::error::{Field, ReadCause, ReadError};
 use crate::guest::Guest;
 use crate::layout::{LayoutGroup, SeeLayout, TaskLayout};
-use crate::memory::{LeInt, PhysMem};
+use crate::memory::{LeInt, PhysMem, le_at as le};
 use crate::output::Comm;
 use crate::translate::{LinearRange, Translate};
 use core::cell::Cell;
 use core::fmt;
 use core::ops::Range;
-use zerocopy::FromBytes;
 
 /// `SCX_DSQ_FLAG_BUILTIN`: bit 63 marks the kernel's built-in DSQ ids.
 pub const DSQ_FLAG_BUILTIN: u64 = 1 << 63;
@@ -150,14 +149,12 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Guest<'a, M, T> {
     /// The reader of many tasks' detail: what every task's read shares worked out once.
     #[must_use]
     pub fn task_details(&self) -> TaskDetails<'a, M, T> {
-        let window = match (self.layout.task, self.layout.see) {
-            (Some(tl), Some(sl)) => detail_window(&tl, &sl),
-            _ => 0..0,
-        };
-        let in_window = match (self.layout.task, self.layout.see) {
-            (Some(tl), Some(sl)) => InWindow::new(&tl, &sl, window.start),
+        let members = match (self.layout.task, self.layout.see) {
+            (Some(tl), Some(sl)) => members(&tl, &sl),
             _ => None,
         };
+        let window = members.map_or(0..0, |m| window(m.into_iter().flatten()));
+        let in_window = members.and_then(|m| InWindow::new(m, window.start));
         TaskDetails { guest: *self, window, in_window, last_span: Cell::new(None) }
     }
 }
@@ -321,39 +318,50 @@ struct InWindow {
 }
 
 impl InWindow {
-    /// The members' offsets from `start`; `None` when one overflows or lies before it.
-    fn new(tl: &TaskLayout, sl: &SeeLayout, start: u32) -> Option<Self> {
-        let rel = |off: u32| usize::try_from(off.checked_sub(start)?).ok();
-        // Some(None): the layout lacks the member; None: its offset overflows.
-        let task = |off: Option<u32>| off.map_or(Some(None), |o| rel(o).map(Some));
-        let see =
-            |off: Option<u32>| off.map_or(Some(None), |o| tl.scx.checked_add(o).and_then(rel).map(Some));
+    /// The offsets of `members` (in [`members`]'s order) from `start`; `None` when one lies
+    /// before it or a required one is missing.
+    fn new(members: [Option<(u32, u32)>; 16], start: u32) -> Option<Self> {
+        let rel =
+            |m: Option<(u32, u32)>| m.and_then(|(off, _)| usize::try_from(off.checked_sub(start)?).ok());
+        // Some(None): the layout lacks the member.
+        let opt = |m: Option<(u32, u32)>| if m.is_none() { Some(None) } else { rel(m).map(Some) };
+        let [
+            pid,
+            comm,
+            scx_flags,
+            tgid,
+            state,
+            on_rq,
+            cpus_ptr,
+            dsq,
+            ops_state,
+            ddsp_dsq_id,
+            weight,
+            sticky_cpu,
+            holding_cpu,
+            runnable_at,
+            slice,
+            dsq_vtime,
+        ] = members;
         Some(Self {
-            pid: rel(tl.pid)?,
-            comm: rel(tl.comm)?,
-            scx_flags: rel(tl.scx.checked_add(sl.flags)?)?,
-            tgid: task(tl.tgid)?,
-            state: task(tl.state)?,
-            on_rq: task(tl.on_rq)?,
-            cpus_ptr: task(tl.cpus_ptr)?,
-            dsq: see(sl.dsq)?,
-            ops_state: see(sl.ops_state)?,
-            ddsp_dsq_id: see(sl.ddsp_dsq_id)?,
-            weight: see(sl.weight)?,
-            sticky_cpu: see(sl.sticky_cpu)?,
-            holding_cpu: see(sl.holding_cpu)?,
-            runnable_at: see(sl.runnable_at)?,
-            slice: see(sl.slice)?,
-            dsq_vtime: see(sl.dsq_vtime)?,
+            pid: rel(pid)?,
+            comm: rel(comm)?,
+            scx_flags: rel(scx_flags)?,
+            tgid: opt(tgid)?,
+            state: opt(state)?,
+            on_rq: opt(on_rq)?,
+            cpus_ptr: opt(cpus_ptr)?,
+            dsq: opt(dsq)?,
+            ops_state: opt(ops_state)?,
+            ddsp_dsq_id: opt(ddsp_dsq_id)?,
+            weight: opt(weight)?,
+            sticky_cpu: opt(sticky_cpu)?,
+            holding_cpu: opt(holding_cpu)?,
+            runnable_at: opt(runnable_at)?,
+            slice: opt(slice)?,
+            dsq_vtime: opt(dsq_vtime)?,
         })
     }
-}
-
-/// The little-endian integer at `at` of `bytes`, when all of it is there.
-#[inline]
-fn le<V: LeInt>(bytes: &[u8], at: usize) -> Option<V> {
-    let b = bytes.get(at..at.checked_add(size_of::<V::Le>())?)?;
-    V::Le::read_from_bytes(b).ok().map(V::from_le)
 }
 
 /// A member the layout may lack: `Some(None)` when it does, `None` when it is not in `bytes`.
@@ -373,28 +381,32 @@ pub(crate) fn window(members: impl IntoIterator<Item = (u32, u32)>) -> Range<u32
     window.unwrap_or(0..0)
 }
 
-/// The bytes of a `task_struct` that [`TaskDetails::read`] reads members of.
-fn detail_window(tl: &TaskLayout, sl: &SeeLayout) -> Range<u32> {
-    let see = |off: Option<u32>, size: u32| off.map(|o| (tl.scx.saturating_add(o), size));
-    let members = [
+/// Each member [`TaskDetails::read`] reads, as (offset from the task, size), `None` where
+/// the layout lacks it: pid, comm, `scx.flags`, then [`InWindow`]'s optional members in its
+/// order. `None` when an offset overflows (every task is then read member by member).
+fn members(tl: &TaskLayout, sl: &SeeLayout) -> Option<[Option<(u32, u32)>; 16]> {
+    let task = |off: Option<u32>, size: u32| off.map(|o| (o, size));
+    // Some(None): the layout lacks the member; None: `scx + offset` overflows.
+    let see =
+        |off: Option<u32>, size: u32| off.map_or(Some(None), |o| Some(Some((tl.scx.checked_add(o)?, size))));
+    Some([
         Some((tl.pid, 4)),
         Some((tl.comm, 16)),
-        tl.tgid.map(|o| (o, 4)),
-        tl.state.map(|o| (o, 4)),
-        tl.on_rq.map(|o| (o, 4)),
-        tl.cpus_ptr.map(|o| (o, 8)),
-        see(Some(sl.flags), 4),
-        see(sl.dsq, 8),
-        see(sl.ops_state, 8),
-        see(sl.ddsp_dsq_id, 8),
-        see(sl.weight, 4),
-        see(sl.sticky_cpu, 4),
-        see(sl.holding_cpu, 4),
-        see(sl.runnable_at, 8),
-        see(sl.slice, 8),
-        see(sl.dsq_vtime, 8),
-    ];
-    window(members.into_iter().flatten())
+        see(Some(sl.flags), 4)?,
+        task(tl.tgid, 4),
+        task(tl.state, 4),
+        task(tl.on_rq, 4),
+        task(tl.cpus_ptr, 8),
+        see(sl.dsq, 8)?,
+        see(sl.ops_state, 8)?,
+        see(sl.ddsp_dsq_id, 8)?,
+        see(sl.weight, 4)?,
+        see(sl.sticky_cpu, 4)?,
+        see(sl.holding_cpu, 4)?,
+        see(sl.runnable_at, 8)?,
+        see(sl.slice, 8)?,
+        see(sl.dsq_vtime, 8)?,
+    ])
 }
 
 #[cfg(test)]
