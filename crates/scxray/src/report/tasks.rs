@@ -95,15 +95,7 @@ impl TaskList {
                 first.error.as_deref().unwrap_or("?")
             ));
         }
-        let masks: Vec<_> = s
-            .tasks
-            .iter()
-            .filter_map(|t| t.detail.as_ref().ok().and_then(|d| d.cpus_allowed.error()))
-            .collect();
-        if let Some(first) = masks.first() {
-            problems
-                .push(format!("allowed-CPU masks of {} tasks unreadable (the first: {first})", masks.len()));
-        }
+        problems.extend(super::unread::masks_problem(s.tasks.iter().map(|t| &t.detail)));
         Self {
             schema: TASKS_SCHEMA.into(),
             machine: MachineFacts::of(target),

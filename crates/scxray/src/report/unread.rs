@@ -3,7 +3,7 @@
 //! names, the global state, the tasks' CPU masks) names its field and address, instead of
 //! showing as a missing value nobody explains.
 
-use crate::walk::{EventCounts, Reading, Snapshot};
+use crate::walk::{EventCounts, Reading, Snapshot, TaskReads};
 use scxray_core::ReadError;
 
 /// `what: error` for each failed reading, in report order.
@@ -50,12 +50,18 @@ pub(super) fn problems(s: &Snapshot) -> Vec<String> {
     if let Some(events) = s.root.as_ref().and_then(|r| r.events.value()) {
         out.extend(events_problem(events));
     }
-    let masks: Vec<&ReadError> =
-        s.tasks.iter().filter_map(|t| t.detail.as_ref().ok().and_then(|d| d.cpus_allowed.error())).collect();
-    if let Some(first) = masks.first() {
-        out.push(format!("allowed-CPU masks of {} tasks unreadable (the first: {first})", masks.len()));
-    }
+    out.extend(masks_problem(s.tasks.iter().map(|t| &t.detail)));
     out
+}
+
+/// The tasks whose allowed-CPU mask could not be read, counted, with the first one's error.
+pub(super) fn masks_problem<'a>(
+    details: impl Iterator<Item = &'a Result<TaskReads, ReadError>>,
+) -> Option<String> {
+    let masks: Vec<&ReadError> =
+        details.filter_map(|d| d.as_ref().ok().and_then(|d| d.cpus_allowed.error())).collect();
+    let first = masks.first()?;
+    Some(format!("allowed-CPU masks of {} tasks unreadable (the first: {first})", masks.len()))
 }
 
 /// The event counters' missing CPUs, when any: none read at all, or sums without some CPUs.
