@@ -437,6 +437,13 @@ fn pointers_into_the_hole_and_unmapped_vmalloc_break_only_their_walk() {
     let why = unreadable.error.as_deref().unwrap();
     assert!(why.contains("task_struct.pid") && why.contains("is not mapped"), "{why}");
     assert_eq!(r.cpus[1].curr.as_ref().and_then(|t| t.pid), Some(e.cpus[1].curr.0));
+
+    // The text report says where scx_tasks broke, not only JSON.
+    let out = scxray(&["dump", &w.core, "--system-map", &w.map, "--btf", &w.btf]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text.lines().find(|l| l.contains("scx_tasks walk broke")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("after 3 tasks") && line.contains(&format!("{unmapped:#x}")), "{line}");
 }
 
 /// The same guest as a raw RAM image (what `pmemsave` or a `memory-backend-file` gives): no
