@@ -279,9 +279,19 @@ fn a_file_that_is_no_dump_is_bad_input_as_for_dump() {
 fn a_reader_that_closes_the_pipe_early_is_no_error() {
     let (f, _) = guest(false, None);
     let w = write_temp("tasks-pipe", &f);
-    for (command, format) in [("dump", "text"), ("dump", "json"), ("tasks", "text"), ("tasks", "json")] {
+    let runs: [(&str, &[&str]); 6] = [
+        ("dump", &["--format", "text"]),
+        ("dump", &["--format", "json"]),
+        ("tasks", &["--format", "text"]),
+        ("tasks", &["--format", "json"]),
+        ("info", &["--layout"]),
+        ("read", &["--at", "scx_tasks", "--deref"]),
+    ];
+    for (command, rest) in runs {
+        let format = rest.join(" ");
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scxray"))
-            .args([command, &w.core, "--system-map", &w.map, "--btf", &w.btf, "--format", format])
+            .args([command, &w.core, "--system-map", &w.map, "--btf", &w.btf])
+            .args(rest)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -290,7 +300,59 @@ fn a_reader_that_closes_the_pipe_early_is_no_error() {
         drop(child.stdout.take());
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{command} --format {format}: {stderr}");
-        assert!(stderr.is_empty(), "{command} --format {format}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{command} {format}: {stderr}");
+        assert!(stderr.is_empty(), "{command} {format}: {stderr}");
     }
+}
+
+/// `read` follows `scx_tasks.next` to the first task's list node and prints its words: the
+/// node's `next` is the second task's node, at the same offset into its task_struct. A
+/// `--len` past the bound is refused with the bound named (exit 2), not cut silently.
+#[test]
+fn read_prints_guest_words_and_refuses_an_unbounded_length() {
+    let (f, kvas) = guest(false, None);
+    let w = write_temp("tasks-read", &f);
+    let out = scxray(&[
+        "read",
+        &w.core,
+        "--system-map",
+        &w.map,
+        "--btf",
+        &w.btf,
+        "--at",
+        "scx_tasks",
+        "--deref",
+        "--len",
+        "16",
+    ]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    let first = u64::from_str_radix(lines[0].strip_prefix("*scx_tasks = 0x").unwrap(), 16).unwrap();
+    let node_off = first - kvas[0];
+    assert!(node_off < 16 * 1024, "{node_off:#x}");
+    let words: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(words[0], format!("{first:#018x}:"));
+    assert_eq!(
+        u64::from_str_radix(words[1], 16).unwrap(),
+        kvas[1] + node_off,
+        "next: the second task's node"
+    );
+
+    let out = scxray(&[
+        "read",
+        &w.core,
+        "--system-map",
+        &w.map,
+        "--btf",
+        &w.btf,
+        "--at",
+        "scx_tasks",
+        "--len",
+        "2000000",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--len 2000000: at most 1048576 bytes"), "{stderr}");
 }

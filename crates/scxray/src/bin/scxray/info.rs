@@ -5,6 +5,7 @@ use crate::progress::Progress;
 use clap::Args;
 use scxray::Error;
 use scxray_core::LayoutGroup;
+use std::fmt::Write as _;
 
 #[derive(Args, Debug)]
 pub struct InfoArgs {
@@ -19,9 +20,9 @@ pub fn run(a: &InfoArgs, progress: &Progress) -> Result<(), Error> {
     progress.set("configuring");
     let t = a.kernel.configure()?;
     progress.set("");
-    println!("release: {}", t.release().unwrap_or("unknown"));
+    let mut text = format!("release: {}\n", t.release().unwrap_or("unknown"));
     for step in t.setup() {
-        println!("{step}");
+        let _ = writeln!(text, "{step}");
     }
     let groups = LayoutGroup::STRUCTS;
     let missing: Vec<&str> = groups
@@ -29,15 +30,17 @@ pub fn run(a: &InfoArgs, progress: &Progress) -> Result<(), Error> {
         .filter(|&&g| !t.layout().has(g))
         .map(|g| g.kernel_name().trim_start_matches("struct "))
         .collect();
-    println!(
+    let _ = writeln!(
+        text,
         "layout: {} of {} struct groups resolved from BTF{}",
         groups.len() - missing.len(),
         groups.len(),
         if missing.is_empty() { String::new() } else { format!(" (missing: {})", missing.join(", ")) }
     );
     if a.layout {
-        println!("{:#?}", t.layout());
-        println!("{:#x?}", t.symbols());
+        let _ = writeln!(text, "{:#?}", t.layout());
+        let _ = writeln!(text, "{:#x?}", t.symbols());
     }
-    Ok(())
+    // A reader that closes the pipe early (`| head`) is no error.
+    crate::args::print_text(&text)
 }
