@@ -118,7 +118,7 @@ fn unreadable_event_counters_name_the_cpus_missing() {
     // CPU 1's copy unreadable: the sums are CPU 0's alone, and say so.
     events.unread = vec![(1, error(1)), (1, error(1))];
     events.sums = vec![("SCX_EV_SELECT_CPU_FALLBACK".into(), 3)];
-    let r = Report::from_snapshot(&t, &s);
+    let r = Report::from_snapshot(&t, s.clone());
     let text = scxray::report::text::render(&r);
     assert!(text.contains("  events: SELECT_CPU_FALLBACK=3 (without CPUs 1: unreadable)\n"), "{text}");
     let p = problems(&r);
@@ -132,7 +132,7 @@ fn unreadable_event_counters_name_the_cpus_missing() {
     let scxray::walk::Reading::Value(events) = &mut root.events else { unreachable!() };
     events.unread = vec![(0, error(0)), (1, error(1))];
     events.sums = vec![("SCX_EV_SELECT_CPU_FALLBACK".into(), 0)];
-    let r = Report::from_snapshot(&t, &s);
+    let r = Report::from_snapshot(&t, s.clone());
     let text = scxray::report::text::render(&r);
     assert!(text.contains("  events:  (unreadable on every CPU (2 CPUs))\n"), "{text}");
     assert!(

@@ -356,3 +356,23 @@ fn read_prints_guest_words_and_refuses_an_unbounded_length() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--len 2000000: at most 1048576 bytes"), "{stderr}");
 }
+
+/// `dump`'s report takes the snapshot's task allocation for its tasks (`Vec`'s in-place
+/// collect; `report::build` asserts the sizes that allow it): a big machine's reports touch
+/// no fresh pages. The unreadable task is set apart and the others keep their order.
+#[test]
+fn the_report_reuses_the_snapshots_task_allocation() {
+    let (f, kvas) = guest(true, None);
+    let w = write_temp("tasks-in-place", &f);
+    let t = common::configure(&w);
+    let s = scxray::walk::walk(&t, Limits::DEFAULT);
+    let order: Vec<u64> = s.tasks.iter().filter(|t| t.detail.is_ok()).map(|t| t.kva.0).collect();
+    let allocation = s.tasks.as_ptr() as usize;
+    let r = Report::from_snapshot(&t, s);
+    assert_eq!(r.tasks.as_ptr() as usize, allocation);
+    assert_eq!(r.tasks.iter().map(|t| t.kva.0).collect::<Vec<_>>(), order);
+    let mut pids: Vec<i32> = r.tasks.iter().map(|t| t.pid).collect();
+    pids.sort_unstable();
+    assert_eq!(pids, [1, 101, 102, 103]);
+    assert_eq!(r.unreadable_tasks.iter().map(|t| t.kva.0).collect::<Vec<_>>(), [kvas[4]]);
+}

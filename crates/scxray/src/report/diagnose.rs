@@ -5,7 +5,7 @@
 
 use super::schema::{ExitInfo, GlobalState, Hex, ScxFlags, TaskComm, TaskReport};
 use crate::kernel::btf::{EnumConstants, KernelTypes};
-use crate::walk::{EventCounts, ExitReads, GlobalReads, Place, TaskReads};
+use crate::walk::{EventCounts, ExitReads, GlobalReads, Place, Places, TaskReads};
 use foldhash::{HashMap, HashMapExt};
 use scxray_core::DsqId;
 use std::collections::BTreeMap;
@@ -160,7 +160,7 @@ pub fn place_name(p: &Place) -> String {
 /// the places it was found on) is made once per distinct value and shared, not formatted
 /// again for every task (a machine's tasks have a few dozen distinct ones among them).
 #[derive(Debug)]
-pub struct TaskReports<'s> {
+pub struct TaskReports {
     /// `enum scx_ent_flags`.
     flags: ScxFlagNames,
     /// The guest's `jiffies` at the time of the dump.
@@ -168,14 +168,14 @@ pub struct TaskReports<'s> {
     /// `nr_cpu_ids`.
     nr_cpus: u32,
     decoded: HashMap<u32, Arc<ScxFlags>>,
-    cpu_lists: HashMap<&'s [u64], Arc<str>>,
+    cpu_lists: HashMap<Arc<[u64]>, Arc<str>>,
     /// The last mask's list: consecutive tasks share one mask's allocation (`TaskReads`).
-    last_cpu_list: Option<(&'s Arc<[u64]>, Arc<str>)>,
+    last_cpu_list: Option<(Arc<[u64]>, Arc<str>)>,
     dsq_names: HashMap<u64, Arc<str>>,
-    found_on: HashMap<&'s [Place], Arc<[Arc<str>]>>,
+    found_on: HashMap<Places, Arc<[Arc<str>]>>,
 }
 
-impl<'s> TaskReports<'s> {
+impl TaskReports {
     /// Reports under `flags` (`enum scx_ent_flags`'s constants), at the guest's `jiffies`,
     /// with `nr_cpus` CPUs.
     pub fn new(flags: ScxFlagNames, jiffies: Option<u64>, nr_cpus: u32) -> Self {
@@ -192,17 +192,22 @@ impl<'s> TaskReports<'s> {
     }
 
     /// The report of a task from its detail and the places it was found on.
-    pub fn report(&mut self, t: &'s TaskReads, found_on: &'s [Place]) -> TaskReport {
+    pub fn report(&mut self, t: &TaskReads, found_on: &[Place]) -> TaskReport {
         let d = &t.detail;
         let Self { flags, jiffies, nr_cpus, decoded, cpu_lists, last_cpu_list, dsq_names, found_on: lists } =
             self;
         let mut dsq_name =
             |raw: u64| dsq_names.entry(raw).or_insert_with(|| DsqId::decode(raw).to_string().into()).clone();
-        let mut cpu_list_of = |w: &'s Arc<[u64]>| match last_cpu_list {
+        let mut cpu_list_of = |w: &Arc<[u64]>| match last_cpu_list {
             Some((last, list)) if Arc::ptr_eq(last, w) => list.clone(),
             _ => {
-                let list = cpu_lists.entry(w).or_insert_with(|| cpu_list(w, *nr_cpus).into()).clone();
-                *last_cpu_list = Some((w, list.clone()));
+                let list = match cpu_lists.get(&**w) {
+                    Some(list) => list.clone(),
+                    None => {
+                        cpu_lists.entry(w.clone()).or_insert_with(|| cpu_list(w, *nr_cpus).into()).clone()
+                    }
+                };
+                *last_cpu_list = Some((w.clone(), list.clone()));
                 list
             }
         };
@@ -229,10 +234,13 @@ impl<'s> TaskReports<'s> {
             slice: d.slice,
             dsq_vtime: d.dsq_vtime,
             cpus_allowed: t.cpus_allowed.value().map(&mut cpu_list_of),
-            found_on: lists
-                .entry(found_on)
-                .or_insert_with(|| found_on.iter().map(|p| Arc::from(place_name(p))).collect())
-                .clone(),
+            found_on: match lists.get(found_on) {
+                Some(names) => names.clone(),
+                None => lists
+                    .entry(Places::from_slice(found_on))
+                    .or_insert_with(|| found_on.iter().map(|p| Arc::from(place_name(p))).collect())
+                    .clone(),
+            },
             bpf_place: None,
             bpf_storage: Vec::new(),
         }

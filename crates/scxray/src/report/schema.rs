@@ -635,7 +635,7 @@ pub struct TaskReport {
     /// Where it waits in the scheduler's BPF state (`qa.fifos[2] (#0)`), when it waits
     /// outside the kernel's DSQs and a BPF place holds it.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub bpf_place: Option<String>,
+    pub bpf_place: Option<Box<str>>,
     /// Its task-local storage values, decoded.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub bpf_storage: Vec<super::bpf::BpfStorage>,
