@@ -204,7 +204,9 @@ impl TaskReports {
                 let list = match cpu_lists.get(&**w) {
                     Some(list) => list.clone(),
                     None => {
-                        cpu_lists.entry(w.clone()).or_insert_with(|| cpu_list(w, *nr_cpus).into()).clone()
+                        let list: Arc<str> = cpu_list(w, *nr_cpus).into();
+                        cpu_lists.insert(w.clone(), list.clone());
+                        list
                     }
                 };
                 *last_cpu_list = Some((w.clone(), list.clone()));
@@ -236,10 +238,11 @@ impl TaskReports {
             cpus_allowed: t.cpus_allowed.value().map(&mut cpu_list_of),
             found_on: match lists.get(found_on) {
                 Some(names) => names.clone(),
-                None => lists
-                    .entry(Places::from_slice(found_on))
-                    .or_insert_with(|| found_on.iter().map(|p| Arc::from(place_name(p))).collect())
-                    .clone(),
+                None => {
+                    let names: Arc<[Arc<str>]> = found_on.iter().map(|p| Arc::from(place_name(p))).collect();
+                    lists.insert(Places::from_slice(found_on), names.clone());
+                    names
+                }
             },
             bpf_place: None,
             bpf_storage: Vec::new(),
