@@ -53,23 +53,29 @@ pub struct TaskReads {
 /// its detail when that was read (`read_task_detail` reads the identity first and fails
 /// without it, so its pid and comm are the identity's), else read.
 pub(super) fn read(r: &Reader<'_>, walks: Walks<VirtAddr>) -> (Vec<FoundTask>, Walks<TaskRecord>) {
-    // Each task's index in `order`: one hash lookup per place, one small list per task.
+    // Each task's index in `found`: one hash lookup per place, one small list per task. A
+    // task's detail is read when it is first met, in the order the walks met them.
+    let details = r.guest().task_details();
+    let mut masks = Masks::default();
     let mut index: HashMap<VirtAddr, usize> = HashMap::with_capacity(walks.tasks.len());
-    let mut order: Vec<(VirtAddr, Places)> = Vec::with_capacity(walks.tasks.len());
+    let mut found: Vec<FoundTask> = Vec::with_capacity(walks.tasks.len());
     let mut note = |kva: VirtAddr, place: Place| match index.entry(kva) {
         Entry::Occupied(e) => {
-            if let Some((_, places)) = order.get_mut(*e.get()) {
-                places.push(place);
+            if let Some(t) = found.get_mut(*e.get()) {
+                t.found_on.push(place);
             }
             *e.get()
         }
         Entry::Vacant(e) => {
-            e.insert(order.len());
-            order.push((kva, smallvec![place]));
-            order.len() - 1
+            e.insert(found.len());
+            let detail = details
+                .read(kva)
+                .map(|detail| TaskReads { cpus_allowed: masks.read(r, &details, &detail), detail });
+            found.push(FoundTask { kva, found_on: smallvec![place], detail });
+            found.len() - 1
         }
     };
-    // Each list entry's task by its index in `order`, in the order `Walks::map_tasks` visits
+    // Each list entry's task by its index in `found`, in the order `Walks::map_tasks` visits
     // the entries (runnable lists, DSQs, `scx_tasks`; a CPU's `curr` is no list entry), so
     // the identities below are found by index, not hashed again.
     let mut entries = Vec::with_capacity(walks.tasks.len());
@@ -83,18 +89,6 @@ pub(super) fn read(r: &Reader<'_>, walks: Walks<VirtAddr>) -> (Vec<FoundTask>, W
         entries.extend(ts.iter().map(|&t| note(t, Place::Dsq(h.origin))));
     }
     entries.extend(walks.tasks.iter().map(|&t| note(t, Place::ScxTasks)));
-    let details = r.guest().task_details();
-    let mut masks = Masks::default();
-    let found: Vec<FoundTask> = order
-        .into_iter()
-        .map(|(kva, found_on)| FoundTask {
-            kva,
-            found_on,
-            detail: details
-                .read(kva)
-                .map(|detail| TaskReads { cpus_allowed: masks.read(r, &details, &detail), detail }),
-        })
-        .collect();
     // The identity of a task whose detail failed, read at its first list entry.
     // (Few: kept by index, not one slot per task.)
     let mut read_alone: HashMap<usize, Result<TaskIdentity, ReadError>> = HashMap::new();
