@@ -312,19 +312,12 @@ fn a_reader_that_closes_the_pipe_early_is_no_error() {
 fn read_prints_guest_words_and_refuses_an_unbounded_length() {
     let (f, kvas) = guest(false, None);
     let w = write_temp("tasks-read", &f);
-    let out = scxray(&[
-        "read",
-        &w.core,
-        "--system-map",
-        &w.map,
-        "--btf",
-        &w.btf,
-        "--at",
-        "scx_tasks",
-        "--deref",
-        "--len",
-        "16",
-    ]);
+    let read = |rest: &[&str]| {
+        let args =
+            [&["read", w.core.as_str(), "--system-map", &w.map, "--btf", &w.btf, "--at", "scx_tasks"], rest];
+        scxray(&args.concat())
+    };
+    let out = read(&["--deref", "--len", "16"]);
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<&str> = stdout.lines().collect();
@@ -340,18 +333,7 @@ fn read_prints_guest_words_and_refuses_an_unbounded_length() {
         "next: the second task's node"
     );
 
-    let out = scxray(&[
-        "read",
-        &w.core,
-        "--system-map",
-        &w.map,
-        "--btf",
-        &w.btf,
-        "--at",
-        "scx_tasks",
-        "--len",
-        "2000000",
-    ]);
+    let out = read(&["--len", "2000000"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--len 2000000: at most 1048576 bytes"), "{stderr}");
