@@ -223,3 +223,29 @@ fn an_unreadable_curr_names_what_could_not_be_read() {
     assert!(e.starts_with("cannot read task_struct."), "{e}");
     assert!(e.contains("is not mapped"), "{e}");
 }
+
+/// A DSQ whose list cannot be walked is no empty DSQ, whatever its `nr` says: the text
+/// states where its walk broke (issue 16: a flag lost between core and report). A user DSQ
+/// with `nr` 0 and its list head's `next` NULL was counted among the "empty" ones, and its
+/// break was in the JSON alone.
+#[test]
+fn a_dsq_that_breaks_before_its_first_task_is_not_counted_empty() {
+    let mut b = GuestBuilder::with_scheme(kernels::debian_7_3_amd64(), AddressScheme::x86_kaslr(4), 2, 1);
+    b.attach_scheduler(0, 4);
+    b.add_task(1, b"init");
+    let dsq = b.add_user_dsq(0x42, 1, false);
+    let head = dsq.at(u64::from(b.layout.dsq.unwrap().list));
+    b.write_u64(head, 0);
+    let w = write_temp("dsq-broken-empty", &b.write_core(&CoreSpec::default()));
+    let r = Report::build(&common::configure(&w), Limits::DEFAULT);
+    let d = r.dsqs.iter().find(|d| d.kva == format!("{:#x}", dsq.0)).unwrap();
+    assert_eq!((d.nr, d.tasks.len(), d.walk.reported), (0, 0, 0));
+    let broken = d.walk.broken.as_deref().unwrap();
+    assert!(broken.contains(&format!("{:#x}", head.0)), "{broken}");
+    let text = scxray::report::text::render(&r);
+    assert!(text.contains(&format!("DSQ user           id=0x42 nr=0 seq=0 at {:#x}\n", dsq.0)), "{text}");
+    assert!(text.contains(&format!("    (walked 0, truncated false, broken: {broken})\n")), "{text}");
+    // Every other DSQ of the guest is empty; this one is not counted with them.
+    let empty = r.dsqs.len() - 1;
+    assert!(text.contains(&format!("({} DSQs walked, {empty} empty)", r.dsqs.len())), "{text}");
+}

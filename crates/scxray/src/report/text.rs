@@ -206,7 +206,8 @@ pub fn render(r: &Report) -> String {
         .map(|s| (s.sched_kva.as_str(), s.name.as_deref().unwrap_or("?")))
         .collect();
     for d in &r.dsqs {
-        if d.nr == 0 && d.tasks.is_empty() {
+        // A DSQ whose walk was cut or broke is no empty one, whatever its `nr` says.
+        if d.nr == 0 && d.tasks.is_empty() && !d.walk.truncated && d.walk.broken.is_none() {
             empty += 1;
             continue;
         }
