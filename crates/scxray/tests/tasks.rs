@@ -358,3 +358,38 @@ fn the_report_reuses_the_snapshots_task_allocation() {
     assert_eq!(pids, [1, 101, 102, 103]);
     assert_eq!(r.unreadable_tasks.iter().map(|t| t.kva.0).collect::<Vec<_>>(), [kvas[4]]);
 }
+
+/// A task whose `scx.dsq` names a DSQ that cannot be read (its id unknown) is on some DSQ,
+/// not on none: the list shows `?` there, as for any field not known, where it showed `-`
+/// (no DSQ), and dump's task block `dsq_id=?` where it showed `(n/a)` (issue 16: a failed
+/// read becoming a default). The JSON keeps the address with the id and name null.
+#[test]
+fn a_task_whose_dsq_cannot_be_read_is_not_shown_on_none() {
+    let mut b = GuestBuilder::with_scheme(kernels::debian_7_3_amd64(), AddressScheme::x86_kaslr(4), 2, 1);
+    b.attach_scheduler(0, 4);
+    let see = b.layout.see.unwrap();
+    let idle = b.add_task(1, b"idle");
+    let lost = b.add_task(2, b"lost");
+    // Into the direct map, past the end of RAM.
+    let bogus = b.scheme().direct_map + (64 << 30);
+    b.write_u64(b.see(lost).at(u64::from(see.dsq.unwrap())), bogus);
+    b.make_runnable(0, lost);
+    let w = write_temp("tasks-dsq-unreadable", &b.write_core(&CoreSpec::default()));
+    let t = common::configure(&w);
+    let l = TaskList::build(&t, Limits::DEFAULT);
+    let by_pid = |pid: i32| l.tasks.iter().find(|t| t.pid == pid).unwrap();
+    assert_eq!((by_pid(1).dsq_kva, by_pid(1).dsq.as_deref()), (None, None));
+    let t2 = by_pid(2);
+    assert_eq!((t2.dsq_kva.map(|h| h.0), t2.dsq_id, t2.dsq.as_deref()), (Some(bogus), None, None));
+    let text = render(&l);
+    let row = |kva: VirtAddr| text.lines().find(|r| r.starts_with(&format!("{:#x} ", kva.0))).unwrap();
+    let cols = |r: &str| r.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    // TASK PID S SCX FLAGS DSQ AGE COMM
+    assert_eq!(cols(row(idle))[5], "-", "{text}");
+    assert_eq!(cols(row(lost))[5], "?", "{text}");
+
+    // dump: the task's block, on CPU 0's runnable list.
+    let dump = scxray::report::text::render(&Report::build(&t, Limits::DEFAULT));
+    let block: Vec<&str> = dump.lines().skip_while(|l| !l.contains("lost[2]")).take(3).collect();
+    assert!(block[2].ends_with(" dsq_id=?"), "{dump}");
+}

@@ -439,7 +439,8 @@ pub fn render(l: &TaskList) -> String {
             state: t.state.unwrap_or('?'),
             scx: t.scx_flags.state.as_deref().unwrap_or("?"),
             flags: joined.get(&Arc::as_ptr(&t.scx_flags)).map_or("?", String::as_str),
-            dsq: t.dsq.as_deref().unwrap_or("-"),
+            // `-`: on no DSQ; `?`: on one whose id could not be read.
+            dsq: t.dsq.as_deref().unwrap_or(if t.dsq_kva.is_some() { "?" } else { "-" }),
             age: t.runnable_age_jiffies,
             comm: &t.comm,
         })

@@ -42,7 +42,8 @@ fn task_block(o: &mut String, marker: char, r: &TaskRef, d: Option<&TaskReport>)
         "      sticky/holding_cpu={}/{} dsq_id={}",
         opt(d.sticky_cpu),
         opt(d.holding_cpu),
-        d.dsq.as_deref().unwrap_or("(n/a)")
+        // `(n/a)`: on no DSQ; `?`: on one whose id could not be read.
+        d.dsq.as_deref().unwrap_or(if d.dsq_kva.is_some() { "?" } else { "(n/a)" })
     );
     let _ =
         writeln!(o, "      dsq_vtime={} slice={} weight={}", opt(d.dsq_vtime), opt(d.slice), opt(d.weight));
