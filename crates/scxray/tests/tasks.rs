@@ -393,3 +393,43 @@ fn a_task_whose_dsq_cannot_be_read_is_not_shown_on_none() {
     let block: Vec<&str> = dump.lines().skip_while(|l| !l.contains("lost[2]")).take(3).collect();
     assert!(block[2].ends_with(" dsq_id=?"), "{dump}");
 }
+
+/// A list that loops back lists each task once, and says it looped (issue 16: the same
+/// thing reported twice): `looper`'s `next` is itself, so the walk repeats it until the cap
+/// (2 x 3000 + 2 x 2 + 1 nodes) fires. `scxray tasks` listed 6004 lines of `looper` and read
+/// its detail 6004 times (at the ceiling cap, millions); dump's tasks[] had it once.
+#[test]
+fn a_list_that_loops_back_lists_each_task_once() {
+    let mut b = GuestBuilder::with_scheme(kernels::debian_7_3_amd64(), AddressScheme::x86_kaslr(4), 2, 1);
+    b.attach_scheduler(0, 4);
+    let init = b.add_task(1, b"init");
+    let looper = b.add_task(2, b"looper");
+    let node = b.see(looper).at(u64::from(b.layout.see.unwrap().tasks_node));
+    b.write_u64(node, node.0);
+    let n = b.nr_threads();
+    b.write_u32(n, 3000);
+    let w = write_temp("tasks-looping", &b.write_core(&CoreSpec::default()));
+    let t = common::configure(&w);
+    let l = TaskList::build(&t, Limits::DEFAULT);
+    assert_eq!(pids(&l), [(1, "init".to_owned()), (2, "looper".to_owned())]);
+    assert_eq!(l.tasks.iter().map(|t| t.kva.0).collect::<Vec<_>>(), [init.0, looper.0]);
+    assert!(l.truncated);
+    assert_eq!(l.scx_tasks.reported, 6005);
+    let cut =
+        "scx_tasks cut at 6005 nodes (sized from the kernel's count, 3000); raise it with --max-list-nodes N";
+    let looped = format!(
+        "scx_tasks: 6003 entries named a task listed before them (the first: {:#x}; the list loops back, or \
+         changed while walked): each task is listed once",
+        looper.0
+    );
+    assert_eq!(l.problems, [cut.to_owned(), looped.clone()]);
+    let text = render(&l);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].ends_with(": 2 tasks on scx_tasks (truncated), 0 unreadable"), "{}", lines[0]);
+    assert_eq!(lines[1], format!("TRUNCATED: {cut}"));
+    assert_eq!(lines[2], format!("PROBLEM: {looped}"));
+    assert_eq!(lines.len(), 6, "{text}");
+    // dump's tasks are the same two.
+    let dump = Report::build(&t, Limits::DEFAULT);
+    assert_eq!(dump.tasks.iter().map(|t| t.kva.0).collect::<Vec<_>>(), [init.0, looper.0]);
+}

@@ -84,6 +84,13 @@ impl TaskList {
                 s.walk.reported
             ));
         }
+        if let Some(first) = s.first_repeated {
+            problems.push(format!(
+                "scx_tasks: {} entries named a task listed before them (the first: {first}; the list loops \
+                 back, or changed while walked): each task is listed once",
+                s.repeated
+            ));
+        }
         if let Reading::Failed(e) = &s.jiffies {
             problems.push(format!("jiffies: {e}; no task's runnable age is known"));
         }

@@ -5,6 +5,7 @@
 use super::read::{Reader, Reading};
 use super::tasks::{Masks, TaskReads};
 use crate::target::Target;
+use foldhash::{HashSet, HashSetExt};
 use scxray_core::{Field, Limits, ListWalk, Problem, ReadError, TaskEntry, VirtAddr, Visitor};
 
 /// A task on `scx_tasks`, with its detail as read.
@@ -27,6 +28,11 @@ pub struct ScxTasksReads {
     pub problems: Vec<Problem>,
     /// `jiffies`, for each task's runnable age.
     pub jiffies: Reading<u64>,
+    /// List entries that named a task already listed (the list looped back, or changed
+    /// under a live walk): not listed again, nor read.
+    pub repeated: u32,
+    /// The first such task.
+    pub first_repeated: Option<VirtAddr>,
 }
 
 /// The list's events, collected.
@@ -57,9 +63,21 @@ pub fn read(target: &Target, limits: Limits) -> ScxTasksReads {
     let r = Reader::new(target);
     let details = r.guest().task_details();
     let mut masks = Masks::default();
+    // A task is on the list once: an entry naming one already listed is counted, not read
+    // again (a list that loops back repeats its loop up to the cap, millions of entries).
+    let mut seen: HashSet<VirtAddr> = HashSet::with_capacity(listed.tasks.len());
+    let (mut repeated, mut first_repeated) = (0u32, None);
     let tasks = listed
         .tasks
         .into_iter()
+        .filter(|&kva| {
+            let new = seen.insert(kva);
+            if !new {
+                repeated = repeated.saturating_add(1);
+                first_repeated.get_or_insert(kva);
+            }
+            new
+        })
         .map(|kva| ListedTask {
             kva,
             detail: details
@@ -72,5 +90,7 @@ pub fn read(target: &Target, limits: Limits) -> ScxTasksReads {
         walk,
         problems: listed.problems,
         jiffies: r.int(target.symbols().jiffies.map(VirtAddr), Field::Jiffies),
+        repeated,
+        first_repeated,
     }
 }
