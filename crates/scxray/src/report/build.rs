@@ -2,7 +2,7 @@
 //! (machine facts, the BTF's enum names). No guest memory is read here.
 
 use super::bpf::{BpfReport, BpfStorage};
-use super::diagnose::{ScxFlagNames, TaskReports, event_counters, exit_info, global_state};
+use super::diagnose::{TaskReports, event_counters, exit_info, global_state};
 use super::schema::{
     CapFired, MachineFacts, Report, SCHEMA, SchedEntry, SchedulerFacts, TaskRef, TaskReport,
     describe_problem, hex, provenance_name, scheduler_unknown,
@@ -99,11 +99,7 @@ impl Report {
                 user.as_ref(),
             )
         });
-        let mut reports = TaskReports::new(
-            ScxFlagNames::new(&types.enum_constants("scx_ent_flags")),
-            s.globals.jiffies.get(),
-            target.nr_cpus(),
-        );
+        let mut reports = TaskReports::of(target, s.globals.jiffies.get());
         let mut caps_fired = w.caps_fired();
         caps_fired.extend(s.bpf.iter().flat_map(super::caps::bpf_caps_fired));
         let (tasks, unreadable_tasks) = Self::task_reports(found, &mut reports, s.bpf.as_ref());

@@ -5,6 +5,7 @@
 
 use super::schema::{ExitInfo, GlobalState, Hex, ScxFlags, TaskComm, TaskReport};
 use crate::kernel::btf::{EnumConstants, KernelTypes};
+use crate::target::Target;
 use crate::walk::{EventCounts, ExitReads, GlobalReads, Place, Places, TaskReads};
 use foldhash::{HashMap, HashMapExt};
 use scxray_core::DsqId;
@@ -189,6 +190,15 @@ impl TaskReports {
             dsq_names: HashMap::new(),
             found_on: HashMap::new(),
         }
+    }
+
+    /// Reports of `target`'s tasks (its `enum scx_ent_flags`, its CPU count) at `jiffies`.
+    pub fn of(target: &Target, jiffies: Option<u64>) -> Self {
+        Self::new(
+            ScxFlagNames::new(&target.types().enum_constants("scx_ent_flags")),
+            jiffies,
+            target.nr_cpus(),
+        )
     }
 
     /// The report of a task from its detail and the places it was found on.

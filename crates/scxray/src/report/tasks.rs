@@ -10,7 +10,7 @@
 //! (no other list is walked), and it has no `bpf_place` or `bpf_storage` (no BPF is read).
 
 use super::caps::scx_tasks_cap;
-use super::diagnose::{ScxFlagNames, TaskReports};
+use super::diagnose::TaskReports;
 use super::schema::{CapFired, Hex, MachineFacts, ScxFlags, TaskRef, TaskReport, WalkEnd, describe_problem};
 use crate::target::Target;
 use crate::walk::scx_tasks::{ScxTasksReads, read};
@@ -61,12 +61,7 @@ impl TaskList {
 
     /// The list of what one walk of `scx_tasks` read.
     pub fn from_reads(target: &Target, s: &ScxTasksReads) -> Self {
-        let types = target.types();
-        let mut reports = TaskReports::new(
-            ScxFlagNames::new(&types.enum_constants("scx_ent_flags")),
-            s.jiffies.get(),
-            target.nr_cpus(),
-        );
+        let mut reports = TaskReports::of(target, s.jiffies.get());
         let mut tasks = Vec::with_capacity(s.tasks.len());
         let mut unreadable_tasks = Vec::new();
         for t in &s.tasks {

@@ -78,12 +78,7 @@ pub fn read(target: &Target, limits: Limits) -> ScxTasksReads {
             }
             new
         })
-        .map(|kva| ListedTask {
-            kva,
-            detail: details
-                .read(kva)
-                .map(|detail| TaskReads { cpus_allowed: masks.read(&r, &details, &detail), detail }),
-        })
+        .map(|kva| ListedTask { kva, detail: masks.task(&r, &details, kva) })
         .collect();
     ScxTasksReads {
         tasks,

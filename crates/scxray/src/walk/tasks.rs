@@ -68,10 +68,7 @@ pub(super) fn read(r: &Reader<'_>, walks: Walks<VirtAddr>) -> (Vec<FoundTask>, W
         }
         Entry::Vacant(e) => {
             e.insert(found.len());
-            let detail = details
-                .read(kva)
-                .map(|detail| TaskReads { cpus_allowed: masks.read(r, &details, &detail), detail });
-            found.push(FoundTask { kva, found_on: smallvec![place], detail });
+            found.push(FoundTask { kva, found_on: smallvec![place], detail: masks.task(r, &details, kva) });
             found.len() - 1
         }
     };
@@ -112,6 +109,20 @@ pub(super) struct Masks {
 }
 
 impl Masks {
+    /// A task's detail with its allowed-CPUs mask, or why its detail could not be read.
+    pub(super) fn task<M, T>(
+        &mut self,
+        r: &Reader<'_>,
+        details: &TaskDetails<'_, M, T>,
+        kva: VirtAddr,
+    ) -> Result<TaskReads, ReadError>
+    where
+        M: scxray_core::PhysMem + ?Sized,
+        T: scxray_core::Translate + ?Sized,
+    {
+        details.read(kva).map(|detail| TaskReads { cpus_allowed: self.read(r, details, &detail), detail })
+    }
+
     /// The allowed-CPUs mask of a task, `nr_cpu_ids` bits: decoded in place where the
     /// memory lends its bytes, the last task's allocation when it is the same mask.
     pub(super) fn read<M, T>(
