@@ -418,8 +418,8 @@ fn a_list_that_loops_back_lists_each_task_once() {
     let cut =
         "scx_tasks cut at 6005 nodes (sized from the kernel's count, 3000); raise it with --max-list-nodes N";
     let looped = format!(
-        "scx_tasks: 6003 entries named a task listed before them (the first: {:#x}; the list loops back, or \
-         changed while walked): each task is listed once",
+        "scx_tasks: 6003 entries named a task listed before them (the first: {:#x}): the list loops back; \
+         each task is listed once",
         looper.0
     );
     assert_eq!(l.problems, [cut.to_owned(), looped.clone()]);

@@ -81,8 +81,8 @@ impl TaskList {
         }
         if let Some(first) = s.first_repeated {
             problems.push(format!(
-                "scx_tasks: {} entries named a task listed before them (the first: {first}; the list loops \
-                 back, or changed while walked): each task is listed once",
+                "scx_tasks: {} entries named a task listed before them (the first: {first}): the list loops \
+                 back; each task is listed once",
                 s.repeated
             ));
         }

@@ -28,8 +28,8 @@ pub struct ScxTasksReads {
     pub problems: Vec<Problem>,
     /// `jiffies`, for each task's runnable age.
     pub jiffies: Reading<u64>,
-    /// List entries that named a task already listed (the list looped back, or changed
-    /// under a live walk): not listed again, nor read.
+    /// Entries of a list the cap cut that named a task already listed (the list loops
+    /// back): not listed again, nor read.
     pub repeated: u32,
     /// The first such task.
     pub first_repeated: Option<VirtAddr>,
@@ -63,23 +63,26 @@ pub fn read(target: &Target, limits: Limits) -> ScxTasksReads {
     let r = Reader::new(target);
     let details = r.guest().task_details();
     let mut masks = Masks::default();
-    // A task is on the list once: an entry naming one already listed is counted, not read
-    // again (a list that loops back repeats its loop up to the cap, millions of entries).
-    let mut seen: HashSet<VirtAddr> = HashSet::with_capacity(listed.tasks.len());
+    // A task is on the list once: in a list that loops back (it repeats its loop until the
+    // cap fires, millions of entries at the ceiling) an entry naming a task already listed
+    // is counted, not read again. A walk the cap did not cut has no loop, and no entry is
+    // looked up (on a live guest, an address seen twice may be a task that exited and a new
+    // one in its place, both listed).
+    let mut kvas = listed.tasks;
     let (mut repeated, mut first_repeated) = (0u32, None);
-    let tasks = listed
-        .tasks
-        .into_iter()
-        .filter(|&kva| {
+    if walk.truncated {
+        let mut seen: HashSet<VirtAddr> = HashSet::new();
+        kvas.retain(|&kva| {
             let new = seen.insert(kva);
             if !new {
                 repeated = repeated.saturating_add(1);
                 first_repeated.get_or_insert(kva);
             }
             new
-        })
-        .map(|kva| ListedTask { kva, detail: masks.task(&r, &details, kva) })
-        .collect();
+        });
+    }
+    let tasks =
+        kvas.into_iter().map(|kva| ListedTask { kva, detail: masks.task(&r, &details, kva) }).collect();
     ScxTasksReads {
         tasks,
         walk,
