@@ -249,3 +249,32 @@ fn a_dsq_that_breaks_before_its_first_task_is_not_counted_empty() {
     let empty = r.dsqs.len() - 1;
     assert!(text.contains(&format!("({} DSQs walked, {empty} empty)", r.dsqs.len())), "{text}");
 }
+
+/// A task whose allowed-CPU mask cannot be read is stated among the problems of dump's
+/// report as of the task list's (issue 16: a flag lost between core and report): the dump
+/// report took the snapshot's tasks for its own before it looked through them for unreadable
+/// masks, and found none.
+#[test]
+fn an_unreadable_cpu_mask_is_a_problem_of_the_dump_report() {
+    let mut b = GuestBuilder::with_scheme(kernels::debian_7_3_amd64(), AddressScheme::x86_kaslr(4), 2, 1);
+    b.attach_scheduler(0, 4);
+    b.add_task(1, b"init");
+    let t = b.add_task(2, b"maskless");
+    // Into the direct map, past the end of RAM.
+    let bogus = b.scheme().direct_map + (64 << 30);
+    b.write_u64(t.at(u64::from(b.layout.task.unwrap().cpus_ptr.unwrap())), bogus);
+    let w = write_temp("mask-unreadable", &b.write_core(&CoreSpec::default()));
+    let target = common::configure(&w);
+    let r = Report::build(&target, Limits::DEFAULT);
+    let task = r.tasks.iter().find(|x| x.pid == 2).unwrap();
+    assert_eq!(task.cpus_allowed, None);
+    let want = format!(
+        "allowed-CPU masks of 1 tasks unreadable (the first: cannot read *task_struct.cpus_ptr at {bogus:#x}: \
+         virtual {bogus:#x} is not mapped (stopped at level 2))"
+    );
+    let list = scxray::report::tasks::TaskList::build(&target, Limits::DEFAULT);
+    assert_eq!(list.problems, std::slice::from_ref(&want));
+    assert_eq!(problems(&r), std::slice::from_ref(&want));
+    let text = scxray::report::text::render(&r);
+    assert!(text.contains(&format!("\nProblems\n--------\n  - {want}\n")), "{text}");
+}

@@ -51,6 +51,8 @@ impl Report {
     /// task list's allocation becomes the report's (see [`Self::task_reports`]).
     pub fn from_snapshot(target: &Target, mut s: Snapshot) -> Self {
         let found = std::mem::take(&mut s.tasks);
+        // Looked through before the tasks become the report's: the snapshot has none left.
+        let masks = unread::masks_problem(found.iter().map(|t| &t.detail));
         let s = &s;
         let types = target.types();
         let exit_kind_name = |kind: u32| types.enum_name("scx_exit_kind", u64::from(kind));
@@ -122,6 +124,7 @@ impl Report {
                 .map(CapFired::describe)
                 .chain(s.problems.iter().map(describe_problem))
                 .chain(unread::problems(s))
+                .chain(masks)
                 .collect(),
             truncated: w.truncated() || bpf.as_ref().is_some_and(|b| b.truncated),
             caps_fired,

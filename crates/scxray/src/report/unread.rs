@@ -1,7 +1,7 @@
 //! What the host could not read beside the walks, as problems: every [`Reading::Failed`] of
 //! the snapshot (the root's names, level, exit info and event counters, each sub-scheduler's
-//! names, the global state, the tasks' CPU masks) names its field and address, instead of
-//! showing as a missing value nobody explains.
+//! names, the global state; the tasks' CPU masks by [`masks_problem`]) names its field and
+//! address, instead of showing as a missing value nobody explains.
 
 use crate::walk::{EventCounts, Reading, Snapshot, TaskReads};
 use scxray_core::ReadError;
@@ -50,7 +50,8 @@ pub(super) fn problems(s: &Snapshot) -> Vec<String> {
     if let Some(events) = s.root.as_ref().and_then(|r| r.events.value()) {
         out.extend(events_problem(events));
     }
-    out.extend(masks_problem(s.tasks.iter().map(|t| &t.detail)));
+    // The tasks' CPU masks: [`masks_problem`], which the report's builder states after these
+    // (it takes the snapshot's tasks for its own first).
     out
 }
 
