@@ -433,3 +433,25 @@ fn a_list_that_loops_back_lists_each_task_once() {
     let dump = Report::build(&t, Limits::DEFAULT);
     assert_eq!(dump.tasks.iter().map(|t| t.kva.0).collect::<Vec<_>>(), [init.0, looper.0]);
 }
+
+/// dump's report states a task whose detail could not be read among its problems, with the
+/// field, the address and the cause, as the task list does: its text said "1 unreadable"
+/// under scx_tasks and named neither the task nor why (the JSON's unreadable_tasks alone
+/// did; issue 16: a flag lost between core and report).
+#[test]
+fn dump_states_an_unreadable_task_and_why_as_the_list_does() {
+    let (f, kvas) = guest(true, None);
+    let bad = *kvas.last().unwrap();
+    let w = write_temp("tasks-unreadable-dump", &f);
+    let t = common::configure(&w);
+    let l = TaskList::build(&t, Limits::DEFAULT);
+    let r = Report::build(&t, Limits::DEFAULT);
+    assert_eq!(r.unreadable_tasks.len(), 1);
+    let why = r.unreadable_tasks[0].error.as_deref().unwrap();
+    let want = format!("detail of 1 tasks unreadable (the first, at {bad:#x}: {why})");
+    assert_eq!(l.problems, std::slice::from_ref(&want));
+    assert_eq!(r.problems, std::slice::from_ref(&want));
+    let text = scxray::report::text::render(&r);
+    assert!(text.contains("\nscx_tasks: 5 tasks; 4 with detail, 1 unreadable\n"), "{text}");
+    assert!(text.contains(&format!("\nProblems\n--------\n  - {want}\n")), "{text}");
+}

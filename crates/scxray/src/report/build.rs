@@ -105,6 +105,7 @@ impl Report {
         let mut caps_fired = w.caps_fired();
         caps_fired.extend(s.bpf.iter().flat_map(super::caps::bpf_caps_fired));
         let (tasks, unreadable_tasks) = Self::task_reports(found, &mut reports, s.bpf.as_ref());
+        let unreadable = unread::tasks_problem(&unreadable_tasks);
         let bpf = s.bpf.as_ref().map(BpfReport::new);
         Self {
             schema: SCHEMA.into(),
@@ -124,6 +125,7 @@ impl Report {
                 .map(CapFired::describe)
                 .chain(s.problems.iter().map(describe_problem))
                 .chain(unread::problems(s))
+                .chain(unreadable)
                 .chain(masks)
                 .collect(),
             truncated: w.truncated() || bpf.as_ref().is_some_and(|b| b.truncated),

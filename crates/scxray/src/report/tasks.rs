@@ -89,14 +89,7 @@ impl TaskList {
         if let Reading::Failed(e) = &s.jiffies {
             problems.push(format!("jiffies: {e}; no task's runnable age is known"));
         }
-        if let Some(first) = unreadable_tasks.first() {
-            problems.push(format!(
-                "detail of {} tasks unreadable (the first, at {}: {})",
-                unreadable_tasks.len(),
-                first.kva,
-                first.error.as_deref().unwrap_or("?")
-            ));
-        }
+        problems.extend(super::unread::tasks_problem(&unreadable_tasks));
         problems.extend(super::unread::masks_problem(s.tasks.iter().map(|t| &t.detail)));
         Self {
             schema: TASKS_SCHEMA.into(),

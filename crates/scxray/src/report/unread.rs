@@ -3,6 +3,7 @@
 //! names, the global state; the tasks' CPU masks by [`masks_problem`]) names its field and
 //! address, instead of showing as a missing value nobody explains.
 
+use super::schema::TaskRef;
 use crate::walk::{EventCounts, Reading, Snapshot, TaskReads};
 use scxray_core::ReadError;
 
@@ -53,6 +54,17 @@ pub(super) fn problems(s: &Snapshot) -> Vec<String> {
     // The tasks' CPU masks: [`masks_problem`], which the report's builder states after these
     // (it takes the snapshot's tasks for its own first).
     out
+}
+
+/// The tasks whose detail could not be read, counted, with the first one's address and error.
+pub(super) fn tasks_problem(unreadable: &[TaskRef]) -> Option<String> {
+    let first = unreadable.first()?;
+    Some(format!(
+        "detail of {} tasks unreadable (the first, at {}: {})",
+        unreadable.len(),
+        first.kva,
+        first.error.as_deref().unwrap_or("?")
+    ))
 }
 
 /// The tasks whose allowed-CPU mask could not be read, counted, with the first one's error.
