@@ -37,11 +37,14 @@ impl Bytes {
     pub fn map_file(path: &Path) -> Result<Self, Error> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         // SAFETY: `Mmap::map` is unsafe because the mapped file may change or shrink while
-        // mapped. The map is read-only and only ever copied from (never handed out as a
-        // long-lived `&[u8]` to code that assumes it is stable): a file that changes under
-        // us (a live guest's RAM file) gives torn values, which every reader treats as the
-        // hostile input they are. A file truncated under the map would fault (SIGBUS);
-        // dump files are not truncated while scxray runs, and QEMU's RAM files never shrink.
+        // mapped. The map is read-only. Guest memory is copied out of it, or borrowed for one
+        // task's decode; the kernel's BTF and kallsyms tables are borrowed for the whole run
+        // (`SharedBytes`), and those the guest kernel never writes after boot. Nothing that
+        // reads these bytes assumes them stable: a file that changes under us (a live
+        // guest's RAM file) gives torn values, which every reader, the BTF and kallsyms
+        // parsers included, bounds-checks as the hostile input they are. A file truncated
+        // under the map would fault (SIGBUS); dump files are not truncated while scxray runs,
+        // and QEMU's RAM files never shrink.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
         Ok(Self::Mapped(Arc::new(map)))
     }
