@@ -428,6 +428,14 @@ fn pointers_into_the_hole_and_unmapped_vmalloc_break_only_their_walk() {
     let broken = r.scx_tasks.walk.broken.as_deref().expect("broken");
     assert!(broken.contains(&format!("{unmapped:#x}")), "{broken}");
     assert!(!r.truncated);
+    // A broken walk is no cut one (`truncated` stays false): each is a problem, so that a
+    // script reading `problems` and `truncated` does not take the report as whole.
+    let broke: Vec<&String> = r.problems.iter().filter(|p| p.contains("the walk broke")).collect();
+    assert_eq!(broke.len(), 2, "{:?}", r.problems);
+    assert!(broke[0].starts_with("DSQ local cpu 1: the walk broke after 0 tasks: "), "{}", broke[0]);
+    assert!(broke[0].contains(&format!("{in_hole:#x}")), "{}", broke[0]);
+    assert!(broke[1].starts_with("scx_tasks: the walk broke after 3 tasks: "), "{}", broke[1]);
+    assert!(broke[1].contains(&format!("{unmapped:#x}")), "{}", broke[1]);
 
     // An unreadable rq->curr is an unreadable task, not "no current task".
     let curr = r.cpus[2].curr.as_ref().expect("cpu 2's curr is reported");

@@ -266,3 +266,33 @@ fn decode_help_names_the_version_it_reads() {
     let version = format!("wire format version {};", scxray_wire::VERSION);
     assert!(help.contains(&version), "decode --help does not say `{version}`:\n{help}");
 }
+
+/// A list that breaks decodes as the direct report has it: the break in its walk and among
+/// the problems (a broken walk is no cut one: without the problem a script reading
+/// `problems` and `truncated` would take the list as whole).
+#[test]
+fn a_broken_list_is_a_problem_over_the_wire_as_directly() {
+    let (g, state) = guest();
+    let head = g.symbols.scx_tasks.unwrap();
+    let mut b = scxray_tests::demo_machine(1024, 0x40);
+    let state_again = b.alloc_image(4);
+    assert_eq!(state_again, state, "the same machine");
+    b.write_u32(state, 1);
+    // The first task's link to the second: NULL.
+    let first = VirtAddr(b.read_u64(head));
+    b.write_u64(first, 0);
+    let g = b.build();
+    let t = target(&g, state);
+    let direct = Report::build(&t, Limits::DEFAULT);
+    assert_eq!(direct.scx_tasks.tasks.len(), 1);
+    let broke: Vec<&String> = direct.problems.iter().filter(|p| p.contains("the walk broke")).collect();
+    assert_eq!(broke.len(), 1, "{:?}", direct.problems);
+    assert!(broke[0].starts_with("scx_tasks: the walk broke after 1 tasks: "), "{}", broke[0]);
+    assert!(!direct.truncated);
+
+    let n = 64 << 10;
+    let dump = served(&g, &t, n);
+    let json = scxray_decode(&dump, "broken.bin");
+    let expected = serde_json::to_string_pretty(&wire_part(direct)).unwrap() + "\n";
+    assert_eq!(json, expected);
+}

@@ -124,6 +124,7 @@ impl Report {
                 .iter()
                 .map(CapFired::describe)
                 .chain(s.problems.iter().map(describe_problem))
+                .chain(w.broken_walks())
                 .chain(unread::problems(s))
                 .chain(unreadable)
                 .chain(masks)

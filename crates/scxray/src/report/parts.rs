@@ -3,6 +3,19 @@
 
 use super::schema::{CpuReport, DsqReport, TaskRef, TasksReport, UserDsqsReport, WalkEnd};
 use crate::walk::Walks;
+use scxray_core::ListWalk;
+
+/// `what`'s walk broken (a NULL or unreadable link), as a problem: what follows the break is
+/// not in the report, and a broken walk is no cut one (`truncated` stays false), so without
+/// it a script reading `problems` and `truncated` would take the list as whole.
+pub(super) fn walk_broke(what: &str, items: &str, w: &ListWalk) -> Option<String> {
+    w.broken.map(|e| {
+        format!(
+            "{what}: the walk broke after {} {items}: {e}; the {items} after it are not listed",
+            w.reported
+        )
+    })
+}
 
 impl<T> Walks<T> {
     /// Every CPU, with its runnable tasks.
@@ -26,6 +39,18 @@ impl<T> Walks<T> {
     /// `scx_tasks`.
     pub fn scx_tasks_report(&self, task: impl FnMut(&T) -> TaskRef) -> TasksReport {
         TasksReport { tasks: self.tasks.iter().map(task).collect(), walk: WalkEnd::from(&self.tasks_walk) }
+    }
+
+    /// Every list walk that broke, in walk order, as problems ([`walk_broke`]).
+    pub fn broken_walks(&self) -> Vec<String> {
+        let cpus = self
+            .cpus
+            .iter()
+            .filter_map(|(c, _, w)| walk_broke(&format!("runnable_list of cpu {}", c.cpu), "tasks", w));
+        let dsqs =
+            self.dsqs.iter().filter_map(|(h, _, w)| walk_broke(&format!("DSQ {}", h.origin), "tasks", w));
+        let subs = self.subs_walk.iter().filter_map(|w| walk_broke("sub-schedulers", "sub-schedulers", w));
+        cpus.chain(dsqs).chain(subs).chain(walk_broke("scx_tasks", "tasks", &self.tasks_walk)).collect()
     }
 
     /// How the sub-scheduler walk ended.

@@ -73,12 +73,7 @@ impl TaskList {
         let caps_fired: Vec<CapFired> = scx_tasks_cap(&s.walk).into_iter().collect();
         let mut problems: Vec<String> = caps_fired.iter().map(CapFired::describe).collect();
         problems.extend(s.problems.iter().map(describe_problem));
-        if let Some(e) = &s.walk.broken {
-            problems.push(format!(
-                "scx_tasks: the walk broke after {} tasks: {e}; the tasks after it are not listed",
-                s.walk.reported
-            ));
-        }
+        problems.extend(super::parts::walk_broke("scx_tasks", "tasks", &s.walk));
         if let Some(first) = s.first_repeated {
             problems.push(format!(
                 "scx_tasks: {} entries named a task listed before them (the first: {first}): the list loops \

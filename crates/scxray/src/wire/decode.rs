@@ -176,6 +176,7 @@ pub fn decode(bytes: &[u8]) -> Result<Report, Error> {
     }
     let mut truncated = c.walks.truncated();
     let mut problems: Vec<String> = c.problems.iter().map(describe_problem).collect();
+    problems.extend(c.walks.broken_walks());
     let cut =
         c.root.iter().map(|r| (r.sched_kva, &c.root_names)).chain(c.sub_names.iter().map(|(k, n)| (*k, n)));
     for (sched, _) in cut.filter(|(_, n)| n.cgroup_path_cut) {
