@@ -446,12 +446,16 @@ fn pointers_into_the_hole_and_unmapped_vmalloc_break_only_their_walk() {
     assert!(why.contains("task_struct.pid") && why.contains("is not mapped"), "{why}");
     assert_eq!(r.cpus[1].curr.as_ref().and_then(|t| t.pid), Some(e.cpus[1].curr.0));
 
-    // The text report says where scx_tasks broke, not only JSON.
+    // The text report says where scx_tasks broke, not only JSON: among its problems.
     let out = scxray(&["dump", &w.core, "--system-map", &w.map, "--btf", &w.btf]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
-    let line = text.lines().find(|l| l.contains("scx_tasks walk broke")).unwrap_or_else(|| panic!("{text}"));
-    assert!(line.contains("after 3 tasks") && line.contains(&format!("{unmapped:#x}")), "{line}");
+    let problems = text.split_once("\nProblems\n").unwrap_or_else(|| panic!("{text}")).1;
+    let line = problems
+        .lines()
+        .find(|l| l.starts_with("  - scx_tasks: the walk broke after 3 tasks: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains(&format!("{unmapped:#x}")), "{line}");
 }
 
 /// The same guest as a raw RAM image (what `pmemsave` or a `memory-backend-file` gives): no

@@ -278,14 +278,6 @@ pub fn render(r: &Report) -> String {
         r.tasks.len(),
         r.unreadable_tasks.len()
     );
-    // A list that broke is no complete list: say where, as the DSQ lines do.
-    if let Some(b) = &r.scx_tasks.walk.broken {
-        let _ = writeln!(
-            o,
-            "  (scx_tasks walk broke after {} tasks: {b}; the tasks after it are not listed)",
-            r.scx_tasks.walk.reported
-        );
-    }
     if let Some(b) = &r.bpf {
         let mut by_pid: HashMap<i32, &TaskReport> = HashMap::with_capacity(r.tasks.len());
         for t in &r.tasks {
