@@ -43,7 +43,7 @@ pub struct Vmlinux {
     pub symbols: SymbolTable,
     /// The `.BTF` section's bytes, when present.
     pub btf: Option<Vec<u8>>,
-    /// The release from `linux_banner` ("Linux version <release> ..."), when readable.
+    /// The release from `linux_banner` (`Linux version <release> ...`), when readable.
     pub release: Option<String>,
 }
 

@@ -48,7 +48,7 @@ impl Report {
     }
 
     /// The report of what one walk of `target` read. The snapshot is taken by value: its
-    /// task list's allocation becomes the report's (see [`Self::task_reports`]).
+    /// task list's allocation becomes the report's (collected in place).
     pub fn from_snapshot(target: &Target, mut s: Snapshot) -> Self {
         let found = std::mem::take(&mut s.tasks);
         // Looked through before the tasks become the report's: the snapshot has none left.

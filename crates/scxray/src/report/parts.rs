@@ -41,7 +41,7 @@ impl<T> Walks<T> {
         TasksReport { tasks: self.tasks.iter().map(task).collect(), walk: WalkEnd::from(&self.tasks_walk) }
     }
 
-    /// Every list walk that broke, in walk order, as problems ([`walk_broke`]).
+    /// Every list walk that broke, in walk order, as problems (`walk_broke`).
     pub fn broken_walks(&self) -> Vec<String> {
         let cpus = self
             .cpus

@@ -36,7 +36,7 @@ use std::sync::Arc;
 pub const SCHEMA: &str = "scxray.dump/2";
 
 /// A number shown in hex (`0x1f`), an address or an id: kept as its value, written as text
-/// only when the report is serialised (a JSON string, as [`hex`] writes it) or printed.
+/// only when the report is serialised (a JSON string, as `hex` writes it) or printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Hex(pub u64);
 
