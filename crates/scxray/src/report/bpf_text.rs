@@ -5,7 +5,7 @@
 
 use super::bpf::{BpfMap, BpfProg, BpfReport, BpfSched};
 use super::schema::TaskReport;
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 fn map_line(m: &BpfMap) -> String {

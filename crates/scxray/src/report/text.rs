@@ -4,7 +4,7 @@
 //! every DSQ with its depth, seq and queued tasks, and what scxray could not read.
 
 use super::schema::{Hex, Report, TaskRef, TaskReport};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::fmt::Write as _;
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
