@@ -421,3 +421,17 @@ fn btf_whose_types_loop_gives_bounded_answers() {
     types.links(TypeRef { btf: at, id: a }, &mut links).unwrap();
     assert_eq!(&links[..], &[8]);
 }
+
+#[test]
+fn a_map_whose_own_id_is_not_its_index_is_counted() {
+    let (mut g, q) = qmap_machine();
+    let clean = map_table(&g, &q, BpfLimits::DEFAULT);
+    assert_eq!((clean.id_mismatch, clean.unreadable), (0, 0), "{clean:?}");
+    // One map's own id rewritten: a stale or foreign entry in its slot.
+    let id_at = map_named(&q, "task_ctx_stor").at(u64::from(debian_7_3_amd64_bpf().map.unwrap().id));
+    let word = g.read_u64(id_at);
+    g.write_u64(id_at, (word & !0xffff_ffff) | 0x7fff_0000);
+    let w = map_table(&g, &q, BpfLimits::DEFAULT);
+    // Still walked and handed on, and counted: the report writes it as `id_mismatch`.
+    assert_eq!((w.entries, w.id_mismatch, w.unreadable, w.truncated), (clean.entries, 1, 0, false), "{w:?}");
+}

@@ -37,6 +37,10 @@ pub struct BpfTable {
     pub skipped_nodes: u32,
     /// Entries whose header could not be read.
     pub unreadable: u32,
+    /// Entries whose own id differs from their index in the table (stale or foreign);
+    /// written only when some do.
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub id_mismatch: u32,
     /// The first failure.
     pub error: Option<String>,
 }
@@ -178,6 +182,9 @@ pub struct BpfList {
     pub looped: bool,
     /// The walk reached its cap.
     pub truncated: bool,
+    /// Why an object on it could not be read (the walk stopped there); written only then.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
 }
 
 /// How the placement ended.
@@ -191,6 +198,10 @@ pub struct BpfPlacement {
     pub ambiguous: u32,
     /// A cap fired.
     pub truncated: bool,
+    /// Reads that failed (maps, task storage, arena objects and anchors): the tasks they
+    /// would have placed may be left unplaced; written only when some did.
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub errors: u32,
 }
 
 /// A task-local storage value of a task.
@@ -208,6 +219,11 @@ fn hex(v: u64) -> String {
     format!("{v:#x}")
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
 fn table(t: scxray_core::bpf::IdTable, w: &IdTableWalk) -> BpfTable {
     BpfTable {
         table: t.to_string(),
@@ -215,6 +231,7 @@ fn table(t: scxray_core::bpf::IdTable, w: &IdTableWalk) -> BpfTable {
         truncated: w.truncated,
         skipped_nodes: w.skipped_nodes,
         unreadable: w.unreadable,
+        id_mismatch: w.id_mismatch,
         error: w.first_error.map(|e| e.to_string()),
     }
 }
@@ -289,6 +306,7 @@ fn sched(s: &SchedBpf) -> BpfSched {
             agree: l.list.agree,
             looped: l.list.looped,
             truncated: l.list.truncated,
+            error: l.list.error.map(|e| e.to_string()),
         })
         .collect();
     BpfSched {
@@ -320,6 +338,7 @@ fn sched(s: &SchedBpf) -> BpfSched {
             placed: p.placed,
             ambiguous: p.ambiguous,
             truncated: p.truncated,
+            errors: p.errors,
         }),
         unreadable: s.walk.unreadable,
         error: s.walk.first_error.map(|e| e.to_string()),
@@ -339,5 +358,85 @@ impl BpfReport {
             schedulers,
             problems: b.problems.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::walk::bpf::ListRead;
+    use scxray_core::bpf::{ArenaError, ArenaList, IdTable, PlaceWalk, SchedWalk};
+    use scxray_core::{BpfLimits, VirtAddr};
+
+    /// A `map_idr` walk with one entry whose id is not its index, and a scheduler whose
+    /// arena list's head points at a free page (the core's answer in
+    /// `bpf_adversarial::arena_pointers_to_free_pages_are_refused`) and whose placement
+    /// counted the failed reads.
+    fn reads() -> BpfReads {
+        let list = ArenaList {
+            btf: VirtAddr(0xffff_8880_0000_2000),
+            parent: 0x10,
+            parent_type: 7,
+            first: 0x10,
+            last: 0x18,
+            forward: 0,
+            back: Some(8),
+            length: 0,
+            agree: false,
+            bad_back: None,
+            looped: false,
+            truncated: false,
+            error: Some(ArenaError::Unallocated { page: 3 }),
+        };
+        let sched = SchedBpf {
+            sched: VirtAddr(0xffff_8880_0000_1000),
+            ops: None,
+            progs: Vec::new(),
+            maps: Vec::new(),
+            walk: SchedWalk::default(),
+            arena_globals: None,
+            lists: vec![ListRead { name: "qa.fifos[1]".into(), list }],
+            placed: Some(PlaceWalk { tasks: 5, placed: 4, errors: 2, ..PlaceWalk::default() }),
+        };
+        let map_idr = IdTableWalk { entries: 17, id_mismatch: 1, ..IdTableWalk::default() };
+        BpfReads {
+            tables: vec![(IdTable::Map, map_idr)],
+            scheds: vec![sched],
+            limits: BpfLimits::DEFAULT,
+            ..BpfReads::default()
+        }
+    }
+
+    #[test]
+    fn unreadable_lists_failed_placement_reads_and_foreign_ids_reach_json_and_text() {
+        let r = BpfReport::new(&reads());
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["tables"][0]["id_mismatch"], 1);
+        assert_eq!(json["schedulers"][0]["arena_lists"][0]["error"], "arena page 3 is not allocated");
+        assert_eq!(json["schedulers"][0]["placement"]["errors"], 2);
+        let mut text = String::new();
+        super::super::bpf_text::render(&mut text, &r, &Default::default());
+        assert!(text.contains("map_idr: 17 entries, 1 whose own id is not their index\n"), "{text}");
+        assert!(
+            text.contains(
+                "arena list qa.fifos[1]: 0 objects, links DISAGREE, unreadable: arena page 3 is not allocated\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("waiting tasks: 5 given, 4 placed, 0 ambiguous (2 reads failed)\n"), "{text}");
+    }
+
+    #[test]
+    fn a_clean_walk_writes_none_of_the_added_fields() {
+        let mut b = reads();
+        b.tables[0].1.id_mismatch = 0;
+        b.scheds[0].lists[0].list.error = None;
+        b.scheds[0].placed = Some(PlaceWalk { tasks: 5, placed: 5, ..PlaceWalk::default() });
+        let json = serde_json::to_string(&BpfReport::new(&b)).unwrap();
+        for field in ["id_mismatch", "\"errors\"", "\"error\":\"arena"] {
+            assert!(!json.contains(field), "{field} in {json}");
+        }
+        // The lists' and tables' other fields stay as they were.
+        assert!(json.contains("\"skipped_nodes\":0,\"unreadable\":0,\"error\":null"), "{json}");
     }
 }

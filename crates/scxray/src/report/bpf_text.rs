@@ -90,22 +90,24 @@ fn sched(o: &mut String, s: &BpfSched, progs: &HashMap<u32, &BpfProg>, tasks: &H
     for l in &s.arena_lists {
         let _ = writeln!(
             o,
-            "  arena list {}: {} objects, links {}{}{}",
+            "  arena list {}: {} objects, links {}{}{}{}",
             l.name,
             l.length,
             if l.agree { "agree" } else { "DISAGREE" },
             if l.looped { ", loops" } else { "" },
-            if l.truncated { ", truncated" } else { "" }
+            if l.truncated { ", truncated" } else { "" },
+            l.error.as_ref().map_or_else(String::new, |e| format!(", unreadable: {e}"))
         );
     }
     if let Some(p) = &s.placement {
         let _ = writeln!(
             o,
-            "  waiting tasks: {} given, {} placed, {} ambiguous{}",
+            "  waiting tasks: {} given, {} placed, {} ambiguous{}{}",
             p.tasks,
             p.placed,
             p.ambiguous,
-            if p.truncated { " (truncated)" } else { "" }
+            if p.truncated { " (truncated)" } else { "" },
+            if p.errors > 0 { format!(" ({} reads failed)", p.errors) } else { String::new() }
         );
     }
     if s.unreadable > 0 {
@@ -127,12 +129,17 @@ pub(super) fn render(o: &mut String, b: &BpfReport, tasks: &HashMap<i32, &TaskRe
     for t in &b.tables {
         let _ = writeln!(
             o,
-            "{}: {} entries{}{}{}",
+            "{}: {} entries{}{}{}{}",
             t.table,
             t.entries,
             if t.truncated { " (truncated)" } else { "" },
             if t.skipped_nodes + t.unreadable > 0 {
                 format!(", {} nodes skipped, {} unreadable", t.skipped_nodes, t.unreadable)
+            } else {
+                String::new()
+            },
+            if t.id_mismatch > 0 {
+                format!(", {} whose own id is not their index", t.id_mismatch)
             } else {
                 String::new()
             },

@@ -3,13 +3,14 @@
 //!
 //! JSON schema `scxray.dump/2` — stable field names; new fields may be added. `/2` is `/1`
 //! plus the BPF half (issue 18), present only when it was read (not with `--no-bpf`, nor
-//! from the wire): `bpf{tables[{table, entries, truncated, skipped_nodes, unreadable, error}],
-//! programs[{id, name, prog_type, tag, kva, insns, stats, run_cnt, run_time_ns,
+//! from the wire): `bpf{tables[{table, entries, truncated, skipped_nodes, unreadable,
+//! id_mismatch (when nonzero), error}], programs[{id, name, prog_type, tag, kva, insns, stats, run_cnt, run_time_ns,
 //! recursion_misses}], maps[map], schedulers[{sched_kva, ops_map: map|null, matched_by,
 //! callbacks_agree, candidates, programs[{slot, id, name}], maps[map + {count, free_pages,
 //! reserved_pages, elems[{key, value}], truncated[], anomalies[], unreadable, error}], arena_globals,
-//! arena_lists[{name, length, agree, looped, truncated}], placement{tasks, placed, ambiguous,
-//! truncated}, truncated, unreadable, error}], problems[], truncated}` where `map = {id, name,
+//! arena_lists[{name, length, agree, looped, truncated, error (when unreadable)}],
+//! placement{tasks, placed, ambiguous, truncated, errors (when nonzero)}, truncated,
+//! unreadable, error}], problems[], truncated}` where `map = {id, name,
 //! map_type, kva, key_size, value_size, max_entries, flags}`, and on each task of `tasks`
 //! `bpf_place` (where a waiting task is in BPF: `qa.fifos[2] (#0)`) and `bpf_storage[{map,
 //! value}]` (its task-local storage, decoded). Everything `/1` had is unchanged:
