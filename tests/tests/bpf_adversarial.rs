@@ -435,3 +435,31 @@ fn a_map_whose_own_id_is_not_its_index_is_counted() {
     // Still walked and handed on, and counted: the report writes it as `id_mismatch`.
     assert_eq!((w.entries, w.id_mismatch, w.unreadable, w.truncated), (clean.entries, 1, 0, false), "{w:?}");
 }
+
+#[test]
+fn a_fifo_whose_anchors_point_outside_the_arena_is_not_an_empty_list() {
+    let (mut g, q) = qmap_machine();
+    // FIFO 1 (one task) with both its head and tail pointing outside the arena.
+    let fifo1 = q.qa + u64::from(P::QA_FIFOS) + u64::from(P::FIFO_SIZE);
+    let outside = 0x1000u64;
+    assert!(q.arena.page_uaddr(0) > outside);
+    g.write_u64(q.arena.kaddr(fifo1), outside);
+    g.write_u64(q.arena.kaddr(fifo1 + 8), outside);
+    let (tasks, lists, _) = place(&g, &q, BpfLimits::DEFAULT);
+    let l1 = lists.iter().find(|l| l.parent == fifo1 - q.qa).unwrap();
+    // Not "0 objects, links agree": the anchors are not the kernel's.
+    assert_eq!(
+        (l1.length, l1.agree, l1.error, l1.truncated),
+        (0, false, Some(ArenaError::Outside { uaddr: outside }), false),
+        "{l1:?}"
+    );
+    // Its task is reached from nowhere; the other FIFOs are unharmed.
+    assert_eq!(find(&tasks, q.fifos[1][0].0).place, None);
+    assert_eq!(lists.iter().filter(|l| l.agree).count(), 4);
+    // NULL anchors are an empty list that agrees.
+    g.write_u64(q.arena.kaddr(fifo1), 0);
+    g.write_u64(q.arena.kaddr(fifo1 + 8), 0);
+    let (_, lists, _) = place(&g, &q, BpfLimits::DEFAULT);
+    let l1 = lists.iter().find(|l| l.parent == fifo1 - q.qa).unwrap();
+    assert_eq!((l1.length, l1.agree, l1.error), (0, true, None), "{l1:?}");
+}

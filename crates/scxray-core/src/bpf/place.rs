@@ -715,8 +715,8 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
             let Some(shape) = shapes.iter().find(|s| s.parent_type == first.parent_type) else { continue };
             let anchor_at = |rel: u64| group.iter().find(|a| a.offset.saturating_sub(a.parent) == rel);
             let (Some(a), Some(b)) = (anchor_at(shape.first), anchor_at(shape.last)) else { continue };
-            let from = globals.target(a, walk);
-            let to = globals.target(b, walk);
+            let from = globals.anchor(a, walk);
+            let to = globals.anchor(b, walk);
             let mut list = ArenaList {
                 btf: globals.btf,
                 parent: a.parent,
@@ -726,20 +726,30 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                 forward: shape.forward,
                 back: Some(shape.back),
                 length: 0,
-                agree: to.is_none(),
+                // Empty: both anchors NULL.
+                agree: from == Ok(None) && to == Ok(None),
                 bad_back: None,
                 looped: false,
                 truncated: false,
                 error: None,
             };
-            if let Some(from) = from {
+            // An anchor outside the arena or unreadable: the list is not the kernel's, and
+            // not empty either.
+            for e in [from, to].into_iter().filter_map(Result::err) {
+                if e == ArenaError::Budget {
+                    list.truncated = true;
+                } else {
+                    list.error.get_or_insert(e);
+                }
+            }
+            if let Ok(Some(from)) = from {
                 let run = walk_list(arena, from, shape.forward, links, Some(shape.back), cap);
                 list.length = run.end.length;
                 list.looped = run.end.looped;
-                list.truncated = run.end.truncated;
-                list.error = run.end.error;
+                list.truncated |= run.end.truncated;
+                list.error = run.end.error.or(list.error);
                 list.bad_back = run.bad_back;
-                list.agree = run.clean() && run.bad_back.is_none() && Some(run.end.last) == to;
+                list.agree = run.clean() && run.bad_back.is_none() && to == Ok(Some(run.end.last));
             }
             walk.lists = walk.lists.saturating_add(1);
             walk.truncated |= list.truncated;
@@ -761,16 +771,28 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Globals<'_, '_, '_, M, T> {
     /// The object anchor `a` points at: `None` for NULL, outside the arena, or unreadable
     /// (counted).
     fn target(&self, a: &Anchor, walk: &mut PlaceWalk) -> Option<u64> {
-        match self.at.checked_add(a.offset).map(|at| self.arena.u64(at)) {
-            Some(Ok(t)) if t != 0 && self.arena.geometry.page_of(t).is_some() => Some(t),
-            Some(Ok(_)) => None,
-            Some(Err(ArenaError::Budget)) => {
-                walk.truncated = true;
-                None
-            }
-            Some(Err(_)) | None => {
-                walk.errors = walk.errors.saturating_add(1);
-                None
+        self.anchor(a, walk).ok().flatten()
+    }
+
+    /// The object anchor `a` points at, `Ok(None)` for NULL; `Err` for a value outside the
+    /// arena ([`ArenaError::Outside`], not counted) or a failed read (counted in `walk`: the
+    /// read budget as truncation, any other failure as an error).
+    fn anchor(&self, a: &Anchor, walk: &mut PlaceWalk) -> Result<Option<u64>, ArenaError> {
+        let read = match self.at.checked_add(a.offset) {
+            Some(at) => self.arena.u64(at),
+            None => Err(ArenaError::Outside { uaddr: self.at }),
+        };
+        match read {
+            Ok(0) => Ok(None),
+            Ok(t) if self.arena.geometry.page_of(t).is_some() => Ok(Some(t)),
+            Ok(t) => Err(ArenaError::Outside { uaddr: t }),
+            Err(e) => {
+                if e == ArenaError::Budget {
+                    walk.truncated = true;
+                } else {
+                    walk.errors = walk.errors.saturating_add(1);
+                }
+                Err(e)
             }
         }
     }
