@@ -476,11 +476,7 @@ where
     let lists = s
         .lists
         .iter()
-        .map(|l| {
-            let mut name = String::new();
-            let _ = types.name_place(l.btf, l.parent, l.parent_type, &mut name);
-            ListRead { name, list: *l }
-        })
+        .map(|l| ListRead { name: arena_parent_name(&types, l.btf, l.parent, l.parent_type), list: *l })
         .collect();
 
     let mut read_maps = Vec::new();
@@ -508,15 +504,21 @@ where
     SchedBpf { sched, ops: s.ops, progs: s.progs, maps: read_maps, walk, arena_globals, lists, placed }
 }
 
+/// The name of the arena-globals struct at `parent` (a place's or a list's): `qa.fifos[2]`,
+/// or `arena globals +0xc8` when its BTF does not name it.
+fn arena_parent_name(types: &BtfPlaceTypes<'_, '_>, btf: VirtAddr, parent: u64, parent_type: u32) -> String {
+    let mut s = String::new();
+    if !matches!(types.name_place(btf, parent, parent_type, &mut s), Ok(true)) {
+        s = format!("arena globals +{parent:#x}");
+    }
+    s
+}
+
 /// A place's name: `qa.fifos[2]`, or the map element holding the task.
 fn name_place(types: &BtfPlaceTypes<'_, '_>, maps: &[MapHeader], p: Place) -> String {
     match p {
         Place::Arena { btf, parent, parent_type, steps, .. } => {
-            let mut s = String::new();
-            if !matches!(types.name_place(btf, parent, parent_type, &mut s), Ok(true)) {
-                s = format!("arena globals +{parent:#x}");
-            }
-            format!("{s} (#{steps})")
+            format!("{} (#{steps})", arena_parent_name(types, btf, parent, parent_type))
         }
         Place::Elem { map_id, key, cpu, kind, .. } => {
             let name = maps
@@ -537,5 +539,31 @@ fn name_place(types: &BtfPlaceTypes<'_, '_>, maps: &[MapHeader], p: Place) -> St
             };
             format!("{name}{key}{cpu} (by {by})")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_or_place_whose_btf_cannot_name_it_is_named_by_its_offset() {
+        // No BTF object at all: nothing can be named.
+        let types = BtfPlaceTypes::new(&[], &[]);
+        let btf = VirtAddr(0xffff_8880_0000_2000);
+        // What the list path used to keep (`let _ = name_place(..)`): an empty name.
+        let mut raw = String::new();
+        assert_eq!((types.name_place(btf, 0xc8, 11, &mut raw), raw.as_str()), (Ok(false), ""));
+        assert_eq!(arena_parent_name(&types, btf, 0xc8, 11), "arena globals +0xc8");
+        let place = Place::Arena {
+            btf,
+            parent: 0xc8,
+            parent_type: 11,
+            anchor: 0xc8,
+            link: None,
+            steps: 2,
+            anchors: 1,
+        };
+        assert_eq!(name_place(&types, &[], place), "arena globals +0xc8 (#2)");
     }
 }
