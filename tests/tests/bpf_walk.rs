@@ -11,7 +11,7 @@ use scxray_core::bpf::{
 use scxray_core::{BpfLimits, Guest, Limit, LinearTranslator, VirtAddr};
 use scxray_tests::bpf::{QMAP_MAPS, Qmap, qmap_machine};
 use scxray_tests::btf_blob::ArenaProgram;
-use scxray_tests::{KitMem, TestGuest};
+use scxray_tests::{KitAddr, KitMem, TestGuest};
 use std::ops::ControlFlow;
 
 /// An element as recorded: key, CPU, key bytes, value bytes.
@@ -438,4 +438,27 @@ fn arenas_hand_allocated_pages_and_report_free_ones_absent() {
         // Across the end of page 1 into free page 2: refused, not half read.
         assert_eq!(a.u64(q.arena.page_uaddr(2) - 4), Err(ArenaError::Unallocated { page: 2 }));
     });
+}
+
+#[test]
+fn a_struct_ops_map_whose_owner_cannot_be_read_is_said_not_passed_over() {
+    let (mut g, q) = qmap_machine();
+    let sl = g.layout.bpf.struct_ops.unwrap();
+    let priv_at = q.ops_map.at(u64::from(sl.kvalue_data)).at(u64::from(sl.ops_priv.unwrap()));
+    g.poison(priv_at, 8);
+    let mut buf = [VirtAddr(0); 16];
+    let (r, walk) = with_walker(&g, &q, |w| {
+        let mut r = Record::default();
+        let walk = w.walk_sched(q.sched, q.sched, &mut buf, &mut r);
+        (r, walk)
+    });
+    // The scheduler's own map could not be told: no map found, and the walk says why.
+    assert_eq!((walk.ops_map, walk.candidates, walk.matches, walk.unreadable), (None, 2, 0, 1), "{walk:?}");
+    let e = walk.first_error.expect("the failed read");
+    assert_eq!((e.field, e.kva), (scxray_core::Field::StructOpsPriv, priv_at));
+    assert!(
+        matches!(r.problems[..], [BpfProblem::Unreadable { pass: scxray_core::bpf::BpfPass::Sched, error }] if error == e),
+        "{:?}",
+        r.problems
+    );
 }

@@ -64,12 +64,23 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                     return true;
                 }
             };
-            let is_ops = map
+            // A map that cannot be told, or whose owner cannot be read, may be the
+            // scheduler's: counted, not passed over as another's.
+            let mut unreadable = |error: ReadError| {
+                walk.unreadable = walk.unreadable.saturating_add(1);
+                first_error.get_or_insert(error);
+                v.problem(&BpfProblem::Unreadable { pass, error });
+            };
+            let map_type = map
                 .member(ml.map_type, Field::BpfMap)
-                .and_then(|at| self.guest.read_le::<u32>(at, Field::BpfMap))
-                .is_ok_and(|t| MapType(t) == MapType::STRUCT_OPS);
-            if !is_ops {
-                return true;
+                .and_then(|at| self.guest.read_le::<u32>(at, Field::BpfMap));
+            match map_type {
+                Ok(t) if MapType(t) == MapType::STRUCT_OPS => {}
+                Ok(_) => return true,
+                Err(e) => {
+                    unreadable(e);
+                    return true;
+                }
             }
             walk.candidates = walk.candidates.saturating_add(1);
             let agree = || {
@@ -80,11 +91,16 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                 }
             };
             let matched = match sl.ops_priv {
-                Some(p) => data_of(map)
+                Some(p) => match data_of(map)
                     .and_then(|d| d.member(p, Field::StructOpsPriv))
                     .and_then(|at| self.guest.read_ptr(at, Field::StructOpsPriv))
-                    .is_ok_and(|owner| owner == sched)
-                    .then(|| (OpsMatch::Priv, agree())),
+                {
+                    Ok(owner) => (owner == sched).then(|| (OpsMatch::Priv, agree())),
+                    Err(e) => {
+                        unreadable(e);
+                        None
+                    }
+                },
                 None => Some(agree()).filter(|a| *a == Some(true)).map(|a| (OpsMatch::Callbacks, a)),
             };
             if let Some((how, agree)) = matched {
