@@ -345,6 +345,19 @@ fn sched(s: &SchedBpf) -> BpfSched {
     }
 }
 
+/// More than one struct_ops map names the scheduler (the walk used the first): said, since
+/// its programs and maps may be another's.
+fn ambiguous_ops(s: &SchedBpf) -> Option<String> {
+    let ops = s.ops.as_ref().filter(|_| s.walk.matches > 1)?;
+    Some(format!(
+        "BPF scheduler walk: {} struct_ops maps match scx_sched {}; the first (id {} {}) is used",
+        s.walk.matches,
+        hex(s.sched.0),
+        ops.map.id,
+        ops.map.name
+    ))
+}
+
 impl BpfReport {
     /// The section from what the walk stage read.
     pub fn new(b: &BpfReads) -> Self {
@@ -356,7 +369,7 @@ impl BpfReport {
             programs: b.progs.iter().map(prog).collect(),
             maps: b.maps.iter().map(map).collect(),
             schedulers,
-            problems: b.problems.clone(),
+            problems: b.problems.iter().cloned().chain(b.scheds.iter().filter_map(ambiguous_ops)).collect(),
         }
     }
 }
@@ -424,6 +437,45 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("waiting tasks: 5 given, 4 placed, 0 ambiguous (2 reads failed)\n"), "{text}");
+    }
+
+    #[test]
+    fn two_struct_ops_maps_naming_one_scheduler_are_a_problem() {
+        let mut name = [0u8; 16];
+        name[..8].copy_from_slice(b"qmap_ops");
+        let header = MapHeader {
+            kva: VirtAddr(0xffff_8880_0000_3000),
+            id: 12,
+            name: scxray_core::bpf::ObjName(name),
+            map_type: scxray_core::bpf::MapType::STRUCT_OPS,
+            key_size: 4,
+            value_size: 1024,
+            max_entries: 1,
+            flags: 0,
+            map_extra: None,
+            btf: VirtAddr(0),
+            btf_key_type_id: 0,
+            btf_value_type_id: 0,
+            btf_vmlinux_value_type_id: None,
+        };
+        let mut b = reads();
+        let s = &mut b.scheds[0];
+        s.ops = Some(scxray_core::bpf::SchedOps {
+            sched: s.sched,
+            map: header,
+            matched_by: OpsMatch::Priv,
+            callbacks_agree: Some(true),
+            funcs_cnt: 40,
+        });
+        s.walk.matches = 1;
+        assert!(BpfReport::new(&b).problems.is_empty());
+        b.scheds[0].walk.matches = 2;
+        assert_eq!(
+            BpfReport::new(&b).problems,
+            [
+                "BPF scheduler walk: 2 struct_ops maps match scx_sched 0xffff888000001000; the first (id 12 qmap_ops) is used"
+            ]
+        );
     }
 
     #[test]
