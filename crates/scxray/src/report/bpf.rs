@@ -479,6 +479,21 @@ mod tests {
     }
 
     #[test]
+    fn a_scheduler_walk_error_without_an_unreadable_object_is_in_the_text() {
+        let mut b = reads();
+        let e = scxray_core::ReadError {
+            field: scxray_core::Field::XaNodeSlot,
+            kva: VirtAddr(0xffff_8880_0000_4000),
+            cause: scxray_core::ReadCause::AddressOverflow,
+        };
+        b.scheds[0].walk.first_error = Some(e);
+        let r = BpfReport::new(&b);
+        let mut text = String::new();
+        super::super::bpf_text::render(&mut text, &r, &Default::default());
+        assert!(text.contains(&format!("  (map_idr not read whole: {e})\n")), "{text}");
+    }
+
+    #[test]
     fn a_clean_walk_writes_none_of_the_added_fields() {
         let mut b = reads();
         b.tables[0].1.id_mismatch = 0;

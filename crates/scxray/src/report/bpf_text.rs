@@ -117,6 +117,9 @@ fn sched(o: &mut String, s: &BpfSched, progs: &HashMap<u32, &BpfProg>, tasks: &H
             s.unreadable,
             s.error.as_deref().unwrap_or("?")
         );
+    } else if let Some(e) = &s.error {
+        // A map_idr node the search for the struct_ops map could not read.
+        let _ = writeln!(o, "  (map_idr not read whole: {e})");
     }
 }
 
