@@ -301,6 +301,7 @@ struct Contents<'b, 'a> {
     elems: Vec<(String, String)>,
     storage: Vec<(VirtAddr, String)>,
     end: Option<ContentsWalk>,
+    problems: Vec<BpfProblem>,
 }
 
 impl Contents<'_, '_> {
@@ -351,6 +352,22 @@ impl BpfVisitor for Contents<'_, '_> {
     }
     fn contents_end(&mut self, _: &MapHeader, w: &ContentsWalk) {
         self.end = Some(*w);
+    }
+    fn problem(&mut self, p: &BpfProblem) {
+        self.problems.push(*p);
+    }
+}
+
+impl Contents<'_, '_> {
+    /// Why `map`'s contents pass could not run, in words. A failed read is left out: the
+    /// pass counted it and the map's `unreadable` and `error` say it. A missing layout group
+    /// or an impossible arena are said nowhere else: without this the map reads as empty.
+    fn problems(&self, map: &MapHeader) -> impl Iterator<Item = String> + '_ {
+        let (name, id) = (map.name.to_string(), map.id);
+        self.problems
+            .iter()
+            .filter(|p| !matches!(p, BpfProblem::Unreadable { .. }))
+            .map(move |p| format!("{}: map {name} (id {id})", problem_text(p)))
     }
 }
 
@@ -491,8 +508,10 @@ where
             elems: Vec::new(),
             storage: Vec::new(),
             end: None,
+            problems: Vec::new(),
         };
         w.walk_contents(m, &mut c);
+        out.problems.extend(c.problems(m));
         for (task, v) in c.storage {
             out.task_storage.entry(task).or_default().push((m.name.to_string(), v));
         }
@@ -545,6 +564,43 @@ fn name_place(types: &BtfPlaceTypes<'_, '_>, maps: &[MapHeader], p: Place) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scxray_tests::bpf::qmap_machine;
+
+    #[test]
+    fn a_map_whose_contents_pass_cannot_run_is_said_not_shown_empty() {
+        let (mut g, q) = qmap_machine();
+        // A kernel whose layout has no `struct bpf_queue_stack`.
+        g.layout.bpf.queue_stack = None;
+        let queue = q.maps.iter().find(|m| m.0 == "pid_queue").unwrap().1;
+        let pids = HashMap::new();
+        let (end, problems) = g.with(|guest| {
+            let w = Walker::new(*guest, q.symbols);
+            let m = w.read_map(queue).unwrap();
+            let mut c = Contents {
+                btf: None,
+                namer: None,
+                pids: &pids,
+                storage_name: None,
+                elems: Vec::new(),
+                storage: Vec::new(),
+                end: None,
+                problems: Vec::new(),
+            };
+            w.walk_contents(&m, &mut c);
+            let problems: Vec<String> = c.problems(&m).collect();
+            (c.end, problems)
+        });
+        // The pass says nothing of itself: no element, no failed read, no flag.
+        let end = end.unwrap();
+        assert_eq!(
+            (end.elems, end.broken, end.first_error, end.truncated.bits(), end.anomalies.bits()),
+            (0, 0, None, 0, 0)
+        );
+        assert_eq!(
+            problems,
+            ["BPF map contents: the layout has no offsets for struct bpf_queue_stack: map pid_queue (id 4)"]
+        );
+    }
 
     #[test]
     fn a_list_or_place_whose_btf_cannot_name_it_is_named_by_its_offset() {
