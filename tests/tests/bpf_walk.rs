@@ -462,3 +462,43 @@ fn a_struct_ops_map_whose_owner_cannot_be_read_is_said_not_passed_over() {
         r.problems
     );
 }
+
+/// The kit's translator, with one page whose descriptor is bad (reserved bits set).
+struct BadPage<'a> {
+    inner: &'a LinearTranslator<'a>,
+    page: VirtAddr,
+}
+
+impl scxray_core::Translate for BadPage<'_> {
+    fn kind(&self, va: VirtAddr) -> scxray_core::AddressKind {
+        self.inner.kind(va)
+    }
+    fn translate<M: scxray_core::PhysMem + ?Sized>(
+        &self,
+        mem: &M,
+        va: VirtAddr,
+    ) -> Result<scxray_core::PhysAddr, scxray_core::TranslateError> {
+        if va.0 & !0xfff == self.page.0 {
+            return Err(scxray_core::TranslateError::BadDescriptor { va, level: 0, descriptor: 1 << 51 });
+        }
+        self.inner.translate(mem, va)
+    }
+}
+
+#[test]
+fn without_a_free_tree_an_untranslatable_arena_page_is_unknown_not_free() {
+    // A kernel whose layout has no free-range tree: whether a page is allocated is whether
+    // it translates.
+    let (mut g, q) = qmap_machine();
+    g.layout.bpf.arena.as_mut().unwrap().free = None;
+    let (allocated, free) = (q.arena.page_uaddr(1), q.arena.page_uaddr(3));
+    let states = g.with(|guest| {
+        let tr = BadPage { inner: guest.translator, page: q.arena.kaddr(allocated) };
+        let bad = Guest::new(guest.mem, &tr, guest.layout, guest.symbols).with_limits(guest.limits);
+        let w = Walker::new(bad, q.symbols);
+        let a = w.arena(q.arena.map).unwrap();
+        (a.u64(allocated), a.u64(free))
+    });
+    // The bad descriptor says nothing of the page: unknown, not "not allocated".
+    assert_eq!(states, (Err(ArenaError::Unknown { page: 1 }), Err(ArenaError::Unallocated { page: 3 })));
+}

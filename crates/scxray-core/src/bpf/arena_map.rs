@@ -202,9 +202,14 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'a, M, T> {
     fn page_state(&self, info: &ArenaInfo, geometry: &ArenaGeometry, page: u32) -> PageState {
         let Some(kaddr) = geometry.page_kaddr(page) else { return PageState::Free };
         let (Some(mut rb), Some(fl)) = (info.free_root, self.layout().arena.and_then(|a| a.free)) else {
+            // Only an absent entry says the page is not there; a bad descriptor or an
+            // unreadable table says nothing (as `walk_arena` tells them apart).
             return match self.guest.translate(kaddr, Field::ArenaPage) {
                 Ok(_) => PageState::Allocated,
-                Err(_) => PageState::Free,
+                Err(ReadError { cause: ReadCause::Translate(TranslateError::NotMapped { .. }), .. }) => {
+                    PageState::Free
+                }
+                Err(_) => PageState::Unknown,
             };
         };
         let tree = FreeTree { walker: self, fl };
