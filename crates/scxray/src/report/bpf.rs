@@ -68,6 +68,12 @@ pub struct BpfProg {
     pub run_time_ns: Option<u64>,
     /// Runs skipped for recursion.
     pub recursion_misses: Option<u64>,
+    /// CPUs whose counts could not be read: the sums leave them out; written only when some.
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub unreadable_cpus: u32,
+    /// The first such failure.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stats_error: Option<String>,
 }
 
 /// A map's header.
@@ -254,6 +260,8 @@ fn prog(p: &ProgHeader) -> BpfProg {
         run_cnt: runs.map(|r| r.cnt),
         run_time_ns: runs.map(|r| r.nsecs),
         recursion_misses: runs.and_then(|r| r.misses),
+        unreadable_cpus: runs.map_or(0, |r| r.unreadable_cpus),
+        stats_error: runs.and_then(|r| r.first_error).map(|e| e.to_string()),
     }
 }
 
@@ -491,6 +499,62 @@ mod tests {
         let mut text = String::new();
         super::super::bpf_text::render(&mut text, &r, &Default::default());
         assert!(text.contains(&format!("  (map_idr not read whole: {e})\n")), "{text}");
+    }
+
+    #[test]
+    fn run_counts_that_leave_out_unreadable_cpus_say_so() {
+        let e = scxray_core::ReadError {
+            field: scxray_core::Field::BpfProgStats,
+            kva: VirtAddr(0xffff_8880_0000_5000),
+            cause: scxray_core::ReadCause::AddressOverflow,
+        };
+        let runs = scxray_core::bpf::RunStats {
+            cnt: 350,
+            nsecs: 13_000,
+            misses: Some(0),
+            cpus: 3,
+            unreadable_cpus: 1,
+            first_error: Some(e),
+        };
+        let p = ProgHeader {
+            kva: VirtAddr(0xffff_c900_0000_1000),
+            aux: VirtAddr(0xffff_8880_0000_6000),
+            id: 30,
+            prog_type: scxray_core::bpf::ProgType(27),
+            name: scxray_core::bpf::ObjName(*b"qmap_enqueue\0\0\0\0"),
+            tag: [0; 8],
+            insns: 10,
+            jited_len: None,
+            used_maps: VirtAddr(0),
+            used_map_cnt: 0,
+            btf: None,
+            arena: None,
+            load_time: None,
+            verified_insns: None,
+            st_ops_member_off: None,
+            stats: StatsState::On,
+            runs: Some(runs),
+        };
+        let mut b = reads();
+        b.progs = vec![p];
+        let r = BpfReport::new(&b);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            (json["programs"][0]["run_cnt"].as_u64(), json["programs"][0]["unreadable_cpus"].as_u64()),
+            (Some(350), Some(1))
+        );
+        assert_eq!(json["programs"][0]["stats_error"], e.to_string());
+        let mut text = String::new();
+        super::super::bpf_text::render(&mut text, &r, &Default::default());
+        assert!(
+            text.contains(&format!("run_cnt=350 run_time_ns=13000 (1 CPUs unreadable: {e})\n")),
+            "{text}"
+        );
+        // All CPUs read: neither field written.
+        b.progs[0].runs =
+            Some(scxray_core::bpf::RunStats { unreadable_cpus: 0, first_error: None, cpus: 4, ..runs });
+        let json = serde_json::to_string(&BpfReport::new(&b)).unwrap();
+        assert!(!json.contains("unreadable_cpus") && !json.contains("stats_error"), "{json}");
     }
 
     #[test]

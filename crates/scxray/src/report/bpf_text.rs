@@ -16,10 +16,18 @@ fn map_line(m: &BpfMap) -> String {
 }
 
 fn prog_line(p: &BpfProg) -> String {
-    let runs = match (p.run_cnt, p.run_time_ns) {
+    let mut runs = match (p.run_cnt, p.run_time_ns) {
         (Some(c), Some(ns)) => format!(" run_cnt={c} run_time_ns={ns}"),
         _ => format!(" (run stats {})", p.stats),
     };
+    if p.unreadable_cpus > 0 {
+        let _ = write!(
+            runs,
+            " ({} CPUs unreadable: {})",
+            p.unreadable_cpus,
+            p.stats_error.as_deref().unwrap_or("?")
+        );
+    }
     format!("id {} {} {} tag {} insns={}{runs}", p.id, p.name, p.prog_type, p.tag, p.insns)
 }
 

@@ -5,7 +5,8 @@
 //! plus the BPF half (issue 18), present only when it was read (not with `--no-bpf`, nor
 //! from the wire): `bpf{tables[{table, entries, truncated, skipped_nodes, unreadable,
 //! id_mismatch (when nonzero), error}], programs[{id, name, prog_type, tag, kva, insns, stats, run_cnt, run_time_ns,
-//! recursion_misses}], maps[map], schedulers[{sched_kva, ops_map: map|null, matched_by,
+//! recursion_misses, unreadable_cpus and stats_error (when a CPU's counts could not be read)}],
+//! maps[map], schedulers[{sched_kva, ops_map: map|null, matched_by,
 //! callbacks_agree, candidates, programs[{slot, id, name}], maps[map + {count, free_pages,
 //! reserved_pages, elems[{key, value}], truncated[], anomalies[], unreadable, error}], arena_globals,
 //! arena_lists[{name, length, agree, looped, truncated, error (when unreadable)}],
