@@ -4,7 +4,9 @@
 //! placement of waiting tasks ended. Values arrive decoded; nothing here reads the guest.
 
 use crate::walk::bpf::{BpfReads, MapRead, SchedBpf};
-use scxray_core::bpf::{ContentsWalk, IdTableWalk, MapHeader, OpsMatch, ProgHeader, StatsState};
+use scxray_core::bpf::{
+    ContentsKind, ContentsWalk, IdTableWalk, MapHeader, OpsMatch, ProgHeader, StatsState,
+};
 use serde::{Deserialize, Serialize};
 
 /// The BPF section.
@@ -296,7 +298,12 @@ fn contents(m: &MapRead) -> BpfMapContents {
         truncated,
         anomalies: w.anomalies.iter_names().map(|(n, _)| n.to_ascii_lowercase()).collect(),
         unreadable: w.broken,
-        error: m.btf_error.clone().or_else(|| w.first_error.map(|e| e.to_string())),
+        error: m.btf_error.clone().or_else(|| w.first_error.map(|e| e.to_string())).or_else(|| {
+            // A type no walker reads: its count of 0 is not an empty map.
+            (m.walk.is_some_and(|w| w.kind == ContentsKind::MetadataOnly)).then(|| {
+                format!("contents not read ({} maps are shown by their metadata only)", m.header.map_type)
+            })
+        }),
     }
 }
 
@@ -555,6 +562,41 @@ mod tests {
             Some(scxray_core::bpf::RunStats { unreadable_cpus: 0, first_error: None, cpus: 4, ..runs });
         let json = serde_json::to_string(&BpfReport::new(&b)).unwrap();
         assert!(!json.contains("unreadable_cpus") && !json.contains("stats_error"), "{json}");
+    }
+
+    #[test]
+    fn a_map_whose_type_is_not_read_is_not_an_empty_map() {
+        let mut name = [0u8; 16];
+        name[..6].copy_from_slice(b"events");
+        let header = MapHeader {
+            kva: VirtAddr(0xffff_8880_0000_7000),
+            id: 21,
+            name: scxray_core::bpf::ObjName(name),
+            map_type: scxray_core::bpf::MapType(27),
+            key_size: 0,
+            value_size: 0,
+            max_entries: 4096,
+            flags: 0,
+            map_extra: None,
+            btf: VirtAddr(0),
+            btf_key_type_id: 0,
+            btf_value_type_id: 0,
+            btf_vmlinux_value_type_id: None,
+        };
+        let read = |kind| MapRead {
+            header,
+            elems: Vec::new(),
+            walk: Some(ContentsWalk { kind, ..ContentsWalk::default() }),
+            btf_error: None,
+        };
+        let c = contents(&read(ContentsKind::MetadataOnly));
+        assert_eq!(c.count, 0);
+        assert_eq!(
+            c.error.as_deref(),
+            Some("contents not read (ringbuf maps are shown by their metadata only)")
+        );
+        // A map that was read and is empty says nothing more.
+        assert_eq!(contents(&read(ContentsKind::Hash)).error, None);
     }
 
     #[test]
