@@ -360,6 +360,13 @@ fn sched(s: &SchedBpf) -> BpfSched {
     }
 }
 
+/// An ID table cut with no cap named: the layout's xarray geometry is invalid and nothing
+/// was walked (the table shows only `truncated`; no cap fired to say why).
+fn unwalkable(t: scxray_core::bpf::IdTable, w: &IdTableWalk) -> Option<String> {
+    (w.truncated && w.cap.is_none())
+        .then(|| format!("BPF {t}: the layout's xarray geometry (slots per node) is invalid: not walked"))
+}
+
 /// More than one struct_ops map names the scheduler (the walk used the first): said, since
 /// its programs and maps may be another's.
 fn ambiguous_ops(s: &SchedBpf) -> Option<String> {
@@ -384,7 +391,13 @@ impl BpfReport {
             programs: b.progs.iter().map(prog).collect(),
             maps: b.maps.iter().map(map).collect(),
             schedulers,
-            problems: b.problems.iter().cloned().chain(b.scheds.iter().filter_map(ambiguous_ops)).collect(),
+            problems: b
+                .problems
+                .iter()
+                .cloned()
+                .chain(b.tables.iter().filter_map(|(t, w)| unwalkable(*t, w)))
+                .chain(b.scheds.iter().filter_map(ambiguous_ops))
+                .collect(),
         }
     }
 }
@@ -597,6 +610,19 @@ mod tests {
         );
         // A map that was read and is empty says nothing more.
         assert_eq!(contents(&read(ContentsKind::Hash)).error, None);
+    }
+
+    #[test]
+    fn an_id_table_cut_by_no_cap_says_why() {
+        let mut b = reads();
+        b.tables = vec![(IdTable::Map, IdTableWalk { truncated: true, ..IdTableWalk::default() })];
+        assert_eq!(
+            BpfReport::new(&b).problems,
+            ["BPF map_idr: the layout's xarray geometry (slots per node) is invalid: not walked"]
+        );
+        // A cap that fired is named by the caps, not here.
+        b.tables[0].1.cap = Some(scxray_core::Limit::BpfIds);
+        assert!(BpfReport::new(&b).problems.is_empty());
     }
 
     #[test]
