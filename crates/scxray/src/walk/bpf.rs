@@ -35,6 +35,11 @@ const OPSS_DISPATCHING: u64 = 3;
 const TASK_QUEUED: u32 = 1;
 
 /// Everything read of the BPF half.
+
+/// The most bytes of a scheduler's arena globals (`.addr_space.1`) read and decoded: the size
+/// comes from the guest's BTF (up to 4 GiB), the buffer is the host's.
+const MAX_ARENA_GLOBALS: u64 = 1 << 20;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BpfReads {
     /// Each kernel-wide table walked, with how its walk ended.
@@ -466,22 +471,28 @@ where
     let arena = walk.arena.and_then(|a| w.arena(a).ok());
     let namer = match (prog_btf, &arena, placed.and_then(|p| p.globals)) {
         (Some(b), Some(a), Some(globals)) => {
-            let end = a.geometry.user_vm_start + u64::from(a.geometry.pages) * a.geometry.page_size;
-            Some(ArenaNamer::new(b, a.geometry.user_vm_start, end, globals))
+            Some(ArenaNamer::new(b, a.geometry.user_vm_start, a.geometry.user_vm_end(), globals))
         }
         _ => None,
     };
     let arena_globals = match (prog_btf, &arena, placed.and_then(|p| p.globals)) {
-        (Some(b), Some(a), Some(at)) => arena_globals(b).ok().flatten().map(|sec| {
-            let mut bytes = vec![0u8; sec.size_or_type as usize];
-            match a.read(at, &mut bytes) {
-                Ok(()) => match namer {
-                    Some(n) => decode(Some(b), sec.id, &mut &bytes[..], n),
-                    None => decode(Some(b), sec.id, &mut &bytes[..], NoNames),
-                },
-                Err(e) => format!("<unreadable at {at:#x}: {e}>"),
-            }
-        }),
+        (Some(b), Some(a), Some(at)) => match arena_globals(b) {
+            Ok(None) => None,
+            Err(e) => Some(format!("<the program's BTF: {e}>")),
+            Ok(Some(sec)) => Some(match globals_len(sec.size_or_type, at, a.geometry.user_vm_end()) {
+                Err(why) => why,
+                Ok(len) => {
+                    let mut bytes = vec![0u8; len];
+                    match a.read(at, &mut bytes) {
+                        Ok(()) => match namer {
+                            Some(n) => decode(Some(b), sec.id, &mut &bytes[..], n),
+                            None => decode(Some(b), sec.id, &mut &bytes[..], NoNames),
+                        },
+                        Err(e) => format!("<unreadable at {at:#x}: {e}>"),
+                    }
+                }
+            }),
+        },
         _ => None,
     };
     for t in waiting.iter() {
@@ -525,6 +536,20 @@ where
 
 /// The name of the arena-globals struct at `parent` (a place's or a list's): `qa.fifos[2]`,
 /// or `arena globals +0xc8` when its BTF does not name it.
+/// How many bytes of the arena globals at `at` to read: the section's `size` is the guest's
+/// BTF's word (up to 4 GiB), so no more than the arena holds from `at` to its `end`, and no
+/// more than [`MAX_ARENA_GLOBALS`]; else why not, as the value's text.
+fn globals_len(size: u32, at: u64, end: u64) -> Result<usize, String> {
+    let len = u64::from(size);
+    if len > end.saturating_sub(at) {
+        return Err(format!("<not read: {len} bytes at {at:#x} run past the arena's end {end:#x}>"));
+    }
+    usize::try_from(len)
+        .ok()
+        .filter(|_| len <= MAX_ARENA_GLOBALS)
+        .ok_or_else(|| format!("<not read: {len} bytes at {at:#x}, over the {MAX_ARENA_GLOBALS} bytes read>"))
+}
+
 fn arena_parent_name(types: &BtfPlaceTypes<'_, '_>, btf: VirtAddr, parent: u64, parent_type: u32) -> String {
     let mut s = String::new();
     if !matches!(types.name_place(btf, parent, parent_type, &mut s), Ok(true)) {
@@ -565,6 +590,22 @@ fn name_place(types: &BtfPlaceTypes<'_, '_>, maps: &[MapHeader], p: Place) -> St
 mod tests {
     use super::*;
     use scxray_tests::bpf::qmap_machine;
+
+    #[test]
+    fn the_arena_globals_are_read_within_the_arena_and_a_bounded_buffer() {
+        let start = 1u64 << 44;
+        let end = start + (16 << 12);
+        // scx_qmap's `qa`: 304 bytes at the arena's start.
+        assert_eq!(globals_len(304, start, end), Ok(304));
+        // A size the guest's BTF may claim, past the arena: not allocated, said.
+        let past = globals_len(u32::MAX, start, end).unwrap_err();
+        assert!(past.contains("4294967295 bytes") && past.contains("run past the arena's end"), "{past}");
+        assert!(globals_len(0x1000, end - 0x800, end).is_err());
+        // Inside a 4 GiB arena but over the buffer's bound.
+        let big = globals_len(2 << 20, start, start + (1 << 32)).unwrap_err();
+        assert!(big.contains("over the 1048576 bytes read"), "{big}");
+        assert_eq!(globals_len(1 << 20, start, start + (1 << 32)), Ok(1 << 20));
+    }
 
     #[test]
     fn a_map_whose_contents_pass_cannot_run_is_said_not_shown_empty() {
