@@ -7,6 +7,7 @@
 
 use super::read::Reader;
 use super::tasks::FoundTask;
+use foldhash::HashMap;
 use scxray_btf::{
     ArenaNamer, Btf, BtfPlaceTypes, DecodeLimits, GuestValue, NoNames, PointerNamer, Style, ValueBytes,
     arena_globals, format_value,
@@ -16,7 +17,6 @@ use scxray_core::bpf::{
     MapType, Place, ProgHeader, SchedOps, SchedWalk, TaskFieldKind, Waiting, Walker,
 };
 use scxray_core::{BpfLimits, BpfSymbols, Field, VirtAddr};
-use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 /// Elements of one map decoded into the report at most; the rest are counted.
@@ -589,6 +589,7 @@ fn name_place(types: &BtfPlaceTypes<'_, '_>, maps: &[MapHeader], p: Place) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use foldhash::HashMapExt;
     use scxray_tests::bpf::qmap_machine;
 
     #[test]
