@@ -555,7 +555,7 @@ impl ArenaProgram {
     pub const QA_FIFOS: u32 = 176;
     /// Size of `struct qmap_arena`.
     pub const QA_SIZE: u32 = 304;
-    /// Size of `.bss`: `nr_reenqueued` (u64), `nr_cpus` (u32), `name` (char[16]).
+    /// Size of `.bss`: `nr_reenqueued` (u64), `nr_cpus` (u32), `name` (`char[16]`).
     pub const BSS_SIZE: u32 = 32;
 
     /// The program's BTF.

@@ -2,9 +2,9 @@
 //! translators) linked into a freestanding binary (`#![no_std]`, `#![no_main]`, a panic
 //! handler, no allocator).
 //!
-//! A loader (a VMM's monitor, a test harness) fills [`SCXRAY_MAILBOX`] with where the
+//! A loader (a VMM's monitor, a test harness) fills `SCXRAY_MAILBOX` with where the
 //! request, a window of guest RAM and the output buffer are, then jumps to `_start`, which
-//! serves the request with [`scxray_wire::serve`], stores the dump's length (or -1) in the
+//! serves the request with [`scxray_wire::serve()`], stores the dump's length (or -1) in the
 //! mailbox and parks the CPU. With the `defmt` feature it also logs what it found.
 //!
 //! Build: `cargo build --release -p scxray-bare-metal --target x86_64-unknown-none` (or

@@ -2,8 +2,8 @@
 //! the visitor with readers of their bytes, capped, and says how it ended.
 //!
 //! ARRAY and PERCPU_ARRAY (and the global-data maps) here, with QUEUE/STACK and a STRUCT_OPS
-//! map's one value; hash maps in [`crate::bpf::hash`], local storage in
-//! [`crate::bpf::storage`], arenas in [`crate::bpf::arena_map`]. Any other type is listed
+//! map's one value; hash maps in `crate::bpf::hash`, local storage in
+//! `crate::bpf::storage`, arenas in `crate::bpf::arena_map`. Any other type is listed
 //! with its metadata only.
 
 use crate::addr::VirtAddr;

@@ -1,8 +1,8 @@
 //! The headers of BPF objects: a program (`struct bpf_prog` and its `bpf_prog_aux`, with its
 //! run statistics), a map (`struct bpf_map`), a BTF object (`struct btf`) and a link.
 //!
-//! Members that lie close together are read at once: [`Window`] reads the span of a group of
-//! members (at most [`WINDOW`] bytes) in one read and picks them out; a member outside it is
+//! Members that lie close together are read at once: `Window` reads the span of a group of
+//! members (at most `WINDOW` bytes) in one read and picks them out; a member outside it is
 //! read alone. Either way one member costs at most one value read, so a header of `k`
 //! members costs at most `k` value reads (`BpfLimits` states the counts).
 

@@ -1,5 +1,5 @@
 //! The kernel-wide ID tables (`prog_idr`, `map_idr`, `btf_idr`, `link_idr`) walked over guest
-//! memory: [`xarray::walk_xarray`] over a node reader that reads through the [`Guest`], each
+//! memory: `xarray::walk_xarray` over a node reader that reads through the [`Guest`], each
 //! entry's header read and handed to the visitor.
 
 use crate::addr::VirtAddr;

@@ -34,12 +34,11 @@ const OPSS_DISPATCHING: u64 = 3;
 /// `SCX_TASK_QUEUED`: the task is runnable (on the scheduler's books).
 const TASK_QUEUED: u32 = 1;
 
-/// Everything read of the BPF half.
-
 /// The most bytes of a scheduler's arena globals (`.addr_space.1`) read and decoded: the size
 /// comes from the guest's BTF (up to 4 GiB), the buffer is the host's.
 const MAX_ARENA_GLOBALS: u64 = 1 << 20;
 
+/// Everything read of the BPF half.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BpfReads {
     /// Each kernel-wide table walked, with how its walk ended.
