@@ -41,7 +41,7 @@ pub struct BpfTable {
     pub unreadable: u32,
     /// Entries whose own id differs from their index in the table (stale or foreign);
     /// written only when some do.
-    #[serde(skip_serializing_if = "is_zero", default)]
+    #[serde(skip_serializing_if = "super::schema::is_zero", default)]
     pub id_mismatch: u32,
     /// The first failure.
     pub error: Option<String>,
@@ -71,7 +71,7 @@ pub struct BpfProg {
     /// Runs skipped for recursion.
     pub recursion_misses: Option<u64>,
     /// CPUs whose counts could not be read: the sums leave them out; written only when some.
-    #[serde(skip_serializing_if = "is_zero", default)]
+    #[serde(skip_serializing_if = "super::schema::is_zero", default)]
     pub unreadable_cpus: u32,
     /// The first such failure.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -208,7 +208,7 @@ pub struct BpfPlacement {
     pub truncated: bool,
     /// Reads that failed (maps, task storage, arena objects and anchors): the tasks they
     /// would have placed may be left unplaced; written only when some did.
-    #[serde(skip_serializing_if = "is_zero", default)]
+    #[serde(skip_serializing_if = "super::schema::is_zero", default)]
     pub errors: u32,
 }
 
@@ -225,11 +225,6 @@ pub struct BpfStorage {
 /// two modules import each other.
 fn hex(v: u64) -> String {
     format!("{v:#x}")
-}
-
-#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
-fn is_zero(v: &u32) -> bool {
-    *v == 0
 }
 
 fn table(t: scxray_core::bpf::IdTable, w: &IdTableWalk) -> BpfTable {
@@ -467,24 +462,34 @@ mod tests {
         assert!(text.contains("waiting tasks: 5 given, 4 placed, 0 ambiguous (2 reads failed)\n"), "{text}");
     }
 
-    #[test]
-    fn two_struct_ops_maps_naming_one_scheduler_are_a_problem() {
-        let mut name = [0u8; 16];
-        name[..8].copy_from_slice(b"qmap_ops");
-        let header = MapHeader {
-            kva: VirtAddr(0xffff_8880_0000_3000),
-            id: 12,
-            name: scxray_core::bpf::ObjName(name),
-            map_type: scxray_core::bpf::MapType::STRUCT_OPS,
-            key_size: 4,
-            value_size: 1024,
-            max_entries: 1,
+    /// A map's header: `name` (at most 16 bytes), no key, value, entries, flags or BTF.
+    fn map_header(kva: u64, id: u32, name: &[u8], map_type: scxray_core::bpf::MapType) -> MapHeader {
+        let mut bytes = [0u8; 16];
+        bytes[..name.len()].copy_from_slice(name);
+        MapHeader {
+            kva: VirtAddr(kva),
+            id,
+            name: scxray_core::bpf::ObjName(bytes),
+            map_type,
+            key_size: 0,
+            value_size: 0,
+            max_entries: 0,
             flags: 0,
             map_extra: None,
             btf: VirtAddr(0),
             btf_key_type_id: 0,
             btf_value_type_id: 0,
             btf_vmlinux_value_type_id: None,
+        }
+    }
+
+    #[test]
+    fn two_struct_ops_maps_naming_one_scheduler_are_a_problem() {
+        let header = MapHeader {
+            key_size: 4,
+            value_size: 1024,
+            max_entries: 1,
+            ..map_header(0xffff_8880_0000_3000, 12, b"qmap_ops", scxray_core::bpf::MapType::STRUCT_OPS)
         };
         let mut b = reads();
         let s = &mut b.scheds[0];
@@ -579,22 +584,9 @@ mod tests {
 
     #[test]
     fn a_map_whose_type_is_not_read_is_not_an_empty_map() {
-        let mut name = [0u8; 16];
-        name[..6].copy_from_slice(b"events");
         let header = MapHeader {
-            kva: VirtAddr(0xffff_8880_0000_7000),
-            id: 21,
-            name: scxray_core::bpf::ObjName(name),
-            map_type: scxray_core::bpf::MapType(27),
-            key_size: 0,
-            value_size: 0,
             max_entries: 4096,
-            flags: 0,
-            map_extra: None,
-            btf: VirtAddr(0),
-            btf_key_type_id: 0,
-            btf_value_type_id: 0,
-            btf_vmlinux_value_type_id: None,
+            ..map_header(0xffff_8880_0000_7000, 21, b"events", scxray_core::bpf::MapType(27))
         };
         let read = |kind| MapRead {
             header,

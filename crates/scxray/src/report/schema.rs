@@ -543,7 +543,7 @@ impl SchedEntry {
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
-fn is_zero(v: &u32) -> bool {
+pub(super) fn is_zero(v: &u32) -> bool {
     *v == 0
 }
 
