@@ -166,6 +166,10 @@ pub struct BpfMapContents {
     pub unreadable: u32,
     /// The first failure, or why values are raw bytes.
     pub error: Option<String>,
+    /// Why the contents were not read at all (a type no walker reads, such as a ringbuf): its
+    /// `count` of 0 is then no empty map. Not an error: the map is listed by its metadata.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub not_read: Option<String>,
 }
 
 /// An element: its key and decoded value.
@@ -293,12 +297,10 @@ fn contents(m: &MapRead) -> BpfMapContents {
         truncated,
         anomalies: w.anomalies.iter_names().map(|(n, _)| n.to_ascii_lowercase()).collect(),
         unreadable: w.broken,
-        error: m.btf_error.clone().or_else(|| w.first_error.map(|e| e.to_string())).or_else(|| {
-            // A type no walker reads: its count of 0 is not an empty map.
-            (m.walk.is_some_and(|w| w.kind == ContentsKind::MetadataOnly)).then(|| {
-                format!("contents not read ({} maps are shown by their metadata only)", m.header.map_type)
-            })
-        }),
+        error: m.btf_error.clone().or_else(|| w.first_error.map(|e| e.to_string())),
+        // A type no walker reads: its count of 0 is not an empty map.
+        not_read: (m.walk.is_some_and(|w| w.kind == ContentsKind::MetadataOnly))
+            .then(|| format!("{} maps are shown by their metadata only", m.header.map_type)),
     }
 }
 
@@ -596,12 +598,25 @@ mod tests {
         };
         let c = contents(&read(ContentsKind::MetadataOnly));
         assert_eq!(c.count, 0);
-        assert_eq!(
-            c.error.as_deref(),
-            Some("contents not read (ringbuf maps are shown by their metadata only)")
-        );
+        assert_eq!(c.not_read.as_deref(), Some("ringbuf maps are shown by their metadata only"));
+        // Not read by design is no read error (the lab counts those).
+        assert_eq!(c.error, None);
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(json.contains(r#""not_read":"ringbuf maps are shown by their metadata only""#), "{json}");
         // A map that was read and is empty says nothing more.
-        assert_eq!(contents(&read(ContentsKind::Hash)).error, None);
+        let empty = contents(&read(ContentsKind::Hash));
+        assert_eq!((empty.error, empty.not_read), (None, None));
+        assert!(!serde_json::to_string(&contents(&read(ContentsKind::Hash))).unwrap().contains("not_read"));
+        // The text says it in place of a count.
+        let mut b = reads();
+        b.scheds[0].maps = vec![read(ContentsKind::MetadataOnly)];
+        let mut text = String::new();
+        super::super::bpf_text::render(&mut text, &BpfReport::new(&b), &Default::default());
+        assert!(
+            text.contains(": contents not read (ringbuf maps are shown by their metadata only)\n")
+                && !text.contains("0 elements"),
+            "{text}"
+        );
     }
 
     #[test]

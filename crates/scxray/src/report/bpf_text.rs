@@ -67,7 +67,14 @@ fn sched(o: &mut String, s: &BpfSched, progs: &HashMap<u32, &BpfProg>, tasks: &H
             _ => free,
         };
         let unit = if m.free_pages.is_some() { "pages" } else { "elements" };
-        let _ = writeln!(o, "    {}: {} {unit}{free}", map_line(&m.map), m.count);
+        match &m.not_read {
+            Some(why) => {
+                let _ = writeln!(o, "    {}: contents not read ({why})", map_line(&m.map));
+            }
+            None => {
+                let _ = writeln!(o, "    {}: {} {unit}{free}", map_line(&m.map), m.count);
+            }
+        }
         for e in &m.elems {
             // A task's storage names the task.
             let key = e

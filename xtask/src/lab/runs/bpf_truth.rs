@@ -112,6 +112,24 @@ fn is_counter(map: &str, field: &str) -> bool {
     map == "stats" || COUNTERS.contains(&field)
 }
 
+/// The map types whose contents scxray reads (`scxray_core::bpf::Walker::walk_contents`).
+const READ_MAP_TYPES: &[&str] = &[
+    "hash",
+    "array",
+    "percpu_hash",
+    "percpu_array",
+    "lru_hash",
+    "lru_percpu_hash",
+    "queue",
+    "stack",
+    "sk_storage",
+    "struct_ops",
+    "inode_storage",
+    "task_storage",
+    "cgrp_storage",
+    "arena",
+];
+
 /// The BPF checks of a report `r` against the guest's extra truth `extra` (see the module doc).
 pub fn check(r: &Value, extra: &BTreeMap<String, Vec<String>>, v: &mut Verdict) {
     let b = &r["bpf"];
@@ -133,9 +151,7 @@ pub fn check(r: &Value, extra: &BTreeMap<String, Vec<String>>, v: &mut Verdict) 
         });
     }
     let maps: Vec<&Value> = scheds.iter().flat_map(|x| arr(&x["maps"])).collect();
-    v.each("BPF maps read with an error", &maps, |m| {
-        (!m["error"].is_null()).then(|| format!("{} (id {}): {}", s(&m["name"]), m["id"], s(&m["error"])))
-    });
+    check_map_reads(&maps, v);
     let globals: Vec<&Value> = maps.iter().copied().filter(|m| is_global_data(&s(&m["name"]))).collect();
     v.each("global-data maps not decoded by name", &globals, |m| {
         let first = arr(&m["elems"]).first().map(|e| s(&e["value"])).unwrap_or_default();
@@ -152,6 +168,20 @@ pub fn check(r: &Value, extra: &BTreeMap<String, Vec<String>>, v: &mut Verdict) 
             check_bpftool_dump(&maps, bmaps, dump, v);
         }
     }
+}
+
+/// Every map read without an error, and left unread only when no walker reads its type.
+fn check_map_reads(maps: &[&Value], v: &mut Verdict) {
+    v.each("BPF maps read with an error", maps, |m| {
+        (!m["error"].is_null()).then(|| format!("{} (id {}): {}", s(&m["name"]), m["id"], s(&m["error"])))
+    });
+    // Listed by metadata only is by design for the types no walker reads (ringbufs...), and a
+    // defect for any type scxray does read.
+    v.each("BPF maps of a read type left unread", maps, |m| {
+        (!m["not_read"].is_null() && READ_MAP_TYPES.contains(&s(&m["map_type"]).as_str())).then(|| {
+            format!("{} (id {}, {}): {}", s(&m["name"]), m["id"], s(&m["map_type"]), s(&m["not_read"]))
+        })
+    });
 }
 
 /// Every task a scheduler keeps task-local storage for shows it, decoded.
@@ -542,6 +572,28 @@ fn compare(ours: &Shown, theirs: &Value, path: &str, map: &str, fixed: bool, dif
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_map_left_unread_is_a_failure_only_for_a_type_scxray_reads() {
+        let ringbuf = serde_json::json!({"name": "events", "id": 4, "map_type": "ringbuf",
+            "error": null, "not_read": "ringbuf maps are shown by their metadata only"});
+        let hash = serde_json::json!({"name": "task_ctx", "id": 5, "map_type": "hash",
+            "error": null, "not_read": "hash maps are shown by their metadata only"});
+        let broken = serde_json::json!({"name": "stats", "id": 6, "map_type": "percpu_array",
+            "error": "cpu 1 unreadable"});
+        let mut v = Verdict::default();
+        check_map_reads(&[&ringbuf], &mut v);
+        assert_eq!((v.passed, v.failures.len()), (2, 0));
+        let mut v = Verdict::default();
+        check_map_reads(&[&ringbuf, &hash, &broken], &mut v);
+        assert_eq!(
+            v.failures,
+            vec![
+                "BPF maps read with an error (1 of 3): [\"stats (id 6): cpu 1 unreadable\"]",
+                "BPF maps of a read type left unread (1 of 3): [\"task_ctx (id 5, hash): hash maps are shown by their metadata only\"]",
+            ]
+        );
+    }
 
     #[test]
     fn reads_qmaps_printed_counters() {
