@@ -368,8 +368,13 @@ fn walk_bpf_seeds() {
     );
     write("walk_bpf", "qmap-arena", &bytes);
     let mut small = input.clone();
-    small.limits =
-        scxray_core::BpfLimits { elems: 2, links: 2, chain: 1, ids: 5, ..scxray_core::BpfLimits::DEFAULT };
+    small.limits = scxray_core::BpfLimits {
+        elems: scxray_core::Cap::Fixed(2),
+        links: 2,
+        chain: 1,
+        ids: 5,
+        ..scxray_core::BpfLimits::DEFAULT
+    };
     small.symbols.stats_enabled_key = None;
     if let Some(a) = small.bpf.arena.as_mut() {
         a.free = None;

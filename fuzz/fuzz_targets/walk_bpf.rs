@@ -33,7 +33,11 @@ impl BpfVisitor for Check {
         assert!(w.entries <= self.limits.ids && w.nodes <= self.limits.idr_nodes, "{w:?}");
     }
     fn contents_end(&mut self, _: &MapHeader, w: &ContentsWalk) {
-        assert!(w.elems <= self.limits.elems, "{w:?}");
+        // Each map's caps are sized from its own counts, never past the ceilings (a
+        // struct_ops map's one value is handed whatever the cap).
+        let (elems, buckets) = (self.limits.elems.most(), self.limits.hash_buckets.most());
+        assert!(w.elems <= elems.max(1) && w.elems_cap.value <= elems, "{w:?}");
+        assert!(w.buckets_cap.value <= buckets, "{w:?}");
     }
 }
 

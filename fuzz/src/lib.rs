@@ -454,7 +454,7 @@ fn clamp_cap(cap: Cap, max: u32) -> Cap {
 /// A cap: a kind byte (even: from the kernel, odd: fixed), then two u32s (floor and ceiling,
 /// or the fixed value and an unused one).
 fn decode_cap(r: &mut Reader<'_>) -> Cap {
-    let kernel = r.u8() % 2 == 0;
+    let kernel = r.u8().is_multiple_of(2);
     let (a, b) = (r.u32(), r.u32());
     if kernel { Cap::Kernel { floor: a, ceiling: b } } else { Cap::Fixed(a) }
 }
@@ -978,8 +978,8 @@ impl BpfInput {
             idr_nodes: r.u32(),
             sched_progs: r.u32(),
             used_maps: r.u32(),
-            elems: r.u32(),
-            hash_buckets: r.u32(),
+            elems: sized_cap(r.u32()),
+            hash_buckets: sized_cap(r.u32()),
             chain: r.u32(),
             storage_bucket_log: r.u32(),
             owner_storages: r.u32(),
@@ -1045,8 +1045,8 @@ impl BpfInput {
             l.idr_nodes,
             l.sched_progs,
             l.used_maps,
-            l.elems,
-            l.hash_buckets,
+            l.elems.most(),
+            l.hash_buckets.most(),
             l.chain,
             l.storage_bucket_log,
             l.owner_storages,
@@ -1099,8 +1099,6 @@ impl BpfInput {
             &mut l.idr_nodes,
             &mut l.sched_progs,
             &mut l.used_maps,
-            &mut l.elems,
-            &mut l.hash_buckets,
             &mut l.chain,
             &mut l.owner_storages,
             &mut l.free_ranges,
@@ -1108,9 +1106,18 @@ impl BpfInput {
         ] {
             *v = (*v).min(max);
         }
+        l.elems = sized_cap(l.elems.most().min(max));
+        l.hash_buckets = sized_cap(l.hash_buckets.most().min(max));
         l.storage_bucket_log = l.storage_bucket_log.min(6);
         l.arena_reads = l.arena_reads.min(max.saturating_mul(64));
     }
+}
+
+/// A cap sized from the guest's own count (a map's `max_entries`, `n_buckets`), as the
+/// walkers' defaults are, with the input's `ceiling` and a small floor: the sizing from hostile
+/// counts is what gets fuzzed. Written back as its ceiling.
+fn sized_cap(ceiling: u32) -> Cap {
+    Cap::Kernel { floor: ceiling.min(16), ceiling }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use scxray_core::bpf::{
     MapType, Place, PlaceTypes, PlaceWalk, StorageLookup, Truncation, TypeRef, Waiting, Walker,
 };
 use scxray_core::bpf::{Elem, IdTable};
-use scxray_core::{BpfLimits, Guest, Limit, LinearTranslator, ReadCost, VirtAddr};
+use scxray_core::{BpfLimits, Cap, CapBasis, Guest, Limit, LinearTranslator, ReadCost, VirtAddr, WalkCap};
 use scxray_tests::bpf::{BpfBuilder, MapSpec, Qmap, kind, qmap_machine};
 use scxray_tests::btf_blob::{ArenaProgram as P, Writer};
 use scxray_tests::kernels::{debian_7_3_amd64, debian_7_3_amd64_bpf};
@@ -162,12 +162,22 @@ fn hash_chains_that_loop_or_end_elsewhere_are_said() {
 fn huge_counts_are_capped_and_impossible_shapes_refused() {
     let (mut g, q) = qmap_machine();
     let ml = debian_7_3_amd64_bpf().map.unwrap();
-    let small = BpfLimits { elems: 64, hash_buckets: 256, storage_bucket_log: 4, ..BpfLimits::DEFAULT };
+    // The caps are sized from each map's own count, under a ceiling that holds whatever it says.
+    let small = BpfLimits {
+        elems: Cap::Kernel { floor: 16, ceiling: 64 },
+        hash_buckets: Cap::Kernel { floor: 16, ceiling: 256 },
+        storage_bucket_log: 4,
+        ..BpfLimits::DEFAULT
+    };
     // An array claiming 2^32 - 1 elements.
     let owners = map_named(&q, "owners");
     g.write(owners.at(ml.max_entries), &u32::MAX.to_le_bytes());
     let (walk, keys) = contents(&g, &q, owners, small);
     assert!(walk.truncated.contains(Truncation::ELEMS) && keys.len() == 64, "{walk:?}");
+    assert_eq!(
+        walk.elems_cap,
+        WalkCap { limit: Limit::BpfElems, value: 64, basis: CapBasis::Ceiling { count: u32::MAX } }
+    );
     // A per-CPU array likewise: its slots past the map are unreadable, each said.
     let stats = map_named(&q, "cpu_stats");
     g.write(stats.at(ml.max_entries), &u32::MAX.to_le_bytes());
@@ -180,6 +190,10 @@ fn huge_counts_are_capped_and_impossible_shapes_refused() {
     let (walk, _) = contents(&g, &q, hash, small);
     assert!(walk.truncated.contains(Truncation::BUCKETS), "{walk:?}");
     assert!(walk.anomalies.contains(Anomaly::BUCKET_COUNT), "{walk:?}");
+    assert_eq!(
+        walk.buckets_cap,
+        WalkCap { limit: Limit::BpfHashBuckets, value: 256, basis: CapBasis::Ceiling { count: 1 << 31 } }
+    );
     // Task storage with 2^40 buckets.
     let stor = map_named(&q, "task_ctx_stor");
     let ll = debian_7_3_amd64_bpf().local_storage.unwrap();
@@ -462,4 +476,64 @@ fn a_fifo_whose_anchors_point_outside_the_arena_is_not_an_empty_list() {
     let (_, lists, _) = place(&g, &q, BpfLimits::DEFAULT);
     let l1 = lists.iter().find(|l| l.parent == fifo1 - q.qa).unwrap();
     assert_eq!((l1.length, l1.agree, l1.error), (0, true, None), "{l1:?}");
+}
+
+/// A guest whose only map is an ARRAY of `n` elements (the map returned).
+fn one_big_array(n: u32) -> (TestGuest, Qmap, VirtAddr) {
+    let mut layout = debian_7_3_amd64();
+    layout.bpf = debian_7_3_amd64_bpf();
+    let mut b = GuestBuilder::new(layout, 2, 1);
+    let mut k = BpfBuilder::new(&mut b, false);
+    let spec = MapSpec {
+        map_type: kind::ARRAY,
+        name: "per_task",
+        key_size: 4,
+        value_size: 8,
+        max_entries: n,
+        ..MapSpec::default()
+    };
+    let map = k.add_array(&mut b, &spec);
+    for i in 0..n {
+        b.write_u64(BpfBuilder::array_elem(&b, map, 8, i), u64::from(i) * 3);
+    }
+    let symbols = k.finish(&mut b);
+    let (_, mut q) = qmap_machine();
+    q.symbols = symbols;
+    (b.build(), q, map)
+}
+
+#[test]
+fn a_map_past_the_default_floor_is_walked_whole() {
+    // A big machine's per-task map holds more elements than the old fixed cap (4096): its
+    // cap is sized from the map's own max_entries, so it is walked whole by default.
+    let (g, q, map) = one_big_array(6000);
+    let (walk, keys) = contents(&g, &q, map, BpfLimits::DEFAULT);
+    assert_eq!((walk.elems, walk.truncated, keys.len()), (6000, Truncation::empty(), 6000));
+    assert_eq!(keys.last(), Some(&ElemKey::Index(5999)));
+    assert_eq!(
+        walk.elems_cap,
+        WalkCap { limit: Limit::BpfElems, value: 6000, basis: CapBasis::Count { count: 6000 } }
+    );
+    // A small one still gets the floor.
+    let (g, q, map) = one_big_array(3);
+    let (walk, _) = contents(&g, &q, map, BpfLimits::DEFAULT);
+    assert_eq!(
+        (walk.elems, walk.elems_cap),
+        (3, WalkCap { limit: Limit::BpfElems, value: 4096, basis: CapBasis::Floor { count: 3 } })
+    );
+}
+
+#[test]
+fn a_task_storage_the_kernel_does_not_count_gets_the_ceiling_not_the_floor() {
+    let (g, q) = qmap_machine();
+    let stor = map_named(&q, "task_ctx_stor");
+    // 12 elements: past a floor of 4, under a ceiling of 100.
+    let limits = BpfLimits { elems: Cap::Kernel { floor: 4, ceiling: 100 }, ..BpfLimits::DEFAULT };
+    let (walk, keys) = contents(&g, &q, stor, limits);
+    assert_eq!((walk.elems, walk.truncated, keys.len()), (12, Truncation::empty(), 12));
+    assert_eq!(walk.elems_cap, WalkCap { limit: Limit::BpfElems, value: 100, basis: CapBasis::NoCount });
+    // Under a ceiling of 8 it is cut there, and says by what.
+    let limits = BpfLimits { elems: Cap::Kernel { floor: 4, ceiling: 8 }, ..BpfLimits::DEFAULT };
+    let (walk, keys) = contents(&g, &q, stor, limits);
+    assert_eq!((walk.elems, walk.truncated.contains(Truncation::ELEMS), keys.len()), (8, true, 8));
 }

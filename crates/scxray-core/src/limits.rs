@@ -622,10 +622,20 @@ pub const MAX_BPF_IDR_NODES: u32 = 1024;
 pub const MAX_SCHED_PROGS: u32 = 128;
 /// Maps one program uses: the kernel's `MAX_USED_MAPS`.
 pub const MAX_USED_MAPS: u32 = 64;
-/// Elements (or arena pages) one map-contents pass hands to the visitor.
+/// Elements (or arena pages) one map-contents pass hands to the visitor at least: the floor
+/// of the cap each map's pass gets from what the kernel bounds it by (see
+/// [`BpfLimits::elems`]).
 pub const MAX_MAP_ELEMS: u32 = 4096;
-/// Hash buckets one pass visits (`n_buckets` is `roundup_pow_of_two(max_entries)`).
+/// Elements one map-contents pass hands at most, whatever the map claims: a task storage
+/// holds at most one element per task, so no more than the largest task list
+/// ([`LIST_NODES_CEILING`]); an array or hash map past it is cut, and says so.
+pub const MAP_ELEMS_CEILING: u32 = LIST_NODES_CEILING;
+/// Hash buckets one pass visits at least: the floor of the cap sized from the map's own
+/// `n_buckets` (`roundup_pow_of_two(max_entries)`).
 pub const MAX_HASH_BUCKETS: u32 = 1 << 16;
+/// Hash buckets one pass visits at most: a map of [`MAP_ELEMS_CEILING`] elements has
+/// `2^23` buckets.
+pub const HASH_BUCKETS_CEILING: u32 = 1 << 23;
 /// `bucket_log` of a local-storage map at most: the kernel sizes it to the possible CPUs.
 pub const MAX_STORAGE_BUCKET_LOG: u32 = 16;
 /// Storages on one owner's list (one per local-storage map that holds a value for it).
@@ -662,9 +672,13 @@ pub struct BpfLimits {
     /// Maps per program (`used_map_cnt`).
     pub used_maps: u32,
     /// Elements (or pages) per map-contents pass; per-CPU copies count once per element.
-    pub elems: u32,
-    /// Buckets per hash map.
-    pub hash_buckets: u32,
+    /// Sized per map from what the kernel bounds its elements by ([`Cap::Kernel`]): an
+    /// array's, a queue's or a stack's `max_entries`, a hash map's `max_entries` plus one
+    /// per CPU (an insertion racing the full check), an arena's pages (`max_entries`); a
+    /// local storage, which the kernel does not count, gets the ceiling.
+    pub elems: Cap,
+    /// Buckets per hash map, sized from the map's own `n_buckets`.
+    pub hash_buckets: Cap,
     /// Elements per bucket chain (hash and local storage).
     pub chain: u32,
     /// `bucket_log` of a local-storage map.
@@ -688,8 +702,8 @@ impl BpfLimits {
         idr_nodes: MAX_BPF_IDR_NODES,
         sched_progs: MAX_SCHED_PROGS,
         used_maps: MAX_USED_MAPS,
-        elems: MAX_MAP_ELEMS,
-        hash_buckets: MAX_HASH_BUCKETS,
+        elems: Cap::Kernel { floor: MAX_MAP_ELEMS, ceiling: MAP_ELEMS_CEILING },
+        hash_buckets: Cap::Kernel { floor: MAX_HASH_BUCKETS, ceiling: HASH_BUCKETS_CEILING },
         chain: MAX_BUCKET_CHAIN,
         storage_bucket_log: MAX_STORAGE_BUCKET_LOG,
         owner_storages: MAX_OWNER_STORAGES,
@@ -798,12 +812,12 @@ impl BpfLimits {
     #[must_use]
     pub fn contents_reads(&self, cpus: u32, offsets_in_guest: bool, c: ReadCost) -> u64 {
         let v = c.value();
-        let n = u64::from(self.elems);
+        let n = u64::from(self.elems.most());
         let cp = u64::from(cpus.min(MAX_CPUS)).saturating_mul(u64::from(offsets_in_guest));
         let array = v.saturating_mul(n.saturating_mul(cp.saturating_add(1)).saturating_add(1));
         let hash = v.saturating_mul(
             n.saturating_mul(cp.saturating_add(2))
-                .saturating_add(u64::from(self.hash_buckets))
+                .saturating_add(u64::from(self.hash_buckets.most()))
                 .saturating_add(3),
         );
         let buckets = 1u64.checked_shl(self.storage_bucket_log.min(31)).unwrap_or(u64::MAX);
@@ -832,7 +846,7 @@ impl BpfLimits {
     pub fn place_reads(&self, maps: u64, tasks: u64, cpus: u32, offsets_in_guest: bool, c: ReadCost) -> u64 {
         let v = c.value();
         let header = Self::map_header_reads(c);
-        let values = u64::from(self.elems).saturating_mul(u64::from(cpus.min(MAX_CPUS)));
+        let values = u64::from(self.elems.most()).saturating_mul(u64::from(cpus.min(MAX_CPUS)));
         let search = header
             .saturating_add(self.contents_reads(cpus, offsets_in_guest, c))
             .saturating_add(values.saturating_mul(PLACE_FIELD_VALUES).saturating_mul(v));

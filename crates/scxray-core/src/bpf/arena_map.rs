@@ -19,6 +19,7 @@ use crate::bpf::visit::{ArenaPage, BpfVisitor};
 pub use crate::bpf::walked::ArenaError;
 use crate::bpf::walker::{BpfError, BpfGroup, Walker};
 use crate::error::{Field, ReadCause, ReadError};
+use crate::limits::Limit;
 use crate::memory::PhysMem;
 use crate::translate::Translate;
 use crate::translate::TranslateError;
@@ -299,6 +300,10 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'a, M, T> {
             Err(e) => return Err((kind, e)),
         };
         let pages = arena.geometry.pages;
+        // No more pages can be allocated than the arena has (`max_entries`): on a kernel's
+        // arena this cap never fires (`nr_pages`, 7.3+, is checked against the pages found).
+        walk.elems_cap = self.limits.elems.resolve(Limit::BpfElems, Some(pages), 0);
+        let elems_cap = walk.elems_cap.value;
         // Hands the mapped pages of `from..to` (none free), false when the pass must end.
         // A page that no free range holds and that is not mapped (its entry at the leaf or a
         // higher level not present) is reserved: `bpf_arena_reserve_pages` takes pages out of
@@ -310,7 +315,7 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'a, M, T> {
         let allocated = |walk: &mut ContentsWalk, v: &mut V, probes: &mut u32, from: u32, to: u32| -> bool {
             let mut index = from;
             while index < to {
-                if walk.elems >= self.limits.elems {
+                if walk.elems >= elems_cap {
                     walk.truncated |= Truncation::ELEMS;
                     return false;
                 }
@@ -394,11 +399,11 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'a, M, T> {
             _ => {
                 // No tree: a page is the arena's iff it is mapped; the unmapped runs are
                 // reported free. At most `elems` pages are probed.
-                if pages > self.limits.elems {
+                if pages > elems_cap {
                     walk.truncated |= Truncation::ELEMS;
                 }
                 let mut run: Option<u32> = None;
-                let probed = pages.min(self.limits.elems);
+                let probed = pages.min(elems_cap);
                 for index in 0..probed {
                     if arena.page_state(index) == PageState::Allocated {
                         if let Some(first) = run.take() {

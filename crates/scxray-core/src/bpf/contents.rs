@@ -15,6 +15,7 @@ use crate::bpf::visit::{BpfVisitor, Elem, ElemKey};
 pub use crate::bpf::walked::{Anomaly, ContentsKind, ContentsWalk, Truncation};
 use crate::bpf::walker::{BpfError, BpfGroup, BpfPass, BpfProblem, Walker};
 use crate::error::{Field, ReadError};
+use crate::limits::Limit;
 use crate::memory::PhysMem;
 use crate::translate::Translate;
 use core::ops::ControlFlow;
@@ -126,10 +127,11 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
             walk.anomalies |= Anomaly::ELEM_SIZE;
         }
         let values = map.kva.member(al.value, Field::BpfArray).map_err(|e| (kind, e.into()))?;
-        if map.max_entries > self.limits.elems {
+        walk.elems_cap = self.limits.elems.resolve(Limit::BpfElems, Some(map.max_entries), 0);
+        if map.max_entries > walk.elems_cap.value {
             walk.truncated |= Truncation::ELEMS;
         }
-        for i in 0..map.max_entries.min(self.limits.elems) {
+        for i in 0..map.max_entries.min(walk.elems_cap.value) {
             let step = if percpu { 8 } else { u64::from(elem_size) };
             let at = match values.member(u64::from(i).saturating_mul(step), Field::ArrayPercpuPtr) {
                 Ok(at) => at,
@@ -183,11 +185,12 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                 return Ok(walk);
             }
         };
-        if slots.len() > self.limits.elems {
+        walk.elems_cap = self.limits.elems.resolve(Limit::BpfElems, Some(map.max_entries), 0);
+        if slots.len() > walk.elems_cap.value {
             walk.truncated |= Truncation::ELEMS;
         }
         let elements = map.kva.member(ql.elements, f).map_err(|e| (kind, e.into()))?;
-        for (position, slot) in (0..self.limits.elems).zip(slots) {
+        for (position, slot) in (0..walk.elems_cap.value).zip(slots) {
             let at = match elements.member(u64::from(slot).saturating_mul(u64::from(map.value_size)), f) {
                 Ok(at) => at,
                 Err(e) => {

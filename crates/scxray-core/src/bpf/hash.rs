@@ -14,6 +14,7 @@ use crate::bpf::header::{MapHeader, Window};
 use crate::bpf::visit::{BpfVisitor, ElemKey};
 use crate::bpf::walker::{BpfError, BpfGroup, Walker};
 use crate::error::{Field, ReadError};
+use crate::limits::Limit;
 use crate::memory::PhysMem;
 use crate::translate::Translate;
 use core::ops::ControlFlow;
@@ -23,7 +24,7 @@ const NULLS: u64 = 1;
 
 impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
     /// Walks a hash map's buckets: at most `hash_buckets` buckets, `chain` elements per
-    /// bucket, `elems` elements in all.
+    /// bucket, `elems` elements in all (both sized from the map).
     pub(crate) fn walk_hash<V: BpfVisitor + ?Sized>(
         &self,
         map: &MapHeader,
@@ -53,10 +54,14 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
             walk.anomalies |= Anomaly::ELEM_SIZE;
         }
         let key_room = u64::from(key_room.unwrap_or(u32::MAX));
-        if n_buckets > self.limits.hash_buckets {
+        // The kernel refuses an insertion into a full map, but one per CPU may race the check.
+        walk.elems_cap =
+            self.limits.elems.resolve(Limit::BpfElems, Some(map.max_entries), self.guest.cpu_count());
+        walk.buckets_cap = self.limits.hash_buckets.resolve(Limit::BpfHashBuckets, Some(n_buckets), 0);
+        if n_buckets > walk.buckets_cap.value {
             walk.truncated |= Truncation::BUCKETS;
         }
-        'buckets: for i in 0..n_buckets.min(self.limits.hash_buckets) {
+        'buckets: for i in 0..n_buckets.min(walk.buckets_cap.value) {
             let first = buckets
                 .member(u64::from(i).saturating_mul(u64::from(hl.bucket_size)), Field::HtabBucketFirst)
                 .and_then(|b| b.member(hl.bucket_first, Field::HtabBucketFirst))
@@ -76,7 +81,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                     walk.anomalies |= Anomaly::FOREIGN_NULLS;
                     break;
                 }
-                if walk.elems >= self.limits.elems {
+                if walk.elems >= walk.elems_cap.value {
                     walk.truncated |= Truncation::ELEMS;
                     break 'buckets;
                 }

@@ -12,6 +12,7 @@ use crate::bpf::layout::BpfLocalStorageLayout;
 use crate::bpf::visit::{BpfVisitor, ElemKey};
 use crate::bpf::walker::{BpfError, BpfGroup, Walker};
 use crate::error::{Field, ReadError};
+use crate::limits::Limit;
 use crate::memory::PhysMem;
 use crate::translate::Translate;
 
@@ -54,7 +55,9 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
         let ll =
             self.layout().local_storage.ok_or((kind, BpfError::MissingLayout(BpfGroup::LocalStorage)))?;
         let g = &self.guest;
-        let mut walk = ContentsWalk { kind, ..ContentsWalk::default() };
+        // The kernel counts no local storage's elements (one per owner at most): the ceiling.
+        let elems_cap = self.limits.elems.resolve(Limit::BpfElems, None, 0);
+        let mut walk = ContentsWalk { kind, elems_cap, ..ContentsWalk::default() };
         let head = (|| -> Result<(VirtAddr, u32), ReadError> {
             let f = Field::LocalStorageMap;
             Ok((
@@ -85,7 +88,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
             let mut check = LoopCheck::new(node.0);
             let mut chain = 0u32;
             while node.0 != 0 {
-                if walk.elems >= self.limits.elems {
+                if walk.elems >= walk.elems_cap.value {
                     walk.truncated |= Truncation::ELEMS;
                     break 'buckets;
                 }

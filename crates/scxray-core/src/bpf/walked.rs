@@ -8,7 +8,7 @@
 use crate::addr::VirtAddr;
 use crate::bpf::header::MapHeader;
 use crate::error::ReadError;
-use crate::limits::Limit;
+use crate::limits::{Limit, WalkCap};
 use core::fmt;
 
 /// A list in the arena: from a parent's first anchor along the forward link.
@@ -288,6 +288,12 @@ pub struct ContentsWalk {
     pub broken: u32,
     /// The first such failure.
     pub first_error: Option<ReadError>,
+    /// The cap on elements (or arena pages) the pass ran under, sized from the map
+    /// ([`crate::BpfLimits::elems`]): what [`Truncation::ELEMS`] means.
+    pub elems_cap: WalkCap,
+    /// The cap on a hash map's buckets ([`crate::BpfLimits::hash_buckets`]): what
+    /// [`Truncation::BUCKETS`] means for a hash map (default for other types).
+    pub buckets_cap: WalkCap,
 }
 
 impl ContentsWalk {

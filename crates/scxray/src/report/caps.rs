@@ -94,7 +94,7 @@ impl CapFired {
     pub fn describe(&self) -> String {
         let raise = match &self.flag {
             Some(f) => format!("raise it with {f} N"),
-            None if is_bpf(self.limit) => "a fixed cap of the BPF walks, no flag raises it".into(),
+            None if is_bpf(self.limit) => "a cap of the BPF walks, no flag raises it".into(),
             None => "the kernel's own maximum, no flag raises it".into(),
         };
         format!("{} cut at {} {} ({}); {raise}", self.walk, self.value, unit(self.limit), self.basis)
@@ -178,20 +178,21 @@ fn id_table(out: &mut Vec<CapFired>, table: scxray_core::bpf::IdTable, w: &IdTab
 
 fn contents(out: &mut Vec<CapFired>, m: &MapRead, w: &ContentsWalk, l: &BpfLimits) {
     let name = || format!("map {} (id {})", m.header.name, m.header.id);
+    // The elements' and a hash map's buckets' caps are sized per map, as the pass recorded.
     let buckets = if w.kind == ContentsKind::LocalStorage {
-        (Limit::BpfStorageBuckets, 1u32 << l.storage_bucket_log.min(31))
+        WalkCap::fixed(Limit::BpfStorageBuckets, 1u32 << l.storage_bucket_log.min(31))
     } else {
-        (Limit::BpfHashBuckets, l.hash_buckets)
+        w.buckets_cap
     };
-    for (flag, (limit, value)) in [
-        (Truncation::ELEMS, (Limit::BpfElems, l.elems)),
+    for (flag, cap) in [
+        (Truncation::ELEMS, w.elems_cap),
         (Truncation::BUCKETS, buckets),
-        (Truncation::CHAIN, (Limit::BpfChain, l.chain)),
-        (Truncation::FREE_RANGES, (Limit::BpfFreeRanges, l.free_ranges)),
-        (Truncation::PROBES, (Limit::BpfArenaProbes, l.arena_probes)),
+        (Truncation::CHAIN, WalkCap::fixed(Limit::BpfChain, l.chain)),
+        (Truncation::FREE_RANGES, WalkCap::fixed(Limit::BpfFreeRanges, l.free_ranges)),
+        (Truncation::PROBES, WalkCap::fixed(Limit::BpfArenaProbes, l.arena_probes)),
     ] {
         if w.truncated.contains(flag) {
-            fixed(out, name(), limit, value);
+            out.push(CapFired::new(name(), cap));
         }
     }
 }
@@ -246,7 +247,7 @@ pub fn bpf_caps_fired(b: &BpfReads) -> Vec<CapFired> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scxray_core::bpf::{IdTable, SchedWalk};
+    use scxray_core::bpf::{IdTable, MapHeader, SchedWalk};
 
     fn reads(tables: Vec<(IdTable, IdTableWalk)>, walk: SchedWalk) -> BpfReads {
         let sched = SchedBpf {
@@ -304,5 +305,48 @@ mod tests {
         // An invalid xarray geometry cuts the walk without a cap: none is named.
         let geometry = IdTableWalk { truncated: true, ..Default::default() };
         assert!(bpf_caps_fired(&reads(vec![(IdTable::Prog, geometry)], SchedWalk::default())).is_empty());
+    }
+    #[test]
+    fn a_map_contents_cut_names_the_cap_sized_for_that_map() {
+        let header = MapHeader {
+            kva: VirtAddr(0xffff_8880_0000_7000),
+            id: 21,
+            name: scxray_core::bpf::ObjName(*b"task_ctx\0\0\0\0\0\0\0\0"),
+            map_type: scxray_core::bpf::MapType(1),
+            key_size: 4,
+            value_size: 8,
+            max_entries: u32::MAX,
+            flags: 0,
+            map_extra: None,
+            btf: VirtAddr(0),
+            btf_key_type_id: 0,
+            btf_value_type_id: 0,
+            btf_vmlinux_value_type_id: None,
+        };
+        let walk = ContentsWalk {
+            kind: ContentsKind::Hash,
+            truncated: Truncation::ELEMS | Truncation::BUCKETS,
+            elems_cap: WalkCap {
+                limit: Limit::BpfElems,
+                value: 4_210_688,
+                basis: CapBasis::Ceiling { count: u32::MAX },
+            },
+            buckets_cap: WalkCap {
+                limit: Limit::BpfHashBuckets,
+                value: 1 << 23,
+                basis: CapBasis::Ceiling { count: 1 << 31 },
+            },
+            ..ContentsWalk::default()
+        };
+        let mut r = reads(Vec::new(), SchedWalk::default());
+        r.scheds[0].maps = vec![MapRead { header, elems: Vec::new(), walk: Some(walk), btf_error: None }];
+        let lines: Vec<String> = bpf_caps_fired(&r).iter().map(CapFired::describe).collect();
+        assert_eq!(
+            lines,
+            [
+                "map task_ctx (id 21) cut at 4210688 elements (the ceiling; the kernel's count, 4294967295, is past it); a cap of the BPF walks, no flag raises it",
+                "map task_ctx (id 21) cut at 8388608 buckets (the ceiling; the kernel's count, 2147483648, is past it); a cap of the BPF walks, no flag raises it",
+            ]
+        );
     }
 }

@@ -39,7 +39,7 @@ use watch::WatchArgs;
         scxray dump guest.core --vmlinux vmlinux-7.3.4+deb13-cloud-amd64\n  \
         scxray dump guest.core --vmlinux vmlinux --format json > state.json\n  \
         scxray dump guest.core --system-map System.map --btf vmlinux.btf\n  \
-        scxray info guest.core --vmlinux vmlinux\n\n\
+        scxray info guest.core --vmlinux vmlinux\n\n  \
         scxray dump --qemu 4242            (a running QEMU, read through /proc/4242/mem; not paused)\n  \
         scxray dump --qmp /tmp/qmp.sock    (the same, its RAM layout from QEMU's monitor)\n  \
         scxray dump                        (the running host: /proc/kcore, as root)\n  \
