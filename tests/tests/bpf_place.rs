@@ -11,7 +11,7 @@ use scxray_core::bpf::{
     PlaceWalk, TaskField, TaskFieldKind, TypeRef, TypesError, Waiting, Walker,
 };
 use scxray_core::heapless::Vec as HVec;
-use scxray_core::{Guest, LinearTranslator, VirtAddr};
+use scxray_core::{BpfLimits, Guest, Limit, LinearTranslator, VirtAddr, WalkCap};
 use scxray_tests::bpf::{Qmap, qmap_machine};
 use scxray_tests::btf_blob::ArenaProgram as P;
 use scxray_tests::{KitMem, TestGuest};
@@ -91,8 +91,18 @@ impl BpfVisitor for Seen {
 
 /// Places `q`'s waiting tasks (and the idle ones) with `types`.
 fn place(g: &TestGuest, q: &Qmap, types: &mut impl PlaceTypes) -> (Vec<Waiting>, Seen, PlaceWalk) {
+    place_under(g, q, types, BpfLimits::DEFAULT)
+}
+
+/// [`place`] under `limits`.
+fn place_under(
+    g: &TestGuest,
+    q: &Qmap,
+    types: &mut impl PlaceTypes,
+    limits: BpfLimits,
+) -> (Vec<Waiting>, Seen, PlaceWalk) {
     g.with(|guest: &Guest<'_, KitMem<'_>, LinearTranslator<'_>>| {
-        let w = Walker::new(*guest, q.symbols);
+        let w = Walker::new(*guest, q.symbols).with_limits(limits);
         let mut maps = [VirtAddr(0); 16];
         let sched = w.walk_sched(q.sched, q.sched, &mut maps, &mut scxray_core::bpf::Ignore);
         let mut tasks: Vec<Waiting> =
@@ -196,6 +206,51 @@ fn the_core_places_every_task_from_answers_written_by_hand() {
     let (g, q) = qmap_machine();
     let (tasks, seen, walk) = place(&g, &q, &mut ByHand { q: q.clone() });
     check(&q, &tasks, &seen, &walk);
+}
+
+/// The lists checked, by FIFO: (length, agree, cap).
+fn fifo_lists(seen: &Seen) -> Vec<(u64, u32, bool, Option<WalkCap>)> {
+    seen.lists.iter().map(|l| (l.parent, l.length, l.agree, l.cap)).collect()
+}
+
+#[test]
+fn a_placement_cut_by_the_link_cap_says_links() {
+    let (g, q) = qmap_machine();
+    // Two objects per chain: FIFO 0 (3 tasks) and FIFO 3 (4) are longer, and so is the
+    // free list; FIFO 4 (2) fits and gives the lists' shape.
+    let limits = BpfLimits { links: 2, ..BpfLimits::DEFAULT };
+    let (tasks, seen, walk) = place_under(&g, &q, &mut ByHand { q: q.clone() }, limits);
+    assert!(seen.problems.is_empty(), "{:?}", seen.problems);
+    let links = WalkCap::fixed(Limit::BpfLinks, 2);
+    assert_eq!((walk.truncated, walk.cap, walk.errors), (true, Some(links), 0), "{walk:?}");
+    assert_eq!(
+        fifo_lists(&seen),
+        vec![
+            (fifo_offset(0), 2, false, Some(links)),
+            (fifo_offset(1), 1, true, None),
+            (fifo_offset(2), 0, true, None),
+            (fifo_offset(3), 2, false, Some(links)),
+            (fifo_offset(4), 2, true, None),
+        ]
+    );
+    // FIFO 0's middle task is one link from either end: still found.
+    let (middle, ..) = q.fifos[0][1];
+    assert!(
+        matches!(find(&tasks, middle).place, Some(Place::Arena { parent, .. }) if parent == fifo_offset(0))
+    );
+}
+
+#[test]
+fn a_placement_cut_by_the_read_budget_says_arena_reads() {
+    let (g, q) = qmap_machine();
+    // The 12 anchors cost 12 reads; the chains run out of the other 8.
+    let limits = BpfLimits { arena_reads: 20, ..BpfLimits::DEFAULT };
+    let (_, seen, walk) = place_under(&g, &q, &mut ByHand { q: q.clone() }, limits);
+    assert!(seen.problems.is_empty(), "{:?}", seen.problems);
+    let reads = WalkCap::fixed(Limit::BpfArenaReads, 20);
+    assert_eq!((walk.truncated, walk.cap, walk.errors), (true, Some(reads), 0), "{walk:?}");
+    // Not one list's shape could be learnt from a whole walk: none is checked.
+    assert_eq!(fifo_lists(&seen), vec![]);
 }
 
 /// The program's BTF as the host will get it: `struct btf`'s blob read out of the guest.

@@ -243,6 +243,15 @@ pub enum Limit {
     BpfArenaReads,
     /// [`BpfLimits::arena_probes`].
     BpfArenaProbes,
+    // Appended after the BPF caps: existing encodings keep their numbers.
+    /// [`BpfLimits::owner_storages`]: a task's storage list was not seen to its end.
+    BpfOwnerStorages,
+    /// [`crate::bpf::place::MAX_OBJECT_TYPES`]: the arena object types the placement follows, and the
+    /// list shapes it keeps (one per parent type).
+    PlaceObjectTypes,
+    /// [`crate::bpf::place::MAX_ANCHORS`]: the anchors of one object type (or the BTF's own bound on
+    /// the search for them, [`crate::bpf::Anchors::truncated`]).
+    PlaceAnchors,
 }
 
 /// How a walk's cap got its value.

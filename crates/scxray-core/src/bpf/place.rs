@@ -39,6 +39,7 @@ use crate::bpf::visit::{BpfVisitor, Elem, ElemKey};
 pub use crate::bpf::walked::ArenaList;
 use crate::bpf::walker::{BpfError, BpfGroup, BpfPass, BpfProblem, Walker};
 use crate::error::Field;
+use crate::limits::{BpfLimits, CapBasis, Limit, WalkCap};
 use crate::memory::PhysMem;
 use crate::translate::Translate;
 use core::ops::ControlFlow;
@@ -313,12 +314,62 @@ pub struct PlaceWalk {
     pub anchors: u32,
     /// Lists checked.
     pub lists: u32,
-    /// A cap fired: a map's elements, an anchor list, a chain's links.
+    /// A cap fired: a map's elements, a task's storage list, an anchor list, a chain's
+    /// links, the arena reads; or a task's storage list looped.
     pub truncated: bool,
+    /// The cap that cut the placement ([`PlaceWalk::cut`]): the first that fired in the
+    /// arena (links, arena reads, object types, anchors) or on a task's storage list, else a
+    /// searched map's (its own contents pass reports the same cut). `None` with `truncated`:
+    /// only a task's storage list that loops cut it, which no cap would help.
+    pub cap: Option<WalkCap>,
     /// Where the arena globals were found (user address).
     pub globals: Option<u64>,
     /// Reads that failed (maps, task storage, arena objects).
     pub errors: u32,
+}
+
+impl PlaceWalk {
+    /// Notes that `cap` cut the placement: kept when it is the first, or the first outside
+    /// the searched maps' contents (a map's cut is found first, and named by the map's own
+    /// contents pass too, so an arena cap after it must not be hidden behind it).
+    pub fn cut(&mut self, cap: WalkCap) {
+        self.truncated = true;
+        let in_map = |c: &WalkCap| is_contents_cap(c.limit);
+        if self.cap.is_none_or(|c| in_map(&c) && !in_map(&cap)) {
+            self.cap = Some(cap);
+        }
+    }
+}
+
+/// Whether `limit` is one of a map contents pass's caps ([`crate::bpf::ContentsWalk::caps`]).
+#[must_use]
+pub const fn is_contents_cap(limit: Limit) -> bool {
+    matches!(
+        limit,
+        Limit::BpfElems
+            | Limit::BpfHashBuckets
+            | Limit::BpfStorageBuckets
+            | Limit::BpfChain
+            | Limit::BpfFreeRanges
+            | Limit::BpfArenaProbes
+    )
+}
+
+/// The caps of the reads through one arena: the links of one chain, the arena reads of the
+/// whole placement.
+#[derive(Clone, Copy, Debug)]
+struct ArenaCaps {
+    links: WalkCap,
+    reads: WalkCap,
+}
+
+impl ArenaCaps {
+    fn new<M: PhysMem + ?Sized, T: Translate + ?Sized>(
+        arena: &ArenaReader<'_, '_, M, T>,
+        l: &BpfLimits,
+    ) -> Self {
+        Self { links: chain_cap(arena, l.links), reads: WalkCap::fixed(Limit::BpfArenaReads, l.arena_reads) }
+    }
 }
 
 /// Smallest object a chain links: its link, a pointer.
@@ -331,37 +382,46 @@ const LINK_SIZE: u64 = 8;
 /// loop among `n` such nodes within `3 n + 2` steps (the saved node is reset at each power of
 /// two). So on an arena whose objects do not overlap the cap never fires: a chain ends, or
 /// loops and says so. Without `bpf_arena.nr_pages` (before 7.3) the arena's size counts.
+/// As a [`Limit::BpfLinks`] cap: the ceiling ([`CapBasis::Fixed`], the caller's number) or
+/// sized from the pages counted ([`CapBasis::Count`]).
 fn chain_cap<M: PhysMem + ?Sized, T: Translate + ?Sized>(
     arena: &ArenaReader<'_, '_, M, T>,
     ceiling: u32,
-) -> u32 {
+) -> WalkCap {
     let pages = arena.info.nr_pages.unwrap_or(u64::from(arena.info.pages)).min(u64::from(arena.info.pages));
     let slots = pages.saturating_mul(arena.geometry.page_size) / LINK_SIZE;
     let steps = slots.saturating_mul(3).saturating_add(2);
-    u32::try_from(steps).unwrap_or(u32::MAX).min(ceiling)
+    match u32::try_from(steps) {
+        Ok(value) if value < ceiling => WalkCap {
+            limit: Limit::BpfLinks,
+            value,
+            basis: CapBasis::Count { count: u32::try_from(pages).unwrap_or(u32::MAX) },
+        },
+        _ => WalkCap::fixed(Limit::BpfLinks, ceiling),
+    }
 }
 
-/// Follows one chain through the arena: `(length, end, looped, truncated, error)`, calling
+/// Follows one chain through the arena: `(length, end, looped, cut, error)`, calling
 /// `f(object, steps)` for each object from `start`.
 fn chain<M: PhysMem + ?Sized, T: Translate + ?Sized>(
     arena: &ArenaReader<'_, '_, M, T>,
     start: u64,
     link: u32,
-    cap: u32,
+    caps: ArenaCaps,
     mut f: impl FnMut(u64, u32, u64),
 ) -> ChainEnd {
-    let mut end = ChainEnd { length: 0, last: start, looped: false, truncated: false, error: None };
+    let mut end = ChainEnd { length: 0, last: start, looped: false, cut: None, error: None };
     let mut node = start;
     let mut check = LoopCheck::new(start);
     loop {
-        if end.length >= cap {
-            end.truncated = true;
+        if end.length >= caps.links.value {
+            end.cut = Some(caps.links);
             return end;
         }
         let next = match node.checked_add(u64::from(link)).map(|at| arena.u64(at)) {
             Some(Ok(n)) => n,
             Some(Err(ArenaError::Budget)) => {
-                end.truncated = true;
+                end.cut = Some(caps.reads);
                 return end;
             }
             Some(Err(e)) => {
@@ -393,7 +453,8 @@ struct ChainEnd {
     length: u32,
     last: u64,
     looped: bool,
-    truncated: bool,
+    /// The cap that cut it: its links, or the arena reads.
+    cut: Option<WalkCap>,
     error: Option<ArenaError>,
 }
 
@@ -494,8 +555,8 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
             let mut search = ElemSearch { walker: self, tasks, fields: &fields, errors: 0, v };
             let contents = self.walk_contents(&header, &mut search);
             walk.errors = walk.errors.saturating_add(search.errors);
-            if contents.is_truncated() {
-                walk.truncated = true;
+            for cap in contents.caps(&self.limits) {
+                walk.cut(cap);
             }
         }
         // 2. Arena objects from task storage, then the anchors' chains.
@@ -543,8 +604,12 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                 let value = match self.task_storage(w.task, map) {
                     Ok(StorageLookup::Found(s)) => s.value,
                     Ok(StorageLookup::Absent) => continue,
-                    Ok(StorageLookup::Cut { .. }) => {
+                    Ok(StorageLookup::Cut { looped: true }) => {
                         walk.truncated = true;
+                        continue;
+                    }
+                    Ok(StorageLookup::Cut { looped: false }) => {
+                        walk.cut(WalkCap::fixed(Limit::BpfOwnerStorages, self.limits.owner_storages));
                         continue;
                     }
                     Err(BpfError::MissingLayout(group)) => {
@@ -571,7 +636,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                         w.object = Some(ArenaObject { storage_map: header.id, uaddr, object: p.object });
                         walk.objects = walk.objects.saturating_add(1);
                         if !kinds.contains(&p.object) && kinds.push(p.object).is_err() {
-                            walk.truncated = true;
+                            walk.cut(object_types_cap());
                         }
                         break;
                     }
@@ -619,21 +684,23 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
         {
             return;
         }
-        walk.truncated |= anchors.truncated;
+        if anchors.truncated {
+            walk.cut(WalkCap::fixed(Limit::PlaceAnchors, u32::try_from(MAX_ANCHORS).unwrap_or(u32::MAX)));
+        }
         anchors.list.sort_unstable_by_key(|a| (a.parent, a.offset));
         let Some(globals) = self.find_globals(arena, anchors.globals_size) else {
             v.problem(&BpfProblem::MissingLayout { pass: BpfPass::Place, group: BpfGroup::Arena });
             return;
         };
         walk.globals = Some(globals);
-        let scope = Globals { arena, at: globals, btf: object.btf };
-        let cap = chain_cap(arena, self.limits.links);
+        let caps = ArenaCaps::new(arena, &self.limits);
+        let scope = Globals { arena, at: globals, btf: object.btf, reads: caps.reads };
         for (index, a) in anchors.list.iter().enumerate() {
             let Some(target) = scope.target(a, walk) else { continue };
             walk.anchors = walk.anchors.saturating_add(1);
             let bit = u32::try_from(index).ok().and_then(|i| 1u64.checked_shl(i)).unwrap_or(0);
             for &link in &links {
-                let end = chain(arena, target, link, cap, |node, steps, _| {
+                let end = chain(arena, target, link, caps, |node, steps, _| {
                     let key = |w: &Waiting| w.object.map_or(u64::MAX, |o| o.uaddr);
                     let from = tasks.partition_point(|w| key(w) < node);
                     for w in tasks.iter_mut().skip(from).take_while(|w| key(w) == node) {
@@ -650,7 +717,9 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                         }
                     }
                 });
-                walk.truncated |= end.truncated;
+                if let Some(cap) = end.cut {
+                    walk.cut(cap);
+                }
                 if end.error.is_some() {
                     walk.errors = walk.errors.saturating_add(1);
                 }
@@ -674,7 +743,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
         v: &mut V,
     ) {
         let arena = globals.arena;
-        let cap = chain_cap(arena, self.limits.links);
+        let caps = ArenaCaps::new(arena, &self.limits);
         let mut shapes: heapless::Vec<ListShape, MAX_OBJECT_TYPES> = heapless::Vec::new();
         let groups = || anchors.chunk_by(|a, b| a.parent == b.parent).filter(|g| g.len() >= 2);
         for group in groups() {
@@ -689,7 +758,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                     continue;
                 };
                 for &forward in links {
-                    let trial = walk_list(arena, from, forward, links, None, cap);
+                    let trial = walk_list(arena, from, forward, links, None, caps);
                     if trial.end.length >= 2
                         && trial.clean()
                         && trial.end.last == to
@@ -703,7 +772,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                             back,
                         };
                         if shapes.push(shape).is_err() {
-                            walk.truncated = true;
+                            walk.cut(object_types_cap());
                         }
                         break 'pairs;
                     }
@@ -731,28 +800,32 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                 bad_back: None,
                 looped: false,
                 truncated: false,
+                cap: None,
                 error: None,
             };
             // An anchor outside the arena or unreadable: the list is not the kernel's, and
             // not empty either.
             for e in [from, to].into_iter().filter_map(Result::err) {
                 if e == ArenaError::Budget {
-                    list.truncated = true;
+                    list.cap.get_or_insert(caps.reads);
                 } else {
                     list.error.get_or_insert(e);
                 }
             }
             if let Ok(Some(from)) = from {
-                let run = walk_list(arena, from, shape.forward, links, Some(shape.back), cap);
+                let run = walk_list(arena, from, shape.forward, links, Some(shape.back), caps);
                 list.length = run.end.length;
                 list.looped = run.end.looped;
-                list.truncated |= run.end.truncated;
+                list.cap = list.cap.or(run.end.cut);
                 list.error = run.end.error.or(list.error);
                 list.bad_back = run.bad_back;
                 list.agree = run.clean() && run.bad_back.is_none() && to == Ok(Some(run.end.last));
             }
+            list.truncated = list.cap.is_some();
             walk.lists = walk.lists.saturating_add(1);
-            walk.truncated |= list.truncated;
+            if let Some(cap) = list.cap {
+                walk.cut(cap);
+            }
             v.arena_list(&list);
         }
     }
@@ -765,6 +838,8 @@ struct Globals<'r, 'w, 'a, M: ?Sized, T: ?Sized> {
     at: u64,
     /// The BTF the anchors' offsets and types are in.
     btf: VirtAddr,
+    /// The arena reads' cap, for a read the budget refuses.
+    reads: WalkCap,
 }
 
 impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Globals<'_, '_, '_, M, T> {
@@ -788,7 +863,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Globals<'_, '_, '_, M, T> {
             Ok(t) => Err(ArenaError::Outside { uaddr: t }),
             Err(e) => {
                 if e == ArenaError::Budget {
-                    walk.truncated = true;
+                    walk.cut(self.reads);
                 } else {
                     walk.errors = walk.errors.saturating_add(1);
                 }
@@ -796,6 +871,11 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Globals<'_, '_, '_, M, T> {
             }
         }
     }
+}
+
+/// The cap of the fixed buffers of object types and list shapes.
+fn object_types_cap() -> WalkCap {
+    WalkCap::fixed(Limit::PlaceObjectTypes, u32::try_from(MAX_OBJECT_TYPES).unwrap_or(u32::MAX))
 }
 
 /// What the lists of one parent type agree on.
@@ -821,7 +901,7 @@ struct ListRun {
 
 impl ListRun {
     fn clean(&self) -> bool {
-        !self.end.looped && !self.end.truncated && self.end.error.is_none()
+        !self.end.looped && self.end.cut.is_none() && self.end.error.is_none()
     }
 }
 
@@ -833,7 +913,7 @@ fn walk_list<M: PhysMem + ?Sized, T: Translate + ?Sized>(
     forward: u32,
     links: &[u32],
     back: Option<u32>,
-    cap: u32,
+    caps: ArenaCaps,
 ) -> ListRun {
     let mut candidates: heapless::Vec<u32, MAX_LINKS> = heapless::Vec::new();
     match back {
@@ -848,7 +928,7 @@ fn walk_list<M: PhysMem + ?Sized, T: Translate + ?Sized>(
     }
     let mut prev = 0u64;
     let mut bad_back = None;
-    let end = chain(arena, from, forward, cap, |node, _, _| {
+    let end = chain(arena, from, forward, caps, |node, _, _| {
         candidates.retain(|&b| node.checked_add(u64::from(b)).is_some_and(|at| arena.u64(at) == Ok(prev)));
         if back.is_some() && candidates.is_empty() && bad_back.is_none() {
             bad_back = Some(node);

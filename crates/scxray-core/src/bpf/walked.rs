@@ -8,7 +8,7 @@
 use crate::addr::VirtAddr;
 use crate::bpf::header::MapHeader;
 use crate::error::ReadError;
-use crate::limits::{Limit, WalkCap};
+use crate::limits::{BpfLimits, Limit, WalkCap};
 use core::fmt;
 
 /// A list in the arena: from a parent's first anchor along the forward link.
@@ -39,8 +39,11 @@ pub struct ArenaList {
     pub bad_back: Option<u64>,
     /// The walk came back to an object it passed.
     pub looped: bool,
-    /// The walk reached the `links` cap.
+    /// A cap cut the walk ([`Self::cap`]).
     pub truncated: bool,
+    /// The cap that cut it: the chain's links ([`Limit::BpfLinks`]), or the placement's
+    /// arena reads ([`Limit::BpfArenaReads`], an anchor or a link the budget refused).
+    pub cap: Option<WalkCap>,
     /// An object could not be read.
     pub error: Option<ArenaError>,
 }
@@ -307,5 +310,29 @@ impl ContentsWalk {
     #[must_use]
     pub fn is_truncated(&self) -> bool {
         !self.truncated.difference(Truncation::STOPPED).is_empty()
+    }
+
+    /// The caps that fired, as the pass recorded them (elements, a hash map's buckets) or
+    /// `limits` set them, in the order of [`Truncation`]'s flags (the visitor stopping is not
+    /// one).
+    pub fn caps(&self, limits: &BpfLimits) -> impl Iterator<Item = WalkCap> + use<> {
+        // The elements' and a hash map's buckets' caps are sized per map, as the pass
+        // recorded them.
+        let buckets = if self.kind == ContentsKind::LocalStorage {
+            WalkCap::fixed(Limit::BpfStorageBuckets, 1u32 << limits.storage_bucket_log.min(31))
+        } else {
+            self.buckets_cap
+        };
+        let truncated = self.truncated;
+        [
+            (Truncation::ELEMS, self.elems_cap),
+            (Truncation::BUCKETS, buckets),
+            (Truncation::CHAIN, WalkCap::fixed(Limit::BpfChain, limits.chain)),
+            (Truncation::FREE_RANGES, WalkCap::fixed(Limit::BpfFreeRanges, limits.free_ranges)),
+            (Truncation::PROBES, WalkCap::fixed(Limit::BpfArenaProbes, limits.arena_probes)),
+        ]
+        .into_iter()
+        .filter(move |(flag, _)| truncated.contains(*flag))
+        .map(|(_, cap)| cap)
     }
 }

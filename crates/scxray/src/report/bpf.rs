@@ -424,6 +424,7 @@ mod tests {
             bad_back: None,
             looped: false,
             truncated: false,
+            cap: None,
             error: Some(ArenaError::Unallocated { page: 3 }),
         };
         let sched = SchedBpf {

@@ -5,7 +5,7 @@
 use super::schema::{CapFired, hex};
 use crate::walk::Walks;
 use crate::walk::bpf::{BpfReads, MapRead, SCHED_MAPS, SchedBpf};
-use scxray_core::bpf::{ContentsKind, ContentsWalk, IdTableWalk, Truncation};
+use scxray_core::bpf::{ContentsWalk, IdTableWalk};
 use scxray_core::{BpfLimits, CapBasis, HashTruncation, HashWalk, Limit, ListWalk, VirtAddr, WalkCap};
 
 /// The `scxray dump` flag that fixes `limit`, when one does.
@@ -28,7 +28,10 @@ fn flag(limit: Limit) -> Option<&'static str> {
         | Limit::BpfFreeRanges
         | Limit::BpfLinks
         | Limit::BpfArenaReads
-        | Limit::BpfArenaProbes => None,
+        | Limit::BpfArenaProbes
+        | Limit::BpfOwnerStorages
+        | Limit::PlaceObjectTypes
+        | Limit::PlaceAnchors => None,
     }
 }
 
@@ -64,6 +67,9 @@ fn unit(limit: Limit) -> &'static str {
         Limit::BpfLinks => "links",
         Limit::BpfArenaReads => "arena reads",
         Limit::BpfArenaProbes => "arena page probes",
+        Limit::BpfOwnerStorages => "storages on one task's list",
+        Limit::PlaceObjectTypes => "arena object types",
+        Limit::PlaceAnchors => "anchors of one object type",
     }
 }
 
@@ -177,23 +183,8 @@ fn id_table(out: &mut Vec<CapFired>, table: scxray_core::bpf::IdTable, w: &IdTab
 }
 
 fn contents(out: &mut Vec<CapFired>, m: &MapRead, w: &ContentsWalk, l: &BpfLimits) {
-    let name = || format!("map {} (id {})", m.header.name, m.header.id);
-    // The elements' and a hash map's buckets' caps are sized per map, as the pass recorded.
-    let buckets = if w.kind == ContentsKind::LocalStorage {
-        WalkCap::fixed(Limit::BpfStorageBuckets, 1u32 << l.storage_bucket_log.min(31))
-    } else {
-        w.buckets_cap
-    };
-    for (flag, cap) in [
-        (Truncation::ELEMS, w.elems_cap),
-        (Truncation::BUCKETS, buckets),
-        (Truncation::CHAIN, WalkCap::fixed(Limit::BpfChain, l.chain)),
-        (Truncation::FREE_RANGES, WalkCap::fixed(Limit::BpfFreeRanges, l.free_ranges)),
-        (Truncation::PROBES, WalkCap::fixed(Limit::BpfArenaProbes, l.arena_probes)),
-    ] {
-        if w.truncated.contains(flag) {
-            out.push(CapFired::new(name(), cap));
-        }
+    for cap in w.caps(l) {
+        out.push(CapFired::new(format!("map {} (id {})", m.header.name, m.header.id), cap));
     }
 }
 
@@ -207,26 +198,24 @@ fn sched(out: &mut Vec<CapFired>, s: &SchedBpf, l: &BpfLimits) {
     if s.walk.maps_full {
         fixed(out, of(), Limit::BpfUsedMaps, u32::try_from(SCHED_MAPS).unwrap_or(u32::MAX));
     }
-    let mut cut_by_map = false;
+    let first = out.len();
     for m in &s.maps {
-        if let Some(w) = m.walk.as_ref().filter(|w| w.is_truncated()) {
-            cut_by_map = true;
+        if let Some(w) = m.walk.as_ref() {
             contents(out, m, w, l);
         }
     }
-    let mut cut_by_list = false;
-    for list in s.lists.iter().filter(|list| list.list.truncated) {
-        cut_by_list = true;
-        fixed(out, format!("the arena list {}", list.name), Limit::BpfLinks, l.links);
+    for list in &s.lists {
+        if let Some(cap) = list.list.cap {
+            out.push(CapFired::new(format!("the arena list {}", list.name), cap));
+        }
     }
-    // A placement cut by neither a map's contents nor a list ran out of arena reads.
-    if s.placed.is_some_and(|p| p.truncated) && !cut_by_map && !cut_by_list {
-        fixed(
-            out,
-            format!("the placement of waiting tasks by {}", of()),
-            Limit::BpfArenaReads,
-            l.arena_reads,
-        );
+    // The placement names the cap that cut it, unless a map or a list of this scheduler
+    // already named that one (the placement searches the same maps, walks the same lists).
+    // A placement cut with no cap (a task's storage list that loops) names none.
+    if let Some(cap) = s.placed.filter(|p| p.truncated).and_then(|p| p.cap)
+        && !out[first..].iter().any(|c| c.limit == cap.limit)
+    {
+        out.push(CapFired::new(format!("the placement of waiting tasks by {}", of()), cap));
     }
 }
 
@@ -247,7 +236,11 @@ pub fn bpf_caps_fired(b: &BpfReads) -> Vec<CapFired> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scxray_core::bpf::{IdTable, MapHeader, SchedWalk};
+    use crate::walk::bpf::ListRead;
+    use scxray_core::bpf::{
+        ArenaList, ContentsKind, IdTable, MapHeader, MapType, ObjName, PlaceWalk, SchedWalk, Truncation,
+    };
+    use serde_json::Value;
 
     fn reads(tables: Vec<(IdTable, IdTableWalk)>, walk: SchedWalk) -> BpfReads {
         let sched = SchedBpf {
@@ -348,5 +341,135 @@ mod tests {
                 "map task_ctx (id 21) cut at 8388608 buckets (the ceiling; the kernel's count, 2147483648, is past it); a cap of the BPF walks, no flag raises it",
             ]
         );
+    }
+
+    /// The scheduler of [`reads`] with `placed`, a map `pids` whose contents pass ended as
+    /// `map` and an arena list `qa.fifos[0]` cut by `list`: every cap named, as the JSON's
+    /// `caps_fired` writes it (walk, limit, flag, value) and as the text says it.
+    fn placement(
+        placed: PlaceWalk,
+        map: Option<ContentsWalk>,
+        list: Option<WalkCap>,
+    ) -> Vec<(Value, String)> {
+        let mut b = reads(Vec::new(), SchedWalk::default());
+        let s = &mut b.scheds[0];
+        s.placed = Some(placed);
+        let mut name = [0u8; 16];
+        name[..4].copy_from_slice(b"pids");
+        let header = MapHeader {
+            kva: VirtAddr(0xffff_8880_0000_3000),
+            id: 7,
+            name: ObjName(name),
+            map_type: MapType::HASH,
+            key_size: 4,
+            value_size: 4,
+            max_entries: 1 << 20,
+            flags: 0,
+            map_extra: None,
+            btf: VirtAddr(0),
+            btf_key_type_id: 0,
+            btf_value_type_id: 0,
+            btf_vmlinux_value_type_id: None,
+        };
+        s.maps.push(MapRead { header, elems: Vec::new(), walk: map, btf_error: None });
+        let list = ArenaList {
+            btf: VirtAddr(0),
+            parent: 0x10,
+            parent_type: 7,
+            first: 0x10,
+            last: 0x18,
+            forward: 0,
+            back: Some(8),
+            length: 3,
+            agree: false,
+            bad_back: None,
+            looped: false,
+            truncated: list.is_some(),
+            cap: list,
+            error: None,
+        };
+        s.lists.push(ListRead { name: "qa.fifos[0]".into(), list });
+        bpf_caps_fired(&b)
+            .into_iter()
+            .map(|c| {
+                let json = serde_json::json!([c.walk, c.limit, c.flag, c.value]);
+                (json, c.describe())
+            })
+            .collect()
+    }
+
+    const PLACEMENT: &str =
+        "the placement of waiting tasks by the BPF objects of scx_sched 0xffff888000001000";
+
+    #[test]
+    fn a_placement_names_the_cap_that_cut_it() {
+        let l = BpfLimits::DEFAULT;
+        let cut = |cap: WalkCap| PlaceWalk { truncated: true, cap: Some(cap), ..PlaceWalk::default() };
+        // (a) A chain's link cap, sized from the arena's 4 pages: links, not arena reads.
+        let links = WalkCap { limit: Limit::BpfLinks, value: 1538, basis: CapBasis::Count { count: 4 } };
+        assert_eq!(
+            placement(cut(links), None, None),
+            vec![(
+                serde_json::json!([PLACEMENT, "BpfLinks", null, 1538]),
+                format!(
+                    "{PLACEMENT} cut at 1538 links (sized from the kernel's count, 4); a cap of the BPF \
+                     walks, no flag raises it"
+                )
+            )]
+        );
+        // (b) The read budget, while a searched map was cut too: both named, each its own.
+        let elems_cap =
+            WalkCap { limit: Limit::BpfElems, value: 5000, basis: CapBasis::Count { count: 5000 } };
+        let elems = ContentsWalk { truncated: Truncation::ELEMS, elems_cap, ..ContentsWalk::default() };
+        let reads = WalkCap::fixed(Limit::BpfArenaReads, l.arena_reads);
+        let map = "map pids (id 7)";
+        assert_eq!(
+            placement(cut(reads), Some(elems), None).into_iter().map(|(j, _)| j).collect::<Vec<_>>(),
+            vec![
+                serde_json::json!([map, "BpfElems", null, 5000]),
+                serde_json::json!([PLACEMENT, "BpfArenaReads", null, l.arena_reads]),
+            ]
+        );
+        // A full fixed buffer: the constant, which no flag raises.
+        let kinds = WalkCap::fixed(Limit::PlaceObjectTypes, 4);
+        assert_eq!(
+            placement(cut(kinds), None, None),
+            vec![(
+                serde_json::json!([PLACEMENT, "PlaceObjectTypes", null, 4]),
+                format!(
+                    "{PLACEMENT} cut at 4 arena object types (a fixed cap); a cap of the BPF walks, no \
+                     flag raises it"
+                )
+            )]
+        );
+        // A task's storage list past owner_storages.
+        let storages = WalkCap::fixed(Limit::BpfOwnerStorages, l.owner_storages);
+        assert_eq!(
+            placement(cut(storages), None, None).into_iter().map(|(j, _)| j).collect::<Vec<_>>(),
+            vec![serde_json::json!([PLACEMENT, "BpfOwnerStorages", null, l.owner_storages])]
+        );
+    }
+
+    #[test]
+    fn a_cap_a_map_or_a_list_names_is_not_named_again_for_the_placement() {
+        let cut = |cap: WalkCap| PlaceWalk { truncated: true, cap: Some(cap), ..PlaceWalk::default() };
+        // The placement's map search cut by the element cap: the map says it.
+        let elems_cap =
+            WalkCap { limit: Limit::BpfElems, value: 5000, basis: CapBasis::Count { count: 5000 } };
+        let elems = ContentsWalk { truncated: Truncation::ELEMS, elems_cap, ..ContentsWalk::default() };
+        assert_eq!(
+            placement(cut(elems_cap), Some(elems), None).into_iter().map(|(j, _)| j).collect::<Vec<_>>(),
+            vec![serde_json::json!(["map pids (id 7)", "BpfElems", null, 5000])]
+        );
+        // A list cut by the read budget says arena reads (not links), and the placement
+        // cut by the same budget is not named twice.
+        let reads = WalkCap::fixed(Limit::BpfArenaReads, 200);
+        assert_eq!(
+            placement(cut(reads), None, Some(reads)).into_iter().map(|(j, _)| j).collect::<Vec<_>>(),
+            vec![serde_json::json!(["the arena list qa.fifos[0]", "BpfArenaReads", null, 200])]
+        );
+        // A placement cut only by a task's storage list that loops: no cap to name.
+        let looped = PlaceWalk { truncated: true, ..PlaceWalk::default() };
+        assert!(placement(looped, None, None).is_empty());
     }
 }
