@@ -253,6 +253,45 @@ fn a_placement_cut_by_the_read_budget_says_arena_reads() {
     assert_eq!(fifo_lists(&seen), vec![]);
 }
 
+/// Places under every read budget from none to enough: the guest's lists are sound, so each
+/// list checked agrees or is cut by the budget, no back link is called bad, and a walk that
+/// checked fewer lists than there are says it was cut. Returns the lists cut.
+fn under_every_budget(g: &TestGuest, q: &Qmap) -> usize {
+    let (_, whole_seen, whole) = place_under(g, q, &mut ByHand { q: q.clone() }, BpfLimits::DEFAULT);
+    assert_eq!((whole.truncated, whole.cap, whole_seen.lists.len()), (false, None, 5));
+    let mut cut_lists = 0;
+    for n in 0..2000 {
+        let limits = BpfLimits { arena_reads: n, ..BpfLimits::DEFAULT };
+        let (_, seen, walk) = place_under(g, q, &mut ByHand { q: q.clone() }, limits);
+        let reads = WalkCap::fixed(Limit::BpfArenaReads, n);
+        assert!(walk.cap.is_none_or(|c| c == reads), "{n}: {walk:?}");
+        assert_eq!(walk.truncated, walk.cap.is_some(), "{n}: {walk:?}");
+        assert!(walk.truncated || seen.lists.len() == 5, "{n}: {walk:?} {:?}", seen.lists);
+        for l in &seen.lists {
+            assert_eq!(l.bad_back, None, "{n}: {l:?}");
+            assert!(l.agree != (l.cap == Some(reads)) && l.truncated == l.cap.is_some(), "{n}: {l:?}");
+            cut_lists += usize::from(l.truncated);
+        }
+    }
+    cut_lists
+}
+
+#[test]
+fn the_read_budget_cuts_list_checks_and_says_so_without_false_findings() {
+    let (mut g, q) = qmap_machine();
+    // A back link the budget refuses was called bad.
+    assert!(under_every_budget(&g, &q) > 0);
+    // FIFOs 0 and 3 emptied: FIFO 4, the last, is the only one whose list is long enough to
+    // learn the lists' shape from, and a budget that cuts its trial walk left no list
+    // checked, and the walk not cut.
+    for f in [0, 3] {
+        for end in [0, 8] {
+            g.write_u64(q.arena.kaddr(q.qa + fifo_offset(f) + end), 0);
+        }
+    }
+    under_every_budget(&g, &q);
+}
+
 /// The program's BTF as the host will get it: `struct btf`'s blob read out of the guest.
 fn guest_btf(g: &TestGuest, q: &Qmap) -> Vec<u8> {
     g.with(|guest| {

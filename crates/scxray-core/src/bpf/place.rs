@@ -759,6 +759,11 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                 };
                 for &forward in links {
                     let trial = walk_list(arena, from, forward, links, None, caps);
+                    // A trial the caps cut may have been the list's shape: the lists
+                    // checked without it are not all there are.
+                    if let Some(cap) = trial.end.cut {
+                        walk.cut(cap);
+                    }
                     if trial.end.length >= 2
                         && trial.clean()
                         && trial.end.last == to
@@ -928,12 +933,23 @@ fn walk_list<M: PhysMem + ?Sized, T: Translate + ?Sized>(
     }
     let mut prev = 0u64;
     let mut bad_back = None;
-    let end = chain(arena, from, forward, caps, |node, _, _| {
-        candidates.retain(|&b| node.checked_add(u64::from(b)).is_some_and(|at| arena.u64(at) == Ok(prev)));
+    // A back link the read budget refused is not judged: the walk is cut there.
+    let mut refused = false;
+    let mut end = chain(arena, from, forward, caps, |node, _, _| {
+        candidates.retain(|&b| match node.checked_add(u64::from(b)).map(|at| arena.u64(at)) {
+            Some(Err(ArenaError::Budget)) => {
+                refused = true;
+                true
+            }
+            read => read == Some(Ok(prev)),
+        });
         if back.is_some() && candidates.is_empty() && bad_back.is_none() {
             bad_back = Some(node);
         }
         prev = node;
     });
+    if refused {
+        end.cut.get_or_insert(caps.reads);
+    }
     ListRun { end, back_candidates: candidates, bad_back }
 }
