@@ -5,6 +5,7 @@
 //! answers from the program's BTF read back out of guest memory, with names and hints.
 
 use scxray_btf::{ArenaNamer, Btf, BtfPlaceTypes, DecodeLimits, PlaceHint, Style, format_value};
+use scxray_core::bpf::ArenaError;
 use scxray_core::bpf::place::{MAX_LINKS, MAX_OBJECT_POINTERS, MAX_TASK_FIELDS};
 use scxray_core::bpf::{
     Anchor, Anchors, ArenaList, BpfProblem, BpfVisitor, ElemKey, MapHeader, ObjectPointer, Place, PlaceTypes,
@@ -251,6 +252,71 @@ fn a_placement_cut_by_the_read_budget_says_arena_reads() {
     assert_eq!((walk.truncated, walk.cap, walk.errors), (true, Some(reads), 0), "{walk:?}");
     // Not one list's shape could be learnt from a whole walk: none is checked.
     assert_eq!(fifo_lists(&seen), vec![]);
+}
+
+/// [`ByHand`]'s answers with the arena globals said to span the whole arena (16 pages, so they
+/// start at page 0 and `qa` is 15 pages in), and one more FIFO-typed parent whose head and
+/// tail sit in page 3, which is free.
+struct WithFreeAnchors(ByHand);
+
+/// Where `qa` is in [`WithFreeAnchors`]'s globals, and where its bad parent is.
+const QA_AT: u64 = 15 * 4096;
+const BAD_PARENT: u64 = 3 * 4096;
+
+impl PlaceTypes for WithFreeAnchors {
+    fn task_fields(
+        &mut self,
+        map: &MapHeader,
+        out: &mut HVec<TaskField, MAX_TASK_FIELDS>,
+    ) -> Result<(), TypesError> {
+        self.0.task_fields(map, out)
+    }
+    fn object_pointers(
+        &mut self,
+        map: &MapHeader,
+        out: &mut HVec<ObjectPointer, MAX_OBJECT_POINTERS>,
+    ) -> Result<(), TypesError> {
+        self.0.object_pointers(map, out)
+    }
+    fn links(&mut self, object: TypeRef, out: &mut HVec<u32, MAX_LINKS>) -> Result<(), TypesError> {
+        self.0.links(object, out)
+    }
+    fn anchors(&mut self, object: TypeRef, out: &mut Anchors) -> Result<(), TypesError> {
+        self.0.anchors(object, out)?;
+        out.globals_size = 16 * 4096;
+        for a in &mut out.list {
+            a.offset += QA_AT;
+            a.parent += QA_AT;
+        }
+        let parent_type = self.0.q.prog.qmap_fifo;
+        for end in [0, 8] {
+            let a = Anchor { offset: BAD_PARENT + end, parent: BAD_PARENT, parent_type };
+            out.list.push(a).map_err(|_| TypesError)?;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn an_unreadable_anchor_is_one_failed_read() {
+    let (g, q) = qmap_machine();
+    let (tasks, seen, walk) = place(&g, &q, &mut WithFreeAnchors(ByHand { q: q.clone() }));
+    // Two anchors in a free page: two failed reads, not one per look at them (the chains,
+    // the shape's pairs, the list: six).
+    assert_eq!(
+        (walk.errors, walk.truncated, walk.globals),
+        (2, false, Some(q.arena.page_uaddr(0))),
+        "{walk:?}"
+    );
+    assert_eq!(walk.placed, 13);
+    let lists: Vec<_> = seen.lists.iter().map(|l| (l.parent, l.length, l.agree, l.error)).collect();
+    let mut want = vec![(BAD_PARENT, 0, false, Some(ArenaError::Unallocated { page: 3 }))];
+    want.extend((0..5).map(|f| (QA_AT + fifo_offset(f), q.fifos[f].len() as u32, true, None)));
+    assert_eq!(lists, want);
+    let (middle, ..) = q.fifos[3][2];
+    assert!(
+        matches!(find(&tasks, middle).place, Some(Place::Arena { parent, .. }) if parent == QA_AT + fifo_offset(3))
+    );
 }
 
 /// Places under every read budget from none to enough: the guest's lists are sound, so each

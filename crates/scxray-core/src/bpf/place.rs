@@ -695,8 +695,16 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
         walk.globals = Some(globals);
         let caps = ArenaCaps::new(arena, &self.limits);
         let scope = Globals { arena, at: globals, btf: object.btf, reads: caps.reads };
-        for (index, a) in anchors.list.iter().enumerate() {
-            let Some(target) = scope.target(a, walk) else { continue };
+        // Each anchor read once, for the chains and the lists: a failed read counted once.
+        let mut anchored: heapless::Vec<Anchored, MAX_ANCHORS> = heapless::Vec::new();
+        for a in &anchors.list {
+            // As many as the anchors: never full.
+            if anchored.push(Anchored { a: *a, target: scope.anchor(a, walk) }).is_err() {
+                break;
+            }
+        }
+        for (index, Anchored { a, target }) in anchored.iter().enumerate() {
+            let Ok(Some(target)) = *target else { continue };
             walk.anchors = walk.anchors.saturating_add(1);
             let bit = u32::try_from(index).ok().and_then(|i| 1u64.checked_shl(i)).unwrap_or(0);
             for &link in &links {
@@ -728,7 +736,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
         for w in tasks.iter_mut() {
             w.commit(object.btf);
         }
-        self.check_lists(&scope, &links, &anchors.list, walk, v);
+        self.check_lists(&scope, &links, &anchored, walk, v);
     }
 
     /// Checks the lists of every parent with two or more anchors (see [`ArenaList`]): first
@@ -738,23 +746,23 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
         &self,
         globals: &Globals<'_, '_, '_, M, T>,
         links: &[u32],
-        anchors: &[Anchor],
+        anchors: &[Anchored],
         walk: &mut PlaceWalk,
         v: &mut V,
     ) {
         let arena = globals.arena;
         let caps = ArenaCaps::new(arena, &self.limits);
         let mut shapes: heapless::Vec<ListShape, MAX_OBJECT_TYPES> = heapless::Vec::new();
-        let groups = || anchors.chunk_by(|a, b| a.parent == b.parent).filter(|g| g.len() >= 2);
+        let groups = || anchors.chunk_by(|a, b| a.a.parent == b.a.parent).filter(|g| g.len() >= 2);
         for group in groups() {
             let Some(first) = group.first() else { continue };
-            if shapes.iter().any(|s| s.parent_type == first.parent_type) {
+            if shapes.iter().any(|s| s.parent_type == first.a.parent_type) {
                 continue;
             }
             // The first and last anchors of a list sit side by side (`head`, `tail`).
             'pairs: for pair in group.windows(2) {
-                let [a, b] = pair else { continue };
-                let (Some(from), Some(to)) = (globals.target(a, walk), globals.target(b, walk)) else {
+                let [Anchored { a, target: Ok(Some(from)) }, Anchored { a: b, target: Ok(Some(to)) }] = *pair
+                else {
                     continue;
                 };
                 for &forward in links {
@@ -786,11 +794,13 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
         }
         for group in groups() {
             let Some(first) = group.first() else { continue };
-            let Some(shape) = shapes.iter().find(|s| s.parent_type == first.parent_type) else { continue };
-            let anchor_at = |rel: u64| group.iter().find(|a| a.offset.saturating_sub(a.parent) == rel);
-            let (Some(a), Some(b)) = (anchor_at(shape.first), anchor_at(shape.last)) else { continue };
-            let from = globals.anchor(a, walk);
-            let to = globals.anchor(b, walk);
+            let Some(shape) = shapes.iter().find(|s| s.parent_type == first.a.parent_type) else { continue };
+            let anchor_at = |rel: u64| group.iter().find(|x| x.a.offset.saturating_sub(x.a.parent) == rel);
+            let (Some(&Anchored { a, target: from }), Some(&Anchored { a: b, target: to })) =
+                (anchor_at(shape.first), anchor_at(shape.last))
+            else {
+                continue;
+            };
             let mut list = ArenaList {
                 btf: globals.btf,
                 parent: a.parent,
@@ -847,13 +857,14 @@ struct Globals<'r, 'w, 'a, M: ?Sized, T: ?Sized> {
     reads: WalkCap,
 }
 
-impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Globals<'_, '_, '_, M, T> {
-    /// The object anchor `a` points at: `None` for NULL, outside the arena, or unreadable
-    /// (counted).
-    fn target(&self, a: &Anchor, walk: &mut PlaceWalk) -> Option<u64> {
-        self.anchor(a, walk).ok().flatten()
-    }
+/// An anchor and what it points at, read once ([`Globals::anchor`]).
+#[derive(Clone, Copy, Debug)]
+struct Anchored {
+    a: Anchor,
+    target: Result<Option<u64>, ArenaError>,
+}
 
+impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Globals<'_, '_, '_, M, T> {
     /// The object anchor `a` points at, `Ok(None)` for NULL; `Err` for a value outside the
     /// arena ([`ArenaError::Outside`], not counted) or a failed read (counted in `walk`: the
     /// read budget as truncation, any other failure as an error).
