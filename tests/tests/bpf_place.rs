@@ -319,6 +319,28 @@ fn an_unreadable_anchor_is_one_failed_read() {
     );
 }
 
+#[test]
+fn the_placement_s_cap_round_trips_and_older_limits_keep_their_encoding() {
+    let cap =
+        WalkCap { limit: Limit::BpfLinks, value: 1538, basis: scxray_core::CapBasis::Count { count: 4 } };
+    let walk = PlaceWalk { tasks: 5, truncated: true, cap: Some(cap), errors: 1, ..PlaceWalk::default() };
+    let back: PlaceWalk = postcard::from_bytes(&postcard::to_allocvec(&walk).unwrap()).unwrap();
+    assert_eq!(back, walk);
+    // The variants appended after BpfArenaProbes (17) take the next numbers; none moves.
+    let limits = [
+        Limit::SchedDepth,
+        Limit::BpfArenaProbes,
+        Limit::BpfOwnerStorages,
+        Limit::PlaceObjectTypes,
+        Limit::PlaceAnchors,
+    ];
+    let bytes: Vec<Vec<u8>> = limits.iter().map(|l| postcard::to_allocvec(l).unwrap()).collect();
+    assert_eq!(bytes, vec![vec![5], vec![17], vec![18], vec![19], vec![20]]);
+    for l in limits {
+        assert_eq!(postcard::from_bytes::<Limit>(&postcard::to_allocvec(&l).unwrap()).unwrap(), l);
+    }
+}
+
 /// Places under every read budget from none to enough: the guest's lists are sound, so each
 /// list checked agrees or is cut by the budget, no back link is called bad, and a walk that
 /// checked fewer lists than there are says it was cut. Returns the lists cut.
