@@ -400,7 +400,7 @@ impl BpfReport {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::walk::bpf::ListRead;
     use scxray_core::bpf::{ArenaError, ArenaList, IdTable, PlaceWalk, SchedWalk};
@@ -466,7 +466,13 @@ mod tests {
     }
 
     /// A map's header: `name` (at most 16 bytes), no key, value, entries, flags or BTF.
-    fn map_header(kva: u64, id: u32, name: &[u8], map_type: scxray_core::bpf::MapType) -> MapHeader {
+    /// A map's header for the report's tests: these four, the rest zero.
+    pub(crate) fn map_header(
+        kva: u64,
+        id: u32,
+        name: &[u8],
+        map_type: scxray_core::bpf::MapType,
+    ) -> MapHeader {
         let mut bytes = [0u8; 16];
         bytes[..name.len()].copy_from_slice(name);
         MapHeader {

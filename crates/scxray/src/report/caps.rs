@@ -236,9 +236,10 @@ pub fn bpf_caps_fired(b: &BpfReads) -> Vec<CapFired> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::bpf::tests::map_header;
     use crate::walk::bpf::ListRead;
     use scxray_core::bpf::{
-        ArenaList, ContentsKind, IdTable, MapHeader, MapType, ObjName, PlaceWalk, SchedWalk, Truncation,
+        ArenaList, ContentsKind, IdTable, MapHeader, MapType, PlaceWalk, SchedWalk, Truncation,
     };
     use serde_json::Value;
 
@@ -299,22 +300,14 @@ mod tests {
         let geometry = IdTableWalk { truncated: true, ..Default::default() };
         assert!(bpf_caps_fired(&reads(vec![(IdTable::Prog, geometry)], SchedWalk::default())).is_empty());
     }
+
     #[test]
     fn a_map_contents_cut_names_the_cap_sized_for_that_map() {
         let header = MapHeader {
-            kva: VirtAddr(0xffff_8880_0000_7000),
-            id: 21,
-            name: scxray_core::bpf::ObjName(*b"task_ctx\0\0\0\0\0\0\0\0"),
-            map_type: scxray_core::bpf::MapType(1),
             key_size: 4,
             value_size: 8,
             max_entries: u32::MAX,
-            flags: 0,
-            map_extra: None,
-            btf: VirtAddr(0),
-            btf_key_type_id: 0,
-            btf_value_type_id: 0,
-            btf_vmlinux_value_type_id: None,
+            ..map_header(0xffff_8880_0000_7000, 21, b"task_ctx", MapType::HASH)
         };
         let walk = ContentsWalk {
             kind: ContentsKind::Hash,
@@ -354,22 +347,11 @@ mod tests {
         let mut b = reads(Vec::new(), SchedWalk::default());
         let s = &mut b.scheds[0];
         s.placed = Some(placed);
-        let mut name = [0u8; 16];
-        name[..4].copy_from_slice(b"pids");
         let header = MapHeader {
-            kva: VirtAddr(0xffff_8880_0000_3000),
-            id: 7,
-            name: ObjName(name),
-            map_type: MapType::HASH,
             key_size: 4,
             value_size: 4,
             max_entries: 1 << 20,
-            flags: 0,
-            map_extra: None,
-            btf: VirtAddr(0),
-            btf_key_type_id: 0,
-            btf_value_type_id: 0,
-            btf_vmlinux_value_type_id: None,
+            ..map_header(0xffff_8880_0000_3000, 7, b"pids", MapType::HASH)
         };
         s.maps.push(MapRead { header, elems: Vec::new(), walk: map, btf_error: None });
         let list = ArenaList {
