@@ -532,6 +532,12 @@ fn a_task_storage_the_kernel_does_not_count_gets_the_ceiling_not_the_floor() {
     let (walk, keys) = contents(&g, &q, stor, limits);
     assert_eq!((walk.elems, walk.truncated, keys.len()), (12, Truncation::empty(), 12));
     assert_eq!(walk.elems_cap, WalkCap { limit: Limit::BpfElems, value: 100, basis: CapBasis::NoCount });
+    // Its buckets are as many as the CPUs, whatever the elements: one chain may hold them all,
+    // so the chain's cap is the elements' ceiling, not the hash maps' chain cap.
+    let one = BpfLimits { chain: 1, ..limits };
+    let (walk, keys) = contents(&g, &q, stor, one);
+    assert_eq!((walk.elems, walk.truncated, keys.len()), (12, Truncation::empty(), 12));
+    assert_eq!(walk.chain_cap, WalkCap { limit: Limit::BpfChain, value: 100, basis: CapBasis::NoCount });
     // Under a ceiling of 8 it is cut there, and says by what.
     let limits = BpfLimits { elems: Cap::Kernel { floor: 4, ceiling: 8 }, ..BpfLimits::DEFAULT };
     let (walk, keys) = contents(&g, &q, stor, limits);

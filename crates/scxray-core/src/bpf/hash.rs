@@ -14,7 +14,7 @@ use crate::bpf::header::{MapHeader, Window};
 use crate::bpf::visit::{BpfVisitor, ElemKey};
 use crate::bpf::walker::{BpfError, BpfGroup, Walker};
 use crate::error::{Field, ReadError};
-use crate::limits::Limit;
+use crate::limits::{Limit, WalkCap};
 use crate::memory::PhysMem;
 use crate::translate::Translate;
 use core::ops::ControlFlow;
@@ -58,6 +58,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
         walk.elems_cap =
             self.limits.elems.resolve(Limit::BpfElems, Some(map.max_entries), self.guest.cpu_count());
         walk.buckets_cap = self.limits.hash_buckets.resolve(Limit::BpfHashBuckets, Some(n_buckets), 0);
+        walk.chain_cap = WalkCap::fixed(Limit::BpfChain, self.limits.chain);
         if n_buckets > walk.buckets_cap.value {
             walk.truncated |= Truncation::BUCKETS;
         }
@@ -85,7 +86,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                     walk.truncated |= Truncation::ELEMS;
                     break 'buckets;
                 }
-                if chain >= self.limits.chain {
+                if chain >= walk.chain_cap.value {
                     walk.truncated |= Truncation::CHAIN;
                     break;
                 }

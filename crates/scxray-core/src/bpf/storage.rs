@@ -45,7 +45,7 @@ pub enum StorageLookup {
 
 impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
     /// Walks a local-storage map's buckets: every (owner, value) of the map, at most
-    /// `1 << storage_bucket_log` buckets, `chain` elements per bucket, `elems` in all.
+    /// `1 << storage_bucket_log` buckets, `elems` elements in all, on one bucket's chain too.
     pub(crate) fn walk_local_storage<V: BpfVisitor + ?Sized>(
         &self,
         map: &MapHeader,
@@ -56,8 +56,12 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
             self.layout().local_storage.ok_or((kind, BpfError::MissingLayout(BpfGroup::LocalStorage)))?;
         let g = &self.guest;
         // The kernel counts no local storage's elements (one per owner at most): the ceiling.
+        // And it sizes the buckets by the CPUs, not the elements (`bucket_log` is
+        // `ilog2(roundup_pow_of_two(num_possible_cpus()))`): on a 2-CPU guest of 6000 tasks a
+        // chain holds ~1500, so one chain may hold every element too.
         let elems_cap = self.limits.elems.resolve(Limit::BpfElems, None, 0);
-        let mut walk = ContentsWalk { kind, elems_cap, ..ContentsWalk::default() };
+        let chain_cap = self.limits.elems.resolve(Limit::BpfChain, None, 0);
+        let mut walk = ContentsWalk { kind, elems_cap, chain_cap, ..ContentsWalk::default() };
         let head = (|| -> Result<(VirtAddr, u32), ReadError> {
             let f = Field::LocalStorageMap;
             Ok((
@@ -92,7 +96,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                     walk.truncated |= Truncation::ELEMS;
                     break 'buckets;
                 }
-                if chain >= self.limits.chain {
+                if chain >= walk.chain_cap.value {
                     walk.truncated |= Truncation::CHAIN;
                     break;
                 }

@@ -297,6 +297,11 @@ pub struct ContentsWalk {
     /// The cap on a hash map's buckets ([`crate::BpfLimits::hash_buckets`]): what
     /// [`Truncation::BUCKETS`] means for a hash map (default for other types).
     pub buckets_cap: WalkCap,
+    /// The cap on one bucket's chain: [`crate::BpfLimits::chain`] for a hash map (a kernel
+    /// hash chain is short: `n_buckets >= max_entries`), the element ceiling for a local
+    /// storage (its buckets are as many as the CPUs, whatever the elements): what
+    /// [`Truncation::CHAIN`] means.
+    pub chain_cap: WalkCap,
 }
 
 impl ContentsWalk {
@@ -327,7 +332,7 @@ impl ContentsWalk {
         [
             (Truncation::ELEMS, self.elems_cap),
             (Truncation::BUCKETS, buckets),
-            (Truncation::CHAIN, WalkCap::fixed(Limit::BpfChain, limits.chain)),
+            (Truncation::CHAIN, self.chain_cap),
             (Truncation::FREE_RANGES, WalkCap::fixed(Limit::BpfFreeRanges, limits.free_ranges)),
             (Truncation::PROBES, WalkCap::fixed(Limit::BpfArenaProbes, limits.arena_probes)),
         ]
