@@ -24,6 +24,66 @@ pub struct BpfReport {
     pub problems: Vec<String>,
     /// Whether any BPF cap fired.
     pub truncated: bool,
+    /// Tasks holding task-local storage that no walked list holds (a task that died: off
+    /// `scx_tasks` at its last switch, its storage freed with its last reference); absent
+    /// when there are none.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub unlisted_storage: Option<BpfUnlisted>,
+}
+
+/// Task-local storage of tasks on no walked list: how many, and the first ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BpfUnlisted {
+    /// How many tasks.
+    pub tasks: usize,
+    /// The first ones (by address), each with its storage.
+    pub first: Vec<BpfUnlistedTask>,
+}
+
+/// One task holding task-local storage that no walked list holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BpfUnlistedTask {
+    /// `task_struct` address.
+    pub kva: String,
+    /// Its pid, as read.
+    pub pid: Option<i32>,
+    /// Its comm, as read.
+    pub comm: Option<String>,
+    /// `__state` (`0x80`: `TASK_DEAD`), as read.
+    pub state: Option<String>,
+    /// Why the task could not be read.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+    /// Its storage, decoded.
+    pub storage: Vec<BpfStorage>,
+}
+
+fn unlisted(b: &BpfReads) -> Option<BpfUnlisted> {
+    let first = b
+        .unlisted_storage
+        .iter()
+        .map(|u| {
+            let (pid, comm, state, error) = match &u.detail {
+                Ok((pid, comm, state)) => {
+                    (Some(*pid), Some(comm.clone()), state.map(|s| format!("{s:#x}")), None)
+                }
+                Err(e) => (None, None, None, Some(e.clone())),
+            };
+            BpfUnlistedTask {
+                kva: hex(u.task.0),
+                pid,
+                comm,
+                state,
+                error,
+                storage: u
+                    .values
+                    .iter()
+                    .map(|(map, value)| BpfStorage { map: map.clone(), value: value.clone() })
+                    .collect(),
+            }
+        })
+        .collect();
+    (b.unlisted_tasks > 0).then_some(BpfUnlisted { tasks: b.unlisted_tasks, first })
 }
 
 /// An ID table's walk.
@@ -395,6 +455,7 @@ impl BpfReport {
                 .chain(b.tables.iter().filter_map(|(t, w)| unwalkable(*t, w)))
                 .chain(b.scheds.iter().filter_map(ambiguous_ops))
                 .collect(),
+            unlisted_storage: unlisted(b),
         }
     }
 }
@@ -622,6 +683,46 @@ pub(crate) mod tests {
         assert!(
             text.contains(": contents not read (ringbuf maps are shown by their metadata only)\n")
                 && !text.contains("0 elements"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn storage_of_tasks_on_no_walked_list_is_shown_not_dropped() {
+        let mut b = reads();
+        assert!(!serde_json::to_string(&BpfReport::new(&b)).unwrap().contains("unlisted_storage"));
+        let dead = VirtAddr(0xff3a_68b5_4225_8000);
+        let value = ("task_ctx_stor".to_owned(), "{.slice = 5000000}".to_owned());
+        b.unlisted_tasks = 3;
+        b.unlisted_storage = vec![
+            crate::walk::bpf::UnlistedStorage {
+                task: dead,
+                detail: Ok((6269, "tasks".into(), Some(0x80))),
+                values: vec![value.clone()],
+            },
+            crate::walk::bpf::UnlistedStorage {
+                task: VirtAddr(0xff3a_68b5_4226_0000),
+                detail: Err("task_struct.pid at 0xff3a68b542260000: not mapped".into()),
+                values: vec![value],
+            },
+        ];
+        let r = BpfReport::new(&b);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["unlisted_storage"]["tasks"], 3);
+        assert_eq!(
+            json["unlisted_storage"]["first"][0],
+            serde_json::json!({"kva": "0xff3a68b542258000", "pid": 6269, "comm": "tasks", "state": "0x80",
+                "storage": [{"map": "task_ctx_stor", "value": "{.slice = 5000000}"}]})
+        );
+        let mut text = String::new();
+        super::super::bpf_text::render(&mut text, &r, &Default::default());
+        assert!(
+            text.contains(
+                "task storage of 3 tasks on no list walked (died, or not yet on scx_tasks):\n    \
+                 0xff3a68b542258000 tasks[6269] state 0x80: task_ctx_stor {.slice = 5000000}\n    \
+                 0xff3a68b542260000 unreadable: task_struct.pid at 0xff3a68b542260000: not mapped: \
+                 task_ctx_stor {.slice = 5000000}\n    ... 1 more\n"
+            ),
             "{text}"
         );
     }

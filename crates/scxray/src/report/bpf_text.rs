@@ -168,6 +168,27 @@ pub(super) fn render(o: &mut String, b: &BpfReport, tasks: &HashMap<i32, &TaskRe
     for s in &b.schedulers {
         sched(o, s, &progs, tasks);
     }
+    if let Some(u) = &b.unlisted_storage {
+        let _ = writeln!(
+            o,
+            "task storage of {} tasks on no list walked (died, or not yet on scx_tasks):",
+            u.tasks
+        );
+        for t in &u.first {
+            let who = match (&t.comm, t.pid, &t.error) {
+                (Some(comm), Some(pid), _) => {
+                    format!("{comm}[{pid}] state {}", t.state.as_deref().unwrap_or("?"))
+                }
+                (_, _, e) => format!("unreadable: {}", e.as_deref().unwrap_or("?")),
+            };
+            for s in &t.storage {
+                let _ = writeln!(o, "    {} {who}: {} {}", t.kva, s.map, s.value);
+            }
+        }
+        if u.tasks > u.first.len() {
+            let _ = writeln!(o, "    ... {} more", u.tasks - u.first.len());
+        }
+    }
     let ours: HashSet<u32> = b.schedulers.iter().flat_map(|s| s.programs.iter().map(|p| p.id)).collect();
     let our_maps: HashSet<u32> = b
         .schedulers

@@ -254,16 +254,7 @@ mod tests {
             lists: Vec::new(),
             placed: None,
         };
-        BpfReads {
-            tables,
-            progs: Vec::new(),
-            maps: Vec::new(),
-            scheds: vec![sched],
-            task_storage: Default::default(),
-            places: Default::default(),
-            problems: Vec::new(),
-            limits: BpfLimits::DEFAULT,
-        }
+        BpfReads { tables, scheds: vec![sched], limits: BpfLimits::DEFAULT, ..BpfReads::default() }
     }
 
     #[test]

@@ -12,7 +12,9 @@
 //! not_read (why a map's contents were not read: a type no walker reads)}], arena_globals,
 //! arena_lists[{name, length, agree, looped, truncated, error (when unreadable)}],
 //! placement{tasks, placed, ambiguous, truncated, errors (when nonzero)}, truncated,
-//! unreadable, error}], problems[], truncated}` where `map = {id, name,
+//! unreadable, error}], problems[], truncated, unlisted_storage{tasks, first[{kva, pid, comm,
+//! state, error, storage[{map, value}]}]} (tasks on no walked list holding task storage; when
+//! any)}` where `map = {id, name,
 //! map_type, kva, key_size, value_size, max_entries, flags}`, and on each task of `tasks`
 //! `bpf_place` (where a waiting task is in BPF: `qa.fifos[2] (#0)`) and `bpf_storage[{map,
 //! value}]` (its task-local storage, decoded). Everything `/1` had is unchanged:

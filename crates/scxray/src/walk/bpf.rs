@@ -7,7 +7,7 @@
 
 use super::read::Reader;
 use super::tasks::FoundTask;
-use foldhash::HashMap;
+use foldhash::{HashMap, HashSet};
 use scxray_btf::{
     ArenaNamer, Btf, BtfPlaceTypes, DecodeLimits, GuestValue, NoNames, PointerNamer, Style, ValueBytes,
     arena_globals, format_value,
@@ -53,11 +53,32 @@ pub struct BpfReads {
     pub task_storage: HashMap<VirtAddr, Vec<(String, String)>>,
     /// Where each waiting task is, by task.
     pub places: HashMap<VirtAddr, TaskPlace>,
+    /// The tasks holding task-local storage that no list the kernel walk followed holds: a
+    /// task that has died (the kernel takes it off `scx_tasks` at its last switch and frees
+    /// its storage only when the last reference goes), or one not yet on `scx_tasks`. The
+    /// first [`SHOWN_UNLISTED`], by address.
+    pub unlisted_storage: Vec<UnlistedStorage>,
+    /// How many such tasks there are.
+    pub unlisted_tasks: usize,
     /// What the walks could not do.
     pub problems: Vec<String>,
     /// The caps the walks ran under (the report names those that fired).
     pub limits: BpfLimits,
 }
+
+/// Task-local storage of a task on no walked list ([`BpfReads::unlisted_storage`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnlistedStorage {
+    /// The task (the storage's owner).
+    pub task: VirtAddr,
+    /// Its pid, comm and `__state`, or why they could not be read.
+    pub detail: Result<(i32, String, Option<u32>), String>,
+    /// Its values: (map name, value).
+    pub values: Vec<(String, String)>,
+}
+
+/// Unlisted tasks whose storage is shown (and whose detail is read); the rest are counted.
+pub const SHOWN_UNLISTED: usize = 64;
 
 /// One scheduler's BPF objects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -435,6 +456,24 @@ pub(super) fn read(r: &Reader<'_>, scheds: &[VirtAddr], tasks: &[FoundTask]) -> 
         let s = read_sched(&w, &guest, sched, &pids, &mut left, &mut out);
         out.scheds.push(s);
     }
+    let listed: HashSet<VirtAddr> = tasks.iter().map(|t| t.kva).collect();
+    let mut unlisted: Vec<VirtAddr> =
+        out.task_storage.keys().filter(|k| !listed.contains(k)).copied().collect();
+    unlisted.sort_unstable();
+    out.unlisted_tasks = unlisted.len();
+    out.unlisted_storage = unlisted
+        .into_iter()
+        .take(SHOWN_UNLISTED)
+        .map(|task| UnlistedStorage {
+            task,
+            detail: r
+                .guest()
+                .read_task_detail(task)
+                .map(|d| (d.pid, d.comm.to_string(), d.state))
+                .map_err(|e| e.to_string()),
+            values: out.task_storage.get(&task).cloned().unwrap_or_default(),
+        })
+        .collect();
     out
 }
 
