@@ -57,8 +57,8 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
         let g = &self.guest;
         // The kernel counts no local storage's elements (one per owner at most): the ceiling.
         // And it sizes the buckets by the CPUs, not the elements (`bucket_log` is
-        // `ilog2(roundup_pow_of_two(num_possible_cpus()))`): on a 2-CPU guest of 6000 tasks a
-        // chain holds ~1500, so one chain may hold every element too.
+        // `ilog2(roundup_pow_of_two(num_possible_cpus()))`): the lab's 4-CPU guest of 6000 tasks
+        // has 4 chains of ~1500, so one chain may hold every element too.
         let elems_cap = self.limits.elems.resolve(Limit::BpfElems, None, 0);
         let chain_cap = self.limits.elems.resolve(Limit::BpfChain, None, 0);
         let mut walk = ContentsWalk { kind, elems_cap, chain_cap, ..ContentsWalk::default() };

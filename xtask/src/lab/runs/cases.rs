@@ -164,8 +164,8 @@ const fn case(name: &'static str, kernel: &'static str) -> Case {
 ///
 /// The big production case: 6000 tasks under scx_bpfland, which keeps a task-local storage
 /// element for every task: its map is walked whole (a fixed cap of 4096 elements cut it
-/// before the BPF caps were sized from each map, and the 2-CPU guest's 2 storage buckets hold
-/// ~3000 elements each, past the hash maps' chain cap), and every task shows its storage.
+/// before the BPF caps were sized from each map, and the 4-CPU guest's 4 storage buckets hold
+/// ~1550 elements each, past the hash maps' chain cap of 1024), and every task shows its storage.
 /// Only 60 of its threads spin: with 300, bpfland's watchdog missed its 5 s under TCG.
 ///
 /// The stalled case: scx_qmap's `-t 2` stalls every second user thread from the moment it
