@@ -175,6 +175,21 @@ impl Cap {
         }
     }
 
+    /// The smallest value this cap can take.
+    #[must_use]
+    pub const fn least(self) -> u32 {
+        match self {
+            Self::Kernel { floor, ceiling } => {
+                if floor < ceiling {
+                    floor
+                } else {
+                    ceiling
+                }
+            }
+            Self::Fixed(n) => n,
+        }
+    }
+
     /// The cap of one walk of `limit` whose kernel count is `count` (`None`: none to be had)
     /// with `slack` added.
     #[must_use]
@@ -233,7 +248,7 @@ pub enum Limit {
     BpfHashBuckets,
     /// [`BpfLimits::storage_bucket_log`] (the value is the buckets it allows).
     BpfStorageBuckets,
-    /// [`BpfLimits::chain`].
+    /// [`BpfLimits::chain`]: one hash map's bucket chain.
     BpfChain,
     /// [`BpfLimits::free_ranges`].
     BpfFreeRanges,
@@ -688,7 +703,8 @@ pub struct BpfLimits {
     pub elems: Cap,
     /// Buckets per hash map, sized from the map's own `n_buckets`.
     pub hash_buckets: Cap,
-    /// Elements per bucket chain (hash and local storage).
+    /// Elements per bucket chain of a hash map (a local storage's chains are held by
+    /// `elems`: every node it visits counts).
     pub chain: u32,
     /// `bucket_log` of a local-storage map.
     pub storage_bucket_log: u32,
@@ -705,6 +721,21 @@ pub struct BpfLimits {
 }
 
 impl BpfLimits {
+    /// The cap on one map pass's elements, sized from `count` (what the kernel bounds them
+    /// by, `None`: nothing) plus `slack`. A per-CPU map hands each element once per CPU
+    /// (`copies`): its elements are held to the ceiling divided by the copies (never below
+    /// the floor), so the values handed stay near the ceiling whatever `max_entries` claims.
+    #[must_use]
+    pub fn elems_cap(&self, count: Option<u32>, slack: u32, copies: u32) -> WalkCap {
+        let cap = self.elems.resolve(Limit::BpfElems, count, slack);
+        let most = self.elems.most().checked_div(copies).unwrap_or(self.elems.most()).max(self.elems.least());
+        if cap.value > most {
+            WalkCap { value: most, basis: CapBasis::Ceiling { count: count.unwrap_or(u32::MAX) }, ..cap }
+        } else {
+            cap
+        }
+    }
+
     /// The default caps.
     pub const DEFAULT: Self = Self {
         ids: MAX_BPF_IDS,
@@ -754,7 +785,8 @@ const PLACE_FIELD_VALUES: u64 = 8 * 2;
 ///   the statistics key, then per program its link, the program and per used map the
 ///   pointer and the map: `v (18 + X (1 + 64) + 3 E) + F (2 v + prog + 13 v U)`;
 /// - one map's contents, by type: array `v (1 + N (1 + C P))`, hash
-///   `v (3 + B + N (2 + C P))`, local storage `v (2 + 2^Lg + 4 N)`, queue/stack `3 v`, arena
+///   `v (3 + B + N (2 + C P))`, local storage `v (2 + 2^Lg + 4 N)` (`N` nodes visited, another
+///   map's counted too), queue/stack `3 v`, arena
 ///   `v (6 + 4 R) + L (Q + N)` (its members, the free-range tree's nodes, a translation per
 ///   probe and per page handed),
 ///   struct_ops and the others 0 (values are read by the visitor, through readers bounded by

@@ -15,7 +15,6 @@ use crate::bpf::visit::{BpfVisitor, Elem, ElemKey};
 pub use crate::bpf::walked::{Anomaly, ContentsKind, ContentsWalk, Truncation};
 use crate::bpf::walker::{BpfError, BpfGroup, BpfPass, BpfProblem, Walker};
 use crate::error::{Field, ReadError};
-use crate::limits::Limit;
 use crate::memory::PhysMem;
 use crate::translate::Translate;
 use core::ops::ControlFlow;
@@ -127,7 +126,8 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
             walk.anomalies |= Anomaly::ELEM_SIZE;
         }
         let values = map.kva.member(al.value, Field::BpfArray).map_err(|e| (kind, e.into()))?;
-        walk.elems_cap = self.limits.elems.resolve(Limit::BpfElems, Some(map.max_entries), 0);
+        let copies = if percpu { self.guest.cpu_count() } else { 1 };
+        walk.elems_cap = self.limits.elems_cap(Some(map.max_entries), 0, copies);
         if map.max_entries > walk.elems_cap.value {
             walk.truncated |= Truncation::ELEMS;
         }
@@ -185,7 +185,7 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                 return Ok(walk);
             }
         };
-        walk.elems_cap = self.limits.elems.resolve(Limit::BpfElems, Some(map.max_entries), 0);
+        walk.elems_cap = self.limits.elems_cap(Some(map.max_entries), 0, 1);
         if slots.len() > walk.elems_cap.value {
             walk.truncated |= Truncation::ELEMS;
         }

@@ -55,8 +55,8 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
         }
         let key_room = u64::from(key_room.unwrap_or(u32::MAX));
         // The kernel refuses an insertion into a full map, but one per CPU may race the check.
-        walk.elems_cap =
-            self.limits.elems.resolve(Limit::BpfElems, Some(map.max_entries), self.guest.cpu_count());
+        let cpus = self.guest.cpu_count();
+        walk.elems_cap = self.limits.elems_cap(Some(map.max_entries), cpus, if percpu { cpus } else { 1 });
         walk.buckets_cap = self.limits.hash_buckets.resolve(Limit::BpfHashBuckets, Some(n_buckets), 0);
         walk.chain_cap = WalkCap::fixed(Limit::BpfChain, self.limits.chain);
         if n_buckets > walk.buckets_cap.value {

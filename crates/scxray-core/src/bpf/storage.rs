@@ -45,7 +45,7 @@ pub enum StorageLookup {
 
 impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
     /// Walks a local-storage map's buckets: every (owner, value) of the map, at most
-    /// `1 << storage_bucket_log` buckets, `elems` elements in all, on one bucket's chain too.
+    /// `1 << storage_bucket_log` buckets, `elems` nodes visited in all (another map's too).
     pub(crate) fn walk_local_storage<V: BpfVisitor + ?Sized>(
         &self,
         map: &MapHeader,
@@ -58,10 +58,12 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
         // The kernel counts no local storage's elements (one per owner at most): the ceiling.
         // And it sizes the buckets by the CPUs, not the elements (`bucket_log` is
         // `ilog2(roundup_pow_of_two(num_possible_cpus()))`): the lab's 4-CPU guest of 6000 tasks
-        // has 4 chains of ~1500, so one chain may hold every element too.
+        // has 4 chains of ~1500, so one chain may hold every element too. So no chain cap of
+        // its own: every node visited, the map's or (not the kernel's shape) another map's,
+        // counts against the elements' cap, which bounds the whole pass.
         let elems_cap = self.limits.elems.resolve(Limit::BpfElems, None, 0);
-        let chain_cap = self.limits.elems.resolve(Limit::BpfChain, None, 0);
-        let mut walk = ContentsWalk { kind, elems_cap, chain_cap, ..ContentsWalk::default() };
+        let mut walk = ContentsWalk { kind, elems_cap, ..ContentsWalk::default() };
+        let mut visited = 0u32;
         let head = (|| -> Result<(VirtAddr, u32), ReadError> {
             let f = Field::LocalStorageMap;
             Ok((
@@ -90,17 +92,12 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                 }
             };
             let mut check = LoopCheck::new(node.0);
-            let mut chain = 0u32;
             while node.0 != 0 {
-                if walk.elems >= walk.elems_cap.value {
+                if visited >= walk.elems_cap.value {
                     walk.truncated |= Truncation::ELEMS;
                     break 'buckets;
                 }
-                if chain >= walk.chain_cap.value {
-                    walk.truncated |= Truncation::CHAIN;
-                    break;
-                }
-                chain = chain.saturating_add(1);
+                visited = visited.saturating_add(1);
                 let elem = (|| -> Result<(VirtAddr, VirtAddr, VirtAddr, VirtAddr), ReadError> {
                     let selem = node.container_of(ll.elem_map_next, Field::LocalStorageElemNext)?;
                     let next = g.read_ptr(node, Field::LocalStorageElemNext)?;

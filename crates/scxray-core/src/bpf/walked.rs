@@ -297,10 +297,10 @@ pub struct ContentsWalk {
     /// The cap on a hash map's buckets ([`crate::BpfLimits::hash_buckets`]): what
     /// [`Truncation::BUCKETS`] means for a hash map (default for other types).
     pub buckets_cap: WalkCap,
-    /// The cap on one bucket's chain: [`crate::BpfLimits::chain`] for a hash map (a kernel
-    /// hash chain is short: `n_buckets >= max_entries`), the element ceiling for a local
-    /// storage (its buckets are as many as the CPUs, whatever the elements): what
-    /// [`Truncation::CHAIN`] means.
+    /// The cap on one bucket's chain of a hash map: [`crate::BpfLimits::chain`] (a kernel
+    /// hash chain is short: `n_buckets >= max_entries`): what [`Truncation::CHAIN`] means. A
+    /// local storage has none (its buckets are as many as the CPUs, whatever the elements):
+    /// every node it visits counts against `elems_cap`.
     pub chain_cap: WalkCap,
 }
 
