@@ -178,11 +178,17 @@ fn huge_counts_are_capped_and_impossible_shapes_refused() {
         walk.elems_cap,
         WalkCap { limit: Limit::BpfElems, value: 64, basis: CapBasis::Ceiling { count: u32::MAX } }
     );
-    // A per-CPU array likewise: its slots past the map are unreadable, each said.
+    // A per-CPU array likewise: its slots past the map are unreadable, each said. Each of its
+    // elements is handed once per CPU (4 here): its elements are held to the ceiling / 4,
+    // so the values handed stay within the ceiling.
     let stats = map_named(&q, "cpu_stats");
     g.write(stats.at(ml.max_entries), &u32::MAX.to_le_bytes());
     let (walk, _) = contents(&g, &q, stats, small);
-    assert!(walk.truncated.contains(Truncation::ELEMS) && walk.elems == 64, "{walk:?}");
+    assert!(walk.truncated.contains(Truncation::ELEMS) && walk.elems == 16, "{walk:?}");
+    assert_eq!(
+        walk.elems_cap,
+        WalkCap { limit: Limit::BpfElems, value: 16, basis: CapBasis::Ceiling { count: u32::MAX } }
+    );
     // A hash claiming 2^31 buckets.
     let hash = map_named(&q, "pid_slots");
     let hl = debian_7_3_amd64_bpf().htab.unwrap();
@@ -376,6 +382,16 @@ fn a_task_storage_list_that_loops_is_cut_not_absent() {
         counted(&g, &q, BpfLimits::DEFAULT, |w| w.task_storage(task, q.unrelated_map).unwrap());
     assert_eq!(found, StorageLookup::Cut { looped: true });
     assert!(reads <= BpfLimits::DEFAULT.task_storage_reads(LINEAR));
+    // With its one element another map's, the placement's lookup in the scheduler's storage
+    // loops too: counted (no cap cut it: none would help), the task left unplaced.
+    let selem = VirtAddr(first.0 - u64::from(ll.elem_snode));
+    let smap = selem.at(ll.elem_smap);
+    let own = g.read_u64(smap);
+    g.write_u64(smap, q.unrelated_map.0);
+    let (tasks, _, walk) = place(&g, &q, BpfLimits::DEFAULT);
+    assert_eq!((walk.storage_loops, walk.truncated, walk.cap), (1, false, None), "{walk:?}");
+    assert_eq!(find(&tasks, task).place, None);
+    g.write_u64(smap, own);
     let small = BpfLimits { owner_storages: 1, ..BpfLimits::DEFAULT };
     g.write_u64(first, 0);
     let (found, _) = counted(&g, &q, small, |w| w.task_storage(q.fifos[3][1].0, q.unrelated_map).unwrap());
@@ -514,6 +530,20 @@ fn a_map_past_the_default_floor_is_walked_whole() {
         walk.elems_cap,
         WalkCap { limit: Limit::BpfElems, value: 6000, basis: CapBasis::Count { count: 6000 } }
     );
+    // A hash map's cap is its max_entries plus one per CPU (an insertion racing the check).
+    let (g, q) = qmap_machine();
+    let hash = map_named(&q, "pid_slots");
+    let max_entries = g.read_u64(hash.at(debian_7_3_amd64_bpf().map.unwrap().max_entries)) as u32;
+    let sized = BpfLimits { elems: Cap::Kernel { floor: 1, ceiling: 1000 }, ..BpfLimits::DEFAULT };
+    let (walk, _) = contents(&g, &q, hash, sized);
+    assert_eq!(
+        walk.elems_cap,
+        WalkCap {
+            limit: Limit::BpfElems,
+            value: max_entries + 4,
+            basis: CapBasis::Count { count: max_entries }
+        }
+    );
     // A small one still gets the floor.
     let (g, q, map) = one_big_array(3);
     let (walk, _) = contents(&g, &q, map, BpfLimits::DEFAULT);
@@ -533,13 +563,59 @@ fn a_task_storage_the_kernel_does_not_count_gets_the_ceiling_not_the_floor() {
     assert_eq!((walk.elems, walk.truncated, keys.len()), (12, Truncation::empty(), 12));
     assert_eq!(walk.elems_cap, WalkCap { limit: Limit::BpfElems, value: 100, basis: CapBasis::NoCount });
     // Its buckets are as many as the CPUs, whatever the elements: one chain may hold them all,
-    // so the chain's cap is the elements' ceiling, not the hash maps' chain cap.
+    // so the hash maps' chain cap does not apply (the elements' cap bounds the pass).
     let one = BpfLimits { chain: 1, ..limits };
     let (walk, keys) = contents(&g, &q, stor, one);
     assert_eq!((walk.elems, walk.truncated, keys.len()), (12, Truncation::empty(), 12));
-    assert_eq!(walk.chain_cap, WalkCap { limit: Limit::BpfChain, value: 100, basis: CapBasis::NoCount });
     // Under a ceiling of 8 it is cut there, and says by what.
     let limits = BpfLimits { elems: Cap::Kernel { floor: 4, ceiling: 8 }, ..BpfLimits::DEFAULT };
     let (walk, keys) = contents(&g, &q, stor, limits);
     assert_eq!((walk.elems, walk.truncated.contains(Truncation::ELEMS), keys.len()), (8, true, 8));
+    assert_eq!(walk.elems_cap, WalkCap { limit: Limit::BpfElems, value: 8, basis: CapBasis::NoCount });
+}
+
+#[test]
+fn a_local_storage_whose_buckets_all_lead_to_another_maps_chain_stays_in_its_bound() {
+    // Every bucket of map `a` leads to one chain of 64 elements of map `other`: none is a's,
+    // so none counts as an element, but each node visited costs reads. Every node counts
+    // against the elements' cap, so the pass ends within the contents bound.
+    let ll = debian_7_3_amd64_bpf().local_storage.unwrap();
+    let mut layout = debian_7_3_amd64();
+    layout.bpf = debian_7_3_amd64_bpf();
+    let mut b = GuestBuilder::new(layout, 2, 1);
+    let mut k = BpfBuilder::new(&mut b, false);
+    let spec = MapSpec {
+        map_type: kind::TASK_STORAGE,
+        name: "a",
+        key_size: 4,
+        value_size: 8,
+        max_entries: 0,
+        ..MapSpec::default()
+    };
+    let a = k.add_task_storage(&mut b, &spec, 2);
+    let other = k.add_task_storage(&mut b, &MapSpec { name: "other", ..spec }, 0);
+    let task = b.alloc(16384, 64);
+    for _ in 0..64 {
+        BpfBuilder::task_storage_insert(&mut b, other, 0, task, &[0; 8]);
+    }
+    let first = b.read_u64(VirtAddr(b.read_u64(other.at(ll.map_buckets))).at(u64::from(ll.bucket_first)));
+    let buckets = VirtAddr(b.read_u64(a.at(ll.map_buckets)));
+    for i in 0..4u64 {
+        b.write_u64(buckets.at(i * u64::from(ll.bucket_size) + u64::from(ll.bucket_first)), first);
+    }
+    let symbols = k.finish(&mut b);
+    let (_, mut q) = qmap_machine();
+    q.symbols = symbols;
+    let g = b.build();
+    let limits = BpfLimits {
+        elems: Cap::Kernel { floor: 4, ceiling: 64 },
+        storage_bucket_log: 2,
+        hash_buckets: Cap::Fixed(16),
+        free_ranges: 1,
+        arena_probes: 1,
+        ..BpfLimits::DEFAULT
+    };
+    let (walk, keys) = contents(&g, &q, a, limits);
+    assert!(keys.is_empty(), "{keys:?}");
+    assert_eq!((walk.elems, walk.truncated, walk.anomalies), (0, Truncation::ELEMS, Anomaly::FOREIGN_ELEM));
 }

@@ -315,17 +315,19 @@ pub struct PlaceWalk {
     /// Lists checked.
     pub lists: u32,
     /// A cap fired: a map's elements, a task's storage list, an anchor list, a chain's
-    /// links, the arena reads; or a task's storage list looped.
+    /// links, the arena reads.
     pub truncated: bool,
     /// The cap that cut the placement ([`PlaceWalk::cut`]): the first that fired in the
     /// arena (links, arena reads, object types, anchors) or on a task's storage list, else a
-    /// searched map's (its own contents pass reports the same cut). `None` with `truncated`:
-    /// only a task's storage list that loops cut it, which no cap would help.
+    /// searched map's (its own contents pass reports the same cut).
     pub cap: Option<WalkCap>,
     /// Where the arena globals were found (user address).
     pub globals: Option<u64>,
     /// Reads that failed (maps, task storage, arena objects).
     pub errors: u32,
+    /// Tasks whose storage list loops (not the kernel's shape): their arena object unknown,
+    /// they are left unplaced.
+    pub storage_loops: u32,
 }
 
 impl PlaceWalk {
@@ -605,7 +607,8 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
                     Ok(StorageLookup::Found(s)) => s.value,
                     Ok(StorageLookup::Absent) => continue,
                     Ok(StorageLookup::Cut { looped: true }) => {
-                        walk.truncated = true;
+                        // No cap would help: counted, and the task left unplaced.
+                        walk.storage_loops = walk.storage_loops.saturating_add(1);
                         continue;
                     }
                     Ok(StorageLookup::Cut { looped: false }) => {

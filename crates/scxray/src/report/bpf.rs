@@ -24,9 +24,10 @@ pub struct BpfReport {
     pub problems: Vec<String>,
     /// Whether any BPF cap fired.
     pub truncated: bool,
-    /// Tasks holding task-local storage that no walked list holds (a task that died: off
-    /// `scx_tasks` at its last switch, its storage freed with its last reference); absent
-    /// when there are none.
+    /// Tasks holding task-local storage that are not in the task list (a task that died: off
+    /// `scx_tasks` at its last switch, its storage freed with its last reference; one not yet
+    /// on it, one whose detail could not be read, one past a list cut short); absent when
+    /// there are none.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub unlisted_storage: Option<BpfUnlisted>,
 }
@@ -36,7 +37,9 @@ pub struct BpfReport {
 pub struct BpfUnlisted {
     /// How many tasks.
     pub tasks: usize,
-    /// The first ones (by address), each with its storage.
+    /// How many storage elements they hold.
+    pub elements: usize,
+    /// The first ones met (64 at most, by address), each with its storage.
     pub first: Vec<BpfUnlistedTask>,
 }
 
@@ -83,7 +86,11 @@ fn unlisted(b: &BpfReads) -> Option<BpfUnlisted> {
             }
         })
         .collect();
-    (b.unlisted_tasks > 0).then_some(BpfUnlisted { tasks: b.unlisted_tasks, first })
+    (b.unlisted_tasks > 0).then_some(BpfUnlisted {
+        tasks: b.unlisted_tasks,
+        elements: b.unlisted_elems,
+        first,
+    })
 }
 
 /// An ID table's walk.
@@ -274,6 +281,10 @@ pub struct BpfPlacement {
     /// would have placed may be left unplaced; written only when some did.
     #[serde(skip_serializing_if = "super::schema::is_zero", default)]
     pub errors: u32,
+    /// Tasks whose task-storage list loops (not the kernel's shape), left unplaced; written
+    /// only when some do.
+    #[serde(skip_serializing_if = "super::schema::is_zero", default)]
+    pub storage_loops: u32,
 }
 
 /// A task-local storage value of a task.
@@ -411,6 +422,7 @@ fn sched(s: &SchedBpf) -> BpfSched {
             ambiguous: p.ambiguous,
             truncated: p.truncated,
             errors: p.errors,
+            storage_loops: p.storage_loops,
         }),
         unreadable: s.walk.unreadable,
         error: s.walk.first_error.map(|e| e.to_string()),
@@ -496,7 +508,13 @@ pub(crate) mod tests {
             walk: SchedWalk::default(),
             arena_globals: None,
             lists: vec![ListRead { name: "qa.fifos[1]".into(), list }],
-            placed: Some(PlaceWalk { tasks: 5, placed: 4, errors: 2, ..PlaceWalk::default() }),
+            placed: Some(PlaceWalk {
+                tasks: 5,
+                placed: 4,
+                errors: 2,
+                storage_loops: 1,
+                ..PlaceWalk::default()
+            }),
         };
         let map_idr = IdTableWalk { entries: 17, id_mismatch: 1, ..IdTableWalk::default() };
         BpfReads {
@@ -514,6 +532,7 @@ pub(crate) mod tests {
         assert_eq!(json["tables"][0]["id_mismatch"], 1);
         assert_eq!(json["schedulers"][0]["arena_lists"][0]["error"], "arena page 3 is not allocated");
         assert_eq!(json["schedulers"][0]["placement"]["errors"], 2);
+        assert_eq!(json["schedulers"][0]["placement"]["storage_loops"], 1);
         let mut text = String::new();
         super::super::bpf_text::render(&mut text, &r, &Default::default());
         assert!(text.contains("map_idr: 17 entries, 1 whose own id is not their index\n"), "{text}");
@@ -523,7 +542,10 @@ pub(crate) mod tests {
             ),
             "{text}"
         );
-        assert!(text.contains("waiting tasks: 5 given, 4 placed, 0 ambiguous (2 reads failed)\n"), "{text}");
+        assert!(
+            text.contains("waiting tasks: 5 given, 4 placed, 0 ambiguous (2 reads failed) (1 tasks' storage lists loop: not placed)\n"),
+            "{text}"
+        );
     }
 
     /// A map's header: `name` (at most 16 bytes), no key, value, entries, flags or BTF.
@@ -688,12 +710,13 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn storage_of_tasks_on_no_walked_list_is_shown_not_dropped() {
+    fn storage_of_tasks_not_in_the_task_list_is_shown_not_dropped() {
         let mut b = reads();
         assert!(!serde_json::to_string(&BpfReport::new(&b)).unwrap().contains("unlisted_storage"));
         let dead = VirtAddr(0xff3a_68b5_4225_8000);
         let value = ("task_ctx_stor".to_owned(), "{.slice = 5000000}".to_owned());
         b.unlisted_tasks = 3;
+        b.unlisted_elems = 4;
         b.unlisted_storage = vec![
             crate::walk::bpf::UnlistedStorage {
                 task: dead,
@@ -708,7 +731,10 @@ pub(crate) mod tests {
         ];
         let r = BpfReport::new(&b);
         let json = serde_json::to_value(&r).unwrap();
-        assert_eq!(json["unlisted_storage"]["tasks"], 3);
+        assert_eq!(
+            (json["unlisted_storage"]["tasks"].as_u64(), json["unlisted_storage"]["elements"].as_u64()),
+            (Some(3), Some(4))
+        );
         assert_eq!(
             json["unlisted_storage"]["first"][0],
             serde_json::json!({"kva": "0xff3a68b542258000", "pid": 6269, "comm": "tasks", "state": "0x80",
@@ -718,7 +744,8 @@ pub(crate) mod tests {
         super::super::bpf_text::render(&mut text, &r, &Default::default());
         assert!(
             text.contains(
-                "task storage of 3 tasks on no list walked (died, or not yet on scx_tasks):\n    \
+                "task storage of 3 tasks not in the task list (4 elements; died, not yet on scx_tasks, \
+                 unreadable, or past a list cut short):\n    \
                  0xff3a68b542258000 tasks[6269] state 0x80: task_ctx_stor {.slice = 5000000}\n    \
                  0xff3a68b542260000 unreadable: task_struct.pid at 0xff3a68b542260000: not mapped: \
                  task_ctx_stor {.slice = 5000000}\n    ... 1 more\n"

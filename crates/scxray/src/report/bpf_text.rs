@@ -117,12 +117,17 @@ fn sched(o: &mut String, s: &BpfSched, progs: &HashMap<u32, &BpfProg>, tasks: &H
     if let Some(p) = &s.placement {
         let _ = writeln!(
             o,
-            "  waiting tasks: {} given, {} placed, {} ambiguous{}{}",
+            "  waiting tasks: {} given, {} placed, {} ambiguous{}{}{}",
             p.tasks,
             p.placed,
             p.ambiguous,
             if p.truncated { " (truncated)" } else { "" },
-            if p.errors > 0 { format!(" ({} reads failed)", p.errors) } else { String::new() }
+            if p.errors > 0 { format!(" ({} reads failed)", p.errors) } else { String::new() },
+            if p.storage_loops > 0 {
+                format!(" ({} tasks' storage lists loop: not placed)", p.storage_loops)
+            } else {
+                String::new()
+            }
         );
     }
     if s.unreadable > 0 {
@@ -171,8 +176,8 @@ pub(super) fn render(o: &mut String, b: &BpfReport, tasks: &HashMap<i32, &TaskRe
     if let Some(u) = &b.unlisted_storage {
         let _ = writeln!(
             o,
-            "task storage of {} tasks on no list walked (died, or not yet on scx_tasks):",
-            u.tasks
+            "task storage of {} tasks not in the task list ({} elements; died, not yet on scx_tasks, unreadable, or past a list cut short):",
+            u.tasks, u.elements
         );
         for t in &u.first {
             let who = match (&t.comm, t.pid, &t.error) {

@@ -11,9 +11,10 @@
 //! reserved_pages, elems[{key, value}], truncated[], anomalies[], unreadable, error,
 //! not_read (why a map's contents were not read: a type no walker reads)}], arena_globals,
 //! arena_lists[{name, length, agree, looped, truncated, error (when unreadable)}],
-//! placement{tasks, placed, ambiguous, truncated, errors (when nonzero)}, truncated,
-//! unreadable, error}], problems[], truncated, unlisted_storage{tasks, first[{kva, pid, comm,
-//! state, error, storage[{map, value}]}]} (tasks on no walked list holding task storage; when
+//! placement{tasks, placed, ambiguous, truncated, errors and storage_loops (when nonzero)},
+//! truncated,
+//! unreadable, error}], problems[], truncated, unlisted_storage{tasks, elements, first[{kva, pid, comm,
+//! state, error, storage[{map, value}]}]} (tasks not in the task list holding task storage; when
 //! any)}` where `map = {id, name,
 //! map_type, kva, key_size, value_size, max_entries, flags}`, and on each task of `tasks`
 //! `bpf_place` (where a waiting task is in BPF: `qa.fifos[2] (#0)`) and `bpf_storage[{map,

@@ -53,13 +53,16 @@ pub struct BpfReads {
     pub task_storage: HashMap<VirtAddr, Vec<(String, String)>>,
     /// Where each waiting task is, by task.
     pub places: HashMap<VirtAddr, TaskPlace>,
-    /// The tasks holding task-local storage that no list the kernel walk followed holds: a
-    /// task that has died (the kernel takes it off `scx_tasks` at its last switch and frees
-    /// its storage only when the last reference goes), or one not yet on `scx_tasks`. The
-    /// first [`SHOWN_UNLISTED`], by address.
+    /// The tasks holding task-local storage that are not in the task list (the kernel walk's
+    /// tasks whose detail was read): a task that has died (the kernel takes it off
+    /// `scx_tasks` at its last switch and frees its storage only when the last reference
+    /// goes), one not yet on `scx_tasks`, one whose detail could not be read, or one past a
+    /// list cut short. The first [`SHOWN_UNLISTED`] met, by address.
     pub unlisted_storage: Vec<UnlistedStorage>,
     /// How many such tasks there are.
     pub unlisted_tasks: usize,
+    /// And how many storage elements they hold.
+    pub unlisted_elems: usize,
     /// What the walks could not do.
     pub problems: Vec<String>,
     /// The caps the walks ran under (the report names those that fired).
@@ -79,6 +82,35 @@ pub struct UnlistedStorage {
 
 /// Unlisted tasks whose storage is shown (and whose detail is read); the rest are counted.
 pub const SHOWN_UNLISTED: usize = 64;
+
+/// The task storage of tasks not in the task list, as the contents passes meet it: the first
+/// [`SHOWN_UNLISTED`] tasks' values kept (a hostile map may claim millions), every task and
+/// element counted.
+#[derive(Default)]
+struct UnlistedAcc {
+    tasks: HashSet<VirtAddr>,
+    elems: usize,
+    shown: Vec<(VirtAddr, Vec<(String, String)>)>,
+    shown_at: HashMap<VirtAddr, usize>,
+}
+
+impl UnlistedAcc {
+    /// Notes one element of `map` owned by `owner`; `value` decodes it when it is kept.
+    fn note(&mut self, owner: VirtAddr, map: &str, value: impl FnOnce() -> String) {
+        self.elems = self.elems.saturating_add(1);
+        if self.tasks.insert(owner) {
+            if self.shown.len() < SHOWN_UNLISTED {
+                self.shown_at.insert(owner, self.shown.len());
+                self.shown.push((owner, vec![(map.to_owned(), value())]));
+            }
+        } else if let Some(kept) = self.shown_at.get(&owner).and_then(|&i| self.shown.get_mut(i)) {
+            // One value per map a task holds storage in (a repeat is no kernel shape).
+            if kept.1.len() < SHOWN_UNLISTED && !kept.1.iter().any(|(m, _)| m == map) {
+                kept.1.push((map.to_owned(), value()));
+            }
+        }
+    }
+}
 
 /// One scheduler's BPF objects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -317,6 +349,20 @@ fn cut(mut s: String) -> String {
     s
 }
 
+/// An element's value, decoded with `btf` (arena pointers named by `namer`).
+fn decode_value(
+    btf: Option<&Btf<'_>>,
+    namer: Option<ArenaNamer<'_, '_>>,
+    map: &MapHeader,
+    e: &Elem<'_>,
+) -> String {
+    let mut v = GuestValue(e.value);
+    match namer {
+        Some(n) => decode(btf, map.btf_value_type_id, &mut v, n),
+        None => decode(btf, map.btf_value_type_id, &mut v, NoNames),
+    }
+}
+
 /// Decodes each map's elements as they stream.
 struct Contents<'b, 'a> {
     btf: Option<&'b Btf<'a>>,
@@ -324,18 +370,20 @@ struct Contents<'b, 'a> {
     pids: &'b HashMap<VirtAddr, i32>,
     storage_name: Option<String>,
     elems: Vec<(String, String)>,
+    /// A task storage's values of the listed tasks ([`Self::pids`]), one per task.
     storage: Vec<(VirtAddr, String)>,
+    /// The listed tasks `storage` has a value of.
+    stored: HashSet<VirtAddr>,
+    /// Elements naming a listed task `storage` already has a value of.
+    repeats: u32,
+    unlisted: &'b mut UnlistedAcc,
     end: Option<ContentsWalk>,
     problems: Vec<BpfProblem>,
 }
 
 impl Contents<'_, '_> {
     fn value(&self, map: &MapHeader, e: &Elem<'_>) -> String {
-        let mut v = GuestValue(e.value);
-        match self.namer {
-            Some(n) => decode(self.btf, map.btf_value_type_id, &mut v, n),
-            None => decode(self.btf, map.btf_value_type_id, &mut v, NoNames),
-        }
+        decode_value(self.btf, self.namer, map, e)
     }
     fn key(&self, map: &MapHeader, e: &Elem<'_>) -> String {
         let cpu = e.cpu.map_or_else(String::new, |c| format!(" cpu{c}"));
@@ -360,9 +408,16 @@ impl Contents<'_, '_> {
 
 impl BpfVisitor for Contents<'_, '_> {
     fn elem(&mut self, map: &MapHeader, e: &Elem<'_>) -> ControlFlow<()> {
-        if let (Some(_), ElemKey::Owner { owner, .. }) = (&self.storage_name, e.key) {
-            let v = self.value(map, e);
-            self.storage.push((owner, v));
+        if let (Some(name), ElemKey::Owner { owner, .. }) = (self.storage_name.as_deref(), e.key) {
+            if !self.pids.contains_key(&owner) {
+                let (btf, namer) = (self.btf, self.namer);
+                self.unlisted.note(owner, name, || decode_value(btf, namer, map, e));
+            } else if self.stored.insert(owner) {
+                let v = decode_value(self.btf, self.namer, map, e);
+                self.storage.push((owner, v));
+            } else {
+                self.repeats = self.repeats.saturating_add(1);
+            }
         }
         if self.elems.len() < SHOWN_ELEMS {
             let k = self.key(map, e);
@@ -389,10 +444,17 @@ impl Contents<'_, '_> {
     /// or an impossible arena are said nowhere else: without this the map reads as empty.
     fn problems(&self, map: &MapHeader) -> impl Iterator<Item = String> + '_ {
         let (name, id) = (map.name.to_string(), map.id);
+        let repeats = (self.repeats > 0).then(|| {
+            format!(
+                "BPF map contents: map {name} (id {id}): {} elements name a task it already holds a value of (the first kept; no kernel keeps two)",
+                self.repeats
+            )
+        });
         self.problems
             .iter()
             .filter(|p| !matches!(p, BpfProblem::Unreadable { .. }))
             .map(move |p| format!("{}: map {name} (id {id})", problem_text(p)))
+            .chain(repeats)
     }
 }
 
@@ -445,6 +507,7 @@ pub(super) fn read(r: &Reader<'_>, scheds: &[VirtAddr], tasks: &[FoundTask]) -> 
     let pids: HashMap<VirtAddr, i32> =
         tasks.iter().filter_map(|t| t.detail.as_ref().ok().map(|d| (t.kva, d.detail.pid))).collect();
     let waiting: Vec<Waiting> = tasks.iter().filter_map(waiting).collect();
+    let mut unlisted = UnlistedAcc::default();
     for &sched in scheds {
         // Each scheduler places the tasks no earlier one placed (a sub-scheduler's tasks are
         // in its own maps and arena).
@@ -453,25 +516,23 @@ pub(super) fn read(r: &Reader<'_>, scheds: &[VirtAddr], tasks: &[FoundTask]) -> 
             .filter(|t| out.places.get(&t.task).is_none_or(|p| p.place.is_none()))
             .map(|t| Waiting::new(t.task, t.pid))
             .collect();
-        let s = read_sched(&w, &guest, sched, &pids, &mut left, &mut out);
+        let s = read_sched(&w, &guest, sched, &pids, &mut left, &mut unlisted, &mut out);
         out.scheds.push(s);
     }
-    let listed: HashSet<VirtAddr> = tasks.iter().map(|t| t.kva).collect();
-    let mut unlisted: Vec<VirtAddr> =
-        out.task_storage.keys().filter(|k| !listed.contains(k)).copied().collect();
-    unlisted.sort_unstable();
-    out.unlisted_tasks = unlisted.len();
-    out.unlisted_storage = unlisted
+    out.unlisted_tasks = unlisted.tasks.len();
+    out.unlisted_elems = unlisted.elems;
+    let mut shown = unlisted.shown;
+    shown.sort_unstable_by_key(|(task, _)| *task);
+    out.unlisted_storage = shown
         .into_iter()
-        .take(SHOWN_UNLISTED)
-        .map(|task| UnlistedStorage {
+        .map(|(task, values)| UnlistedStorage {
             task,
             detail: r
                 .guest()
                 .read_task_detail(task)
                 .map(|d| (d.pid, d.comm.to_string(), d.state))
                 .map_err(|e| e.to_string()),
-            values: out.task_storage.get(&task).cloned().unwrap_or_default(),
+            values,
         })
         .collect();
     out
@@ -483,6 +544,7 @@ fn read_sched<M, T>(
     sched: VirtAddr,
     pids: &HashMap<VirtAddr, i32>,
     waiting: &mut [Waiting],
+    unlisted: &mut UnlistedAcc,
     out: &mut BpfReads,
 ) -> SchedBpf
 where
@@ -556,6 +618,9 @@ where
             storage_name: storage.then(|| m.name.to_string()),
             elems: Vec::new(),
             storage: Vec::new(),
+            stored: HashSet::default(),
+            repeats: 0,
+            unlisted: &mut *unlisted,
             end: None,
             problems: Vec::new(),
         };
@@ -653,6 +718,7 @@ mod tests {
         g.layout.bpf.queue_stack = None;
         let queue = q.maps.iter().find(|m| m.0 == "pid_queue").unwrap().1;
         let pids = HashMap::new();
+        let mut unlisted = UnlistedAcc::default();
         let (end, problems) = g.with(|guest| {
             let w = Walker::new(*guest, q.symbols);
             let m = w.read_map(queue).unwrap();
@@ -663,6 +729,9 @@ mod tests {
                 storage_name: None,
                 elems: Vec::new(),
                 storage: Vec::new(),
+                stored: HashSet::default(),
+                repeats: 0,
+                unlisted: &mut unlisted,
                 end: None,
                 problems: Vec::new(),
             };
