@@ -79,7 +79,10 @@ fn basis(b: CapBasis) -> String {
         CapBasis::Fixed => "a fixed cap".into(),
         CapBasis::Floor { count } => format!("the floor; the kernel counts {count}"),
         CapBasis::Count { count } => format!("sized from the kernel's count, {count}"),
-        CapBasis::Ceiling { count } => format!("the ceiling; the kernel's count, {count}, is past it"),
+        // The count may be under the ceiling and its margin (or a per-CPU map's copies) past it.
+        CapBasis::Ceiling { count } => {
+            format!("the ceiling; the kernel's count, {count}, with its margin or per-CPU copies, is past it")
+        }
         CapBasis::NoCount => "the ceiling; no kernel count to size it".into(),
         CapBasis::Budget => "what the machine-wide budget of list nodes had left".into(),
     }
@@ -321,8 +324,8 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "map task_ctx (id 21) cut at 4210688 elements (the ceiling; the kernel's count, 4294967295, is past it); a cap of the BPF walks, no flag raises it",
-                "map task_ctx (id 21) cut at 8388608 buckets (the ceiling; the kernel's count, 2147483648, is past it); a cap of the BPF walks, no flag raises it",
+                "map task_ctx (id 21) cut at 4210688 elements (the ceiling; the kernel's count, 4294967295, with its margin or per-CPU copies, is past it); a cap of the BPF walks, no flag raises it",
+                "map task_ctx (id 21) cut at 8388608 buckets (the ceiling; the kernel's count, 2147483648, with its margin or per-CPU copies, is past it); a cap of the BPF walks, no flag raises it",
             ]
         );
     }
