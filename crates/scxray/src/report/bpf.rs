@@ -486,19 +486,8 @@ pub(crate) mod tests {
     fn reads() -> BpfReads {
         let list = ArenaList {
             btf: VirtAddr(0xffff_8880_0000_2000),
-            parent: 0x10,
-            parent_type: 7,
-            first: 0x10,
-            last: 0x18,
-            forward: 0,
-            back: Some(8),
-            length: 0,
-            agree: false,
-            bad_back: None,
-            looped: false,
-            truncated: false,
-            cap: None,
             error: Some(ArenaError::Unallocated { page: 3 }),
+            ..arena_list(0)
         };
         let sched = SchedBpf {
             sched: VirtAddr(0xffff_8880_0000_1000),
@@ -549,6 +538,27 @@ pub(crate) mod tests {
     }
 
     /// A map's header: `name` (at most 16 bytes), no key, value, entries, flags or BTF.
+    /// An arena list for the report's tests: `length` objects from the parent at 0x10 of type
+    /// 7 (first anchor 0x10, last 0x18, back link 8), not agreeing, nothing else known.
+    pub(crate) fn arena_list(length: u32) -> ArenaList {
+        ArenaList {
+            btf: VirtAddr(0),
+            parent: 0x10,
+            parent_type: 7,
+            first: 0x10,
+            last: 0x18,
+            forward: 0,
+            back: Some(8),
+            length,
+            agree: false,
+            bad_back: None,
+            looped: false,
+            truncated: false,
+            cap: None,
+            error: None,
+        }
+    }
+
     /// A map's header for the report's tests: these four, the rest zero.
     pub(crate) fn map_header(
         kva: u64,

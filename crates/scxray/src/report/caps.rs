@@ -239,7 +239,7 @@ pub fn bpf_caps_fired(b: &BpfReads) -> Vec<CapFired> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::bpf::tests::map_header;
+    use crate::report::bpf::tests::{arena_list, map_header};
     use crate::walk::bpf::ListRead;
     use scxray_core::bpf::{
         ArenaList, ContentsKind, IdTable, MapHeader, MapType, PlaceWalk, SchedWalk, Truncation,
@@ -348,22 +348,7 @@ mod tests {
             ..map_header(0xffff_8880_0000_3000, 7, b"pids", MapType::HASH)
         };
         s.maps.push(MapRead { header, elems: Vec::new(), walk: map, btf_error: None });
-        let list = ArenaList {
-            btf: VirtAddr(0),
-            parent: 0x10,
-            parent_type: 7,
-            first: 0x10,
-            last: 0x18,
-            forward: 0,
-            back: Some(8),
-            length: 3,
-            agree: false,
-            bad_back: None,
-            looped: false,
-            truncated: list.is_some(),
-            cap: list,
-            error: None,
-        };
+        let list = ArenaList { truncated: list.is_some(), cap: list, ..arena_list(3) };
         s.lists.push(ListRead { name: "qa.fifos[0]".into(), list });
         bpf_caps_fired(&b)
             .into_iter()
