@@ -69,7 +69,7 @@ pub struct BpfReads {
     pub limits: BpfLimits,
 }
 
-/// Task-local storage of a task on no walked list ([`BpfReads::unlisted_storage`]).
+/// Task-local storage of a task not in the task list ([`BpfReads::unlisted_storage`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnlistedStorage {
     /// The task (the storage's owner).
