@@ -696,6 +696,29 @@ mod tests {
     use scxray_tests::bpf::qmap_machine;
 
     #[test]
+    fn unlisted_storage_keeps_the_first_tasks_met_and_counts_every_task_and_element() {
+        let mut acc = UnlistedAcc::default();
+        let mut decoded = 0;
+        // 100 tasks, each with an element in map `a`, then the first one again in `a` (a
+        // repeat) and in `b`, and the last one in `b`.
+        for t in 0..100u64 {
+            acc.note(VirtAddr(0x1000 * (t + 1)), "a", || {
+                decoded += 1;
+                format!("a{t}")
+            });
+        }
+        acc.note(VirtAddr(0x1000), "a", || unreachable!("a repeat is not decoded"));
+        acc.note(VirtAddr(0x1000), "b", || "b0".into());
+        acc.note(VirtAddr(0x1000 * 100), "b", || unreachable!("a task past the first 64 is not decoded"));
+        assert_eq!((acc.tasks.len(), acc.elems, acc.shown.len(), decoded), (100, 103, SHOWN_UNLISTED, 64));
+        assert_eq!(
+            acc.shown[0],
+            (VirtAddr(0x1000), vec![("a".to_owned(), "a0".to_owned()), ("b".to_owned(), "b0".to_owned())])
+        );
+        assert_eq!(acc.shown[63], (VirtAddr(0x1000 * 64), vec![("a".to_owned(), "a63".to_owned())]));
+    }
+
+    #[test]
     fn the_arena_globals_are_read_within_the_arena_and_a_bounded_buffer() {
         let start = 1u64 << 44;
         let end = start + (16 << 12);
