@@ -206,6 +206,7 @@ fn huge_counts_are_capped_and_impossible_shapes_refused() {
     g.write(stor.at(ll.map_bucket_log), &40u32.to_le_bytes());
     let (walk, _) = contents(&g, &q, stor, small);
     assert!(walk.truncated.contains(Truncation::BUCKETS), "{walk:?}");
+    assert_eq!(walk.buckets_cap, WalkCap::fixed(Limit::BpfStorageBuckets, 16));
     // A queue whose size is not max_entries + 1, and one whose head is past it.
     let queue = map_named(&q, "pid_queue");
     let ql = debian_7_3_amd64_bpf().queue_stack.unwrap();

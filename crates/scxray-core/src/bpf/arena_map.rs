@@ -19,7 +19,6 @@ use crate::bpf::visit::{ArenaPage, BpfVisitor};
 pub use crate::bpf::walked::ArenaError;
 use crate::bpf::walker::{BpfError, BpfGroup, Walker};
 use crate::error::{Field, ReadCause, ReadError};
-use crate::limits::Limit;
 use crate::memory::PhysMem;
 use crate::translate::Translate;
 use crate::translate::TranslateError;
@@ -302,7 +301,7 @@ impl<'a, M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'a, M, T> {
         let pages = arena.geometry.pages;
         // No more pages can be allocated than the arena has (`max_entries`): on a kernel's
         // arena this cap never fires (`nr_pages`, 7.3+, is checked against the pages found).
-        walk.elems_cap = self.limits.elems.resolve(Limit::BpfElems, Some(pages), 0);
+        walk.elems_cap = self.limits.elems_cap(Some(pages), 0, 1);
         let elems_cap = walk.elems_cap.value;
         // Hands the mapped pages of `from..to` (none free), false when the pass must end.
         // A page that no free range holds and that is not mapped (its entry at the leaf or a

@@ -12,7 +12,7 @@ use crate::bpf::layout::BpfLocalStorageLayout;
 use crate::bpf::visit::{BpfVisitor, ElemKey};
 use crate::bpf::walker::{BpfError, BpfGroup, Walker};
 use crate::error::{Field, ReadError};
-use crate::limits::Limit;
+use crate::limits::{Limit, WalkCap};
 use crate::memory::PhysMem;
 use crate::translate::Translate;
 
@@ -61,8 +61,11 @@ impl<M: PhysMem + ?Sized, T: Translate + ?Sized> Walker<'_, M, T> {
         // has 4 chains of ~1500, so one chain may hold every element too. So no chain cap of
         // its own: every node visited, the map's or (not the kernel's shape) another map's,
         // counts against the elements' cap, which bounds the whole pass.
-        let elems_cap = self.limits.elems.resolve(Limit::BpfElems, None, 0);
-        let mut walk = ContentsWalk { kind, elems_cap, ..ContentsWalk::default() };
+        let elems_cap = self.limits.elems_cap(None, 0, 1);
+        // Its buckets' cap, fixed: the kernel sizes them to the CPUs.
+        let buckets_cap =
+            WalkCap::fixed(Limit::BpfStorageBuckets, 1u32 << self.limits.storage_bucket_log.min(31));
+        let mut walk = ContentsWalk { kind, elems_cap, buckets_cap, ..ContentsWalk::default() };
         let mut visited = 0u32;
         let head = (|| -> Result<(VirtAddr, u32), ReadError> {
             let f = Field::LocalStorageMap;

@@ -294,8 +294,9 @@ pub struct ContentsWalk {
     /// The cap on elements (or arena pages) the pass ran under, sized from the map
     /// ([`crate::BpfLimits::elems`]): what [`Truncation::ELEMS`] means.
     pub elems_cap: WalkCap,
-    /// The cap on a hash map's buckets ([`crate::BpfLimits::hash_buckets`]): what
-    /// [`Truncation::BUCKETS`] means for a hash map (default for other types).
+    /// The cap on a hash map's buckets ([`crate::BpfLimits::hash_buckets`], sized from the
+    /// map) or a local storage's ([`crate::BpfLimits::storage_bucket_log`]): what
+    /// [`Truncation::BUCKETS`] means (default for other types).
     pub buckets_cap: WalkCap,
     /// The cap on one bucket's chain of a hash map: [`crate::BpfLimits::chain`] (a kernel
     /// hash chain is short: `n_buckets >= max_entries`): what [`Truncation::CHAIN`] means. A
@@ -317,21 +318,14 @@ impl ContentsWalk {
         !self.truncated.difference(Truncation::STOPPED).is_empty()
     }
 
-    /// The caps that fired, as the pass recorded them (elements, a hash map's buckets) or
-    /// `limits` set them, in the order of [`Truncation`]'s flags (the visitor stopping is not
-    /// one).
+    /// The caps that fired, as the pass recorded them (elements, buckets, a hash map's
+    /// chain) or `limits` set them, in the order of [`Truncation`]'s flags (the visitor
+    /// stopping is not one).
     pub fn caps(&self, limits: &BpfLimits) -> impl Iterator<Item = WalkCap> + use<> {
-        // The elements' and a hash map's buckets' caps are sized per map, as the pass
-        // recorded them.
-        let buckets = if self.kind == ContentsKind::LocalStorage {
-            WalkCap::fixed(Limit::BpfStorageBuckets, 1u32 << limits.storage_bucket_log.min(31))
-        } else {
-            self.buckets_cap
-        };
         let truncated = self.truncated;
         [
             (Truncation::ELEMS, self.elems_cap),
-            (Truncation::BUCKETS, buckets),
+            (Truncation::BUCKETS, self.buckets_cap),
             (Truncation::CHAIN, self.chain_cap),
             (Truncation::FREE_RANGES, WalkCap::fixed(Limit::BpfFreeRanges, limits.free_ranges)),
             (Truncation::PROBES, WalkCap::fixed(Limit::BpfArenaProbes, limits.arena_probes)),
