@@ -55,30 +55,39 @@ fn contents(g: &TestGuest, q: &Qmap, map: VirtAddr, limits: BpfLimits) -> (Conte
     (walk, keys)
 }
 
-/// A guest whose `map_idr` holds `n` ARRAY maps (ids 1..=n): a root of shift 6 over leaves
-/// once `n` reaches 64.
-fn many_maps(n: u32) -> (TestGuest, Qmap) {
+/// A guest of Debian 7.3's layout with only the BPF objects `add` puts in it (its result
+/// returned), and the kit scheduler's `Qmap` with those objects' symbols.
+fn bpf_guest<R>(add: impl FnOnce(&mut GuestBuilder, &mut BpfBuilder) -> R) -> (TestGuest, Qmap, R) {
     let mut layout = debian_7_3_amd64();
     layout.bpf = debian_7_3_amd64_bpf();
     let mut b = GuestBuilder::new(layout, 2, 1);
     let mut k = BpfBuilder::new(&mut b, false);
-    for _ in 0..n {
-        k.add_array(
-            &mut b,
-            &MapSpec {
-                map_type: kind::ARRAY,
-                name: "a",
-                key_size: 4,
-                value_size: 8,
-                max_entries: 1,
-                ..MapSpec::default()
-            },
-        );
-    }
+    let r = add(&mut b, &mut k);
     let symbols = k.finish(&mut b);
     let (_, mut q) = qmap_machine();
     q.symbols = symbols;
-    (b.build(), q)
+    (b.build(), q, r)
+}
+
+/// A guest whose `map_idr` holds `n` ARRAY maps (ids 1..=n): a root of shift 6 over leaves
+/// once `n` reaches 64.
+fn many_maps(n: u32) -> (TestGuest, Qmap) {
+    let (g, q, ()) = bpf_guest(|b, k| {
+        for _ in 0..n {
+            k.add_array(
+                b,
+                &MapSpec {
+                    map_type: kind::ARRAY,
+                    name: "a",
+                    key_size: 4,
+                    value_size: 8,
+                    max_entries: 1,
+                    ..MapSpec::default()
+                },
+            );
+        }
+    });
+    (g, q)
 }
 
 /// The `map_idr` walk, checked against its bound.
@@ -497,26 +506,21 @@ fn a_fifo_whose_anchors_point_outside_the_arena_is_not_an_empty_list() {
 
 /// A guest whose only map is an ARRAY of `n` elements (the map returned).
 fn one_big_array(n: u32) -> (TestGuest, Qmap, VirtAddr) {
-    let mut layout = debian_7_3_amd64();
-    layout.bpf = debian_7_3_amd64_bpf();
-    let mut b = GuestBuilder::new(layout, 2, 1);
-    let mut k = BpfBuilder::new(&mut b, false);
-    let spec = MapSpec {
-        map_type: kind::ARRAY,
-        name: "per_task",
-        key_size: 4,
-        value_size: 8,
-        max_entries: n,
-        ..MapSpec::default()
-    };
-    let map = k.add_array(&mut b, &spec);
-    for i in 0..n {
-        b.write_u64(BpfBuilder::array_elem(&b, map, 8, i), u64::from(i) * 3);
-    }
-    let symbols = k.finish(&mut b);
-    let (_, mut q) = qmap_machine();
-    q.symbols = symbols;
-    (b.build(), q, map)
+    bpf_guest(|b, k| {
+        let spec = MapSpec {
+            map_type: kind::ARRAY,
+            name: "per_task",
+            key_size: 4,
+            value_size: 8,
+            max_entries: n,
+            ..MapSpec::default()
+        };
+        let map = k.add_array(b, &spec);
+        for i in 0..n {
+            b.write_u64(BpfBuilder::array_elem(b, map, 8, i), u64::from(i) * 3);
+        }
+        map
+    })
 }
 
 #[test]
@@ -581,33 +585,28 @@ fn a_local_storage_whose_buckets_all_lead_to_another_maps_chain_stays_in_its_bou
     // so none counts as an element, but each node visited costs reads. Every node counts
     // against the elements' cap, so the pass ends within the contents bound.
     let ll = debian_7_3_amd64_bpf().local_storage.unwrap();
-    let mut layout = debian_7_3_amd64();
-    layout.bpf = debian_7_3_amd64_bpf();
-    let mut b = GuestBuilder::new(layout, 2, 1);
-    let mut k = BpfBuilder::new(&mut b, false);
-    let spec = MapSpec {
-        map_type: kind::TASK_STORAGE,
-        name: "a",
-        key_size: 4,
-        value_size: 8,
-        max_entries: 0,
-        ..MapSpec::default()
-    };
-    let a = k.add_task_storage(&mut b, &spec, 2);
-    let other = k.add_task_storage(&mut b, &MapSpec { name: "other", ..spec }, 0);
-    let task = b.alloc(16384, 64);
-    for _ in 0..64 {
-        BpfBuilder::task_storage_insert(&mut b, other, 0, task, &[0; 8]);
-    }
-    let first = b.read_u64(VirtAddr(b.read_u64(other.at(ll.map_buckets))).at(u64::from(ll.bucket_first)));
-    let buckets = VirtAddr(b.read_u64(a.at(ll.map_buckets)));
-    for i in 0..4u64 {
-        b.write_u64(buckets.at(i * u64::from(ll.bucket_size) + u64::from(ll.bucket_first)), first);
-    }
-    let symbols = k.finish(&mut b);
-    let (_, mut q) = qmap_machine();
-    q.symbols = symbols;
-    let g = b.build();
+    let (g, q, a) = bpf_guest(|b, k| {
+        let spec = MapSpec {
+            map_type: kind::TASK_STORAGE,
+            name: "a",
+            key_size: 4,
+            value_size: 8,
+            max_entries: 0,
+            ..MapSpec::default()
+        };
+        let a = k.add_task_storage(b, &spec, 2);
+        let other = k.add_task_storage(b, &MapSpec { name: "other", ..spec }, 0);
+        let task = b.alloc(16384, 64);
+        for _ in 0..64 {
+            BpfBuilder::task_storage_insert(b, other, 0, task, &[0; 8]);
+        }
+        let first = b.read_u64(VirtAddr(b.read_u64(other.at(ll.map_buckets))).at(u64::from(ll.bucket_first)));
+        let buckets = VirtAddr(b.read_u64(a.at(ll.map_buckets)));
+        for i in 0..4u64 {
+            b.write_u64(buckets.at(i * u64::from(ll.bucket_size) + u64::from(ll.bucket_first)), first);
+        }
+        a
+    });
     let limits = BpfLimits {
         elems: Cap::Kernel { floor: 4, ceiling: 64 },
         storage_bucket_log: 2,
