@@ -209,7 +209,7 @@ fn the_core_places_every_task_from_answers_written_by_hand() {
     check(&q, &tasks, &seen, &walk);
 }
 
-/// The lists checked, by FIFO: (length, agree, cap).
+/// The lists checked, by FIFO: (parent, length, agree, cap).
 fn fifo_lists(seen: &Seen) -> Vec<(u64, u32, bool, Option<WalkCap>)> {
     seen.lists.iter().map(|l| (l.parent, l.length, l.agree, l.cap)).collect()
 }
